@@ -1,0 +1,17 @@
+// imagebuildctl's exit codes: documented in imagebuildctl(1), stable.
+#pragma once
+
+namespace imagebuild::ctl {
+
+enum ExitCode : int {
+    kExitOk = 0,
+    kExitFailure = 1,  // the build failed, or a generic failure
+    kExitUsage = 2,
+    kExitNotFound = 3,
+    kExitAccessDenied = 4,
+    kExitUnreachable = 5,  // agent or host not running / not reachable
+    kExitCancelled = 6,
+    kExitTimedOut = 7,
+};
+
+}  // namespace imagebuild::ctl

@@ -1,0 +1,64 @@
+#include "common/build_info.hpp"
+
+#include <algorithm>
+
+#include "common/build_id.hpp"
+
+namespace imagebuild {
+
+namespace {
+
+template <typename T>
+void take(const std::map<std::string, sdbus::Variant>& properties, const char* key, T& out) {
+    auto it = properties.find(key);
+    if (it != properties.end() && it->second.containsValueOfType<T>()) {
+        out = it->second.get<T>();
+    }
+}
+
+using ArtifactTuple = sdbus::Struct<std::string, std::string, std::uint64_t, std::string>;
+
+}  // namespace
+
+BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& properties) {
+    BuildInfo info;
+    take(properties, "Id", info.id);
+    take(properties, "Type", info.type);
+    take(properties, "Arch", info.arch);
+    take(properties, "Release", info.release);
+    take(properties, "Name", info.name);
+    take(properties, "State", info.state);
+    take(properties, "Result", info.result);
+    take(properties, "ExitStatus", info.exitStatus);
+    take(properties, "Unit", info.unit);
+    take(properties, "SubmitterUid", info.submitterUid);
+    take(properties, "SubmittedAt", info.submittedAt);
+    take(properties, "StartedAt", info.startedAt);
+    take(properties, "FinishedAt", info.finishedAt);
+    take(properties, "TimeoutUSec", info.timeoutUSec);
+    take(properties, "MonitorUrl", info.monitorUrl);
+    take(properties, "Labels", info.labels);
+    take(properties, "Notify", info.notify);
+    std::vector<ArtifactTuple> artifacts;
+    take(properties, "Artifacts", artifacts);
+    for (const auto& a : artifacts) {
+        info.artifacts.push_back({a.get<0>(), a.get<1>(), a.get<2>(), a.get<3>()});
+    }
+    if (auto id = BuildId::parse(info.id)) {
+        info.host = id->host;
+    }
+    return info;
+}
+
+const std::vector<std::string>& allBuildStates() {
+    static const std::vector<std::string> states{"queued", "running",   "succeeded",
+                                                 "failed", "cancelled", "timed-out"};
+    return states;
+}
+
+bool isFinalState(const std::string& state) {
+    return state == "succeeded" || state == "failed" || state == "cancelled" ||
+           state == "timed-out";
+}
+
+}  // namespace imagebuild

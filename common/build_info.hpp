@@ -1,0 +1,54 @@
+// What any client knows about one build: the Build1 object's properties,
+// as a plain struct. The JSON shape (build_json.hpp) is the HTTP API's and
+// `imagebuildctl --json`'s; both are filled from the D-Bus properties here.
+#pragma once
+
+#include <sdbus-c++/Types.h>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace imagebuild {
+
+struct Artifact {
+    std::string name;
+    std::string path;
+    std::uint64_t size = 0;
+    std::string sha256;  // empty if not computed
+};
+
+struct BuildInfo {
+    std::string id;
+    std::string host;  // the host part of the id: who owns the build
+    std::string type;
+    std::string arch;
+    std::string release;
+    std::string name;
+    std::string state;   // queued, running, succeeded, failed, cancelled, timed-out
+    std::string result;  // empty until the build ends
+    std::int32_t exitStatus = -1;
+    std::string unit;
+    std::uint32_t submitterUid = 0;
+    std::uint64_t submittedAt = 0;  // usec since the epoch; 0 = not yet
+    std::uint64_t startedAt = 0;
+    std::uint64_t finishedAt = 0;
+    std::uint64_t timeoutUSec = 0;
+    std::string monitorUrl;
+    std::map<std::string, std::string> labels;
+    std::vector<std::string> notify;
+    std::vector<Artifact> artifacts;
+
+    bool finished() const { return finishedAt != 0 || !result.empty(); }
+};
+
+// From org.freedesktop.DBus.Properties.GetAll("org.imagebuild.Build1").
+// Unknown properties are ignored, missing ones keep their defaults, so a
+// newer agent never breaks an older client.
+BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& properties);
+
+// The states a build can be in, in lifecycle order.
+const std::vector<std::string>& allBuildStates();
+bool isFinalState(const std::string& state);
+
+}  // namespace imagebuild

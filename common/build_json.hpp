@@ -1,0 +1,23 @@
+// The JSON shape of a build record, shared by the forwarder's HTTP API and
+// `imagebuildctl --json`:
+//   {"id", "host", "type", "arch", "release", "name", "state", "result",
+//    "exit_status", "unit", "submitter_uid", "submitted_at", "started_at",
+//    "finished_at", "timeout_usec", "monitor_url", "labels": {k: v},
+//    "notify": [addr], "artifacts": [{"name", "path", "size", "sha256"}]}
+// Times are integers, usec since the epoch, 0 while they have not happened.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "common/build_info.hpp"
+
+namespace imagebuild {
+
+void to_json(nlohmann::json& j, const Artifact& artifact);
+void from_json(const nlohmann::json& j, Artifact& artifact);
+void to_json(nlohmann::json& j, const BuildInfo& info);
+// Missing keys keep their defaults; a key of the wrong type throws
+// nlohmann::json::type_error naming it.
+void from_json(const nlohmann::json& j, BuildInfo& info);
+
+}  // namespace imagebuild

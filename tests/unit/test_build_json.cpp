@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include "common/build_info.hpp"
+#include "common/build_json.hpp"
+
+using imagebuild::BuildInfo;
+
+TEST(BuildJson, RoundTripsEveryField) {
+    BuildInfo info;
+    info.id = "hostA-3";
+    info.host = "hostA";
+    info.type = "oemdrv";
+    info.state = "succeeded";
+    info.result = "succeeded";
+    info.exitStatus = 0;
+    info.submittedAt = 1700000000000000;
+    info.labels = {{"team", "qa"}};
+    info.notify = {"a@example.org"};
+    info.artifacts = {{"oemdrv.iso", "/var/lib/imagebuild/x/oemdrv.iso", 374784, "ab"}};
+
+    nlohmann::json j = info;
+    EXPECT_EQ(j["exit_status"], 0);
+    EXPECT_EQ(j["labels"]["team"], "qa");
+    EXPECT_EQ(j["artifacts"][0]["size"], 374784);
+
+    auto back = j.get<BuildInfo>();
+    EXPECT_EQ(back.id, info.id);
+    EXPECT_EQ(back.submittedAt, info.submittedAt);
+    EXPECT_EQ(back.labels, info.labels);
+    EXPECT_EQ(back.artifacts.at(0).name, "oemdrv.iso");
+    EXPECT_TRUE(back.finished());
+}
+
+TEST(BuildJson, MissingKeysKeepDefaultsAndWrongTypesThrow) {
+    auto partial = nlohmann::json{{"id", "h-1"}, {"state", "queued"}}.get<BuildInfo>();
+    EXPECT_EQ(partial.exitStatus, -1);
+    EXPECT_FALSE(partial.finished());
+    EXPECT_THROW((nlohmann::json{{"submitted_at", "yesterday"}}.get<BuildInfo>()),
+                 nlohmann::json::type_error);
+}
+
+TEST(BuildInfo, FromDbusPropertiesTakesKnownKeysAndDerivesHost) {
+    std::map<std::string, sdbus::Variant> props{
+        {"Id", sdbus::Variant(std::string("build-b-12"))},
+        {"State", sdbus::Variant(std::string("running"))},
+        {"StartedAt", sdbus::Variant(std::uint64_t{5})},
+        {"SomethingNewer", sdbus::Variant(std::string("ignored"))},
+        {"ExitStatus", sdbus::Variant(std::string("wrong type keeps default"))},
+    };
+    auto info = imagebuild::buildInfoFromProperties(props);
+    EXPECT_EQ(info.host, "build-b");
+    EXPECT_EQ(info.state, "running");
+    EXPECT_EQ(info.startedAt, 5u);
+    EXPECT_EQ(info.exitStatus, -1);
+    EXPECT_TRUE(imagebuild::isFinalState("timed-out"));
+    EXPECT_FALSE(imagebuild::isFinalState("running"));
+}

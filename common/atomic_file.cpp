@@ -1,12 +1,14 @@
 #include "common/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
 namespace imagebuild {
 

@@ -291,7 +291,7 @@ std::optional<std::string> Flattener::resolveInclude(const std::string& target, 
                          "the bundle root or to the including file");
         }
         auto asGiven = confinedPath(target);
-        auto joined = confinedPath(joinPath(frame.dir == "." ? "" : frame.dir, target));
+        auto joined = confinedPath(joinPath(frame.dir, target));
         if (!asGiven && !joined) {
             fail(at, fmt::format("{}: '{}' leads outside the bundle root", what, target));
         }
@@ -436,7 +436,7 @@ std::string Flattener::rootPath(const std::string& rootFile) {
         throw KickstartError(rootFile, 0, "URL locations are not allowed in a bundle");
     }
     auto path = confinedPath(rootFile);
-    if (!path || path->empty()) {
+    if (!path || *path == ".") {
         throw KickstartError(rootFile, 0,
                              "the root kickstart must be a file inside the bundle root");
     }

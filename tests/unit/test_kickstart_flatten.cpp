@@ -302,3 +302,10 @@ TEST(KickstartFlattenDisk, AbsolutePathsWorkOutsideABundle) {
     DiskSource disk;
     EXPECT_EQ(flat(disk, dir.path("main.ks").string()), "lang C\n");
 }
+
+// Found by the fuzzer: "." is the root directory, never a file.
+TEST(KickstartFlatten, IncludeOfTheRootDirectory) {
+    EXPECT_EQ(error(tree({{"main.ks", "%include .\n"}})), "main.ks:1: %include .: '.' is a directory");
+    EXPECT_THROW(tree({{"", "x"}}), std::invalid_argument);
+    EXPECT_THROW(tree({{"../x", "x"}}), std::invalid_argument);
+}

@@ -145,10 +145,10 @@ TEST(KickstartFedoraTree, FlattensByteForByteFromTheWorkingDirectory) {
     for (const auto& f : result.files) {
         paths.push_back(f.path);
     }
-    EXPECT_EQ(paths, (std::vector<std::string>{"fedora-live-workstation.ks", "fedora-live-base.ks",
-                                               "fedora-repo.ks", "fedora-repo-rawhide.ks",
-                                               "fedora-workstation-common.ks",
-                                               "snippets/copy-logs.sh"}));
+    EXPECT_EQ(paths,
+              (std::vector<std::string>{"fedora-live-workstation.ks", "fedora-live-base.ks",
+                                        "fedora-repo.ks", "fedora-repo-rawhide.ks",
+                                        "fedora-workstation-common.ks", "snippets/copy-logs.sh"}));
     EXPECT_TRUE(lint(result).empty());
 }
 

@@ -305,7 +305,8 @@ TEST(KickstartFlattenDisk, AbsolutePathsWorkOutsideABundle) {
 
 // Found by the fuzzer: "." is the root directory, never a file.
 TEST(KickstartFlatten, IncludeOfTheRootDirectory) {
-    EXPECT_EQ(error(tree({{"main.ks", "%include .\n"}})), "main.ks:1: %include .: '.' is a directory");
+    EXPECT_EQ(error(tree({{"main.ks", "%include .\n"}})),
+              "main.ks:1: %include .: '.' is a directory");
     EXPECT_THROW(tree({{"", "x"}}), std::invalid_argument);
     EXPECT_THROW(tree({{"../x", "x"}}), std::invalid_argument);
 }

@@ -7,7 +7,8 @@ using namespace imagebuild::kickstart;
 
 namespace {
 
-std::vector<std::string> lintTree(std::initializer_list<std::pair<std::string, std::string>> files) {
+std::vector<std::string> lintTree(
+    std::initializer_list<std::pair<std::string, std::string>> files) {
     MemorySource source;
     for (const auto& [path, content] : files) {
         source.add(path, content);
@@ -47,8 +48,9 @@ TEST(KickstartLint, EndOutsideASection) {
 }
 
 TEST(KickstartLint, RepeatedSingleUseCommandsPointAtBothPlaces) {
-    EXPECT_EQ(lintTree({{"main.ks", "%include a.ks\nlang C\ntext\ngraphical\nrepo --name=a\n"
-                                    "repo --name=b\n%packages\n%end\n"},
+    EXPECT_EQ(lintTree({{"main.ks",
+                         "%include a.ks\nlang C\ntext\ngraphical\nrepo --name=a\n"
+                         "repo --name=b\n%packages\n%end\n"},
                         {"a.ks", "lang en_US\n"}}),
               (V{"main.ks:2: 'lang' repeats the lang command of a.ks:1; pykickstart keeps only "
                  "the last",

@@ -310,3 +310,28 @@ TEST(KickstartFlatten, IncludeOfTheRootDirectory) {
     EXPECT_THROW(tree({{"", "x"}}), std::invalid_argument);
     EXPECT_THROW(tree({{"../x", "x"}}), std::invalid_argument);
 }
+
+// The first line of a file included in a section goes through _stateMachine:
+// split with comments, so a quoted "%include" there is followed.
+TEST(KickstartFlatten, FirstLineOfAFileIncludedInASectionIsSplitLikeTopLevel) {
+    auto source = tree({{"main.ks", "%post\n%include a.sh\n%end\n"},
+                        {"a.sh", "\n\"%include\" b.sh # comment\necho a\n"},
+                        {"b.sh", "echo b\n"}});
+    EXPECT_EQ(flat(source), "%post\necho b\necho a\n%end\n");
+}
+
+TEST(KickstartFlatten, AHeaderEndsAnUnterminatedSectionInTheSameFile) {
+    auto source =
+        tree({{"main.ks", "%packages\nvim\n%post\n%include a.sh\n%end\n"}, {"a.sh", "echo a\n"}});
+    EXPECT_EQ(flat(source), "%packages\nvim\n%post\necho a\n%end\n");
+}
+
+TEST(KickstartFlattenDisk, UrlIncludesAreNotFetched) {
+    KickstartTree dir;
+    dir.write("main.ks", "lang C\n%include https://example.org/x.ks\n");
+    dir.enter();
+    DiskSource disk;
+    EXPECT_EQ(error(disk),
+              "main.ks:2: %include https://example.org/x.ks: URL includes are not fetched; "
+              "download the file and include it by path");
+}

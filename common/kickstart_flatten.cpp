@@ -386,14 +386,20 @@ std::vector<Line> Flattener::preprocess(const Loaded& root) {
     if (!any) {
         return root.lines;
     }
+    // One segment per run of root lines and one per appended file.
     std::vector<Segment> segments;
+    bool inRootRun = false;
     for (const Line& line : root.lines) {
         std::string_view ll = stripPy(line.text);
         if (ll.substr(0, 9) != "%ksappend") {
-            segments.push_back(Segment{rootText_.size(), line.origin});
+            if (!inRootRun) {
+                segments.push_back(Segment{rootText_.size(), line.origin});
+                inRootRun = true;
+            }
             rootText_.append(line.text);
             continue;
         }
+        inRootRun = false;
         // ksurl = ll.split(' ')[1]
         std::size_t space = ll.find(' ');
         if (space == std::string_view::npos) {

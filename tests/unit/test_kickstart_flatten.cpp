@@ -335,3 +335,15 @@ TEST(KickstartFlattenDisk, UrlIncludesAreNotFetched) {
               "main.ks:2: %include https://example.org/x.ks: URL includes are not fetched; "
               "download the file and include it by path");
 }
+
+TEST(KickstartFlatten, KsappendOriginsAcrossAJoinedLine) {
+    auto source = tree({{"main.ks", "a\nb\n%ksappend x\nc\nd\n"}, {"x", "X1\nX2"}});
+    auto result = flatten(source, "main.ks");
+    EXPECT_EQ(result.text, "a\nb\nX1\nX2c\nd\n");
+    std::vector<std::string> where;
+    for (const auto& o : result.origins) {
+        where.push_back(result.files[o.file].path + ":" + std::to_string(o.line));
+    }
+    EXPECT_EQ(where,
+              (std::vector<std::string>{"main.ks:1", "main.ks:2", "x:1", "x:2", "main.ks:5"}));
+}

@@ -7,7 +7,7 @@
 #include "common/sha256.hpp"
 #include "ctl/exit_codes.hpp"
 #include "ctl/ksflatten.hpp"
-#include "tests/unit/kickstart_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using imagebuild::ctl::KsflattenOptions;
 using imagebuild::ctl::runKsflatten;

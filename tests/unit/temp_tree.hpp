@@ -1,6 +1,6 @@
-// A temporary directory for kickstart tests: files are written by the test,
-// the directory is removed afterwards, and the working directory can be
-// moved into it (pykickstart resolves "as given" paths against it).
+// A temporary directory for tests: files are written by the test, the
+// directory is removed afterwards, and the working directory can be moved
+// into it (pykickstart resolves "as given" paths against it).
 #pragma once
 
 #include <unistd.h>
@@ -13,24 +13,25 @@
 
 namespace imagebuild::testing {
 
-class KickstartTree {
+class TempTree {
 public:
-    KickstartTree() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "ks-test-XXXXXX").string();
+    TempTree() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "imagebuild-test-XXXXXX").string();
         if (::mkdtemp(pattern.data()) == nullptr) {
             throw std::runtime_error("mkdtemp failed");
         }
         root_ = pattern;
     }
-    ~KickstartTree() {
+    ~TempTree() {
         if (!oldCwd_.empty()) {
             std::filesystem::current_path(oldCwd_);
         }
         std::error_code ec;
         std::filesystem::remove_all(root_, ec);
     }
-    KickstartTree(const KickstartTree&) = delete;
-    KickstartTree& operator=(const KickstartTree&) = delete;
+    TempTree(const TempTree&) = delete;
+    TempTree& operator=(const TempTree&) = delete;
 
     const std::filesystem::path& root() const { return root_; }
     std::filesystem::path path(const std::string& relative) const { return root_ / relative; }
@@ -54,5 +55,8 @@ private:
     std::filesystem::path root_;
     std::filesystem::path oldCwd_;
 };
+
+// The kickstart tests' name for it.
+using KickstartTree = TempTree;
 
 }  // namespace imagebuild::testing

@@ -10,27 +10,11 @@
 #include <system_error>
 #include <utility>
 
+#include "common/unique_fd.hpp"
+
 namespace imagebuild {
 
 namespace {
-
-// Owns a file descriptor; closes it on scope exit.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
     throw std::system_error(errno, std::generic_category(), what + " " + path.string());
@@ -50,7 +34,7 @@ void writeAll(int fd, std::string_view content, const std::filesystem::path& pat
 }
 
 void fsyncDirectory(const std::filesystem::path& dir) {
-    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0 || ::fsync(fd.get()) < 0) {
         fail("cannot sync directory", dir);
     }
@@ -59,17 +43,24 @@ void fsyncDirectory(const std::filesystem::path& dir) {
 }  // namespace
 
 void writeFileAtomic(const std::filesystem::path& path, std::string_view content, unsigned mode) {
+    writeFileAtomicWith(path, mode, [&](int fd, const std::filesystem::path& temp) {
+        writeAll(fd, content, temp);
+    });
+}
+
+void writeFileAtomicWith(const std::filesystem::path& path, unsigned mode,
+                         const std::function<void(int, const std::filesystem::path&)>& write) {
     auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
     std::string temp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-    Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
-    if (fd.get() < 0) {
+    UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+    if (!fd) {
         fail("cannot create temporary file for", path);
     }
     try {
         if (::fchmod(fd.get(), mode) < 0) {
             fail("cannot chmod", temp);
         }
-        writeAll(fd.get(), content, temp);
+        write(fd.get(), temp);
         if (::fsync(fd.get()) < 0) {
             fail("cannot sync", temp);
         }
@@ -84,6 +75,10 @@ void writeFileAtomic(const std::filesystem::path& path, std::string_view content
         throw;
     }
     fsyncDirectory(dir);
+}
+
+void writeAllToFd(int fd, std::string_view content, const std::filesystem::path& path) {
+    writeAll(fd, content, path);
 }
 
 std::optional<std::string> readFile(const std::filesystem::path& path) {

@@ -246,6 +246,50 @@ HostConfig checkHost(const Checker& check, const std::map<std::string, Located>&
     return h;
 }
 
+StagingConfig checkStaging(const Checker& check, const std::map<std::string, Located>& e) {
+    check.knownKeys("staging", e, {"copy_to"});
+    StagingConfig staging;
+    if (auto it = e.find("copy_to"); it != e.end()) {
+        if (it->second.value.empty() || it->second.value.front() != '/') {
+            check.fail(it->second.line, fmt::format("copy_to must be an absolute path, not \"{}\"",
+                                                    it->second.value));
+        }
+        staging.copyTo = it->second.value;
+    }
+    return staging;
+}
+
+MailConfig checkMail(const Checker& check, const std::map<std::string, Located>& e) {
+    check.knownKeys("mail", e, {"enabled", "from", "sendmail", "public_url"});
+    MailConfig mail;
+    if (auto it = e.find("enabled"); it != e.end()) {
+        const auto& v = it->second.value;
+        if (v != "yes" && v != "no" && v != "true" && v != "false") {
+            check.fail(it->second.line,
+                       fmt::format("enabled must be yes or no, not \"{}\"", it->second.value));
+        }
+        mail.enabled = v == "yes" || v == "true";
+    }
+    if (auto it = e.find("from"); it != e.end()) {
+        mail.from = it->second.value;
+    }
+    if (auto it = e.find("sendmail"); it != e.end()) {
+        mail.sendmail = words(it->second.value);
+        if (mail.sendmail.empty() || mail.sendmail.front().front() != '/') {
+            check.fail(it->second.line,
+                       fmt::format("sendmail must start with an absolute program path, not \"{}\"",
+                                   it->second.value));
+        }
+    }
+    if (auto it = e.find("public_url"); it != e.end()) {
+        mail.publicUrl = it->second.value;
+        while (!mail.publicUrl.empty() && mail.publicUrl.back() == '/') {
+            mail.publicUrl.pop_back();
+        }
+    }
+    return mail;
+}
+
 ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
                     const std::map<std::string, Located>& e) {
     if (!isName(name)) {
@@ -309,15 +353,21 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     Checker check(fileName);
     Config config;
     config.host = checkHost(check, st.raw.sections["host"]);
+    config.staging = checkStaging(check, st.raw.sections["staging"]);
+    config.mail = checkMail(check, st.raw.sections["mail"]);
     for (const auto& section : st.raw.sectionOrder) {
         int line = st.raw.sectionLines[section];
-        if (section == "host") {
+        // [forwarder] shares the file and is the forwarder's to check.
+        if (section == "host" || section == "staging" || section == "mail" ||
+            section == "forwarder") {
             continue;
         }
         if (section.rfind("type.", 0) != 0) {
             int at = st.raw.sections[section].begin()->second.line;
             check.fail(line ? line : at,
-                       fmt::format("unknown section [{}]; known: [host], [type.<name>]", section));
+                       fmt::format("unknown section [{}]; known: [host], [staging], [mail], "
+                                   "[forwarder], [type.<name>]",
+                                   section));
         }
         auto name = section.substr(5);
         config.types[name] = checkType(check, name, line, st.raw.sections[section]);

@@ -121,8 +121,10 @@ TEST(Config, TypeErrorsNameFileAndLine) {
     EXPECT_EQ(errorOf("[type.t]\ncommand = true\nmemory = 1\n"),
               "test.conf:3: unknown key 'memory' in [type.t]; known keys: command, tools, "
               "sandbox, artifacts, description");
-    EXPECT_EQ(errorOf("[types]\ncommand = true\n"),
-              "test.conf:1: unknown section [types]; known: [host], [type.<name>]");
+    EXPECT_EQ(
+        errorOf("[types]\ncommand = true\n"),
+        "test.conf:1: unknown section [types]; known: [host], [staging], [mail], [forwarder], "
+        "[type.<name>]");
 }
 
 TEST(Config, OverlongLineIsAnErrorNotATruncation) {

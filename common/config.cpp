@@ -82,6 +82,12 @@ char* readLine(char* buffer, int size, void* stream) {
     buffer[n] = '\0';
     st->pos += n;
     st->midLine = buffer[n - 1] != '\n' && st->pos < st->text.size();
+    if (st->midLine && st->error.empty()) {
+        st->error = fmt::format(
+            "{}:{}: line too long (at most {} characters; continue a value "
+            "on an indented next line)",
+            st->fileName, st->line, size - 2);
+    }
     if (!st->midLine) {
         auto header = trim(std::string_view(buffer, n));
         if (!header.empty() && header.front() == '[') {
@@ -93,13 +99,6 @@ char* readLine(char* buffer, int size, void* stream) {
 
 int onValue(void* user, const char* section, const char* name, const char* value) {
     auto* st = static_cast<ParseState*>(user);
-    if (st->midLine && st->error.empty()) {
-        st->error = fmt::format(
-            "{}:{}: line too long (at most {} characters; continue a value "
-            "on an indented next line)",
-            st->fileName, st->line, INI_MAX_LINE - 2);
-        return 1;
-    }
     std::string sec = section;
     if (!st->raw.sectionLines.count(sec)) {
         st->raw.sectionLines[sec] = st->sectionLine;
@@ -343,14 +342,15 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     st.text = text;
     st.fileName = fileName;
     int rc = ini_parse_stream(readLine, &st, onValue, &st);
+    // An overlong line also upsets inih's own count; report it first.
+    if (!st.error.empty()) {
+        throw ConfigError(st.error);
+    }
     if (rc > 0) {
         throw ConfigError(fmt::format("{}:{}: not a [section] or key = value line", fileName, rc));
     }
     if (rc != 0) {
         throw ConfigError(fmt::format("{}: cannot be parsed", fileName));
-    }
-    if (!st.error.empty()) {
-        throw ConfigError(st.error);
     }
     Checker check(fileName);
     Config config;

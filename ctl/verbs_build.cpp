@@ -1,13 +1,11 @@
 // build, cancel, wait: the verbs that change or wait for a build.
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/build_json.hpp"
+#include "common/kickstart_flatten.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/journal_log.hpp"
 #include "ctl/legacy_config.hpp"
@@ -17,17 +15,18 @@ namespace imagebuild::ctl {
 
 namespace {
 
-// Until the kickstart module (common/kickstart*) lands, the kickstart is
-// sent as it is: %include lines are not resolved yet.
-std::string readKickstart(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw CtlError(kExitUsage, fmt::format("{}: cannot read the kickstart: {}", path,
-                                               std::strerror(errno)));
+// %include and %ksappend resolve next to the file, as pykickstart resolves
+// them; the agent gets one flattened text.
+std::string flattenKickstart(const std::string& path) {
+    try {
+        kickstart::DiskSource disk;
+        return kickstart::flatten(disk, path).text;
+    } catch (const kickstart::KickstartError& e) {
+        throw CtlError(kExitUsage, fmt::format("Kickstart error: {}", e.what()));
+    } catch (const kickstart::SourceError& e) {
+        throw CtlError(kExitUsage,
+                       fmt::format("{}: cannot read the kickstart: {}", path, e.what()));
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 BuildRequest requestFrom(const BuildOptions& o) {
@@ -57,7 +56,7 @@ BuildRequest requestFrom(const BuildOptions& o) {
     if (o.timeoutSec) {
         request.timeoutSec = o.timeoutSec;
     }
-    request.kickstart = readKickstart(kickstartPath);
+    request.kickstart = flattenKickstart(kickstartPath);
     return request;
 }
 

@@ -68,6 +68,11 @@ MappedError mapDbusError(const std::string& name, const std::string& message) {
     if (auto it = dbusTable().find(name); it != dbusTable().end()) {
         return {it->second.exitCode, join(it->second.sentence, message)};
     }
+    // Bus activation goes through systemd; when it cannot start the agent's
+    // unit (masked, missing, failed), the bus passes systemd's error on.
+    if (name.rfind("org.freedesktop.systemd1.", 0) == 0) {
+        return {kExitUnreachable, join(kNotRunning, message)};
+    }
     // sdbus-c++ reports a failed bus connection as its own error name.
     if (name.rfind("org.sdbuscpp.", 0) == 0 && (message.find("bus") != std::string::npos ||
                                                 message.find("connect") != std::string::npos)) {

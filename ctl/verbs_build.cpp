@@ -93,8 +93,13 @@ BuildInfo follow(Session& session, const std::string& id) {
             std::fflush(stdout);
         });
     } else {
-        printBuildLog({id, std::nullopt, true, format}, stdout,
-                      [&backend, &id] { return backend.get(id).finished(); });
+        try {
+            printBuildLog({id, std::nullopt, true, format}, stdout,
+                          [&backend, &id] { return backend.get(id).finished(); });
+        } catch (const CtlError& e) {
+            // The build is submitted either way: wait for it without its log.
+            fmt::print(stderr, "Log not shown: {}\n", e.what());
+        }
     }
     return backend.waitFinished(id);
 }

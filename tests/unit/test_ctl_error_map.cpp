@@ -34,6 +34,8 @@ TEST(CtlErrorMap, AgentNotRunningIsUnreachable) {
         EXPECT_EQ(mapped.exitCode, kExitUnreachable) << name;
         EXPECT_THAT(mapped.message, HasSubstr("agent")) << name;
     }
+    EXPECT_EQ(mapDbusError("org.freedesktop.systemd1.UnitMasked", "masked").exitCode,
+              kExitUnreachable);
     auto bus = mapDbusError("org.sdbuscpp.Error", "Failed to open system bus");
     EXPECT_EQ(bus.exitCode, kExitUnreachable);
     EXPECT_THAT(bus.message, HasSubstr("system bus"));

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/build_id.hpp"
 #include "common/build_info.hpp"
 #include "ctl/exit_codes.hpp"
 #include "ctl/suggest.hpp"
@@ -67,6 +68,20 @@ void addBuild(CLI::App& app, BuildOptions& b) {
     wait->excludes(follow);
 }
 
+// Ids are "<host>-<n>" (common/build_id.hpp): anything else is a typo, and
+// must not reach the journal as a match that silently finds nothing.
+const CLI::Validator& buildIdCheck() {
+    static const CLI::Validator check(
+        [](std::string& value) {
+            return BuildId::parse(value)
+                       ? std::string()
+                       : fmt::format("'{}' is not a build id (expected HOST-N, e.g. builder1-42)",
+                                     value);
+        },
+        "ID", "build id");
+    return check;
+}
+
 void addReaders(CLI::App& app, Invocation& inv) {
     auto* list = app.add_subcommand("list", "List builds");
     list->add_option("--state", inv.list.states, "Only builds in this state (repeatable)")
@@ -75,10 +90,10 @@ void addReaders(CLI::App& app, Invocation& inv) {
     list->add_flag("-a,--all", inv.list.all, "Include finished builds");
 
     auto* status = app.add_subcommand("status", "Show a build's state and its last log lines");
-    status->add_option("ID", inv.statusId, "Build id")->required();
+    status->add_option("ID", inv.statusId, "Build id")->required()->check(buildIdCheck());
 
     auto* log = app.add_subcommand("log", "Show a build's log from the journal");
-    log->add_option("ID", inv.log.id, "Build id")->required();
+    log->add_option("ID", inv.log.id, "Build id")->required()->check(buildIdCheck());
     log->add_flag("-f,--follow", inv.log.follow, "Follow the log until the build ends");
     log->add_option("-n,--lines", inv.log.lines, "Show only the last N lines")->type_name("N");
     const std::map<std::string, LogFormat> formats{
@@ -87,13 +102,13 @@ void addReaders(CLI::App& app, Invocation& inv) {
         ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
 
     auto* show = app.add_subcommand("show", "Show a build's properties");
-    show->add_option("ID", inv.show.id, "Build id")->required();
+    show->add_option("ID", inv.show.id, "Build id")->required()->check(buildIdCheck());
     show->add_option("-p,--property", inv.show.properties, "Only this property (repeatable)")
         ->type_name("PROP")
         ->allow_extra_args(false);
 
     auto* artifacts = app.add_subcommand("artifacts", "List or download a build's artifacts");
-    artifacts->add_option("ID", inv.artifacts.id, "Build id")->required();
+    artifacts->add_option("ID", inv.artifacts.id, "Build id")->required()->check(buildIdCheck());
     artifacts->add_option("--download", inv.artifacts.download, "Download them into DIR")
         ->type_name("DIR");
 
@@ -102,9 +117,9 @@ void addReaders(CLI::App& app, Invocation& inv) {
 
 void addControls(CLI::App& app, Invocation& inv) {
     auto* cancel = app.add_subcommand("cancel", "Cancel builds");
-    cancel->add_option("ID", inv.ids, "Build ids")->required();
+    cancel->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
     auto* wait = app.add_subcommand("wait", "Wait for builds to end; exit with the worst result");
-    wait->add_option("ID", inv.ids, "Build ids")->required();
+    wait->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
 #ifdef IMAGEBUILD_HAVE_KSFLATTEN
     addKsflattenCommand(app, inv.ksflatten);
 #endif

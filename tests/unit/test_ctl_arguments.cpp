@@ -161,3 +161,14 @@ TEST(CtlSuggest, ClosestMatchOnlyWhenClose) {
     EXPECT_EQ(closestMatch("canc", verbs), "cancel");  // unique prefix
     EXPECT_EQ(closestMatch("xyzzy", verbs), std::nullopt);
 }
+
+TEST(CtlArguments, IdsMustBeBuildIds) {
+    for (const char* verb : {"status", "log", "show", "artifacts", "cancel", "wait"}) {
+        auto outcome = parse({verb, "../etc"});
+        EXPECT_EQ(outcome.exitCode, kExitUsage) << verb;
+        EXPECT_THAT(outcome.err, HasSubstr("'../etc' is not a build id")) << verb;
+        EXPECT_EQ(parse({verb, ""}).exitCode, kExitUsage) << verb;
+    }
+    EXPECT_THAT(ok({"wait", "a-1", "b.example.org-22"}).ids,
+                ::testing::ElementsAre("a-1", "b.example.org-22"));
+}

@@ -148,6 +148,9 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     request.method = method;
     request.path = url;
     request.body = std::move(context->body);
+    if (const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD)) {
+        request.connectionFd = info->connect_fd;
+    }
     MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect, &request.headers);
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collectQuery, &request.query);
     return queue(connection, dispatch_(request));

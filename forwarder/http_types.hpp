@@ -23,6 +23,7 @@ struct Request {
     std::string body;
     std::map<std::string, std::string> params;  // filled by the router
     std::string identity;                       // token name; empty if anonymous
+    int connectionFd = -1;                      // the client's socket, to notice a follower leaving
 
     // The header's value, or "" if absent. `name` is matched case-insensitively.
     std::string header(std::string_view name) const;

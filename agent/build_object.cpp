@@ -1,0 +1,43 @@
+#include "agent/build_object.hpp"
+
+#include "common/build_id.hpp"
+
+namespace imagebuild::agent {
+
+BuildObject::BuildObject(sdbus::IConnection& connection, BuildRecord record, BuildOwner& owner,
+                         bool announce)
+    : AdaptorInterfaces(connection, buildObjectPath(record.id)),
+      record_(std::move(record)),
+      owner_(owner) {
+    registerAdaptor();
+    if (announce) {
+        emitInterfacesAddedSignal({org::imagebuild::Build1_adaptor::INTERFACE_NAME});
+    }
+}
+
+BuildObject::~BuildObject() {
+    unregisterAdaptor();
+}
+
+void BuildObject::changed(const std::vector<std::string>& properties) {
+    emitPropertiesChangedSignal(org::imagebuild::Build1_adaptor::INTERFACE_NAME, properties);
+}
+
+void BuildObject::Cancel(sdbus::Result<>&& result) {
+    owner_.cancelBuild(record_.id, std::move(result), *getObject().getCurrentlyProcessedMessage());
+}
+
+std::string BuildObject::GetKickstart() {
+    return owner_.kickstartOf(record_.id);
+}
+
+std::vector<sdbus::Struct<std::string, std::string, uint64_t, std::string>>
+BuildObject::Artifacts() {
+    std::vector<sdbus::Struct<std::string, std::string, uint64_t, std::string>> out;
+    for (const auto& a : record_.artifacts) {
+        out.emplace_back(a.name, a.path, a.size, a.sha256);
+    }
+    return out;
+}
+
+}  // namespace imagebuild::agent

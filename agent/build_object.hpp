@@ -1,0 +1,71 @@
+// The bus face of one build: /org/imagebuild/Agent1/build/<escaped id>,
+// interface org.imagebuild.Build1. Holds the build's record; the manager
+// changes it and calls changed() so PropertiesChanged goes out.
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <string>
+#include <vector>
+
+#include "agent/build_record.hpp"
+#include "dbus/Build1_adaptor.h"
+
+namespace imagebuild::agent {
+
+// What a build object needs from its manager.
+class BuildOwner {
+public:
+    virtual void cancelBuild(const std::string& id, sdbus::Result<>&& result,
+                             const sdbus::Message& call) = 0;
+    virtual std::string kickstartOf(const std::string& id) = 0;
+
+protected:
+    ~BuildOwner() = default;
+};
+
+class BuildObject final
+    : public sdbus::AdaptorInterfaces<org::imagebuild::Build1_adaptor, sdbus::ManagedObject_adaptor,
+                                      sdbus::Properties_adaptor> {
+public:
+    // announce: emit InterfacesAdded (a new build, not one loaded from disk).
+    BuildObject(sdbus::IConnection& connection, BuildRecord record, BuildOwner& owner,
+                bool announce);
+    ~BuildObject();
+    BuildObject(const BuildObject&) = delete;
+    BuildObject& operator=(const BuildObject&) = delete;
+
+    const BuildRecord& record() const { return record_; }
+    BuildRecord& record() { return record_; }
+    // Emits PropertiesChanged for these (non-const) properties.
+    void changed(const std::vector<std::string>& properties);
+
+private:
+    void Cancel(sdbus::Result<>&& result) override;
+    std::string GetKickstart() override;
+
+    std::string Id() override { return record_.id; }
+    std::string Type() override { return record_.spec.type; }
+    std::string Arch() override { return record_.spec.arch; }
+    std::string Release() override { return record_.spec.release; }
+    std::string Name() override { return record_.spec.name; }
+    std::map<std::string, std::string> Labels() override { return record_.spec.labels; }
+    std::vector<std::string> Notify() override { return record_.spec.notify; }
+    uint64_t TimeoutUSec() override { return record_.timeoutUSec; }
+    uint32_t SubmitterUid() override { return record_.submitterUid; }
+    std::string Unit() override { return record_.unit; }
+    std::string MonitorUrl() override { return record_.monitorUrl; }
+    uint64_t SubmittedAt() override { return record_.submittedAt; }
+    std::string State() override { return record_.state; }
+    std::string Result() override { return record_.result; }
+    int32_t ExitStatus() override { return record_.exitStatus; }
+    uint64_t StartedAt() override { return record_.startedAt; }
+    uint64_t FinishedAt() override { return record_.finishedAt; }
+    std::vector<sdbus::Struct<std::string, std::string, uint64_t, std::string>> Artifacts()
+        override;
+
+    BuildRecord record_;
+    BuildOwner& owner_;
+};
+
+}  // namespace imagebuild::agent

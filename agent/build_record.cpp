@@ -1,0 +1,146 @@
+#include "agent/build_record.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/build_id.hpp"
+#include "common/build_json.hpp"
+
+namespace imagebuild::agent {
+
+nlohmann::json recordToJson(const BuildRecord& r) {
+    return {
+        {"id", r.id},
+        {"number", r.number},
+        {"type", r.spec.type},
+        {"arch", r.spec.arch},
+        {"release", r.spec.release},
+        {"name", r.spec.name},
+        {"notify", r.spec.notify},
+        {"timeout_sec", r.spec.timeoutSec},
+        {"labels", r.spec.labels},
+        {"state", r.state},
+        {"result", r.result},
+        {"exit_status", r.exitStatus},
+        {"unit", r.unit},
+        {"submitter_uid", r.submitterUid},
+        {"submitted_at", r.submittedAt},
+        {"started_at", r.startedAt},
+        {"finished_at", r.finishedAt},
+        {"timeout_usec", r.timeoutUSec},
+        {"monitor_url", r.monitorUrl},
+        {"artifacts", r.artifacts},
+        {"cancel_requested", r.cancelRequested},
+    };
+}
+
+BuildRecord recordFromJson(const nlohmann::json& j) {
+    BuildRecord r;
+    j.at("id").get_to(r.id);
+    auto id = BuildId::parse(r.id);
+    if (!id) {
+        throw std::invalid_argument("bad build id \"" + r.id + "\"");
+    }
+    r.number = id->number;
+    j.at("type").get_to(r.spec.type);
+    j.at("arch").get_to(r.spec.arch);
+    j.at("release").get_to(r.spec.release);
+    j.at("name").get_to(r.spec.name);
+    j.at("notify").get_to(r.spec.notify);
+    j.at("timeout_sec").get_to(r.spec.timeoutSec);
+    j.at("labels").get_to(r.spec.labels);
+    j.at("state").get_to(r.state);
+    j.at("result").get_to(r.result);
+    j.at("exit_status").get_to(r.exitStatus);
+    j.at("unit").get_to(r.unit);
+    j.at("submitter_uid").get_to(r.submitterUid);
+    j.at("submitted_at").get_to(r.submittedAt);
+    j.at("started_at").get_to(r.startedAt);
+    j.at("finished_at").get_to(r.finishedAt);
+    j.at("timeout_usec").get_to(r.timeoutUSec);
+    j.at("monitor_url").get_to(r.monitorUrl);
+    j.at("artifacts").get_to(r.artifacts);
+    j.at("cancel_requested").get_to(r.cancelRequested);
+    const auto& states = allBuildStates();
+    if (std::find(states.begin(), states.end(), r.state) == states.end()) {
+        throw std::invalid_argument("bad state \"" + r.state + "\"");
+    }
+    return r;
+}
+
+std::string formatOutcome(const UnitOutcome& o) {
+    std::ostringstream out;
+    out << "SERVICE_RESULT=" << o.serviceResult << "\nEXIT_CODE=" << o.exitCode
+        << "\nEXIT_STATUS=" << o.exitStatus << "\nFINISHED_AT=" << o.finishedAt << "\n";
+    return out.str();
+}
+
+std::optional<UnitOutcome> parseOutcome(std::string_view text) {
+    UnitOutcome o;
+    bool haveResult = false;
+    std::istringstream in{std::string(text)};
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) {
+            return std::nullopt;
+        }
+        auto key = line.substr(0, eq);
+        auto value = line.substr(eq + 1);
+        if (key == "SERVICE_RESULT") {
+            o.serviceResult = value;
+            haveResult = !value.empty();
+        } else if (key == "EXIT_CODE") {
+            o.exitCode = value;
+        } else if (key == "EXIT_STATUS") {
+            o.exitStatus = value;
+        } else if (key == "FINISHED_AT") {
+            o.finishedAt = std::strtoull(value.c_str(), nullptr, 10);
+        }
+    }
+    if (!haveResult) {
+        return std::nullopt;
+    }
+    return o;
+}
+
+namespace {
+
+std::int32_t exitStatusOf(const UnitOutcome& o) {
+    if (o.exitCode == "exited") {
+        char* end = nullptr;
+        long v = std::strtol(o.exitStatus.c_str(), &end, 10);
+        return (end && *end == '\0' && !o.exitStatus.empty()) ? static_cast<std::int32_t>(v) : -1;
+    }
+    if (o.exitCode == "killed" || o.exitCode == "dumped") {
+        // systemd passes the signal's name without "SIG" (e.g. TERM).
+        for (int sig = 1; sig < NSIG; ++sig) {
+            const char* abbrev = sigabbrev_np(sig);
+            if (abbrev && o.exitStatus == abbrev) {
+                return 128 + sig;
+            }
+        }
+    }
+    return -1;
+}
+
+}  // namespace
+
+FinalState finalStateOf(const UnitOutcome& o, bool cancelRequested) {
+    std::int32_t status = exitStatusOf(o);
+    if (cancelRequested) {
+        return {state::kCancelled, status};
+    }
+    if (o.serviceResult == "timeout") {
+        return {state::kTimedOut, status};
+    }
+    if (o.serviceResult == "success" && o.exitCode == "exited" && status == 0) {
+        return {state::kSucceeded, status};
+    }
+    return {state::kFailed, status};
+}
+
+}  // namespace imagebuild::agent

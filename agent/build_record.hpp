@@ -1,0 +1,68 @@
+// The model of one build: its spec, its place in the lifecycle, and the
+// record of it on disk (record.json in the build's state directory).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/build_info.hpp"
+#include "common/build_spec.hpp"
+
+namespace imagebuild::agent {
+
+namespace state {
+inline constexpr const char* kQueued = "queued";
+inline constexpr const char* kRunning = "running";
+inline constexpr const char* kSucceeded = "succeeded";
+inline constexpr const char* kFailed = "failed";
+inline constexpr const char* kCancelled = "cancelled";
+inline constexpr const char* kTimedOut = "timed-out";
+}  // namespace state
+
+struct BuildRecord {
+    std::string id;
+    std::uint64_t number = 0;
+    BuildSpec spec;  // spec.kickstart is kept in ks.cfg, not in the record
+    std::string state = state::kQueued;
+    std::string result;  // empty until final
+    std::int32_t exitStatus = -1;
+    std::string unit;
+    std::uint32_t submitterUid = 0;
+    std::uint64_t submittedAt = 0;
+    std::uint64_t startedAt = 0;
+    std::uint64_t finishedAt = 0;
+    std::uint64_t timeoutUSec = 0;
+    std::string monitorUrl;
+    std::vector<Artifact> artifacts;
+    bool cancelRequested = false;  // persisted before the unit is stopped
+
+    bool finished() const { return !result.empty(); }
+};
+
+nlohmann::json recordToJson(const BuildRecord& record);
+// Throws nlohmann::json::exception or std::invalid_argument on a bad record.
+BuildRecord recordFromJson(const nlohmann::json& j);
+
+// What the unit's ExecStopPost= recorder wrote: systemd's $SERVICE_RESULT,
+// $EXIT_CODE and $EXIT_STATUS, as KEY=VALUE lines.
+struct UnitOutcome {
+    std::string serviceResult;  // success, exit-code, signal, timeout, ...
+    std::string exitCode;       // exited, killed, dumped
+    std::string exitStatus;     // a number, or a signal name
+    std::uint64_t finishedAt = 0;
+};
+
+std::string formatOutcome(const UnitOutcome& outcome);
+std::optional<UnitOutcome> parseOutcome(std::string_view text);
+
+struct FinalState {
+    std::string state;        // succeeded, failed, cancelled, timed-out
+    std::int32_t exitStatus;  // the exit status, 128+signal if killed, -1 if unknown
+};
+FinalState finalStateOf(const UnitOutcome& outcome, bool cancelRequested);
+
+}  // namespace imagebuild::agent

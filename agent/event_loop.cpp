@@ -1,0 +1,92 @@
+#include "agent/event_loop.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstring>
+
+#include "agent/journal_log.hpp"
+
+namespace imagebuild::agent {
+
+namespace {
+
+volatile std::sig_atomic_t stopRequested = 0;
+
+void onStopSignal(int) {
+    stopRequested = 1;
+}
+
+uint64_t monotonicUSec() {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// Milliseconds until the absolute monotonic usec deadline (-1: none).
+int msUntil(uint64_t deadline) {
+    if (deadline == UINT64_MAX) {
+        return -1;
+    }
+    uint64_t now = monotonicUSec();
+    if (deadline <= now) {
+        return 0;
+    }
+    return static_cast<int>(std::min<uint64_t>((deadline - now + 999) / 1000, INT_MAX));
+}
+
+void drain(sdbus::IConnection& connection) {
+    while (connection.processPendingRequest()) {
+    }
+}
+
+}  // namespace
+
+int runEventLoop(sdbus::IConnection& connection, const Manager& manager, std::uint64_t idleExitSec,
+                 const char* busName) {
+    struct sigaction sa {};
+    sa.sa_handler = onStopSignal;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
+    const auto idleAfter = std::chrono::seconds(idleExitSec);
+    while (!stopRequested) {
+        drain(connection);
+        auto busy = !manager.idle();
+        auto idleFor = std::chrono::steady_clock::now() - manager.lastActivity();
+        if (idleExitSec != 0 && !busy && idleFor >= idleAfter) {
+            logEvent(LOG_INFO, message_id::kAgentIdleExit, "",
+                     fmt::format("idle for {}s, exiting; the bus starts the agent again on the "
+                                 "next call",
+                                 idleExitSec));
+            // Give up the name first: calls that arrive from now on activate
+            // a new agent; those already queued to us are still answered.
+            connection.releaseName(busName);
+            drain(connection);
+            return 0;
+        }
+        auto poll = connection.getEventLoopPollData();
+        int timeout = msUntil(poll.timeout_usec);
+        if (idleExitSec != 0 && !busy) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(idleAfter - idleFor);
+            int idleMs = static_cast<int>(std::max<long>(left.count(), 0)) + 1;
+            timeout = timeout < 0 ? idleMs : std::min(timeout, idleMs);
+        }
+        struct pollfd fd {
+            poll.fd, poll.events, 0
+        };
+        if (::poll(&fd, 1, timeout) < 0 && errno != EINTR) {
+            logError(fmt::format("poll failed: {}", std::strerror(errno)));
+            return 1;
+        }
+    }
+    logInfo("stopping on signal");
+    return 0;
+}
+
+}  // namespace imagebuild::agent

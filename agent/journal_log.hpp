@@ -1,0 +1,37 @@
+// The agent's own log: structured journald entries. Every event about a
+// build carries IMAGEBUILD_ID=, so `journalctl IMAGEBUILD_ID=<id>` shows the
+// agent's view next to the build's own output, and each event kind has a
+// MESSAGE_ID= so tools can pick them out without parsing text.
+#pragma once
+
+#include <syslog.h>
+
+#include <string>
+
+namespace imagebuild::agent {
+
+namespace message_id {
+inline constexpr const char* kAgentStarted = "5131e74f3fba48dda9c7c89d93a3465a";
+inline constexpr const char* kBuildQueued = "93a6dc550faf4eb9be0cb110b77869ef";
+inline constexpr const char* kBuildStarted = "87057ed0f80345098344c46d0d7ebfdb";
+inline constexpr const char* kBuildFinished = "c2d9552254b24c459152f1592d2e7b6e";
+inline constexpr const char* kBuildCancelRequested = "79379dea001544bd8d30479d112a4307";
+inline constexpr const char* kAccessDenied = "0ee116e676e24d739fe0c52528f1d76d";
+inline constexpr const char* kStateCorrupt = "889deadd7061417a86090a6b10bf228a";
+inline constexpr const char* kAgentIdleExit = "6a575b3107e7473c9bbdd3f3e496758d";
+}  // namespace message_id
+
+// messageId and buildId may be empty (the field is then left out).
+void logEvent(int priority, const char* messageId, const std::string& buildId,
+              const std::string& message);
+inline void logInfo(const std::string& message) {
+    logEvent(LOG_INFO, "", "", message);
+}
+inline void logWarning(const std::string& message) {
+    logEvent(LOG_WARNING, "", "", message);
+}
+inline void logError(const std::string& message) {
+    logEvent(LOG_ERR, "", "", message);
+}
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,86 @@
+// imagebuild-agent: the build manager of one host. Started by the D-Bus
+// system bus (org.imagebuild.Agent1) through imagebuild-agent.service; see
+// DESIGN.md. Everything but wiring lives in the agent library.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "agent/event_loop.hpp"
+#include "agent/journal_log.hpp"
+#include "agent/manager.hpp"
+#include "common/build_id.hpp"
+#include "common/config.hpp"
+#include "common/dbus_names.hpp"
+#include "imagebuild_config.h"
+
+using namespace imagebuild;
+using namespace imagebuild::agent;
+
+namespace {
+
+std::string defaultStateDir() {
+    // Set by systemd from StateDirectory=imagebuild.
+    const char* dir = std::getenv("STATE_DIRECTORY");
+    return dir ? dir : "/var/lib/imagebuild";
+}
+
+std::string hostName() {
+    char name[256] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    return name;
+}
+
+int run(const std::string& configPath, const std::string& stateDir) {
+    Config config = loadConfig(configPath);
+    auto hostname = hostName();
+    if (!isValidHostName(hostname)) {
+        throw std::runtime_error("the host name \"" + hostname +
+                                 "\" cannot be part of a build id (letters, digits, '-', '.')");
+    }
+    auto idleExitSec = config.host.idleExitSec;
+    auto connection = sdbus::createSystemBusConnection();
+    StateStore store(stateDir);
+    UnitClient units(*connection);
+    Polkit polkit(*connection);
+    Manager manager(
+        *connection,
+        ManagerOptions{std::move(config), hostname,
+                       std::string(IMAGEBUILD_LIBEXECDIR) + "/imagebuild-record-result"},
+        store, units, polkit);
+    units.subscribe([&manager](const std::string& unit,
+                               const std::string& result) { manager.onJobRemoved(unit, result); },
+                    [&manager](const std::string& unit) { manager.onUnitRemoved(unit); });
+    manager.reconcile();
+    // The name last: a caller reaches the agent only when it is ready.
+    connection->requestName(dbus_names::kBusName);
+    logEvent(LOG_INFO, message_id::kAgentStarted, "",
+             "imagebuild-agent " IMAGEBUILD_VERSION " serving on " + hostname);
+    return runEventLoop(*connection, manager, idleExitSec, dbus_names::kBusName);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"imagebuild-agent: runs OS image builds as transient systemd units"};
+    std::string configPath = std::string(IMAGEBUILD_SYSCONFDIR) + "/imagebuild/imagebuild.conf";
+    std::string stateDir = defaultStateDir();
+    bool checkOnly = false;
+    app.add_option("--config", configPath, "configuration file");
+    app.add_option("--state-dir", stateDir, "state directory");
+    app.add_flag("--check-config", checkOnly, "parse the configuration, print problems, exit");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        if (checkOnly) {
+            loadConfig(configPath);
+            std::cout << configPath << ": ok\n";
+            return 0;
+        }
+        return run(configPath, stateDir);
+    } catch (const std::exception& e) {
+        std::cerr << "imagebuild-agent: " << e.what() << "\n";
+        logError(std::string("imagebuild-agent cannot run: ") + e.what());
+        return 1;
+    }
+}

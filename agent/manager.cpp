@@ -1,0 +1,526 @@
+#include "agent/manager.hpp"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "agent/journal_log.hpp"
+#include "common/build_id.hpp"
+#include "common/dbus_names.hpp"
+#include "imagebuild_config.h"
+
+namespace imagebuild::agent {
+
+namespace errors = dbus_names::error;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kManagerInterface = org::imagebuild::BuildManager1_adaptor::INTERFACE_NAME;
+
+uint64_t nowUSec() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
+std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
+    for (size_t pos = text.find(from); pos != std::string::npos;
+         pos = text.find(from, pos + to.size())) {
+        text.replace(pos, from.size(), to);
+    }
+    return text;
+}
+
+std::vector<Artifact> collectArtifacts(const fs::path& outDir,
+                                       const std::vector<std::string>& patterns) {
+    std::vector<Artifact> out;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(outDir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec)) {
+            continue;
+        }
+        auto rel = fs::relative(it->path(), outDir, ec).string();
+        bool match = std::any_of(patterns.begin(), patterns.end(), [&rel](const std::string& p) {
+            return ::fnmatch(p.c_str(), rel.c_str(), FNM_PATHNAME) == 0;
+        });
+        if (match) {
+            out.push_back(Artifact{rel, it->path().string(), it->file_size(ec), ""});
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const Artifact& a, const Artifact& b) { return a.name < b.name; });
+    return out;
+}
+
+}  // namespace
+
+Manager::Manager(sdbus::IConnection& connection, ManagerOptions options, StateStore& store,
+                 UnitClient& units, Polkit& polkit)
+    : AdaptorInterfaces(connection, dbus_names::kManagerPath),
+      connection_(connection),
+      options_(std::move(options)),
+      store_(store),
+      units_(units),
+      polkit_(polkit) {
+    capabilities_.types = availableTypes(options_.config);
+    capabilities_.arches = options_.config.host.arches;
+    capabilities_.releases = options_.config.host.releases;
+    registerAdaptor();
+}
+
+Manager::~Manager() {
+    unregisterAdaptor();
+}
+
+std::string Manager::Version() {
+    return IMAGEBUILD_VERSION;
+}
+
+bool Manager::idle() const {
+    return queue_.empty() && running_.empty() && pendingCalls_ == 0;
+}
+
+BuildObject* Manager::find(const std::string& id) {
+    auto it = builds_.find(id);
+    return it == builds_.end() ? nullptr : it->second.get();
+}
+
+BuildObject* Manager::findByUnit(const std::string& unit) {
+    const std::string prefix = "imagebuild-", suffix = ".service";
+    if (unit.size() <= prefix.size() + suffix.size() || unit.rfind(prefix, 0) != 0 ||
+        unit.compare(unit.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return nullptr;
+    }
+    return find(unit.substr(prefix.size(), unit.size() - prefix.size() - suffix.size()));
+}
+
+void Manager::countsChanged() {
+    emitPropertiesChangedSignal(kManagerInterface, {"Running", "Queued"});
+}
+
+// --- Submit ---------------------------------------------------------------
+
+bool Manager::queueFull() const {
+    const auto& h = options_.config.host;
+    return running_.size() + queue_.size() >= static_cast<size_t>(h.maxParallel) + h.queueMax;
+}
+
+void Manager::Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant> spec) {
+    touch();
+    auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
+    BuildSpec parsed;
+    try {
+        parsed = specFromVariants(spec);
+        checkSupported(parsed, capabilities_);
+    } catch (const SpecError& e) {
+        result.returnError(sdbus::Error(errors::kInvalidSpec, e.what()));
+        return;
+    } catch (const UnsupportedError& e) {
+        result.returnError(sdbus::Error(errors::kUnsupported, e.what()));
+        return;
+    }
+    if (queueFull()) {
+        result.returnError(sdbus::Error(
+            errors::kQueueFull,
+            fmt::format("{} builds are queued already (queue_max); try later", queue_.size())));
+        return;
+    }
+    auto reply = std::make_shared<SubmitReply>(std::move(result));
+    std::map<std::string, std::string> details = {{"verb", "submit"},
+                                                  {"type", parsed.type},
+                                                  {"arch", parsed.arch},
+                                                  {"release", parsed.release}};
+    ++pendingCalls_;
+    polkit_.check(caller, action::kSubmit, details,
+                  [this, reply, spec = std::move(parsed),
+                   uid = caller.uid](const std::string& denied) mutable {
+                      --pendingCalls_;
+                      afterSubmitAuthorized(reply, std::move(spec), uid, denied);
+                  });
+}
+
+void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, BuildSpec spec,
+                                    uint32_t uid, const std::string& denied) {
+    touch();
+    if (!denied.empty()) {
+        logEvent(LOG_NOTICE, message_id::kAccessDenied, "",
+                 fmt::format("submit by uid {} refused: {}", uid, denied));
+        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+        return;
+    }
+    BuildRecord r;
+    try {
+        r.number = store_.allocateNumber();
+        r.id = BuildId{options_.hostname, r.number}.str();
+        r.unit = unitNameOf(r.id);
+        r.submitterUid = uid;
+        r.submittedAt = nowUSec();
+        auto timeoutSec = spec.timeoutSec ? spec.timeoutSec : options_.config.host.timeoutSec;
+        r.timeoutUSec = timeoutSec * 1'000'000;
+        r.monitorUrl = replaceAll(replaceAll(options_.config.host.monitorUrl, "{id}", r.id),
+                                  "{host}", options_.hostname);
+        std::string kickstart = std::move(spec.kickstart);
+        spec.kickstart.clear();
+        r.spec = std::move(spec);
+        store_.create(r, kickstart);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record a new build: {}", e.what()));
+        reply->returnError(
+            sdbus::Error(errors::kInternal, fmt::format("cannot record the build: {}", e.what())));
+        return;
+    }
+    auto id = r.id;
+    auto object = std::make_unique<BuildObject>(connection_, std::move(r), *this, true);
+    auto path = object->getObjectPath();
+    builds_[id] = std::move(object);
+    order_.push_back(id);
+    queue_.push_back(id);
+    logEvent(LOG_INFO, message_id::kBuildQueued, id,
+             fmt::format("build {} queued ({} {} {}, uid {})", id, builds_[id]->record().spec.type,
+                         builds_[id]->record().spec.arch, builds_[id]->record().spec.release, uid));
+    emitBuildQueued(id, sdbus::ObjectPath(path));
+    reply->returnResults(id, sdbus::ObjectPath(path));
+    countsChanged();
+    schedule();
+}
+
+// --- Running builds -------------------------------------------------------
+
+void Manager::schedule() {
+    while (running_.size() < options_.config.host.maxParallel && !queue_.empty()) {
+        auto id = queue_.front();
+        queue_.pop_front();
+        if (auto* build = find(id)) {
+            startBuild(*build);
+        }
+    }
+    countsChanged();
+}
+
+void Manager::startBuild(BuildObject& build) {
+    auto& r = build.record();
+    auto id = r.id;
+    UnitSettings settings;
+    try {
+        auto type = options_.config.types.find(r.spec.type);
+        if (type == options_.config.types.end()) {
+            throw std::runtime_error("image type " + r.spec.type + " is no longer configured");
+        }
+        settings =
+            unitSettingsFor(r, type->second, options_.config.host, store_, options_.recorder);
+    } catch (const std::exception& e) {
+        logEvent(LOG_ERR, message_id::kBuildFinished, id,
+                 fmt::format("build {} cannot start: {}", id, e.what()));
+        running_.insert(id);
+        finish(build, state::kFailed, -1, nowUSec());
+        return;
+    }
+    r.state = state::kRunning;
+    r.startedAt = nowUSec();
+    store_.save(r);
+    running_.insert(id);
+    // Follow the unit before it exists, so no change can be missed.
+    watches_[id] = units_.watch(
+        r.unit, [this, id](const std::string& activeState) { onUnitState(id, activeState); });
+    ++pendingCalls_;
+    units_.start(settings, [this, id](const std::string& error) {
+        --pendingCalls_;
+        if (!error.empty()) {
+            logEvent(LOG_ERR, message_id::kBuildFinished, id,
+                     fmt::format("systemd refused to start build {}: {}", id, error));
+            if (auto* b = find(id); b && running_.count(id)) {
+                finish(*b, state::kFailed, -1, nowUSec());
+            }
+        }
+    });
+    build.changed({"State", "StartedAt"});
+    emitBuildStarted(id, sdbus::ObjectPath(build.getObjectPath()));
+    logEvent(LOG_INFO, message_id::kBuildStarted, id,
+             fmt::format("build {} started as {}", id, r.unit));
+}
+
+void Manager::onJobRemoved(const std::string& unit, const std::string& result) {
+    auto* build = findByUnit(unit);
+    if (build == nullptr || !running_.count(build->record().id)) {
+        return;
+    }
+    started_.insert(build->record().id);
+    if (result != "done") {
+        logEvent(LOG_WARNING, "", build->record().id,
+                 fmt::format("job for {} ended with result '{}'", unit, result));
+        tryFinish(build->record().id, false);
+    }
+}
+
+void Manager::onUnitRemoved(const std::string& unit) {
+    if (auto* build = findByUnit(unit)) {
+        tryFinish(build->record().id, true);
+    }
+}
+
+void Manager::onUnitState(const std::string& id, const std::string& activeState) {
+    if (activeState == "inactive" || activeState == "failed") {
+        tryFinish(id, false);
+    } else {
+        started_.insert(id);
+    }
+}
+
+// The unit may have ended. Its outcome file says how; without one, the end
+// is only believed once systemd has dropped the unit (or it had started and
+// is inactive again), because a fresh unit is "inactive" before it starts.
+void Manager::tryFinish(const std::string& id, bool unitGone) {
+    auto* build = find(id);
+    if (build == nullptr || !running_.count(id)) {
+        return;
+    }
+    auto outcome = store_.readOutcome(id);
+    if (outcome) {
+        auto final = finalStateOf(*outcome, build->record().cancelRequested);
+        finish(*build, final.state, final.exitStatus,
+               outcome->finishedAt ? outcome->finishedAt : nowUSec());
+    } else if (unitGone || started_.count(id)) {
+        logEvent(LOG_WARNING, "", id, fmt::format("build {} ended without a recorded outcome", id));
+        finish(*build, build->record().cancelRequested ? state::kCancelled : state::kFailed, -1,
+               nowUSec());
+    }
+}
+
+void Manager::finish(BuildObject& build, const std::string& finalState, int32_t exitStatus,
+                     uint64_t finishedAt) {
+    auto& r = build.record();
+    auto id = r.id;
+    r.state = finalState;
+    r.result = finalState;
+    r.exitStatus = exitStatus;
+    r.finishedAt = finishedAt;
+    if (auto type = options_.config.types.find(r.spec.type); type != options_.config.types.end()) {
+        r.artifacts = collectArtifacts(store_.outDir(id), type->second.artifacts);
+    }
+    try {
+        store_.save(r);
+        store_.markDone(id);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record the end of build {}: {}", id, e.what()));
+    }
+    running_.erase(id);
+    started_.erase(id);
+    watches_.erase(id);
+    build.changed({"State", "Result", "ExitStatus", "FinishedAt", "Artifacts"});
+    emitBuildFinished(id, sdbus::ObjectPath(build.getObjectPath()), finalState);
+    logEvent(finalState == state::kSucceeded ? LOG_INFO : LOG_WARNING, message_id::kBuildFinished,
+             id, fmt::format("build {} {} (exit status {})", id, finalState, exitStatus));
+    schedule();
+}
+
+// --- Reconcile --------------------------------------------------------------
+
+void Manager::reconcile() {
+    auto records = store_.loadAll([](const fs::path& path, const std::string& why) {
+        logEvent(LOG_WARNING, message_id::kStateCorrupt, "",
+                 fmt::format("skipping corrupt build record {}: {}", path.string(), why));
+    });
+    for (auto& record : records) {
+        auto id = record.id;
+        auto state = record.state;
+        builds_[id] = std::make_unique<BuildObject>(connection_, std::move(record), *this, false);
+        order_.push_back(id);
+        if (state == state::kQueued) {
+            queue_.push_back(id);
+        } else if (state == state::kRunning) {
+            reattach(*builds_[id]);
+        } else {
+            store_.markDone(id);
+        }
+    }
+    schedule();
+}
+
+void Manager::reattach(BuildObject& build) {
+    auto& r = build.record();
+    auto id = r.id;
+    running_.insert(id);
+    watches_[id] = units_.watch(
+        r.unit, [this, id](const std::string& activeState) { onUnitState(id, activeState); });
+    auto activeState = units_.activeState(r.unit);
+    if (store_.readOutcome(id) || activeState == "inactive" || activeState == "failed") {
+        started_.insert(id);
+        tryFinish(id, true);
+    } else if (activeState.empty()) {
+        // systemd never had the unit: the agent stopped between recording
+        // "running" and starting it. Nothing ran; queue it again.
+        running_.erase(id);
+        watches_.erase(id);
+        r.state = state::kQueued;
+        r.startedAt = 0;
+        store_.save(r);
+        queue_.push_back(id);
+        logInfo(fmt::format("build {} was never started; queued again", id));
+    } else {
+        started_.insert(id);
+        logInfo(fmt::format("following build {} again ({} is {})", id, r.unit, activeState));
+    }
+}
+
+// --- Cancel -------------------------------------------------------------------
+
+void Manager::CancelBuild(sdbus::Result<>&& result, std::string id) {
+    cancelBuild(id, std::move(result), *getObject().getCurrentlyProcessedMessage());
+}
+
+void Manager::cancelBuild(const std::string& id, sdbus::Result<>&& result,
+                          const sdbus::Message& call) {
+    touch();
+    auto* build = find(id);
+    if (build == nullptr) {
+        result.returnError(
+            sdbus::Error(errors::kNotFound,
+                         fmt::format("no build {} on {}", id.substr(0, 100), options_.hostname)));
+        return;
+    }
+    if (build->record().finished()) {
+        result.returnError(sdbus::Error(
+            errors::kAlreadyFinished,
+            fmt::format("build {} has already ended: {}", id, build->record().result)));
+        return;
+    }
+    auto caller = callerOf(call);
+    bool own = caller.uid == build->record().submitterUid;
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    ++pendingCalls_;
+    polkit_.check(caller, own ? action::kCancel : action::kManage, {{"verb", "cancel"}, {"id", id}},
+                  [this, id, reply](const std::string& denied) {
+                      --pendingCalls_;
+                      afterCancelAuthorized(id, reply, denied);
+                  });
+}
+
+void Manager::afterCancelAuthorized(const std::string& id,
+                                    const std::shared_ptr<sdbus::Result<>>& reply,
+                                    const std::string& denied) {
+    touch();
+    auto* build = find(id);
+    if (!denied.empty()) {
+        logEvent(LOG_NOTICE, message_id::kAccessDenied, id,
+                 fmt::format("cancel of {} refused: {}", id, denied));
+        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+        return;
+    }
+    if (build == nullptr || build->record().finished()) {
+        reply->returnError(
+            sdbus::Error(errors::kAlreadyFinished, fmt::format("build {} has already ended", id)));
+        return;
+    }
+    auto& r = build->record();
+    logEvent(LOG_INFO, message_id::kBuildCancelRequested, id,
+             fmt::format("cancel of build {} requested", id));
+    if (r.state == state::kQueued) {
+        queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+        finish(*build, state::kCancelled, -1, nowUSec());
+        reply->returnResults();
+        return;
+    }
+    // Persist the intent first: whoever reads the outcome later, this agent
+    // or the next one, must see a stopped build as cancelled, not failed.
+    r.cancelRequested = true;
+    store_.save(r);
+    ++pendingCalls_;
+    units_.stop(r.unit, [this, id, reply](const std::string& error) {
+        --pendingCalls_;
+        if (error.empty()) {
+            reply->returnResults();
+            return;
+        }
+        // The unit is gone already: its end is (or will be) recorded.
+        tryFinish(id, true);
+        reply->returnResults();
+    });
+}
+
+// --- Queries ----------------------------------------------------------------
+
+std::string Manager::kickstartOf(const std::string& id) {
+    touch();
+    return store_.readKickstart(id);
+}
+
+sdbus::ObjectPath Manager::GetBuild(const std::string& id) {
+    touch();
+    if (find(id) == nullptr) {
+        throw sdbus::Error(errors::kNotFound, fmt::format("no build \"{}\" on {}",
+                                                          id.substr(0, 100), options_.hostname));
+    }
+    return sdbus::ObjectPath(buildObjectPath(id));
+}
+
+namespace {
+
+struct Filter {
+    std::vector<std::string> states;
+    std::string type, arch, release;
+    std::optional<uint32_t> uid;
+};
+
+template <typename T>
+T filterValue(const std::string& key, const sdbus::Variant& v, const char* signature) {
+    if (!v.containsValueOfType<T>()) {
+        throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                           fmt::format("filter key '{}' must be of type '{}'", key, signature));
+    }
+    return v.get<T>();
+}
+
+Filter parseFilter(const std::map<std::string, sdbus::Variant>& filter) {
+    Filter f;
+    for (const auto& [key, v] : filter) {
+        if (key == "states") {
+            f.states = filterValue<std::vector<std::string>>(key, v, "as");
+        } else if (key == "type") {
+            f.type = filterValue<std::string>(key, v, "s");
+        } else if (key == "arch") {
+            f.arch = filterValue<std::string>(key, v, "s");
+        } else if (key == "release") {
+            f.release = filterValue<std::string>(key, v, "s");
+        } else if (key == "submitter_uid") {
+            f.uid = filterValue<uint32_t>(key, v, "u");
+        } else {
+            throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                               fmt::format("unknown filter key '{}'; known: states, type, arch, "
+                                           "release, submitter_uid",
+                                           key.substr(0, 80)));
+        }
+    }
+    return f;
+}
+
+bool matches(const Filter& f, const BuildRecord& r) {
+    return (f.states.empty() ||
+            std::find(f.states.begin(), f.states.end(), r.state) != f.states.end()) &&
+           (f.type.empty() || f.type == r.spec.type) && (f.arch.empty() || f.arch == r.spec.arch) &&
+           (f.release.empty() || f.release == r.spec.release) &&
+           (!f.uid || *f.uid == r.submitterUid);
+}
+
+}  // namespace
+
+std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus::Variant>& filter) {
+    touch();
+    auto f = parseFilter(filter);
+    std::vector<Row> rows;
+    for (const auto& id : order_) {
+        const auto& b = *builds_.at(id);
+        const auto& r = b.record();
+        if (matches(f, r)) {
+            rows.emplace_back(r.id, r.spec.type, r.spec.arch, r.spec.release, r.spec.name, r.state,
+                              r.result, r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
+                              sdbus::ObjectPath(b.getObjectPath()));
+        }
+    }
+    return rows;
+}
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,45 @@
+// Authorization of D-Bus callers with polkit, asynchronously: the agent's
+// loop keeps serving while polkit (and maybe an authentication agent) thinks.
+// Root is always allowed; the caller's allow-interactive-authorization flag
+// is passed on, so `busctl --allow-interactive-authorization=yes` can prompt.
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace imagebuild::agent {
+
+namespace action {
+inline constexpr const char* kSubmit = "org.imagebuild.submit";
+inline constexpr const char* kCancel = "org.imagebuild.cancel";
+inline constexpr const char* kManage = "org.imagebuild.manage";
+}  // namespace action
+
+// Who is calling: taken from the method call message while it is current.
+struct Caller {
+    std::string busName;
+    std::uint32_t uid = 0;
+    bool allowInteractive = false;
+};
+Caller callerOf(const sdbus::Message& call);
+
+class Polkit {
+public:
+    // error is empty when allowed; otherwise a sentence saying which action
+    // was refused (or why the check failed).
+    using Verdict = std::function<void(const std::string& error)>;
+
+    explicit Polkit(sdbus::IConnection& connection);
+
+    void check(const Caller& caller, const std::string& actionId,
+               const std::map<std::string, std::string>& details, Verdict verdict);
+
+private:
+    std::unique_ptr<sdbus::IProxy> authority_;
+};
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,102 @@
+#include "agent/state_store.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/atomic_file.hpp"
+#include "common/build_id.hpp"
+
+namespace imagebuild::agent {
+
+namespace fs = std::filesystem;
+
+StateStore::StateStore(fs::path root) : root_(std::move(root)) {
+    fs::create_directories(root_ / "builds");
+    fs::create_directories(root_ / "pending");
+}
+
+fs::path StateStore::buildDir(const std::string& id) const {
+    // Ids come from BuildId: no '/', no "..". Checked again here because a
+    // path built from a caller's string must never leave the state directory.
+    if (!BuildId::parse(id)) {
+        throw std::invalid_argument(fmt::format("not a build id: \"{}\"", id));
+    }
+    return root_ / "builds" / id;
+}
+
+std::uint64_t StateStore::allocateNumber() {
+    std::uint64_t last = 0;
+    if (auto text = readFile(root_ / "next-id")) {
+        last = std::strtoull(text->c_str(), nullptr, 10);
+    }
+    // Never below a number already on disk, even if next-id was lost.
+    if (!scanned_) {
+        for (const auto& entry : fs::directory_iterator(root_ / "builds")) {
+            if (auto id = BuildId::parse(entry.path().filename().string())) {
+                highestOnDisk_ = std::max(highestOnDisk_, id->number);
+            }
+        }
+        scanned_ = true;
+    }
+    last = std::max(last, highestOnDisk_);
+    std::uint64_t next = last + 1;
+    writeFileAtomic(root_ / "next-id", std::to_string(next) + "\n");
+    return next;
+}
+
+void StateStore::create(const BuildRecord& record, const std::string& kickstart) {
+    auto dir = buildDir(record.id);
+    fs::create_directories(dir / "out");
+    fs::create_directories(dir / "work");
+    writeFileAtomic(dir / "ks.cfg", kickstart);
+    writeFileAtomic(root_ / "pending" / record.id, "");
+    save(record);
+}
+
+void StateStore::save(const BuildRecord& record) {
+    writeFileAtomic(buildDir(record.id) / "record.json", recordToJson(record).dump(2) + "\n");
+}
+
+void StateStore::markDone(const std::string& id) {
+    std::error_code ec;
+    fs::remove(root_ / "pending" / id, ec);
+}
+
+std::vector<BuildRecord> StateStore::loadAll(const CorruptHandler& onCorrupt) const {
+    std::vector<BuildRecord> records;
+    for (const auto& entry : fs::directory_iterator(root_ / "builds")) {
+        auto path = entry.path() / "record.json";
+        try {
+            auto text = readFile(path);
+            if (!text) {
+                continue;  // a build dir whose record was never written
+            }
+            auto record = recordFromJson(nlohmann::json::parse(*text));
+            if (record.id != entry.path().filename().string()) {
+                throw std::invalid_argument("its id does not match its directory");
+            }
+            records.push_back(std::move(record));
+        } catch (const std::exception& e) {
+            onCorrupt(path, e.what());
+        }
+    }
+    std::sort(records.begin(), records.end(),
+              [](const BuildRecord& a, const BuildRecord& b) { return a.number < b.number; });
+    return records;
+}
+
+std::optional<UnitOutcome> StateStore::readOutcome(const std::string& id) const {
+    auto text = readFile(buildDir(id) / "outcome");
+    if (!text) {
+        return std::nullopt;
+    }
+    return parseOutcome(*text);
+}
+
+std::string StateStore::readKickstart(const std::string& id) const {
+    return readFile(kickstartPath(id)).value_or("");
+}
+
+}  // namespace imagebuild::agent

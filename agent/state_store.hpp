@@ -1,0 +1,64 @@
+// The agent's state on disk (StateDirectory=imagebuild, /var/lib/imagebuild):
+//
+//   next-id                     the last build number handed out
+//   pending/<id>                one empty file per queued or running build;
+//                               imagebuild-resume.service starts the agent
+//                               at boot when this directory is not empty
+//   builds/<id>/record.json     the build's record (build_record.hpp)
+//   builds/<id>/ks.cfg          the submitted kickstart
+//   builds/<id>/outcome         written by the unit's ExecStopPost= recorder
+//   builds/<id>/out/            {outdir}: the artifacts
+//   builds/<id>/work/           {workdir}: scratch space
+//
+// Every file is written atomically; a corrupt record is skipped and
+// reported, never fatal.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/build_record.hpp"
+
+namespace imagebuild::agent {
+
+class StateStore {
+public:
+    explicit StateStore(std::filesystem::path root);
+
+    const std::filesystem::path& root() const { return root_; }
+    std::filesystem::path buildDir(const std::string& id) const;
+    std::filesystem::path outDir(const std::string& id) const { return buildDir(id) / "out"; }
+    std::filesystem::path workDir(const std::string& id) const { return buildDir(id) / "work"; }
+    std::filesystem::path kickstartPath(const std::string& id) const {
+        return buildDir(id) / "ks.cfg";
+    }
+
+    // The next build number, persisted before it is returned, so a number
+    // is never handed out twice, whatever happens after.
+    std::uint64_t allocateNumber();
+
+    // Writes ks.cfg, out/, work/, the pending marker and record.json (last:
+    // a build exists once its record does).
+    void create(const BuildRecord& record, const std::string& kickstart);
+    void save(const BuildRecord& record);
+    // Called once the build is final: drops the pending marker.
+    void markDone(const std::string& id);
+
+    using CorruptHandler = std::function<void(const std::filesystem::path&, const std::string&)>;
+    // All readable records, oldest first; each unreadable one goes to onCorrupt.
+    std::vector<BuildRecord> loadAll(const CorruptHandler& onCorrupt) const;
+
+    std::optional<UnitOutcome> readOutcome(const std::string& id) const;
+    std::string readKickstart(const std::string& id) const;
+
+private:
+    std::filesystem::path root_;
+    bool scanned_ = false;
+    std::uint64_t highestOnDisk_ = 0;
+};
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,151 @@
+#include "agent/unit_client.hpp"
+
+#include <systemd/sd-bus.h>
+
+#include <cstdlib>
+
+namespace imagebuild::agent {
+
+namespace {
+
+constexpr const char* kSystemd = "org.freedesktop.systemd1";
+constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
+constexpr const char* kManagerInterface = "org.freedesktop.systemd1.Manager";
+constexpr const char* kUnitInterface = "org.freedesktop.systemd1.Unit";
+
+using Property = sdbus::Struct<std::string, sdbus::Variant>;
+using ExecCommand = sdbus::Struct<std::string, std::vector<std::string>, bool>;
+using AuxUnit = sdbus::Struct<std::string, std::vector<Property>>;
+
+std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
+    return {ExecCommand(argv.front(), argv, false)};
+}
+
+std::vector<Property> toProperties(const UnitSettings& u) {
+    std::vector<Property> p = {
+        {"Description", sdbus::Variant(u.description)},
+        {"Slice", sdbus::Variant(u.slice)},
+        // exec: the start job fails if the program cannot be executed.
+        {"Type", sdbus::Variant(std::string("exec"))},
+        {"ExecStart", sdbus::Variant(execCommand(u.execStart))},
+        {"ExecStopPost", sdbus::Variant(execCommand(u.execStopPost))},
+        {"WorkingDirectory", sdbus::Variant(u.workingDirectory)},
+        {"Environment", sdbus::Variant(u.environment)},
+        {"LogExtraFields", sdbus::Variant(u.logExtraFields)},
+        {"KillMode", sdbus::Variant(std::string("control-group"))},
+        {"CollectMode", sdbus::Variant(std::string("inactive-or-failed"))},
+        {"TimeoutStopUSec", sdbus::Variant(std::uint64_t{30'000'000})},
+    };
+    if (u.runtimeMaxUSec != 0) {
+        p.emplace_back("RuntimeMaxUSec", sdbus::Variant(u.runtimeMaxUSec));
+    }
+    if (u.memoryMax) {
+        p.emplace_back("MemoryMax", sdbus::Variant(*u.memoryMax));
+    }
+    if (u.cpuQuotaPerSecUSec) {
+        p.emplace_back("CPUQuotaPerSecUSec", sdbus::Variant(*u.cpuQuotaPerSecUSec));
+    }
+    if (u.tasksMax) {
+        p.emplace_back("TasksMax", sdbus::Variant(*u.tasksMax));
+    }
+    if (u.strictSandbox) {
+        p.emplace_back("ProtectSystem", sdbus::Variant(std::string("strict")));
+        p.emplace_back("ProtectHome", sdbus::Variant(std::string("yes")));
+        p.emplace_back("PrivateTmp", sdbus::Variant(true));
+        p.emplace_back("NoNewPrivileges", sdbus::Variant(true));
+        p.emplace_back("ReadWritePaths", sdbus::Variant(u.readWritePaths));
+    }
+    return p;
+}
+
+std::string errorText(const sdbus::Error* error) {
+    if (error == nullptr) {
+        return {};
+    }
+    return error->getName() + ": " + error->getMessage();
+}
+
+}  // namespace
+
+UnitClient::UnitClient(sdbus::IConnection& connection)
+    : connection_(connection), manager_(sdbus::createProxy(connection, kSystemd, kManagerPath)) {}
+
+void UnitClient::subscribe(JobRemoved onJobRemoved, UnitGone onUnitRemoved) {
+    manager_->uponSignal("JobRemoved")
+        .onInterface(kManagerInterface)
+        .call([handler = std::move(onJobRemoved)](
+                  std::uint32_t, const sdbus::ObjectPath&, const std::string& unit,
+                  const std::string& result) { handler(unit, result); });
+    manager_->uponSignal("UnitRemoved")
+        .onInterface(kManagerInterface)
+        .call([handler = std::move(onUnitRemoved)](const std::string& unit,
+                                                   const sdbus::ObjectPath&) { handler(unit); });
+    manager_->finishRegistration();
+    // systemd only sends unit signals once some client has subscribed.
+    manager_->callMethod("Subscribe").onInterface(kManagerInterface);
+}
+
+void UnitClient::start(const UnitSettings& settings, Done done) {
+    manager_->callMethodAsync("StartTransientUnit")
+        .onInterface(kManagerInterface)
+        .withArguments(settings.unitName, std::string("fail"), toProperties(settings),
+                       std::vector<AuxUnit>{})
+        .uponReplyInvoke(
+            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath&) {
+                done(errorText(error));
+            });
+}
+
+void UnitClient::stop(const std::string& unit, Done done) {
+    manager_->callMethodAsync("StopUnit")
+        .onInterface(kManagerInterface)
+        .withArguments(unit, std::string("replace"))
+        .uponReplyInvoke(
+            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath&) {
+                done(errorText(error));
+            });
+}
+
+sdbus::Slot UnitClient::watch(const std::string& unit, StateChanged onChange) {
+    auto rule =
+        "type='signal',sender='org.freedesktop.systemd1',"
+        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+        "path='" +
+        unitObjectPath(unit) + "',arg0='" + kUnitInterface + "'";
+    return connection_.addMatch(rule, [onChange = std::move(onChange)](sdbus::Message& msg) {
+        std::string interface;
+        std::map<std::string, sdbus::Variant> changed;
+        msg >> interface >> changed;
+        auto it = changed.find("ActiveState");
+        if (it != changed.end() && it->second.containsValueOfType<std::string>()) {
+            onChange(it->second.get<std::string>());
+        }
+    });
+}
+
+std::string UnitClient::activeState(const std::string& unit) {
+    sdbus::ObjectPath path;
+    try {
+        manager_->callMethod("GetUnit")
+            .onInterface(kManagerInterface)
+            .withArguments(unit)
+            .storeResultsTo(path);
+    } catch (const sdbus::Error&) {
+        return {};  // NoSuchUnit: not loaded (never started, or collected)
+    }
+    auto proxy = sdbus::createProxy(connection_, kSystemd, path);
+    sdbus::Variant state = proxy->getProperty("ActiveState").onInterface(kUnitInterface);
+    return state.get<std::string>();
+}
+
+std::string UnitClient::unitObjectPath(const std::string& unit) {
+    char* raw = nullptr;
+    if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit.c_str(), &raw) < 0) {
+        throw std::bad_alloc();
+    }
+    std::string path(raw);
+    std::free(raw);
+    return path;
+}
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,50 @@
+// systemd's side of a build: starting, stopping and following transient
+// units over org.freedesktop.systemd1, asynchronously, from the agent's one
+// event loop. Follows units through systemd's signals (JobRemoved,
+// UnitRemoved, PropertiesChanged on the unit); never polls.
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/unit_settings.hpp"
+
+namespace imagebuild::agent {
+
+class UnitClient {
+public:
+    // error is empty on success.
+    using Done = std::function<void(const std::string& error)>;
+    using JobRemoved = std::function<void(const std::string& unit, const std::string& result)>;
+    using UnitGone = std::function<void(const std::string& unit)>;
+    using StateChanged = std::function<void(const std::string& activeState)>;
+
+    explicit UnitClient(sdbus::IConnection& connection);
+
+    // Subscribes to systemd's signals (Manager.Subscribe) and routes
+    // JobRemoved/UnitRemoved to the handlers. Call before starting units.
+    void subscribe(JobRemoved onJobRemoved, UnitGone onUnitRemoved);
+
+    void start(const UnitSettings& settings, Done done);
+    void stop(const std::string& unit, Done done);
+
+    // Calls onChange with the unit's ActiveState whenever systemd reports a
+    // change, for as long as the returned slot lives.
+    [[nodiscard]] sdbus::Slot watch(const std::string& unit, StateChanged onChange);
+
+    // The unit's ActiveState now, or empty if systemd does not know it.
+    // Blocking; only for reconciling at start, before the loop runs.
+    std::string activeState(const std::string& unit);
+
+    static std::string unitObjectPath(const std::string& unit);
+
+private:
+    sdbus::IConnection& connection_;
+    std::unique_ptr<sdbus::IProxy> manager_;
+};
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,64 @@
+#include "agent/unit_settings.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace imagebuild::agent {
+
+std::string unitNameOf(const std::string& id) {
+    return "imagebuild-" + id + ".service";
+}
+
+UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
+                             const HostConfig& host, const StateStore& store,
+                             const std::string& recorder) {
+    const auto& spec = record.spec;
+    std::string name = spec.name.empty() ? record.id : spec.name;
+    std::map<std::string, std::string> values = {
+        {"ks", store.kickstartPath(record.id).string()},
+        {"outdir", store.outDir(record.id).string()},
+        {"workdir", store.workDir(record.id).string()},
+        {"arch", spec.arch},
+        {"release", spec.release},
+        {"id", record.id},
+        {"name", name},
+    };
+    UnitSettings u;
+    u.unitName = unitNameOf(record.id);
+    u.description = fmt::format("imagebuild {}: {} image, {} {}", record.id, spec.type, spec.arch,
+                                spec.release);
+    u.execStart = type.command.substitute(values);
+    auto program = findProgram(u.execStart.front());
+    if (program.empty()) {
+        throw std::runtime_error(fmt::format("image type {}: program {} is not installed",
+                                             type.name, u.execStart.front()));
+    }
+    u.execStart.front() = program;
+    auto dir = store.buildDir(record.id).string();
+    u.execStopPost = {recorder, dir};
+    u.workingDirectory = values["workdir"];
+    for (const auto& [key, value] : values) {
+        std::string upper;
+        for (char c : key) {
+            upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        }
+        u.environment.push_back("IMAGEBUILD_" + upper + "=" + value);
+    }
+    u.environment.push_back("IMAGEBUILD_TYPE=" + spec.type);
+    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id, "IMAGEBUILD_TYPE=" + spec.type,
+                        "IMAGEBUILD_ARCH=" + spec.arch, "IMAGEBUILD_RELEASE=" + spec.release};
+    u.runtimeMaxUSec = record.timeoutUSec;
+    u.memoryMax = host.memoryMax;
+    if (host.cpuQuotaPercent) {
+        u.cpuQuotaPerSecUSec = *host.cpuQuotaPercent * 10000;
+    }
+    u.tasksMax = host.tasksMax;
+    u.strictSandbox = type.sandbox == Sandbox::kStrict;
+    if (u.strictSandbox) {
+        u.readWritePaths = {dir};
+    }
+    return u;
+}
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,143 @@
+#include "common/build_notification.hpp"
+
+#include <fmt/format.h>
+
+namespace imagebuild {
+
+namespace {
+
+std::string utcTime(std::uint64_t usec) {
+    if (usec == 0) {
+        return "-";
+    }
+    std::time_t seconds = static_cast<std::time_t>(usec / 1000000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S UTC", &utc);
+    return buffer;
+}
+
+std::string describe(const BuildInfo& build) {
+    std::string text;
+    text += fmt::format("  id:        {}\n", build.id);
+    text += fmt::format("  name:      {}\n", build.name.empty() ? "-" : build.name);
+    text += fmt::format("  type:      {}\n", build.type);
+    text += fmt::format("  arch:      {}\n", build.arch);
+    text += fmt::format("  release:   {}\n", build.release);
+    for (const auto& [key, value] : build.labels) {
+        text += fmt::format("  label:     {}={}\n", key, value);
+    }
+    text += fmt::format("  submitted: {}\n", utcTime(build.submittedAt));
+    return text;
+}
+
+std::string monitorLines(const BuildInfo& build, const NotificationContext& context) {
+    std::string text;
+    if (!build.monitorUrl.empty()) {
+        text += fmt::format("  {}\n", build.monitorUrl);
+    } else {
+        text += "  (no monitor URL: [forwarder] public_url= is not configured)\n";
+    }
+    text += fmt::format("  imagebuildctl status {}\n", build.id);
+    text += fmt::format("  imagebuildctl log -f {}\n", build.id);
+    text += fmt::format("  journalctl -f IMAGEBUILD_ID={}    (on {})\n", build.id, context.host);
+    return text;
+}
+
+std::string messageId(const BuildInfo& build, const NotificationContext& context,
+                      const char* kind) {
+    return fmt::format("{}.{}.{}@{}", build.id, kind, context.now, context.host);
+}
+
+std::string artifactLines(const BuildInfo& build, const NotificationContext& context,
+                          const StagingReport& staging) {
+    std::string text;
+    if (build.artifacts.empty()) {
+        text += "  (none)\n";
+    }
+    for (const auto& artifact : build.artifacts) {
+        text += fmt::format("  {}  {} bytes\n    sha256 {}\n", artifact.name, artifact.size,
+                            artifact.sha256.empty() ? "(not computed)" : artifact.sha256);
+        if (!context.publicUrl.empty()) {
+            text +=
+                fmt::format("    {}/artifacts/{}/{}\n", context.publicUrl, build.id, artifact.name);
+        }
+    }
+    if (!staging.stagingDir.empty()) {
+        text += fmt::format("  on {}: {}\n", context.host, staging.stagingDir);
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string humanDuration(std::uint64_t usec) {
+    std::uint64_t seconds = usec / 1000000;
+    if (seconds >= 3600) {
+        return fmt::format("{} h {:02} min {:02} s", seconds / 3600, seconds % 3600 / 60,
+                           seconds % 60);
+    }
+    if (seconds >= 60) {
+        return fmt::format("{} min {:02} s", seconds / 60, seconds % 60);
+    }
+    return fmt::format("{} s", seconds);
+}
+
+MailMessage submissionMail(const BuildInfo& build, const NotificationContext& context) {
+    MailMessage mail;
+    mail.from = context.from;
+    mail.to = build.notify;
+    mail.date = context.now;
+    mail.messageId = messageId(build, context, "submitted");
+    mail.subject =
+        fmt::format("[imagebuild] {} submitted: {} {} {}{}", build.id, build.type, build.arch,
+                    build.release, build.name.empty() ? "" : " (" + build.name + ")");
+    mail.body = fmt::format("imagebuild accepted build {} on {}.\n\n", build.id, context.host);
+    mail.body += describe(build);
+    mail.body += "\nFollow it live:\n" + monitorLines(build, context);
+    mail.body += "\nA second mail follows when the build ends.\n";
+    return mail;
+}
+
+MailMessage finalMail(const BuildInfo& build, const NotificationContext& context,
+                      const StagingReport& staging, const std::vector<std::string>& logTail) {
+    std::string result = build.result.empty() ? build.state : build.result;
+    std::uint64_t duration = build.finishedAt > build.startedAt && build.startedAt != 0
+                                 ? build.finishedAt - build.startedAt
+                                 : 0;
+    MailMessage mail;
+    mail.from = context.from;
+    mail.to = build.notify;
+    mail.date = context.now;
+    mail.messageId = messageId(build, context, "finished");
+    mail.subject =
+        fmt::format("[imagebuild] {} {}: {} {} {}{}", build.id, result, build.type, build.arch,
+                    build.release, build.name.empty() ? "" : " (" + build.name + ")");
+    mail.body = fmt::format("Build {} {} on {} after {}.\n\n", build.id, result, context.host,
+                            humanDuration(duration));
+    mail.body += describe(build);
+    mail.body += fmt::format("  started:   {}\n  finished:  {}\n  exit status: {}\n",
+                             utcTime(build.startedAt), utcTime(build.finishedAt),
+                             build.exitStatus < 0 ? "-" : std::to_string(build.exitStatus));
+    mail.body += "\nArtifacts:\n" + artifactLines(build, context, staging);
+    if (!staging.problems.empty()) {
+        mail.body += "\nStaging problems:\n";
+        for (const auto& problem : staging.problems) {
+            mail.body += "  " + problem + "\n";
+        }
+    }
+    if (result != "succeeded") {
+        mail.body += fmt::format("\nLast {} log lines:\n", logTail.size());
+        if (logTail.empty()) {
+            mail.body += "  (the journal holds no line of this build)\n";
+        }
+        for (const auto& line : logTail) {
+            mail.body += "  " + line + "\n";
+        }
+    }
+    mail.body += "\nLog and details:\n" + monitorLines(build, context);
+    return mail;
+}
+
+}  // namespace imagebuild

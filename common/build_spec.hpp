@@ -1,0 +1,68 @@
+// What a client asks for when it submits a build, validated. The same rules
+// apply to the D-Bus a{sv} (agent) and to the JSON body of POST /v1/builds
+// (forwarder), so both reject bad input with the same words.
+//
+//   type s, arch s, release s, kickstart s        required
+//   name s, notify as, timeout_sec t, labels a{ss}  optional
+#pragma once
+
+#include <sdbus-c++/Types.h>
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace imagebuild {
+
+// A spec field is wrong. field() is the key (empty for the spec as a whole);
+// what() is a sentence naming the field and what would be accepted.
+class SpecError : public std::runtime_error {
+public:
+    SpecError(std::string field, const std::string& message)
+        : std::runtime_error(message), field_(std::move(field)) {}
+    const std::string& field() const { return field_; }
+
+private:
+    std::string field_;
+};
+
+// The spec is well-formed but this host does not build it (the agent maps
+// this to org.imagebuild.Error.Unsupported).
+class UnsupportedError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::size_t kMaxKickstartBytes = 1024 * 1024;
+inline constexpr std::uint64_t kMaxTimeoutSec = 7 * 24 * 3600;
+
+struct BuildSpec {
+    std::string type;
+    std::string arch;
+    std::string release;
+    std::string kickstart;  // flattened text, UTF-8, at most kMaxKickstartBytes
+    std::string name;       // may be empty
+    std::vector<std::string> notify;
+    std::uint64_t timeoutSec = 0;  // 0: the host's default
+    std::map<std::string, std::string> labels;
+};
+
+// What a host builds, to check a spec against.
+struct HostCapabilities {
+    std::vector<std::string> types;
+    std::vector<std::string> arches;
+    std::vector<std::string> releases;  // empty: any release
+};
+
+// Throw SpecError for the first bad field (unknown keys included).
+BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec);
+BuildSpec specFromJson(const nlohmann::json& spec);
+// Throws UnsupportedError naming the field and what the host offers.
+void checkSupported(const BuildSpec& spec, const HostCapabilities& host);
+
+bool isValidUtf8(std::string_view text);
+
+}  // namespace imagebuild

@@ -1,0 +1,379 @@
+#include "common/config.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <ini.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <set>
+
+#include "common/atomic_file.hpp"
+
+namespace imagebuild {
+
+namespace {
+
+const std::vector<std::string> kHostKeys = {
+    "arches",      "releases",   "max_parallel", "queue_max", "idle_exit_sec",
+    "monitor_url", "memory_max", "cpu_quota",    "tasks_max", "timeout_sec"};
+const std::vector<std::string> kTypeKeys = {"command", "tools", "sandbox", "artifacts",
+                                            "description"};
+// Keys whose value may continue on indented lines; the pieces are joined.
+const std::set<std::string> kListKeys = {"arches", "releases",  "command",
+                                         "tools",  "artifacts", "description"};
+
+struct Located {
+    std::string value;
+    int line = 0;
+};
+
+// Everything the ini handler collected, with the line of each value, so the
+// checks afterwards can still say where a value came from.
+struct RawConfig {
+    std::map<std::string, std::map<std::string, Located>> sections;
+    std::map<std::string, int> sectionLines;
+    std::vector<std::string> sectionOrder;
+};
+
+struct ParseState {
+    std::string_view text;
+    size_t pos = 0;
+    int line = 0;          // line the parser is looking at
+    int sectionLine = 0;   // line of the last [section] header
+    bool midLine = false;  // the previous chunk did not end the line
+    std::string fileName;
+    RawConfig raw;
+    std::string error;  // first semantic error, "file:line: ..."
+};
+
+std::string trim(std::string_view s) {
+    auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) {
+        return {};
+    }
+    auto e = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+// ini_reader: hands inih one line at a time and counts lines, because the
+// Debian build of inih does not pass line numbers to the handler.
+char* readLine(char* buffer, int size, void* stream) {
+    auto* st = static_cast<ParseState*>(stream);
+    if (st->pos >= st->text.size()) {
+        return nullptr;
+    }
+    if (!st->midLine) {
+        ++st->line;
+    }
+    auto rest = st->text.substr(st->pos);
+    size_t n = std::min<size_t>(static_cast<size_t>(size - 1), rest.size());
+    auto nl = rest.substr(0, n).find('\n');
+    if (nl != std::string_view::npos) {
+        n = nl + 1;
+    }
+    std::memcpy(buffer, rest.data(), n);
+    buffer[n] = '\0';
+    st->pos += n;
+    st->midLine = buffer[n - 1] != '\n' && st->pos < st->text.size();
+    if (!st->midLine) {
+        auto header = trim(std::string_view(buffer, n));
+        if (!header.empty() && header.front() == '[') {
+            st->sectionLine = st->line;
+        }
+    }
+    return buffer;
+}
+
+int onValue(void* user, const char* section, const char* name, const char* value) {
+    auto* st = static_cast<ParseState*>(user);
+    if (st->midLine && st->error.empty()) {
+        st->error = fmt::format(
+            "{}:{}: line too long (at most {} characters; continue a value "
+            "on an indented next line)",
+            st->fileName, st->line, INI_MAX_LINE - 2);
+        return 1;
+    }
+    std::string sec = section;
+    if (!st->raw.sectionLines.count(sec)) {
+        st->raw.sectionLines[sec] = st->sectionLine;
+        st->raw.sectionOrder.push_back(sec);
+    }
+    auto& entry = st->raw.sections[sec];
+    auto it = entry.find(name);
+    if (it == entry.end()) {
+        entry[name] = Located{value, st->line};
+    } else if (kListKeys.count(name)) {
+        it->second.value += std::string(" ") + value;
+    } else if (st->error.empty()) {
+        st->error = fmt::format("{}:{}: '{}' is set twice in [{}] (first at line {})", st->fileName,
+                                st->line, name, sec, it->second.line);
+    }
+    return 1;
+}
+
+class Checker {
+public:
+    explicit Checker(std::string fileName) : fileName_(std::move(fileName)) {}
+
+    [[noreturn]] void fail(int line, const std::string& what) const {
+        throw ConfigError(fmt::format("{}:{}: {}", fileName_, line, what));
+    }
+
+    std::uint64_t number(const std::string& key, const Located& v, std::uint64_t min,
+                         std::uint64_t max) const {
+        std::uint64_t n = 0;
+        const auto& s = v.value;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+        if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || n < min || n > max) {
+            fail(v.line, fmt::format("{} must be a whole number from {} to {}, not \"{}\"", key,
+                                     min, max, s));
+        }
+        return n;
+    }
+
+    std::optional<std::uint64_t> bytes(const std::string& key, const Located& v) const {
+        if (v.value == "infinity") {
+            return std::nullopt;
+        }
+        std::string digits = v.value;
+        std::uint64_t factor = 1;
+        if (!digits.empty() && std::strchr("KMGT", digits.back())) {
+            int shift = 10 * (static_cast<int>(std::string_view("KMGT").find(digits.back())) + 1);
+            factor = std::uint64_t{1} << shift;
+            digits.pop_back();
+        }
+        auto n = number(key, Located{digits, v.line}, 1, UINT64_MAX / factor);
+        return n * factor;
+    }
+
+    std::optional<std::uint64_t> percent(const std::string& key, const Located& v) const {
+        if (v.value.empty() || v.value.back() != '%') {
+            fail(v.line,
+                 fmt::format("{} must be a percentage such as 200%, not \"{}\"", key, v.value));
+        }
+        return number(key, Located{v.value.substr(0, v.value.size() - 1), v.line}, 1, 100000);
+    }
+
+    void knownKeys(const std::string& section, const std::map<std::string, Located>& entries,
+                   const std::vector<std::string>& known) const {
+        for (const auto& [key, v] : entries) {
+            if (std::find(known.begin(), known.end(), key) == known.end()) {
+                fail(v.line, fmt::format("unknown key '{}' in [{}]; known keys: {}", key, section,
+                                         fmt::join(known, ", ")));
+            }
+        }
+    }
+
+private:
+    std::string fileName_;
+};
+
+std::vector<std::string> words(const std::string& value) {
+    std::vector<std::string> out;
+    std::string w;
+    for (char c : value + " ") {
+        if (c == ' ' || c == '\t' || c == ',') {
+            if (!w.empty()) {
+                out.push_back(std::move(w));
+                w.clear();
+            }
+        } else {
+            w += c;
+        }
+    }
+    return out;
+}
+
+bool isName(const std::string& s) {
+    return !s.empty() && s.size() <= 32 && std::islower(static_cast<unsigned char>(s[0])) &&
+           std::all_of(s.begin(), s.end(), [](char c) {
+               return std::islower(static_cast<unsigned char>(c)) ||
+                      std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+           });
+}
+
+std::string machineArch() {
+    struct utsname u {};
+    ::uname(&u);
+    return u.machine;
+}
+
+HostConfig checkHost(const Checker& check, const std::map<std::string, Located>& e) {
+    check.knownKeys("host", e, kHostKeys);
+    HostConfig h;
+    auto get = [&e](const char* key) {
+        return e.find(key);
+    };
+    h.arches = {machineArch()};
+    if (auto it = get("arches"); it != e.end()) {
+        h.arches = words(it->second.value);
+        if (h.arches.empty()) {
+            check.fail(it->second.line, "arches is empty; list at least one, e.g. x86_64");
+        }
+    }
+    if (auto it = get("releases"); it != e.end()) {
+        h.releases = words(it->second.value);
+    }
+    if (auto it = get("max_parallel"); it != e.end()) {
+        h.maxParallel =
+            static_cast<std::uint32_t>(check.number("max_parallel", it->second, 1, 256));
+    }
+    if (auto it = get("queue_max"); it != e.end()) {
+        h.queueMax = static_cast<std::uint32_t>(check.number("queue_max", it->second, 0, 100000));
+    }
+    if (auto it = get("idle_exit_sec"); it != e.end()) {
+        h.idleExitSec = check.number("idle_exit_sec", it->second, 0, 86400);
+    }
+    if (auto it = get("monitor_url"); it != e.end()) {
+        h.monitorUrl = it->second.value;
+    }
+    if (auto it = get("memory_max"); it != e.end()) {
+        h.memoryMax = check.bytes("memory_max", it->second);
+    }
+    if (auto it = get("cpu_quota"); it != e.end()) {
+        h.cpuQuotaPercent = check.percent("cpu_quota", it->second);
+    }
+    if (auto it = get("tasks_max"); it != e.end()) {
+        h.tasksMax = check.number("tasks_max", it->second, 1, 1000000);
+    }
+    if (auto it = get("timeout_sec"); it != e.end()) {
+        h.timeoutSec = check.number("timeout_sec", it->second, 1, 7 * 86400);
+    }
+    return h;
+}
+
+ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
+                    const std::map<std::string, Located>& e) {
+    if (!isName(name)) {
+        check.fail(sectionLine, fmt::format("bad image type name \"{}\": use lower-case letters, "
+                                            "digits, '-' and '_', starting with a letter",
+                                            name));
+    }
+    check.knownKeys("type." + name, e, kTypeKeys);
+    ImageType t;
+    t.name = name;
+    auto command = e.find("command");
+    if (command == e.end()) {
+        check.fail(sectionLine, fmt::format("[type.{}] has no command", name));
+    }
+    try {
+        t.command = ArgvTemplate::parse(command->second.value);
+    } catch (const ArgvTemplateError& err) {
+        check.fail(command->second.line, err.what());
+    }
+    if (auto it = e.find("tools"); it != e.end()) {
+        t.tools = words(it->second.value);
+    } else {
+        t.tools = {t.command.elements().front()};
+    }
+    if (auto it = e.find("sandbox"); it != e.end()) {
+        if (it->second.value == "strict") {
+            t.sandbox = Sandbox::kStrict;
+        } else if (it->second.value == "none") {
+            t.sandbox = Sandbox::kNone;
+        } else {
+            check.fail(it->second.line,
+                       fmt::format("sandbox must be strict or none, not \"{}\"", it->second.value));
+        }
+    }
+    if (auto it = e.find("artifacts"); it != e.end()) {
+        t.artifacts = words(it->second.value);
+    }
+    if (auto it = e.find("description"); it != e.end()) {
+        t.description = it->second.value;
+    }
+    return t;
+}
+
+}  // namespace
+
+Config parseConfig(std::string_view text, const std::string& fileName) {
+    ParseState st;
+    st.text = text;
+    st.fileName = fileName;
+    int rc = ini_parse_stream(readLine, &st, onValue, &st);
+    if (rc > 0) {
+        throw ConfigError(fmt::format("{}:{}: not a [section] or key = value line", fileName, rc));
+    }
+    if (rc != 0) {
+        throw ConfigError(fmt::format("{}: cannot be parsed", fileName));
+    }
+    if (!st.error.empty()) {
+        throw ConfigError(st.error);
+    }
+    Checker check(fileName);
+    Config config;
+    config.host = checkHost(check, st.raw.sections["host"]);
+    for (const auto& section : st.raw.sectionOrder) {
+        int line = st.raw.sectionLines[section];
+        if (section == "host") {
+            continue;
+        }
+        if (section.rfind("type.", 0) != 0) {
+            int at = st.raw.sections[section].begin()->second.line;
+            check.fail(line ? line : at,
+                       fmt::format("unknown section [{}]; known: [host], [type.<name>]", section));
+        }
+        auto name = section.substr(5);
+        config.types[name] = checkType(check, name, line, st.raw.sections[section]);
+    }
+    if (config.types.empty()) {
+        throw ConfigError(
+            fmt::format("{}:{}: no [type.<name>] section: this host would build "
+                        "nothing",
+                        fileName, st.line + 1));
+    }
+    return config;
+}
+
+Config loadConfig(const std::filesystem::path& path) {
+    std::optional<std::string> text;
+    try {
+        text = readFile(path);
+    } catch (const std::exception& e) {
+        throw ConfigError(fmt::format("{}: {}", path.string(), e.what()));
+    }
+    if (!text) {
+        throw ConfigError(fmt::format("{}: no such file", path.string()));
+    }
+    return parseConfig(*text, path.string());
+}
+
+std::string findProgram(const std::string& name) {
+    if (name.empty()) {
+        return {};
+    }
+    if (name.front() == '/') {
+        return ::access(name.c_str(), X_OK) == 0 ? name : std::string();
+    }
+    if (name.find('/') != std::string::npos) {
+        return {};
+    }
+    for (const char* dir :
+         {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+        auto candidate = std::string(dir) + "/" + name;
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            return candidate;
+        }
+    }
+    return {};
+}
+
+std::vector<std::string> availableTypes(const Config& config) {
+    std::vector<std::string> out;
+    for (const auto& [name, type] : config.types) {
+        bool ok = std::all_of(type.tools.begin(), type.tools.end(),
+                              [](const std::string& t) { return !findProgram(t).empty(); });
+        if (ok) {
+            out.push_back(name);
+        }
+    }
+    return out;
+}
+
+}  // namespace imagebuild

@@ -1,0 +1,75 @@
+// /etc/imagebuild/imagebuild.conf: what this build host builds and how.
+//
+//   [host]                      arches, releases, max_parallel, queue_max,
+//                               idle_exit_sec, monitor_url, memory_max,
+//                               cpu_quota, tasks_max, timeout_sec
+//   [type.<name>]               command (argv template), tools, sandbox,
+//                               artifacts, description
+//
+// See docs/imagebuild.conf.md. Every error names file:line and what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/argv_template.hpp"
+
+namespace imagebuild {
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Sandbox {
+    kNone,    // the build may touch the whole system (lorax, livemedia-creator)
+    kStrict,  // read-only system, private /tmp, writes only to its build dir
+};
+
+struct ImageType {
+    std::string name;
+    std::string description;
+    ArgvTemplate command;
+    std::vector<std::string> tools;      // programs that must exist on the host
+    Sandbox sandbox = Sandbox::kStrict;  //
+    std::vector<std::string> artifacts;  // globs under {outdir}
+};
+
+struct HostConfig {
+    std::vector<std::string> arches;  // default: this machine's
+    std::vector<std::string> releases;
+    std::uint32_t maxParallel = 2;
+    std::uint32_t queueMax = 100;
+    std::uint64_t idleExitSec = 30;  // 0: never exit on idle
+    std::string monitorUrl;          // may hold {id} and {host}; empty: none
+    // Defaults for every build unit; nullopt: no limit set.
+    std::optional<std::uint64_t> memoryMax;        // bytes
+    std::optional<std::uint64_t> cpuQuotaPercent;  // 100 = one CPU
+    std::optional<std::uint64_t> tasksMax;
+    std::uint64_t timeoutSec = 4 * 3600;  // when the spec has none
+};
+
+struct Config {
+    HostConfig host;
+    std::map<std::string, ImageType> types;
+};
+
+// fileName is only used in messages. Throws ConfigError("file:line: ...").
+Config parseConfig(std::string_view text, const std::string& fileName);
+Config loadConfig(const std::filesystem::path& path);
+
+// The types whose tools all exist (looked up with findProgram).
+std::vector<std::string> availableTypes(const Config& config);
+
+// Absolute path of a program in the standard PATH; empty if not found.
+// Absolute names are returned as they are if executable.
+std::string findProgram(const std::string& name);
+
+}  // namespace imagebuild

@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <functional>
 
+#include "common/unique_fd.hpp"
 #include "forwarder/http_types.hpp"
-#include "forwarder/unique_fd.hpp"
 
 struct MHD_Daemon;
 

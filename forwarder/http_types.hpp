@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "forwarder/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace imagebuild::forwarder {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "forwarder/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace imagebuild::forwarder {
 

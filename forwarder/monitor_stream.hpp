@@ -9,8 +9,8 @@
 #include <string>
 
 #include "common/build_info.hpp"
+#include "common/build_journal.hpp"
 #include "forwarder/http_types.hpp"
-#include "forwarder/journal_reader.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -43,7 +43,7 @@ private:
     MonitorFormat format_;
     bool follow_;
     int clientFd_;
-    JournalReader journal_;
+    BuildJournal journal_;
     Phase phase_ = Phase::Start;
     bool wroteLine_ = false;
     std::string lastCursor_;

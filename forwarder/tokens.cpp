@@ -2,60 +2,27 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "common/sha256.hpp"
+
 namespace imagebuild::forwarder {
 
 namespace {
 
-std::optional<Sha256> fromHex(std::string_view hex) {
-    if (hex.size() != 64) {
-        return std::nullopt;
-    }
-    Sha256 out{};
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        unsigned value = 0;
-        for (char c : hex.substr(2 * i, 2)) {
-            value <<= 4;
-            if (c >= '0' && c <= '9') {
-                value |= static_cast<unsigned>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                value |= static_cast<unsigned>(c - 'a' + 10);
-            } else if (c >= 'A' && c <= 'F') {
-                value |= static_cast<unsigned>(c - 'A' + 10);
-            } else {
-                return std::nullopt;
-            }
-        }
-        out[i] = static_cast<unsigned char>(value);
-    }
-    return out;
+bool isSha256Hex(const std::string& text) {
+    return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+               return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+           });
 }
 
 }  // namespace
-
-Sha256 sha256(std::string_view data) {
-    Sha256 digest{};
-    unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 ||
-        length != digest.size()) {
-        throw std::runtime_error("EVP_Digest(sha256) failed");
-    }
-    return digest;
-}
-
-std::string toHex(const Sha256& digest) {
-    std::string out;
-    for (unsigned char c : digest) {
-        out += fmt::format("{:02x}", c);
-    }
-    return out;
-}
 
 TokenStore TokenStore::parse(std::string_view text, const std::string& name) {
     TokenStore store;
@@ -74,8 +41,9 @@ TokenStore TokenStore::parse(std::string_view text, const std::string& name) {
             throw TokenError(
                 fmt::format("{}:{}: expected '<name> <sha256 hex> [write|read]'", name, n));
         }
-        auto digest = fromHex(hex);
-        if (!digest) {
+        std::transform(hex.begin(), hex.end(), hex.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (!isSha256Hex(hex)) {
             throw TokenError(fmt::format("{}:{}: '{}' is not a sha256 (64 hex digits)", name, n,
                                          hex.substr(0, 80)));
         }
@@ -86,7 +54,7 @@ TokenStore TokenStore::parse(std::string_view text, const std::string& name) {
             throw TokenError(
                 fmt::format("{}:{}: role '{}' is not 'write' or 'read'", name, n, role));
         }
-        store.entries_.push_back({*digest, identity});
+        store.entries_.push_back({hex, identity});
     }
     return store;
 }
@@ -105,7 +73,7 @@ TokenStore TokenStore::load(const std::string& path) {
 }
 
 std::optional<TokenIdentity> TokenStore::verify(std::string_view token) const {
-    auto digest = sha256(token);
+    auto digest = sha256Hex(token);
     std::optional<TokenIdentity> found;
     for (const auto& entry : entries_) {
         if (CRYPTO_memcmp(entry.hash.data(), digest.data(), digest.size()) == 0 && !found) {

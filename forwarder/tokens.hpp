@@ -4,7 +4,6 @@
 // submitter of the builds made with it. A "read" token cannot write.
 #pragma once
 
-#include <array>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -25,11 +24,6 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-using Sha256 = std::array<unsigned char, 32>;
-
-Sha256 sha256(std::string_view data);
-std::string toHex(const Sha256& digest);
-
 class TokenStore {
 public:
     TokenStore() = default;
@@ -45,7 +39,7 @@ public:
 
 private:
     struct Entry {
-        Sha256 hash;
+        std::string hash;  // lower-case hex
         TokenIdentity identity;
     };
     std::vector<Entry> entries_;

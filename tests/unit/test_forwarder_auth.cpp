@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "common/sha256.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/tokens.hpp"
 
@@ -19,7 +20,8 @@ TokenStore store() {
             "\n"
             "\n"
             "carol " +
-            kReaderHash + " read  # dashboards\n" + "fleet " + toHex(sha256("fleet-secret")) + "\n",
+            kReaderHash + " read  # dashboards\n" + "fleet " +
+            imagebuild::sha256Hex("fleet-secret") + "\n",
         "tokens");
 }
 
@@ -32,8 +34,8 @@ Request withToken(const std::string& token) {
 }  // namespace
 
 TEST(ForwarderTokens, Sha256MatchesKnownVectors) {
-    EXPECT_EQ(toHex(sha256("secret")), kSecretHash);
-    EXPECT_EQ(toHex(sha256("")),
+    EXPECT_EQ(imagebuild::sha256Hex("secret"), kSecretHash);
+    EXPECT_EQ(imagebuild::sha256Hex(""),
               "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
@@ -50,6 +52,12 @@ TEST(ForwarderTokens, VerifyFindsTheNameAndRole) {
     EXPECT_FALSE(tokens.verify("secre"));
     EXPECT_FALSE(tokens.verify(kSecretHash));  // the hash itself is not the token
     EXPECT_FALSE(tokens.verify(""));
+    // Upper-case hex in the file is the same hash.
+    std::string upper = kSecretHash;
+    for (auto& c : upper) {
+        c = static_cast<char>(std::toupper(c));
+    }
+    EXPECT_EQ(TokenStore::parse("dave " + upper, "t").verify("secret")->name, "dave");
 }
 
 TEST(ForwarderTokens, MalformedLinesNameFileAndLine) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/dbus_names.hpp"
+#include "common/sha256.hpp"
 #include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/dbus_errors.hpp"
@@ -57,7 +58,7 @@ public:
 
 struct Fixture : ::testing::Test {
     Fixture()
-        : app(parseConfig("", "x"), TokenStore::parse("alice " + toHex(sha256("s")), "t"),
+        : app(parseConfig("", "x"), TokenStore::parse("alice " + imagebuild::sha256Hex("s"), "t"),
               "testhost") {
         auto fake = std::make_unique<FakeAgent>();
         agent = fake.get();

@@ -27,6 +27,8 @@ const std::map<std::string, Mapping>& table() {
         // The agent is not installed or could not be activated on this host.
         {"org.freedesktop.DBus.Error.ServiceUnknown", {503, "AgentUnavailable"}},
         {"org.freedesktop.DBus.Error.FileNotFound", {503, "AgentUnavailable"}},
+        {"org.freedesktop.systemd1.NoSuchUnit", {503, "AgentUnavailable"}},
+        {"org.freedesktop.DBus.Error.Spawn.ChildExited", {503, "AgentUnavailable"}},
         {"org.freedesktop.DBus.Error.NoReply", {504, "AgentTimeout"}},
     };
     return mappings;

@@ -108,6 +108,7 @@ Response forwardStreamTo(App& app, const std::string& url, const Request& reques
         response.status = stream->head().status;
         response.contentType = stream->head().contentType;
         response.headers = stream->head().headers;
+        response.streamSize = stream->head().contentLength;
         response.stream = [stream](char* buffer, std::size_t max) -> long {
             try {
                 auto n = stream->read(buffer, max);

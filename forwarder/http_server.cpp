@@ -50,8 +50,9 @@ MHD_Response* makeMhdResponse(Response& r) {
         return MHD_create_response_from_fd_at_offset64(r.file->length, fd, r.file->offset);
     }
     if (r.stream) {
-        return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, readStream,
-                                                 new BodyStream(std::move(r.stream)), freeStream);
+        return MHD_create_response_from_callback(
+            r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, 16 * 1024, readStream,
+            new BodyStream(std::move(r.stream)), freeStream);
     }
     return MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
 }

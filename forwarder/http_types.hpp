@@ -45,8 +45,9 @@ struct Response {
     std::string contentType = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
-    BodyStream stream;               // set: the body is streamed, `body` is ignored
-    std::shared_ptr<FileBody> file;  // set: the body is a file range
+    BodyStream stream;                      // set: the body is streamed, `body` is ignored
+    std::uint64_t streamSize = UINT64_MAX;  // the stream's length if known (Content-Length)
+    std::shared_ptr<FileBody> file;         // set: the body is a file range
 };
 
 }  // namespace imagebuild::forwarder

@@ -98,6 +98,9 @@ public:
                                            std::move(handler));
                });
         head_.status = parser_.get().result_int();
+        if (auto length = parser_.content_length()) {
+            head_.contentLength = *length;
+        }
         copyHead(parser_.get(), head_);
     }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +27,7 @@ struct PeerResponse {
     std::string contentType;
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  // those worth passing on
+    std::uint64_t contentLength = UINT64_MAX;                  // UINT64_MAX: not given
 };
 
 // The peer could not be reached or did not answer in time.

@@ -217,6 +217,7 @@ PeerResponse PeerClient::request(const PeerRequest& request, std::chrono::millis
 }
 
 std::unique_ptr<PeerStream> PeerClient::stream(const PeerRequest& request,
+                                               std::chrono::milliseconds timeout,
                                                std::chrono::milliseconds idleTimeout) {
     auto req = buildRequest(request, host_, fleetToken_);
     req.keep_alive(false);  // a stream's connection is never reused

@@ -56,8 +56,10 @@ public:
     const std::string& baseUrl() const { return baseUrl_; }
 
     PeerResponse request(const PeerRequest& request, std::chrono::milliseconds timeout);
-    // `idleTimeout` bounds each read, not the whole stream.
+    // `timeout` bounds connecting, sending and the response head;
+    // `idleTimeout` each later read, not the whole stream.
     std::unique_ptr<PeerStream> stream(const PeerRequest& request,
+                                       std::chrono::milliseconds timeout,
                                        std::chrono::milliseconds idleTimeout);
 
     struct Connection;

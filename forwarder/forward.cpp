@@ -99,10 +99,11 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
     }
 }
 
-Response forwardStreamTo(App& app, const std::string& url, const Request& request) {
+Response forwardStreamTo(App& app, const std::string& url, const Request& request,
+                         std::chrono::milliseconds idleTimeout) {
     try {
         std::shared_ptr<PeerStream> stream = app.peers().client(url).stream(
-            peerRequestFor(request), app.peers().options().requestTimeout);
+            peerRequestFor(request), app.peers().options().requestTimeout, idleTimeout);
         app.peers().recordForward(url, true);
         Response response;
         response.status = stream->head().status;

@@ -33,7 +33,9 @@ PeerRequest peerRequestFor(const Request& request);
 
 // The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
 Response forwardTo(App& app, const std::string& url, const Request& request);
-// Same, streaming the body through (monitor follow, artifacts).
-Response forwardStreamTo(App& app, const std::string& url, const Request& request);
+// Same, streaming the body through (monitor follow, artifacts); a read may
+// wait `idleTimeout` for the next piece (a followed build can be silent long).
+Response forwardStreamTo(App& app, const std::string& url, const Request& request,
+                         std::chrono::milliseconds idleTimeout);
 
 }  // namespace imagebuild::forwarder

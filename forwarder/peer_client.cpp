@@ -89,14 +89,13 @@ void copyHead(const Fields& fields, PeerResponse& out) {
 class BeastStream final : public PeerStream {
 public:
     BeastStream(std::unique_ptr<PeerClient::Connection> connection,
-                std::chrono::milliseconds idleTimeout)
+                std::chrono::milliseconds headTimeout, std::chrono::milliseconds idleTimeout)
         : connection_(std::move(connection)), idleTimeout_(idleTimeout) {
         parser_.body_limit(boost::none);
-        runFor(*connection_, idleTimeout_, "reading the peer's response head",
-               [this](auto handler) {
-                   http::async_read_header(connection_->stream, connection_->buffer, parser_,
-                                           std::move(handler));
-               });
+        runFor(*connection_, headTimeout, "reading the peer's response head", [this](auto handler) {
+            http::async_read_header(connection_->stream, connection_->buffer, parser_,
+                                    std::move(handler));
+        });
         head_.status = parser_.get().result_int();
         if (auto length = parser_.content_length()) {
             head_.contentLength = *length;
@@ -222,10 +221,10 @@ std::unique_ptr<PeerStream> PeerClient::stream(const PeerRequest& request,
     auto req = buildRequest(request, host_, fleetToken_);
     req.keep_alive(false);  // a stream's connection is never reused
     bool reused = false;
-    auto connection = take(idleTimeout, reused, /*fresh=*/true);
-    runFor(*connection, idleTimeout, "sending",
+    auto connection = take(timeout, reused, /*fresh=*/true);
+    runFor(*connection, timeout, "sending",
            [&](auto handler) { http::async_write(connection->stream, req, std::move(handler)); });
-    return std::make_unique<BeastStream>(std::move(connection), idleTimeout);
+    return std::make_unique<BeastStream>(std::move(connection), timeout, idleTimeout);
 }
 
 }  // namespace imagebuild::forwarder

@@ -93,7 +93,7 @@ Response handleArtifactGet(App& app, Request& request) {
         return *owner.error;
     }
     if (owner.peer) {
-        return forwardStreamTo(app, owner.peer->url, request);
+        return forwardStreamTo(app, owner.peer->url, request, app.peers().options().requestTimeout);
     }
     try {
         return afterArtifactGet(request, app.agent().get(id), request.params.at("name"));

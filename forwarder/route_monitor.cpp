@@ -60,7 +60,9 @@ Response handleMonitorGet(App& app, Request& request) {
         return *owner.error;
     }
     if (owner.peer) {
-        return forwardStreamTo(app, owner.peer->url, request);
+        // The owner sends at least a keep-alive every 15 s on SSE; a followed
+        // text log may be silent for as long as a build step takes.
+        return forwardStreamTo(app, owner.peer->url, request, std::chrono::hours(1));
     }
     try {
         return afterMonitorGet(app, request, app.agent().get(id));

@@ -29,7 +29,7 @@ struct PeerClient::Connection {
 
 namespace {
 
-constexpr std::size_t kMaxIdle = 8;
+constexpr std::size_t kMaxIdle = 64;
 constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 
 template <typename Start>

@@ -156,8 +156,10 @@ test_c_down_then_back() {
     assert_eq "${id%%-*}" b
     assert_contains "$(curl -s "$a/v1/builds" | grep -o '"unreachable":\[[^]]*\]')" '"c"'
     boot_host c 127.0.0.4
+    # /etc survives the reboot, but installing again puts the agent's default
+    # imagebuild.conf back: write c's configuration again.
     install_into c
-    run_in c systemctl start imagebuild-forwarder.socket
+    FORWARDER_EXTRA_CONF=$(host_conf ppc64le 41) setup_forwarder c 127.0.0.4 "$a" "$b"
     wait_for 15 peer_up "$a" "$c" 1
     id=$(submit ppc64le 41)
     assert_eq "${id%%-*}" c

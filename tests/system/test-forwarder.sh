@@ -101,8 +101,9 @@ test_down_peer_is_marked_down_and_comes_back() {
     assert_contains "$(curl -s "$a/v1/builds/b-1")" '"error":"HostDown"'
     assert_contains "$(curl -s "$a/v1/builds" | grep -o '"unreachable":\[[^]]*\]')" '"b"'
     boot_host b 127.0.0.3
+    # Installing again puts the agent's default imagebuild.conf back.
     install_into b
-    run_in b systemctl start imagebuild-forwarder.socket
+    setup_forwarder b 127.0.0.3 "$a"
     wait_for 10 peer_up "$a" "$b" 1
     [ "$(http_status "$a/v1/builds/b-1")" != 503 ] || {
         echo "b still down for a"

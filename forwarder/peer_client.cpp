@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <limits>
 #include <optional>
 
 #include "forwarder/config.hpp"
@@ -91,7 +92,8 @@ public:
     BeastStream(std::unique_ptr<PeerClient::Connection> connection,
                 std::chrono::milliseconds headTimeout, std::chrono::milliseconds idleTimeout)
         : connection_(std::move(connection)), idleTimeout_(idleTimeout) {
-        parser_.body_limit(boost::none);
+        // Artifacts are large; Beast 1.74 takes a number here (boost::none would be 0).
+        parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
         runFor(*connection_, headTimeout, "reading the peer's response head", [this](auto handler) {
             http::async_read_header(connection_->stream, connection_->buffer, parser_,
                                     std::move(handler));

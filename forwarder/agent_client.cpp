@@ -45,16 +45,26 @@ T property(const std::map<std::string, sdbus::Variant>& all, const char* key) {
     return it != all.end() && it->second.containsValueOfType<T>() ? it->second.get<T>() : T{};
 }
 
+// A call waits at most this long: an agent that cannot start (bad config) makes
+// the bus wait 25 s for activation, which no HTTP client should.
+constexpr auto kCallTimeout = std::chrono::seconds(10);
+
+std::unique_ptr<sdbus::IConnection> connect() {
+    auto connection = sdbus::createSystemBusConnection();
+    connection->setMethodCallTimeout(kCallTimeout);
+    return connection;
+}
+
 class DbusAgentClient final : public AgentClient {
 public:
     std::string submit(const DbusSpec& spec) override {
-        auto connection = sdbus::createSystemBusConnection();
+        auto connection = connect();
         ManagerProxy manager(*connection);
         return std::get<0>(manager.Submit(spec));
     }
 
     std::vector<BuildInfo> list() override {
-        auto connection = sdbus::createSystemBusConnection();
+        auto connection = connect();
         ManagerProxy manager(*connection);
         std::vector<BuildInfo> out;
         for (const auto& row : manager.ListBuilds({})) {
@@ -79,20 +89,20 @@ public:
     }
 
     BuildInfo get(const std::string& id) override {
-        auto connection = sdbus::createSystemBusConnection();
+        auto connection = connect();
         ManagerProxy manager(*connection);
         BuildProxy build(*connection, manager.GetBuild(id));
         return buildInfoFromProperties(build.GetAll(dbus_names::kBuildInterface));
     }
 
     void cancel(const std::string& id) override {
-        auto connection = sdbus::createSystemBusConnection();
+        auto connection = connect();
         ManagerProxy manager(*connection);
         manager.CancelBuild(id);
     }
 
     HostInfo host() override {
-        auto connection = sdbus::createSystemBusConnection();
+        auto connection = connect();
         ManagerProxy manager(*connection);
         auto all = manager.GetAll(dbus_names::kManagerInterface);
         HostInfo info;

@@ -14,6 +14,9 @@ boot_host a 127.0.0.2
 boot_host b 127.0.0.3
 install_into a
 install_into b
+# An agent that starts (the forwarder asks it for /v1/builds, /v1/hosts, /metrics).
+FORWARDER_EXTRA_CONF=$'[host]\narches = x86_64\n[type.noop]\ncommand = true'
+export FORWARDER_EXTRA_CONF
 setup_forwarder a 127.0.0.2 "$b"
 setup_forwarder b 127.0.0.3 "$a"
 

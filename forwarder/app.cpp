@@ -1,0 +1,65 @@
+#include "forwarder/app.hpp"
+
+#include <chrono>
+#include <exception>
+
+#include "forwarder/agent_client.hpp"
+#include "forwarder/json_error.hpp"
+#include "forwarder/log.hpp"
+#include "forwarder/peers.hpp"
+
+namespace imagebuild::forwarder {
+
+App::App(ForwarderConfig config, TokenStore tokens, std::string hostname)
+    : config_(std::move(config)),
+      tokens_(std::move(tokens)),
+      authPolicy_{config_.readOpen, config_.fleetTokenName},
+      hostname_(std::move(hostname)),
+      agent_(makeDbusAgentClient()),
+      peers_(std::make_unique<Peers>(std::vector<std::string>{}, PeerOptions{}, nullptr)) {}
+
+App::~App() = default;
+
+void App::setAgent(std::unique_ptr<AgentClient> agent) {
+    agent_ = std::move(agent);
+}
+void App::setPeers(std::unique_ptr<Peers> peers) {
+    peers_ = std::move(peers);
+}
+
+std::string App::publicUrl() const {
+    return config_.publicUrl.empty() ? "http://" + hostname_ + ":8470" : config_.publicUrl;
+}
+
+Response App::dispatch(Request& request) {
+    auto start = std::chrono::steady_clock::now();
+    auto match = router_.match(request.method, request.path);
+    std::string label = match.route ? match.route->pattern : "unmatched";
+    Response response;
+    if (!match.route) {
+        response = match.pathKnown
+                       ? jsonError(405, "MethodNotAllowed",
+                                   request.method + " is not allowed on " + request.path)
+                       : jsonError(404, "NotFound", "no such resource: " + request.path);
+    } else if (auto denied = authorize(request, match.route->access, tokens_, authPolicy_)) {
+        response = std::move(*denied);
+    } else {
+        request.params = std::move(match.params);
+        try {
+            response = match.route->handler(request);
+        } catch (const std::exception& e) {
+            log::error("{} {}: {}", request.method, request.path, e.what());
+            response = jsonError(500, "Internal", e.what());
+        }
+    }
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    metrics_.observeRequest(label, request.method, response.status, elapsed.count());
+    if (response.status >= 500) {
+        log::error("{} {} -> {}", request.method, request.path, response.status);
+    } else if (response.status >= 400 && response.status != 404) {
+        log::warning("{} {} -> {}", request.method, request.path, response.status);
+    }
+    return response;
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,57 @@
+// The forwarder: configuration, routes, tokens, metrics, the local agent and
+// the peers, and the dispatch every request goes through (route, auth,
+// handler, metrics, and no exception ever escaping as anything but JSON).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "forwarder/auth.hpp"
+#include "forwarder/config.hpp"
+#include "forwarder/http_types.hpp"
+#include "forwarder/metrics.hpp"
+#include "forwarder/router.hpp"
+#include "forwarder/tokens.hpp"
+
+namespace imagebuild::forwarder {
+
+class AgentClient;
+class Peers;
+
+class App {
+public:
+    App(ForwarderConfig config, TokenStore tokens, std::string hostname);
+    ~App();
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+
+    Response dispatch(Request& request);
+
+    Router& router() { return router_; }
+    Metrics& metrics() { return metrics_; }
+    const ForwarderConfig& config() const { return config_; }
+    const std::string& hostname() const { return hostname_; }
+    // The URL this forwarder is reached at (public_url, else http://<hostname>:8470).
+    std::string publicUrl() const;
+
+    // The local agent: D-Bus by default; tests put a fake here.
+    AgentClient& agent() { return *agent_; }
+    void setAgent(std::unique_ptr<AgentClient> agent);
+    Peers& peers() { return *peers_; }
+    void setPeers(std::unique_ptr<Peers> peers);
+
+private:
+    ForwarderConfig config_;
+    TokenStore tokens_;
+    AuthPolicy authPolicy_;
+    std::string hostname_;
+    Router router_;
+    Metrics metrics_;
+    std::unique_ptr<AgentClient> agent_;
+    std::unique_ptr<Peers> peers_;
+};
+
+// Every route, registered in one place (routes.cpp).
+void registerRoutes(App& app);
+
+}  // namespace imagebuild::forwarder

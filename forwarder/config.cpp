@@ -1,0 +1,240 @@
+#include "forwarder/config.hpp"
+
+#include <INIReader.h>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "imagebuild_config.h"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+constexpr const char* kSection = "forwarder";
+
+std::string trim(std::string_view s) {
+    auto b = s.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos) {
+        return {};
+    }
+    auto e = s.find_last_not_of(" \t\r");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+// inih does not say on which line a key is; find it ourselves so that a bad
+// value is reported as file:line like a syntax error is.
+std::map<std::string, int> keyLines(std::string_view text) {
+    std::map<std::string, int> lines;
+    std::istringstream in{std::string(text)};
+    std::string line;
+    std::string section;
+    for (int n = 1; std::getline(in, line); ++n) {
+        auto t = trim(line);
+        if (t.empty() || t[0] == '#' || t[0] == ';') {
+            continue;
+        }
+        if (t.front() == '[' && t.back() == ']') {
+            section = trim(std::string_view(t).substr(1, t.size() - 2));
+        } else if (section == kSection) {
+            auto eq = t.find_first_of("=:");
+            lines.try_emplace(trim(std::string_view(t).substr(0, eq)), n);
+        }
+    }
+    return lines;
+}
+
+class Reader {
+public:
+    Reader(std::string_view text, std::string name)
+        : ini_(text.data(), text.size()), lines_(keyLines(text)), name_(std::move(name)) {}
+
+    void checkSyntax() const {
+        if (ini_.ParseError() > 0) {
+            throw ConfigError(fmt::format("{}:{}: syntax error", name_, ini_.ParseError()));
+        }
+    }
+
+    void checkKnownKeys(const std::set<std::string>& known) const {
+        for (const auto& [key, line] : lines_) {
+            if (!known.count(key)) {
+                throw ConfigError(
+                    fmt::format("{}:{}: unknown key '{}' in [{}]", name_, line, key, kSection));
+            }
+        }
+    }
+
+    [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+        auto it = lines_.find(key);
+        int line = it == lines_.end() ? 0 : it->second;
+        throw ConfigError(fmt::format("{}:{}: {}: {}", name_, line, key, what));
+    }
+
+    void string(const std::string& key, std::string& out) const {
+        if (ini_.HasValue(kSection, key)) {
+            out = ini_.Get(kSection, key, out);
+        }
+    }
+
+    template <typename T>
+    void number(const std::string& key, T& out, T min, T max) const {
+        if (!ini_.HasValue(kSection, key)) {
+            return;
+        }
+        auto text = trim(ini_.Get(kSection, key, ""));
+        T value{};
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+            fail(key, fmt::format("'{}' is not an integer in {}..{}", text, min, max));
+        }
+        out = value;
+    }
+
+    void boolean(const std::string& key, bool& out) const {
+        if (!ini_.HasValue(kSection, key)) {
+            return;
+        }
+        auto text = trim(ini_.Get(kSection, key, ""));
+        static const std::set<std::string> yes{"1", "yes", "true", "on"};
+        static const std::set<std::string> no{"0", "no", "false", "off"};
+        if (yes.count(text)) {
+            out = true;
+        } else if (no.count(text)) {
+            out = false;
+        } else {
+            fail(key, fmt::format("'{}' is not a boolean (yes/no/true/false/1/0)", text));
+        }
+    }
+
+private:
+    INIReader ini_;
+    std::map<std::string, int> lines_;
+    std::string name_;
+};
+
+std::vector<std::string> splitList(const std::string& text) {
+    std::vector<std::string> out;
+    std::string item;
+    for (char c : text + " ") {
+        if (c == ' ' || c == ',' || c == '\t') {
+            if (!item.empty()) {
+                out.push_back(item);
+            }
+            item.clear();
+        } else {
+            item += c;
+        }
+    }
+    return out;
+}
+
+bool validPeerUrl(const std::string& url) {
+    constexpr std::string_view scheme = "http://";
+    if (url.rfind(scheme, 0) != 0) {
+        return false;
+    }
+    auto rest = std::string_view(url).substr(scheme.size());
+    if (!rest.empty() && rest.back() == '/') {
+        rest.remove_suffix(1);
+    }
+    if (rest.find('/') != std::string_view::npos) {
+        return false;
+    }
+    try {
+        if (rest.find(':') == std::string_view::npos) {
+            return !rest.empty();
+        }
+        splitHostPort(rest);
+        return true;
+    } catch (const std::invalid_argument&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+std::pair<std::string, unsigned short> splitHostPort(std::string_view text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        throw std::invalid_argument(fmt::format("'{}' is not ADDRESS:PORT", text));
+    }
+    auto host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    auto portText = text.substr(colon + 1);
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+    if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 ||
+        port > 65535) {
+        throw std::invalid_argument(fmt::format("'{}' has no valid port (1..65535)", text));
+    }
+    return {std::string(host), static_cast<unsigned short>(port)};
+}
+
+ForwarderConfig defaultConfig() {
+    ForwarderConfig config;
+    config.tokensFile = std::string(IMAGEBUILD_SYSCONFDIR) + "/imagebuild/tokens";
+    config.fleetTokenFile = std::string(IMAGEBUILD_SYSCONFDIR) + "/imagebuild/fleet-token";
+    return config;
+}
+
+ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
+    Reader r(text, name);
+    r.checkSyntax();
+    r.checkKnownKeys({"listen", "peers", "public_url", "tokens", "fleet_token_file",
+                      "fleet_token_name", "health_interval_sec", "health_timeout_sec",
+                      "peer_timeout_sec", "read_open", "max_body_bytes", "max_connections",
+                      "request_timeout_sec"});
+    ForwarderConfig c = defaultConfig();
+    r.string("listen", c.listen);
+    try {
+        splitHostPort(c.listen);
+    } catch (const std::invalid_argument& e) {
+        r.fail("listen", e.what());
+    }
+    std::string peers;
+    r.string("peers", peers);
+    c.peers = splitList(peers);
+    for (auto& url : c.peers) {
+        if (!validPeerUrl(url)) {
+            r.fail("peers", fmt::format("'{}' is not http://HOST[:PORT]", url));
+        }
+        if (url.back() == '/') {
+            url.pop_back();
+        }
+    }
+    r.string("public_url", c.publicUrl);
+    r.string("tokens", c.tokensFile);
+    r.string("fleet_token_file", c.fleetTokenFile);
+    r.string("fleet_token_name", c.fleetTokenName);
+    r.number("health_interval_sec", c.healthIntervalSec, 1u, 3600u);
+    r.number("health_timeout_sec", c.healthTimeoutSec, 1u, 60u);
+    r.number("peer_timeout_sec", c.peerTimeoutSec, 1u, 3600u);
+    r.boolean("read_open", c.readOpen);
+    r.number("max_body_bytes", c.maxBodyBytes, std::size_t{1}, std::size_t{1} << 34);
+    r.number("max_connections", c.maxConnections, 1u, 65535u);
+    r.number("request_timeout_sec", c.requestTimeoutSec, 1u, 86400u);
+    return c;
+}
+
+ForwarderConfig loadConfig(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        if (errno == ENOENT) {
+            return defaultConfig();
+        }
+        throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return parseConfig(text.str(), path);
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,44 @@
+// The [forwarder] section of /etc/imagebuild/imagebuild.conf (inih). Other
+// sections belong to other components and are ignored here.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imagebuild::forwarder {
+
+struct ForwarderConfig {
+    std::string listen = "0.0.0.0:8470";  // used only outside socket activation
+    std::vector<std::string> peers;       // base URLs of the other hosts' forwarders
+    std::string publicUrl;                // how others reach this forwarder
+    std::string tokensFile;
+    std::string fleetTokenFile;  // the token this forwarder presents to peers
+    std::string fleetTokenName = "fleet";
+    unsigned healthIntervalSec = 2;
+    unsigned healthTimeoutSec = 2;
+    unsigned peerTimeoutSec = 15;
+    bool readOpen = true;
+    std::size_t maxBodyBytes = 1024 * 1024;
+    unsigned maxConnections = 256;
+    unsigned requestTimeoutSec = 60;
+};
+
+// Messages read "<file>:<line>: <what is wrong>".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+ForwarderConfig defaultConfig();
+// A missing file means defaults; an unreadable or invalid one throws ConfigError.
+ForwarderConfig loadConfig(const std::string& path);
+// `name` is used in messages only.
+ForwarderConfig parseConfig(std::string_view text, const std::string& name);
+
+// "host:port" -> {host, port}; throws std::invalid_argument.
+std::pair<std::string, unsigned short> splitHostPort(std::string_view text);
+
+}  // namespace imagebuild::forwarder

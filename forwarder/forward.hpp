@@ -1,0 +1,41 @@
+// Passing a request on to the peer that owns it, and finding that peer.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "forwarder/http_types.hpp"
+#include "forwarder/peer_client.hpp"
+#include "forwarder/peers.hpp"
+
+namespace imagebuild::forwarder {
+
+class App;
+
+// Marks a request one forwarder sent another: the receiver serves it locally
+// and never forwards it again (no loops, whatever the configs say).
+inline constexpr const char* kForwardedHeader = "X-Imagebuild-Forwarded";
+
+bool wasForwarded(const Request& request);
+
+// Where the build with this id lives: here (nullopt, no error), a healthy peer,
+// or an error response (bad id 404, unknown host 404, host down 503).
+struct Owner {
+    std::optional<PeerState> peer;
+    std::optional<Response> error;
+    bool local() const { return !peer && !error; }
+};
+Owner findOwner(App& app, const Request& request, const std::string& id);
+
+// The path plus the query, percent-encoded again.
+std::string targetOf(const Request& request);
+PeerRequest peerRequestFor(const Request& request);
+
+// The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
+Response forwardTo(App& app, const std::string& url, const Request& request);
+// Same, streaming the body through (monitor follow, artifacts); a read may
+// wait `idleTimeout` for the next piece (a followed build can be silent long).
+Response forwardStreamTo(App& app, const std::string& url, const Request& request,
+                         std::chrono::milliseconds idleTimeout);
+
+}  // namespace imagebuild::forwarder

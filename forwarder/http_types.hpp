@@ -1,0 +1,53 @@
+// The forwarder's view of one HTTP exchange, independent of libmicrohttpd so
+// that every handler can be called directly from a unit test.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+
+namespace imagebuild::forwarder {
+
+struct Request {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> query;
+    std::map<std::string, std::string> headers;  // keys lower-case
+    std::string body;
+    std::map<std::string, std::string> params;  // filled by the router
+    std::string identity;                       // token name; empty if anonymous
+    int connectionFd = -1;                      // the client's socket, to notice a follower leaving
+
+    // The header's value, or "" if absent. `name` is matched case-insensitively.
+    std::string header(std::string_view name) const;
+    std::string queryValue(const std::string& key) const;
+};
+
+// A streaming body: fills `buffer` with at most `max` bytes and returns how many,
+// or -1 at the end of the stream. It may block (one thread per connection).
+using BodyStream = std::function<long(char* buffer, std::size_t max)>;
+
+struct FileBody {
+    std::shared_ptr<UniqueFd> fd;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+struct Response {
+    unsigned status = 200;
+    std::string contentType = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    BodyStream stream;                      // set: the body is streamed, `body` is ignored
+    std::uint64_t streamSize = UINT64_MAX;  // the stream's length if known (Content-Length)
+    std::shared_ptr<FileBody> file;         // set: the body is a file range
+};
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,100 @@
+#include "forwarder/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace imagebuild::forwarder {
+
+std::string escapeLabelValue(const std::string& value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '"') {
+            out += "\\\"";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+void Metrics::observeRequest(const std::string& route, const std::string& method, unsigned code,
+                             double seconds) {
+    std::lock_guard lock(mutex_);
+    ++requests_[{route, method, code}];
+    auto& h = latency_[route];
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+        if (seconds <= kBuckets[i]) {
+            ++h.buckets[i];
+        }
+    }
+    ++h.count;
+    h.sum += seconds;
+}
+
+void Metrics::countForwarded(const std::string& peer, const std::string& outcome) {
+    std::lock_guard lock(mutex_);
+    ++forwarded_[{peer, outcome}];
+}
+
+void Metrics::setPeerHealth(const std::string& peer, bool healthy) {
+    std::lock_guard lock(mutex_);
+    peerHealth_[peer] = healthy;
+}
+
+std::string Metrics::render(const std::map<std::string, std::uint64_t>& buildsByState) const {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    out += "# HELP imagebuild_forwarder_requests_total HTTP requests by route, method and code.\n";
+    out += "# TYPE imagebuild_forwarder_requests_total counter\n";
+    for (const auto& [key, n] : requests_) {
+        const auto& [route, method, code] = key;
+        out += fmt::format(
+            "imagebuild_forwarder_requests_total{{route=\"{}\",method=\"{}\",code=\"{}\"}} {}\n",
+            escapeLabelValue(route), escapeLabelValue(method), code, n);
+    }
+    out += "# HELP imagebuild_forwarder_request_duration_seconds Time to produce a response.\n";
+    out += "# TYPE imagebuild_forwarder_request_duration_seconds histogram\n";
+    for (const auto& [route, h] : latency_) {
+        auto label = escapeLabelValue(route);
+        for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+            out += fmt::format(
+                "imagebuild_forwarder_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} "
+                "{}\n",
+                label, kBuckets[i], h.buckets[i]);
+        }
+        out += fmt::format(
+            "imagebuild_forwarder_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} "
+            "{}\n",
+            label, h.count);
+        out += fmt::format("imagebuild_forwarder_request_duration_seconds_sum{{route=\"{}\"}} {}\n",
+                           label, h.sum);
+        out +=
+            fmt::format("imagebuild_forwarder_request_duration_seconds_count{{route=\"{}\"}} {}\n",
+                        label, h.count);
+    }
+    out += "# HELP imagebuild_forwarder_builds This host's builds by state.\n";
+    out += "# TYPE imagebuild_forwarder_builds gauge\n";
+    for (const auto& [state, n] : buildsByState) {
+        out += fmt::format("imagebuild_forwarder_builds{{state=\"{}\"}} {}\n",
+                           escapeLabelValue(state), n);
+    }
+    out += "# HELP imagebuild_forwarder_peer_up 1 if the peer answered its last health check.\n";
+    out += "# TYPE imagebuild_forwarder_peer_up gauge\n";
+    for (const auto& [peer, up] : peerHealth_) {
+        out += fmt::format("imagebuild_forwarder_peer_up{{peer=\"{}\"}} {}\n",
+                           escapeLabelValue(peer), up ? 1 : 0);
+    }
+    out += "# HELP imagebuild_forwarder_forwarded_total Requests forwarded to peers.\n";
+    out += "# TYPE imagebuild_forwarder_forwarded_total counter\n";
+    for (const auto& [key, n] : forwarded_) {
+        out +=
+            fmt::format("imagebuild_forwarder_forwarded_total{{peer=\"{}\",outcome=\"{}\"}} {}\n",
+                        escapeLabelValue(key.first), escapeLabelValue(key.second), n);
+    }
+    return out;
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,44 @@
+// Counters behind GET /metrics, rendered in the Prometheus text format
+// (version 0.0.4). Thread-safe: every connection thread records into it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace imagebuild::forwarder {
+
+class Metrics {
+public:
+    static constexpr std::array<double, 11> kBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                     0.5,   1.0,  2.5,   5.0,  10.0};
+
+    void observeRequest(const std::string& route, const std::string& method, unsigned code,
+                        double seconds);
+    void countForwarded(const std::string& peer, const std::string& outcome);
+    void setPeerHealth(const std::string& peer, bool healthy);
+
+    // `buildsByState`: this host's builds per state, read at scrape time.
+    std::string render(const std::map<std::string, std::uint64_t>& buildsByState) const;
+
+private:
+    struct Histogram {
+        std::array<std::uint64_t, kBuckets.size()> buckets{};
+        std::uint64_t count = 0;
+        double sum = 0;
+    };
+
+    mutable std::mutex mutex_;
+    std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
+    std::map<std::string, Histogram> latency_;  // by route
+    std::map<std::pair<std::string, std::string>, std::uint64_t> forwarded_;
+    std::map<std::string, bool> peerHealth_;
+};
+
+// Escapes a label value as the exposition format requires (\\, \", \n).
+std::string escapeLabelValue(const std::string& value);
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,56 @@
+// The body of /monitor/<id>, produced piece by piece from the journal so that
+// a 100,000-line log streams in constant memory and a followed build streams
+// until it ends.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/build_info.hpp"
+#include "common/build_journal.hpp"
+#include "forwarder/http_types.hpp"
+
+namespace imagebuild::forwarder {
+
+enum class MonitorFormat { Text, Html, EventStream };
+
+// ?format=text|html|sse wins; else Accept: text/event-stream, then text/html;
+// else text (curl).
+MonitorFormat chooseMonitorFormat(const Request& request);
+const char* contentTypeOf(MonitorFormat format);
+
+class MonitorStream {
+public:
+    using Refresh = std::function<BuildInfo()>;  // the build's current state
+
+    MonitorStream(BuildInfo build, Refresh refresh, MonitorFormat format, bool follow,
+                  const std::string& resumeCursor, int clientFd);
+
+    // Appends the next piece to `out`; false once everything has been produced.
+    bool produce(std::string& out);
+
+private:
+    enum class Phase { Start, Lines, Drain, End, Done };
+
+    bool readLines(std::string& out);
+    bool clientGone() const;
+    void finish(std::string& out);
+
+    BuildInfo build_;
+    Refresh refresh_;
+    MonitorFormat format_;
+    bool follow_;
+    int clientFd_;
+    BuildJournal journal_;
+    Phase phase_ = Phase::Start;
+    bool wroteLine_ = false;
+    std::string lastCursor_;
+    std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();
+};
+
+// Adapts a producer to libmicrohttpd's pull: buffers one piece at a time.
+BodyStream bodyStreamOf(std::shared_ptr<MonitorStream> stream);
+
+}  // namespace imagebuild::forwarder

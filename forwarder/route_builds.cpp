@@ -1,0 +1,189 @@
+// /v1/builds: submit (placed on a host that serves the spec), fleet-wide list,
+// get and cancel (served by the host the id names). D-Bus errors are mapped
+// in dbus_errors.cpp only.
+#include <sdbus-c++/Error.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/build_json.hpp"
+#include "forwarder/agent_client.hpp"
+#include "forwarder/app.hpp"
+#include "forwarder/dbus_errors.hpp"
+#include "forwarder/fleet.hpp"
+#include "forwarder/forward.hpp"
+#include "forwarder/json_error.hpp"
+#include "forwarder/placement.hpp"
+#include "forwarder/routes.hpp"
+#include "forwarder/submit_spec.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+using json = nlohmann::json;
+
+Response buildResponse(unsigned status, const BuildInfo& info) {
+    auto response = jsonResponse(status, json(info).dump());
+    if (status == 201) {
+        response.headers.emplace_back("Location", "/v1/builds/" + info.id);
+    }
+    return response;
+}
+
+// ---- POST /v1/builds
+
+Response afterBuildsPostLocal(App& app, const std::string& id) {
+    return buildResponse(201, app.agent().get(id));
+}
+
+Response submitLocally(App& app, SubmitSpec& spec) {
+    try {
+        return afterBuildsPostLocal(app, app.agent().submit(spec.dbus));
+    } catch (const sdbus::Error& e) {
+        return responseForDbusError(e);
+    }
+}
+
+Response noHostFor(const SubmitSpec& spec, const std::vector<HostInfo>& hosts) {
+    bool downHostServes = std::any_of(hosts.begin(), hosts.end(), [&](const HostInfo& h) {
+        return !h.healthy && serves(h, spec.type, spec.arch, spec.release);
+    });
+    auto what = fmt::format("{} for {}/{}", spec.type, spec.arch, spec.release);
+    auto response =
+        downHostServes
+            ? jsonError(503, "HostDown", "every host that builds " + what + " is down; try later")
+            : jsonError(422, "Unsupported", "no host in the fleet builds " + what);
+    auto body = json::parse(response.body);
+    body["fleet"] = fleetOffer(hosts);
+    response.body = body.dump() + "\n";
+    return response;
+}
+
+Response handleBuildsPost(App& app, Request& request) {
+    SubmitSpec spec;
+    try {
+        spec = parseSubmitSpec(request.body);
+    } catch (const SpecError& e) {
+        return jsonError(400, "InvalidSpec", e.what());
+    }
+    setSubmitter(spec, request.identity);
+    if (wasForwarded(request)) {
+        return submitLocally(app, spec);
+    }
+    auto hosts = fleetHosts(app);
+    auto candidates = placementCandidates(hosts, spec.type, spec.arch, spec.release);
+    if (candidates.empty()) {
+        return noHostFor(spec, hosts);
+    }
+    Response last;
+    for (const auto& host : candidates) {
+        if (host.url == app.publicUrl() && host.hostname == app.hostname()) {
+            return submitLocally(app, spec);
+        }
+        last = forwardTo(app, host.url, request);
+        if (last.status != 502) {
+            return last;
+        }
+    }
+    return last;
+}
+
+// ---- GET /v1/builds
+
+void addPeerBuilds(App& app, const PeerState& peer, const Request& request, json& builds,
+                   json& unreachable) {
+    auto name = peer.hostname.empty() ? peer.url : peer.hostname;
+    if (!peer.healthy) {
+        unreachable.push_back(name);
+        return;
+    }
+    Request local = request;
+    local.query["scope"] = "local";
+    auto answer = forwardTo(app, peer.url, local);
+    auto body = json::parse(answer.body, nullptr, false);
+    if (answer.status != 200 || !body.contains("builds") || !body["builds"].is_array()) {
+        unreachable.push_back(name);
+        return;
+    }
+    for (auto& build : body["builds"]) {
+        builds.push_back(std::move(build));
+    }
+}
+
+Response handleBuildsGet(App& app, Request& request) {
+    json builds = json::array();
+    json unreachable = json::array();
+    try {
+        for (const auto& info : app.agent().list()) {
+            builds.push_back(info);
+        }
+    } catch (const sdbus::Error& e) {
+        if (statusForDbusError(e.getName()) != 503) {
+            return responseForDbusError(e);
+        }
+        unreachable.push_back(app.hostname());
+    }
+    bool localOnly = request.queryValue("scope") == "local" || wasForwarded(request);
+    if (!localOnly) {
+        for (const auto& peer : app.peers().snapshot()) {
+            addPeerBuilds(app, peer, request, builds, unreachable);
+        }
+    }
+    std::stable_sort(builds.begin(), builds.end(), [](const json& a, const json& b) {
+        return a.value("submitted_at", 0ull) < b.value("submitted_at", 0ull);
+    });
+    return jsonResponse(200, json{{"builds", builds}, {"unreachable", unreachable}}.dump());
+}
+
+// ---- GET and DELETE /v1/builds/{id}
+
+Response handleBuildGet(App& app, Request& request) {
+    const auto& id = request.params.at("id");
+    auto owner = findOwner(app, request, id);
+    if (owner.error) {
+        return *owner.error;
+    }
+    if (owner.peer) {
+        return forwardTo(app, owner.peer->url, request);
+    }
+    try {
+        return buildResponse(200, app.agent().get(id));
+    } catch (const sdbus::Error& e) {
+        return responseForDbusError(e);
+    }
+}
+
+Response handleBuildDelete(App& app, Request& request) {
+    const auto& id = request.params.at("id");
+    auto owner = findOwner(app, request, id);
+    if (owner.error) {
+        return *owner.error;
+    }
+    if (owner.peer) {
+        return forwardTo(app, owner.peer->url, request);
+    }
+    try {
+        app.agent().cancel(id);
+        return buildResponse(200, app.agent().get(id));
+    } catch (const sdbus::Error& e) {
+        return responseForDbusError(e);
+    }
+}
+
+}  // namespace
+
+void registerBuilds(App& app) {
+    auto& router = app.router();
+    router.add("POST", "/v1/builds", Access::Write,
+               std::bind_front(handleBuildsPost, std::ref(app)));
+    router.add("GET", "/v1/builds", Access::Read, std::bind_front(handleBuildsGet, std::ref(app)));
+    router.add("GET", "/v1/builds/{id}", Access::Read,
+               std::bind_front(handleBuildGet, std::ref(app)));
+    router.add("DELETE", "/v1/builds/{id}", Access::Write,
+               std::bind_front(handleBuildDelete, std::ref(app)));
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,29 @@
+// GET /v1/health: this forwarder answers. Cheap on purpose (no agent call):
+// peers ask it every few seconds and must not keep the agent from idling.
+#include <nlohmann/json.hpp>
+
+#include "forwarder/app.hpp"
+#include "forwarder/json_error.hpp"
+#include "forwarder/routes.hpp"
+#include "imagebuild_config.h"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+Response handleHealthGet(const App& app, Request&) {
+    nlohmann::json body{{"status", "ok"},
+                        {"hostname", app.hostname()},
+                        {"url", app.publicUrl()},
+                        {"version", IMAGEBUILD_VERSION}};
+    return jsonResponse(200, body.dump());
+}
+
+}  // namespace
+
+void registerHealth(App& app) {
+    app.router().add("GET", "/v1/health", Access::Read,
+                     std::bind_front(handleHealthGet, std::cref(app)));
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,99 @@
+// GET /v1/hosts: {"hosts": [host...]} for the whole fleet, or this host only
+// with ?scope=local (what peers ask each other).
+#include <sdbus-c++/Error.h>
+
+#include <nlohmann/json.hpp>
+
+#include "forwarder/agent_client.hpp"
+#include "forwarder/app.hpp"
+#include "forwarder/fleet.hpp"
+#include "forwarder/forward.hpp"
+#include "forwarder/json_error.hpp"
+#include "forwarder/log.hpp"
+#include "forwarder/routes.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+std::optional<HostInfo> askPeer(App& app, const PeerState& peer) {
+    try {
+        auto answer = app.peers().client(peer.url).request(
+            {"GET", "/v1/hosts?scope=local", "", "", {{kForwardedHeader, "1"}}},
+            app.peers().options().healthTimeout);
+        auto body = nlohmann::json::parse(answer.body, nullptr, false);
+        if (answer.status != 200 || !body.contains("hosts") || body["hosts"].empty()) {
+            return std::nullopt;
+        }
+        auto info = body["hosts"][0].get<HostInfo>();
+        info.url = peer.url;
+        info.lastSeen = nowUsec();
+        app.peers().remember(peer.url, info);
+        return info;
+    } catch (const std::exception& e) {
+        log::warning("host record of {}: {}", peer.url, e.what());
+        return std::nullopt;
+    }
+}
+
+HostInfo downHost(App& app, const PeerState& peer) {
+    HostInfo info = app.peers().lastKnown(peer.url).value_or(HostInfo{});
+    info.hostname = peer.hostname.empty() ? info.hostname : peer.hostname;
+    info.url = peer.url;
+    info.healthy = false;
+    info.lastSeen = peer.lastSeen;
+    return info;
+}
+
+Response handleHostsGet(App& app, Request& request) {
+    bool localOnly = request.queryValue("scope") == "local" || wasForwarded(request);
+    std::vector<HostInfo> hosts;
+    if (localOnly) {
+        if (auto local = localHost(app)) {
+            hosts.push_back(*local);
+        }
+    } else {
+        hosts = fleetHosts(app);
+    }
+    return jsonResponse(200, nlohmann::json{{"hosts", hosts}}.dump());
+}
+
+}  // namespace
+
+std::optional<HostInfo> localHost(App& app) {
+    try {
+        auto info = app.agent().host();
+        if (info.hostname.empty()) {
+            info.hostname = app.hostname();
+        }
+        info.url = app.publicUrl();
+        info.healthy = true;
+        info.lastSeen = nowUsec();
+        return info;
+    } catch (const sdbus::Error& e) {
+        log::warning("local agent unavailable: {}: {}", e.getName(), e.getMessage());
+        return std::nullopt;
+    }
+}
+
+std::vector<HostInfo> fleetHosts(App& app) {
+    std::vector<HostInfo> hosts;
+    if (auto local = localHost(app)) {
+        hosts.push_back(*local);
+    }
+    for (const auto& peer : app.peers().snapshot()) {
+        std::optional<HostInfo> info;
+        if (peer.healthy) {
+            info = askPeer(app, peer);
+        }
+        hosts.push_back(info ? *info : downHost(app, peer));
+    }
+    return hosts;
+}
+
+void registerHosts(App& app) {
+    app.router().add("GET", "/v1/hosts", Access::Read,
+                     std::bind_front(handleHostsGet, std::ref(app)));
+}
+
+}  // namespace imagebuild::forwarder

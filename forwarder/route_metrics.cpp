@@ -1,0 +1,40 @@
+// GET /metrics: Prometheus text. Builds by state come from the local agent at
+// scrape time; if it cannot be reached the other metrics are still served.
+#include <sdbus-c++/Error.h>
+
+#include "forwarder/agent_client.hpp"
+#include "forwarder/app.hpp"
+#include "forwarder/log.hpp"
+#include "forwarder/routes.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+std::map<std::string, std::uint64_t> localBuildsByState(App& app) {
+    std::map<std::string, std::uint64_t> counts;
+    try {
+        for (const auto& build : app.agent().list()) {
+            ++counts[build.state];
+        }
+    } catch (const sdbus::Error& e) {
+        log::warning("metrics: builds by state unavailable: {}", e.getMessage());
+    }
+    return counts;
+}
+
+Response handleMetricsGet(App& app, Request&) {
+    Response response;
+    response.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = app.metrics().render(localBuildsByState(app));
+    return response;
+}
+
+}  // namespace
+
+void registerMetrics(App& app) {
+    app.router().add("GET", "/metrics", Access::Read,
+                     std::bind_front(handleMetricsGet, std::ref(app)));
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,81 @@
+// GET /monitor/{id}: the build's log from the journal of the host that runs
+// it (forwarded there otherwise). Text for curl, HTML for browsers, SSE for
+// EventSource; ?follow=1 streams text until the build ends.
+#include <sdbus-c++/Error.h>
+
+#include <chrono>
+
+#include "forwarder/agent_client.hpp"
+#include "forwarder/app.hpp"
+#include "forwarder/dbus_errors.hpp"
+#include "forwarder/forward.hpp"
+#include "forwarder/json_error.hpp"
+#include "forwarder/log.hpp"
+#include "forwarder/monitor_stream.hpp"
+#include "forwarder/routes.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+// A follower of a build that cannot be asked about any more stops following.
+BuildInfo refreshBuild(App& app, const BuildInfo& last) {
+    try {
+        return app.agent().get(last.id);
+    } catch (const sdbus::Error& e) {
+        log::warning("monitor {}: state unavailable: {}", last.id, e.getMessage());
+        BuildInfo stopped = last;
+        stopped.result = stopped.result.empty() ? "unknown" : stopped.result;
+        return stopped;
+    }
+}
+
+Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
+    auto format = chooseMonitorFormat(request);
+    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
+    auto resume = request.header("last-event-id");
+    if (resume.empty()) {
+        resume = request.queryValue("after");
+    }
+    auto refresh = [&app, id = build.id]() {
+        BuildInfo last;
+        last.id = id;
+        return refreshBuild(app, last);
+    };
+    auto stream = std::make_shared<MonitorStream>(std::move(build), refresh, format, follow, resume,
+                                                  request.connectionFd);
+    Response response;
+    response.contentType = contentTypeOf(format);
+    response.headers.emplace_back("Cache-Control", "no-cache");
+    // nginx and friends must not buffer a live stream.
+    response.headers.emplace_back("X-Accel-Buffering", "no");
+    response.stream = bodyStreamOf(std::move(stream));
+    return response;
+}
+
+Response handleMonitorGet(App& app, Request& request) {
+    const auto& id = request.params.at("id");
+    auto owner = findOwner(app, request, id);
+    if (owner.error) {
+        return *owner.error;
+    }
+    if (owner.peer) {
+        // The owner sends at least a keep-alive every 15 s on SSE; a followed
+        // text log may be silent for as long as a build step takes.
+        return forwardStreamTo(app, owner.peer->url, request, std::chrono::hours(1));
+    }
+    try {
+        return afterMonitorGet(app, request, app.agent().get(id));
+    } catch (const sdbus::Error& e) {
+        return responseForDbusError(e);
+    }
+}
+
+}  // namespace
+
+void registerMonitor(App& app) {
+    app.router().add("GET", "/monitor/{id}", Access::Read,
+                     std::bind_front(handleMonitorGet, std::ref(app)));
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,45 @@
+// Literal routes with named segments: "/v1/builds/{id}". A route knows its
+// pattern (the metrics label), its method and whether it writes (needs a token).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "forwarder/http_types.hpp"
+
+namespace imagebuild::forwarder {
+
+using Handler = std::function<Response(Request&)>;
+
+enum class Access { Read, Write };
+
+struct Route {
+    std::string method;
+    std::string pattern;
+    Access access = Access::Read;
+    Handler handler;
+};
+
+struct RouteMatch {
+    const Route* route = nullptr;  // null: no route for this method and path
+    bool pathKnown = false;        // the path exists with another method (405)
+    std::map<std::string, std::string> params;
+};
+
+class Router {
+public:
+    void add(std::string method, std::string pattern, Access access, Handler handler);
+    RouteMatch match(std::string_view method, std::string_view path) const;
+
+private:
+    std::vector<Route> routes_;
+};
+
+// Splits "/a/b/c" into {"a", "b", "c"}; empty segments (as in "//") are kept
+// so that they never match a named segment.
+std::vector<std::string> splitPath(std::string_view path);
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,16 @@
+#include "forwarder/routes.hpp"
+
+#include "forwarder/app.hpp"
+
+namespace imagebuild::forwarder {
+
+void registerRoutes(App& app) {
+    registerHealth(app);
+    registerMetrics(app);
+    registerBuilds(app);
+    registerHosts(app);
+    registerMonitor(app);
+    registerArtifacts(app);
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,44 @@
+#include "forwarder/sse.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+std::string oneLine(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c != '\n' && c != '\r') {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string sseEvent(const std::string& data, const std::string& id, const std::string& event) {
+    std::string out;
+    if (!id.empty()) {
+        out += "id: " + oneLine(id) + "\n";
+    }
+    if (!event.empty()) {
+        out += "event: " + oneLine(event) + "\n";
+    }
+    std::string line;
+    for (char c : data) {
+        if (c == '\n') {
+            out += "data: " + line + "\n";
+            line.clear();
+        } else if (c != '\r') {
+            line += c;
+        }
+    }
+    out += "data: " + line + "\n\n";
+    return out;
+}
+
+std::string sseComment(const std::string& text) {
+    return ": " + oneLine(text) + "\n\n";
+}
+
+}  // namespace imagebuild::forwarder

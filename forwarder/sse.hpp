@@ -1,0 +1,17 @@
+// Server-Sent Events framing (text/event-stream). Each journal line is one
+// event whose id is the journal cursor; a reconnecting client sends it back as
+// Last-Event-ID and continues exactly after it.
+#pragma once
+
+#include <string>
+
+namespace imagebuild::forwarder {
+
+// "id: <id>\n" (if any) "event: <event>\n" (if any), one "data: " line per
+// line of `data` (CR dropped, as a CR would end the field), then a blank line.
+std::string sseEvent(const std::string& data, const std::string& id = "",
+                     const std::string& event = "");
+// A comment line that keeps idle connections (and proxies) open.
+std::string sseComment(const std::string& text);
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,104 @@
+#include "forwarder/submit_spec.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string requireString(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end()) {
+        throw SpecError(fmt::format("'{}' is required", key));
+    }
+    if (!it->is_string() || it->get<std::string>().empty()) {
+        throw SpecError(fmt::format("'{}' must be a non-empty string", key));
+    }
+    return it->get<std::string>();
+}
+
+sdbus::Variant convert(const std::string& key, const json& value) {
+    if (key == "name" || key == "kickstart" || key == "type" || key == "arch" || key == "release") {
+        if (!value.is_string()) {
+            throw SpecError(fmt::format("'{}' must be a string", key));
+        }
+        return sdbus::Variant(value.get<std::string>());
+    }
+    if (key == "notify") {
+        if (!value.is_array()) {
+            throw SpecError("'notify' must be an array of strings");
+        }
+        std::vector<std::string> out;
+        for (const auto& item : value) {
+            if (!item.is_string()) {
+                throw SpecError("'notify' must be an array of strings");
+            }
+            out.push_back(item.get<std::string>());
+        }
+        return sdbus::Variant(out);
+    }
+    if (key == "timeout_sec") {
+        if (!value.is_number_unsigned()) {
+            throw SpecError("'timeout_sec' must be a non-negative integer");
+        }
+        return sdbus::Variant(value.get<std::uint64_t>());
+    }
+    if (key == "labels") {
+        if (!value.is_object()) {
+            throw SpecError("'labels' must be an object of strings");
+        }
+        std::map<std::string, std::string> out;
+        for (const auto& [k, v] : value.items()) {
+            if (!v.is_string()) {
+                throw SpecError(fmt::format("label '{}' must be a string", k));
+            }
+            out[k] = v.get<std::string>();
+        }
+        return sdbus::Variant(out);
+    }
+    throw SpecError(
+        fmt::format("unknown key '{}' (allowed: type, arch, release, kickstart, name, notify, "
+                    "timeout_sec, labels)",
+                    key));
+}
+
+}  // namespace
+
+SubmitSpec parseSubmitSpec(const std::string& body) {
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_discarded()) {
+        throw SpecError("the body is not valid JSON");
+    }
+    if (!j.is_object()) {
+        throw SpecError("the body must be a JSON object");
+    }
+    SubmitSpec spec;
+    spec.type = requireString(j, "type");
+    spec.arch = requireString(j, "arch");
+    spec.release = requireString(j, "release");
+    requireString(j, "kickstart");
+    for (const auto& [key, value] : j.items()) {
+        spec.dbus[key] = convert(key, value);
+    }
+    return spec;
+}
+
+void setSubmitter(SubmitSpec& spec, const std::string& name) {
+    if (name.empty()) {
+        return;
+    }
+    std::map<std::string, std::string> labels;
+    if (auto it = spec.dbus.find("labels"); it != spec.dbus.end()) {
+        labels = it->second.get<std::map<std::string, std::string>>();
+    }
+    labels["submitted_by"] = name;
+    spec.dbus["labels"] = sdbus::Variant(labels);
+}
+
+}  // namespace imagebuild::forwarder

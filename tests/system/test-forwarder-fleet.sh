@@ -1,0 +1,178 @@
+#!/bin/bash
+# A fleet of three hosts, each with a real agent and a real socket-activated
+# forwarder, building different (arch, release) pairs:
+#   a 127.0.0.2: x86_64/40    b 127.0.0.3: aarch64/40    c 127.0.0.4: ppc64le/41
+# Requests all go to a; a places, forwards and streams from b and c.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/forwarder-lib.sh"
+sandbox_require
+
+a=http://127.0.0.2:8470
+b=http://127.0.0.3:8470
+c=http://127.0.0.4:8470
+auth=(-H 'Authorization: Bearer alice-token')
+
+# host_conf ARCH RELEASE: the agent's part of imagebuild.conf. The "lines"
+# build prints 40 numbered lines over about 4 s and leaves a 300 kB artifact.
+host_conf() {
+    cat <<CONF
+[host]
+arches = $1
+releases = $2
+max_parallel = 2
+idle_exit_sec = 0
+
+[type.lines]
+command = sh -c "echo build starts; i=0; while [ \$i -lt 40 ]; do i=\$((i+1)); echo line \$i; sleep 0.1; done; head -c 300000 /dev/urandom >{outdir}/image.bin; echo build done"
+tools = sh
+artifacts = *.bin
+CONF
+}
+
+for host in a:127.0.0.2:x86_64:40 b:127.0.0.3:aarch64:40 c:127.0.0.4:ppc64le:41; do
+    IFS=: read -r name address arch release <<<"$host"
+    boot_host "$name" "$address"
+    install_into "$name"
+done
+FORWARDER_EXTRA_CONF=$(host_conf x86_64 40) setup_forwarder a 127.0.0.2 "$b" "$c"
+FORWARDER_EXTRA_CONF=$(host_conf aarch64 40) setup_forwarder b 127.0.0.3 "$a" "$c"
+FORWARDER_EXTRA_CONF=$(host_conf ppc64le 41) setup_forwarder c 127.0.0.4 "$a" "$b"
+for url in "$a" "$b" "$c"; do curl -sf "$url/v1/health" >/dev/null; done
+
+spec() { printf '{"type":"lines","arch":"%s","release":"%s","kickstart":"lang en_US.UTF-8\\n"}' "$1" "$2"; }
+# submit ARCH RELEASE: prints the new build's id (via a).
+submit() { curl -sf "${auth[@]}" -X POST --data-binary "$(spec "$1" "$2")" "$a/v1/builds" | json_get id; }
+json_get() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+build_state() { curl -sf "$a/v1/builds/$1" | json_get state; }
+is_state() { [ "$(build_state "$1")" = "$2" ]; }
+all_healthy() {
+    curl -sf "$a/v1/hosts" | python3 -c '
+import json, sys
+hosts = json.load(sys.stdin)["hosts"]
+sys.exit(0 if len(hosts) == 3 and all(h["healthy"] for h in hosts) else 1)'
+}
+
+test_fleet_is_up() {
+    wait_for 15 all_healthy
+    local hosts
+    hosts=$(curl -sf "$a/v1/hosts")
+    assert_contains "$hosts" '"hostname":"c"'
+    assert_contains "$hosts" '"arches":["ppc64le"]'
+    assert_contains "$hosts" '"image_types":["lines"]'
+}
+
+# Hosts start from fresh layers, so c's first build is c-1; later cases use it
+# (each case runs in a subshell: a variable set in one is lost to the next).
+c_build=c-1
+test_build_for_c_runs_on_c() {
+    assert_eq "$(submit ppc64le 41)" "$c_build"
+    local record
+    record=$(curl -sf "$a/v1/builds/$c_build")
+    assert_contains "$record" '"host":"c"'
+    assert_contains "$record" '"submitted_by":"alice"'
+    # It runs in c's systemd and logs to c's journal, not a's.
+    wait_for 30 is_state "$c_build" succeeded
+    assert_contains "$(run_in c journalctl -o cat IMAGEBUILD_ID="$c_build")" "line 40"
+    assert_eq "$(run_in a journalctl -q -o cat IMAGEBUILD_ID="$c_build")" ""
+}
+
+test_monitor_on_a_follows_c_live() {
+    local id out
+    id=$(submit ppc64le 41)
+    # Started while the build is queued or running; ends by itself when it ends.
+    out=$(curl -sfN --max-time 60 "$a/monitor/$id?follow=1")
+    assert_eq "$(build_state "$id")" succeeded
+    assert_eq "$out" "$(run_in c journalctl -q -o cat IMAGEBUILD_ID="$id")"
+    assert_contains "$out" "build done"
+    # Browsers get an escaped page with the result.
+    local page
+    page=$(curl -sf -H 'Accept: text/html' "$a/monitor/$id")
+    assert_contains "$page" '<pre id="log">'
+    assert_contains "$page" "build starts"
+    assert_contains "$page" "result: <b>succeeded</b>"
+    assert_contains "$page" "/artifacts/$id/image.bin"
+}
+
+# SSE message events as "cursor<TAB>line", in order.
+sse_lines() {
+    awk '/^id: / { id = substr($0, 5) } /^data: / && id != "" { print id "\t" substr($0, 7) }
+         /^$/ { id = "" }'
+}
+
+test_sse_resume_loses_and_repeats_nothing() {
+    local all resumed cursor expected
+    all=$(curl -sfN --max-time 30 -H 'Accept: text/event-stream' "$a/monitor/$c_build" | sse_lines)
+    [ "$(printf "%s\n" "$all" | grep -c "line ")" -ge 40 ] || { echo "too few lines: $all"; return 1; }
+    cursor=$(printf '%s\n' "$all" | sed -n 10p | cut -f1)
+    expected=$(printf '%s\n' "$all" | sed -n '11,$p')
+    resumed=$(curl -sfN --max-time 30 -H 'Accept: text/event-stream' \
+        -H "Last-Event-ID: $cursor" "$a/monitor/$c_build" | sse_lines)
+    assert_eq "$resumed" "$expected"
+}
+
+test_artifact_range_download_matches_sha256() {
+    local path want whole part1 part2
+    path=$(curl -sf "$a/v1/builds/$c_build" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["artifacts"][0]["path"])')
+    want=$(run_in c sha256sum "$path" | cut -d' ' -f1)
+    whole=$(curl -sf "$a/artifacts/$c_build/image.bin" | sha256sum | cut -d' ' -f1)
+    assert_eq "$whole" "$want"
+    assert_eq "$(http_status -r 0-99999 "$a/artifacts/$c_build/image.bin")" 206
+    assert_eq "$({ curl -sf -r 0-99999 "$a/artifacts/$c_build/image.bin"
+        curl -sf -r 100000- "$a/artifacts/$c_build/image.bin"; } | sha256sum | cut -d' ' -f1)" "$want"
+    assert_contains "$(curl -sfI "$a/artifacts/$c_build/image.bin")" "Content-Length: 300000"
+}
+
+test_artifact_traversal_is_404() {
+    assert_eq "$(http_status "$a/artifacts/$c_build/..%2F..%2F..%2Fetc%2Fpasswd")" 404
+    assert_eq "$(http_status "$a/artifacts/$c_build/ks.cfg")" 404
+    assert_eq "$(http_status "$a/artifacts/$c_build/..")" 404
+}
+
+test_unsupported_is_422_with_the_fleet() {
+    local out
+    out=$(curl -s "${auth[@]}" -X POST --data-binary "$(spec s390x 40)" "$a/v1/builds")
+    assert_contains "$out" '"error":"Unsupported"'
+    assert_contains "$out" '"arches":["ppc64le"]'
+    assert_eq "$(http_status "${auth[@]}" -X POST --data-binary "$(spec s390x 40)" "$a/v1/builds")" 422
+}
+
+test_auth_and_limits() {
+    assert_eq "$(http_status -X POST --data-binary "$(spec aarch64 40)" "$a/v1/builds")" 401
+    assert_eq "$(http_status -H 'Authorization: Bearer nope' -X POST \
+        --data-binary "$(spec aarch64 40)" "$a/v1/builds")" 401
+    assert_eq "$(head -c 1100000 /dev/zero | tr '\0' x | curl -s -o /dev/null \
+        -w '%{http_code}' "${auth[@]}" --data-binary @- "$a/v1/builds")" 413
+}
+
+test_c_down_then_back() {
+    poweroff_host c
+    wait_for 5 peer_up "$a" "$c" 0
+    local out
+    out=$(curl -s "${auth[@]}" -X POST --data-binary "$(spec ppc64le 41)" "$a/v1/builds")
+    assert_contains "$out" '"error":"HostDown"'
+    # b still builds.
+    local id
+    id=$(submit aarch64 40)
+    assert_eq "${id%%-*}" b
+    assert_contains "$(curl -s "$a/v1/builds" | grep -o '"unreachable":\[[^]]*\]')" '"c"'
+    boot_host c 127.0.0.4
+    # /etc survives the reboot, but installing again puts the agent's default
+    # imagebuild.conf back: write c's configuration again.
+    install_into c
+    FORWARDER_EXTRA_CONF=$(host_conf ppc64le 41) setup_forwarder c 127.0.0.4 "$a" "$b"
+    wait_for 15 peer_up "$a" "$c" 1
+    id=$(submit ppc64le 41)
+    assert_eq "${id%%-*}" c
+}
+
+test_case "three hosts, each healthy with its arches" test_fleet_is_up
+test_case "a build for c's arch submitted to a runs on c" test_build_for_c_runs_on_c
+test_case "a's monitor URL streams c's journal live until the end" test_monitor_on_a_follows_c_live
+test_case "SSE resume with Last-Event-ID loses and repeats nothing" test_sse_resume_loses_and_repeats_nothing
+test_case "artifact download with Range matches the file's sha256" test_artifact_range_download_matches_sha256
+test_case "traversal in artifact names is 404" test_artifact_traversal_is_404
+test_case "an arch nobody builds is 422 listing the fleet" test_unsupported_is_422_with_the_fleet
+test_case "missing or wrong token is 401, body over the limit 413" test_auth_and_limits
+test_case "c off: its arch 503, b still builds; c back: used again" test_c_down_then_back
+finish

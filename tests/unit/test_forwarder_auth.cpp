@@ -1,0 +1,126 @@
+#include <gtest/gtest.h>
+
+#include "common/sha256.hpp"
+#include "forwarder/auth.hpp"
+#include "forwarder/tokens.hpp"
+
+using namespace imagebuild::forwarder;
+
+namespace {
+
+// sha256("secret") and sha256("reader")
+const std::string kSecretHash = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+const std::string kReaderHash = "3d0941964aa3ebdcb00ccef58b1bb399f9f898465e9886d5aec7f31090a0fb30";
+
+TokenStore store() {
+    return TokenStore::parse(
+        "# who  sha256(token)  role\n"
+        "alice " +
+            kSecretHash +
+            "\n"
+            "\n"
+            "carol " +
+            kReaderHash + " read  # dashboards\n" + "fleet " +
+            imagebuild::sha256Hex("fleet-secret") + "\n",
+        "tokens");
+}
+
+Request withToken(const std::string& token) {
+    Request r;
+    r.headers["authorization"] = "Bearer " + token;
+    return r;
+}
+
+}  // namespace
+
+TEST(ForwarderTokens, Sha256MatchesKnownVectors) {
+    EXPECT_EQ(imagebuild::sha256Hex("secret"), kSecretHash);
+    EXPECT_EQ(imagebuild::sha256Hex(""),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(ForwarderTokens, VerifyFindsTheNameAndRole) {
+    auto tokens = store();
+    EXPECT_EQ(tokens.size(), 3u);
+    auto alice = tokens.verify("secret");
+    ASSERT_TRUE(alice);
+    EXPECT_EQ(alice->name, "alice");
+    EXPECT_EQ(alice->role, TokenRole::Write);
+    auto carol = tokens.verify("reader");
+    ASSERT_TRUE(carol);
+    EXPECT_EQ(carol->role, TokenRole::Read);
+    EXPECT_FALSE(tokens.verify("secre"));
+    EXPECT_FALSE(tokens.verify(kSecretHash));  // the hash itself is not the token
+    EXPECT_FALSE(tokens.verify(""));
+    // Upper-case hex in the file is the same hash.
+    std::string upper = kSecretHash;
+    for (auto& c : upper) {
+        c = static_cast<char>(std::toupper(c));
+    }
+    EXPECT_EQ(TokenStore::parse("dave " + upper, "t").verify("secret")->name, "dave");
+}
+
+TEST(ForwarderTokens, MalformedLinesNameFileAndLine) {
+    try {
+        TokenStore::parse("alice " + kSecretHash + "\nbob 1234\n", "/etc/imagebuild/tokens");
+        FAIL() << "accepted a short hash";
+    } catch (const TokenError& e) {
+        EXPECT_STREQ(e.what(), "/etc/imagebuild/tokens:2: '1234' is not a sha256 (64 hex digits)");
+    }
+    EXPECT_THROW(TokenStore::parse("alice\n", "t"), TokenError);
+    EXPECT_THROW(TokenStore::parse("alice " + kSecretHash + " admin\n", "t"), TokenError);
+    EXPECT_THROW(TokenStore::parse("alice " + kSecretHash + " read extra\n", "t"), TokenError);
+}
+
+TEST(ForwarderTokens, MissingFileIsEmptyStore) {
+    EXPECT_EQ(TokenStore::load("/nonexistent/imagebuild/tokens").size(), 0u);
+}
+
+TEST(ForwarderAuth, AnonymousReadsFollowReadOpen) {
+    auto tokens = store();
+    Request r;
+    EXPECT_FALSE(authorize(r, Access::Read, tokens, {true, "fleet"}));
+    EXPECT_EQ(r.identity, "");
+    auto denied = authorize(r, Access::Read, tokens, {false, "fleet"});
+    ASSERT_TRUE(denied);
+    EXPECT_EQ(denied->status, 401u);
+}
+
+TEST(ForwarderAuth, WritesNeedAValidWriteToken) {
+    auto tokens = store();
+    Request none;
+    auto missing = authorize(none, Access::Write, tokens, {});
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->status, 401u);
+    EXPECT_NE(missing->body.find("\"error\":\"Unauthorized\""), std::string::npos);
+
+    auto wrong = withToken("nope");
+    ASSERT_TRUE(authorize(wrong, Access::Write, tokens, {}));
+    EXPECT_EQ(authorize(wrong, Access::Write, tokens, {})->status, 401u);
+
+    Request basic;
+    basic.headers["authorization"] = "Basic YWxpY2U6c2VjcmV0";
+    EXPECT_EQ(authorize(basic, Access::Write, tokens, {})->status, 401u);
+
+    auto reader = withToken("reader");
+    auto forbidden = authorize(reader, Access::Write, tokens, {});
+    ASSERT_TRUE(forbidden);
+    EXPECT_EQ(forbidden->status, 403u);
+
+    auto alice = withToken("secret");
+    EXPECT_FALSE(authorize(alice, Access::Write, tokens, {}));
+    EXPECT_EQ(alice.identity, "alice");
+}
+
+TEST(ForwarderAuth, OnlyTheFleetTokenMayActForAUser) {
+    auto tokens = store();
+    auto peer = withToken("fleet-secret");
+    peer.headers["x-imagebuild-submitter"] = "alice";
+    EXPECT_FALSE(authorize(peer, Access::Write, tokens, {true, "fleet"}));
+    EXPECT_EQ(peer.identity, "alice");
+
+    auto carol = withToken("reader");
+    carol.headers["x-imagebuild-submitter"] = "alice";
+    EXPECT_FALSE(authorize(carol, Access::Read, tokens, {true, "fleet"}));
+    EXPECT_EQ(carol.identity, "carol");
+}

@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "forwarder/config.hpp"
+
+using namespace imagebuild::forwarder;
+
+namespace {
+
+std::string errorOf(const std::string& text) {
+    try {
+        parseConfig(text, "imagebuild.conf");
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "accepted";
+}
+
+}  // namespace
+
+TEST(ForwarderConfig, EmptyMeansDefaults) {
+    auto c = parseConfig("", "x");
+    EXPECT_EQ(c.listen, "0.0.0.0:8470");
+    EXPECT_TRUE(c.peers.empty());
+    EXPECT_TRUE(c.readOpen);
+    EXPECT_EQ(c.maxBodyBytes, 1024u * 1024u);
+    EXPECT_EQ(c.tokensFile.substr(c.tokensFile.size() - 18), "/imagebuild/tokens");
+}
+
+TEST(ForwarderConfig, ReadsTheForwarderSectionOnly) {
+    auto c = parseConfig(
+        "[agent]\n"
+        "max_parallel = 4\n"
+        "unknown_to_us = 1\n"
+        "[forwarder]\n"
+        "listen = 127.0.0.2:9000\n"
+        "peers = http://127.0.0.3:8470, http://127.0.0.4:8470/\n"
+        "public_url = http://a.example:8470\n"
+        "tokens = /tmp/tokens\n"
+        "health_interval_sec = 1\n"
+        "health_timeout_sec = 3\n"
+        "read_open = no\n"
+        "max_body_bytes = 2048\n",
+        "x");
+    EXPECT_EQ(c.listen, "127.0.0.2:9000");
+    EXPECT_EQ(c.peers,
+              (std::vector<std::string>{"http://127.0.0.3:8470", "http://127.0.0.4:8470"}));
+    EXPECT_EQ(c.publicUrl, "http://a.example:8470");
+    EXPECT_EQ(c.tokensFile, "/tmp/tokens");
+    EXPECT_EQ(c.healthIntervalSec, 1u);
+    EXPECT_EQ(c.healthTimeoutSec, 3u);
+    EXPECT_FALSE(c.readOpen);
+    EXPECT_EQ(c.maxBodyBytes, 2048u);
+}
+
+TEST(ForwarderConfig, BadValuesNameFileLineAndKey) {
+    EXPECT_EQ(errorOf("[forwarder]\n\nhealth_interval_sec = soon\n"),
+              "imagebuild.conf:3: health_interval_sec: 'soon' is not an integer in 1..3600");
+    EXPECT_EQ(errorOf("[forwarder]\nread_open = maybe\n"),
+              "imagebuild.conf:2: read_open: 'maybe' is not a boolean (yes/no/true/false/1/0)");
+    EXPECT_EQ(errorOf("[forwarder]\npeers = https://b:8470\n"),
+              "imagebuild.conf:2: peers: 'https://b:8470' is not http://HOST[:PORT]");
+    EXPECT_EQ(errorOf("[forwarder]\nlisten = 8470\n"),
+              "imagebuild.conf:2: listen: '8470' is not ADDRESS:PORT");
+    EXPECT_EQ(errorOf("[forwarder]\nlisten = a:70000\n"),
+              "imagebuild.conf:2: listen: 'a:70000' has no valid port (1..65535)");
+}
+
+TEST(ForwarderConfig, UnknownKeysAndSyntaxErrorsAreRejected) {
+    EXPECT_EQ(errorOf("[forwarder]\nlisten = 1.2.3.4:1\npeer = http://b\n"),
+              "imagebuild.conf:3: unknown key 'peer' in [forwarder]");
+    EXPECT_EQ(errorOf("[forwarder]\nthis is not ini\n"), "imagebuild.conf:2: syntax error");
+}
+
+TEST(ForwarderConfig, MissingFileMeansDefaults) {
+    EXPECT_EQ(loadConfig("/nonexistent/imagebuild.conf").listen, "0.0.0.0:8470");
+}
+
+TEST(ForwarderConfig, SplitHostPort) {
+    EXPECT_EQ(splitHostPort("127.0.0.2:8470"),
+              (std::pair<std::string, unsigned short>{"127.0.0.2", 8470}));
+    EXPECT_EQ(splitHostPort("[::1]:80"), (std::pair<std::string, unsigned short>{"::1", 80}));
+    EXPECT_THROW(splitHostPort(":80"), std::invalid_argument);
+    EXPECT_THROW(splitHostPort("a:0"), std::invalid_argument);
+    EXPECT_THROW(splitHostPort("a:80x"), std::invalid_argument);
+}

@@ -1,0 +1,200 @@
+// Every error is {"error", "message"} with the right status: the D-Bus error
+// table, the dispatcher's own errors, and the builds routes with a fake agent.
+#include <gtest/gtest.h>
+#include <sdbus-c++/Error.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/dbus_names.hpp"
+#include "common/sha256.hpp"
+#include "forwarder/agent_client.hpp"
+#include "forwarder/app.hpp"
+#include "forwarder/dbus_errors.hpp"
+#include "forwarder/json_error.hpp"
+#include "forwarder/submit_spec.hpp"
+
+using namespace imagebuild;
+using namespace imagebuild::forwarder;
+using json = nlohmann::json;
+
+namespace {
+
+class FakeAgent final : public AgentClient {
+public:
+    std::string submitError;
+    DbusSpec lastSpec;
+
+    std::string submit(const DbusSpec& spec) override {
+        if (!submitError.empty()) {
+            throw sdbus::Error(submitError, "refused by the fake");
+        }
+        lastSpec = spec;
+        return "testhost-1";
+    }
+    std::vector<BuildInfo> list() override { return {get("testhost-1")}; }
+    BuildInfo get(const std::string& id) override {
+        if (id != "testhost-1") {
+            throw sdbus::Error(dbus_names::error::kNotFound, "no build " + id);
+        }
+        BuildInfo info;
+        info.id = id;
+        info.host = "testhost";
+        info.state = "queued";
+        return info;
+    }
+    void cancel(const std::string& id) override {
+        throw sdbus::Error(dbus_names::error::kAlreadyFinished, id + " has ended");
+    }
+    HostInfo host() override {
+        HostInfo h;
+        h.hostname = "testhost";
+        h.arches = {"x86_64"};
+        h.releases = {"f40"};
+        h.imageTypes = {"boot"};
+        h.maxParallel = 1;
+        return h;
+    }
+};
+
+struct Fixture : ::testing::Test {
+    Fixture()
+        : app(parseConfig("", "x"), TokenStore::parse("alice " + imagebuild::sha256Hex("s"), "t"),
+              "testhost") {
+        auto fake = std::make_unique<FakeAgent>();
+        agent = fake.get();
+        app.setAgent(std::move(fake));
+        registerRoutes(app);
+    }
+
+    Response call(std::string method, std::string path, std::string body = "", bool token = false) {
+        Request r;
+        r.method = std::move(method);
+        r.path = std::move(path);
+        r.body = std::move(body);
+        if (token) {
+            r.headers["authorization"] = "Bearer s";
+        }
+        return app.dispatch(r);
+    }
+
+    App app;
+    FakeAgent* agent = nullptr;
+};
+
+void expectError(const Response& r, unsigned status, const std::string& name) {
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.contentType, "application/json");
+    auto body = json::parse(r.body);
+    EXPECT_EQ(body["error"], name) << r.body;
+    EXPECT_TRUE(body["message"].is_string() && !body["message"].get<std::string>().empty());
+}
+
+const char* kSpec =
+    R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"text","notify":["a@b"],)"
+    R"("timeout_sec":60,"labels":{"team":"qa"}})";
+
+}  // namespace
+
+TEST(ForwarderJsonErrors, ShapeIsErrorAndMessage) {
+    auto r = jsonError(418, "Teapot", "short and \"stout\"");
+    EXPECT_EQ(r.status, 418u);
+    EXPECT_EQ(json::parse(r.body), (json{{"error", "Teapot"}, {"message", "short and \"stout\""}}));
+    // Invalid UTF-8 from user input must not break the JSON.
+    EXPECT_NO_THROW(json::parse(jsonError(400, "X", "bad \xff byte").body));
+}
+
+TEST(ForwarderJsonErrors, DbusErrorTable) {
+    namespace e = dbus_names::error;
+    EXPECT_EQ(statusForDbusError(e::kNotFound), 404u);
+    EXPECT_EQ(statusForDbusError(e::kInvalidSpec), 400u);
+    EXPECT_EQ(statusForDbusError(e::kUnsupported), 422u);
+    EXPECT_EQ(statusForDbusError(e::kAccessDenied), 403u);
+    EXPECT_EQ(statusForDbusError(e::kQueueFull), 503u);
+    EXPECT_EQ(statusForDbusError(e::kAlreadyFinished), 409u);
+    EXPECT_EQ(statusForDbusError(e::kInternal), 500u);
+    EXPECT_EQ(statusForDbusError("org.example.Whatever"), 500u);
+    auto r = responseForDbusError(sdbus::Error(e::kInvalidSpec, "'arch' must be one of x"));
+    expectError(r, 400, "InvalidSpec");
+    EXPECT_EQ(json::parse(r.body)["message"], "'arch' must be one of x");
+}
+
+TEST_F(Fixture, UnknownPathIs404AndWrongMethodIs405) {
+    expectError(call("GET", "/nope"), 404, "NotFound");
+    expectError(call("PUT", "/v1/builds"), 405, "MethodNotAllowed");
+}
+
+TEST_F(Fixture, HealthNamesTheHost) {
+    auto r = call("GET", "/v1/health");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(json::parse(r.body)["hostname"], "testhost");
+}
+
+TEST_F(Fixture, SubmitNeedsAToken) {
+    expectError(call("POST", "/v1/builds", kSpec), 401, "Unauthorized");
+}
+
+TEST_F(Fixture, SubmitPassesTheSpecAndRecordsTheSubmitter) {
+    auto r = call("POST", "/v1/builds", kSpec, true);
+    ASSERT_EQ(r.status, 201u) << r.body;
+    EXPECT_EQ(json::parse(r.body)["id"], "testhost-1");
+    EXPECT_EQ(agent->lastSpec.at("arch").get<std::string>(), "x86_64");
+    EXPECT_EQ(agent->lastSpec.at("timeout_sec").get<std::uint64_t>(), 60u);
+    EXPECT_EQ(agent->lastSpec.at("notify").get<std::vector<std::string>>(),
+              std::vector<std::string>{"a@b"});
+    auto labels = agent->lastSpec.at("labels").get<std::map<std::string, std::string>>();
+    EXPECT_EQ(labels.at("team"), "qa");
+    EXPECT_EQ(labels.at("submitted_by"), "alice");
+}
+
+TEST_F(Fixture, BadSpecsAre400NamingTheKey) {
+    expectError(call("POST", "/v1/builds", "{", true), 400, "InvalidSpec");
+    expectError(call("POST", "/v1/builds", "[]", true), 400, "InvalidSpec");
+    auto r =
+        call("POST", "/v1/builds",
+             R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"k","colour":1})", true);
+    expectError(r, 400, "InvalidSpec");
+    EXPECT_NE(r.body.find("colour"), std::string::npos);
+    r = call("POST", "/v1/builds", R"({"type":"boot","arch":"x86_64","release":"f40"})", true);
+    EXPECT_NE(r.body.find("'kickstart' is required"), std::string::npos);
+}
+
+TEST_F(Fixture, NoHostServingTheSpecIs422WithTheFleet) {
+    auto r = call("POST", "/v1/builds",
+                  R"({"type":"boot","arch":"s390x","release":"f40","kickstart":"k"})", true);
+    expectError(r, 422, "Unsupported");
+    auto fleet = json::parse(r.body)["fleet"];
+    ASSERT_EQ(fleet.size(), 1u);
+    EXPECT_EQ(fleet[0]["arches"], json::array({"x86_64"}));
+}
+
+TEST_F(Fixture, AgentErrorsGoThroughTheTable) {
+    agent->submitError = dbus_names::error::kQueueFull;
+    expectError(call("POST", "/v1/builds", kSpec, true), 503, "QueueFull");
+    expectError(call("GET", "/v1/builds/testhost-9"), 404, "NotFound");
+    expectError(call("DELETE", "/v1/builds/testhost-1", "", true), 409, "AlreadyFinished");
+}
+
+TEST_F(Fixture, BuildIdsRouteByTheirHost) {
+    EXPECT_EQ(call("GET", "/v1/builds/testhost-1").status, 200u);
+    expectError(call("GET", "/v1/builds/not-an-id"), 404, "NotFound");
+    expectError(call("GET", "/v1/builds/otherhost-1"), 404, "NotFound");
+    expectError(call("GET", "/v1/builds/..%2F..-1"), 404, "NotFound");
+}
+
+TEST_F(Fixture, FleetListSaysWhatDidNotAnswer) {
+    auto body = json::parse(call("GET", "/v1/builds").body);
+    ASSERT_EQ(body["builds"].size(), 1u);
+    EXPECT_EQ(body["builds"][0]["id"], "testhost-1");
+    EXPECT_EQ(body["unreachable"], json::array());
+}
+
+TEST(ForwarderSubmitSpec, TypesAreChecked) {
+    EXPECT_THROW(parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
+                                 R"("timeout_sec":-1})"),
+                 SpecError);
+    EXPECT_THROW(parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
+                                 R"("labels":{"a":1}})"),
+                 SpecError);
+    EXPECT_THROW(parseSubmitSpec(R"({"type":"","arch":"x","release":"r","kickstart":"k"})"),
+                 SpecError);
+}

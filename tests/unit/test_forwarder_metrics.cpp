@@ -1,0 +1,64 @@
+#include <gtest/gtest.h>
+
+#include "forwarder/metrics.hpp"
+
+using namespace imagebuild::forwarder;
+
+namespace {
+
+bool hasLine(const std::string& text, const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
+}
+
+}  // namespace
+
+TEST(ForwarderMetrics, RequestsAreCountedByRouteMethodAndCode) {
+    Metrics m;
+    m.observeRequest("/v1/builds", "GET", 200, 0.003);
+    m.observeRequest("/v1/builds", "GET", 200, 0.2);
+    m.observeRequest("/v1/builds", "POST", 401, 0.001);
+    auto text = m.render({});
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_requests_total{route="/v1/builds",method="GET",code="200"} 2)"));
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_requests_total{route="/v1/builds",method="POST",code="401"} 1)"));
+    EXPECT_TRUE(hasLine(text, "# TYPE imagebuild_forwarder_requests_total counter"));
+}
+
+TEST(ForwarderMetrics, HistogramBucketsAreCumulative) {
+    Metrics m;
+    m.observeRequest("/v1/health", "GET", 200, 0.003);
+    m.observeRequest("/v1/health", "GET", 200, 0.2);
+    m.observeRequest("/v1/health", "GET", 200, 30);
+    auto text = m.render({});
+    const std::string b =
+        "imagebuild_forwarder_request_duration_seconds_bucket{route=\"/v1/health\",";
+    EXPECT_TRUE(hasLine(text, b + "le=\"0.005\"} 1"));
+    EXPECT_TRUE(hasLine(text, b + "le=\"0.1\"} 1"));
+    EXPECT_TRUE(hasLine(text, b + "le=\"0.25\"} 2"));
+    EXPECT_TRUE(hasLine(text, b + "le=\"10\"} 2"));
+    EXPECT_TRUE(hasLine(text, b + "le=\"+Inf\"} 3"));
+    EXPECT_TRUE(hasLine(
+        text, "imagebuild_forwarder_request_duration_seconds_count{route=\"/v1/health\"} 3"));
+}
+
+TEST(ForwarderMetrics, PeersBuildsAndForwards) {
+    Metrics m;
+    m.setPeerHealth("http://b:8470", true);
+    m.setPeerHealth("http://c:8470", true);
+    m.setPeerHealth("http://c:8470", false);
+    m.countForwarded("http://b:8470", "answered");
+    auto text = m.render({{"running", 2}, {"queued", 1}});
+    EXPECT_TRUE(hasLine(text, R"(imagebuild_forwarder_peer_up{peer="http://b:8470"} 1)"));
+    EXPECT_TRUE(hasLine(text, R"(imagebuild_forwarder_peer_up{peer="http://c:8470"} 0)"));
+    EXPECT_TRUE(hasLine(text, R"(imagebuild_forwarder_builds{state="running"} 2)"));
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_forwarded_total{peer="http://b:8470",outcome="answered"} 1)"));
+}
+
+TEST(ForwarderMetrics, LabelValuesAreEscaped) {
+    EXPECT_EQ(escapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}

@@ -1,0 +1,60 @@
+#include <gtest/gtest.h>
+
+#include "forwarder/html.hpp"
+#include "forwarder/monitor_stream.hpp"
+#include "forwarder/sse.hpp"
+
+using namespace imagebuild;
+using namespace imagebuild::forwarder;
+
+TEST(ForwarderSse, EventCarriesCursorAsId) {
+    EXPECT_EQ(sseEvent("dracut: done", "s=abc;i=12"), "id: s=abc;i=12\ndata: dracut: done\n\n");
+}
+
+TEST(ForwarderSse, MultiLineDataBecomesSeveralDataFields) {
+    EXPECT_EQ(sseEvent("one\ntwo\r\n", "", "end"), "event: end\ndata: one\ndata: two\ndata: \n\n");
+}
+
+TEST(ForwarderSse, FieldsCannotBeInjectedThroughIdOrEvent) {
+    EXPECT_EQ(sseEvent("x", "a\nid: b", "e\nf"), "id: aid: b\nevent: ef\ndata: x\n\n");
+    EXPECT_EQ(sseComment("keep\nalive"), ": keepalive\n\n");
+}
+
+TEST(ForwarderMonitor, FormatFollowsQueryThenAccept) {
+    Request r;
+    EXPECT_EQ(chooseMonitorFormat(r), MonitorFormat::Text);
+    r.headers["accept"] = "text/html,application/xhtml+xml,*/*;q=0.8";
+    EXPECT_EQ(chooseMonitorFormat(r), MonitorFormat::Html);
+    r.headers["accept"] = "text/event-stream";
+    EXPECT_EQ(chooseMonitorFormat(r), MonitorFormat::EventStream);
+    r.query["format"] = "text";
+    EXPECT_EQ(chooseMonitorFormat(r), MonitorFormat::Text);
+    EXPECT_STREQ(contentTypeOf(MonitorFormat::EventStream), "text/event-stream");
+}
+
+TEST(ForwarderMonitor, HtmlIsEscaped) {
+    EXPECT_EQ(htmlEscape("<script>\"a\" & 'b'</script>"),
+              "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;");
+    BuildInfo build;
+    build.id = "a-1";
+    build.state = "running";
+    build.name = "<img src=x onerror=alert(1)>";
+    auto head = monitorPageHead(build);
+    EXPECT_EQ(head.find("<img"), std::string::npos);
+    auto tail = monitorPageTail(build, "s=x</script><script>alert(1)", false);
+    EXPECT_EQ(tail.find("</script><script>alert"), std::string::npos);
+}
+
+TEST(ForwarderMonitor, QueuedBuildIsNeverBlank) {
+    BuildInfo build;
+    build.id = "a-1";
+    build.state = "queued";
+    auto tail = monitorPageTail(build, "", true);
+    EXPECT_NE(tail.find("Build a-1 is queued"), std::string::npos);
+    build.state = "failed";
+    build.result = "failed";
+    build.finishedAt = 1;
+    EXPECT_EQ(stateSentence(build), "Build a-1 has ended: failed.");
+    // A finished build's page does not try to follow.
+    EXPECT_EQ(monitorPageTail(build, "", false).find("EventSource"), std::string::npos);
+}

@@ -233,6 +233,31 @@ EOF
     assert_eq "$(grep -c 'Submitted' <<<"$out" || true)" 0
 }
 
+test_bash_completion() {
+    local script=/usr/share/bash-completion/completions/imagebuildctl out
+    run_in a test -f $script
+    out=$(run_in a bash -c '
+        source /usr/share/bash-completion/bash_completion
+        source "$1"
+        complete_line() {
+            COMP_LINE=$1; read -ra COMP_WORDS <<<"$1"; [[ $1 == *" " ]] && COMP_WORDS+=("")
+            COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+            _imagebuildctl; echo "${COMPREPLY[*]}"
+        }
+        complete_line "imagebuildctl lo"
+        complete_line "imagebuildctl build x.ks --type "
+        complete_line "imagebuildctl build x.ks --release "
+        complete_line "imagebuildctl list --st"
+        complete_line "imagebuildctl show "' bash $script)
+    echo "$out"
+    assert_eq "$(sed -n 1p <<<"$out")" "log"
+    assert_contains "$(sed -n 2p <<<"$out")" "oemdrv"
+    assert_contains "$(sed -n 2p <<<"$out")" "sleeper"
+    assert_eq "$(sed -n 3p <<<"$out")" "39"
+    assert_eq "$(sed -n 4p <<<"$out")" "--state"
+    assert_contains "$(sed -n 5p <<<"$out")" "$(id_of_oemdrv)"
+}
+
 test_case "build an oemdrv image with --follow; the ISO holds the flattened kickstart" test_build_follow
 test_case "list shows the build (table with legend, --no-legend, --json)" test_list_shows_it
 test_case "show and status print its properties" test_show_and_status
@@ -244,4 +269,5 @@ test_case "a caller without authorization gets exit 4" test_access_denied_for_no
 test_case "a dead agent says so and exits 5; log still works" test_agent_not_running
 test_case "a legacy imagebuild.conf request builds" test_legacy_request_builds
 test_case "a legacy request with an unsupported key is refused by name" test_legacy_unsupported_key_refused
+test_case "bash completion: verbs, options, types and releases from the agent, ids from list" test_bash_completion
 finish

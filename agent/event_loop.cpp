@@ -41,9 +41,20 @@ int msUntil(uint64_t deadline) {
     return static_cast<int>(std::min<uint64_t>((deadline - now + 999) / 1000, INT_MAX));
 }
 
-void drain(sdbus::IConnection& connection) {
-    while (connection.processPendingRequest()) {
+// Dispatches everything pending. False when the bus is gone (dbus-daemon
+// stopping at shutdown): nothing is left to serve then.
+bool drain(sdbus::IConnection& connection) {
+    try {
+        while (connection.processPendingRequest()) {
+        }
+    } catch (const sdbus::Error& e) {
+        if (e.getName() != "org.freedesktop.DBus.Error.Disconnected") {
+            throw;
+        }
+        logInfo("the system bus went away; exiting");
+        return false;
     }
+    return true;
 }
 
 }  // namespace
@@ -56,7 +67,9 @@ int runEventLoop(sdbus::IConnection& connection, const Manager& manager, std::ui
     ::sigaction(SIGINT, &sa, nullptr);
     const auto idleAfter = std::chrono::seconds(idleExitSec);
     while (!stopRequested) {
-        drain(connection);
+        if (!drain(connection)) {
+            return 0;
+        }
         auto busy = !manager.idle();
         auto idleFor = std::chrono::steady_clock::now() - manager.lastActivity();
         if (idleExitSec != 0 && !busy && idleFor >= idleAfter) {

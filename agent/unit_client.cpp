@@ -21,6 +21,15 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
     return {ExecCommand(argv.front(), argv, false)};
 }
 
+// LogExtraFields= is aay on the bus: journal fields may hold any bytes.
+std::vector<std::vector<std::uint8_t>> asByteArrays(const std::vector<std::string>& fields) {
+    std::vector<std::vector<std::uint8_t>> out;
+    for (const auto& f : fields) {
+        out.emplace_back(f.begin(), f.end());
+    }
+    return out;
+}
+
 std::vector<Property> toProperties(const UnitSettings& u) {
     std::vector<Property> p = {
         {"Description", sdbus::Variant(u.description)},
@@ -31,7 +40,7 @@ std::vector<Property> toProperties(const UnitSettings& u) {
         {"ExecStopPost", sdbus::Variant(execCommand(u.execStopPost))},
         {"WorkingDirectory", sdbus::Variant(u.workingDirectory)},
         {"Environment", sdbus::Variant(u.environment)},
-        {"LogExtraFields", sdbus::Variant(u.logExtraFields)},
+        {"LogExtraFields", sdbus::Variant(asByteArrays(u.logExtraFields))},
         {"KillMode", sdbus::Variant(std::string("control-group"))},
         {"CollectMode", sdbus::Variant(std::string("inactive-or-failed"))},
         {"TimeoutStopUSec", sdbus::Variant(std::uint64_t{30'000'000})},

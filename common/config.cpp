@@ -1,5 +1,7 @@
 #include "common/config.hpp"
 
+#include "imagebuild_config.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <ini.h>
@@ -80,6 +82,12 @@ char* readLine(char* buffer, int size, void* stream) {
     buffer[n] = '\0';
     st->pos += n;
     st->midLine = buffer[n - 1] != '\n' && st->pos < st->text.size();
+    if (st->midLine && st->error.empty()) {
+        st->error = fmt::format(
+            "{}:{}: line too long (at most {} characters; continue a value "
+            "on an indented next line)",
+            st->fileName, st->line, size - 2);
+    }
     if (!st->midLine) {
         auto header = trim(std::string_view(buffer, n));
         if (!header.empty() && header.front() == '[') {
@@ -91,13 +99,6 @@ char* readLine(char* buffer, int size, void* stream) {
 
 int onValue(void* user, const char* section, const char* name, const char* value) {
     auto* st = static_cast<ParseState*>(user);
-    if (st->midLine && st->error.empty()) {
-        st->error = fmt::format(
-            "{}:{}: line too long (at most {} characters; continue a value "
-            "on an indented next line)",
-            st->fileName, st->line, INI_MAX_LINE - 2);
-        return 1;
-    }
     std::string sec = section;
     if (!st->raw.sectionLines.count(sec)) {
         st->raw.sectionLines[sec] = st->sectionLine;
@@ -247,6 +248,50 @@ HostConfig checkHost(const Checker& check, const std::map<std::string, Located>&
     return h;
 }
 
+StagingConfig checkStaging(const Checker& check, const std::map<std::string, Located>& e) {
+    check.knownKeys("staging", e, {"copy_to"});
+    StagingConfig staging;
+    if (auto it = e.find("copy_to"); it != e.end()) {
+        if (it->second.value.empty() || it->second.value.front() != '/') {
+            check.fail(it->second.line, fmt::format("copy_to must be an absolute path, not \"{}\"",
+                                                    it->second.value));
+        }
+        staging.copyTo = it->second.value;
+    }
+    return staging;
+}
+
+MailConfig checkMail(const Checker& check, const std::map<std::string, Located>& e) {
+    check.knownKeys("mail", e, {"enabled", "from", "sendmail", "public_url"});
+    MailConfig mail;
+    if (auto it = e.find("enabled"); it != e.end()) {
+        const auto& v = it->second.value;
+        if (v != "yes" && v != "no" && v != "true" && v != "false") {
+            check.fail(it->second.line,
+                       fmt::format("enabled must be yes or no, not \"{}\"", it->second.value));
+        }
+        mail.enabled = v == "yes" || v == "true";
+    }
+    if (auto it = e.find("from"); it != e.end()) {
+        mail.from = it->second.value;
+    }
+    if (auto it = e.find("sendmail"); it != e.end()) {
+        mail.sendmail = words(it->second.value);
+        if (mail.sendmail.empty() || mail.sendmail.front().front() != '/') {
+            check.fail(it->second.line,
+                       fmt::format("sendmail must start with an absolute program path, not \"{}\"",
+                                   it->second.value));
+        }
+    }
+    if (auto it = e.find("public_url"); it != e.end()) {
+        mail.publicUrl = it->second.value;
+        while (!mail.publicUrl.empty() && mail.publicUrl.back() == '/') {
+            mail.publicUrl.pop_back();
+        }
+    }
+    return mail;
+}
+
 ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
                     const std::map<std::string, Located>& e) {
     if (!isName(name)) {
@@ -297,27 +342,34 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     st.text = text;
     st.fileName = fileName;
     int rc = ini_parse_stream(readLine, &st, onValue, &st);
+    // An overlong line also upsets inih's own count; report it first.
+    if (!st.error.empty()) {
+        throw ConfigError(st.error);
+    }
     if (rc > 0) {
         throw ConfigError(fmt::format("{}:{}: not a [section] or key = value line", fileName, rc));
     }
     if (rc != 0) {
         throw ConfigError(fmt::format("{}: cannot be parsed", fileName));
     }
-    if (!st.error.empty()) {
-        throw ConfigError(st.error);
-    }
     Checker check(fileName);
     Config config;
     config.host = checkHost(check, st.raw.sections["host"]);
+    config.staging = checkStaging(check, st.raw.sections["staging"]);
+    config.mail = checkMail(check, st.raw.sections["mail"]);
     for (const auto& section : st.raw.sectionOrder) {
         int line = st.raw.sectionLines[section];
-        if (section == "host") {
+        // [forwarder] shares the file and is the forwarder's to check.
+        if (section == "host" || section == "staging" || section == "mail" ||
+            section == "forwarder") {
             continue;
         }
         if (section.rfind("type.", 0) != 0) {
             int at = st.raw.sections[section].begin()->second.line;
             check.fail(line ? line : at,
-                       fmt::format("unknown section [{}]; known: [host], [type.<name>]", section));
+                       fmt::format("unknown section [{}]; known: [host], [staging], [mail], "
+                                   "[forwarder], [type.<name>]",
+                                   section));
         }
         auto name = section.substr(5);
         config.types[name] = checkType(check, name, line, st.raw.sections[section]);
@@ -329,6 +381,10 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
                         fileName, st.line + 1));
     }
     return config;
+}
+
+std::filesystem::path defaultConfigPath() {
+    return std::filesystem::path(IMAGEBUILD_SYSCONFDIR) / "imagebuild" / "imagebuild.conf";
 }
 
 Config loadConfig(const std::filesystem::path& path) {

@@ -56,14 +56,35 @@ struct HostConfig {
     std::uint64_t timeoutSec = 4 * 3600;  // when the spec has none
 };
 
+// [staging]: where a build's artifacts also go, besides its own state
+// directory.
+struct StagingConfig {
+    std::filesystem::path copyTo;  // absolute; empty: no extra copy
+};
+
+// [mail]: the two mails of every build with a `notify` list.
+struct MailConfig {
+    bool enabled = true;
+    std::string from;  // empty: imagebuild@<hostname>
+    // argv of a sendmail interface; the recipients are appended after "--".
+    std::vector<std::string> sendmail{"/usr/sbin/sendmail", "-i"};
+    std::string publicUrl;  // the forwarder's public URL, for links in mails
+};
+
 struct Config {
     HostConfig host;
+    StagingConfig staging;
+    MailConfig mail;
     std::map<std::string, ImageType> types;
 };
 
 // fileName is only used in messages. Throws ConfigError("file:line: ...").
 Config parseConfig(std::string_view text, const std::string& fileName);
 Config loadConfig(const std::filesystem::path& path);
+
+// <sysconfdir>/imagebuild/imagebuild.conf: shared by the agent, its helpers
+// and the forwarder.
+std::filesystem::path defaultConfigPath();
 
 // The types whose tools all exist (looked up with findProgram).
 std::vector<std::string> availableTypes(const Config& config);

@@ -291,7 +291,7 @@ std::optional<std::string> Flattener::resolveInclude(const std::string& target, 
                          "the bundle root or to the including file");
         }
         auto asGiven = confinedPath(target);
-        auto joined = confinedPath(joinPath(frame.dir == "." ? "" : frame.dir, target));
+        auto joined = confinedPath(joinPath(frame.dir, target));
         if (!asGiven && !joined) {
             fail(at, fmt::format("{}: '{}' leads outside the bundle root", what, target));
         }
@@ -386,14 +386,20 @@ std::vector<Line> Flattener::preprocess(const Loaded& root) {
     if (!any) {
         return root.lines;
     }
+    // One segment per run of root lines and one per appended file.
     std::vector<Segment> segments;
+    bool inRootRun = false;
     for (const Line& line : root.lines) {
         std::string_view ll = stripPy(line.text);
         if (ll.substr(0, 9) != "%ksappend") {
-            segments.push_back(Segment{rootText_.size(), line.origin});
+            if (!inRootRun) {
+                segments.push_back(Segment{rootText_.size(), line.origin});
+                inRootRun = true;
+            }
             rootText_.append(line.text);
             continue;
         }
+        inRootRun = false;
         // ksurl = ll.split(' ')[1]
         std::size_t space = ll.find(' ');
         if (space == std::string_view::npos) {
@@ -436,7 +442,7 @@ std::string Flattener::rootPath(const std::string& rootFile) {
         throw KickstartError(rootFile, 0, "URL locations are not allowed in a bundle");
     }
     auto path = confinedPath(rootFile);
-    if (!path || path->empty()) {
+    if (!path || *path == ".") {
         throw KickstartError(rootFile, 0,
                              "the root kickstart must be a file inside the bundle root");
     }

@@ -99,7 +99,7 @@ std::optional<std::string> confinedPath(std::string_view path) {
     for (std::size_t i = 0; i < out.size(); ++i) {
         result += (i ? "/" : "") + std::string(out[i]);
     }
-    return result;
+    return result.empty() ? "." : result;
 }
 
 bool isUrl(std::string_view location) {

@@ -15,7 +15,7 @@ std::string joinPath(std::string_view dir, std::string_view name);
 std::string dirName(std::string_view path);
 // os.path.normpath(path).
 std::string normPath(std::string_view path);
-// A relative path normalized inside a root: "a/./b/../c" -> "a/c", "" for
+// A relative path normalized inside a root: "a/./b/../c" -> "a/c", "." for
 // the root itself; nullopt when '..' would leave the root or it is absolute.
 std::optional<std::string> confinedPath(std::string_view path);
 // pykickstart.load._is_url: anything with "://" is fetched, not opened.

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "common/kickstart_paths.hpp"
+
 namespace imagebuild::kickstart {
 
 namespace {
@@ -263,7 +265,11 @@ SourceFile BundleSource::read(const std::string& path, std::size_t maxBytes) con
 }
 
 void MemorySource::add(const std::string& path, std::string content) {
-    files_[path] = std::move(content);
+    auto normalized = confinedPath(path);
+    if (!normalized || *normalized == ".") {
+        throw std::invalid_argument(fmt::format("'{}' cannot name a file in a file set", path));
+    }
+    files_[*normalized] = std::move(content);
 }
 
 bool MemorySource::isDirectory(const std::string& path) const {

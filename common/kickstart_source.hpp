@@ -70,6 +70,8 @@ private:
 // Directories exist implicitly as prefixes. Confined like a bundle.
 class MemorySource final : public FileSource {
 public:
+    // path is normalized ("./a//b.ks" is "a/b.ks"); std::invalid_argument
+    // for a path that is empty, absolute or leaves the root.
     void add(const std::string& path, std::string content);
     bool exists(const std::string& path) const override;
     SourceFile read(const std::string& path, std::size_t maxBytes) const override;

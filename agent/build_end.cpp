@@ -1,0 +1,149 @@
+#include "agent/build_end.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "agent/build_record.hpp"
+#include "agent/mailer.hpp"
+#include "agent/staging.hpp"
+#include "agent/state_store.hpp"
+#include "common/atomic_file.hpp"
+#include "common/build_id.hpp"
+#include "common/build_journal.hpp"
+#include "common/build_json.hpp"
+#include "common/build_notification.hpp"
+
+namespace fs = std::filesystem;
+
+namespace imagebuild::agent {
+
+namespace {
+
+constexpr std::uint64_t kLogTailLines = 50;
+
+BuildRecord readRecord(const fs::path& buildDir) {
+    auto text = readFile(buildDir / "record.json");
+    if (!text) {
+        throw std::runtime_error(fmt::format("{} has no record.json", buildDir.string()));
+    }
+    return recordFromJson(nlohmann::json::parse(*text));
+}
+
+// The record as the build ended, from what the unit's ExecStopPost= recorder
+// wrote (the agent may not have seen the end yet).
+void applyOutcome(BuildRecord& record, const StateStore& store) {
+    if (record.finished()) {
+        return;
+    }
+    auto outcome = store.readOutcome(record.id);
+    if (!outcome) {
+        return;
+    }
+    auto final = finalStateOf(*outcome, record.cancelRequested);
+    record.state = record.result = final.state;
+    record.exitStatus = final.exitStatus;
+    record.finishedAt = outcome->finishedAt;
+}
+
+NotificationContext contextFor(const Config& config, const std::string& host) {
+    return {host, config.mail.from.empty() ? "imagebuild@" + host : config.mail.from,
+            config.mail.publicUrl, std::time(nullptr)};
+}
+
+BuildInfo infoOf(const BuildRecord& record) {
+    auto info = recordToJson(record).get<BuildInfo>();
+    if (auto id = BuildId::parse(record.id)) {
+        info.host = id->host;
+    }
+    return info;
+}
+
+std::vector<std::string> logTail(const std::string& id) {
+    std::vector<std::string> lines;
+    try {
+        BuildJournal journal(id);
+        journal.seekLast(kLogTailLines);
+        for (const auto& entry : journal.readAll()) {
+            lines.push_back(entry.message);
+        }
+    } catch (const std::exception&) {
+        // The mail says so: it is built from the record, not from the log.
+    }
+    return lines;
+}
+
+// Staging runs once: its result is kept in staging.json, and a second run
+// (a retry after a crash) reads it instead of staging again.
+StagingResult stageOnce(const fs::path& buildDir, const BuildRecord& record, const Config& config,
+                        const std::string& host) {
+    auto recordPath = buildDir / "staging.json";
+    if (auto text = readFile(recordPath)) {
+        auto j = nlohmann::json::parse(*text);
+        return {j.at("dir").get<std::string>(), j.at("files").get<std::vector<Artifact>>(),
+                j.at("problems").get<std::vector<std::string>>()};
+    }
+    StagingOptions options;
+    if (auto type = config.types.find(record.spec.type); type != config.types.end()) {
+        options.artifactPatterns = type->second.artifacts;
+        options.tools = type->second.tools;
+    }
+    options.copyTo = config.staging.copyTo;
+    options.host = host;
+    auto result = stageBuild(buildDir, record, options);
+    nlohmann::json j{
+        {"dir", result.dir.string()}, {"files", result.files}, {"problems", result.problems}};
+    writeFileAtomic(recordPath, j.dump(2) + "\n");
+    return result;
+}
+
+std::string describe(const MailAttempt& attempt) {
+    switch (attempt.outcome) {
+        case MailOutcome::kSent:
+            return "sent";
+        case MailOutcome::kAlreadyHandled:
+            return attempt.detail;
+        case MailOutcome::kNotNeeded:
+            return "not sent: " + attempt.detail;
+        case MailOutcome::kFailed:
+            break;
+    }
+    return "failed: " + attempt.detail;
+}
+
+}  // namespace
+
+BuildEndReport finishBuild(const fs::path& buildDir, const Config& config,
+                           const std::string& host) {
+    StateStore store(buildDir.parent_path().parent_path());
+    auto record = readRecord(buildDir);
+    applyOutcome(record, store);
+
+    BuildEndReport report;
+    report.result = record.result.empty() ? record.state : record.result;
+    auto staging = stageOnce(buildDir, record, config, host);
+    report.stagedFiles = staging.files.size();
+    report.problems = staging.problems;
+
+    auto info = infoOf(record);
+    info.artifacts = staging.files;
+    auto mail = finalMail(
+        info, contextFor(config, host), {staging.dir.string(), staging.problems},
+        record.result == state::kSucceeded ? std::vector<std::string>{} : logTail(record.id));
+    auto attempt = sendOnce(buildDir, "finished", config.mail, mail);
+    report.mail = describe(attempt);
+    if (attempt.outcome == MailOutcome::kFailed) {
+        report.problems.push_back("final mail: " + attempt.detail);
+    }
+    return report;
+}
+
+std::string mailSubmitted(const fs::path& buildDir, const Config& config, const std::string& host) {
+    auto record = readRecord(buildDir);
+    auto mail = submissionMail(infoOf(record), contextFor(config, host));
+    return describe(sendOnce(buildDir, "submitted", config.mail, mail));
+}
+
+}  // namespace imagebuild::agent

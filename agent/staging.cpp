@@ -1,0 +1,275 @@
+#include "agent/staging.hpp"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.hpp"
+#include "common/build_journal.hpp"
+#include "common/build_json.hpp"
+#include "common/hashed_copy.hpp"
+#include "common/unique_fd.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace imagebuild::agent {
+
+namespace {
+
+constexpr int kVersionTimeoutMs = 5000;
+
+class Stager {
+public:
+    Stager(const fs::path& buildDir, const BuildRecord& record, const StagingOptions& options)
+        : buildDir_(buildDir), record_(record), options_(options) {
+        result_.dir = buildDir / "artifacts";
+    }
+
+    StagingResult run() {
+        std::error_code ec;
+        fs::create_directories(result_.dir, ec);
+        if (ec) {
+            problem(fmt::format("cannot create {}: {}", result_.dir.string(), ec.message()));
+            return std::move(result_);
+        }
+        stageImages();
+        stageCopy(buildDir_ / "ks.cfg", "ks.cfg");
+        stageLog();
+        stageManifest();
+        stageSums();
+        copyElsewhere();
+        return std::move(result_);
+    }
+
+private:
+    void problem(std::string text) { result_.problems.push_back(std::move(text)); }
+
+    void stageImages() {
+        auto found = findArtifacts(buildDir_ / "out", options_.artifactPatterns);
+        if (found.empty() && record_.result == state::kSucceeded) {
+            problem("the build succeeded but produced no file matching its type's artifacts");
+        }
+        for (const auto& artifact : found) {
+            auto name = fs::path(artifact.name).filename().string();
+            if (!isSafeArtifactName(name) || name == "ks.cfg" || name == "build.log" ||
+                name == "manifest.json" || name == "SHA256SUMS" || staged(name)) {
+                problem(fmt::format("artifact {} not staged: its name is taken or unsafe",
+                                    artifact.name));
+                continue;
+            }
+            stageCopy(artifact.path, name);
+        }
+    }
+
+    bool staged(const std::string& name) const {
+        return std::any_of(result_.files.begin(), result_.files.end(),
+                           [&](const Artifact& a) { return a.name == name; });
+    }
+
+    void stageCopy(const fs::path& source, const std::string& name) {
+        try {
+            auto digest = copyFileHashing(source, result_.dir / name);
+            result_.files.push_back(
+                {name, (result_.dir / name).string(), digest.size, digest.sha256});
+        } catch (const std::exception& e) {
+            problem(fmt::format("cannot stage {}: {}", name, e.what()));
+        }
+    }
+
+    void stageWritten(const std::string& name) {
+        try {
+            auto digest = hashFile(result_.dir / name);
+            result_.files.push_back(
+                {name, (result_.dir / name).string(), digest.size, digest.sha256});
+        } catch (const std::exception& e) {
+            problem(fmt::format("cannot hash {}: {}", name, e.what()));
+        }
+    }
+
+    void stageLog() {
+        try {
+            BuildJournal journal(record_.id);
+            writeFileAtomicWith(result_.dir / "build.log", 0644, [&](int fd, const fs::path& temp) {
+                while (auto entry = journal.next()) {
+                    writeAllToFd(fd, formatShort(*entry) + "\n", temp);
+                }
+            });
+            stageWritten("build.log");
+        } catch (const std::exception& e) {
+            problem(fmt::format("cannot write build.log: {}", e.what()));
+        }
+    }
+
+    void stageManifest() {
+        nlohmann::json tools = nlohmann::json::object();
+        for (const auto& tool : options_.tools) {
+            tools[tool] = toolVersion(tool);
+        }
+        nlohmann::json manifest{
+            {"id", record_.id},
+            {"host", options_.host},
+            {"spec",
+             {{"type", record_.spec.type},
+              {"arch", record_.spec.arch},
+              {"release", record_.spec.release},
+              {"name", record_.spec.name},
+              {"labels", record_.spec.labels},
+              {"notify", record_.spec.notify},
+              {"timeout_sec", record_.spec.timeoutSec}}},
+            {"submitter_uid", record_.submitterUid},
+            {"submitted_at", record_.submittedAt},
+            {"started_at", record_.startedAt},
+            {"finished_at", record_.finishedAt},
+            {"result", record_.result},
+            {"exit_status", record_.exitStatus},
+            {"files", result_.files},
+            {"tools", tools},
+            {"problems", result_.problems},
+        };
+        try {
+            writeFileAtomic(result_.dir / "manifest.json", manifest.dump(2) + "\n");
+            stageWritten("manifest.json");
+        } catch (const std::exception& e) {
+            problem(fmt::format("cannot write manifest.json: {}", e.what()));
+        }
+    }
+
+    void stageSums() {
+        try {
+            writeFileAtomic(result_.dir / "SHA256SUMS", formatSha256Sums(result_.files));
+            stageWritten("SHA256SUMS");
+        } catch (const std::exception& e) {
+            problem(fmt::format("cannot write SHA256SUMS: {}", e.what()));
+        }
+    }
+
+    // Each file goes to <copy_to>/<id>/ under a temporary name and is renamed
+    // into place, so nobody there ever sees half a file; its hash is checked
+    // against the staged one.
+    void copyElsewhere() {
+        if (options_.copyTo.empty()) {
+            return;
+        }
+        auto target = options_.copyTo / record_.id;
+        std::error_code ec;
+        fs::create_directories(target, ec);
+        if (ec) {
+            problem(fmt::format("cannot create {}: {}", target.string(), ec.message()));
+            return;
+        }
+        for (const auto& file : result_.files) {
+            try {
+                auto digest = copyFileHashing(file.path, target / file.name);
+                if (digest.sha256 != file.sha256) {
+                    problem(fmt::format("copy of {} in {} differs from the staged file", file.name,
+                                        target.string()));
+                }
+            } catch (const std::exception& e) {
+                problem(
+                    fmt::format("cannot copy {} to {}: {}", file.name, target.string(), e.what()));
+            }
+        }
+    }
+
+    const fs::path& buildDir_;
+    const BuildRecord& record_;
+    const StagingOptions& options_;
+    StagingResult result_;
+};
+
+std::string firstLine(const std::string& text) {
+    auto end = text.find('\n');
+    return text.substr(0, end);
+}
+
+// Runs argv with stdout (and stderr) on a pipe; returns what it printed
+// within the timeout. The child is killed and reaped in every case.
+std::string captureOutput(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) {
+        return "";
+    }
+    UniqueFd readEnd(fds[0]);
+    UniqueFd writeEnd(fds[1]);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    int r = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    writeEnd.reset();
+    if (r != 0) {
+        return "";
+    }
+    std::string output;
+    pollfd pfd{readEnd.get(), POLLIN, 0};
+    while (output.size() < 4096 && ::poll(&pfd, 1, kVersionTimeoutMs) > 0) {
+        char buffer[1024];
+        ssize_t n = ::read(readEnd.get(), buffer, sizeof buffer);
+        if (n <= 0) {
+            break;
+        }
+        output.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return output;
+}
+
+}  // namespace
+
+std::vector<Artifact> findArtifacts(const fs::path& outDir,
+                                    const std::vector<std::string>& patterns) {
+    std::vector<Artifact> out;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(outDir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec) || it->is_symlink(ec)) {
+            continue;
+        }
+        auto rel = fs::relative(it->path(), outDir, ec).string();
+        bool match = std::any_of(patterns.begin(), patterns.end(), [&rel](const std::string& p) {
+            return ::fnmatch(p.c_str(), rel.c_str(), FNM_PATHNAME) == 0;
+        });
+        if (match) {
+            out.push_back(Artifact{rel, it->path().string(), it->file_size(ec), ""});
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const Artifact& a, const Artifact& b) { return a.name < b.name; });
+    return out;
+}
+
+std::string toolVersion(const std::string& program) {
+    for (const char* flag : {"--version", "-version"}) {
+        auto line = firstLine(captureOutput({program, flag}));
+        if (!line.empty()) {
+            return line;
+        }
+    }
+    return "";
+}
+
+StagingResult stageBuild(const fs::path& buildDir, const BuildRecord& record,
+                         const StagingOptions& options) {
+    return Stager(buildDir, record, options).run();
+}
+
+}  // namespace imagebuild::agent

@@ -1,0 +1,151 @@
+#include "common/build_journal.hpp"
+
+#include <fmt/format.h>
+#include <systemd/sd-journal.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <system_error>
+
+namespace imagebuild {
+
+namespace {
+
+std::string_view field(sd_journal* journal, const char* name) {
+    const void* data = nullptr;
+    std::size_t length = 0;
+    if (sd_journal_get_data(journal, name, &data, &length) < 0) {
+        return {};
+    }
+    std::string_view whole(static_cast<const char*>(data), length);
+    auto eq = whole.find('=');
+    return eq == std::string_view::npos ? std::string_view{} : whole.substr(eq + 1);
+}
+
+std::map<std::string, std::string> allFieldsOf(sd_journal* journal) {
+    std::map<std::string, std::string> fields;
+    const void* data = nullptr;
+    std::size_t length = 0;
+    sd_journal_restart_data(journal);
+    while (sd_journal_enumerate_data(journal, &data, &length) > 0) {
+        std::string_view whole(static_cast<const char*>(data), length);
+        auto eq = whole.find('=');
+        if (eq != std::string_view::npos) {
+            fields.emplace(whole.substr(0, eq), whole.substr(eq + 1));
+        }
+    }
+    return fields;
+}
+
+}  // namespace
+
+void BuildJournal::Closer::operator()(sd_journal* journal) const {
+    sd_journal_close(journal);
+}
+
+BuildJournal::BuildJournal(const std::string& buildId, bool allFields) : allFields_(allFields) {
+    sd_journal* raw = nullptr;
+    int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+    if (r < 0) {
+        throw std::system_error(-r, std::generic_category(), "cannot open the journal");
+    }
+    journal_.reset(raw);
+    auto match = "IMAGEBUILD_ID=" + buildId;
+    r = sd_journal_add_match(raw, match.data(), match.size());
+    if (r < 0) {
+        throw std::system_error(-r, std::generic_category(), "cannot match journal on " + match);
+    }
+    sd_journal_seek_head(raw);
+}
+
+bool BuildJournal::seekAfter(const std::string& cursor) {
+    sd_journal* j = journal_.get();
+    if (cursor.empty() || sd_journal_seek_cursor(j, cursor.c_str()) < 0) {
+        sd_journal_seek_head(j);
+        return false;
+    }
+    // seek_cursor lands on the entry (if it still exists) or next to it; step
+    // onto it and skip it only if it is exactly that entry.
+    if (sd_journal_next(j) > 0 && sd_journal_test_cursor(j, cursor.c_str()) <= 0) {
+        sd_journal_previous(j);
+    }
+    return true;
+}
+
+void BuildJournal::seekLast(std::uint64_t n) {
+    sd_journal* j = journal_.get();
+    sd_journal_seek_tail(j);
+    // After seek_tail, previous() lands on the last entry; moving back n
+    // entries and one more leaves next() on the n-th last.
+    if (sd_journal_previous_skip(j, n + 1) < static_cast<int>(n + 1)) {
+        sd_journal_seek_head(j);
+    }
+}
+
+std::optional<JournalEntry> BuildJournal::next() {
+    sd_journal* j = journal_.get();
+    if (sd_journal_next(j) <= 0) {
+        return std::nullopt;
+    }
+    JournalEntry entry;
+    char* cursor = nullptr;
+    if (sd_journal_get_cursor(j, &cursor) >= 0) {
+        entry.cursor = cursor;
+        std::free(cursor);
+    }
+    sd_journal_get_realtime_usec(j, &entry.realtimeUsec);
+    entry.hostname = field(j, "_HOSTNAME");
+    entry.identifier = field(j, "SYSLOG_IDENTIFIER");
+    if (entry.identifier.empty()) {
+        entry.identifier = field(j, "_COMM");
+    }
+    entry.pid = field(j, "_PID");
+    auto priority = field(j, "PRIORITY");
+    if (priority.size() == 1 && priority[0] >= '0' && priority[0] <= '7') {
+        entry.priority = priority[0] - '0';
+    }
+    entry.message = field(j, "MESSAGE");
+    if (allFields_) {
+        entry.fields = allFieldsOf(j);
+    }
+    return entry;
+}
+
+void BuildJournal::wait(std::chrono::milliseconds timeout) {
+    sd_journal_wait(journal_.get(), static_cast<std::uint64_t>(timeout.count()) * 1000);
+}
+
+std::vector<JournalEntry> BuildJournal::readAll() {
+    std::vector<JournalEntry> entries;
+    while (auto entry = next()) {
+        entries.push_back(std::move(*entry));
+    }
+    return entries;
+}
+
+std::string formatShort(const JournalEntry& entry) {
+    std::time_t seconds = static_cast<std::time_t>(entry.realtimeUsec / 1000000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%b %d %H:%M:%S", &local);
+    if (entry.pid.empty()) {
+        return fmt::format("{} {} {}: {}", stamp, entry.hostname, entry.identifier, entry.message);
+    }
+    return fmt::format("{} {} {}[{}]: {}", stamp, entry.hostname, entry.identifier, entry.pid,
+                       entry.message);
+}
+
+std::string formatJson(const JournalEntry& entry) {
+    nlohmann::json json(entry.fields);
+    json["__CURSOR"] = entry.cursor;
+    json["__REALTIME_TIMESTAMP"] = std::to_string(entry.realtimeUsec);
+    if (entry.fields.empty()) {
+        json["MESSAGE"] = entry.message;
+    }
+    return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace imagebuild

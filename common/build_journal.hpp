@@ -1,0 +1,68 @@
+// The lines of one build, read from the local journal: entries matching
+// IMAGEBUILD_ID=<id> (every line of a build carries it), in order, each with
+// its cursor. No agent is needed: these are the lines
+// `journalctl IMAGEBUILD_ID=<id>` shows. Shared by imagebuildctl (log,
+// status), the forwarder (monitor pages, SSE resume by cursor) and staging
+// (build.log, the log tail of a final mail).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sd_journal;
+
+namespace imagebuild {
+
+struct JournalEntry {
+    std::string cursor;
+    std::uint64_t realtimeUsec = 0;
+    std::string hostname;
+    std::string identifier;  // SYSLOG_IDENTIFIER, else _COMM
+    std::string pid;
+    int priority = 6;
+    std::string message;
+    std::map<std::string, std::string> fields;  // every field, only if asked for
+};
+
+class BuildJournal {
+public:
+    // Opens the local system journal, matched on IMAGEBUILD_ID=<buildId>,
+    // positioned before the first line. allFields fills JournalEntry::fields.
+    // Throws std::system_error if the journal cannot be opened.
+    explicit BuildJournal(const std::string& buildId, bool allFields = false);
+
+    // Positions the reader just after the entry with this cursor, so a
+    // client resuming from it neither loses nor repeats a line. False if the
+    // cursor is not valid (the reader then starts from the first line).
+    bool seekAfter(const std::string& cursor);
+    // Positions the reader so that next() returns the last n lines.
+    void seekLast(std::uint64_t n);
+    // The next entry, or nullopt if there is none (yet).
+    std::optional<JournalEntry> next();
+    // Waits up to timeout for the journal to change.
+    void wait(std::chrono::milliseconds timeout);
+
+    // Every remaining line.
+    std::vector<JournalEntry> readAll();
+
+private:
+    struct Closer {
+        void operator()(sd_journal* journal) const;
+    };
+    std::unique_ptr<sd_journal, Closer> journal_;
+    bool allFields_;
+};
+
+// "Nov 26 02:40:08 host ident[pid]: message", as `journalctl -o short`
+// prints it (local time).
+std::string formatShort(const JournalEntry& entry);
+// One line of `journalctl -o json`: every field, plus __CURSOR and
+// __REALTIME_TIMESTAMP; bad UTF-8 is replaced, never fatal.
+std::string formatJson(const JournalEntry& entry);
+
+}  // namespace imagebuild

@@ -1,0 +1,170 @@
+#include "common/build_spec.hpp"
+
+#include <gtest/gtest.h>
+
+using imagebuild::BuildSpec;
+using imagebuild::SpecError;
+using imagebuild::specFromJson;
+using imagebuild::specFromVariants;
+using Spec = std::map<std::string, sdbus::Variant>;
+
+namespace {
+
+Spec good() {
+    return {{"type", sdbus::Variant(std::string("oemdrv"))},
+            {"arch", sdbus::Variant(std::string("x86_64"))},
+            {"release", sdbus::Variant(std::string("40"))},
+            {"kickstart", sdbus::Variant(std::string("lang en_US.UTF-8\n"))}};
+}
+
+// The field and message of the SpecError for spec.
+std::pair<std::string, std::string> errorOf(const Spec& spec) {
+    try {
+        specFromVariants(spec);
+    } catch (const SpecError& e) {
+        return {e.field(), e.what()};
+    }
+    return {"", "(no error)"};
+}
+
+Spec with(const std::string& key, sdbus::Variant value) {
+    auto s = good();
+    s[key] = std::move(value);
+    return s;
+}
+
+}  // namespace
+
+TEST(BuildSpec, AcceptsAFullSpec) {
+    auto s = good();
+    s["name"] = sdbus::Variant(std::string("nightly-1"));
+    s["notify"] = sdbus::Variant(std::vector<std::string>{"a@example.org"});
+    s["timeout_sec"] = sdbus::Variant(std::uint64_t{3600});
+    s["labels"] = sdbus::Variant(std::map<std::string, std::string>{{"team", "qa"}});
+    BuildSpec b = specFromVariants(s);
+    EXPECT_EQ(b.type, "oemdrv");
+    EXPECT_EQ(b.name, "nightly-1");
+    EXPECT_EQ(b.notify, std::vector<std::string>{"a@example.org"});
+    EXPECT_EQ(b.timeoutSec, 3600u);
+    EXPECT_EQ(b.labels.at("team"), "qa");
+}
+
+TEST(BuildSpec, MissingRequiredFieldIsNamed) {
+    for (const char* key : {"type", "arch", "release", "kickstart"}) {
+        auto s = good();
+        s.erase(key);
+        auto [field, message] = errorOf(s);
+        EXPECT_EQ(field, key);
+        EXPECT_EQ(message, std::string("spec field '") + key +
+                               "' is missing; required: type, arch, release, kickstart");
+    }
+}
+
+TEST(BuildSpec, UnknownKeyListsTheAllowedOnes) {
+    auto [field, message] = errorOf(with("colour", sdbus::Variant(std::string("red"))));
+    EXPECT_EQ(field, "colour");
+    EXPECT_EQ(message,
+              "unknown spec field 'colour'; allowed fields: type, arch, release, "
+              "kickstart, name, notify, timeout_sec, labels");
+}
+
+TEST(BuildSpec, WrongTypesNameFieldAndSignature) {
+    EXPECT_EQ(errorOf(with("arch", sdbus::Variant(std::uint32_t{7}))).second,
+              "spec field 'arch' must be of D-Bus type 's', got 'u'");
+    EXPECT_EQ(errorOf(with("notify", sdbus::Variant(std::string("a@b")))).second,
+              "spec field 'notify' must be of D-Bus type 'as', got 's'");
+    EXPECT_EQ(errorOf(with("timeout_sec", sdbus::Variant(std::int32_t{5}))).second,
+              "spec field 'timeout_sec' must be of D-Bus type 't', got 'i'");
+    EXPECT_EQ(errorOf(with("labels", sdbus::Variant(std::vector<std::string>{}))).second,
+              "spec field 'labels' must be of D-Bus type 'a{ss}', got 'as'");
+    EXPECT_EQ(errorOf(with("kickstart", sdbus::Variant(std::vector<std::uint8_t>{0xff}))).first,
+              "kickstart");
+}
+
+TEST(BuildSpec, BadValuesNameTheFieldAndWhatIsAllowed) {
+    EXPECT_EQ(errorOf(with("type", sdbus::Variant(std::string("../x")))).second,
+              "spec field 'type' must be 1 to 32 characters of letters, digits, '.', '_' and '-' "
+              "(not starting with '.' or '-'), not \"../x\"");
+    EXPECT_EQ(errorOf(with("release", sdbus::Variant(std::string("")))).first, "release");
+    EXPECT_EQ(errorOf(with("name", sdbus::Variant(std::string("a/b")))).first, "name");
+    EXPECT_EQ(errorOf(with("notify", sdbus::Variant(std::vector<std::string>{"nobody"}))).second,
+              "spec field 'notify' holds \"nobody\", which is not an e-mail address (user@domain)");
+    EXPECT_EQ(errorOf(with("timeout_sec", sdbus::Variant(std::uint64_t{604801}))).second,
+              "spec field 'timeout_sec' is 604801; allowed: 1 to 604800 (or 0 for the host's "
+              "default)");
+    EXPECT_EQ(errorOf(with("labels",
+                           sdbus::Variant(std::map<std::string, std::string>{{"bad key", "v"}})))
+                  .first,
+              "labels");
+}
+
+TEST(BuildSpec, KickstartIsSizeLimitedUtf8Text) {
+    EXPECT_EQ(errorOf(with("kickstart", sdbus::Variant(std::string("")))).second,
+              "spec field 'kickstart' is empty; it must hold the flattened kickstart text");
+    std::string big(imagebuild::kMaxKickstartBytes + 1, 'x');
+    EXPECT_EQ(errorOf(with("kickstart", sdbus::Variant(big))).second,
+              "spec field 'kickstart' is 1048577 bytes; at most 1048576 bytes are accepted");
+    big.pop_back();
+    EXPECT_NO_THROW(specFromVariants(with("kickstart", sdbus::Variant(big))));
+    // D-Bus strings are UTF-8 by the protocol; JSON input is checked here.
+    nlohmann::json j = {{"type", "t"}, {"arch", "a"}, {"release", "r"}};
+    j["kickstart"] = std::string("a\xff", 2);
+    try {
+        specFromJson(j);
+        FAIL();
+    } catch (const SpecError& e) {
+        EXPECT_STREQ(e.what(), "spec field 'kickstart' is not valid UTF-8 text");
+    }
+    j["kickstart"] = std::string("a\0b", 3);
+    EXPECT_THROW(specFromJson(j), SpecError);
+}
+
+TEST(BuildSpec, Utf8Validation) {
+    EXPECT_TRUE(imagebuild::isValidUtf8("plain"));
+    EXPECT_TRUE(imagebuild::isValidUtf8("Gr\xc3\xbc\xc3\x9f\x65 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    EXPECT_FALSE(imagebuild::isValidUtf8("\xc0\xaf"));          // overlong '/'
+    EXPECT_FALSE(imagebuild::isValidUtf8("\xed\xa0\x80"));      // surrogate
+    EXPECT_FALSE(imagebuild::isValidUtf8("\xe2\x82"));          // truncated
+    EXPECT_FALSE(imagebuild::isValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+}
+
+TEST(BuildSpec, JsonFollowsTheSameRules) {
+    auto j = nlohmann::json::parse(
+        R"({"type":"oemdrv","arch":"x86_64","release":"40","kickstart":"text\n",
+            "notify":["a@b.org"],"timeout_sec":10,"labels":{"k":"v"}})");
+    BuildSpec b = specFromJson(j);
+    EXPECT_EQ(b.kickstart, "text\n");
+    EXPECT_EQ(b.timeoutSec, 10u);
+    auto bad = j;
+    bad["timeout_sec"] = -1;
+    EXPECT_THROW(specFromJson(bad), SpecError);
+    bad = j;
+    bad["arch"] = 5;
+    try {
+        specFromJson(bad);
+        FAIL();
+    } catch (const SpecError& e) {
+        EXPECT_STREQ(e.what(), "spec field 'arch' must be a string, got number");
+    }
+    bad = j;
+    bad["extra"] = true;
+    EXPECT_THROW(specFromJson(bad), SpecError);
+    EXPECT_THROW(specFromJson(nlohmann::json::array()), SpecError);
+}
+
+TEST(BuildSpec, SupportIsCheckedAgainstTheHost) {
+    imagebuild::HostCapabilities host{{"oemdrv"}, {"x86_64"}, {"40"}};
+    auto b = specFromVariants(good());
+    EXPECT_NO_THROW(imagebuild::checkSupported(b, host));
+    b.release = "39";
+    try {
+        imagebuild::checkSupported(b, host);
+        FAIL();
+    } catch (const imagebuild::UnsupportedError& e) {
+        EXPECT_STREQ(e.what(), "this host does not build release '39'; it builds: 40");
+    }
+    host.releases.clear();  // any release
+    EXPECT_NO_THROW(imagebuild::checkSupported(b, host));
+    b.type = "dvd";
+    EXPECT_THROW(imagebuild::checkSupported(b, host), imagebuild::UnsupportedError);
+}

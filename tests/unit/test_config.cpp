@@ -1,0 +1,158 @@
+#include "common/config.hpp"
+
+#include <gtest/gtest.h>
+
+using imagebuild::Config;
+using imagebuild::ConfigError;
+using imagebuild::parseConfig;
+
+namespace {
+
+const char* kGood = R"([host]
+arches = x86_64 aarch64
+releases = 40, 41
+max_parallel = 3
+queue_max = 7
+idle_exit_sec = 0
+monitor_url = http://{host}:8080/monitor/{id}
+memory_max = 4G
+cpu_quota = 250%
+tasks_max = 100
+timeout_sec = 60
+
+[type.oemdrv]
+command = xorriso -as mkisofs -volid OEMDRV
+  -output {outdir}/oemdrv.iso {ks}
+tools = xorriso
+artifacts = *.iso
+
+[type.live]
+command = livemedia-creator --ks {ks} --title "Live {release}"
+sandbox = none
+)";
+
+// The message of the ConfigError parseConfig throws for text.
+std::string errorOf(const std::string& text) {
+    try {
+        parseConfig(text, "test.conf");
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST(Config, ParsesEveryKey) {
+    Config c = parseConfig(kGood, "test.conf");
+    EXPECT_EQ(c.host.arches, (std::vector<std::string>{"x86_64", "aarch64"}));
+    EXPECT_EQ(c.host.releases, (std::vector<std::string>{"40", "41"}));
+    EXPECT_EQ(c.host.maxParallel, 3u);
+    EXPECT_EQ(c.host.queueMax, 7u);
+    EXPECT_EQ(c.host.idleExitSec, 0u);
+    EXPECT_EQ(c.host.monitorUrl, "http://{host}:8080/monitor/{id}");
+    EXPECT_EQ(c.host.memoryMax, std::uint64_t{4} << 30);
+    EXPECT_EQ(c.host.cpuQuotaPercent, 250u);
+    EXPECT_EQ(c.host.tasksMax, 100u);
+    EXPECT_EQ(c.host.timeoutSec, 60u);
+    ASSERT_EQ(c.types.size(), 2u);
+    const auto& oemdrv = c.types.at("oemdrv");
+    // A continuation line extends the command.
+    EXPECT_EQ(oemdrv.command.elements(),
+              (std::vector<std::string>{"xorriso", "-as", "mkisofs", "-volid", "OEMDRV", "-output",
+                                        "{outdir}/oemdrv.iso", "{ks}"}));
+    EXPECT_EQ(oemdrv.sandbox, imagebuild::Sandbox::kStrict);
+    EXPECT_EQ(oemdrv.artifacts, std::vector<std::string>{"*.iso"});
+    const auto& live = c.types.at("live");
+    EXPECT_EQ(live.command.elements().back(), "Live {release}");
+    // Without tools=, the command's program is the tool.
+    EXPECT_EQ(live.tools, std::vector<std::string>{"livemedia-creator"});
+    EXPECT_EQ(live.sandbox, imagebuild::Sandbox::kNone);
+}
+
+TEST(Config, DefaultsWhenHostSectionIsAbsent) {
+    Config c = parseConfig("[type.t]\ncommand = true\n", "x.conf");
+    EXPECT_EQ(c.host.maxParallel, 2u);
+    EXPECT_EQ(c.host.arches.size(), 1u);
+    EXPECT_TRUE(c.host.releases.empty());
+    EXPECT_FALSE(c.host.memoryMax.has_value());
+}
+
+TEST(Config, EveryErrorNamesFileAndLine) {
+    const std::string type = "[type.t]\ncommand = true\n";
+    EXPECT_EQ(errorOf("[host]\nthis is not ini\n" + type),
+              "test.conf:2: not a [section] or key = value line");
+    EXPECT_EQ(errorOf("[host]\n\nmax_parallel = many\n" + type),
+              "test.conf:3: max_parallel must be a whole number from 1 to 256, not \"many\"");
+    EXPECT_EQ(errorOf("[host]\nmax_parallel = 0\n" + type),
+              "test.conf:2: max_parallel must be a whole number from 1 to 256, not \"0\"");
+    EXPECT_EQ(errorOf("[host]\ncolour = red\n" + type),
+              "test.conf:2: unknown key 'colour' in [host]; known keys: arches, releases, "
+              "max_parallel, queue_max, idle_exit_sec, monitor_url, memory_max, cpu_quota, "
+              "tasks_max, timeout_sec");
+    EXPECT_EQ(errorOf("[host]\nmax_parallel = 1\nmax_parallel = 2\n" + type),
+              "test.conf:3: 'max_parallel' is set twice in [host] (first at line 2)");
+    EXPECT_EQ(errorOf("[host]\nmemory_max = lots\n" + type),
+              "test.conf:2: memory_max must be a whole number from 1 to 18446744073709551615, "
+              "not \"lots\"");
+    EXPECT_EQ(errorOf("[host]\ncpu_quota = 2\n" + type),
+              "test.conf:2: cpu_quota must be a percentage such as 200%, not \"2\"");
+    EXPECT_EQ(errorOf("[host]\narches =\n" + type),
+              "test.conf:2: arches is empty; list at least one, e.g. x86_64");
+    EXPECT_EQ(errorOf("[host]\ntimeout_sec = 99999999\n" + type),
+              "test.conf:2: timeout_sec must be a whole number from 1 to 604800, not \"99999999\"");
+    EXPECT_EQ(errorOf("[host]\nqueue_max = 1\n"),
+              "test.conf:3: no [type.<name>] section: this "
+              "host would build nothing");
+}
+
+TEST(Config, TypeErrorsNameFileAndLine) {
+    EXPECT_EQ(errorOf("[host]\n\n[type.t]\ntools = x\n"), "test.conf:3: [type.t] has no command");
+    EXPECT_EQ(errorOf("[type.Bad!]\ncommand = true\n"),
+              "test.conf:1: bad image type name \"Bad!\": use lower-case letters, digits, '-' "
+              "and '_', starting with a letter");
+    EXPECT_EQ(errorOf("[type.t]\ncommand = mk {out}\n"),
+              "test.conf:2: unknown placeholder {out}; known: {ks}, {outdir}, {workdir}, {arch}, "
+              "{release}, {id}, {name}");
+    EXPECT_EQ(errorOf("[type.t]\ncommand = mk \"open\n"),
+              "test.conf:2: unclosed \" quote in command");
+    EXPECT_EQ(errorOf("[type.t]\ncommand = true\nsandbox = loose\n"),
+              "test.conf:3: sandbox must be strict or none, not \"loose\"");
+    EXPECT_EQ(errorOf("[type.t]\ncommand = true\nmemory = 1\n"),
+              "test.conf:3: unknown key 'memory' in [type.t]; known keys: command, tools, "
+              "sandbox, artifacts, description");
+    EXPECT_EQ(
+        errorOf("[types]\ncommand = true\n"),
+        "test.conf:1: unknown section [types]; known: [host], [staging], [mail], [forwarder], "
+        "[type.<name>]");
+}
+
+TEST(Config, OverlongLineIsAnErrorNotATruncation) {
+    std::string text = "[type.t]\ncommand = true " + std::string(300, 'x') + "\n";
+    EXPECT_EQ(errorOf(text).substr(0, 31), "test.conf:2: line too long (at ");
+}
+
+TEST(Config, MissingFileIsNamed) {
+    try {
+        imagebuild::loadConfig("/nonexistent/imagebuild.conf");
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_STREQ(e.what(), "/nonexistent/imagebuild.conf: no such file");
+    }
+}
+
+TEST(Config, ShippedDefaultConfigParses) {
+    Config c = imagebuild::loadConfig(IMAGEBUILD_DEFAULT_CONFIG);
+    for (const char* type : {"boot", "dvd", "live", "oemdrv"}) {
+        EXPECT_TRUE(c.types.count(type)) << type;
+    }
+    EXPECT_EQ(c.types.at("oemdrv").tools, std::vector<std::string>{"xorriso"});
+}
+
+TEST(Config, OnlyTypesWithInstalledToolsAreAvailable) {
+    Config c = parseConfig(
+        "[type.here]\ncommand = sh -c true\n[type.gone]\ncommand = no-such-program-xyz\n", "t");
+    EXPECT_EQ(imagebuild::availableTypes(c), std::vector<std::string>{"here"});
+    EXPECT_EQ(imagebuild::findProgram("sh").front(), '/');
+    EXPECT_EQ(imagebuild::findProgram("../sh"), "");
+}

@@ -1,0 +1,74 @@
+#include "agent/unit_settings.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+using namespace imagebuild;
+using namespace imagebuild::agent;
+
+class UnitSettingsTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/imagebuild-unit-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::filesystem::path dir_;
+};
+
+TEST_F(UnitSettingsTest, TemplateAndConfigBecomeTheUnit) {
+    Config c = parseConfig(R"([host]
+memory_max = 1G
+cpu_quota = 150%
+tasks_max = 64
+[type.oemdrv]
+command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
+)",
+                           "t.conf");
+    StateStore store(dir_);
+    BuildRecord r;
+    r.id = "h-3";
+    r.spec = BuildSpec{"oemdrv", "x86_64", "40", "", "my image", {}, 0, {}};
+    r.timeoutUSec = 5'000'000;
+    auto u = unitSettingsFor(r, c.types.at("oemdrv"), c.host, store, "/usr/libexec/rec");
+    auto dir = (dir_ / "builds" / "h-3").string();
+    EXPECT_EQ(u.unitName, "imagebuild-h-3.service");
+    EXPECT_EQ(u.slice, "imagebuild.slice");
+    ASSERT_EQ(u.execStart.size(), 6u);
+    EXPECT_EQ(u.execStart[0].front(), '/');  // resolved to an absolute path
+    EXPECT_EQ(u.execStart[2], "exit 0");
+    EXPECT_EQ(u.execStart[3], dir + "/out/my image.iso");
+    EXPECT_EQ(u.execStart[4], dir + "/ks.cfg");
+    EXPECT_EQ(u.execStart[5], "x86_64-40");
+    EXPECT_EQ(u.execStopPost, (std::vector<std::string>{"/usr/libexec/rec", dir}));
+    EXPECT_EQ(u.workingDirectory, dir + "/work");
+    EXPECT_EQ(u.logExtraFields,
+              (std::vector<std::string>{"IMAGEBUILD_ID=h-3", "IMAGEBUILD_TYPE=oemdrv",
+                                        "IMAGEBUILD_ARCH=x86_64", "IMAGEBUILD_RELEASE=40"}));
+    EXPECT_NE(
+        std::find(u.environment.begin(), u.environment.end(), "IMAGEBUILD_OUTDIR=" + dir + "/out"),
+        u.environment.end());
+    EXPECT_EQ(u.runtimeMaxUSec, 5'000'000u);
+    EXPECT_EQ(u.memoryMax, std::uint64_t{1} << 30);
+    EXPECT_EQ(u.cpuQuotaPerSecUSec, 1'500'000u);
+    EXPECT_EQ(u.tasksMax, 64u);
+    EXPECT_TRUE(u.strictSandbox);
+    EXPECT_EQ(u.readWritePaths, std::vector<std::string>{dir});
+}
+
+TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
+    Config c = parseConfig(
+        "[type.t]\ncommand = echo {name}\nsandbox = none\n"
+        "[type.gone]\ncommand = no-such-program-xyz\n",
+        "t.conf");
+    StateStore store(dir_);
+    BuildRecord r;
+    r.id = "h-4";
+    r.spec.type = "t";
+    auto u = unitSettingsFor(r, c.types.at("t"), c.host, store, "/rec");
+    EXPECT_EQ(u.execStart.back(), "h-4");
+    EXPECT_FALSE(u.strictSandbox);
+    EXPECT_FALSE(u.memoryMax.has_value());
+    EXPECT_THROW(unitSettingsFor(r, c.types.at("gone"), c.host, store, "/rec"), std::runtime_error);
+}

@@ -18,14 +18,11 @@ namespace {
 
 const std::map<std::string, Verb>& verbTable() {
     static const std::map<std::string, Verb> verbs{
-        {"build", Verb::kBuild},         {"list", Verb::kList},
-        {"status", Verb::kStatus},       {"log", Verb::kLog},
-        {"cancel", Verb::kCancel},       {"wait", Verb::kWait},
-        {"show", Verb::kShow},           {"artifacts", Verb::kArtifacts},
-        {"hosts", Verb::kHosts},
-#ifdef IMAGEBUILD_HAVE_KSFLATTEN
-        {"ksflatten", Verb::kKsflatten},
-#endif
+        {"build", Verb::kBuild},   {"list", Verb::kList},
+        {"status", Verb::kStatus}, {"log", Verb::kLog},
+        {"cancel", Verb::kCancel}, {"wait", Verb::kWait},
+        {"show", Verb::kShow},     {"artifacts", Verb::kArtifacts},
+        {"hosts", Verb::kHosts},   {"ksflatten", Verb::kKsflatten},
     };
     return verbs;
 }
@@ -120,9 +117,7 @@ void addControls(CLI::App& app, Invocation& inv) {
     cancel->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
     auto* wait = app.add_subcommand("wait", "Wait for builds to end; exit with the worst result");
     wait->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
-#ifdef IMAGEBUILD_HAVE_KSFLATTEN
     addKsflattenCommand(app, inv.ksflatten);
-#endif
 }
 
 std::vector<std::string> optionNames(const CLI::App& app) {

@@ -8,9 +8,7 @@
 #include <string>
 #include <vector>
 
-#ifdef IMAGEBUILD_HAVE_KSFLATTEN
 #include "ctl/ksflatten.hpp"
-#endif
 
 namespace imagebuild::ctl {
 
@@ -85,9 +83,7 @@ struct Invocation {
     std::vector<std::string> ids;  // cancel, wait
     ShowOptions show;
     ArtifactsOptions artifacts;
-#ifdef IMAGEBUILD_HAVE_KSFLATTEN
     KsflattenOptions ksflatten;
-#endif
 };
 
 // Either an invocation to run, or what to print and the exit code to end

@@ -14,7 +14,7 @@
 
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
-#include "ctl/atomic_file.hpp"
+#include "common/hashed_copy.hpp"
 #include "ctl/backend.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/error_map.hpp"
@@ -191,21 +191,24 @@ public:
         return info;
     }
 
-    // The artifacts are on this host: copy the file.
+    // The artifacts are on this host: copy the file, checking its sha256
+    // when the agent knows it.
     void download(const BuildInfo&, const Artifact& artifact,
                   const std::string& destination) override {
-        std::ifstream in(artifact.path, std::ios::binary);
-        if (!in) {
-            throw CtlError(kExitNotFound, fmt::format("{}: cannot read the artifact: {}",
-                                                      artifact.path, std::strerror(errno)));
+        FileDigest digest;
+        try {
+            digest = copyFileHashing(artifact.path, destination);
+        } catch (const std::system_error& e) {
+            throw CtlError(
+                e.code() == std::errc::no_such_file_or_directory ? kExitNotFound : kExitFailure,
+                fmt::format("cannot copy the artifact {}: {}", artifact.name, e.what()));
         }
-        writeFileAtomically(destination, [&in](const auto& write) {
-            std::vector<char> buffer(1 << 16);
-            while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
-                   in.gcount() > 0) {
-                write(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
-            }
-        });
+        if (!artifact.sha256.empty() && digest.sha256 != artifact.sha256) {
+            std::filesystem::remove(destination);
+            throw CtlError(kExitFailure,
+                           fmt::format("{}: sha256 {} differs from the build's record {}",
+                                       artifact.name, digest.sha256, artifact.sha256));
+        }
     }
 
 private:

@@ -61,16 +61,11 @@ int dispatch(Session& session, const Invocation& inv) {
             return verbArtifacts(session, inv.artifacts);
         case Verb::kHosts:
             return verbHosts(session);
-        case Verb::kKsflatten:
-#ifdef IMAGEBUILD_HAVE_KSFLATTEN
-        {
+        case Verb::kKsflatten: {
             auto options = inv.ksflatten;
             options.json = inv.global.json;
             return runKsflatten(options);
         }
-#else
-            break;
-#endif
     }
     throw CtlError(kExitUsage, "This verb is not available in this build of imagebuildctl");
 }

@@ -7,23 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 sandbox_require
 
-boot_host a 127.0.0.2
+boot_host a 127.0.0.40
 install_into a
-
-# Until units/imagebuild-agent.service lands with the agent, stand one in
-# (only if the install did not bring it), so the bus can activate the agent.
-if ! run_in a test -e /usr/lib/systemd/system/imagebuild-agent.service; then
-    write_into a /etc/systemd/system/imagebuild-agent.service <<'EOF'
-[Unit]
-Description=imagebuild agent (stand-in written by test-ctl.sh)
-[Service]
-Type=dbus
-BusName=org.imagebuild.Agent1
-ExecStart=/usr/libexec/imagebuild-agent
-StateDirectory=imagebuild
-EOF
-    run_in a systemctl daemon-reload
-fi
 
 write_into a /etc/imagebuild/imagebuild.conf <<'EOF'
 [host]
@@ -158,7 +143,7 @@ test_exit_codes() {
     assert_exit 1 ctl build $work/root.ks --type failing --arch x86_64 --release 39 --wait
     assert_exit 7 ctl build $work/root.ks --type sleeper --arch x86_64 --release 39 --timeout 1 --wait
     # unreachable: no forwarder there
-    assert_exit 5 ctl -H http://127.0.0.2:9 list
+    assert_exit 5 ctl -H http://127.0.0.40:9 list
 }
 
 test_access_denied_for_nobody() {
@@ -167,6 +152,27 @@ test_access_denied_for_nobody() {
         --type oemdrv --arch x86_64 --release 39 2>&1) || rc=$?
     echo "$err"
     assert_eq "$rc" 4
+}
+
+test_polkit_agent_on_terminal() {
+    # On a terminal the call may ask for authentication, as systemctl's do:
+    # it carries ALLOW_INTERACTIVE_AUTHORIZATION and a pkttyagent is
+    # registered for the caller while it runs. (No password is given here,
+    # so the answer is still "denied".)
+    local out rc=0
+    run_in a sh -c 'timeout 60 busctl monitor --system org.imagebuild.Agent1 >/var/tmp/monitor.txt 2>&1 &'
+    wait_for 10 run_in a grep -q Monitoring /var/tmp/monitor.txt
+    out=$(run_in a runuser -u nobody -- timeout 60 script -qec \
+        "imagebuildctl build $work/root.ks --type oemdrv --arch x86_64 --release 39" /dev/null \
+        </dev/null 2>&1) || rc=$?
+    echo "$out"
+    assert_eq "$rc" 4
+    wait_for 10 run_in a grep -q "Member=Submit" /var/tmp/monitor.txt
+    # sd-bus flag 0x4: ALLOW_INTERACTIVE_AUTHORIZATION
+    assert_contains "$(run_in a grep -B1 'Member=Submit' /var/tmp/monitor.txt | tail -2)" "Flags=4"
+    assert_contains "$(run_in a journalctl -q -u polkit.service -o cat)" \
+        "Registered Authentication Agent for unix-process"
+    assert_contains "$(run_in a journalctl -q -u polkit.service -o cat)" "pkttyagent"
 }
 
 test_agent_not_running() {
@@ -233,6 +239,31 @@ EOF
     assert_eq "$(grep -c 'Submitted' <<<"$out" || true)" 0
 }
 
+test_bash_completion() {
+    local script=/usr/share/bash-completion/completions/imagebuildctl out
+    run_in a test -f $script
+    out=$(run_in a bash -c '
+        source /usr/share/bash-completion/bash_completion
+        source "$1"
+        complete_line() {
+            COMP_LINE=$1; read -ra COMP_WORDS <<<"$1"; [[ $1 == *" " ]] && COMP_WORDS+=("")
+            COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+            _imagebuildctl; echo "${COMPREPLY[*]}"
+        }
+        complete_line "imagebuildctl lo"
+        complete_line "imagebuildctl build x.ks --type "
+        complete_line "imagebuildctl build x.ks --release "
+        complete_line "imagebuildctl list --st"
+        complete_line "imagebuildctl show "' bash $script)
+    echo "$out"
+    assert_eq "$(sed -n 1p <<<"$out")" "log"
+    assert_contains "$(sed -n 2p <<<"$out")" "oemdrv"
+    assert_contains "$(sed -n 2p <<<"$out")" "sleeper"
+    assert_eq "$(sed -n 3p <<<"$out")" "39"
+    assert_eq "$(sed -n 4p <<<"$out")" "--state"
+    assert_contains "$(sed -n 5p <<<"$out")" "$(id_of_oemdrv)"
+}
+
 test_case "build an oemdrv image with --follow; the ISO holds the flattened kickstart" test_build_follow
 test_case "list shows the build (table with legend, --no-legend, --json)" test_list_shows_it
 test_case "show and status print its properties" test_show_and_status
@@ -241,7 +272,9 @@ test_case "log -o json: every line carries the build's journal fields" test_log_
 test_case "cancel a long build: wait exits 6, state cancelled" test_cancel_long_build
 test_case "exit codes: usage 2, not found 3, failed 1, timed out 7, unreachable 5" test_exit_codes
 test_case "a caller without authorization gets exit 4" test_access_denied_for_nobody
+test_case "on a terminal, calls allow interactive polkit authentication with a tty agent" test_polkit_agent_on_terminal
 test_case "a dead agent says so and exits 5; log still works" test_agent_not_running
 test_case "a legacy imagebuild.conf request builds" test_legacy_request_builds
 test_case "a legacy request with an unsupported key is refused by name" test_legacy_unsupported_key_refused
+test_case "bash completion: verbs, options, types and releases from the agent, ids from list" test_bash_completion
 finish

@@ -32,6 +32,12 @@ std::string hostName() {
     return name;
 }
 
+HelperPaths helperPaths() {
+    std::string dir = IMAGEBUILD_LIBEXECDIR;
+    return {dir + "/imagebuild-record-result", dir + "/imagebuild-end-of-build",
+            dir + "/imagebuild-mail-submitted"};
+}
+
 int run(const std::string& configPath, const std::string& stateDir) {
     Config config = loadConfig(configPath);
     auto hostname = hostName();
@@ -44,11 +50,8 @@ int run(const std::string& configPath, const std::string& stateDir) {
     StateStore store(stateDir);
     UnitClient units(*connection);
     Polkit polkit(*connection);
-    Manager manager(
-        *connection,
-        ManagerOptions{std::move(config), hostname,
-                       std::string(IMAGEBUILD_LIBEXECDIR) + "/imagebuild-record-result"},
-        store, units, polkit);
+    Manager manager(*connection, ManagerOptions{std::move(config), hostname, helperPaths()}, store,
+                    units, polkit);
     units.subscribe([&manager](const std::string& unit,
                                const std::string& result) { manager.onJobRemoved(unit, result); },
                     [&manager](const std::string& unit) { manager.onUnitRemoved(unit); });

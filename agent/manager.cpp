@@ -184,8 +184,28 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
                          builds_[id]->record().spec.arch, builds_[id]->record().spec.release, uid));
     emitBuildQueued(id, sdbus::ObjectPath(path));
     reply->returnResults(id, sdbus::ObjectPath(path));
+    sendSubmissionMail(builds_[id]->record());
     countsChanged();
     schedule();
+}
+
+// In a unit of its own, so a slow mail server never holds up the agent and
+// the mail still goes out if the agent exits.
+void Manager::sendSubmissionMail(const BuildRecord& record) {
+    if (record.spec.notify.empty() || !options_.config.mail.enabled) {
+        return;
+    }
+    auto id = record.id;
+    ++pendingCalls_;
+    units_.start(mailUnitSettingsFor(record, store_, options_.helpers),
+                 [this, id](const std::string& error) {
+                     --pendingCalls_;
+                     if (!error.empty()) {
+                         logEvent(
+                             LOG_WARNING, "", id,
+                             fmt::format("cannot start the submission mail of {}: {}", id, error));
+                     }
+                 });
 }
 
 // --- Running builds -------------------------------------------------------
@@ -210,8 +230,7 @@ void Manager::startBuild(BuildObject& build) {
         if (type == options_.config.types.end()) {
             throw std::runtime_error("image type " + r.spec.type + " is no longer configured");
         }
-        settings =
-            unitSettingsFor(r, type->second, options_.config.host, store_, options_.recorder);
+        settings = unitSettingsFor(r, type->second, options_.config, store_, options_.helpers);
     } catch (const std::exception& e) {
         logEvent(LOG_ERR, message_id::kBuildFinished, id,
                  fmt::format("build {} cannot start: {}", id, e.what()));

@@ -21,6 +21,16 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
     return {ExecCommand(argv.front(), argv, false)};
 }
 
+// The recorder must succeed; what follows it may fail without changing
+// the unit's result.
+std::vector<ExecCommand> stopPostCommands(const UnitSettings& u) {
+    auto commands = execCommand(u.execStopPost);
+    if (!u.execStopPostAfter.empty()) {
+        commands.emplace_back(u.execStopPostAfter.front(), u.execStopPostAfter, true);
+    }
+    return commands;
+}
+
 // LogExtraFields= is aay on the bus: journal fields may hold any bytes.
 std::vector<std::vector<std::uint8_t>> asByteArrays(const std::vector<std::string>& fields) {
     std::vector<std::vector<std::uint8_t>> out;
@@ -37,7 +47,6 @@ std::vector<Property> toProperties(const UnitSettings& u) {
         // exec: the start job fails if the program cannot be executed.
         {"Type", sdbus::Variant(std::string("exec"))},
         {"ExecStart", sdbus::Variant(execCommand(u.execStart))},
-        {"ExecStopPost", sdbus::Variant(execCommand(u.execStopPost))},
         {"WorkingDirectory", sdbus::Variant(u.workingDirectory)},
         {"Environment", sdbus::Variant(u.environment)},
         {"LogExtraFields", sdbus::Variant(asByteArrays(u.logExtraFields))},
@@ -45,6 +54,9 @@ std::vector<Property> toProperties(const UnitSettings& u) {
         {"CollectMode", sdbus::Variant(std::string("inactive-or-failed"))},
         {"TimeoutStopUSec", sdbus::Variant(std::uint64_t{30'000'000})},
     };
+    if (!u.execStopPost.empty()) {
+        p.emplace_back("ExecStopPost", sdbus::Variant(stopPostCommands(u)));
+    }
     if (u.runtimeMaxUSec != 0) {
         p.emplace_back("RuntimeMaxUSec", sdbus::Variant(u.runtimeMaxUSec));
     }

@@ -10,9 +10,9 @@ std::string unitNameOf(const std::string& id) {
     return "imagebuild-" + id + ".service";
 }
 
-UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
-                             const HostConfig& host, const StateStore& store,
-                             const std::string& recorder) {
+UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, const Config& config,
+                             const StateStore& store, const HelperPaths& helpers) {
+    const auto& host = config.host;
     const auto& spec = record.spec;
     std::string name = spec.name.empty() ? record.id : spec.name;
     std::map<std::string, std::string> values = {
@@ -36,7 +36,10 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
     }
     u.execStart.front() = program;
     auto dir = store.buildDir(record.id).string();
-    u.execStopPost = {recorder, dir};
+    u.execStopPost = {helpers.recorder, dir};
+    if (!helpers.endOfBuild.empty()) {
+        u.execStopPostAfter = {helpers.endOfBuild, dir};
+    }
     u.workingDirectory = values["workdir"];
     for (const auto& [key, value] : values) {
         std::string upper;
@@ -57,7 +60,24 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
     u.strictSandbox = type.sandbox == Sandbox::kStrict;
     if (u.strictSandbox) {
         u.readWritePaths = {dir};
+        if (!config.staging.copyTo.empty()) {
+            // "-": a missing staging directory is staging's problem to
+            // report, not a reason for the build not to start.
+            u.readWritePaths.push_back("-" + config.staging.copyTo.string());
+        }
     }
+    return u;
+}
+
+UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
+                                 const HelperPaths& helpers) {
+    UnitSettings u;
+    u.unitName = "imagebuild-" + record.id + "-mail.service";
+    u.description = fmt::format("imagebuild {}: submission mail", record.id);
+    u.execStart = {helpers.mailSubmitted, store.buildDir(record.id).string()};
+    u.workingDirectory = "/";
+    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
+    u.runtimeMaxUSec = 300'000'000;
     return u;
 }
 

@@ -60,11 +60,6 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
     u.strictSandbox = type.sandbox == Sandbox::kStrict;
     if (u.strictSandbox) {
         u.readWritePaths = {dir};
-        if (!config.staging.copyTo.empty()) {
-            // "-": a missing staging directory is staging's problem to
-            // report, not a reason for the build not to start.
-            u.readWritePaths.push_back("-" + config.staging.copyTo.string());
-        }
     }
     return u;
 }
@@ -75,7 +70,6 @@ UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& st
     u.unitName = "imagebuild-" + record.id + "-mail.service";
     u.description = fmt::format("imagebuild {}: submission mail", record.id);
     u.execStart = {helpers.mailSubmitted, store.buildDir(record.id).string()};
-    u.workingDirectory = "/";
     u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
     u.runtimeMaxUSec = 300'000'000;
     return u;

@@ -24,7 +24,7 @@ struct UnitSettings {
     // mail; both run even when no agent does.
     std::vector<std::string> execStopPost;
     std::vector<std::string> execStopPostAfter;
-    std::string workingDirectory;
+    std::string workingDirectory;             // empty: systemd's default (/)
     std::vector<std::string> environment;     // KEY=VALUE
     std::vector<std::string> logExtraFields;  // KEY=VALUE
     std::uint64_t runtimeMaxUSec = 0;

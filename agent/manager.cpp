@@ -348,9 +348,12 @@ void Manager::reconcile() {
         auto state = record.state;
         builds_[id] = std::make_unique<BuildObject>(connection_, std::move(record), *this, false);
         order_.push_back(id);
-        if (state == state::kQueued) {
+        if (state == state::kQueued && !store_.readOutcome(id) &&
+            units_.activeState(unitNameOf(id)).empty()) {
             queue_.push_back(id);
-        } else if (state == state::kRunning) {
+        } else if (state == state::kQueued || state == state::kRunning) {
+            // (queued here: "running" was written but lost to a power cut
+            // after systemd had the unit.)
             reattach(*builds_[id]);
         } else {
             store_.markDone(id);
@@ -381,6 +384,11 @@ void Manager::reattach(BuildObject& build) {
         logInfo(fmt::format("build {} was never started; queued again", id));
     } else {
         started_.insert(id);
+        if (r.state != state::kRunning) {
+            r.state = state::kRunning;
+            r.startedAt = r.startedAt ? r.startedAt : r.submittedAt;
+            store_.save(r);
+        }
         logInfo(fmt::format("following build {} again ({} is {})", id, r.unit, activeState));
     }
 }
@@ -446,7 +454,7 @@ void Manager::afterCancelAuthorized(const std::string& id,
     // Persist the intent first: whoever reads the outcome later, this agent
     // or the next one, must see a stopped build as cancelled, not failed.
     r.cancelRequested = true;
-    store_.save(r);
+    store_.save(r, Sync::kFileAndDirectory);
     ++pendingCalls_;
     units_.stop(r.unit, [this, id, reply](const std::string& error) {
         --pendingCalls_;

@@ -70,11 +70,11 @@ std::string sendMail(const MailConfig& config, const MailMessage& message) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && writeError.empty()) {
-        return "";
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        // A write error then is only a consequence (a broken pipe).
+        return describeStatus(argv[0], status);
     }
-    auto what = describeStatus(argv[0], status);
-    return writeError.empty() ? what : what + " (" + writeError + ")";
+    return writeError;  // empty: sent
 }
 
 MailAttempt sendOnce(const std::filesystem::path& buildDir, const std::string& kind,

@@ -26,12 +26,6 @@ std::string defaultStateDir() {
     return dir ? dir : "/var/lib/imagebuild";
 }
 
-std::string hostName() {
-    char name[256] = {};
-    ::gethostname(name, sizeof(name) - 1);
-    return name;
-}
-
 HelperPaths helperPaths() {
     std::string dir = IMAGEBUILD_LIBEXECDIR;
     return {dir + "/imagebuild-record-result", dir + "/imagebuild-end-of-build",
@@ -40,7 +34,7 @@ HelperPaths helperPaths() {
 
 int run(const std::string& configPath, const std::string& stateDir) {
     Config config = loadConfig(configPath);
-    auto hostname = hostName();
+    auto hostname = localHostName();
     if (!isValidHostName(hostname)) {
         throw std::runtime_error("the host name \"" + hostname +
                                  "\" cannot be part of a build id (letters, digits, '-', '.')");
@@ -67,7 +61,7 @@ int run(const std::string& configPath, const std::string& stateDir) {
 
 int main(int argc, char** argv) {
     CLI::App app{"imagebuild-agent: runs OS image builds as transient systemd units"};
-    std::string configPath = std::string(IMAGEBUILD_SYSCONFDIR) + "/imagebuild/imagebuild.conf";
+    std::string configPath = defaultConfigPath();
     std::string stateDir = defaultStateDir();
     bool checkOnly = false;
     app.add_option("--config", configPath, "configuration file");

@@ -1,6 +1,7 @@
 #include "common/build_id.hpp"
 
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -36,6 +37,12 @@ bool isValidHostName(std::string_view host) {
         return c == '-' || c == '.';
     };
     return !edge(host.front()) && !edge(host.back()) && host.find("..") == std::string_view::npos;
+}
+
+std::string localHostName() {
+    char name[256] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    return name;
 }
 
 std::string BuildId::str() const {

@@ -23,6 +23,9 @@ struct BuildId {
 // '-', '.'), 1..64 characters, not starting or ending with '-' or '.'.
 bool isValidHostName(std::string_view host);
 
+// This machine's host name (gethostname), the <host> of the ids it hands out.
+std::string localHostName();
+
 // The D-Bus object path of a build, escaped as sd_bus_path_encode() does.
 std::string buildObjectPath(std::string_view id);
 // The id back from an object path; nullopt if the path is not a build's.

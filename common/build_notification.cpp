@@ -45,9 +45,19 @@ std::string monitorLines(const BuildInfo& build, const NotificationContext& cont
     return text;
 }
 
-std::string messageId(const BuildInfo& build, const NotificationContext& context,
-                      const char* kind) {
-    return fmt::format("{}.{}.{}@{}", build.id, kind, context.now, context.host);
+// From, To, Date and a Message-ID unique to this build and kind of mail.
+MailMessage envelope(const BuildInfo& build, const NotificationContext& context, const char* kind) {
+    MailMessage mail;
+    mail.from = context.from;
+    mail.to = build.notify;
+    mail.date = context.now;
+    mail.messageId = fmt::format("{}.{}.{}@{}", build.id, kind, context.now, context.host);
+    return mail;
+}
+
+std::string subjectTail(const BuildInfo& build) {
+    return fmt::format("{} {} {}{}", build.type, build.arch, build.release,
+                       build.name.empty() ? "" : " (" + build.name + ")");
 }
 
 std::string artifactLines(const BuildInfo& build, const NotificationContext& context,
@@ -85,14 +95,8 @@ std::string humanDuration(std::uint64_t usec) {
 }
 
 MailMessage submissionMail(const BuildInfo& build, const NotificationContext& context) {
-    MailMessage mail;
-    mail.from = context.from;
-    mail.to = build.notify;
-    mail.date = context.now;
-    mail.messageId = messageId(build, context, "submitted");
-    mail.subject =
-        fmt::format("[imagebuild] {} submitted: {} {} {}{}", build.id, build.type, build.arch,
-                    build.release, build.name.empty() ? "" : " (" + build.name + ")");
+    auto mail = envelope(build, context, "submitted");
+    mail.subject = fmt::format("[imagebuild] {} submitted: {}", build.id, subjectTail(build));
     mail.body = fmt::format("imagebuild accepted build {} on {}.\n\n", build.id, context.host);
     mail.body += describe(build);
     mail.body += "\nFollow it live:\n" + monitorLines(build, context);
@@ -106,14 +110,8 @@ MailMessage finalMail(const BuildInfo& build, const NotificationContext& context
     std::uint64_t duration = build.finishedAt > build.startedAt && build.startedAt != 0
                                  ? build.finishedAt - build.startedAt
                                  : 0;
-    MailMessage mail;
-    mail.from = context.from;
-    mail.to = build.notify;
-    mail.date = context.now;
-    mail.messageId = messageId(build, context, "finished");
-    mail.subject =
-        fmt::format("[imagebuild] {} {}: {} {} {}{}", build.id, result, build.type, build.arch,
-                    build.release, build.name.empty() ? "" : " (" + build.name + ")");
+    auto mail = envelope(build, context, "finished");
+    mail.subject = fmt::format("[imagebuild] {} {}: {}", build.id, result, subjectTail(build));
     mail.body = fmt::format("Build {} {} on {} after {}.\n\n", build.id, result, context.host,
                             humanDuration(duration));
     mail.body += describe(build);

@@ -1,5 +1,7 @@
 #include "common/config.hpp"
 
+#include "imagebuild_config.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <ini.h>
@@ -379,6 +381,10 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
                         fileName, st.line + 1));
     }
     return config;
+}
+
+std::filesystem::path defaultConfigPath() {
+    return std::filesystem::path(IMAGEBUILD_SYSCONFDIR) / "imagebuild" / "imagebuild.conf";
 }
 
 Config loadConfig(const std::filesystem::path& path) {

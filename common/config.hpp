@@ -82,6 +82,10 @@ struct Config {
 Config parseConfig(std::string_view text, const std::string& fileName);
 Config loadConfig(const std::filesystem::path& path);
 
+// <sysconfdir>/imagebuild/imagebuild.conf: shared by the agent, its helpers
+// and the forwarder.
+std::filesystem::path defaultConfigPath();
+
 // The types whose tools all exist (looked up with findProgram).
 std::vector<std::string> availableTypes(const Config& config);
 

@@ -57,7 +57,8 @@ private:
 };
 
 // Flattens rootFile, a path as the source understands it (relative to the
-// bundle root for a confined source). Throws KickstartError.
+// bundle root for a confined source). Throws KickstartError. No global
+// state: concurrent calls may share one FileSource.
 FlattenResult flatten(const FileSource& source, const std::string& rootFile,
                       const Options& options = {});
 

@@ -2,6 +2,8 @@
 // line, for people and for CI checks of a kickstart tree.
 #include "ctl/ksflatten.hpp"
 
+#include "common/atomic_file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,60 +35,12 @@ struct Failure {
     std::string message;
 };
 
-void closeQuietly(int fd) {
-    if (fd >= 0) {
-        ::close(fd);
-    }
-}
-
-// Writes text to path through a temporary file in the same directory,
-// fsync()ed and renamed over path: readers see the old file or the new one,
-// never half of it.
+// Readers of path see the old file or the new one, never half of it.
 void writeAtomically(const std::string& path, const std::string& text) {
-    fs::path target(path);
-    fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-    std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-    int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-    if (fd < 0) {
-        throw Failure{kExitFailure, fmt::format("{}: {}", path, std::strerror(errno))};
-    }
-    auto fail = [&](const char* what) {
-        int err = errno;
-        closeQuietly(fd);
-        ::unlink(temp.c_str());
-        throw Failure{kExitFailure, fmt::format("{}: {}: {}", path, what, std::strerror(err))};
-    };
-    mode_t mask = ::umask(0);
-    ::umask(mask);
-    if (::fchmod(fd, 0666 & ~mask) != 0) {
-        fail("chmod");
-    }
-    std::size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            fail("write");
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        fail("fsync");
-    }
-    if (::close(fd) != 0) {
-        fd = -1;
-        fail("close");
-    }
-    fd = -1;
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        fail("rename");
-    }
-    int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirFd >= 0) {
-        ::fsync(dirFd);  // the rename itself survives a crash
-        ::close(dirFd);
+    try {
+        writeFileAtomic(path, text);
+    } catch (const std::system_error& e) {
+        throw Failure{kExitFailure, e.what()};  // it names the file
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include "agent/state_store.hpp"
 #include "common/atomic_file.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 namespace fs = std::filesystem;
 using namespace imagebuild;
@@ -16,9 +17,6 @@ namespace {
 class BuildEnd : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "imagebuild-end.XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        root_ = pattern;
         fs::create_directories(root_ / "pending");
         // An id no journal has lines for: the mails must be complete anyway.
         record_.id = "endtest" + std::to_string(::getpid()) + "-4";
@@ -39,15 +37,15 @@ protected:
         config_.mail.sendmail = {"/bin/sh", "-c", "cat >> \"$0\"", (root_ / "mbox").string()};
         config_.mail.publicUrl = "http://builder:8470";
     }
-    void TearDown() override { fs::remove_all(root_); }
-
     void recordOutcome(const std::string& result, const std::string& status) {
         UnitOutcome outcome{result, "exited", status, 1700000060000000};
         writeFileAtomic(buildDir_ / "outcome", formatOutcome(outcome));
     }
     std::string mbox() { return readFile(root_ / "mbox").value_or(""); }
 
-    fs::path root_, buildDir_;
+    imagebuild::testing::TempTree tree_;
+    const fs::path& root_ = tree_.root();
+    fs::path buildDir_;
     BuildRecord record_;
     Config config_;
 };

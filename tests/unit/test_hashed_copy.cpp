@@ -7,6 +7,7 @@
 
 #include "common/hashed_copy.hpp"
 #include "common/sha256.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 namespace fs = std::filesystem;
 using namespace imagebuild;
@@ -15,17 +16,12 @@ namespace {
 
 class HashedCopy : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "imagebuild-copy.XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
     fs::path write(const std::string& name, const std::string& content) {
-        std::ofstream(dir_ / name, std::ios::binary) << content;
+        tree_.write(name, content);
         return dir_ / name;
     }
-    fs::path dir_;
+    imagebuild::testing::TempTree tree_;
+    const fs::path& dir_ = tree_.root();
 };
 
 }  // namespace

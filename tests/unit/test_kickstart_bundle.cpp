@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/kickstart_flatten.hpp"
-#include "tests/unit/kickstart_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using namespace imagebuild::kickstart;
 using imagebuild::testing::KickstartTree;

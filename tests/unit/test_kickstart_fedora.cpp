@@ -4,7 +4,7 @@
 
 #include "common/kickstart_flatten.hpp"
 #include "common/kickstart_lint.hpp"
-#include "tests/unit/kickstart_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using namespace imagebuild::kickstart;
 using imagebuild::testing::KickstartTree;

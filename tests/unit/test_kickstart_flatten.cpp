@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/sha256.hpp"
-#include "tests/unit/kickstart_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using namespace imagebuild::kickstart;
 using imagebuild::testing::KickstartTree;

@@ -7,7 +7,7 @@
 #include "common/sha256.hpp"
 #include "ctl/exit_codes.hpp"
 #include "ctl/ksflatten.hpp"
-#include "tests/unit/kickstart_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using imagebuild::ctl::KsflattenOptions;
 using imagebuild::ctl::runKsflatten;
@@ -122,7 +122,9 @@ TEST_F(KsflattenCli, OutputIsWrittenAtomically) {
     dir.write("part.ks", "keyboard us\n");
     auto unwritable = run(options);
     EXPECT_EQ(unwritable.code, ctl::kExitFailure);
-    EXPECT_EQ(unwritable.err, "ksflatten: no-such-dir/out.ks: No such file or directory\n");
+    EXPECT_EQ(unwritable.err,
+              "ksflatten: cannot create temporary file for no-such-dir/out.ks: No such file or "
+              "directory\n");
 }
 
 TEST_F(KsflattenCli, LintWarnsWithOriginalFileAndLine) {

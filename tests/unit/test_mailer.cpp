@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/atomic_file.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 namespace fs = std::filesystem;
 using namespace imagebuild;
@@ -15,20 +16,16 @@ namespace {
 class Mailer : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "imagebuild-mailer.XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
         // A sendmail interface that keeps what it is given: the message on
         // stdin and its arguments.
         config_.sendmail = {"/bin/sh", "-c", "cat >> \"$0.mbox\"; echo \"$@\" >> \"$0.args\"",
                             (dir_ / "spool").string()};
         message_ = {"imagebuild@h", {"a@example.org", "b@example.org"}, "s", "body\n", 0, "m@h"};
     }
-    void TearDown() override { fs::remove_all(dir_); }
+    std::string read(const std::string& name) { return tree_.read(name); }
 
-    std::string read(const std::string& name) { return readFile(dir_ / name).value_or(""); }
-
-    fs::path dir_;
+    imagebuild::testing::TempTree tree_;
+    const fs::path& dir_ = tree_.root();
     MailConfig config_;
     MailMessage message_;
 };

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/unit/temp_tree.hpp"
+
 namespace fs = std::filesystem;
 using namespace imagebuild;
 using namespace imagebuild::agent;
@@ -15,9 +17,6 @@ namespace {
 class Staging : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "imagebuild-staging.XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        root_ = pattern;
         record_.id = "stagetest-" + std::to_string(::getpid()) + "-1";
         build_ = root_ / "builds" / record_.id;
         fs::create_directories(build_ / "out" / "images");
@@ -28,8 +27,6 @@ protected:
         options_.artifactPatterns = {"*.iso", "images/*.img"};
         options_.host = "stagetest";
     }
-    void TearDown() override { fs::remove_all(root_); }
-
     static void write(const fs::path& path, const std::string& content) {
         std::ofstream(path, std::ios::binary) << content;
     }
@@ -45,9 +42,11 @@ protected:
         return names;
     }
 
+    imagebuild::testing::TempTree tree_;
+    const fs::path& root_ = tree_.root();
     BuildRecord record_;
     StagingOptions options_;
-    fs::path root_, build_;
+    fs::path build_;
 };
 
 }  // namespace

@@ -1,0 +1,76 @@
+// What the verbs talk to: the local agent over D-Bus (dbus_backend.cpp) or a
+// forwarder over HTTP (http_backend.cpp). Both fill the same BuildInfo
+// (common/build_info.hpp), so every verb prints the same thing either way.
+// Failures are thrown as CtlError with the mapped sentence and exit code.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/build_info.hpp"
+#include "ctl/build_request.hpp"
+
+namespace imagebuild::ctl {
+
+struct HostInfo {
+    std::string hostname;
+    std::string url;
+    std::vector<std::string> arches;
+    std::vector<std::string> releases;
+    std::vector<std::string> imageTypes;
+    std::uint32_t running = 0;
+    std::uint32_t queued = 0;
+    std::uint32_t maxParallel = 0;
+    bool healthy = true;
+    std::uint64_t lastSeen = 0;  // usec since the epoch; 0 = now / unknown
+};
+
+struct ListResult {
+    std::vector<BuildInfo> builds;
+    std::vector<std::string> unreachable;  // hosts that did not answer (HTTP only)
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    virtual BuildInfo submit(const BuildRequest& request) = 0;
+    // states empty: every build.
+    virtual ListResult list(const std::vector<std::string>& states) = 0;
+    virtual BuildInfo get(const std::string& id) = 0;
+    virtual void cancel(const std::string& id) = 0;
+    virtual std::vector<HostInfo> hosts() = 0;
+    // Blocks until the build has ended; returns what it ended as.
+    virtual BuildInfo waitFinished(const std::string& id) = 0;
+
+    // Copies one artifact to destination (a file path), atomically.
+    virtual void download(const BuildInfo& build, const Artifact& artifact,
+                          const std::string& destination) = 0;
+
+    // Remote backends serve the log themselves (the forwarder's monitor);
+    // locally it is read from the journal instead (journal_log.hpp).
+    virtual bool servesLog() const { return false; }
+    virtual void streamLog(const std::string& id, bool follow,
+                           const std::function<void(std::string_view)>& sink) {
+        (void)id;
+        (void)follow;
+        (void)sink;
+    }
+};
+
+// The local agent on the system bus. interactive: allow polkit to ask the
+// user (a terminal agent is started for privileged calls).
+std::unique_ptr<Backend> makeDbusBackend(bool interactive);
+
+// A forwarder at url ("http://host:port"); token may be empty.
+std::unique_ptr<Backend> makeHttpBackend(const std::string& url, const std::string& token);
+
+// Exit code for a finished build's result: succeeded 0, failed 1,
+// cancelled 6, timed-out 7.
+int exitCodeForResult(const std::string& result);
+
+}  // namespace imagebuild::ctl

@@ -1,0 +1,151 @@
+// build, cancel, wait: the verbs that change or wait for a build.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/build_json.hpp"
+#include "common/kickstart_flatten.hpp"
+#include "ctl/ctl_error.hpp"
+#include "ctl/journal_log.hpp"
+#include "ctl/legacy_config.hpp"
+#include "ctl/verbs.hpp"
+
+namespace imagebuild::ctl {
+
+namespace {
+
+// %include and %ksappend resolve next to the file, as pykickstart resolves
+// them; the agent gets one flattened text.
+std::string flattenKickstart(const std::string& path) {
+    try {
+        kickstart::DiskSource disk;
+        return kickstart::flatten(disk, path).text;
+    } catch (const kickstart::KickstartError& e) {
+        throw CtlError(kExitUsage, fmt::format("Kickstart error: {}", e.what()));
+    } catch (const kickstart::SourceError& e) {
+        throw CtlError(kExitUsage,
+                       fmt::format("{}: cannot read the kickstart: {}", path, e.what()));
+    }
+}
+
+BuildRequest requestFrom(const BuildOptions& o) {
+    BuildRequest request;
+    std::string kickstartPath = o.kickstart;
+    if (!o.config.empty()) {
+        auto legacy = loadLegacyConfig(o.config);
+        for (const auto& warning : legacy.warnings) {
+            fmt::print(stderr, "Warning: {}\n", warning);
+        }
+        request = legacy.request;
+        kickstartPath = legacy.kickstartPath;
+    }
+    auto override = [](std::string& field, const std::string& value) {
+        if (!value.empty()) {
+            field = value;
+        }
+    };
+    override(request.type, o.type);
+    override(request.arch, o.arch);
+    override(request.release, o.release);
+    override(request.name, o.name);
+    request.notify.insert(request.notify.end(), o.notify.begin(), o.notify.end());
+    for (const auto& [key, value] : parseLabels(o.labels)) {
+        request.labels[key] = value;
+    }
+    if (o.timeoutSec) {
+        request.timeoutSec = o.timeoutSec;
+    }
+    request.kickstart = flattenKickstart(kickstartPath);
+    return request;
+}
+
+void printSubmitted(const OutputMode& out, const BuildInfo& info) {
+    if (out.json) {
+        fmt::print("{}\n", nlohmann::json(info).dump());
+    } else if (out.quiet) {
+        fmt::print("{}\n", info.id);
+    } else {
+        fmt::print("Submitted build {}.\n", info.id);
+        if (!info.monitorUrl.empty()) {
+            fmt::print("Monitor: {}\n", info.monitorUrl);
+        }
+    }
+    std::fflush(stdout);
+}
+
+void printEnded(const OutputMode& out, const BuildInfo& info) {
+    if (out.json) {
+        fmt::print("{}\n", nlohmann::json(info).dump());
+    } else if (!out.quiet) {
+        fmt::print(stderr, "Build {} {}.\n", info.id,
+                   info.result.empty() ? info.state : info.result);
+    }
+}
+
+// Streams the log until the build ends, then returns its final record.
+BuildInfo follow(Session& session, const std::string& id) {
+    auto& backend = session.backend();
+    auto format = session.output().json ? LogFormat::kJson : LogFormat::kCat;
+    if (backend.servesLog()) {
+        backend.streamLog(id, true, [](std::string_view chunk) {
+            std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+            std::fflush(stdout);
+        });
+    } else {
+        try {
+            printBuildLog({id, std::nullopt, true, format}, stdout,
+                          [&backend, &id] { return backend.get(id).finished(); });
+        } catch (const CtlError& e) {
+            // The build is submitted either way: wait for it without its log.
+            fmt::print(stderr, "Log not shown: {}\n", e.what());
+        }
+    }
+    return backend.waitFinished(id);
+}
+
+}  // namespace
+
+int verbBuild(Session& session, const BuildOptions& options) {
+    auto request = requestFrom(options);
+    auto info = session.backend().submit(request);
+    const auto& out = session.output();
+    if (!options.follow || !out.json) {
+        printSubmitted(out, info);
+    }
+    if (!options.wait && !options.follow) {
+        return kExitOk;
+    }
+    auto ended =
+        options.follow ? follow(session, info.id) : session.backend().waitFinished(info.id);
+    if (!options.follow || !out.json) {
+        printEnded(out, ended);
+    }
+    return exitCodeForResult(ended.result.empty() ? ended.state : ended.result);
+}
+
+int verbCancel(Session& session, const std::vector<std::string>& ids) {
+    int worst = kExitOk;
+    for (const auto& id : ids) {
+        try {
+            session.backend().cancel(id);
+        } catch (const CtlError& e) {
+            fmt::print(stderr, "Failed to cancel {}: {}\n", id, e.what());
+            worst = worst == kExitOk ? e.exitCode() : worst;
+        }
+    }
+    return worst;
+}
+
+int verbWait(Session& session, const std::vector<std::string>& ids) {
+    int worst = kExitOk;
+    for (const auto& id : ids) {
+        auto info = session.backend().waitFinished(id);
+        printEnded(session.output(), info);
+        int code = exitCodeForResult(info.result.empty() ? info.state : info.result);
+        worst = worst == kExitOk ? code : worst;
+    }
+    return worst;
+}
+
+}  // namespace imagebuild::ctl

@@ -1,0 +1,311 @@
+// list, status, show, log, artifacts, hosts: the verbs that only read.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/build_json.hpp"
+#include "ctl/ctl_error.hpp"
+#include "ctl/journal_log.hpp"
+#include "ctl/table.hpp"
+#include "ctl/terminal.hpp"
+#include "ctl/time_format.hpp"
+#include "ctl/verbs.hpp"
+
+namespace imagebuild::ctl {
+
+namespace {
+
+constexpr std::uint64_t kStatusLines = 10;
+
+std::string joined(const std::vector<std::string>& items) {
+    return items.empty() ? "-" : fmt::format("{}", fmt::join(items, ","));
+}
+
+std::string humanSize(std::uint64_t bytes) {
+    const char* units[] = {"B", "K", "M", "G", "T"};
+    double value = static_cast<double>(bytes);
+    std::size_t unit = 0;
+    while (value >= 1024 && unit + 1 < std::size(units)) {
+        value /= 1024;
+        ++unit;
+    }
+    return unit == 0 ? fmt::format("{}B", bytes) : fmt::format("{:.1f}{}", value, units[unit]);
+}
+
+void printTable(const OutputMode& out, const Table& table, const std::string& noun) {
+    std::string text = table.render(out.legend, out.colors);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (out.legend) {
+        fmt::print("\n{} {}{} listed.\n", table.size(), noun, table.size() == 1 ? "" : "s");
+    }
+}
+
+// The properties `show` prints, named as on the bus (org.imagebuild.Build1).
+std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) {
+    std::vector<std::string> artifacts;
+    for (const auto& a : b.artifacts) {
+        artifacts.push_back(a.path);
+    }
+    std::vector<std::string> labels;
+    for (const auto& [k, v] : b.labels) {
+        labels.push_back(k + "=" + v);
+    }
+    return {{"Id", b.id},
+            {"Host", b.host},
+            {"Type", b.type},
+            {"Arch", b.arch},
+            {"Release", b.release},
+            {"Name", b.name},
+            {"State", b.state},
+            {"Result", b.result},
+            {"ExitStatus", std::to_string(b.exitStatus)},
+            {"Unit", b.unit},
+            {"SubmitterUid", std::to_string(b.submitterUid)},
+            {"SubmittedAt", formatTimestamp(b.submittedAt)},
+            {"StartedAt", formatTimestamp(b.startedAt)},
+            {"FinishedAt", formatTimestamp(b.finishedAt)},
+            {"TimeoutUSec", std::to_string(b.timeoutUSec)},
+            {"MonitorUrl", b.monitorUrl},
+            {"Labels", fmt::format("{}", fmt::join(labels, " "))},
+            {"Notify", fmt::format("{}", fmt::join(b.notify, " "))},
+            {"Artifacts", fmt::format("{}", fmt::join(artifacts, " "))}};
+}
+
+std::vector<std::string> remoteLastLines(Backend& backend, const std::string& id) {
+    std::string text;
+    backend.streamLog(id, false, [&text](std::string_view chunk) { text.append(chunk); });
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    if (lines.size() > kStatusLines) {
+        lines.erase(lines.begin(), lines.end() - kStatusLines);
+    }
+    return lines;
+}
+
+void printStatus(const OutputMode& out, const BuildInfo& b) {
+    std::string state = b.state;
+    if (out.colors && !stateColor(b.state).empty()) {
+        state = stateColor(b.state) + b.state + "\033[0m";
+    }
+    auto dot = out.colors ? stateColor(b.state) + "●\033[0m" : std::string("●");
+    fmt::print("{} {}{} ({} {} {})\n", dot, b.id, b.name.empty() ? "" : " - " + b.name, b.type,
+               b.arch, b.release);
+    fmt::print("      State: {}", state);
+    if (b.startedAt) {
+        fmt::print(" for {}", buildDuration(b.startedAt, b.finishedAt, nowUsec()));
+    }
+    if (b.exitStatus >= 0 && b.finished()) {
+        fmt::print(" (exit status {})", b.exitStatus);
+    }
+    fmt::print("\n");
+    auto line = [](const char* key, const std::string& value) {
+        if (!value.empty() && value != "-") {
+            fmt::print("{:>11}: {}\n", key, value);
+        }
+    };
+    line("Unit", b.unit);
+    line("Submitted", formatTimestamp(b.submittedAt));
+    line("Started", formatTimestamp(b.startedAt));
+    line("Finished", formatTimestamp(b.finishedAt));
+    line("Submitter", fmt::format("uid {}", b.submitterUid));
+    line("Monitor", b.monitorUrl);
+    for (std::size_t i = 0; i < b.artifacts.size(); ++i) {
+        line(i == 0 ? "Artifacts" : "",
+             fmt::format("{} ({})", b.artifacts[i].name, humanSize(b.artifacts[i].size)));
+    }
+}
+
+}  // namespace
+
+int verbList(Session& session, const ListOptions& options) {
+    std::vector<std::string> states = options.states;
+    if (states.empty() && !options.all) {
+        states = {"queued", "running"};
+    }
+    auto result = session.backend().list(states);
+    for (const auto& host : result.unreachable) {
+        fmt::print(stderr, "Warning: host {} did not answer; its builds are not listed.\n", host);
+    }
+    const auto& out = session.output();
+    if (out.json) {
+        fmt::print("{}\n", nlohmann::json(result.builds).dump());
+        return kExitOk;
+    }
+    if (out.quiet) {
+        for (const auto& b : result.builds) {
+            fmt::print("{}\n", b.id);
+        }
+        return kExitOk;
+    }
+    Table table({"ID", "TYPE", "ARCH", "RELEASE", "STATE", "SUBMITTED", "DURATION"});
+    auto now = nowUsec();
+    for (const auto& b : result.builds) {
+        table.addRow({{b.id},
+                      {b.type},
+                      {b.arch},
+                      {b.release},
+                      {b.state, stateColor(b.state)},
+                      {formatTimestamp(b.submittedAt)},
+                      {buildDuration(b.startedAt, b.finishedAt, now)}});
+    }
+    Pager pager(session.paging());
+    printTable(out, table, "build");
+    if (out.legend && states.size() == 2 && !options.all && options.states.empty()) {
+        fmt::print("Pass --all to see finished builds too.\n");
+    }
+    return kExitOk;
+}
+
+int verbStatus(Session& session, const std::string& id) {
+    auto& backend = session.backend();
+    auto info = backend.get(id);
+    const auto& out = session.output();
+    if (out.json) {
+        fmt::print("{}\n", nlohmann::json(info).dump());
+        return kExitOk;
+    }
+    std::vector<std::string> lines;
+    std::string logProblem;
+    try {
+        lines = backend.servesLog() ? remoteLastLines(backend, id) : lastLogLines(id, kStatusLines);
+    } catch (const CtlError& e) {
+        logProblem = e.what();  // the status itself is still worth showing
+    }
+    Pager pager(session.paging());
+    printStatus(out, info);
+    if (!lines.empty()) {
+        fmt::print("\n");
+    }
+    for (const auto& l : lines) {
+        fmt::print("{}\n", l);
+    }
+    if (!logProblem.empty()) {
+        fmt::print("\nLog not shown: {}\n", logProblem);
+    }
+    return kExitOk;
+}
+
+int verbShow(Session& session, const ShowOptions& options) {
+    auto info = session.backend().get(options.id);
+    if (session.output().json) {
+        fmt::print("{}\n", nlohmann::json(info).dump());
+        return kExitOk;
+    }
+    auto all = properties(info);
+    for (const auto& wanted : options.properties) {
+        auto known =
+            std::any_of(all.begin(), all.end(), [&](const auto& p) { return p.first == wanted; });
+        if (!known) {
+            std::vector<std::string> names;
+            for (const auto& p : all) {
+                names.push_back(p.first);
+            }
+            throw CtlError(kExitUsage, fmt::format("Unknown property '{}'; known: {}", wanted,
+                                                   fmt::join(names, ", ")));
+        }
+    }
+    for (const auto& [name, value] : all) {
+        if (options.properties.empty() ||
+            std::find(options.properties.begin(), options.properties.end(), name) !=
+                options.properties.end()) {
+            fmt::print("{}={}\n", name, value);
+        }
+    }
+    return kExitOk;
+}
+
+int verbLog(Session& session, const LogOptions& options) {
+    auto format = session.output().json ? LogFormat::kJson : options.format;
+    std::optional<Pager> pager;
+    if (!options.follow) {
+        pager.emplace(session.paging());
+    }
+    if (session.remote()) {
+        auto& backend = session.backend();
+        backend.streamLog(options.id, options.follow, [](std::string_view chunk) {
+            std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+            std::fflush(stdout);
+        });
+        return kExitOk;
+    }
+    // Only asked when following; connecting lazily keeps `log` agent-free.
+    auto finished = [&session, &options] {
+        return session.backend().get(options.id).finished();
+    };
+    printBuildLog({options.id, options.lines, options.follow, format}, stdout, finished);
+    return kExitOk;
+}
+
+int verbArtifacts(Session& session, const ArtifactsOptions& options) {
+    auto info = session.backend().get(options.id);
+    const auto& out = session.output();
+    if (!options.download.empty()) {
+        if (mkdir(options.download.c_str(), 0755) < 0 && errno != EEXIST) {
+            throw CtlError(kExitFailure, fmt::format("{}: cannot create the directory: {}",
+                                                     options.download, std::strerror(errno)));
+        }
+        for (const auto& a : info.artifacts) {
+            auto destination = options.download + "/" + a.name;
+            session.backend().download(info, a, destination);
+            if (!out.quiet && !out.json) {
+                fmt::print("{}\n", destination);
+            }
+        }
+    }
+    if (out.json) {
+        fmt::print("{}\n", nlohmann::json(info.artifacts).dump());
+        return kExitOk;
+    }
+    if (options.download.empty()) {
+        Table table({"NAME", "SIZE", "SHA256", "PATH"});
+        for (const auto& a : info.artifacts) {
+            table.addRow(
+                {{a.name}, {humanSize(a.size)}, {a.sha256.empty() ? "-" : a.sha256}, {a.path}});
+        }
+        printTable(out, table, "artifact");
+    }
+    return kExitOk;
+}
+
+int verbHosts(Session& session) {
+    auto hosts = session.backend().hosts();
+    const auto& out = session.output();
+    if (out.json) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& h : hosts) {
+            list.push_back({{"hostname", h.hostname},
+                            {"url", h.url},
+                            {"arches", h.arches},
+                            {"releases", h.releases},
+                            {"image_types", h.imageTypes},
+                            {"running", h.running},
+                            {"queued", h.queued},
+                            {"max_parallel", h.maxParallel},
+                            {"healthy", h.healthy},
+                            {"last_seen", h.lastSeen}});
+        }
+        fmt::print("{}\n", list.dump());
+        return kExitOk;
+    }
+    Table table({"HOST", "ARCHES", "RELEASES", "TYPES", "RUNNING", "QUEUED", "MAX", "HEALTHY"});
+    for (const auto& h : hosts) {
+        table.addRow({{h.hostname},
+                      {joined(h.arches)},
+                      {joined(h.releases)},
+                      {joined(h.imageTypes)},
+                      {std::to_string(h.running)},
+                      {std::to_string(h.queued)},
+                      {std::to_string(h.maxParallel)},
+                      {h.healthy ? "yes" : "no", h.healthy ? "" : "\033[0;31m"}});
+    }
+    printTable(out, table, "host");
+    return kExitOk;
+}
+
+}  // namespace imagebuild::ctl

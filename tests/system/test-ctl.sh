@@ -1,0 +1,247 @@
+#!/bin/bash
+# imagebuildctl end to end: the real binary against the real agent, bus,
+# journald and systemd of a sandbox host. Builds run real commands: an
+# oemdrv ISO made with xorriso, and test image types from this script's own
+# agent configuration (a long sleep to cancel, a failing command, a `live`
+# type for the legacy request file).
+source "$(dirname "$0")/lib.sh"
+sandbox_require
+
+boot_host a 127.0.0.2
+install_into a
+
+# Until units/imagebuild-agent.service lands with the agent, stand one in
+# (only if the install did not bring it), so the bus can activate the agent.
+if ! run_in a test -e /usr/lib/systemd/system/imagebuild-agent.service; then
+    write_into a /etc/systemd/system/imagebuild-agent.service <<'EOF'
+[Unit]
+Description=imagebuild agent (stand-in written by test-ctl.sh)
+[Service]
+Type=dbus
+BusName=org.imagebuild.Agent1
+ExecStart=/usr/libexec/imagebuild-agent
+StateDirectory=imagebuild
+EOF
+    run_in a systemctl daemon-reload
+fi
+
+write_into a /etc/imagebuild/imagebuild.conf <<'EOF'
+[host]
+arches = x86_64
+releases = 39
+max_parallel = 4
+idle_exit_sec = 0
+
+[type.oemdrv]
+command = xorriso -as mkisofs -V OEMDRV -graft-points -o {outdir}/oemdrv.iso ks.cfg={ks}
+artifacts = oemdrv.iso
+
+[type.sleeper]
+command = sleep 600
+
+[type.failing]
+command = sh -c "echo about to fail; exit 3"
+tools = sh
+
+[type.live]
+command = cp {ks} {outdir}/live.ks
+artifacts = live.ks
+EOF
+
+ctl() { run_in a imagebuildctl --no-pager "$@"; }
+
+work=/var/tmp/ctl-test
+write_into a $work/root.ks <<'EOF'
+lang en_US.UTF-8
+%include parts/auth.ks
+%packages
+@core
+%end
+EOF
+write_into a $work/parts/auth.ks <<'EOF'
+rootpw --lock
+EOF
+
+oemdrv_id=
+state_of() { ctl show "$1" -p State; }
+
+test_build_follow() {
+    local out rc=0
+    out=$(ctl build $work/root.ks --type oemdrv --arch x86_64 --release 39 --name demo --follow 2>&1) || rc=$?
+    echo "$out"
+    assert_eq "$rc" 0
+    assert_contains "$out" "Build a-1 succeeded."
+    assert_contains "$out" "Submitted build a-"
+    oemdrv_id=$(sed -n 's/^Submitted build \(a-[0-9]*\)\.$/\1/p' <<<"$out")
+    [ -n "$oemdrv_id" ]
+    echo "$oemdrv_id" >"$IMAGEBUILD_SANDBOX_DIR/oemdrv-id"
+    # The image is real: an ISO with volume label OEMDRV whose ks.cfg is the
+    # flattened kickstart (the %include resolved next to the file).
+    local iso
+    iso=$(ctl artifacts "$oemdrv_id" --no-legend | awk '{print $4}')
+    assert_contains "$(run_in a xorriso -indev "$iso" -pvd_info 2>&1)" "OEMDRV"
+    run_in a xorriso -osirrox on -indev "$iso" -extract /ks.cfg /var/tmp/extracted.ks >/dev/null 2>&1
+    assert_contains "$(run_in a cat /var/tmp/extracted.ks)" "rootpw --lock"
+}
+
+id_of_oemdrv() { cat "$IMAGEBUILD_SANDBOX_DIR/oemdrv-id"; }
+
+test_list_shows_it() {
+    local id out
+    id=$(id_of_oemdrv)
+    out=$(ctl list --all)
+    echo "$out"
+    assert_contains "$(head -1 <<<"$out")" "ID"
+    assert_contains "$(head -1 <<<"$out")" "DURATION"
+    assert_contains "$(grep "^$id " <<<"$out")" "succeeded"
+    assert_contains "$(tail -2 <<<"$out")" "listed."
+    # --no-legend: rows only; default list hides finished builds.
+    assert_eq "$(ctl list --all --no-legend | grep -c "^$id ")" 1
+    assert_eq "$(ctl list --no-legend | grep -c "^$id " || true)" 0
+    assert_eq "$(ctl list --all --json | jq -r --arg id "$id" '.[] | select(.id == $id) | .state')" succeeded
+}
+
+test_show_and_status() {
+    local id
+    id=$(id_of_oemdrv)
+    assert_eq "$(ctl show "$id" -p State)" "State=succeeded"
+    assert_eq "$(ctl show "$id" -p Type -p Name)" "Type=oemdrv
+Name=demo"
+    assert_eq "$(ctl show "$id" --json | jq -r '.result + " " + .arch + " " + .release')" "succeeded x86_64 39"
+    assert_contains "$(ctl status "$id")" "State: succeeded"
+    assert_exit 2 ctl show "$id" -p Colour
+}
+
+test_wait_on_finished() {
+    assert_exit 0 ctl wait "$(id_of_oemdrv)"
+}
+
+test_log_json_fields() {
+    local id lines ours theirs
+    id=$(id_of_oemdrv)
+    lines=$(ctl log "$id" -o json)
+    [ -n "$lines" ]
+    # Every line is a journal entry of this build, with its tagged fields.
+    assert_eq "$(jq -r '.IMAGEBUILD_ID' <<<"$lines" | sort -u)" "$id"
+    assert_eq "$(jq -r '.IMAGEBUILD_TYPE' <<<"$lines" | sort -u | grep -v null | head -1)" oemdrv
+    assert_eq "$(jq -r 'has("MESSAGE") and has("__CURSOR") and has("__REALTIME_TIMESTAMP")' <<<"$lines" | sort -u)" true
+    ours=$(ctl log "$id" -o cat | wc -l)
+    theirs=$(run_in a journalctl -q -o cat IMAGEBUILD_ID="$id" | wc -l)
+    assert_eq "$ours" "$theirs" "lines: imagebuildctl log vs journalctl"
+    assert_eq "$(ctl log "$id" -n 2 -o cat | wc -l)" 2
+}
+
+test_cancel_long_build() {
+    local id
+    id=$(ctl -q build $work/root.ks --type sleeper --arch x86_64 --release 39)
+    wait_for 30 sh -c "'$IMAGEBUILD_SOURCE_ROOT/tests/system/sandbox' run a imagebuildctl show $id -p State | grep -q running"
+    assert_exit 0 ctl cancel "$id"
+    assert_exit 6 ctl wait "$id"
+    assert_eq "$(state_of "$id")" "State=cancelled"
+    # Cancelling what has ended is refused, with the generic failure code.
+    assert_exit 1 ctl cancel "$id"
+}
+
+test_exit_codes() {
+    # usage, with the closest verb suggested
+    assert_exit 2 ctl lsit
+    assert_contains "$(ctl lsit 2>&1 || true)" "Did you mean 'list'?"
+    # a missing kickstart names the path
+    assert_exit 2 ctl build /nonexistent.ks --type oemdrv --arch x86_64 --release 39
+    assert_contains "$(ctl build /nonexistent.ks -t oemdrv -a x86_64 -r 39 2>&1 || true)" "/nonexistent.ks"
+    # the agent refuses an arch this host does not build
+    assert_exit 2 ctl build $work/root.ks --type oemdrv --arch sparc --release 39
+    # not found
+    assert_exit 3 ctl show a-999999
+    assert_exit 3 ctl wait a-999999
+    # a failed build: 1; timed out: 7
+    assert_exit 1 ctl build $work/root.ks --type failing --arch x86_64 --release 39 --wait
+    assert_exit 7 ctl build $work/root.ks --type sleeper --arch x86_64 --release 39 --timeout 1 --wait
+    # unreachable: no forwarder there
+    assert_exit 5 ctl -H http://127.0.0.2:9 list
+}
+
+test_access_denied_for_nobody() {
+    local rc=0 err
+    err=$(run_in a runuser -u nobody -- imagebuildctl --no-ask-password build $work/root.ks \
+        --type oemdrv --arch x86_64 --release 39 2>&1) || rc=$?
+    echo "$err"
+    assert_eq "$rc" 4
+}
+
+test_agent_not_running() {
+    # The agent stopped and its bus activation file gone: nothing can start it.
+    local activation=/usr/share/dbus-1/system-services/org.imagebuild.Agent1.service
+    run_in a mv $activation /var/tmp/agent-activation.service
+    run_in a busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+    run_in a systemctl stop imagebuild-agent.service
+    local rc=0 err
+    err=$(ctl list 2>&1) || rc=$?
+    run_in a mv /var/tmp/agent-activation.service $activation
+    run_in a busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+    echo "$err"
+    assert_eq "$rc" 5
+    assert_contains "$err" "agent is not running"
+    # log needs no agent: it reads the journal
+    assert_exit 0 ctl log "$(id_of_oemdrv)" -n 1
+}
+
+test_legacy_request_builds() {
+    write_into a $work/imagebuild.conf <<'EOF'
+[DEFAULT]
+type=live
+arch=x86_64
+staging=10.0.0.27
+email=qa@example.org
+[live]
+label=FedoraDesktop
+title=Desktop
+product=fedora
+releasever=39
+nvr=
+config=root.ks
+EOF
+    local out rc=0 id
+    out=$(ctl build --config $work/imagebuild.conf --wait 2>&1) || rc=$?
+    echo "$out"
+    assert_eq "$rc" 0
+    assert_contains "$out" "[DEFAULT] staging: ignored"
+    id=$(sed -n 's/^Submitted build \(a-[0-9]*\)\.$/\1/p' <<<"$out")
+    assert_eq "$(ctl show "$id" -p Type -p Name -p Release)" "Type=live
+Release=39
+Name=fedora"
+    assert_eq "$(ctl show "$id" --json | jq -r '.labels.label + " " + .notify[0]')" "FedoraDesktop qa@example.org"
+}
+
+test_legacy_unsupported_key_refused() {
+    write_into a $work/bad.conf <<'EOF'
+[DEFAULT]
+type=live
+arch=x86_64
+[live]
+releasever=39
+config=root.ks
+nvr=kernel-3.4.4-1.fc17
+frobnicate=yes
+EOF
+    local out rc=0
+    out=$(ctl build --config $work/bad.conf 2>&1) || rc=$?
+    echo "$out"
+    assert_eq "$rc" 2
+    assert_contains "$out" "[live] frobnicate=yes: unknown key"
+    assert_contains "$out" "[live] nvr=kernel-3.4.4-1.fc17"
+    assert_eq "$(grep -c 'Submitted' <<<"$out" || true)" 0
+}
+
+test_case "build an oemdrv image with --follow; the ISO holds the flattened kickstart" test_build_follow
+test_case "list shows the build (table with legend, --no-legend, --json)" test_list_shows_it
+test_case "show and status print its properties" test_show_and_status
+test_case "wait on a succeeded build exits 0" test_wait_on_finished
+test_case "log -o json: every line carries the build's journal fields" test_log_json_fields
+test_case "cancel a long build: wait exits 6, state cancelled" test_cancel_long_build
+test_case "exit codes: usage 2, not found 3, failed 1, timed out 7, unreachable 5" test_exit_codes
+test_case "a caller without authorization gets exit 4" test_access_denied_for_nobody
+test_case "a dead agent says so and exits 5; log still works" test_agent_not_running
+test_case "a legacy imagebuild.conf request builds" test_legacy_request_builds
+test_case "a legacy request with an unsupported key is refused by name" test_legacy_unsupported_key_refused
+finish

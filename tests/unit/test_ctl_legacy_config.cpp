@@ -1,0 +1,163 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "ctl/ctl_error.hpp"
+#include "ctl/legacy_config.hpp"
+
+using namespace imagebuild::ctl;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+namespace {
+
+// Runs the mapping and returns the error text it throws ("" if none).
+std::string errorOf(const std::string& text) {
+    try {
+        mapLegacyConfig(text, "/srv/req/imagebuild.conf");
+    } catch (const CtlError& e) {
+        EXPECT_EQ(e.exitCode(), kExitUsage);
+        return e.what();
+    }
+    return "";
+}
+
+const char* kLive = R"([DEFAULT]
+type=live
+arch=i686
+staging=10.0.0.27
+email=amit@example.org, qa@example.org
+[live]
+label=FedoraDesktop
+title=Desktop
+product=fedora
+releasever=17
+nvr=
+bid=
+tmpdir=/tmp/live_work
+config=fedora-live-desktop.ks
+)";
+
+}  // namespace
+
+TEST(CtlLegacyConfig, MapsALiveRequest) {
+    auto mapped = mapLegacyConfig(kLive, "/srv/req/imagebuild.conf");
+    const auto& r = mapped.request;
+    EXPECT_EQ(r.type, "live");
+    EXPECT_EQ(r.arch, "i686");
+    EXPECT_EQ(r.release, "17");
+    EXPECT_EQ(r.name, "fedora");
+    EXPECT_THAT(r.notify, ElementsAre("amit@example.org", "qa@example.org"));
+    EXPECT_EQ(r.labels.at("label"), "FedoraDesktop");
+    EXPECT_EQ(r.labels.at("title"), "Desktop");
+    EXPECT_EQ(mapped.kickstartPath, "/srv/req/fedora-live-desktop.ks");
+    EXPECT_TRUE(r.kickstart.empty());
+}
+
+TEST(CtlLegacyConfig, WarnsByNameForKeysItIgnores) {
+    auto mapped = mapLegacyConfig(kLive, "/srv/req/imagebuild.conf");
+    ASSERT_EQ(mapped.warnings.size(), 2u);
+    EXPECT_THAT(mapped.warnings[0], HasSubstr("[DEFAULT] staging: ignored"));
+    EXPECT_THAT(mapped.warnings[1], HasSubstr("[live] tmpdir: ignored"));
+}
+
+TEST(CtlLegacyConfig, BootRequestWithReleaseInDefaultAndSection) {
+    auto mapped = mapLegacyConfig(R"([DEFAULT]
+type=boot
+arch=x86_64
+release=17
+[boot]
+product=fedora
+release=17
+version=17
+updates=0
+updates-testing=0
+17_url=
+proxy=
+config=/abs/boot.ks
+)",
+                                  "b.conf");
+    EXPECT_EQ(mapped.request.release, "17");
+    EXPECT_EQ(mapped.kickstartPath, "/abs/boot.ks");
+    EXPECT_TRUE(mapped.warnings.empty());
+}
+
+TEST(CtlLegacyConfig, OtherTypeSectionsAreIgnoredWithAWarning) {
+    auto mapped = mapLegacyConfig(
+        "[DEFAULT]\ntype=dvd\narch=x86_64\n[dvd]\nrelease=17\nname=fedora\nconfig=d.ks\n"
+        "[live]\nlabel=x\n",
+        "d.conf");
+    ASSERT_EQ(mapped.warnings.size(), 1u);
+    EXPECT_THAT(mapped.warnings[0], HasSubstr("[live]: section ignored: the request is type=dvd"));
+    EXPECT_EQ(mapped.kickstartPath, "d.ks");
+}
+
+TEST(CtlLegacyConfig, UnknownKeyIsRefusedByName) {
+    auto error = errorOf(
+        "[DEFAULT]\ntype=live\narch=x86_64\n[live]\nrelease=39\nconfig=a.ks\n"
+        "frobnicate=yes\n");
+    EXPECT_THAT(error, HasSubstr("[live] frobnicate=yes: unknown key"));
+}
+
+TEST(CtlLegacyConfig, KeysThatWouldBuildSomethingElseAreErrors) {
+    auto base = std::string("[DEFAULT]\ntype=boot\narch=x86_64\n[boot]\nrelease=17\nconfig=a.ks\n");
+    EXPECT_THAT(errorOf(base + "nvr=wget-1.13.4-4.fc17\n"),
+                HasSubstr("[boot] nvr=wget-1.13.4-4.fc17"));
+    EXPECT_THAT(errorOf(base + "updates=1\n"), HasSubstr("[boot] updates=1: repositories"));
+    EXPECT_THAT(errorOf(base + "17_url=http://x/os\n"), HasSubstr("[boot] 17_url=http://x/os"));
+    EXPECT_THAT(errorOf(base + "version=18\n"),
+                HasSubstr("[boot] version=18: differs from release 17"));
+    EXPECT_THAT(errorOf(base + "stage=gather\n"), HasSubstr("stage=gather"));
+}
+
+TEST(CtlLegacyConfig, EveryErrorIsReportedAtOnce) {
+    auto error = errorOf("[DEFAULT]\ntype=live\n[live]\nrelease=39\nconfig=a.ks\nnvr=x\nbid=7\n");
+    EXPECT_THAT(error, HasSubstr("nvr=x"));
+    EXPECT_THAT(error, HasSubstr("bid=7"));
+    EXPECT_THAT(error, HasSubstr("[DEFAULT] arch: missing"));
+}
+
+TEST(CtlLegacyConfig, TypeMustBeALegacyType) {
+    EXPECT_THAT(errorOf("[DEFAULT]\ntype=floppy\n"),
+                HasSubstr("type=floppy: unknown image type; expected boot, dvd or live"));
+    EXPECT_THAT(errorOf("[DEFAULT]\narch=x\n"), HasSubstr("type: missing"));
+}
+
+TEST(CtlLegacyConfig, ConflictingReleasesAreNamed) {
+    auto error = errorOf(
+        "[DEFAULT]\ntype=live\narch=x86_64\nrelease=17\n[live]\nreleasever=rawhide\nconfig=a.ks\n");
+    EXPECT_THAT(error, HasSubstr("[live] releasever=rawhide: conflicts with [DEFAULT] release=17"));
+}
+
+TEST(CtlLegacyConfig, KickstartUrlsAreRefused) {
+    auto error =
+        errorOf("[DEFAULT]\ntype=live\narch=x86_64\n[live]\nrelease=1\nconfig=http://h/x.ks\n");
+    EXPECT_THAT(error, HasSubstr("config=http://h/x.ks: kickstarts by URL are not supported"));
+}
+
+TEST(CtlLegacyConfig, SectionNameWinsOverDefault) {
+    auto mapped = mapLegacyConfig(
+        "[DEFAULT]\ntype=live\narch=x86_64\nname=generic\n[live]\nrelease=1\nname=mine\nconfig=a."
+        "ks\n",
+        "x.conf");
+    EXPECT_EQ(mapped.request.name, "mine");
+}
+
+TEST(CtlLegacyConfig, UnknownSectionAndSyntaxErrors) {
+    EXPECT_THAT(errorOf("[DEFAULT]\ntype=live\narch=a\n[live]\nrelease=1\nconfig=a\n[lvie]\nx=1\n"),
+                HasSubstr("[lvie] x=1: unknown section"));
+    EXPECT_THAT(errorOf("[DEFAULT]\ntype=live\nthis line is not ini\n"),
+                HasSubstr("imagebuild.conf:3: not a valid INI line"));
+}
+
+TEST(CtlLegacyConfig, MissingFileIsNamed) {
+    try {
+        loadLegacyConfig("/nonexistent/imagebuild.conf");
+        FAIL() << "no error";
+    } catch (const CtlError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("/nonexistent/imagebuild.conf: cannot read"));
+    }
+}

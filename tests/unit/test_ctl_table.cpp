@@ -1,0 +1,90 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "ctl/table.hpp"
+#include "ctl/terminal.hpp"
+#include "ctl/time_format.hpp"
+
+using namespace imagebuild::ctl;
+
+TEST(CtlTable, ColumnsAlignWithALegend) {
+    Table table({"ID", "STATE"});
+    table.addRow({{"host-1"}, {"running"}});
+    table.addRow({{"h-22"}, {"queued"}});
+    EXPECT_EQ(table.render(true, false),
+              "ID     STATE\n"
+              "host-1 running\n"
+              "h-22   queued\n");
+}
+
+TEST(CtlTable, NoLegendDropsTheHeaderAndItsWidth) {
+    Table table({"IDENTIFIER", "X"});
+    table.addRow({{"a"}, {"b"}});
+    EXPECT_EQ(table.render(false, false), "a b\n");
+}
+
+TEST(CtlTable, ColorsOnlyWhenAsked) {
+    Table table({"ID", "STATE"});
+    table.addRow({{"a-1"}, {"failed", stateColor("failed")}});
+    auto plain = table.render(false, false);
+    EXPECT_EQ(plain.find('\033'), std::string::npos);
+    auto colored = table.render(false, true);
+    EXPECT_NE(colored.find("\033[0;31mfailed\033[0m"), std::string::npos);
+}
+
+TEST(CtlTable, ColoredCellsDoNotShiftColumns) {
+    Table table({"A", "B"});
+    table.addRow({{"x", stateColor("succeeded")}, {"1"}});
+    table.addRow({{"longer"}, {"2"}});
+    auto colored = table.render(false, true);
+    EXPECT_NE(colored.find("\033[0;32mx\033[0m      1\n"), std::string::npos) << colored;
+}
+
+TEST(CtlTable, UnicodeWidthCountsCharacters) {
+    Table table({"N", "V"});
+    table.addRow({{"é"}, {"1"}});
+    table.addRow({{"ab"}, {"2"}});
+    EXPECT_EQ(table.render(false, false), "é  1\nab 2\n");
+}
+
+TEST(CtlTable, ShortRowsArePadded) {
+    Table table({"A", "B", "C"});
+    table.addRow({{"1"}});
+    EXPECT_EQ(table.render(false, false), "1  \n");
+}
+
+TEST(CtlTerminal, ColorsOnlyOnATtyWithoutNoColor) {
+    EXPECT_TRUE(colorsWanted(true, nullptr, "xterm"));
+    EXPECT_FALSE(colorsWanted(false, nullptr, "xterm"));
+    EXPECT_FALSE(colorsWanted(true, "1", "xterm"));
+    EXPECT_TRUE(colorsWanted(true, "", "xterm"));  // NO_COLOR set but empty: no effect
+    EXPECT_FALSE(colorsWanted(true, nullptr, "dumb"));
+}
+
+TEST(CtlTerminal, PagerChoice) {
+    EXPECT_EQ(pagerCommand(nullptr, nullptr), "less");
+    EXPECT_EQ(pagerCommand(nullptr, "more"), "more");
+    EXPECT_EQ(pagerCommand("most", "more"), "most");
+    EXPECT_EQ(pagerCommand("cat", "more"), "");
+    EXPECT_EQ(pagerCommand("", "more"), "");
+}
+
+TEST(CtlTimeFormat, Durations) {
+    EXPECT_EQ(formatDuration(350'000), "350ms");
+    EXPECT_EQ(formatDuration(42'000'000), "42s");
+    EXPECT_EQ(formatDuration(185'000'000), "3min 5s");
+    EXPECT_EQ(formatDuration(2ull * 3600'000'000 + 240'000'000), "2h 4min");
+    EXPECT_EQ(formatDuration(3ull * 86400'000'000 + 7200'000'000), "3d 2h");
+    EXPECT_EQ(buildDuration(0, 0, 99), "-");
+    EXPECT_EQ(buildDuration(1'000'000, 4'000'000, 99), "3s");
+    EXPECT_EQ(buildDuration(1'000'000, 0, 11'000'000), "10s");  // still running
+}
+
+TEST(CtlTimeFormat, TimestampsInTheLocalZone) {
+    setenv("TZ", "UTC", 1);
+    tzset();
+    EXPECT_EQ(formatTimestamp(0), "-");
+    EXPECT_EQ(formatTimestamp(1'700'000'000'000'000ull), "Tue 2023-11-14 22:13:20 UTC");
+}

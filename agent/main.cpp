@@ -26,6 +26,11 @@ std::string defaultStateDir() {
     return dir ? dir : "/var/lib/imagebuild";
 }
 
+HelperPaths helperPaths() {
+    std::string dir = IMAGEBUILD_LIBEXECDIR;
+    return {dir + "/imagebuild-record-result", dir + "/imagebuild-build-hook"};
+}
+
 int run(const std::string& configPath, const std::string& stateDir) {
     Config config = loadConfig(configPath);
     auto hostname = localHostName();
@@ -38,11 +43,8 @@ int run(const std::string& configPath, const std::string& stateDir) {
     StateStore store(stateDir);
     UnitClient units(*connection);
     Polkit polkit(*connection);
-    Manager manager(
-        *connection,
-        ManagerOptions{std::move(config), hostname,
-                       std::string(IMAGEBUILD_LIBEXECDIR) + "/imagebuild-record-result"},
-        store, units, polkit);
+    Manager manager(*connection, ManagerOptions{std::move(config), hostname, helperPaths()}, store,
+                    units, polkit);
     units.subscribe([&manager](const std::string& unit,
                                const std::string& result) { manager.onJobRemoved(unit, result); },
                     [&manager](const std::string& unit) { manager.onUnitRemoved(unit); });

@@ -184,8 +184,28 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
                          builds_[id]->record().spec.arch, builds_[id]->record().spec.release, uid));
     emitBuildQueued(id, sdbus::ObjectPath(path));
     reply->returnResults(id, sdbus::ObjectPath(path));
+    sendSubmissionMail(builds_[id]->record());
     countsChanged();
     schedule();
+}
+
+// In a unit of its own, so a slow mail server never holds up the agent and
+// the mail still goes out if the agent exits.
+void Manager::sendSubmissionMail(const BuildRecord& record) {
+    if (record.spec.notify.empty() || !options_.config.mail.enabled) {
+        return;
+    }
+    auto id = record.id;
+    ++pendingCalls_;
+    units_.start(mailUnitSettingsFor(record, store_, options_.helpers),
+                 [this, id](const std::string& error) {
+                     --pendingCalls_;
+                     if (!error.empty()) {
+                         logEvent(
+                             LOG_WARNING, "", id,
+                             fmt::format("cannot start the submission mail of {}: {}", id, error));
+                     }
+                 });
 }
 
 // --- Running builds -------------------------------------------------------
@@ -210,8 +230,7 @@ void Manager::startBuild(BuildObject& build) {
         if (type == options_.config.types.end()) {
             throw std::runtime_error("image type " + r.spec.type + " is no longer configured");
         }
-        settings =
-            unitSettingsFor(r, type->second, options_.config.host, store_, options_.recorder);
+        settings = unitSettingsFor(r, type->second, options_.config, store_, options_.helpers);
     } catch (const std::exception& e) {
         logEvent(LOG_ERR, message_id::kBuildFinished, id,
                  fmt::format("build {} cannot start: {}", id, e.what()));
@@ -329,9 +348,12 @@ void Manager::reconcile() {
         auto state = record.state;
         builds_[id] = std::make_unique<BuildObject>(connection_, std::move(record), *this, false);
         order_.push_back(id);
-        if (state == state::kQueued) {
+        if (state == state::kQueued && !store_.readOutcome(id) &&
+            units_.activeState(unitNameOf(id)).empty()) {
             queue_.push_back(id);
-        } else if (state == state::kRunning) {
+        } else if (state == state::kQueued || state == state::kRunning) {
+            // (queued here: "running" was written but lost to a power cut
+            // after systemd had the unit.)
             reattach(*builds_[id]);
         } else {
             store_.markDone(id);
@@ -362,6 +384,11 @@ void Manager::reattach(BuildObject& build) {
         logInfo(fmt::format("build {} was never started; queued again", id));
     } else {
         started_.insert(id);
+        if (r.state != state::kRunning) {
+            r.state = state::kRunning;
+            r.startedAt = r.startedAt ? r.startedAt : r.submittedAt;
+            store_.save(r);
+        }
         logInfo(fmt::format("following build {} again ({} is {})", id, r.unit, activeState));
     }
 }
@@ -427,7 +454,7 @@ void Manager::afterCancelAuthorized(const std::string& id,
     // Persist the intent first: whoever reads the outcome later, this agent
     // or the next one, must see a stopped build as cancelled, not failed.
     r.cancelRequested = true;
-    store_.save(r);
+    store_.save(r, Sync::kFileAndDirectory);
     ++pendingCalls_;
     units_.stop(r.unit, [this, id, reply](const std::string& error) {
         --pendingCalls_;

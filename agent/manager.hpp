@@ -27,7 +27,7 @@ namespace imagebuild::agent {
 struct ManagerOptions {
     Config config;
     std::string hostname;
-    std::string recorder;  // absolute path of imagebuild-record-result
+    HelperPaths helpers;
 };
 
 class Manager final
@@ -86,6 +86,7 @@ private:
                                const std::string& denied);
     bool queueFull() const;
 
+    void sendSubmissionMail(const BuildRecord& record);
     void schedule();
     void startBuild(BuildObject& build);
     void onUnitState(const std::string& id, const std::string& activeState);

@@ -42,7 +42,9 @@ std::uint64_t StateStore::allocateNumber() {
     }
     last = std::max(last, highestOnDisk_);
     std::uint64_t next = last + 1;
-    writeFileAtomic(root_ / "next-id", std::to_string(next) + "\n");
+    // Not synced: a number reaches a caller only once its build directory is
+    // on disk (create() syncs it), and the scan above never goes below those.
+    writeFileAtomic(root_ / "next-id", std::to_string(next) + "\n", 0644, Sync::kNone);
     return next;
 }
 
@@ -50,13 +52,20 @@ void StateStore::create(const BuildRecord& record, const std::string& kickstart)
     auto dir = buildDir(record.id);
     fs::create_directories(dir / "out");
     fs::create_directories(dir / "work");
-    writeFileAtomic(dir / "ks.cfg", kickstart);
-    writeFileAtomic(root_ / "pending" / record.id, "");
-    save(record);
+    // Each file's content is synced, then each directory once: the build
+    // is on disk before anyone hears of it, for a third of the syncs.
+    writeFileAtomic(dir / "ks.cfg", kickstart, 0644, Sync::kFile);
+    save(record, Sync::kFile);
+    fsyncDirectory(dir);
+    fsyncDirectory(root_ / "builds");
+    // The marker only makes a boot start the agent early; losing it to a
+    // power cut delays a queued build until the next call, it loses nothing.
+    writeFileAtomic(root_ / "pending" / record.id, "", 0644, Sync::kNone);
 }
 
-void StateStore::save(const BuildRecord& record) {
-    writeFileAtomic(buildDir(record.id) / "record.json", recordToJson(record).dump(2) + "\n");
+void StateStore::save(const BuildRecord& record, Sync sync) {
+    writeFileAtomic(buildDir(record.id) / "record.json", recordToJson(record).dump(2) + "\n", 0644,
+                    sync);
 }
 
 void StateStore::markDone(const std::string& id) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "agent/build_record.hpp"
+#include "common/atomic_file.hpp"
 
 namespace imagebuild::agent {
 
@@ -44,7 +45,11 @@ public:
     // Writes ks.cfg, out/, work/, the pending marker and record.json (last:
     // a build exists once its record does).
     void create(const BuildRecord& record, const std::string& kickstart);
-    void save(const BuildRecord& record);
+    // kFile by default: if a power cut loses the rename, the previous record
+    // survives, and reconcile() gets from systemd and the outcome file what
+    // it missed. Callers whose change nobody else could reconstruct (a
+    // cancel request) ask for kFileAndDirectory.
+    void save(const BuildRecord& record, Sync sync = Sync::kFile);
     // Called once the build is final: drops the pending marker.
     void markDone(const std::string& id);
 

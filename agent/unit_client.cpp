@@ -21,6 +21,22 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
     return {ExecCommand(argv.front(), argv, false)};
 }
 
+// ExecStopPostEx= (path, argv, flags): the recorder runs in the build's
+// sandbox and must succeed; end-of-build runs outside it ("privileged": it
+// writes the staging copy and hands mail to sendmail) and may fail without
+// changing the unit's result ("ignore-failure").
+using ExecCommandEx =
+    sdbus::Struct<std::string, std::vector<std::string>, std::vector<std::string>>;
+std::vector<ExecCommandEx> stopPostCommands(const UnitSettings& u) {
+    std::vector<ExecCommandEx> commands = {
+        ExecCommandEx(u.execStopPost.front(), u.execStopPost, std::vector<std::string>{})};
+    if (!u.execStopPostAfter.empty()) {
+        commands.emplace_back(u.execStopPostAfter.front(), u.execStopPostAfter,
+                              std::vector<std::string>{"privileged", "ignore-failure"});
+    }
+    return commands;
+}
+
 // LogExtraFields= is aay on the bus: journal fields may hold any bytes.
 std::vector<std::vector<std::uint8_t>> asByteArrays(const std::vector<std::string>& fields) {
     std::vector<std::vector<std::uint8_t>> out;
@@ -37,14 +53,18 @@ std::vector<Property> toProperties(const UnitSettings& u) {
         // exec: the start job fails if the program cannot be executed.
         {"Type", sdbus::Variant(std::string("exec"))},
         {"ExecStart", sdbus::Variant(execCommand(u.execStart))},
-        {"ExecStopPost", sdbus::Variant(execCommand(u.execStopPost))},
-        {"WorkingDirectory", sdbus::Variant(u.workingDirectory)},
         {"Environment", sdbus::Variant(u.environment)},
         {"LogExtraFields", sdbus::Variant(asByteArrays(u.logExtraFields))},
         {"KillMode", sdbus::Variant(std::string("control-group"))},
         {"CollectMode", sdbus::Variant(std::string("inactive-or-failed"))},
         {"TimeoutStopUSec", sdbus::Variant(std::uint64_t{30'000'000})},
     };
+    if (!u.workingDirectory.empty()) {
+        p.emplace_back("WorkingDirectory", sdbus::Variant(u.workingDirectory));
+    }
+    if (!u.execStopPost.empty()) {
+        p.emplace_back("ExecStopPostEx", sdbus::Variant(stopPostCommands(u)));
+    }
     if (u.runtimeMaxUSec != 0) {
         p.emplace_back("RuntimeMaxUSec", sdbus::Variant(u.runtimeMaxUSec));
     }

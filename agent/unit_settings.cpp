@@ -10,9 +10,9 @@ std::string unitNameOf(const std::string& id) {
     return "imagebuild-" + id + ".service";
 }
 
-UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
-                             const HostConfig& host, const StateStore& store,
-                             const std::string& recorder) {
+UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, const Config& config,
+                             const StateStore& store, const HelperPaths& helpers) {
+    const auto& host = config.host;
     const auto& spec = record.spec;
     std::string name = spec.name.empty() ? record.id : spec.name;
     std::map<std::string, std::string> values = {
@@ -36,7 +36,10 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
     }
     u.execStart.front() = program;
     auto dir = store.buildDir(record.id).string();
-    u.execStopPost = {recorder, dir};
+    u.execStopPost = {helpers.recorder, dir};
+    if (!helpers.buildHook.empty()) {
+        u.execStopPostAfter = {helpers.buildHook, "finished", dir};
+    }
     u.workingDirectory = values["workdir"];
     for (const auto& [key, value] : values) {
         std::string upper;
@@ -58,6 +61,17 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
     if (u.strictSandbox) {
         u.readWritePaths = {dir};
     }
+    return u;
+}
+
+UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
+                                 const HelperPaths& helpers) {
+    UnitSettings u;
+    u.unitName = "imagebuild-" + record.id + "-mail.service";
+    u.description = fmt::format("imagebuild {}: submission mail", record.id);
+    u.execStart = {helpers.buildHook, "submitted", store.buildDir(record.id).string()};
+    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
+    u.runtimeMaxUSec = 300'000'000;
     return u;
 }
 

@@ -19,9 +19,12 @@ struct UnitSettings {
     std::string unitName;  // imagebuild-<id>.service
     std::string description;
     std::string slice = "imagebuild.slice";
-    std::vector<std::string> execStart;     // argv; [0] is an absolute path
-    std::vector<std::string> execStopPost;  // the outcome recorder
-    std::string workingDirectory;
+    std::vector<std::string> execStart;  // argv; [0] is an absolute path
+    // The outcome recorder, then (its failure ignored) staging and the final
+    // mail; both run even when no agent does.
+    std::vector<std::string> execStopPost;
+    std::vector<std::string> execStopPostAfter;
+    std::string workingDirectory;             // empty: systemd's default (/)
     std::vector<std::string> environment;     // KEY=VALUE
     std::vector<std::string> logExtraFields;  // KEY=VALUE
     std::uint64_t runtimeMaxUSec = 0;
@@ -34,10 +37,19 @@ struct UnitSettings {
 
 std::string unitNameOf(const std::string& id);
 
-// recorder: absolute path of imagebuild-record-result. Throws
-// std::runtime_error if the type's program is not installed.
-UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type,
-                             const HostConfig& host, const StateStore& store,
-                             const std::string& recorder);
+// Where the helpers the units run are installed.
+struct HelperPaths {
+    std::string recorder;   // imagebuild-record-result
+    std::string buildHook;  // imagebuild-build-hook; empty: no end-of-build step
+};
+
+// Throws std::runtime_error if the type's program is not installed.
+UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, const Config& config,
+                             const StateStore& store, const HelperPaths& helpers);
+
+// The short unit that sends a build's submission mail (when it has a
+// notify list and mail is enabled).
+UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
+                                 const HelperPaths& helpers);
 
 }  // namespace imagebuild::agent

@@ -33,6 +33,8 @@ void writeAll(int fd, std::string_view content, const std::filesystem::path& pat
     }
 }
 
+}  // namespace
+
 void fsyncDirectory(const std::filesystem::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0 || ::fsync(fd.get()) < 0) {
@@ -40,16 +42,10 @@ void fsyncDirectory(const std::filesystem::path& dir) {
     }
 }
 
-}  // namespace
+namespace {
 
-void writeFileAtomic(const std::filesystem::path& path, std::string_view content, unsigned mode) {
-    writeFileAtomicWith(path, mode, [&](int fd, const std::filesystem::path& temp) {
-        writeAll(fd, content, temp);
-    });
-}
-
-void writeFileAtomicWith(const std::filesystem::path& path, unsigned mode,
-                         const std::function<void(int, const std::filesystem::path&)>& write) {
+void writeAtomic(const std::filesystem::path& path, unsigned mode, Sync sync,
+                 const std::function<void(int, const std::filesystem::path&)>& write) {
     auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
     std::string temp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
     UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
@@ -61,7 +57,7 @@ void writeFileAtomicWith(const std::filesystem::path& path, unsigned mode,
             fail("cannot chmod", temp);
         }
         write(fd.get(), temp);
-        if (::fsync(fd.get()) < 0) {
+        if (sync != Sync::kNone && ::fsync(fd.get()) < 0) {
             fail("cannot sync", temp);
         }
         if (::close(fd.release()) < 0) {
@@ -74,7 +70,22 @@ void writeFileAtomicWith(const std::filesystem::path& path, unsigned mode,
         ::unlink(temp.c_str());
         throw;
     }
-    fsyncDirectory(dir);
+    if (sync == Sync::kFileAndDirectory) {
+        fsyncDirectory(dir);
+    }
+}
+
+}  // namespace
+
+void writeFileAtomic(const std::filesystem::path& path, std::string_view content, unsigned mode,
+                     Sync sync) {
+    writeAtomic(path, mode, sync,
+                [&](int fd, const std::filesystem::path& temp) { writeAll(fd, content, temp); });
+}
+
+void writeFileAtomicWith(const std::filesystem::path& path, unsigned mode,
+                         const std::function<void(int, const std::filesystem::path&)>& write) {
+    writeAtomic(path, mode, Sync::kFileAndDirectory, write);
 }
 
 void writeAllToFd(int fd, std::string_view content, const std::filesystem::path& path) {

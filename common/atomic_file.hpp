@@ -11,10 +11,23 @@
 
 namespace imagebuild {
 
+// How much of a write must be on disk before writeFileAtomic returns. The
+// replacement is atomic in every case; the cheaper ones are for callers
+// that sync the directory themselves once for several files (fsyncDirectory)
+// or that can lose the newest version after a power cut.
+enum class Sync {
+    kFileAndDirectory,  // content and rename durable
+    kFile,              // content durable; the rename may be lost
+    kNone,              // neither: the old or the new version survives
+};
+
 // Throws std::system_error (naming the path) on any failure; the temp file
 // is removed then, and the target is untouched.
 void writeFileAtomic(const std::filesystem::path& path, std::string_view content,
-                     unsigned mode = 0644);
+                     unsigned mode = 0644, Sync sync = Sync::kFileAndDirectory);
+
+// fsync(2) of a directory, making renames and creations in it durable.
+void fsyncDirectory(const std::filesystem::path& dir);
 
 // The same, for content that is produced while it is written: write(fd,
 // temp path) fills the temporary file; whatever it throws leaves the target

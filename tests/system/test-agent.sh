@@ -93,6 +93,9 @@ test_oemdrv_build() {
         IMAGEBUILD_ARCH=x86_64 IMAGEBUILD_RELEASE=40)
     assert_contains "$log" "Added to ISO image: file '/ks.cfg'"
     assert_contains "$log" "completed successfully"
+    # End-of-build (staging, final mail) ran after the recorder, outside
+    # the build's sandbox, and left the result alone.
+    assert_contains "$log" "imagebuild: build succeeded; staged"
     # The agent's own events about the build carry the id and a MESSAGE_ID.
     assert_contains "$(run_in a journalctl -q -o cat IMAGEBUILD_ID="$id" \
         MESSAGE_ID=c2d9552254b24c459152f1592d2e7b6e)" "build a-1 succeeded"

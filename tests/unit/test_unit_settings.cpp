@@ -31,7 +31,8 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     r.id = "h-3";
     r.spec = BuildSpec{"oemdrv", "x86_64", "40", "", "my image", {}, 0, {}};
     r.timeoutUSec = 5'000'000;
-    auto u = unitSettingsFor(r, c.types.at("oemdrv"), c.host, store, "/usr/libexec/rec");
+    auto u = unitSettingsFor(r, c.types.at("oemdrv"), c, store,
+                             HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook"});
     auto dir = (dir_ / "builds" / "h-3").string();
     EXPECT_EQ(u.unitName, "imagebuild-h-3.service");
     EXPECT_EQ(u.slice, "imagebuild.slice");
@@ -42,6 +43,8 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     EXPECT_EQ(u.execStart[4], dir + "/ks.cfg");
     EXPECT_EQ(u.execStart[5], "x86_64-40");
     EXPECT_EQ(u.execStopPost, (std::vector<std::string>{"/usr/libexec/rec", dir}));
+    EXPECT_EQ(u.execStopPostAfter,
+              (std::vector<std::string>{"/usr/libexec/hook", "finished", dir}));
     EXPECT_EQ(u.workingDirectory, dir + "/work");
     EXPECT_EQ(u.logExtraFields,
               (std::vector<std::string>{"IMAGEBUILD_ID=h-3", "IMAGEBUILD_TYPE=oemdrv",
@@ -66,9 +69,15 @@ TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
     BuildRecord r;
     r.id = "h-4";
     r.spec.type = "t";
-    auto u = unitSettingsFor(r, c.types.at("t"), c.host, store, "/rec");
+    HelperPaths helpers{"/rec", ""};
+    auto u = unitSettingsFor(r, c.types.at("t"), c, store, helpers);
+    EXPECT_TRUE(u.execStopPostAfter.empty());
     EXPECT_EQ(u.execStart.back(), "h-4");
     EXPECT_FALSE(u.strictSandbox);
     EXPECT_FALSE(u.memoryMax.has_value());
-    EXPECT_THROW(unitSettingsFor(r, c.types.at("gone"), c.host, store, "/rec"), std::runtime_error);
+    EXPECT_THROW(unitSettingsFor(r, c.types.at("gone"), c, store, helpers), std::runtime_error);
+    auto mail = mailUnitSettingsFor(r, store, HelperPaths{"/rec", "/hook"});
+    EXPECT_EQ(mail.unitName, "imagebuild-h-4-mail.service");
+    EXPECT_EQ(mail.execStart,
+              (std::vector<std::string>{"/hook", "submitted", (dir_ / "builds/h-4").string()}));
 }

@@ -79,11 +79,8 @@ std::vector<std::string> logTail(const std::string& id) {
 // (a retry after a crash) reads it instead of staging again.
 StagingResult stageOnce(const fs::path& buildDir, const BuildRecord& record, const Config& config,
                         const std::string& host) {
-    auto recordPath = buildDir / "staging.json";
-    if (auto text = readFile(recordPath)) {
-        auto j = nlohmann::json::parse(*text);
-        return {j.at("dir").get<std::string>(), j.at("files").get<std::vector<Artifact>>(),
-                j.at("problems").get<std::vector<std::string>>()};
+    if (auto staged = loadStagingResult(buildDir)) {
+        return *staged;
     }
     StagingOptions options;
     if (auto type = config.types.find(record.spec.type); type != config.types.end()) {
@@ -93,9 +90,7 @@ StagingResult stageOnce(const fs::path& buildDir, const BuildRecord& record, con
     options.copyTo = config.staging.copyTo;
     options.host = host;
     auto result = stageBuild(buildDir, record, options);
-    nlohmann::json j{
-        {"dir", result.dir.string()}, {"files", result.files}, {"problems", result.problems}};
-    writeFileAtomic(recordPath, j.dump(2) + "\n");
+    saveStagingResult(buildDir, result);
     return result;
 }
 

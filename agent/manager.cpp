@@ -1,7 +1,8 @@
 #include "agent/manager.hpp"
 
+#include "agent/staging.hpp"
+
 #include <fmt/format.h>
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -32,28 +33,6 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
         text.replace(pos, from.size(), to);
     }
     return text;
-}
-
-std::vector<Artifact> collectArtifacts(const fs::path& outDir,
-                                       const std::vector<std::string>& patterns) {
-    std::vector<Artifact> out;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(outDir, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file(ec)) {
-            continue;
-        }
-        auto rel = fs::relative(it->path(), outDir, ec).string();
-        bool match = std::any_of(patterns.begin(), patterns.end(), [&rel](const std::string& p) {
-            return ::fnmatch(p.c_str(), rel.c_str(), FNM_PATHNAME) == 0;
-        });
-        if (match) {
-            out.push_back(Artifact{rel, it->path().string(), it->file_size(ec), ""});
-        }
-    }
-    std::sort(out.begin(), out.end(),
-              [](const Artifact& a, const Artifact& b) { return a.name < b.name; });
-    return out;
 }
 
 }  // namespace
@@ -317,8 +296,13 @@ void Manager::finish(BuildObject& build, const std::string& finalState, int32_t 
     r.result = finalState;
     r.exitStatus = exitStatus;
     r.finishedAt = finishedAt;
-    if (auto type = options_.config.types.find(r.spec.type); type != options_.config.types.end()) {
-        r.artifacts = collectArtifacts(store_.outDir(id), type->second.artifacts);
+    // What the build unit's end-of-build step staged, with checksums; the
+    // type's outputs as they lie when no staging happened (no hook installed).
+    if (auto staged = loadStagingResult(store_.buildDir(id))) {
+        r.artifacts = staged->files;
+    } else if (auto type = options_.config.types.find(r.spec.type);
+               type != options_.config.types.end()) {
+        r.artifacts = findArtifacts(store_.outDir(id), type->second.artifacts);
     }
     try {
         store_.save(r);

@@ -257,6 +257,27 @@ std::vector<Artifact> findArtifacts(const fs::path& outDir,
     return out;
 }
 
+void saveStagingResult(const fs::path& buildDir, const StagingResult& result) {
+    nlohmann::json j{
+        {"dir", result.dir.string()}, {"files", result.files}, {"problems", result.problems}};
+    writeFileAtomic(buildDir / "staging.json", j.dump(2) + "\n");
+}
+
+std::optional<StagingResult> loadStagingResult(const fs::path& buildDir) {
+    try {
+        auto text = readFile(buildDir / "staging.json");
+        if (!text) {
+            return std::nullopt;
+        }
+        auto j = nlohmann::json::parse(*text);
+        return StagingResult{j.at("dir").get<std::string>(),
+                             j.at("files").get<std::vector<Artifact>>(),
+                             j.at("problems").get<std::vector<std::string>>()};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 std::string toolVersion(const std::string& program) {
     for (const char* flag : {"--version", "-version"}) {
         auto line = firstLine(captureOutput({program, flag}));

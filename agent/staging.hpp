@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct StagingResult {
 // record: the build as it ended (state, result and finishedAt already set).
 StagingResult stageBuild(const std::filesystem::path& buildDir, const BuildRecord& record,
                          const StagingOptions& options);
+
+// The result of staging is kept in <build dir>/staging.json: a retry reads
+// it instead of staging again, and the agent takes the artifact list from it.
+void saveStagingResult(const std::filesystem::path& buildDir, const StagingResult& result);
+// nullopt if the build was not staged (or the record is unreadable).
+std::optional<StagingResult> loadStagingResult(const std::filesystem::path& buildDir);
 
 // The files under outDir whose path relative to it matches one of the
 // globs, sorted by name; name = the relative path.

@@ -141,3 +141,17 @@ TEST(ToolVersion, FirstLineOrEmpty) {
     EXPECT_NE(toolVersion("true").find("coreutils"), std::string::npos);
     EXPECT_EQ(toolVersion("imagebuild-no-such-tool"), "");
 }
+
+TEST_F(Staging, TheStagingRecordRoundTripsAndACorruptOneReadsAsNotStaged) {
+    write(build_ / "out" / "oemdrv.iso", "ISO");
+    EXPECT_FALSE(loadStagingResult(build_).has_value());
+    auto result = stageBuild(build_, record_, options_);
+    saveStagingResult(build_, result);
+    auto loaded = loadStagingResult(build_);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->dir, result.dir);
+    ASSERT_EQ(loaded->files.size(), result.files.size());
+    EXPECT_EQ(loaded->files[0].sha256, result.files[0].sha256);
+    write(build_ / "staging.json", "{ not json");
+    EXPECT_FALSE(loadStagingResult(build_).has_value());
+}

@@ -80,8 +80,14 @@ test_oemdrv_build() {
     assert_eq "$(prop "$id" Result)" succeeded
     assert_eq "$(prop "$id" ExitStatus)" 0
     assert_eq "$(prop "$id" Unit)" "imagebuild-a-1.service"
-    iso=$(run_in a busctl get-property $A "$(path_of "$id")" $B Artifacts | awk '{print $4}' | tr -d '"')
-    assert_eq "$iso" /var/lib/imagebuild/builds/a-1/out/oemdrv.iso
+    # The artifacts are the staged files, with checksums that sha256sum checks.
+    local artifacts
+    artifacts=$(run_in a busctl get-property $A "$(path_of "$id")" $B Artifacts)
+    assert_contains "$artifacts" 'a(ssts) 5 "oemdrv.iso"'
+    iso=$(echo "$artifacts" | awk '{print $4}' | tr -d '"')
+    assert_eq "$iso" /var/lib/imagebuild/builds/a-1/artifacts/oemdrv.iso
+    run_in a sh -c 'cd /var/lib/imagebuild/builds/a-1/artifacts && sha256sum --quiet -c SHA256SUMS'
+    assert_eq "$(run_in a cat /var/lib/imagebuild/builds/a-1/artifacts/ks.cfg)" "$(printf '%s' "$KS")"
     assert_contains "$(run_in a xorriso -indev "$iso" -pvd_info 2>/dev/null)" "Volume Id    : OEMDRV"
     run_in a osirrox -indev "$iso" -extract /ks.cfg /tmp/extracted-ks.cfg 2>/dev/null
     assert_eq "$(run_in a cat /tmp/extracted-ks.cfg)" "$(printf '%s' "$KS")"

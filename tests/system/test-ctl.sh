@@ -63,7 +63,8 @@ test_build_follow() {
     # The image is real: an ISO with volume label OEMDRV whose ks.cfg is the
     # flattened kickstart (the %include resolved next to the file).
     local iso
-    iso=$(ctl artifacts "$oemdrv_id" --no-legend | awk '{print $4}')
+    iso=$(ctl artifacts "$oemdrv_id" --no-legend | awk '$1 == "oemdrv.iso" { print $4 }')
+    [ -n "$iso" ] || { echo "no oemdrv.iso among the artifacts"; return 1; }
     assert_contains "$(run_in a xorriso -indev "$iso" -pvd_info 2>&1)" "OEMDRV"
     run_in a xorriso -osirrox on -indev "$iso" -extract /ks.cfg /var/tmp/extracted.ks >/dev/null 2>&1
     assert_contains "$(run_in a cat /var/tmp/extracted.ks)" "rootpw --lock"

@@ -113,8 +113,13 @@ std::optional<JournalEntry> BuildJournal::next() {
     return entry;
 }
 
-void BuildJournal::wait(std::chrono::milliseconds timeout) {
-    sd_journal_wait(journal_.get(), static_cast<std::uint64_t>(timeout.count()) * 1000);
+bool BuildJournal::wait(std::chrono::milliseconds timeout) {
+    return sd_journal_wait(journal_.get(), static_cast<std::uint64_t>(timeout.count()) * 1000) >= 0;
+}
+
+bool BuildJournal::hasFiles() const {
+    return sd_journal_has_runtime_files(journal_.get()) > 0 ||
+           sd_journal_has_persistent_files(journal_.get()) > 0;
 }
 
 std::vector<JournalEntry> BuildJournal::readAll() {

@@ -44,8 +44,12 @@ public:
     void seekLast(std::uint64_t n);
     // The next entry, or nullopt if there is none (yet).
     std::optional<JournalEntry> next();
-    // Waits up to timeout for the journal to change.
-    void wait(std::chrono::milliseconds timeout);
+    // Waits up to timeout for the journal to change; false if the journal
+    // cannot be waited on. Never throws: callers run inside C callbacks.
+    bool wait(std::chrono::milliseconds timeout);
+    // False when no journal file could be opened at all: journald is not
+    // running, or the caller may not read the system journal.
+    bool hasFiles() const;
 
     // Every remaining line.
     std::vector<JournalEntry> readAll();

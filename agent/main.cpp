@@ -28,8 +28,7 @@ std::string defaultStateDir() {
 
 HelperPaths helperPaths() {
     std::string dir = IMAGEBUILD_LIBEXECDIR;
-    return {dir + "/imagebuild-record-result", dir + "/imagebuild-end-of-build",
-            dir + "/imagebuild-mail-submitted"};
+    return {dir + "/imagebuild-record-result", dir + "/imagebuild-build-hook"};
 }
 
 int run(const std::string& configPath, const std::string& stateDir) {

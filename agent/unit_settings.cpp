@@ -37,8 +37,8 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
     u.execStart.front() = program;
     auto dir = store.buildDir(record.id).string();
     u.execStopPost = {helpers.recorder, dir};
-    if (!helpers.endOfBuild.empty()) {
-        u.execStopPostAfter = {helpers.endOfBuild, dir};
+    if (!helpers.buildHook.empty()) {
+        u.execStopPostAfter = {helpers.buildHook, "finished", dir};
     }
     u.workingDirectory = values["workdir"];
     for (const auto& [key, value] : values) {
@@ -69,7 +69,7 @@ UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& st
     UnitSettings u;
     u.unitName = "imagebuild-" + record.id + "-mail.service";
     u.description = fmt::format("imagebuild {}: submission mail", record.id);
-    u.execStart = {helpers.mailSubmitted, store.buildDir(record.id).string()};
+    u.execStart = {helpers.buildHook, "submitted", store.buildDir(record.id).string()};
     u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
     u.runtimeMaxUSec = 300'000'000;
     return u;

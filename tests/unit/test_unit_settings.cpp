@@ -32,7 +32,7 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     r.spec = BuildSpec{"oemdrv", "x86_64", "40", "", "my image", {}, 0, {}};
     r.timeoutUSec = 5'000'000;
     auto u = unitSettingsFor(r, c.types.at("oemdrv"), c, store,
-                             HelperPaths{"/usr/libexec/rec", "/usr/libexec/end", "/m"});
+                             HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook"});
     auto dir = (dir_ / "builds" / "h-3").string();
     EXPECT_EQ(u.unitName, "imagebuild-h-3.service");
     EXPECT_EQ(u.slice, "imagebuild.slice");
@@ -43,7 +43,8 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     EXPECT_EQ(u.execStart[4], dir + "/ks.cfg");
     EXPECT_EQ(u.execStart[5], "x86_64-40");
     EXPECT_EQ(u.execStopPost, (std::vector<std::string>{"/usr/libexec/rec", dir}));
-    EXPECT_EQ(u.execStopPostAfter, (std::vector<std::string>{"/usr/libexec/end", dir}));
+    EXPECT_EQ(u.execStopPostAfter,
+              (std::vector<std::string>{"/usr/libexec/hook", "finished", dir}));
     EXPECT_EQ(u.workingDirectory, dir + "/work");
     EXPECT_EQ(u.logExtraFields,
               (std::vector<std::string>{"IMAGEBUILD_ID=h-3", "IMAGEBUILD_TYPE=oemdrv",
@@ -68,7 +69,7 @@ TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
     BuildRecord r;
     r.id = "h-4";
     r.spec.type = "t";
-    HelperPaths helpers{"/rec", "", "/mail"};
+    HelperPaths helpers{"/rec", ""};
     auto u = unitSettingsFor(r, c.types.at("t"), c, store, helpers);
     EXPECT_TRUE(u.execStopPostAfter.empty());
     EXPECT_EQ(u.execStart.back(), "h-4");
@@ -77,5 +78,8 @@ TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
     EXPECT_THROW(unitSettingsFor(r, c.types.at("gone"), c, store, helpers), std::runtime_error);
     auto mail = mailUnitSettingsFor(r, store, helpers);
     EXPECT_EQ(mail.unitName, "imagebuild-h-4-mail.service");
-    EXPECT_EQ(mail.execStart, (std::vector<std::string>{"/mail", (dir_ / "builds/h-4").string()}));
+    helpers.buildHook = "/hook";
+    mail = mailUnitSettingsFor(r, store, helpers);
+    EXPECT_EQ(mail.execStart,
+              (std::vector<std::string>{"/hook", "submitted", (dir_ / "builds/h-4").string()}));
 }

@@ -171,7 +171,8 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
 // In a unit of its own, so a slow mail server never holds up the agent and
 // the mail still goes out if the agent exits.
 void Manager::sendSubmissionMail(const BuildRecord& record) {
-    if (record.spec.notify.empty() || !options_.config.mail.enabled) {
+    if (record.spec.notify.empty() || !options_.config.mail.enabled ||
+        options_.helpers.buildHook.empty()) {
         return;
     }
     auto id = record.id;

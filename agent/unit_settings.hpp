@@ -40,7 +40,7 @@ std::string unitNameOf(const std::string& id);
 // Where the helpers the units run are installed.
 struct HelperPaths {
     std::string recorder;   // imagebuild-record-result
-    std::string buildHook;  // imagebuild-build-hook; empty: no end-of-build step
+    std::string buildHook;  // imagebuild-build-hook (finished|submitted); empty: none
 };
 
 // Throws std::runtime_error if the type's program is not installed.

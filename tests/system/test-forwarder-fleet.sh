@@ -167,6 +167,27 @@ test_c_down_then_back() {
     assert_eq "${id%%-*}" c
 }
 
+# imagebuildctl -H: a client on host b uses the fleet through a's forwarder
+# only (HTTP), never a bus: hosts, a build that runs on c, its log from c's
+# journal, its artifact, and the exit code of a write without a token.
+test_imagebuildctl_over_http() {
+    local out id
+    out=$(run_in b imagebuildctl -H "$a" hosts --no-legend)
+    assert_contains "$out" "ppc64le"
+    assert_contains "$out" "aarch64"
+    echo "lang en_US.UTF-8" | write_into b /root/fleet.ks
+    out=$(run_in b env IMAGEBUILD_TOKEN=alice-token imagebuildctl -H "$a" \
+        build /root/fleet.ks --type lines --arch ppc64le --release 41 --wait)
+    id=$(sed -n 's/^Submitted build \(c-[0-9]*\)\.$/\1/p' <<<"$out")
+    [ -n "$id" ] || { echo "no c build id in: $out"; return 1; }
+    assert_contains "$(run_in b imagebuildctl -H "$a" list --all --no-legend)" "$id"
+    assert_contains "$(run_in b imagebuildctl -H "$a" log "$id" -o cat)" "line 40"
+    run_in b imagebuildctl -H "$a" artifacts "$id" --download /root/downloads
+    assert_eq "$(run_in b sha256sum /root/downloads/image.bin | cut -d' ' -f1)" \
+        "$(run_in c sha256sum "/var/lib/imagebuild/builds/$id/artifacts/image.bin" | cut -d' ' -f1)"
+    assert_exit 4 run_in b imagebuildctl -H "$a" cancel "$id"
+}
+
 test_case "three hosts, each healthy with its arches" test_fleet_is_up
 test_case "a build for c's arch submitted to a runs on c" test_build_for_c_runs_on_c
 test_case "a's monitor URL streams c's journal live until the end" test_monitor_on_a_follows_c_live
@@ -175,5 +196,6 @@ test_case "artifact download with Range matches the file's sha256" test_artifact
 test_case "traversal in artifact names is 404" test_artifact_traversal_is_404
 test_case "an arch nobody builds is 422 listing the fleet" test_unsupported_is_422_with_the_fleet
 test_case "missing or wrong token is 401, body over the limit 413" test_auth_and_limits
+test_case "imagebuildctl -H uses the fleet over HTTP" test_imagebuildctl_over_http
 test_case "c off: its arch 503, b still builds; c back: used again" test_c_down_then_back
 finish

@@ -50,6 +50,25 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     return info;
 }
 
+BuildInfo buildInfoFromListRow(const BuildListRow& row) {
+    BuildInfo info;
+    info.id = row.get<0>();
+    info.type = row.get<1>();
+    info.arch = row.get<2>();
+    info.release = row.get<3>();
+    info.name = row.get<4>();
+    info.state = row.get<5>();
+    info.result = row.get<6>();
+    info.submitterUid = row.get<7>();
+    info.submittedAt = row.get<8>();
+    info.startedAt = row.get<9>();
+    info.finishedAt = row.get<10>();
+    if (auto id = BuildId::parse(info.id)) {
+        info.host = id->host;
+    }
+    return info;
+}
+
 const std::vector<std::string>& allBuildStates() {
     static const std::vector<std::string> states{"queued", "running",   "succeeded",
                                                  "failed", "cancelled", "timed-out"};

@@ -47,6 +47,13 @@ struct BuildInfo {
 // newer agent never breaks an older client.
 BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& properties);
 
+// One row of BuildManager1.ListBuilds: id, type, arch, release, name, state,
+// result, submitter_uid, submitted_at, started_at, finished_at, path.
+using BuildListRow = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
+                                   std::string, std::string, std::uint32_t, std::uint64_t,
+                                   std::uint64_t, std::uint64_t, sdbus::ObjectPath>;
+BuildInfo buildInfoFromListRow(const BuildListRow& row);
+
 // The states a build can be in, in lifecycle order.
 const std::vector<std::string>& allBuildStates();
 bool isFinalState(const std::string& state);

@@ -12,22 +12,12 @@
 #include <vector>
 
 #include "common/build_info.hpp"
+#include "common/host_info.hpp"
 #include "ctl/build_request.hpp"
 
 namespace imagebuild::ctl {
 
-struct HostInfo {
-    std::string hostname;
-    std::string url;
-    std::vector<std::string> arches;
-    std::vector<std::string> releases;
-    std::vector<std::string> imageTypes;
-    std::uint32_t running = 0;
-    std::uint32_t queued = 0;
-    std::uint32_t maxParallel = 0;
-    bool healthy = true;
-    std::uint64_t lastSeen = 0;  // usec since the epoch; 0 = now / unknown
-};
+using imagebuild::HostInfo;  // common/host_info.hpp: the JSON of GET /v1/hosts
 
 struct ListResult {
     std::vector<BuildInfo> builds;

@@ -81,29 +81,6 @@ struct MessageAccess : sdbus::Message {
     throw CtlError(mapped.exitCode, mapped.message);
 }
 
-using Row = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
-                          std::string, std::string, std::uint32_t, std::uint64_t, std::uint64_t,
-                          std::uint64_t, sdbus::ObjectPath>;
-
-BuildInfo fromRow(const Row& row) {
-    BuildInfo info;
-    info.id = row.get<0>();
-    info.type = row.get<1>();
-    info.arch = row.get<2>();
-    info.release = row.get<3>();
-    info.name = row.get<4>();
-    info.state = row.get<5>();
-    info.result = row.get<6>();
-    info.submitterUid = row.get<7>();
-    info.submittedAt = row.get<8>();
-    info.startedAt = row.get<9>();
-    info.finishedAt = row.get<10>();
-    if (auto id = BuildId::parse(info.id)) {
-        info.host = id->host;
-    }
-    return info;
-}
-
 class DbusBackend final : public Backend {
 public:
     explicit DbusBackend(bool interactive) : interactive_(interactive) {
@@ -132,7 +109,7 @@ public:
         ListResult result;
         try {
             for (const auto& row : manager_->ListBuilds(filter)) {
-                result.builds.push_back(fromRow(row));
+                result.builds.push_back(buildInfoFromListRow(row));
             }
         } catch (const sdbus::Error& e) {
             rethrow(e);
@@ -166,6 +143,7 @@ public:
             host.running = manager_->Running();
             host.queued = manager_->Queued();
             host.maxParallel = manager_->MaxParallel();
+            host.healthy = true;  // it answered
             return {host};
         } catch (const sdbus::Error& e) {
             rethrow(e);

@@ -116,18 +116,7 @@ public:
         std::vector<HostInfo> hosts;
         for (const auto& h :
              json(http::verb::get, "/v1/hosts", "").value("hosts", nlohmann::json::array())) {
-            HostInfo host;
-            host.hostname = h.value("hostname", "");
-            host.url = h.value("url", "");
-            host.arches = h.value("arches", std::vector<std::string>{});
-            host.releases = h.value("releases", std::vector<std::string>{});
-            host.imageTypes = h.value("image_types", std::vector<std::string>{});
-            host.running = h.value("running", 0u);
-            host.queued = h.value("queued", 0u);
-            host.maxParallel = h.value("max_parallel", 0u);
-            host.healthy = h.value("healthy", true);
-            host.lastSeen = h.value("last_seen", std::uint64_t{0});
-            hosts.push_back(std::move(host));
+            hosts.push_back(h.get<HostInfo>());
         }
         return hosts;
     }

@@ -68,22 +68,7 @@ public:
         ManagerProxy manager(*connection);
         std::vector<BuildInfo> out;
         for (const auto& row : manager.ListBuilds({})) {
-            BuildInfo info;
-            info.id = row.get<0>();
-            info.type = row.get<1>();
-            info.arch = row.get<2>();
-            info.release = row.get<3>();
-            info.name = row.get<4>();
-            info.state = row.get<5>();
-            info.result = row.get<6>();
-            info.submitterUid = row.get<7>();
-            info.submittedAt = row.get<8>();
-            info.startedAt = row.get<9>();
-            info.finishedAt = row.get<10>();
-            if (auto id = BuildId::parse(info.id)) {
-                info.host = id->host;
-            }
-            out.push_back(std::move(info));
+            out.push_back(buildInfoFromListRow(row));
         }
         return out;
     }

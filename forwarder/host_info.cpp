@@ -4,27 +4,6 @@
 
 namespace imagebuild::forwarder {
 
-void to_json(nlohmann::json& j, const HostInfo& host) {
-    j = nlohmann::json{{"hostname", host.hostname},      {"url", host.url},
-                       {"arches", host.arches},          {"releases", host.releases},
-                       {"image_types", host.imageTypes}, {"running", host.running},
-                       {"queued", host.queued},          {"max_parallel", host.maxParallel},
-                       {"healthy", host.healthy},        {"last_seen", host.lastSeen}};
-}
-
-void from_json(const nlohmann::json& j, HostInfo& host) {
-    host.hostname = j.value("hostname", "");
-    host.url = j.value("url", "");
-    host.arches = j.value("arches", std::vector<std::string>{});
-    host.releases = j.value("releases", std::vector<std::string>{});
-    host.imageTypes = j.value("image_types", std::vector<std::string>{});
-    host.running = j.value("running", 0u);
-    host.queued = j.value("queued", 0u);
-    host.maxParallel = j.value("max_parallel", 0u);
-    host.healthy = j.value("healthy", false);
-    host.lastSeen = j.value("last_seen", std::uint64_t{0});
-}
-
 std::uint64_t nowUsec() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())

@@ -1,31 +1,14 @@
-// One build host as GET /v1/hosts shows it:
-//   {"hostname", "url", "arches", "releases", "image_types", "running",
-//    "queued", "max_parallel", "healthy", "last_seen"}
-// last_seen: usec since the epoch of the last answer, 0 = never.
+// The forwarder's view of a build host is common's HostInfo (the JSON of
+// GET /v1/hosts); nowUsec() stamps when a host last answered.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
-#include <string>
-#include <vector>
+
+#include "common/host_info.hpp"
 
 namespace imagebuild::forwarder {
 
-struct HostInfo {
-    std::string hostname;
-    std::string url;
-    std::vector<std::string> arches;
-    std::vector<std::string> releases;
-    std::vector<std::string> imageTypes;
-    std::uint32_t running = 0;
-    std::uint32_t queued = 0;
-    std::uint32_t maxParallel = 0;
-    bool healthy = false;
-    std::uint64_t lastSeen = 0;
-};
-
-void to_json(nlohmann::json& j, const HostInfo& host);
-void from_json(const nlohmann::json& j, HostInfo& host);
+using imagebuild::HostInfo;
 
 std::uint64_t nowUsec();
 

@@ -1,0 +1,32 @@
+// One build host as GET /v1/hosts shows it, shared by the forwarder (which
+// serves it) and imagebuildctl (which prints it):
+//   {"hostname", "url", "arches", "releases", "image_types", "running",
+//    "queued", "max_parallel", "healthy", "last_seen"}
+// last_seen: usec since the epoch of the last answer, 0 = never.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace imagebuild {
+
+struct HostInfo {
+    std::string hostname;
+    std::string url;
+    std::vector<std::string> arches;
+    std::vector<std::string> releases;
+    std::vector<std::string> imageTypes;
+    std::uint32_t running = 0;
+    std::uint32_t queued = 0;
+    std::uint32_t maxParallel = 0;
+    bool healthy = false;
+    std::uint64_t lastSeen = 0;
+};
+
+void to_json(nlohmann::json& j, const HostInfo& host);
+// Missing keys keep their defaults.
+void from_json(const nlohmann::json& j, HostInfo& host);
+
+}  // namespace imagebuild

@@ -15,6 +15,10 @@ export IMAGEBUILD_SOURCE_ROOT IMAGEBUILD_BUILD_ROOT
 export IMAGEBUILD_SANDBOX_DIR=${IMAGEBUILD_SANDBOX_DIR:-$IMAGEBUILD_BUILD_ROOT/sandbox-hosts/$(basename "$0" .sh)}
 # A sandbox dies with the script that booted it, even on SIGKILL.
 export SB_TIE_TO_PARENT=1
+# Files a script keeps between its cases (each case runs in a subshell);
+# removed with everything else at exit.
+TEST_SCRATCH=$IMAGEBUILD_SANDBOX_DIR/scratch
+mkdir -p "$TEST_SCRATCH"
 
 _tap_count=0
 _tap_failed=0
@@ -34,6 +38,7 @@ _cleanup() {
     for name in "${!_hosts_booted[@]}"; do
         sb_destroy "$name"
     done
+    rm -rf --one-file-system "$TEST_SCRATCH"
     rmdir "$IMAGEBUILD_SANDBOX_DIR" 2>/dev/null || true
 }
 trap _cleanup EXIT

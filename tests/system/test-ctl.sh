@@ -59,7 +59,7 @@ test_build_follow() {
     assert_contains "$out" "Submitted build a-"
     oemdrv_id=$(sed -n 's/^Submitted build \(a-[0-9]*\)\.$/\1/p' <<<"$out")
     [ -n "$oemdrv_id" ]
-    echo "$oemdrv_id" >"$IMAGEBUILD_SANDBOX_DIR/oemdrv-id"
+    echo "$oemdrv_id" >"$TEST_SCRATCH/oemdrv-id"
     # The image is real: an ISO with volume label OEMDRV whose ks.cfg is the
     # flattened kickstart (the %include resolved next to the file).
     local iso
@@ -70,7 +70,7 @@ test_build_follow() {
     assert_contains "$(run_in a cat /var/tmp/extracted.ks)" "rootpw --lock"
 }
 
-id_of_oemdrv() { cat "$IMAGEBUILD_SANDBOX_DIR/oemdrv-id"; }
+id_of_oemdrv() { cat "$TEST_SCRATCH/oemdrv-id"; }
 
 test_list_shows_it() {
     local id out

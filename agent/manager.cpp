@@ -1,6 +1,7 @@
 #include "agent/manager.hpp"
 
 #include "agent/staging.hpp"
+#include "common/clock.hpp"
 
 #include <fmt/format.h>
 
@@ -20,12 +21,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kManagerInterface = org::imagebuild::BuildManager1_adaptor::INTERFACE_NAME;
-
-uint64_t nowUSec() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
-}
 
 std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
     for (size_t pos = text.find(from); pos != std::string::npos;
@@ -137,7 +132,7 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
         r.id = BuildId{options_.hostname, r.number}.str();
         r.unit = unitNameOf(r.id);
         r.submitterUid = uid;
-        r.submittedAt = nowUSec();
+        r.submittedAt = realtimeUsec();
         auto timeoutSec = spec.timeoutSec ? spec.timeoutSec : options_.config.host.timeoutSec;
         r.timeoutUSec = timeoutSec * 1'000'000;
         r.monitorUrl = replaceAll(replaceAll(options_.config.host.monitorUrl, "{id}", r.id),
@@ -215,11 +210,11 @@ void Manager::startBuild(BuildObject& build) {
         logEvent(LOG_ERR, message_id::kBuildFinished, id,
                  fmt::format("build {} cannot start: {}", id, e.what()));
         running_.insert(id);
-        finish(build, state::kFailed, -1, nowUSec());
+        finish(build, state::kFailed, -1, realtimeUsec());
         return;
     }
     r.state = state::kRunning;
-    r.startedAt = nowUSec();
+    r.startedAt = realtimeUsec();
     store_.save(r);
     running_.insert(id);
     // Follow the unit before it exists, so no change can be missed.
@@ -232,7 +227,7 @@ void Manager::startBuild(BuildObject& build) {
             logEvent(LOG_ERR, message_id::kBuildFinished, id,
                      fmt::format("systemd refused to start build {}: {}", id, error));
             if (auto* b = find(id); b && running_.count(id)) {
-                finish(*b, state::kFailed, -1, nowUSec());
+                finish(*b, state::kFailed, -1, realtimeUsec());
             }
         }
     });
@@ -281,11 +276,11 @@ void Manager::tryFinish(const std::string& id, bool unitGone) {
     if (outcome) {
         auto final = finalStateOf(*outcome, build->record().cancelRequested);
         finish(*build, final.state, final.exitStatus,
-               outcome->finishedAt ? outcome->finishedAt : nowUSec());
+               outcome->finishedAt ? outcome->finishedAt : realtimeUsec());
     } else if (unitGone || started_.count(id)) {
         logEvent(LOG_WARNING, "", id, fmt::format("build {} ended without a recorded outcome", id));
         finish(*build, build->record().cancelRequested ? state::kCancelled : state::kFailed, -1,
-               nowUSec());
+               realtimeUsec());
     }
 }
 
@@ -432,7 +427,7 @@ void Manager::afterCancelAuthorized(const std::string& id,
              fmt::format("cancel of build {} requested", id));
     if (r.state == state::kQueued) {
         queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
-        finish(*build, state::kCancelled, -1, nowUSec());
+        finish(*build, state::kCancelled, -1, realtimeUsec());
         reply->returnResults();
         return;
     }

@@ -2,13 +2,13 @@
 // unit. Writes systemd's $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS into
 // <build dir>/outcome, atomically, so a build's end is on disk even when no
 // agent is running to see it.
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "agent/build_record.hpp"
 #include "common/atomic_file.hpp"
+#include "common/clock.hpp"
 
 int main(int argc, char** argv) {
     if (argc != 2) {
@@ -23,10 +23,7 @@ int main(int argc, char** argv) {
     outcome.serviceResult = env("SERVICE_RESULT");
     outcome.exitCode = env("EXIT_CODE");
     outcome.exitStatus = env("EXIT_STATUS");
-    outcome.finishedAt =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    outcome.finishedAt = imagebuild::realtimeUsec();
     if (outcome.serviceResult.empty()) {
         std::cerr
             << "imagebuild-record-result: $SERVICE_RESULT is not set; run me as ExecStopPost=\n";

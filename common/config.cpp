@@ -174,22 +174,6 @@ private:
     std::string fileName_;
 };
 
-std::vector<std::string> words(const std::string& value) {
-    std::vector<std::string> out;
-    std::string w;
-    for (char c : value + " ") {
-        if (c == ' ' || c == '\t' || c == ',') {
-            if (!w.empty()) {
-                out.push_back(std::move(w));
-                w.clear();
-            }
-        } else {
-            w += c;
-        }
-    }
-    return out;
-}
-
 bool isName(const std::string& s) {
     return !s.empty() && s.size() <= 32 && std::islower(static_cast<unsigned char>(s[0])) &&
            std::all_of(s.begin(), s.end(), [](char c) {
@@ -212,13 +196,13 @@ HostConfig checkHost(const Checker& check, const std::map<std::string, Located>&
     };
     h.arches = {machineArch()};
     if (auto it = get("arches"); it != e.end()) {
-        h.arches = words(it->second.value);
+        h.arches = splitWords(it->second.value);
         if (h.arches.empty()) {
             check.fail(it->second.line, "arches is empty; list at least one, e.g. x86_64");
         }
     }
     if (auto it = get("releases"); it != e.end()) {
-        h.releases = words(it->second.value);
+        h.releases = splitWords(it->second.value);
     }
     if (auto it = get("max_parallel"); it != e.end()) {
         h.maxParallel =
@@ -276,7 +260,7 @@ MailConfig checkMail(const Checker& check, const std::map<std::string, Located>&
         mail.from = it->second.value;
     }
     if (auto it = e.find("sendmail"); it != e.end()) {
-        mail.sendmail = words(it->second.value);
+        mail.sendmail = splitWords(it->second.value);
         if (mail.sendmail.empty() || mail.sendmail.front().front() != '/') {
             check.fail(it->second.line,
                        fmt::format("sendmail must start with an absolute program path, not \"{}\"",
@@ -312,7 +296,7 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
         check.fail(command->second.line, err.what());
     }
     if (auto it = e.find("tools"); it != e.end()) {
-        t.tools = words(it->second.value);
+        t.tools = splitWords(it->second.value);
     } else {
         t.tools = {t.command.elements().front()};
     }
@@ -327,7 +311,7 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
         }
     }
     if (auto it = e.find("artifacts"); it != e.end()) {
-        t.artifacts = words(it->second.value);
+        t.artifacts = splitWords(it->second.value);
     }
     if (auto it = e.find("description"); it != e.end()) {
         t.description = it->second.value;
@@ -381,6 +365,22 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
                         fileName, st.line + 1));
     }
     return config;
+}
+
+std::vector<std::string> splitWords(const std::string& value) {
+    std::vector<std::string> out;
+    std::string w;
+    for (char c : value + " ") {
+        if (c == ' ' || c == '\t' || c == ',') {
+            if (!w.empty()) {
+                out.push_back(std::move(w));
+                w.clear();
+            }
+        } else {
+            w += c;
+        }
+    }
+    return out;
 }
 
 std::filesystem::path defaultConfigPath() {

@@ -89,6 +89,9 @@ std::filesystem::path defaultConfigPath();
 // The types whose tools all exist (looked up with findProgram).
 std::vector<std::string> availableTypes(const Config& config);
 
+// Splits a list value ("a b,c") at blanks and commas; empty items dropped.
+std::vector<std::string> splitWords(const std::string& value);
+
 // Absolute path of a program in the standard PATH; empty if not found.
 // Absolute names are returned as they are if executable.
 std::string findProgram(const std::string& name);

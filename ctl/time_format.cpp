@@ -47,10 +47,4 @@ std::string buildDuration(std::uint64_t startedAt, std::uint64_t finishedAt, std
     return formatDuration(end > startedAt ? end - startedAt : 0);
 }
 
-std::uint64_t nowUsec() {
-    using namespace std::chrono;
-    return static_cast<std::uint64_t>(
-        duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
-}
-
 }  // namespace imagebuild::ctl

@@ -16,7 +16,4 @@ std::string formatDuration(std::uint64_t usec);
 // How long a build ran (or has been running, given now): "-" if not started.
 std::string buildDuration(std::uint64_t startedAt, std::uint64_t finishedAt, std::uint64_t now);
 
-// usec since the epoch, now.
-std::uint64_t nowUsec();
-
 }  // namespace imagebuild::ctl

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/build_json.hpp"
+#include "common/clock.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/journal_log.hpp"
 #include "ctl/table.hpp"
@@ -98,7 +99,7 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
                b.arch, b.release);
     fmt::print("      State: {}", state);
     if (b.startedAt) {
-        fmt::print(" for {}", buildDuration(b.startedAt, b.finishedAt, nowUsec()));
+        fmt::print(" for {}", buildDuration(b.startedAt, b.finishedAt, realtimeUsec()));
     }
     if (b.exitStatus >= 0 && b.finished()) {
         fmt::print(" (exit status {})", b.exitStatus);
@@ -144,7 +145,7 @@ int verbList(Session& session, const ListOptions& options) {
         return kExitOk;
     }
     Table table({"ID", "TYPE", "ARCH", "RELEASE", "STATE", "SUBMITTED", "DURATION"});
-    auto now = nowUsec();
+    auto now = realtimeUsec();
     for (const auto& b : result.builds) {
         table.addRow({{b.id},
                       {b.type},

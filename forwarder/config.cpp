@@ -1,5 +1,7 @@
 #include "forwarder/config.hpp"
 
+#include "common/config.hpp"
+
 #include <INIReader.h>
 #include <fmt/format.h>
 
@@ -118,22 +120,6 @@ private:
     std::string name_;
 };
 
-std::vector<std::string> splitList(const std::string& text) {
-    std::vector<std::string> out;
-    std::string item;
-    for (char c : text + " ") {
-        if (c == ' ' || c == ',' || c == '\t') {
-            if (!item.empty()) {
-                out.push_back(item);
-            }
-            item.clear();
-        } else {
-            item += c;
-        }
-    }
-    return out;
-}
-
 bool validPeerUrl(const std::string& url) {
     constexpr std::string_view scheme = "http://";
     if (url.rfind(scheme, 0) != 0) {
@@ -201,7 +187,7 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     }
     std::string peers;
     r.string("peers", peers);
-    c.peers = splitList(peers);
+    c.peers = splitWords(peers);
     for (auto& url : c.peers) {
         if (!validPeerUrl(url)) {
             r.fail("peers", fmt::format("'{}' is not http://HOST[:PORT]", url));

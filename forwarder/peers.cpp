@@ -1,4 +1,5 @@
 #include "forwarder/peers.hpp"
+#include "common/clock.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -74,7 +75,7 @@ void Peers::setHealth(const std::string& url, bool healthy, const std::string& h
     }
     state.healthy = healthy;
     if (healthy) {
-        state.lastSeen = nowUsec();
+        state.lastSeen = realtimeUsec();
         if (!hostname.empty()) {
             state.hostname = hostname;
         }

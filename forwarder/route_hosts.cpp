@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.hpp"
 #include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/fleet.hpp"
@@ -27,7 +28,7 @@ std::optional<HostInfo> askPeer(App& app, const PeerState& peer) {
         }
         auto info = body["hosts"][0].get<HostInfo>();
         info.url = peer.url;
-        info.lastSeen = nowUsec();
+        info.lastSeen = realtimeUsec();
         app.peers().remember(peer.url, info);
         return info;
     } catch (const std::exception& e) {
@@ -68,7 +69,7 @@ std::optional<HostInfo> localHost(App& app) {
         }
         info.url = app.publicUrl();
         info.healthy = true;
-        info.lastSeen = nowUsec();
+        info.lastSeen = realtimeUsec();
         return info;
     } catch (const sdbus::Error& e) {
         log::warning("local agent unavailable: {}: {}", e.getName(), e.getMessage());

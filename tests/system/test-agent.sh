@@ -4,12 +4,9 @@
 # that sleep or fail on purpose next to the real oemdrv type; every check
 # goes through busctl, journalctl and systemctl, as any tool would.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent-lib.sh"
 sandbox_require
-
-A=org.imagebuild.Agent1
-M=/org/imagebuild/Agent1
-I=org.imagebuild.BuildManager1
-B=org.imagebuild.Build1
+AGENT_HOST=a
 
 boot_host a 127.0.0.21
 install_into a
@@ -41,18 +38,6 @@ command = sh -c "echo this build fails on purpose >&2; exit 3"
 CONF
 run_in a systemctl stop imagebuild-agent.service 2>/dev/null || true
 
-KS=$'# test kickstart\nlang en_US.UTF-8\nkeyboard us\ntimezone UTC\n%packages\n@core\n%end\n'
-
-# submit TYPE [extra busctl a{sv} entries: COUNT KEY SIG VALUE...]: prints the id.
-submit() {
-    local type=$1 extra_count=${2:-0}
-    shift 2 || shift $#
-    run_in a busctl call $A $M $I Submit 'a{sv}' $((4 + extra_count)) \
-        type s "$type" arch s x86_64 release s 40 kickstart s "$KS" "$@" | awk '{print $2}' | tr -d '"'
-}
-path_of() { run_in a busctl call $A $M $I GetBuild s "$1" | awk '{print $2}' | tr -d '"'; }
-prop() { run_in a busctl get-property $A "$(path_of "$1")" $B "$2" | cut -d' ' -f2- | tr -d '"'; }
-state_is() { [ "$(prop "$1" State)" = "$2" ]; }
 # gsubmit GVARIANT-DICT: Submit through gdbus, which prints the D-Bus error name.
 gsubmit() {
     run_in a gdbus call --system --dest $A --object-path $M --method $I.Submit "$1" 2>&1 || true

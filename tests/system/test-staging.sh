@@ -1,0 +1,337 @@
+#!/bin/bash
+# Staging and mail against the real thing: a real MTA (dma, installed inside
+# the sandbox host only, delivering to the host's /var/mail/root), builds
+# whose end-of-build step stages their artifacts and sends the final mail
+# from the unit's ExecStopPost=, agent or no agent. Every check reads what a
+# person would: the mailbox, the staging directory, sha256sum -c.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent-lib.sh"
+sandbox_require
+AGENT_HOST=s
+MAILBOX=/var/mail/root
+COPY=/srv/staging-copy
+TO=root@localhost
+
+boot_host s 127.0.0.50
+install_into s
+
+# dma comes from apt's cache (tools/install-deps downloads it there, for
+# sandbox hosts only); the host's own mail setup is never touched.
+install_mta() {
+    local deb
+    deb=$(compgen -G "/var/cache/apt/archives/dma_*.deb" | head -n1) ||
+        bail_out "no dma .deb in /var/cache/apt/archives: run tools/install-deps"
+    run_in s env DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null ||
+        bail_out "dpkg -i $deb failed inside host s"
+    run_in s rm -f "$MAILBOX"
+}
+install_mta
+
+# -D: dma delivers before it exits. By default it delivers from a background
+# child, which systemd may stop with the rest of the unit once the
+# end-of-build step returns (the mail would then wait in dma's queue).
+write_into s /etc/imagebuild/imagebuild.conf <<CONF
+[host]
+arches = x86_64
+releases = 40
+max_parallel = 2
+idle_exit_sec = 30
+monitor_url = http://forwarder.example:8080/monitor/{id}
+
+[staging]
+copy_to = $COPY
+
+[mail]
+from = imagebuild@s.example
+sendmail = /usr/sbin/sendmail -i -D
+public_url = http://forwarder.example:8080/
+
+[retention]
+max_age = 1s
+
+[type.oemdrv]
+command = xorriso -as mkisofs -volid OEMDRV -joliet -rational-rock
+  -output {outdir}/oemdrv.iso {ks}
+artifacts = *.iso
+
+[type.small]
+command = sh -c "echo making a small image for {id}; seq 1 20000 > {outdir}/small.img; mkdir {outdir}/sub; echo {name} > {outdir}/sub/notes.txt; echo small image done"
+tools = sh seq
+artifacts = *.img sub/*.txt
+
+[type.slow]
+command = sh -c "echo slow build {id} starts; sleep 4; seq 1 500 > {outdir}/slow.img; echo slow build done"
+tools = sh sleep seq
+artifacts = *.img
+
+[type.sleep]
+command = sleep 600
+tools = sleep
+
+[type.fail]
+command = sh -c "for i in \$(seq 1 80); do echo fail line \$i; done; exit 4"
+tools = sh seq
+CONF
+run_in s systemctl stop imagebuild-agent.service 2>/dev/null || true
+
+# mailed TYPE [extra busctl a{sv} entries: COUNT KEY SIG VALUE...]: submit
+# with notify = $TO; prints the id.
+mailed() {
+    local type=$1 extra_count=${2:-0}
+    shift 2 || shift $#
+    submit "$type" $((1 + extra_count)) notify as 1 "$TO" "$@"
+}
+staged() { echo "/var/lib/imagebuild/builds/$1/artifacts"; }
+
+# The mailbox is mbox: each message starts with a "From " line.
+mailbox() { run_in s cat "$MAILBOX" 2>/dev/null || true; }
+# count_subject "ID KIND": how many mails have the subject "[imagebuild] ID KIND...".
+count_subject() { mailbox | grep -c "^Subject: \[imagebuild\] $1:" || true; }
+has_mail() { [ "$(count_subject "$1 $2")" -ge 1 ]; }
+# mail_of ID KIND: the first message whose subject is "[imagebuild] ID KIND...".
+mail_of() {
+    mailbox | awk -v subject="Subject: [imagebuild] $1 $2" '
+        /^From / { if (keep) { printf "%s", text; exit } text = ""; keep = 0 }
+        { text = text $0 "\n" }
+        index($0, subject) == 1 { keep = 1 }
+        END { if (keep) printf "%s", text }'
+}
+
+# check_artifacts_in_mail MAIL DIR: every artifact the mail lists is a file
+# in DIR of that size and sha256, and every file sha256sum lists is in it.
+check_artifacts_in_mail() {
+    local mail=$1 dir=$2 name size sum listed=0
+    while read -r name size; do
+        sum=$(echo "$mail" | grep -A1 -F "  $name  $size bytes" | awk '/sha256/ {print $2}')
+        assert_eq "$(run_in s stat -c %s "$dir/$name")" "$size" "size of $name"
+        assert_eq "$(run_in s sha256sum "$dir/$name" | awk '{print $1}')" "$sum" "sha256 of $name"
+        listed=$((listed + 1))
+    done < <(echo "$mail" | sed -n '/^Artifacts:/,/^$/p' | awk '$3 == "bytes" {print $1, $2}')
+    # SHA256SUMS covers every staged file but itself.
+    assert_eq "$listed" "$(($(run_in s sh -c "wc -l < $dir/SHA256SUMS") + 1))" \
+        "files listed in the mail vs SHA256SUMS"
+}
+
+test_submission_mail() {
+    local id mail
+    id=$(mailed small 1 name s ten-bytes)
+    assert_eq "$id" s-1
+    echo "$id" >"$TEST_SCRATCH/small"
+    wait_for 30 has_mail "$id" submitted
+    mail=$(mail_of "$id" submitted)
+    assert_contains "$mail" "Subject: [imagebuild] s-1 submitted: small x86_64 40 (ten-bytes)"
+    assert_contains "$mail" "From: imagebuild@s.example"
+    assert_contains "$mail" "To: $TO"
+    assert_contains "$mail" "Message-ID: <s-1.submitted."
+    assert_contains "$mail" "Date: "
+    assert_contains "$mail" "Content-Type: text/plain; charset=utf-8"
+    assert_contains "$mail" "imagebuild accepted build s-1 on s."
+    assert_contains "$mail" "http://forwarder.example:8080/monitor/s-1"
+    assert_contains "$mail" "imagebuildctl log -f s-1"
+    assert_eq "$(count_subject "s-1 submitted")" 1
+}
+
+test_success_mail() {
+    local id mail dir
+    id=$(cat "$TEST_SCRATCH/small")
+    wait_for 30 has_mail "$id" succeeded
+    assert_eq "$(prop "$id" Result)" succeeded
+    mail=$(mail_of "$id" succeeded)
+    assert_contains "$mail" "Subject: [imagebuild] $id succeeded: small x86_64 40 (ten-bytes)"
+    assert_contains "$mail" "Build $id succeeded on s after"
+    assert_contains "$mail" "Message-ID: <$id.finished."
+    dir=$(staged "$id")
+    for f in small.img notes.txt ks.cfg build.log manifest.json; do
+        assert_contains "$mail" "  $f  "
+    done
+    assert_contains "$mail" "http://forwarder.example:8080/artifacts/$id/small.img"
+    assert_contains "$mail" "on s: $dir"
+    [[ $mail != *"Last "*" log lines"* ]] || { echo "a successful build's mail has a log tail"; return 1; }
+    check_artifacts_in_mail "$mail" "$dir"
+    assert_eq "$(count_subject "$id succeeded")" 1
+}
+
+test_sha256sums_and_copy() {
+    local id dir
+    id=$(cat "$TEST_SCRATCH/small")
+    dir=$(staged "$id")
+    run_in s sh -c "cd $dir && sha256sum --strict -c SHA256SUMS"
+    assert_contains "$(run_in s cat "$dir/build.log")" "small image done"
+    assert_eq "$(run_in s cat "$dir/ks.cfg")" "$(printf '%s' "$KS")"
+    assert_contains "$(run_in s cat "$dir/manifest.json")" '"sha256"'
+    # The extra copy: the same files, byte for byte, no temporary names left.
+    run_in s diff -r "$dir" "$COPY/$id"
+    run_in s sh -c "cd $COPY/$id && sha256sum --strict --quiet -c SHA256SUMS"
+    assert_eq "$(run_in s find "$COPY/$id" -name '.*')" ""
+}
+
+test_failure_mail() {
+    local id mail tail dir
+    id=$(mailed fail)
+    wait_for 30 has_mail "$id" failed
+    assert_eq "$(prop "$id" Result)" failed
+    assert_eq "$(prop "$id" ExitStatus)" 4
+    mail=$(mail_of "$id" failed)
+    assert_contains "$mail" "Subject: [imagebuild] $id failed: fail x86_64 40"
+    assert_contains "$mail" "exit status: 4"
+    assert_contains "$mail" "Last 50 log lines:"
+    tail=$(echo "$mail" | sed -n '/^Last 50 log lines:/,/^$/p' | sed '1d;/^$/d')
+    assert_eq "$(echo "$tail" | wc -l)" 50
+    assert_contains "$tail" "  fail line 80"
+    if echo "$tail" | grep -qx "  fail line 20"; then
+        echo "the tail reaches back to line 20"
+        return 1
+    fi
+    # A failed build stages its log, kickstart and manifest all the same.
+    dir=$(staged "$id")
+    assert_contains "$(run_in s cat "$dir/build.log")" "fail line 1"
+    run_in s test -s "$dir/ks.cfg"
+    run_in s test -s "$dir/manifest.json"
+    run_in s sh -c "cd $dir && sha256sum --strict --quiet -c SHA256SUMS"
+    check_artifacts_in_mail "$mail" "$dir"
+    echo "$id" >"$TEST_SCRATCH/failed"
+}
+
+test_agent_killed_mid_build() {
+    local id pid out
+    id=$(mailed slow)
+    wait_for 20 state_is "$id" running
+    wait_for 20 has_mail "$id" submitted
+    pid=$(run_in s systemctl show -p MainPID --value imagebuild-agent.service)
+    run_in s kill -9 "$pid"
+    # Staging and the final mail happen with no agent at all.
+    wait_for 40 has_mail "$id" succeeded
+    assert_exit 3 run_in s systemctl is-active --quiet imagebuild-agent.service
+    run_in s sh -c "cd $(staged "$id") && sha256sum --strict --quiet -c SHA256SUMS"
+    run_in s diff -r "$(staged "$id")" "$COPY/$id"
+    check_artifacts_in_mail "$(mail_of "$id" succeeded)" "$(staged "$id")"
+    # A second run of the end-of-build step (a retry after a crash) sends
+    # nothing and stages nothing again.
+    out=$(run_in s /usr/libexec/imagebuild-build-hook finished "/var/lib/imagebuild/builds/$id")
+    assert_contains "$out" "already handled: sent"
+    # The next agent learns the result from disk, and mails nobody again.
+    assert_eq "$(prop "$id" State)" succeeded
+    assert_eq "$(prop "$id" Artifacts | awk '{print $1}')" 5
+    assert_eq "$(count_subject "$id submitted")" 1
+    assert_eq "$(count_subject "$id succeeded")" 1
+}
+
+test_oemdrv_mail() {
+    local id mail
+    id=$(mailed oemdrv)
+    wait_for 40 has_mail "$id" succeeded
+    mail=$(mail_of "$id" succeeded)
+    assert_contains "$mail" "  oemdrv.iso  "
+    check_artifacts_in_mail "$mail" "$(staged "$id")"
+    run_in s cmp "$(staged "$id")/oemdrv.iso" "$COPY/$id/oemdrv.iso"
+}
+
+# A build the journal has no line of (its lines rotated away, say): the end
+# of build still mails everything the record holds, and says so.
+test_mail_without_journal() {
+    local from=/var/lib/imagebuild/builds/$(cat "$TEST_SCRATCH/failed") to=/var/lib/imagebuild/builds/s-900 mail
+    run_in s mkdir -p "$to"
+    run_in s sh -c "sed 's/\"$(basename "$from")\"/\"s-900\"/g' $from/record.json > $to/record.json"
+    run_in s cp "$from/ks.cfg" "$from/outcome" "$to/"
+    run_in s /usr/libexec/imagebuild-build-hook finished "$to" >/dev/null
+    wait_for 20 has_mail s-900 failed
+    mail=$(mail_of s-900 failed)
+    assert_contains "$mail" "Build s-900 failed on s after"
+    assert_contains "$mail" "  type:      fail"
+    assert_contains "$mail" "exit status: 4"
+    assert_contains "$mail" "Last 0 log lines:"
+    assert_contains "$mail" "(the journal holds no line of this build)"
+    assert_contains "$mail" "imagebuildctl status s-900"
+    run_in s sh -c "cd $to/artifacts && sha256sum --strict --quiet -c SHA256SUMS"
+    run_in s rm -rf "$to" "$COPY/s-900"
+}
+
+test_invalid_address_refused() {
+    local before out
+    before=$(run_in s ls /var/lib/imagebuild/builds | wc -l)
+    out=$(run_in s gdbus call --system --dest $A --object-path $M --method $I.Submit \
+        "{'type': <'small'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, 'notify': <['$TO', 'nobody at example.org']>}" 2>&1 || true)
+    assert_contains "$out" "org.imagebuild.Error.InvalidSpec"
+    assert_contains "$out" "spec field 'notify' holds \"nobody at example.org\""
+    assert_eq "$(run_in s ls /var/lib/imagebuild/builds | wc -l)" "$before"
+}
+
+CLEANUP_ID=79acfb3165ee4dcd9b95d8abc580a2e6
+exists() { run_in s busctl call $A $M $I GetBuild s "$1" >/dev/null 2>&1; }
+
+test_pin() {
+    local id out
+    id=$(cat "$TEST_SCRATCH/small")
+    assert_eq "$(prop "$id" Pinned)" false
+    run_in s imagebuildctl pin "$id"
+    assert_eq "$(prop "$id" Pinned)" true
+    run_in s grep -q '"pinned": true' "/var/lib/imagebuild/builds/$id/record.json"
+    assert_contains "$(run_in s imagebuildctl --no-pager status "$id")" "Pinned: yes"
+    assert_eq "$(run_in s imagebuildctl show "$id" -p Pinned)" "Pinned=yes"
+    assert_contains "$(run_in s imagebuildctl --json show "$id")" '"pinned":true'
+    # Someone else's build: org.imagebuild.manage, which nobody lacks.
+    out=$(run_in s runuser -u nobody -- imagebuildctl --no-ask-password unpin "$id" 2>&1) &&
+        { echo "nobody unpinned $id: $out"; return 1; }
+    assert_contains "$out" "org.imagebuild.manage"
+    assert_eq "$(prop "$id" Pinned)" true
+    # Over HTTP there is no pin: a clear refusal, exit 2, nothing sent.
+    out=$(run_in s imagebuildctl -H http://127.0.0.50:9 pin "$id" 2>&1) && return 1
+    assert_contains "$out" "pin is not supported over -H"
+    assert_exit 2 run_in s imagebuildctl -H http://127.0.0.50:9 pin "$id"
+}
+
+test_cleanup_timer_service() {
+    local pinned running old out
+    pinned=$(cat "$TEST_SCRATCH/small")
+    old=$(cat "$TEST_SCRATCH/failed")
+    running=$(submit sleep)
+    wait_for 20 state_is "$running" running
+    # Cleanup needs org.imagebuild.manage.
+    out=$(run_in s runuser -u nobody -- busctl call $A $M $I Cleanup 2>&1) && return 1
+    assert_contains "$out" "org.imagebuild.manage"
+    exists "$old"
+    # What the daily timer starts; max_age = 1s makes every ended build old.
+    run_in s systemctl start imagebuild-cleanup.service
+    assert_eq "$(run_in s systemctl show -p Result --value imagebuild-cleanup.service)" success
+    # The timer that starts it daily is installed and wanted by timers.target.
+    assert_eq "$(run_in s systemctl show -p Triggers --value imagebuild-cleanup.timer)" \
+        imagebuild-cleanup.service
+    assert_contains "$(run_in s systemctl show -p WantedBy --value imagebuild-cleanup.timer)" \
+        timers.target
+    if exists "$old"; then
+        echo "the old build $old is still there"
+        return 1
+    fi
+    run_in s test ! -e "/var/lib/imagebuild/builds/$old"
+    assert_contains "$(run_in s journalctl -q -o cat MESSAGE_ID=$CLEANUP_ID IMAGEBUILD_ID="$old")" \
+        "build $old removed: ended"
+    # Kept: the pinned build with its staged files, and the running one.
+    exists "$pinned"
+    run_in s sh -c "cd $(staged "$pinned") && sha256sum --strict --quiet -c SHA256SUMS"
+    exists "$running"
+    assert_eq "$(prop "$running" State)" running
+    # Unpinned, it goes with the next cleanup; the running build stays.
+    run_in s imagebuildctl unpin "$pinned"
+    assert_eq "$(prop "$pinned" Pinned)" false
+    out=$(run_in s busctl call $A $M $I Cleanup)
+    assert_contains "$out" "\"$pinned\""
+    if exists "$pinned"; then
+        echo "the unpinned build $pinned is still there"
+        return 1
+    fi
+    exists "$running"
+    run_in s busctl call $A $M $I CancelBuild s "$running"
+    wait_for 20 state_is "$running" cancelled
+}
+
+test_case "submit: a submission mail with the monitor URL arrives" test_submission_mail
+test_case "success: the final mail lists the artifacts with sizes and checksums that match" test_success_mail
+test_case "sha256sum -c passes in the staging dir; the copy_to= copy matches" test_sha256sums_and_copy
+test_case "failure: the final mail carries the last 50 log lines; staging still happens" test_failure_mail
+test_case "agent killed mid-build: staging and the final mail happen, exactly once" test_agent_killed_mid_build
+test_case "oemdrv: the ISO is staged, copied and listed in the mail" test_oemdrv_mail
+test_case "a mail is complete when the journal has no line of the build" test_mail_without_journal
+test_case "an invalid notify address is refused at submit" test_invalid_address_refused
+test_case "imagebuildctl pin/unpin: Pinned on the bus and in the record; not over -H" test_pin
+test_case "imagebuild-cleanup.service removes an old build, keeps pinned and running ones" test_cleanup_timer_service
+finish

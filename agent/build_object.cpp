@@ -27,6 +27,11 @@ void BuildObject::Cancel(sdbus::Result<>&& result) {
     owner_.cancelBuild(record_.id, std::move(result), *getObject().getCurrentlyProcessedMessage());
 }
 
+void BuildObject::SetPinned(sdbus::Result<>&& result, bool pinned) {
+    owner_.setPinned(record_.id, pinned, std::move(result),
+                     *getObject().getCurrentlyProcessedMessage());
+}
+
 std::string BuildObject::GetKickstart() {
     return owner_.kickstartOf(record_.id);
 }

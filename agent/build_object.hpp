@@ -19,6 +19,8 @@ public:
     virtual void cancelBuild(const std::string& id, sdbus::Result<>&& result,
                              const sdbus::Message& call) = 0;
     virtual std::string kickstartOf(const std::string& id) = 0;
+    virtual void setPinned(const std::string& id, bool pinned, sdbus::Result<>&& result,
+                           const sdbus::Message& call) = 0;
 
 protected:
     ~BuildOwner() = default;
@@ -42,6 +44,7 @@ public:
 
 private:
     void Cancel(sdbus::Result<>&& result) override;
+    void SetPinned(sdbus::Result<>&& result, bool pinned) override;
     std::string GetKickstart() override;
 
     std::string Id() override { return record_.id; }
@@ -63,6 +66,7 @@ private:
     uint64_t FinishedAt() override { return record_.finishedAt; }
     std::vector<sdbus::Struct<std::string, std::string, uint64_t, std::string>> Artifacts()
         override;
+    bool Pinned() override { return record_.pinned; }
 
     BuildRecord record_;
     BuildOwner& owner_;

@@ -34,6 +34,7 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"monitor_url", r.monitorUrl},
         {"artifacts", r.artifacts},
         {"cancel_requested", r.cancelRequested},
+        {"pinned", r.pinned},
     };
 }
 
@@ -64,6 +65,9 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     j.at("monitor_url").get_to(r.monitorUrl);
     j.at("artifacts").get_to(r.artifacts);
     j.at("cancel_requested").get_to(r.cancelRequested);
+    if (auto it = j.find("pinned"); it != j.end()) {  // absent in records of older agents
+        it->get_to(r.pinned);
+    }
     const auto& states = allBuildStates();
     if (std::find(states.begin(), states.end(), r.state) == states.end()) {
         throw std::invalid_argument("bad state \"" + r.state + "\"");

@@ -39,6 +39,7 @@ struct BuildRecord {
     std::string monitorUrl;
     std::vector<Artifact> artifacts;
     bool cancelRequested = false;  // persisted before the unit is stopped
+    bool pinned = false;           // kept by Cleanup (Build1.SetPinned)
 
     bool finished() const { return !result.empty(); }
 };

@@ -448,6 +448,21 @@ void Manager::afterCancelAuthorized(const std::string& id,
     });
 }
 
+// --- Retention ----------------------------------------------------------------
+
+// The contract first (dbus/*.xml); the behaviour follows.
+void Manager::setPinned(const std::string& id, bool pinned, sdbus::Result<>&& result,
+                        const sdbus::Message& call) {
+    (void)id;
+    (void)pinned;
+    (void)call;
+    result.returnError(sdbus::Error(errors::kInternal, "SetPinned is not implemented yet"));
+}
+
+void Manager::Cleanup(sdbus::Result<std::vector<std::string>>&& result) {
+    result.returnError(sdbus::Error(errors::kInternal, "Cleanup is not implemented yet"));
+}
+
 // --- Queries ----------------------------------------------------------------
 
 std::string Manager::kickstartOf(const std::string& id) {

@@ -58,6 +58,8 @@ public:
     void cancelBuild(const std::string& id, sdbus::Result<>&& result,
                      const sdbus::Message& call) override;
     std::string kickstartOf(const std::string& id) override;
+    void setPinned(const std::string& id, bool pinned, sdbus::Result<>&& result,
+                   const sdbus::Message& call) override;
 
 private:
     using Row =
@@ -70,6 +72,7 @@ private:
     std::vector<Row> ListBuilds(const std::map<std::string, sdbus::Variant>& filter) override;
     sdbus::ObjectPath GetBuild(const std::string& id) override;
     void CancelBuild(sdbus::Result<>&& result, std::string id) override;
+    void Cleanup(sdbus::Result<std::vector<std::string>>&& result) override;
     std::string Hostname() override { return options_.hostname; }
     std::string Version() override;
     std::vector<std::string> Arches() override { return options_.config.host.arches; }

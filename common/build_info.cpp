@@ -39,6 +39,7 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     take(properties, "MonitorUrl", info.monitorUrl);
     take(properties, "Labels", info.labels);
     take(properties, "Notify", info.notify);
+    take(properties, "Pinned", info.pinned);
     std::vector<ArtifactTuple> artifacts;
     take(properties, "Artifacts", artifacts);
     for (const auto& a : artifacts) {

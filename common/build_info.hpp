@@ -38,6 +38,7 @@ struct BuildInfo {
     std::map<std::string, std::string> labels;
     std::vector<std::string> notify;
     std::vector<Artifact> artifacts;
+    bool pinned = false;  // kept by the host's cleanup whatever its age
 
     bool finished() const { return finishedAt != 0 || !result.empty(); }
 };

@@ -46,7 +46,8 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"monitor_url", info.monitorUrl},
                        {"labels", info.labels},
                        {"notify", info.notify},
-                       {"artifacts", info.artifacts}};
+                       {"artifacts", info.artifacts},
+                       {"pinned", info.pinned}};
 }
 
 void from_json(const nlohmann::json& j, BuildInfo& info) {
@@ -69,6 +70,7 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "labels", info.labels);
     optional(j, "notify", info.notify);
     optional(j, "artifacts", info.artifacts);
+    optional(j, "pinned", info.pinned);
 }
 
 }  // namespace imagebuild

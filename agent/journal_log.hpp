@@ -19,6 +19,7 @@ inline constexpr const char* kBuildCancelRequested = "79379dea001544bd8d30479d11
 inline constexpr const char* kAccessDenied = "0ee116e676e24d739fe0c52528f1d76d";
 inline constexpr const char* kStateCorrupt = "889deadd7061417a86090a6b10bf228a";
 inline constexpr const char* kAgentIdleExit = "6a575b3107e7473c9bbdd3f3e496758d";
+inline constexpr const char* kBuildRemoved = "79acfb3165ee4dcd9b95d8abc580a2e6";
 }  // namespace message_id
 
 // messageId and buildId may be empty (the field is then left out).

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "agent/journal_log.hpp"
+#include "agent/retention.hpp"
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 #include "imagebuild_config.h"
@@ -450,17 +451,108 @@ void Manager::afterCancelAuthorized(const std::string& id,
 
 // --- Retention ----------------------------------------------------------------
 
-// The contract first (dbus/*.xml); the behaviour follows.
 void Manager::setPinned(const std::string& id, bool pinned, sdbus::Result<>&& result,
                         const sdbus::Message& call) {
-    (void)id;
-    (void)pinned;
-    (void)call;
-    result.returnError(sdbus::Error(errors::kInternal, "SetPinned is not implemented yet"));
+    touch();
+    auto* build = find(id);
+    if (build == nullptr) {
+        result.returnError(sdbus::Error(errors::kNotFound,
+                                        fmt::format("no build {} on {}", id, options_.hostname)));
+        return;
+    }
+    auto caller = callerOf(call);
+    bool own = caller.uid == build->record().submitterUid;
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    ++pendingCalls_;
+    polkit_.check(caller, own ? action::kCancel : action::kManage,
+                  {{"verb", pinned ? "pin" : "unpin"}, {"id", id}},
+                  [this, id, pinned, reply](const std::string& denied) {
+                      --pendingCalls_;
+                      afterPinAuthorized(id, pinned, reply, denied);
+                  });
+}
+
+void Manager::afterPinAuthorized(const std::string& id, bool pinned,
+                                 const std::shared_ptr<sdbus::Result<>>& reply,
+                                 const std::string& denied) {
+    touch();
+    if (!denied.empty()) {
+        logEvent(LOG_NOTICE, message_id::kAccessDenied, id,
+                 fmt::format("{} of {} refused: {}", pinned ? "pin" : "unpin", id, denied));
+        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+        return;
+    }
+    auto* build = find(id);
+    if (build == nullptr) {  // removed while polkit was asked
+        reply->returnError(sdbus::Error(errors::kNotFound,
+                                        fmt::format("no build {} on {}", id, options_.hostname)));
+        return;
+    }
+    auto& r = build->record();
+    if (r.pinned != pinned) {
+        r.pinned = pinned;
+        try {
+            store_.save(r, Sync::kFileAndDirectory);
+        } catch (const std::exception& e) {
+            r.pinned = !pinned;
+            reply->returnError(sdbus::Error(
+                errors::kInternal, fmt::format("cannot record the pin of {}: {}", id, e.what())));
+            return;
+        }
+        build->changed({"Pinned"});
+        logEvent(LOG_INFO, "", id, fmt::format("build {} {}", id, pinned ? "pinned" : "unpinned"));
+    }
+    reply->returnResults();
 }
 
 void Manager::Cleanup(sdbus::Result<std::vector<std::string>>&& result) {
-    result.returnError(sdbus::Error(errors::kInternal, "Cleanup is not implemented yet"));
+    touch();
+    auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
+    auto reply = std::make_shared<sdbus::Result<std::vector<std::string>>>(std::move(result));
+    ++pendingCalls_;
+    polkit_.check(caller, action::kManage, {{"verb", "cleanup"}},
+                  [this, reply, uid = caller.uid](const std::string& denied) {
+                      --pendingCalls_;
+                      afterCleanupAuthorized(reply, uid, denied);
+                  });
+}
+
+void Manager::afterCleanupAuthorized(
+    const std::shared_ptr<sdbus::Result<std::vector<std::string>>>& reply, uint32_t uid,
+    const std::string& denied) {
+    touch();
+    if (!denied.empty()) {
+        logEvent(LOG_NOTICE, message_id::kAccessDenied, "",
+                 fmt::format("cleanup by uid {} refused: {}", uid, denied));
+        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+        return;
+    }
+    std::vector<RetentionCandidate> candidates;
+    for (const auto& id : order_) {
+        const auto& r = builds_.at(id)->record();
+        candidates.push_back({id, r.finished() && !running_.count(id) && !r.pinned, r.finishedAt,
+                              directorySize(store_.buildDir(id))});
+    }
+    std::vector<std::string> removed;
+    for (const auto& removal :
+         selectForRemoval(candidates, options_.config.retention, realtimeUsec())) {
+        const auto& id = removal.id;
+        try {
+            store_.remove(id);
+        } catch (const std::exception& e) {
+            logEvent(LOG_ERR, message_id::kBuildRemoved, id,
+                     fmt::format("cannot remove build {}: {}", id, e.what()));
+            continue;
+        }
+        builds_.at(id)->emitInterfacesRemovedSignal(
+            {org::imagebuild::Build1_adaptor::INTERFACE_NAME});
+        builds_.erase(id);
+        order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
+        logEvent(LOG_INFO, message_id::kBuildRemoved, id,
+                 fmt::format("build {} removed: {}", id, removal.reason));
+        removed.push_back(id);
+    }
+    reply->returnResults(removed);
 }
 
 // --- Queries ----------------------------------------------------------------

@@ -87,6 +87,12 @@ private:
                                uint32_t uid, const std::string& denied);
     void afterCancelAuthorized(const std::string& id, const std::shared_ptr<sdbus::Result<>>& reply,
                                const std::string& denied);
+    void afterPinAuthorized(const std::string& id, bool pinned,
+                            const std::shared_ptr<sdbus::Result<>>& reply,
+                            const std::string& denied);
+    void afterCleanupAuthorized(
+        const std::shared_ptr<sdbus::Result<std::vector<std::string>>>& reply, uint32_t uid,
+        const std::string& denied);
     bool queueFull() const;
 
     void sendSubmissionMail(const BuildRecord& record);

@@ -73,6 +73,13 @@ void StateStore::markDone(const std::string& id) {
     fs::remove(root_ / "pending" / id, ec);
 }
 
+void StateStore::remove(const std::string& id) {
+    auto dir = buildDir(id);
+    fs::remove(dir / "record.json");
+    fs::remove_all(dir);
+    markDone(id);
+}
+
 std::vector<BuildRecord> StateStore::loadAll(const CorruptHandler& onCorrupt) const {
     std::vector<BuildRecord> records;
     for (const auto& entry : fs::directory_iterator(root_ / "builds")) {

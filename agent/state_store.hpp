@@ -52,6 +52,10 @@ public:
     void save(const BuildRecord& record, Sync sync = Sync::kFile);
     // Called once the build is final: drops the pending marker.
     void markDone(const std::string& id);
+    // Deletes a finished build's directory: record.json first, so a crash
+    // midway leaves a directory loadAll() skips, never a half build.
+    // Throws std::filesystem::filesystem_error.
+    void remove(const std::string& id);
 
     using CorruptHandler = std::function<void(const std::filesystem::path&, const std::string&)>;
     // All readable records, oldest first; each unreadable one goes to onCorrupt.

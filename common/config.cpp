@@ -152,6 +152,35 @@ public:
         return n * factor;
     }
 
+    // "45s", "90min", "12h", "30d", "2w", a bare number of seconds, or
+    // "infinity" (nullopt).
+    std::optional<std::uint64_t> duration(const std::string& key, const Located& v) const {
+        if (v.value == "infinity") {
+            return std::nullopt;
+        }
+        static const std::vector<std::pair<std::string, std::uint64_t>> units = {
+            {"min", 60}, {"s", 1}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}};
+        std::string digits = v.value;
+        std::uint64_t factor = 1;
+        for (const auto& [suffix, seconds] : units) {
+            if (digits.size() > suffix.size() &&
+                digits.compare(digits.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                digits.resize(digits.size() - suffix.size());
+                factor = seconds;
+                break;
+            }
+        }
+        std::uint64_t n = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+            n > UINT64_MAX / factor / 1000000) {
+            fail(v.line, fmt::format("{} must be a duration such as 30d, 12h, 90min or 45s, or "
+                                     "infinity, not \"{}\"",
+                                     key, v.value));
+        }
+        return n * factor;
+    }
+
     std::optional<std::uint64_t> percent(const std::string& key, const Located& v) const {
         if (v.value.empty() || v.value.back() != '%') {
             fail(v.line,
@@ -276,6 +305,18 @@ MailConfig checkMail(const Checker& check, const std::map<std::string, Located>&
     return mail;
 }
 
+RetentionConfig checkRetention(const Checker& check, const std::map<std::string, Located>& e) {
+    check.knownKeys("retention", e, {"max_age", "max_total_size"});
+    RetentionConfig retention;
+    if (auto it = e.find("max_age"); it != e.end()) {
+        retention.maxAgeSec = check.duration("max_age", it->second);
+    }
+    if (auto it = e.find("max_total_size"); it != e.end()) {
+        retention.maxTotalBytes = check.bytes("max_total_size", it->second);
+    }
+    return retention;
+}
+
 ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
                     const std::map<std::string, Located>& e) {
     if (!isName(name)) {
@@ -341,18 +382,19 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     config.host = checkHost(check, st.raw.sections["host"]);
     config.staging = checkStaging(check, st.raw.sections["staging"]);
     config.mail = checkMail(check, st.raw.sections["mail"]);
+    config.retention = checkRetention(check, st.raw.sections["retention"]);
     for (const auto& section : st.raw.sectionOrder) {
         int line = st.raw.sectionLines[section];
         // [forwarder] shares the file and is the forwarder's to check.
         if (section == "host" || section == "staging" || section == "mail" ||
-            section == "forwarder") {
+            section == "retention" || section == "forwarder") {
             continue;
         }
         if (section.rfind("type.", 0) != 0) {
             int at = st.raw.sections[section].begin()->second.line;
             check.fail(line ? line : at,
                        fmt::format("unknown section [{}]; known: [host], [staging], [mail], "
-                                   "[forwarder], [type.<name>]",
+                                   "[retention], [forwarder], [type.<name>]",
                                    section));
         }
         auto name = section.substr(5);

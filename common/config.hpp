@@ -3,6 +3,9 @@
 //   [host]                      arches, releases, max_parallel, queue_max,
 //                               idle_exit_sec, monitor_url, memory_max,
 //                               cpu_quota, tasks_max, timeout_sec
+//   [staging]                   copy_to
+//   [mail]                      enabled, from, sendmail, public_url
+//   [retention]                 max_age, max_total_size
 //   [type.<name>]               command (argv template), tools, sandbox,
 //                               artifacts, description
 //
@@ -71,10 +74,18 @@ struct MailConfig {
     std::string publicUrl;  // the forwarder's public URL, for links in mails
 };
 
+// [retention]: what BuildManager1.Cleanup (imagebuild-cleanup.timer)
+// removes. Finished, unpinned builds only; nullopt: no limit of that kind.
+struct RetentionConfig {
+    std::optional<std::uint64_t> maxAgeSec = 30 * 86400;  // since the build ended
+    std::optional<std::uint64_t> maxTotalBytes;           // all build directories together
+};
+
 struct Config {
     HostConfig host;
     StagingConfig staging;
     MailConfig mail;
+    RetentionConfig retention;
     std::map<std::string, ImageType> types;
 };
 

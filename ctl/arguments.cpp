@@ -21,6 +21,7 @@ const std::map<std::string, Verb>& verbTable() {
         {"build", Verb::kBuild},   {"list", Verb::kList},
         {"status", Verb::kStatus}, {"log", Verb::kLog},
         {"cancel", Verb::kCancel}, {"wait", Verb::kWait},
+        {"pin", Verb::kPin},       {"unpin", Verb::kUnpin},
         {"show", Verb::kShow},     {"artifacts", Verb::kArtifacts},
         {"hosts", Verb::kHosts},   {"ksflatten", Verb::kKsflatten},
     };
@@ -115,6 +116,10 @@ void addReaders(CLI::App& app, Invocation& inv) {
 void addControls(CLI::App& app, Invocation& inv) {
     auto* cancel = app.add_subcommand("cancel", "Cancel builds");
     cancel->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
+    auto* pin = app.add_subcommand("pin", "Keep builds from the host's cleanup (D-Bus only)");
+    pin->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
+    auto* unpin = app.add_subcommand("unpin", "Let the host's cleanup remove builds again");
+    unpin->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
     auto* wait = app.add_subcommand("wait", "Wait for builds to end; exit with the worst result");
     wait->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
     addKsflattenCommand(app, inv.ksflatten);

@@ -18,6 +18,8 @@ enum class Verb {
     kStatus,
     kLog,
     kCancel,
+    kPin,
+    kUnpin,
     kWait,
     kShow,
     kArtifacts,

@@ -33,6 +33,9 @@ public:
     virtual ListResult list(const std::vector<std::string>& states) = 0;
     virtual BuildInfo get(const std::string& id) = 0;
     virtual void cancel(const std::string& id) = 0;
+    // Pin (keep from cleanup) or unpin a build. D-Bus only: the HTTP
+    // backend throws CtlError(kExitUsage).
+    virtual void setPinned(const std::string& id, bool pinned) = 0;
     virtual std::vector<HostInfo> hosts() = 0;
     // Blocks until the build has ended; returns what it ended as.
     virtual BuildInfo waitFinished(const std::string& id) = 0;

@@ -62,6 +62,8 @@ public:
     }
     ~BuildProxy() { unregisterProxy(); }
 
+    sdbus::IProxy& raw() { return getProxy(); }
+
 private:
     void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
                              const std::vector<std::string>&) override {}
@@ -133,6 +135,19 @@ public:
             [](sdbus::MethodReply&) {});
     }
 
+    void setPinned(const std::string& id, bool pinned) override {
+        sdbus::ObjectPath path;
+        try {
+            path = manager_->GetBuild(id);
+        } catch (const sdbus::Error& e) {
+            rethrow(e);
+        }
+        BuildProxy build(*connection_, path);
+        privileged(
+            build.raw(), names::kBuildInterface, "SetPinned",
+            [pinned](sdbus::MethodCall& call) { call << pinned; }, [](sdbus::MethodReply&) {});
+    }
+
     std::vector<HostInfo> hosts() override {
         try {
             HostInfo host;
@@ -196,13 +211,18 @@ private:
     // flag (when allowed) and with a tty agent running.
     template <typename Fill, typename Read>
     void privileged(const char* method, Fill fill, Read read) {
+        privileged(manager_->raw(), names::kManagerInterface, method, fill, read);
+    }
+
+    template <typename Fill, typename Read>
+    void privileged(sdbus::IProxy& proxy, const char* interface, const char* method, Fill fill,
+                    Read read) {
         std::optional<PolkitTtyAgent> agent;
         if (interactive_) {
             agent.emplace();
         }
         try {
-            auto& proxy = manager_->raw();
-            auto call = proxy.createMethodCall(names::kManagerInterface, method);
+            auto call = proxy.createMethodCall(interface, method);
             fill(call);
             sd_bus_message_set_allow_interactive_authorization(MessageAccess::raw(call),
                                                                interactive_ ? 1 : 0);

@@ -112,6 +112,13 @@ public:
         exchange(http::verb::delete_, "/v1/builds/" + percentEncode(id), "");
     }
 
+    void setPinned(const std::string& id, bool pinned) override {
+        throw CtlError(kExitUsage,
+                       fmt::format("{} is not supported over -H (the HTTP API has no pin); run "
+                                   "imagebuildctl {} {} on the build's host",
+                                   pinned ? "pin" : "unpin", pinned ? "pin" : "unpin", id));
+    }
+
     std::vector<HostInfo> hosts() override {
         std::vector<HostInfo> hosts;
         for (const auto& h :

@@ -53,6 +53,10 @@ int dispatch(Session& session, const Invocation& inv) {
             return verbLog(session, inv.log);
         case Verb::kCancel:
             return verbCancel(session, inv.ids);
+        case Verb::kPin:
+            return verbPin(session, inv.ids, true);
+        case Verb::kUnpin:
+            return verbPin(session, inv.ids, false);
         case Verb::kWait:
             return verbWait(session, inv.ids);
         case Verb::kShow:

@@ -39,6 +39,7 @@ private:
 
 int verbBuild(Session& session, const BuildOptions& options);
 int verbCancel(Session& session, const std::vector<std::string>& ids);
+int verbPin(Session& session, const std::vector<std::string>& ids, bool pinned);
 int verbWait(Session& session, const std::vector<std::string>& ids);
 int verbList(Session& session, const ListOptions& options);
 int verbStatus(Session& session, const std::string& id);

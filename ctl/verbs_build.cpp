@@ -1,6 +1,7 @@
-// build, cancel, wait: the verbs that change or wait for a build.
+// build, cancel, pin, unpin, wait: the verbs that change or wait for a build.
 #include <fmt/format.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -124,17 +125,35 @@ int verbBuild(Session& session, const BuildOptions& options) {
     return exitCodeForResult(ended.result.empty() ? ended.state : ended.result);
 }
 
-int verbCancel(Session& session, const std::vector<std::string>& ids) {
+namespace {
+
+// Applies change to each build; a failure is reported and the others are
+// still tried. Returns the exit code of the first failure.
+int changeEach(const std::vector<std::string>& ids, const char* verb,
+               const std::function<void(const std::string&)>& change) {
     int worst = kExitOk;
     for (const auto& id : ids) {
         try {
-            session.backend().cancel(id);
+            change(id);
         } catch (const CtlError& e) {
-            fmt::print(stderr, "Failed to cancel {}: {}\n", id, e.what());
+            fmt::print(stderr, "Failed to {} {}: {}\n", verb, id, e.what());
             worst = worst == kExitOk ? e.exitCode() : worst;
         }
     }
     return worst;
+}
+
+}  // namespace
+
+int verbCancel(Session& session, const std::vector<std::string>& ids) {
+    return changeEach(ids, "cancel",
+                      [&session](const std::string& id) { session.backend().cancel(id); });
+}
+
+int verbPin(Session& session, const std::vector<std::string>& ids, bool pinned) {
+    return changeEach(ids, pinned ? "pin" : "unpin", [&session, pinned](const std::string& id) {
+        session.backend().setPinned(id, pinned);
+    });
 }
 
 int verbWait(Session& session, const std::vector<std::string>& ids) {

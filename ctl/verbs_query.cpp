@@ -72,6 +72,7 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
             {"MonitorUrl", b.monitorUrl},
             {"Labels", fmt::format("{}", fmt::join(labels, " "))},
             {"Notify", fmt::format("{}", fmt::join(b.notify, " "))},
+            {"Pinned", b.pinned ? "yes" : "no"},
             {"Artifacts", fmt::format("{}", fmt::join(artifacts, " "))}};
 }
 
@@ -116,6 +117,9 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
     line("Finished", formatTimestamp(b.finishedAt));
     line("Submitter", fmt::format("uid {}", b.submitterUid));
     line("Monitor", b.monitorUrl);
+    if (b.pinned) {
+        line("Pinned", "yes (kept by cleanup)");
+    }
     for (std::size_t i = 0; i < b.artifacts.size(); ++i) {
         line(i == 0 ? "Artifacts" : "",
              fmt::format("{} ({})", b.artifacts[i].name, humanSize(b.artifacts[i].size)));

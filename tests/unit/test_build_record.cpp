@@ -67,3 +67,18 @@ TEST(BuildRecord, JsonRoundTrip) {
     j.erase("state");
     EXPECT_ANY_THROW(recordFromJson(j));
 }
+
+TEST(BuildRecord, PinnedIsKeptAndAbsentMeansNotPinned) {
+    BuildRecord r;
+    r.id = "host-8";
+    r.spec.type = "oemdrv";
+    r.state = "succeeded";
+    r.result = "succeeded";
+    EXPECT_FALSE(recordFromJson(recordToJson(r)).pinned);
+    r.pinned = true;
+    auto j = recordToJson(r);
+    EXPECT_EQ(j.at("pinned"), true);
+    EXPECT_TRUE(recordFromJson(j).pinned);
+    j.erase("pinned");  // a record written before pinning existed
+    EXPECT_FALSE(recordFromJson(j).pinned);
+}

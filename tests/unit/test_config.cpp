@@ -123,8 +123,8 @@ TEST(Config, TypeErrorsNameFileAndLine) {
               "sandbox, artifacts, description");
     EXPECT_EQ(
         errorOf("[types]\ncommand = true\n"),
-        "test.conf:1: unknown section [types]; known: [host], [staging], [mail], [forwarder], "
-        "[type.<name>]");
+        "test.conf:1: unknown section [types]; known: [host], [staging], [mail], [retention], "
+        "[forwarder], [type.<name>]");
 }
 
 TEST(Config, OverlongLineIsAnErrorNotATruncation) {

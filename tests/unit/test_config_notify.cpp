@@ -60,3 +60,37 @@ TEST(ConfigNotify, BadValuesNameFileLineAndKey) {
     EXPECT_NE(errorOf(kType + "[mails]\nfrom = x\n").find("unknown section [mails]"),
               std::string::npos);
 }
+
+TEST(ConfigRetention, DefaultsKeepThirtyDaysWithNoSizeLimit) {
+    auto config = parseConfig(kType, "imagebuild.conf");
+    EXPECT_EQ(config.retention.maxAgeSec, std::optional<std::uint64_t>(30 * 86400));
+    EXPECT_FALSE(config.retention.maxTotalBytes);
+}
+
+TEST(ConfigRetention, ReadsDurationsAndSizes) {
+    auto read = [](const std::string& section) {
+        return parseConfig(kType + "[retention]\n" + section, "imagebuild.conf").retention;
+    };
+    EXPECT_EQ(read("max_age = 1s\n").maxAgeSec, std::optional<std::uint64_t>(1));
+    EXPECT_EQ(read("max_age = 90min\n").maxAgeSec, std::optional<std::uint64_t>(5400));
+    EXPECT_EQ(read("max_age = 12h\n").maxAgeSec, std::optional<std::uint64_t>(43200));
+    EXPECT_EQ(read("max_age = 2w\n").maxAgeSec, std::optional<std::uint64_t>(14 * 86400));
+    EXPECT_EQ(read("max_age = 600\n").maxAgeSec, std::optional<std::uint64_t>(600));
+    EXPECT_FALSE(read("max_age = infinity\n").maxAgeSec);
+    EXPECT_EQ(read("max_total_size = 20G\n").maxTotalBytes,
+              std::optional<std::uint64_t>(20ULL << 30));
+}
+
+TEST(ConfigRetention, BadValuesNameFileLineAndKey) {
+    EXPECT_EQ(errorOf(kType + "[retention]\nmax_age = soon\n"),
+              "imagebuild.conf:4: max_age must be a duration such as 30d, 12h, 90min or 45s, or "
+              "infinity, not \"soon\"");
+    EXPECT_EQ(errorOf(kType + "[retention]\nmax_age = 5 d\n"),
+              "imagebuild.conf:4: max_age must be a duration such as 30d, 12h, 90min or 45s, or "
+              "infinity, not \"5 d\"");
+    EXPECT_EQ(errorOf(kType + "[retention]\nmax_total_size = lots\n"),
+              "imagebuild.conf:4: max_total_size must be a whole number from 1 to "
+              "18446744073709551615, not \"lots\"");
+    EXPECT_NE(errorOf(kType + "[retention]\nkeep = 3\n").find("unknown key 'keep' in [retention]"),
+              std::string::npos);
+}

@@ -108,6 +108,11 @@ TEST(CtlArguments, VerbsTakingIds) {
     EXPECT_EQ(ok({"artifacts", "h-1", "--download", "/tmp/d"}).artifacts.download, "/tmp/d");
     EXPECT_EQ(ok({"hosts"}).verb, Verb::kHosts);
     EXPECT_EQ(parse({"cancel"}).exitCode, kExitUsage);
+    auto pin = ok({"pin", "h-1", "h-3"});
+    EXPECT_EQ(pin.verb, Verb::kPin);
+    EXPECT_THAT(pin.ids, ::testing::ElementsAre("h-1", "h-3"));
+    EXPECT_EQ(ok({"unpin", "h-1"}).verb, Verb::kUnpin);
+    EXPECT_EQ(parse({"pin"}).exitCode, kExitUsage);
 }
 
 TEST(CtlArguments, UnknownVerbSuggestsTheClosest) {
@@ -163,7 +168,8 @@ TEST(CtlSuggest, ClosestMatchOnlyWhenClose) {
 }
 
 TEST(CtlArguments, IdsMustBeBuildIds) {
-    for (const char* verb : {"status", "log", "show", "artifacts", "cancel", "wait"}) {
+    for (const char* verb :
+         {"status", "log", "show", "artifacts", "cancel", "pin", "unpin", "wait"}) {
         auto outcome = parse({verb, "../etc"});
         EXPECT_EQ(outcome.exitCode, kExitUsage) << verb;
         EXPECT_THAT(outcome.err, HasSubstr("'../etc' is not a build id")) << verb;

@@ -128,3 +128,19 @@ TEST_F(StateStoreTest, OutcomeFileIsRead) {
     EXPECT_EQ(o->serviceResult, "exit-code");
     EXPECT_EQ(o->exitStatus, "3");
 }
+
+TEST_F(StateStoreTest, RemoveDeletesTheBuildAndNumbersNeverRepeat) {
+    StateStore store(dir_);
+    store.create(record(store), "x");
+    store.create(record(store), "x");
+    imagebuild::writeFileAtomic(store.outDir("h-1") / "image.iso", "iso");
+    store.remove("h-1");
+    EXPECT_FALSE(fs::exists(store.buildDir("h-1")));
+    EXPECT_FALSE(fs::exists(dir_ / "pending" / "h-1"));
+    std::vector<std::string> corrupt;
+    auto all = load(store, &corrupt);
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].id, "h-2");
+    EXPECT_TRUE(corrupt.empty());
+    EXPECT_EQ(StateStore(dir_).allocateNumber(), 3u);
+}

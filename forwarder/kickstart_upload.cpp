@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -16,6 +17,62 @@ namespace imagebuild::forwarder {
 namespace {
 
 constexpr const char* kField = "kickstart_file";
+
+// libarchive is loaded on the first tar upload, not linked: with what it
+// pulls in (libxml2, ICU, lzma, zstd, lz4, bzip2, acl) it would cost every
+// idle forwarder about 1.4 MB of RSS for a request that is rare.
+struct LibArchive {
+    decltype(&::archive_read_new) archive_read_new = nullptr;
+    decltype(&::archive_read_free) archive_read_free = nullptr;
+    decltype(&::archive_read_support_filter_gzip) archive_read_support_filter_gzip = nullptr;
+    decltype(&::archive_read_support_format_tar) archive_read_support_format_tar = nullptr;
+    decltype(&::archive_read_open_memory) archive_read_open_memory = nullptr;
+    decltype(&::archive_read_next_header) archive_read_next_header = nullptr;
+    decltype(&::archive_read_data) archive_read_data = nullptr;
+    decltype(&::archive_error_string) archive_error_string = nullptr;
+    decltype(&::archive_entry_pathname) archive_entry_pathname = nullptr;
+    decltype(&::archive_entry_hardlink) archive_entry_hardlink = nullptr;
+    decltype(&::archive_entry_symlink) archive_entry_symlink = nullptr;
+    decltype(&::archive_entry_filetype) archive_entry_filetype = nullptr;
+    std::string error;  // set if it could not be loaded
+
+    LibArchive() {
+        void* handle = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            error = dlerror();
+            return;
+        }
+        load(handle, "archive_read_new", archive_read_new);
+        load(handle, "archive_read_free", archive_read_free);
+        load(handle, "archive_read_support_filter_gzip", archive_read_support_filter_gzip);
+        load(handle, "archive_read_support_format_tar", archive_read_support_format_tar);
+        load(handle, "archive_read_open_memory", archive_read_open_memory);
+        load(handle, "archive_read_next_header", archive_read_next_header);
+        load(handle, "archive_read_data", archive_read_data);
+        load(handle, "archive_error_string", archive_error_string);
+        load(handle, "archive_entry_pathname", archive_entry_pathname);
+        load(handle, "archive_entry_hardlink", archive_entry_hardlink);
+        load(handle, "archive_entry_symlink", archive_entry_symlink);
+        load(handle, "archive_entry_filetype", archive_entry_filetype);
+    }
+
+    template <typename F>
+    void load(void* handle, const char* name, F& out) {
+        out = reinterpret_cast<F>(dlsym(handle, name));
+        if (!out && error.empty()) {
+            error = fmt::format("libarchive.so.13 has no {}()", name);
+        }
+    }
+};
+
+const LibArchive& libarchive() {
+    static const LibArchive lib;  // never unloaded
+    if (!lib.error.empty()) {
+        throw UploadError(500, "Internal",
+                          "tar uploads need libarchive (Debian: libarchive13): " + lib.error);
+    }
+    return lib;
+}
 
 UploadError badEntry(const std::string& entry, const std::string& what) {
     return UploadError(400, "InvalidUpload", fmt::format("{}: entry '{}' {}", kField, entry, what));
@@ -53,19 +110,21 @@ std::string entryPath(const std::string& raw) {
     return out;
 }
 
-using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
+using ArchivePtr = std::unique_ptr<archive, decltype(&::archive_read_free)>;
 
 std::string archiveError(archive* a) {
-    const char* text = archive_error_string(a);
+    const auto& ar = libarchive();
+    const char* text = ar.archive_error_string(a);
     return text ? text : "unknown error";
 }
 
 std::string readEntryData(archive* a, const std::string& name, std::size_t& total,
                           std::size_t maxBytes) {
+    const auto& ar = libarchive();
     std::string content;
     char buffer[16 * 1024];
     for (;;) {
-        la_ssize_t n = archive_read_data(a, buffer, sizeof(buffer));
+        la_ssize_t n = ar.archive_read_data(a, buffer, sizeof(buffer));
         if (n == 0) {
             return content;
         }
@@ -81,16 +140,17 @@ std::string readEntryData(archive* a, const std::string& name, std::size_t& tota
 }
 
 std::string refusedType(archive_entry* entry) {
-    if (const char* target = archive_entry_hardlink(entry)) {
+    const auto& ar = libarchive();
+    if (const char* target = ar.archive_entry_hardlink(entry)) {
         return fmt::format("is a hard link to '{}'; only regular files and directories are allowed",
                            target);
     }
-    switch (archive_entry_filetype(entry)) {
+    switch (ar.archive_entry_filetype(entry)) {
         case AE_IFREG:
         case AE_IFDIR:
             return {};
         case AE_IFLNK: {
-            const char* target = archive_entry_symlink(entry);
+            const char* target = ar.archive_entry_symlink(entry);
             return fmt::format(
                 "is a symbolic link to '{}'; only regular files and directories are allowed",
                 target ? target : "");
@@ -143,13 +203,14 @@ bool looksLikeTar(std::string_view data) {
 }
 
 TarTree readTarTree(std::string_view data, std::size_t maxBytes) {
-    ArchivePtr a(archive_read_new(), &archive_read_free);
+    const auto& ar = libarchive();
+    ArchivePtr a(ar.archive_read_new(), ar.archive_read_free);
     if (!a) {
         throw std::bad_alloc();
     }
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_format_tar(a.get());
-    if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) {
+    ar.archive_read_support_filter_gzip(a.get());
+    ar.archive_read_support_format_tar(a.get());
+    if (ar.archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) {
         throw UploadError(
             400, "InvalidUpload",
             fmt::format("{}: not a tar or tar.gz archive: {}", kField, archiveError(a.get())));
@@ -159,14 +220,15 @@ TarTree readTarTree(std::string_view data, std::size_t maxBytes) {
     std::size_t total = 0;
     archive_entry* entry = nullptr;
     int rc;
-    while ((rc = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-        const char* rawName = archive_entry_pathname(entry);
+    while ((rc = ar.archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK ||
+           rc == ARCHIVE_WARN) {
+        const char* rawName = ar.archive_entry_pathname(entry);
         std::string raw = rawName ? rawName : "";
         auto path = entryPath(raw);
         if (auto refused = refusedType(entry); !refused.empty()) {
             throw badEntry(raw, refused);
         }
-        if (archive_entry_filetype(entry) == AE_IFDIR) {
+        if (ar.archive_entry_filetype(entry) == AE_IFDIR) {
             continue;
         }
         if (path.empty()) {

@@ -90,11 +90,7 @@ std::optional<JournalEntry> BuildJournal::next() {
         return std::nullopt;
     }
     JournalEntry entry;
-    char* cursor = nullptr;
-    if (sd_journal_get_cursor(j, &cursor) >= 0) {
-        entry.cursor = cursor;
-        std::free(cursor);
-    }
+    entry.cursor = cursor();
     sd_journal_get_realtime_usec(j, &entry.realtimeUsec);
     entry.hostname = field(j, "_HOSTNAME");
     entry.identifier = field(j, "SYSLOG_IDENTIFIER");
@@ -111,6 +107,25 @@ std::optional<JournalEntry> BuildJournal::next() {
         entry.fields = allFieldsOf(j);
     }
     return entry;
+}
+
+bool BuildJournal::nextMessage(std::string& message) {
+    sd_journal* j = journal_.get();
+    if (sd_journal_next(j) <= 0) {
+        return false;
+    }
+    message = field(j, "MESSAGE");
+    return true;
+}
+
+std::string BuildJournal::cursor() const {
+    char* raw = nullptr;
+    if (sd_journal_get_cursor(journal_.get(), &raw) < 0) {
+        return {};
+    }
+    std::string out(raw);
+    std::free(raw);
+    return out;
 }
 
 bool BuildJournal::wait(std::chrono::milliseconds timeout) {

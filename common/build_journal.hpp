@@ -44,6 +44,11 @@ public:
     void seekLast(std::uint64_t n);
     // The next entry, or nullopt if there is none (yet).
     std::optional<JournalEntry> next();
+    // Moves to the next entry like next() but reads its MESSAGE only (what
+    // `journalctl -o cat` reads): false if there is none (yet).
+    bool nextMessage(std::string& message);
+    // The cursor of the entry the reader is on (after next()/nextMessage()).
+    std::string cursor() const;
     // Waits up to timeout for the journal to change; false if the journal
     // cannot be waited on. Never throws: callers run inside C callbacks.
     bool wait(std::chrono::milliseconds timeout);

@@ -75,31 +75,39 @@ bool MonitorStream::clientGone() const {
 }
 
 bool MonitorStream::readLines(std::string& out) {
-    bool any = false;
-    for (int i = 0; i < kBatch; ++i) {
-        auto entry = journal_.next();
-        if (!entry) {
-            break;
+    int n = 0;
+    if (format_ == MonitorFormat::EventStream) {
+        // Every event carries its line's cursor (Last-Event-ID).
+        for (; n < kBatch; ++n) {
+            auto entry = journal_.next();
+            if (!entry) {
+                break;
+            }
+            out += sseEvent(entry->message, entry->cursor);
+            lastCursor_ = std::move(entry->cursor);
         }
-        any = true;
-        wroteLine_ = true;
-        lastCursor_ = entry->cursor;
-        switch (format_) {
-            case MonitorFormat::EventStream:
-                out += sseEvent(entry->message, entry->cursor);
-                break;
-            case MonitorFormat::Html:
-                out += htmlEscape(entry->message) + "\n";
-                break;
-            case MonitorFormat::Text:
-                out += entry->message + "\n";
-                break;
+    } else {
+        // Text and HTML read MESSAGE only, like `journalctl -o cat`; the
+        // cursor of the batch's last line is enough (the page's resume point).
+        std::string message;
+        for (; n < kBatch && journal_.nextMessage(message); ++n) {
+            if (format_ == MonitorFormat::Html) {
+                out += htmlEscape(message);
+            } else {
+                out += message;
+            }
+            out += '\n';
+        }
+        if (n > 0 && format_ == MonitorFormat::Html) {
+            lastCursor_ = journal_.cursor();
         }
     }
-    if (any) {
-        lastSent_ = std::chrono::steady_clock::now();
+    if (n == 0) {
+        return false;
     }
-    return any;
+    wroteLine_ = true;
+    lastSent_ = std::chrono::steady_clock::now();
+    return true;
 }
 
 void MonitorStream::finish(std::string& out) {

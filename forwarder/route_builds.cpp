@@ -18,6 +18,7 @@
 #include "forwarder/placement.hpp"
 #include "forwarder/routes.hpp"
 #include "forwarder/submit_spec.hpp"
+#include "forwarder/upload_form.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -63,6 +64,9 @@ Response noHostFor(const SubmitSpec& spec, const std::vector<HostInfo>& hosts) {
 }
 
 Response handleBuildsPost(App& app, Request& request) {
+    if (auto refused = convertFormRequest(request, app.config())) {
+        return *refused;
+    }
     SubmitSpec spec;
     try {
         spec = parseSubmitSpec(request.body);
@@ -140,7 +144,10 @@ Response handleBuildsGet(App& app, Request& request) {
 
 // ---- GET and DELETE /v1/builds/{id}
 
-Response handleBuildGet(App& app, Request& request) {
+// A request about one build: passed on to the host the id names, else
+// `local(id)` answers it here (agent errors mapped).
+template <typename Local>
+Response forBuild(App& app, Request& request, Local local) {
     const auto& id = request.params.at("id");
     auto owner = findOwner(app, request, id);
     if (owner.error) {
@@ -150,27 +157,22 @@ Response handleBuildGet(App& app, Request& request) {
         return forwardTo(app, owner.peer->url, request);
     }
     try {
-        return buildResponse(200, app.agent().get(id));
+        return local(id);
     } catch (const sdbus::Error& e) {
         return responseForDbusError(e);
     }
 }
 
+Response handleBuildGet(App& app, Request& request) {
+    return forBuild(app, request,
+                    [&](const std::string& id) { return buildResponse(200, app.agent().get(id)); });
+}
+
 Response handleBuildDelete(App& app, Request& request) {
-    const auto& id = request.params.at("id");
-    auto owner = findOwner(app, request, id);
-    if (owner.error) {
-        return *owner.error;
-    }
-    if (owner.peer) {
-        return forwardTo(app, owner.peer->url, request);
-    }
-    try {
+    return forBuild(app, request, [&](const std::string& id) {
         app.agent().cancel(id);
         return buildResponse(200, app.agent().get(id));
-    } catch (const sdbus::Error& e) {
-        return responseForDbusError(e);
-    }
+    });
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 #!/bin/bash
-# imagebuild-forwarder on real systemd, without builds: socket activation,
-# Type=notify, its unprivileged user, health and metrics, auth (401/403),
-# the body limit (413), and peers going down and coming back across two
-# hosts. Builds across hosts: test-forwarder-fleet.sh.
+# imagebuild-forwarder on real systemd: socket activation, Type=notify, its
+# unprivileged user, health and metrics, auth (401/403), the body limit
+# (413), kickstart uploads (multipart: text, tar trees, bad entries), and
+# peers going down and coming back across two hosts. Builds across hosts
+# and monitors: test-forwarder-fleet.sh.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/forwarder-lib.sh"
 sandbox_require
@@ -14,11 +15,43 @@ boot_host a 127.0.0.2
 boot_host b 127.0.0.3
 install_into a
 install_into b
-# An agent that starts (the forwarder asks it for /v1/builds, /v1/hosts, /metrics).
-FORWARDER_EXTRA_CONF=$'[host]\narches = x86_64\n[type.noop]\ncommand = true'
-export FORWARDER_EXTRA_CONF
-setup_forwarder a 127.0.0.2 "$b"
-setup_forwarder b 127.0.0.3 "$a"
+# An agent that starts (the forwarder asks it for /v1/builds, /v1/hosts,
+# /metrics) and builds "noop" for x86_64/40 on a, aarch64/40 on b.
+a_conf=$'[host]\narches = x86_64\nreleases = 40\n[type.noop]\ncommand = true'
+b_conf=${a_conf/x86_64/aarch64}
+FORWARDER_EXTRA_CONF=$a_conf setup_forwarder a 127.0.0.2 "$b"
+FORWARDER_EXTRA_CONF=$b_conf setup_forwarder b 127.0.0.3 "$a"
+auth=(-H 'Authorization: Bearer alice-token')
+json_get() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# make_tar OUT ENTRY...: a tar (gzip if OUT ends in .tgz) of forged entries:
+# PATH=CONTENT (a file), PATH@TARGET (a symbolic link).
+make_tar() {
+    python3 - "$@" <<'PY'
+import io, sys, tarfile
+out, entries = sys.argv[1], sys.argv[2:]
+with tarfile.open(out, "w:gz" if out.endswith(".tgz") else "w") as tar:
+    for entry in entries:
+        if "=" in entry:
+            name, content = entry.split("=", 1)
+            data = content.encode().decode("unicode_escape").encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        else:
+            name, target = entry.split("@", 1)
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            tar.addfile(info)
+PY
+}
+# upload FIELD...: POST /v1/builds to a as multipart/form-data; prints the body.
+upload() {
+    local args=() field
+    for field in "$@"; do args+=(-F "$field"); done
+    curl -s "${auth[@]}" "${args[@]}" -w '\n%{http_code}' "$a/v1/builds"
+}
 
 test_socket_activation() {
     # Nothing runs until the first connection; systemd owns the port.
@@ -96,6 +129,67 @@ test_build_ids_route_to_their_host() {
     assert_eq "$(http_status "$a/v1/builds/..%2Fetc-1")" 404
 }
 
+test_upload_tree_with_include_builds_on_the_right_host() {
+    local tree=$TEST_SCRATCH/tree answer id
+    mkdir -p "$tree/parts"
+    printf 'lang en_US.UTF-8\n%%include parts/repo.ks\n' >"$tree/ks.cfg"
+    printf 'repo --name=fedora --baseurl=http://example/\n' >"$tree/parts/repo.ks"
+    tar -C "$tree" -czf "$TEST_SCRATCH/tree.tgz" .
+    # aarch64 is b's: a flattens, places and forwards the JSON spec to b.
+    answer=$(upload type=noop arch=aarch64 release=40 label=ticket=OPS-1 notify= \
+        "kickstart_file=@$TEST_SCRATCH/tree.tgz")
+    assert_eq "${answer##*$'\n'}" 201
+    id=$(json_get id <<<"${answer%$'\n'*}")
+    assert_eq "${id%-*}" b
+    assert_eq "$(run_in b cat "/var/lib/imagebuild/builds/$id/ks.cfg")" \
+        "$(printf 'lang en_US.UTF-8\nrepo --name=fedora --baseurl=http://example/')"
+    assert_contains "$(curl -sf "$a/v1/builds/$id")" '"labels":{"submitted_by":"alice","ticket":"OPS-1"}'
+    # Pasted text: x86_64 is a's own.
+    answer=$(upload type=noop arch=x86_64 release=40 'kickstart=lang C')
+    assert_eq "${answer##*$'\n'}" 201
+    id=$(json_get id <<<"${answer%$'\n'*}")
+    assert_eq "${id%-*}" a
+    assert_eq "$(run_in a cat "/var/lib/imagebuild/builds/$id/ks.cfg")" "lang C"
+    # A tree whose include is missing: the file and line of the directive.
+    make_tar "$TEST_SCRATCH/broken.tar" 'main.ks=lang C\n%include nothere.ks\n' 'other.cfg=x\n'
+    answer=$(upload type=noop arch=x86_64 release=40 kickstart_main=main.ks \
+        "kickstart_file=@$TEST_SCRATCH/broken.tar")
+    assert_eq "${answer##*$'\n'}" 400
+    assert_contains "$answer" '{"error":"invalid-kickstart","message":"main.ks:2: %include nothere.ks'
+    # Two candidates and no kickstart_main: the field is named.
+    answer=$(upload type=noop arch=x86_64 release=40 "kickstart_file=@$TEST_SCRATCH/broken.tar")
+    assert_eq "${answer##*$'\n'}" 400
+    assert_contains "$answer" 'kickstart_main is required'
+}
+
+test_upload_refuses_entries_leaving_the_tree() {
+    local answer
+    make_tar "$TEST_SCRATCH/dotdot.tgz" 'ks.cfg=%include ../x.ks\n' '../x.ks=lang C\n'
+    answer=$(upload type=noop arch=x86_64 release=40 "kickstart_file=@$TEST_SCRATCH/dotdot.tgz")
+    assert_eq "${answer##*$'\n'}" 400
+    assert_contains "$answer" '"error":"InvalidUpload"'
+    assert_contains "$answer" "entry '../x.ks' contains '..'"
+    make_tar "$TEST_SCRATCH/link.tar" 'ks.cfg=%include repo.ks\n' 'repo.ks@../../../etc/passwd'
+    answer=$(upload type=noop arch=x86_64 release=40 "kickstart_file=@$TEST_SCRATCH/link.tar")
+    assert_eq "${answer##*$'\n'}" 400
+    assert_contains "$answer" "entry 'repo.ks' is a symbolic link to '../../../etc/passwd'"
+}
+
+test_upload_limits_and_missing_fields() {
+    local answer
+    head -c 17000000 /dev/zero >"$TEST_SCRATCH/big.ks"
+    answer=$(upload type=noop arch=x86_64 release=40 "kickstart_file=@$TEST_SCRATCH/big.ks")
+    assert_eq "${answer##*$'\n'}" 413
+    assert_contains "$answer" 'max_upload_bytes'
+    answer=$(upload type=noop release=40 'kickstart=lang C')
+    assert_eq "${answer##*$'\n'}" 400
+    assert_contains "$answer" "\"message\":\"'arch' is required\""
+    answer=$(upload type=noop arch=x86_64 release=40)
+    assert_eq "${answer##*$'\n'}" 400
+    assert_contains "$answer" "'kickstart' (text) or 'kickstart_file'"
+    assert_eq "$(http_status "$a/v1/health")" 200
+}
+
 test_down_peer_is_marked_down_and_comes_back() {
     poweroff_host b
     # Down within 5 s (interval 1 s, timeout 1 s).
@@ -106,7 +200,7 @@ test_down_peer_is_marked_down_and_comes_back() {
     boot_host b 127.0.0.3
     # Installing again puts the agent's default imagebuild.conf back.
     install_into b
-    setup_forwarder b 127.0.0.3 "$a"
+    FORWARDER_EXTRA_CONF=$b_conf setup_forwarder b 127.0.0.3 "$a"
     wait_for 10 peer_up "$a" "$b" 1
     [ "$(http_status "$a/v1/builds/b-1")" != 503 ] || {
         echo "b still down for a"
@@ -121,5 +215,11 @@ test_case "writes need a bearer token: 401 JSON, 403 for a read-only token" test
 test_case "a body over 1 MiB is refused with 413" test_body_over_the_limit_is_413
 test_case "peers see each other as up" test_peers_see_each_other
 test_case "a build id is served by the host it names" test_build_ids_route_to_their_host
+test_case "upload: a tar tree with %include is flattened and built on the host for its arch" \
+    test_upload_tree_with_include_builds_on_the_right_host
+test_case "upload: '..' and a symlink out of the tree are refused naming the entry" \
+    test_upload_refuses_entries_leaving_the_tree
+test_case "upload: over max_upload_bytes is 413, a missing field is 400 naming it" \
+    test_upload_limits_and_missing_fields
 test_case "a powered-off peer is down within 5 s and up again after boot" test_down_peer_is_marked_down_and_comes_back
 finish

@@ -253,7 +253,6 @@ void Manager::startBuild(BuildObject& build) {
     }
     r.state = state::kRunning;
     r.startedAt = realtimeUsec();
-    store_.save(r);
     running_.insert(id);
     // Follow the unit before it exists, so no change can be missed.
     watches_[id] = units_.watch(
@@ -268,6 +267,15 @@ void Manager::startBuild(BuildObject& build) {
             }
         }
     });
+    // Recorded while systemd starts the unit, not before: if the agent
+    // stops in between, reconcile() finds the record queued with its unit
+    // known to systemd and follows it (or queues it again if systemd never
+    // had it).
+    try {
+        store_.save(r);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record the start of build {}: {}", id, e.what()));
+    }
     build.changed({"State", "StartedAt"});
     emitBuildStarted(id, sdbus::ObjectPath(build.getObjectPath()));
     logEvent(LOG_INFO, message_id::kBuildStarted, id,

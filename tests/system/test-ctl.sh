@@ -205,7 +205,8 @@ RULES
     assert_contains "$out" "Submitted build a-"
     assert_contains "$out" "rc=0"
     local id
-    id=$(sed -n 's/^Submitted build \(a-[0-9]*\)\..*$/\1/p' <<<"$out" | tr -d '\r')
+    # (The line may start with the terminal's colour reset.)
+    id=$(sed -n 's/.*Submitted build \(a-[0-9]*\)\..*$/\1/p' <<<"$out" | tr -d '\r')
     assert_eq "$(ctl show "$id" -p SubmitterUid)" "SubmitterUid=$(run_in a id -u ibtester)"
     wait_for 10 run_in a grep -q "Member=Submit" /var/tmp/monitor.txt
     # sd-bus flag 0x4: ALLOW_INTERACTIVE_AUTHORIZATION

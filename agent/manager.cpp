@@ -637,13 +637,8 @@ int Manager::listAllBuilds(sd_bus_message* call) {
     std::unique_ptr<sd_bus_message, sd_bus_message* (*)(sd_bus_message*)> reply(
         raw, sd_bus_message_unref);
     r = sd_bus_message_open_container(reply.get(), 'a', "(sssssssuttto)");
-    // No exception may leave this C callback: an id without a build is skipped.
     for (auto it = order_.begin(); r >= 0 && it != order_.end(); ++it) {
-        auto found = builds_.find(*it);
-        if (found == builds_.end()) {
-            continue;
-        }
-        const auto& b = *found->second;
+        const auto& b = *builds_.at(*it);
         const auto& rec = b.record();
         r = sd_bus_message_append(
             reply.get(), "(sssssssuttto)", rec.id.c_str(), rec.spec.type.c_str(),

@@ -84,13 +84,6 @@ Manager::Manager(sdbus::IConnection& connection, ManagerOptions options, StateSt
     capabilities_.arches = options_.config.host.arches;
     capabilities_.releases = options_.config.host.releases;
     registerAdaptor();
-    // The connection's sd_bus, reached through a message made on it.
-    auto probe = getObject().createSignal(kManagerInterface, "BuildQueued");
-    sd_bus_slot* slot = nullptr;
-    if (sd_bus_add_object(sd_bus_message_get_bus(rawMessage(probe)), &slot,
-                          dbus_names::kManagerPath, &Manager::onManagerCall, this) >= 0) {
-        listSlot_.reset(slot);
-    }
 }
 
 Manager::~Manager() {
@@ -607,53 +600,6 @@ bool matches(const Filter& f, const BuildRecord& r) {
 }
 
 }  // namespace
-
-int Manager::onManagerCall(sd_bus_message* call, void* manager, sd_bus_error*) {
-    if (sd_bus_message_is_method_call(call, kManagerInterface, "ListBuilds") <= 0) {
-        return 0;
-    }
-    return static_cast<Manager*>(manager)->listAllBuilds(call);
-}
-
-int Manager::listAllBuilds(sd_bus_message* call) {
-    // Only an empty filter; a filter (or a wrong signature) goes to
-    // ListBuilds() below, which checks it and answers errors by name.
-    if (sd_bus_message_has_signature(call, "a{sv}") <= 0 ||
-        sd_bus_message_enter_container(call, 'a', "{sv}") < 0) {
-        sd_bus_message_rewind(call, 1);
-        return 0;
-    }
-    bool empty = sd_bus_message_at_end(call, 0) > 0;
-    sd_bus_message_rewind(call, 1);
-    if (!empty) {
-        return 0;
-    }
-    touch();
-    sd_bus_message* raw = nullptr;
-    int r = sd_bus_message_new_method_return(call, &raw);
-    if (r < 0) {
-        return r;
-    }
-    std::unique_ptr<sd_bus_message, sd_bus_message* (*)(sd_bus_message*)> reply(
-        raw, sd_bus_message_unref);
-    r = sd_bus_message_open_container(reply.get(), 'a', "(sssssssuttto)");
-    for (auto it = order_.begin(); r >= 0 && it != order_.end(); ++it) {
-        const auto& b = *builds_.at(*it);
-        const auto& rec = b.record();
-        r = sd_bus_message_append(
-            reply.get(), "(sssssssuttto)", rec.id.c_str(), rec.spec.type.c_str(),
-            rec.spec.arch.c_str(), rec.spec.release.c_str(), rec.spec.name.c_str(),
-            rec.state.c_str(), rec.result.c_str(), rec.submitterUid, rec.submittedAt, rec.startedAt,
-            rec.finishedAt, b.getObjectPath().c_str());
-    }
-    if (r >= 0) {
-        r = sd_bus_message_close_container(reply.get());
-    }
-    if (r >= 0) {
-        r = sd_bus_send(nullptr, reply.get(), nullptr);
-    }
-    return r < 0 ? r : 1;
-}
 
 std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus::Variant>& filter) {
     touch();

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
-#include <systemd/sd-bus.h>
 
 #include <chrono>
 #include <deque>
@@ -99,13 +98,6 @@ private:
     void reattach(BuildObject& build);
     void countsChanged();
 
-    // ListBuilds without a filter, written straight into the reply with
-    // sd-bus: no intermediate rows, no per-field sdbus-c++ dispatch. Runs
-    // before the adaptor's vtable for the same path; declines (0) anything
-    // else, which the adaptor then serves.
-    static int onManagerCall(sd_bus_message* call, void* manager, sd_bus_error* error);
-    int listAllBuilds(sd_bus_message* call);
-
     BuildObject* find(const std::string& id);
     BuildObject* findByUnit(const std::string& unit);
     void touch() { lastActivity_ = std::chrono::steady_clock::now(); }
@@ -125,8 +117,6 @@ private:
     std::map<std::string, std::string> jobFailures_;  // id -> systemd's failed start job
     std::map<std::string, sdbus::Slot> watches_;
     unsigned pendingCalls_ = 0;  // calls waiting for polkit or systemd
-    std::unique_ptr<sd_bus_slot, sd_bus_slot* (*)(sd_bus_slot*)> listSlot_{nullptr,
-                                                                           sd_bus_slot_unref};
     std::chrono::steady_clock::time_point lastActivity_ = std::chrono::steady_clock::now();
 };
 

@@ -11,7 +11,8 @@ using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>
 using AuthResult = sdbus::Struct<bool, bool, std::map<std::string, std::string>>;
 constexpr std::uint32_t kAllowUserInteraction = 1;
 
-// Reaches the sd_bus_message through the protected member, the one
+// sdbus-c++ 1.2 has no accessor for the allow-interactive-authorization
+// flag; reach the sd_bus_message through the protected member, the one
 // well-defined way to read it (a member pointer taken in a derived class).
 struct RawMessage : sdbus::Message {
     static sd_bus_message* of(const sdbus::Message& m) {
@@ -21,15 +22,12 @@ struct RawMessage : sdbus::Message {
 
 }  // namespace
 
-sd_bus_message* rawMessage(const sdbus::Message& message) {
-    return RawMessage::of(message);
-}
-
 Caller callerOf(const sdbus::Message& call) {
     Caller c;
     c.busName = call.getSender();
     c.uid = call.getCredsUid();
-    c.allowInteractive = sd_bus_message_get_allow_interactive_authorization(rawMessage(call)) > 0;
+    c.allowInteractive =
+        sd_bus_message_get_allow_interactive_authorization(RawMessage::of(call)) > 0;
     return c;
 }
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
-#include <systemd/sd-bus.h>
 
 #include <functional>
 #include <map>
@@ -19,11 +18,6 @@ inline constexpr const char* kSubmit = "org.imagebuild.submit";
 inline constexpr const char* kCancel = "org.imagebuild.cancel";
 inline constexpr const char* kManage = "org.imagebuild.manage";
 }  // namespace action
-
-// The sd_bus_message under an sdbus-c++ message: sdbus-c++ 1.2 has no
-// accessor for what it does not wrap (the allow-interactive-authorization
-// flag, the connection's sd_bus).
-sd_bus_message* rawMessage(const sdbus::Message& message);
 
 // Who is calling: taken from the method call message while it is current.
 struct Caller {

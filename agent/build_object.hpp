@@ -62,6 +62,7 @@ private:
     std::string State() override { return record_.state; }
     std::string Result() override { return record_.result; }
     int32_t ExitStatus() override { return record_.exitStatus; }
+    std::string Reason() override { return record_.reason; }
     uint64_t StartedAt() override { return record_.startedAt; }
     uint64_t FinishedAt() override { return record_.finishedAt; }
     std::vector<sdbus::Struct<std::string, std::string, uint64_t, std::string>> Artifacts()

@@ -25,6 +25,7 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"state", r.state},
         {"result", r.result},
         {"exit_status", r.exitStatus},
+        {"reason", r.reason},
         {"unit", r.unit},
         {"submitter_uid", r.submitterUid},
         {"submitted_at", r.submittedAt},
@@ -56,6 +57,8 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     j.at("state").get_to(r.state);
     j.at("result").get_to(r.result);
     j.at("exit_status").get_to(r.exitStatus);
+    // Records written before the field existed have none.
+    r.reason = j.value("reason", std::string());
     j.at("unit").get_to(r.unit);
     j.at("submitter_uid").get_to(r.submitterUid);
     j.at("submitted_at").get_to(r.submittedAt);

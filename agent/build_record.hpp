@@ -30,6 +30,9 @@ struct BuildRecord {
     std::string state = state::kQueued;
     std::string result;  // empty until final
     std::int32_t exitStatus = -1;
+    // Why the build ended as it did when its own log cannot say (systemd
+    // refused the unit, the program is missing...); empty otherwise.
+    std::string reason;
     std::string unit;
     std::uint32_t submitterUid = 0;
     std::uint64_t submittedAt = 0;

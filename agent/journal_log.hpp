@@ -15,6 +15,8 @@ inline constexpr const char* kAgentStarted = "5131e74f3fba48dda9c7c89d93a3465a";
 inline constexpr const char* kBuildQueued = "93a6dc550faf4eb9be0cb110b77869ef";
 inline constexpr const char* kBuildStarted = "87057ed0f80345098344c46d0d7ebfdb";
 inline constexpr const char* kBuildFinished = "c2d9552254b24c459152f1592d2e7b6e";
+// The build could not start: systemd refused its unit, or its program is gone.
+inline constexpr const char* kBuildStartFailed = "a23e22f45bd140169028c39cdf3887ad";
 inline constexpr const char* kBuildCancelRequested = "79379dea001544bd8d30479d112a4307";
 inline constexpr const char* kAccessDenied = "0ee116e676e24d739fe0c52528f1d76d";
 inline constexpr const char* kStateCorrupt = "889deadd7061417a86090a6b10bf228a";

@@ -31,6 +31,46 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
     return text;
 }
 
+// Exit statuses systemd uses when it cannot set up or execute a unit's
+// program (systemd.exec(5), "Process Exit Codes"); a build's own program
+// could use them too, so the reason says "status N/NAME", as systemctl does.
+const char* systemdExitStatusName(int32_t status) {
+    static const std::map<int32_t, const char*> names = {
+        {200, "CHDIR"},
+        {201, "NICE"},
+        {202, "FDS"},
+        {203, "EXEC"},
+        {204, "MEMORY"},
+        {205, "LIMITS"},
+        {206, "OOM_ADJUST"},
+        {207, "SIGNAL_MASK"},
+        {208, "STDIN"},
+        {209, "STDOUT"},
+        {210, "CHROOT"},
+        {211, "IOPRIO"},
+        {212, "TIMERSLACK"},
+        {213, "SECUREBITS"},
+        {214, "SETSCHEDULER"},
+        {215, "CPUAFFINITY"},
+        {216, "GROUP"},
+        {217, "USER"},
+        {218, "CAPABILITIES"},
+        {219, "CGROUP"},
+        {220, "SETSID"},
+        {222, "STDERR"},
+        {224, "PAM"},
+        {225, "NETWORK"},
+        {226, "NAMESPACE"},
+        {227, "NO_NEW_PRIVILEGES"},
+        {228, "SECCOMP"},
+        {233, "RUNTIME_DIRECTORY"},
+        {238, "STATE_DIRECTORY"},
+        {243, "CREDENTIALS"},
+    };
+    auto it = names.find(status);
+    return it == names.end() ? nullptr : it->second;
+}
+
 }  // namespace
 
 Manager::Manager(sdbus::IConnection& connection, ManagerOptions options, StateStore& store,
@@ -208,15 +248,12 @@ void Manager::startBuild(BuildObject& build) {
         }
         settings = unitSettingsFor(r, type->second, options_.config, store_, options_.helpers);
     } catch (const std::exception& e) {
-        logEvent(LOG_ERR, message_id::kBuildFinished, id,
-                 fmt::format("build {} cannot start: {}", id, e.what()));
         running_.insert(id);
-        finish(build, state::kFailed, -1, realtimeUsec());
+        failToStart(build, e.what());
         return;
     }
     r.state = state::kRunning;
     r.startedAt = realtimeUsec();
-    store_.save(r);
     running_.insert(id);
     // Follow the unit before it exists, so no change can be missed.
     watches_[id] = units_.watch(
@@ -225,13 +262,21 @@ void Manager::startBuild(BuildObject& build) {
     units_.start(settings, [this, id](const std::string& error) {
         --pendingCalls_;
         if (!error.empty()) {
-            logEvent(LOG_ERR, message_id::kBuildFinished, id,
-                     fmt::format("systemd refused to start build {}: {}", id, error));
             if (auto* b = find(id); b && running_.count(id)) {
-                finish(*b, state::kFailed, -1, realtimeUsec());
+                failToStart(*b,
+                            fmt::format("systemd refused to start {}: {}", unitNameOf(id), error));
             }
         }
     });
+    // Recorded while systemd starts the unit, not before: if the agent
+    // stops in between, reconcile() finds the record queued with its unit
+    // known to systemd and follows it (or queues it again if systemd never
+    // had it).
+    try {
+        store_.save(r);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record the start of build {}: {}", id, e.what()));
+    }
     build.changed({"State", "StartedAt"});
     emitBuildStarted(id, sdbus::ObjectPath(build.getObjectPath()));
     logEvent(LOG_INFO, message_id::kBuildStarted, id,
@@ -243,11 +288,17 @@ void Manager::onJobRemoved(const std::string& unit, const std::string& result) {
     if (build == nullptr || !running_.count(build->record().id)) {
         return;
     }
-    started_.insert(build->record().id);
+    const auto& id = build->record().id;
+    started_.insert(id);
     if (result != "done") {
-        logEvent(LOG_WARNING, "", build->record().id,
+        // Kept as the reason in case the unit leaves no outcome (it never
+        // ran); a recorded outcome says more and wins.
+        jobFailures_[id] =
+            fmt::format("systemd's start job for {} ended with result '{}'; see journalctl -u {}",
+                        unit, result, unit);
+        logEvent(LOG_WARNING, "", id,
                  fmt::format("job for {} ended with result '{}'", unit, result));
-        tryFinish(build->record().id, false);
+        tryFinish(id, false);
     }
 }
 
@@ -276,22 +327,57 @@ void Manager::tryFinish(const std::string& id, bool unitGone) {
     auto outcome = store_.readOutcome(id);
     if (outcome) {
         auto final = finalStateOf(*outcome, build->record().cancelRequested);
+        // systemd could not set up or execute the program (status
+        // 203/EXEC and the like; its start job failed): say so next to the
+        // status, since the build's own log is empty.
+        std::string reason;
+        const auto& unit = build->record().unit;
+        if (final.state == state::kFailed) {
+            if (const char* name = systemdExitStatusName(final.exitStatus)) {
+                reason = fmt::format(
+                    "status {}/{}: systemd could not start the build's program; see "
+                    "journalctl -u {}",
+                    final.exitStatus, name, unit);
+            } else if (auto job = jobFailures_.find(id); job != jobFailures_.end()) {
+                reason = job->second;
+            }
+        }
+        if (!reason.empty()) {
+            logEvent(LOG_ERR, message_id::kBuildStartFailed, id,
+                     fmt::format("build {} cannot start: {}", id, reason));
+        }
         finish(*build, final.state, final.exitStatus,
-               outcome->finishedAt ? outcome->finishedAt : realtimeUsec());
+               outcome->finishedAt ? outcome->finishedAt : realtimeUsec(), reason);
     } else if (unitGone || started_.count(id)) {
-        logEvent(LOG_WARNING, "", id, fmt::format("build {} ended without a recorded outcome", id));
-        finish(*build, build->record().cancelRequested ? state::kCancelled : state::kFailed, -1,
-               realtimeUsec());
+        bool jobFailed = jobFailures_.count(id) != 0;
+        auto reason =
+            jobFailed ? jobFailures_[id]
+                      : fmt::format("{} ended without recording an outcome", build->record().unit);
+        logEvent(LOG_WARNING, jobFailed ? message_id::kBuildStartFailed : "", id,
+                 fmt::format("build {} {}: {}", id, jobFailed ? "cannot start" : "ended", reason));
+        bool cancelled = build->record().cancelRequested;
+        finish(*build, cancelled ? state::kCancelled : state::kFailed, -1, realtimeUsec(),
+               cancelled ? std::string() : reason);
     }
 }
 
+// The build never ran: systemd refused its unit, or its program is gone.
+// Said in its record (Build1.Reason) and in the journal under its id.
+void Manager::failToStart(BuildObject& build, const std::string& reason) {
+    const auto& id = build.record().id;
+    logEvent(LOG_ERR, message_id::kBuildStartFailed, id,
+             fmt::format("build {} cannot start: {}", id, reason));
+    finish(build, state::kFailed, -1, realtimeUsec(), reason);
+}
+
 void Manager::finish(BuildObject& build, const std::string& finalState, int32_t exitStatus,
-                     uint64_t finishedAt) {
+                     uint64_t finishedAt, const std::string& reason) {
     auto& r = build.record();
     auto id = r.id;
     r.state = finalState;
     r.result = finalState;
     r.exitStatus = exitStatus;
+    r.reason = reason;
     r.finishedAt = finishedAt;
     // What the build unit's end-of-build step staged, with checksums; the
     // type's outputs as they lie when no staging happened (no hook installed).
@@ -309,8 +395,9 @@ void Manager::finish(BuildObject& build, const std::string& finalState, int32_t 
     }
     running_.erase(id);
     started_.erase(id);
+    jobFailures_.erase(id);
     watches_.erase(id);
-    build.changed({"State", "Result", "ExitStatus", "FinishedAt", "Artifacts"});
+    build.changed({"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts"});
     emitBuildFinished(id, sdbus::ObjectPath(build.getObjectPath()), finalState);
     logEvent(finalState == state::kSucceeded ? LOG_INFO : LOG_WARNING, message_id::kBuildFinished,
              id, fmt::format("build {} {} (exit status {})", id, finalState, exitStatus));

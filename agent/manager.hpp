@@ -100,8 +100,10 @@ private:
     void startBuild(BuildObject& build);
     void onUnitState(const std::string& id, const std::string& activeState);
     void tryFinish(const std::string& id, bool unitGone);
+    // reason: why, when the build's own log cannot say (Build1.Reason).
     void finish(BuildObject& build, const std::string& state, int32_t exitStatus,
-                uint64_t finishedAt);
+                uint64_t finishedAt, const std::string& reason = {});
+    void failToStart(BuildObject& build, const std::string& reason);
     void reattach(BuildObject& build);
     void countsChanged();
 
@@ -120,7 +122,8 @@ private:
     std::vector<std::string> order_;  // ids, oldest first
     std::deque<std::string> queue_;   // FIFO of queued ids
     std::set<std::string> running_;
-    std::set<std::string> started_;  // running builds systemd has confirmed
+    std::set<std::string> started_;                   // running builds systemd has confirmed
+    std::map<std::string, std::string> jobFailures_;  // id -> systemd's failed start job
     std::map<std::string, sdbus::Slot> watches_;
     unsigned pendingCalls_ = 0;  // calls waiting for polkit or systemd
     std::chrono::steady_clock::time_point lastActivity_ = std::chrono::steady_clock::now();

@@ -30,6 +30,7 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     take(properties, "State", info.state);
     take(properties, "Result", info.result);
     take(properties, "ExitStatus", info.exitStatus);
+    take(properties, "Reason", info.reason);
     take(properties, "Unit", info.unit);
     take(properties, "SubmitterUid", info.submitterUid);
     take(properties, "SubmittedAt", info.submittedAt);

@@ -28,6 +28,7 @@ struct BuildInfo {
     std::string state;   // queued, running, succeeded, failed, cancelled, timed-out
     std::string result;  // empty until the build ends
     std::int32_t exitStatus = -1;
+    std::string reason;  // why it failed, when its log cannot say (Build1.Reason)
     std::string unit;
     std::uint32_t submitterUid = 0;
     std::uint64_t submittedAt = 0;  // usec since the epoch; 0 = not yet

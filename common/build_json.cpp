@@ -37,6 +37,7 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"state", info.state},
                        {"result", info.result},
                        {"exit_status", info.exitStatus},
+                       {"reason", info.reason},
                        {"unit", info.unit},
                        {"submitter_uid", info.submitterUid},
                        {"submitted_at", info.submittedAt},
@@ -60,6 +61,7 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "state", info.state);
     optional(j, "result", info.result);
     optional(j, "exit_status", info.exitStatus);
+    optional(j, "reason", info.reason);
     optional(j, "unit", info.unit);
     optional(j, "submitter_uid", info.submitterUid);
     optional(j, "submitted_at", info.submittedAt);

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <systemd/sd-login.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 namespace imagebuild::ctl {
@@ -14,12 +16,29 @@ namespace {
 
 constexpr const char* kPkttyagent = "/usr/bin/pkttyagent";
 
+// In a logind session, the agent registers as a fallback, as systemctl's
+// does: a desktop's own agent for the session wins, the tty agent answers
+// when there is none. Outside any session (ssh without pam_systemd, su,
+// runuser, a container) polkit (122) never uses a fallback agent: it only
+// falls back after finding the caller's session. There the agent must
+// register as the one for our process, or polkit answers "challenge" and
+// no prompt ever appears.
+bool inLoginSession() {
+    char* session = nullptr;
+    if (sd_pid_get_session(0, &session) < 0) {
+        return false;
+    }
+    free(session);
+    return true;
+}
+
 }  // namespace
 
 PolkitTtyAgent::PolkitTtyAgent() {
     if (isatty(STDIN_FILENO) != 1 || geteuid() == 0 || access(kPkttyagent, X_OK) != 0) {
         return;
     }
+    const bool fallback = inLoginSession();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
         return;
@@ -34,8 +53,12 @@ PolkitTtyAgent::PolkitTtyAgent() {
         // The notify fd must survive exec: move it off O_CLOEXEC.
         int notify = dup(fds[1]);
         auto fd = std::to_string(notify);
-        execl(kPkttyagent, kPkttyagent, "--notify-fd", fd.c_str(), "--fallback",
-              static_cast<char*>(nullptr));
+        if (fallback) {
+            execl(kPkttyagent, kPkttyagent, "--notify-fd", fd.c_str(), "--fallback",
+                  static_cast<char*>(nullptr));
+        } else {
+            execl(kPkttyagent, kPkttyagent, "--notify-fd", fd.c_str(), static_cast<char*>(nullptr));
+        }
         _exit(127);
     }
     close(fds[1]);

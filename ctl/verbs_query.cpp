@@ -63,6 +63,7 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
             {"State", b.state},
             {"Result", b.result},
             {"ExitStatus", std::to_string(b.exitStatus)},
+            {"Reason", b.reason},
             {"Unit", b.unit},
             {"SubmitterUid", std::to_string(b.submitterUid)},
             {"SubmittedAt", formatTimestamp(b.submittedAt)},
@@ -111,6 +112,7 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
             fmt::print("{:>11}: {}\n", key, value);
         }
     };
+    line("Reason", b.reason);
     line("Unit", b.unit);
     line("Submitted", formatTimestamp(b.submittedAt));
     line("Started", formatTimestamp(b.startedAt));

@@ -197,9 +197,79 @@ test_bad_specs() {
     # sends bytes (ay) gets the type error, naming the field.
     assert_contains "$(gsubmit "{'type': <'oemdrv'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <b'\\xff\\xfe'>}")" \
         "'kickstart' must be of D-Bus type 's', got 'ay'"
-    # (An oversized kickstart cannot pass through a command line's 128 KiB
-    # argument limit; tests/unit/test_build_spec.cpp covers it.)
     assert_eq "$(build_dirs)" "$before"
+}
+
+# Over the 1 MiB limit: more than busctl or gdbus can take as one argument,
+# so a small client reads it from stdin (tests/system/helpers/submit_stdin.cpp).
+test_oversized_kickstart() {
+    local before out
+    before=$(build_dirs)
+    out=$(head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' x |
+        run_in a "$IMAGEBUILD_TEST_SUBMIT_STDIN" oemdrv x86_64 40 || true)
+    assert_contains "$out" "org.imagebuild.Error.InvalidSpec: spec field 'kickstart' is 1048577 bytes; at most 1048576 bytes are accepted"
+    assert_eq "$(build_dirs)" "$before"
+    # Exactly at the limit is accepted (and cancelled at once).
+    local id
+    id=$(head -c $((1024 * 1024)) /dev/zero | tr '\0' x |
+        run_in a "$IMAGEBUILD_TEST_SUBMIT_STDIN" sleep x86_64 40)
+    assert_eq "$(run_in a stat -c %s "/var/lib/imagebuild/builds/$id/ks.cfg")" 1048576
+    run_in a busctl call $A $M $I CancelBuild s "$id"
+}
+
+# The id the next Submit gets: one past next-id and every build on disk.
+next_id() {
+    run_in a sh -c 'cd /var/lib/imagebuild && { cat next-id; ls builds | sed "s/^a-//"; } |
+        sort -n | tail -1 | awk "{ print \"a-\" \$1 + 1 }"'
+}
+
+# StartTransientUnit fails: a unit of the build's name exists already.
+test_unit_refused_by_systemd() {
+    local id out
+    id=$(next_id)
+    run_in a systemd-run --quiet --unit="imagebuild-$id.service" sleep 600
+    assert_eq "$(submit sleep)" "$id"
+    wait_for 20 state_is "$id" failed
+    assert_eq "$(prop "$id" ExitStatus)" -1
+    out=$(prop "$id" Reason)
+    assert_contains "$out" "systemd refused to start imagebuild-$id.service"
+    assert_contains "$out" "org.freedesktop.systemd1.UnitExists"
+    # In the journal under the build's id, with its own MESSAGE_ID...
+    assert_contains "$(run_in a journalctl -q -o cat IMAGEBUILD_ID="$id" \
+        MESSAGE_ID=a23e22f45bd140169028c39cdf3887ad)" "build $id cannot start: systemd refused"
+    # ...in the record on disk, and in what imagebuildctl shows.
+    assert_contains "$(run_in a cat "/var/lib/imagebuild/builds/$id/record.json")" \
+        '"reason": "systemd refused to start'
+    assert_contains "$(run_in a imagebuildctl show "$id" -p Reason)" \
+        "Reason=systemd refused to start imagebuild-$id.service"
+    assert_contains "$(run_in a imagebuildctl status "$id" --no-pager)" \
+        "Reason: systemd refused to start imagebuild-$id.service"
+    run_in a systemctl stop "imagebuild-$id.service"
+    # The agent serves on: the next build runs.
+    local next
+    next=$(submit sleep)
+    wait_for 20 state_is "$next" running
+    run_in a busctl call $A $M $I CancelBuild s "$next"
+}
+
+# The program exists but cannot be executed (its interpreter is missing):
+# the unit fails with status 203/EXEC, which the reason names.
+test_unit_fails_to_exec() {
+    printf '#!/nonexistent/interpreter\n' | write_into a /usr/local/bin/ib-test-broken-tool
+    run_in a chmod +x /usr/local/bin/ib-test-broken-tool
+    run_in a sh -c 'printf "\n[type.broken]\ncommand = ib-test-broken-tool {ks}\n" \
+        >>/etc/imagebuild/imagebuild.conf'
+    run_in a systemctl stop imagebuild-agent.service
+    local id out
+    id=$(submit broken)
+    wait_for 20 state_is "$id" failed
+    assert_eq "$(prop "$id" ExitStatus)" 203
+    # (busctl quotes the apostrophe of "build's": compared around it.)
+    out=$(prop "$id" Reason)
+    assert_contains "$out" "status 203/EXEC: systemd could not start the build"
+    assert_contains "$out" "program; see journalctl -u imagebuild-$id.service"
+    assert_contains "$(run_in a journalctl -q -o cat IMAGEBUILD_ID="$id" \
+        MESSAGE_ID=a23e22f45bd140169028c39cdf3887ad)" "build $id cannot start: status 203/EXEC"
 }
 
 test_bad_ids() {
@@ -301,11 +371,14 @@ test_case "a running build is cancelled" test_cancel_running_build
 test_case "a build past its timeout_sec is timed-out" test_timeout
 test_case "max_parallel and queue_max are honoured, FIFO" test_max_parallel_and_queue
 test_case "each bad spec field gets an error naming it, nothing is written" test_bad_specs
+test_case "an oversized kickstart is InvalidSpec naming the limit, nothing is written" test_oversized_kickstart
 test_case "unknown and path-like ids are NotFound" test_bad_ids
 test_case "nobody is denied by polkit; reads stay open" test_nobody_is_denied
 test_case "ListBuilds filters" test_list_builds_filter
 test_case "kill -9 of the agent mid-build: the next call reports the true result" test_agent_killed_mid_build
 test_case "the agent exits when idle and the bus starts it again" test_idle_exit_and_reactivation
 test_case "a corrupt record is skipped and logged; ids never repeat" test_corrupt_record_is_skipped
+test_case "a unit systemd refuses: the build fails with systemd's error as its reason" test_unit_refused_by_systemd
+test_case "a program that cannot be executed: failed, status 203/EXEC as its reason" test_unit_fails_to_exec
 test_case "queued builds run after a power-off and boot" test_queued_builds_survive_reboot
 finish

@@ -155,25 +155,70 @@ test_access_denied_for_nobody() {
     assert_eq "$rc" 4
 }
 
+# answer_prompt USER PASSWORD COMMAND: runs COMMAND as USER on a terminal
+# (script), types PASSWORD once a "Password:" prompt shows, and prints what
+# the terminal showed and "rc=N".
+answer_prompt() {
+    run_in a bash -s "$@" <<'INNER'
+user=$1 password=$2 command=$3
+dir=$(mktemp -d /var/tmp/prompt.XXXXXX)
+mkfifo "$dir/in"
+runuser -u "$user" -- timeout 60 script -qfec "$command" /dev/null <"$dir/in" >"$dir/out" 2>&1 &
+pid=$!
+exec 3>"$dir/in"
+for _ in $(seq 300); do grep -q "Password:" "$dir/out" && break; sleep 0.1; done
+sleep 0.5  # the agent turns echo off before it reads
+echo "$password" >&3
+wait "$pid"
+rc=$?
+exec 3>&-
+cat "$dir/out"
+echo "rc=$rc"
+rm -rf "$dir"
+INNER
+}
+
 test_polkit_agent_on_terminal() {
     # On a terminal the call may ask for authentication, as systemctl's do:
     # it carries ALLOW_INTERACTIVE_AUTHORIZATION and a pkttyagent is
-    # registered for the caller while it runs. (No password is given here,
-    # so the answer is still "denied".)
-    local out rc=0
-    run_in a sh -c 'timeout 60 busctl monitor --system org.imagebuild.Agent1 >/var/tmp/monitor.txt 2>&1 &'
+    # registered for the caller while it runs. Here a user outside any login
+    # session (runuser), whom a polkit rule lets submit with their own
+    # password, gets the prompt, types it, and the build is submitted.
+    run_in a sh -c 'id ibtester >/dev/null 2>&1 || useradd -m ibtester; echo ibtester:ib-secret | chpasswd'
+    write_into a /etc/polkit-1/rules.d/40-imagebuild-test.rules <<'RULES'
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.imagebuild.submit" && subject.user == "ibtester") {
+        return polkit.Result.AUTH_SELF;
+    }
+});
+RULES
+    run_in a systemctl restart polkit.service
+    local out
+    run_in a sh -c 'timeout 90 busctl monitor --system org.imagebuild.Agent1 >/var/tmp/monitor.txt 2>&1 &'
     wait_for 10 run_in a grep -q Monitoring /var/tmp/monitor.txt
-    out=$(run_in a runuser -u nobody -- timeout 60 script -qec \
-        "imagebuildctl build $work/root.ks --type oemdrv --arch x86_64 --release 39" /dev/null \
-        </dev/null 2>&1) || rc=$?
+    out=$(answer_prompt ibtester ib-secret \
+        "imagebuildctl build $work/root.ks --type oemdrv --arch x86_64 --release 39")
     echo "$out"
-    assert_eq "$rc" 4
+    assert_contains "$out" "AUTHENTICATING FOR org.imagebuild.submit"
+    assert_contains "$out" "Password:"
+    assert_contains "$out" "AUTHENTICATION COMPLETE"
+    assert_contains "$out" "Submitted build a-"
+    assert_contains "$out" "rc=0"
+    local id
+    # (The line may start with the terminal's colour reset.)
+    id=$(sed -n 's/.*Submitted build \(a-[0-9]*\)\..*$/\1/p' <<<"$out" | tr -d '\r')
+    assert_eq "$(ctl show "$id" -p SubmitterUid)" "SubmitterUid=$(run_in a id -u ibtester)"
     wait_for 10 run_in a grep -q "Member=Submit" /var/tmp/monitor.txt
     # sd-bus flag 0x4: ALLOW_INTERACTIVE_AUTHORIZATION
     assert_contains "$(run_in a grep -B1 'Member=Submit' /var/tmp/monitor.txt | tail -2)" "Flags=4"
     assert_contains "$(run_in a journalctl -q -u polkit.service -o cat)" \
         "Registered Authentication Agent for unix-process"
-    assert_contains "$(run_in a journalctl -q -u polkit.service -o cat)" "pkttyagent"
+    # A wrong password is refused: exit 4, nothing submitted.
+    out=$(answer_prompt ibtester wrong-password \
+        "imagebuildctl build $work/root.ks --type oemdrv --arch x86_64 --release 39")
+    echo "$out"
+    assert_contains "$out" "rc=4"
+    run_in a rm /etc/polkit-1/rules.d/40-imagebuild-test.rules
 }
 
 test_agent_not_running() {
@@ -273,7 +318,7 @@ test_case "log -o json: every line carries the build's journal fields" test_log_
 test_case "cancel a long build: wait exits 6, state cancelled" test_cancel_long_build
 test_case "exit codes: usage 2, not found 3, failed 1, timed out 7, unreachable 5" test_exit_codes
 test_case "a caller without authorization gets exit 4" test_access_denied_for_nobody
-test_case "on a terminal, calls allow interactive polkit authentication with a tty agent" test_polkit_agent_on_terminal
+test_case "on a terminal, polkit asks for a password through a tty agent (no login session)" test_polkit_agent_on_terminal
 test_case "a dead agent says so and exits 5; log still works" test_agent_not_running
 test_case "a legacy imagebuild.conf request builds" test_legacy_request_builds
 test_case "a legacy request with an unsupported key is refused by name" test_legacy_unsupported_key_refused

@@ -82,3 +82,18 @@ TEST(BuildRecord, PinnedIsKeptAndAbsentMeansNotPinned) {
     j.erase("pinned");  // a record written before pinning existed
     EXPECT_FALSE(recordFromJson(j).pinned);
 }
+
+TEST(BuildRecord, ReasonRoundTripsAndOldRecordsHaveNone) {
+    BuildRecord r;
+    r.id = "host-8";
+    r.state = "failed";
+    r.result = "failed";
+    r.reason =
+        "systemd refused to start imagebuild-host-8.service: "
+        "org.freedesktop.systemd1.UnitExists: Unit imagebuild-host-8.service was "
+        "already loaded or has a fragment file.";
+    EXPECT_EQ(recordFromJson(recordToJson(r)).reason, r.reason);
+    auto j = recordToJson(r);
+    j.erase("reason");  // written before the field existed
+    EXPECT_EQ(recordFromJson(j).reason, "");
+}

@@ -24,6 +24,7 @@ struct ForwarderConfig {
     std::size_t maxBodyBytes = 1024 * 1024;
     unsigned maxConnections = 256;
     unsigned requestTimeoutSec = 60;
+    std::string wwwDir;  // the web interface's pages and static files
 };
 
 // Messages read "<file>:<line>: <what is wrong>".

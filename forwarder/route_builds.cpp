@@ -11,6 +11,7 @@
 #include "common/build_json.hpp"
 #include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
+#include "forwarder/build_query.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
@@ -114,28 +115,39 @@ void addPeerBuilds(App& app, const PeerState& peer, const Request& request, json
 }
 
 Response handleBuildsGet(App& app, Request& request) {
+    BuildQuery query;
+    try {
+        query = parseBuildQuery(request);
+    } catch (const QueryError& e) {
+        return jsonError(400, "InvalidQuery", e.what());
+    }
     json builds = json::array();
     json unreachable = json::array();
-    try {
-        for (const auto& info : app.agent().list()) {
-            builds.push_back(info);
-        }
-    } catch (const sdbus::Error& e) {
-        if (statusForDbusError(e.getName()) != 503) {
-            return responseForDbusError(e);
-        }
-        unreachable.push_back(app.hostname());
-    }
     bool localOnly = request.queryValue("scope") == "local" || wasForwarded(request);
-    if (!localOnly) {
-        for (const auto& peer : app.peers().snapshot()) {
-            addPeerBuilds(app, peer, request, builds, unreachable);
+    if (query.host.empty() || query.host == app.hostname()) {
+        try {
+            for (const auto& info : app.agent().list()) {
+                builds.push_back(info);
+            }
+        } catch (const sdbus::Error& e) {
+            if (statusForDbusError(e.getName()) != 503) {
+                return responseForDbusError(e);
+            }
+            unreachable.push_back(app.hostname());
         }
     }
-    std::stable_sort(builds.begin(), builds.end(), [](const json& a, const json& b) {
-        return a.value("submitted_at", 0ull) < b.value("submitted_at", 0ull);
-    });
-    return jsonResponse(200, json{{"builds", builds}, {"unreachable", unreachable}}.dump());
+    if (!localOnly) {
+        Request filtered = request;
+        keepFiltersOnly(filtered.query);
+        filtered.headers.erase("if-none-match");  // the client's tag is for the merged list
+        for (const auto& peer : app.peers().snapshot()) {
+            if (query.host.empty() || query.host == peer.hostname || peer.hostname.empty()) {
+                addPeerBuilds(app, peer, filtered, builds, unreachable);
+            }
+        }
+    }
+    return jsonResponse(200,
+                        buildListBody(std::move(builds), std::move(unreachable), query).dump());
 }
 
 // ---- GET and DELETE /v1/builds/{id}

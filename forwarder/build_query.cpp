@@ -119,9 +119,14 @@ BuildQuery parseBuildQuery(const Request& request) {
     return query;
 }
 
-void keepFiltersOnly(std::map<std::string, std::string>& query) {
-    for (const char* key : {"limit", "offset", "order"}) {
-        query.erase(key);
+void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery) {
+    peerQuery.erase("offset");
+    if (query.limit && query.offset + *query.limit <= kMaxPageSize) {
+        peerQuery["limit"] = std::to_string(query.offset + *query.limit);
+        peerQuery["order"] = query.newestFirst ? "newest" : "oldest";
+    } else {
+        peerQuery.erase("limit");
+        peerQuery.erase("order");
     }
 }
 
@@ -149,9 +154,10 @@ json selectBuilds(json builds, const BuildQuery& query, std::size_t& total) {
     return page;
 }
 
-json buildListBody(json builds, json unreachable, const BuildQuery& query) {
+json buildListBody(json builds, json unreachable, const BuildQuery& query, std::size_t notFetched) {
     std::size_t total = 0;
     auto page = selectBuilds(std::move(builds), query, total);
+    total += notFetched;
     auto shown = page.size();
     json body{
         {"builds", std::move(page)}, {"unreachable", std::move(unreachable)}, {"total", total}};

@@ -41,9 +41,10 @@ inline constexpr std::size_t kMaxPageSize = 1000;
 // Throws QueryError.
 BuildQuery parseBuildQuery(const Request& request);
 
-// The query parameters a peer is asked with: the filters, never the paging
-// (the page is cut from the whole fleet's list).
-void keepFiltersOnly(std::map<std::string, std::string>& query);
+// The query a peer is asked with: the filters and, for a page, only the
+// builds that can be on it (its first offset + limit in the same order: the
+// page is cut from the merged lists). A page too deep for that asks for all.
+void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery);
 
 // Sorts `builds` (oldest or newest first; ties by host, then build number),
 // drops those that do not match, and cuts the page. Fills `total` (matching
@@ -52,7 +53,8 @@ nlohmann::json selectBuilds(nlohmann::json builds, const BuildQuery& query, std:
 
 // {"builds", "unreachable", "total"} plus "offset", "limit" and "next" (the
 // offset of the next page, null on the last) when the query has a limit.
+// `notFetched`: matching builds that peers counted but did not send.
 nlohmann::json buildListBody(nlohmann::json builds, nlohmann::json unreachable,
-                             const BuildQuery& query);
+                             const BuildQuery& query, std::size_t notFetched = 0);
 
 }  // namespace imagebuild::forwarder

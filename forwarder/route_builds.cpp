@@ -94,8 +94,10 @@ Response handleBuildsPost(App& app, Request& request) {
 
 // ---- GET /v1/builds
 
+// A peer's matching builds; `notFetched` grows by those it counted but did
+// not send (it was asked for the top of its list only).
 void addPeerBuilds(App& app, const PeerState& peer, const Request& request, json& builds,
-                   json& unreachable) {
+                   json& unreachable, std::size_t& notFetched) {
     auto name = peer.hostname.empty() ? peer.url : peer.hostname;
     if (!peer.healthy) {
         unreachable.push_back(name);
@@ -108,6 +110,10 @@ void addPeerBuilds(App& app, const PeerState& peer, const Request& request, json
     if (answer.status != 200 || !body.contains("builds") || !body["builds"].is_array()) {
         unreachable.push_back(name);
         return;
+    }
+    auto sent = body["builds"].size();
+    if (auto total = body.find("total"); total != body.end() && total->is_number_unsigned()) {
+        notFetched += std::max<std::size_t>(total->get<std::size_t>(), sent) - sent;
     }
     for (auto& build : body["builds"]) {
         builds.push_back(std::move(build));
@@ -123,6 +129,7 @@ Response handleBuildsGet(App& app, Request& request) {
     }
     json builds = json::array();
     json unreachable = json::array();
+    std::size_t notFetched = 0;
     bool localOnly = request.queryValue("scope") == "local" || wasForwarded(request);
     if (query.host.empty() || query.host == app.hostname()) {
         try {
@@ -138,16 +145,16 @@ Response handleBuildsGet(App& app, Request& request) {
     }
     if (!localOnly) {
         Request filtered = request;
-        keepFiltersOnly(filtered.query);
+        peerQueryFor(query, filtered.query);
         filtered.headers.erase("if-none-match");  // the client's tag is for the merged list
         for (const auto& peer : app.peers().snapshot()) {
             if (query.host.empty() || query.host == peer.hostname || peer.hostname.empty()) {
-                addPeerBuilds(app, peer, filtered, builds, unreachable);
+                addPeerBuilds(app, peer, filtered, builds, unreachable, notFetched);
             }
         }
     }
-    return jsonResponse(200,
-                        buildListBody(std::move(builds), std::move(unreachable), query).dump());
+    return jsonResponse(
+        200, buildListBody(std::move(builds), std::move(unreachable), query, notFetched).dump());
 }
 
 // ---- GET and DELETE /v1/builds/{id}

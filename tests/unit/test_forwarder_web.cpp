@@ -155,11 +155,32 @@ TEST(ForwarderBuildQuery, WithoutALimitTheAnswerIsTheWholeList) {
     EXPECT_FALSE(body.contains("next"));
 }
 
-TEST(ForwarderBuildQuery, PeersAreAskedWithTheFiltersOnly) {
-    std::map<std::string, std::string> q{
-        {"state", "running"}, {"limit", "5"}, {"offset", "10"}, {"order", "newest"}, {"arch", "x"}};
-    keepFiltersOnly(q);
-    EXPECT_EQ(q, (std::map<std::string, std::string>{{"state", "running"}, {"arch", "x"}}));
+TEST(ForwarderBuildQuery, PeersAreAskedForWhatCanBeOnThePage) {
+    auto peerQuery = [](std::map<std::string, std::string> q) {
+        auto query = parseBuildQuery(get("/v1/builds", q));
+        peerQueryFor(query, q);
+        return q;
+    };
+    using Query = std::map<std::string, std::string>;
+    // Page 3 of 50, newest first: a peer's newest 150 are enough.
+    EXPECT_EQ(
+        peerQuery({{"state", "running"}, {"limit", "50"}, {"offset", "100"}, {"order", "newest"}}),
+        (Query{{"state", "running"}, {"limit", "150"}, {"order", "newest"}}));
+    EXPECT_EQ(peerQuery({{"arch", "x"}, {"limit", "10"}}),
+              (Query{{"arch", "x"}, {"limit", "10"}, {"order", "oldest"}}));
+    // Deeper than one peer page: everything that matches.
+    EXPECT_EQ(peerQuery({{"limit", "50"}, {"offset", "5000"}, {"order", "newest"}}), Query{});
+    EXPECT_EQ(peerQuery({{"host", "b"}}), (Query{{"host", "b"}}));
+}
+
+TEST(ForwarderBuildQuery, TotalCountsWhatPeersDidNotSend) {
+    json all = json::array({build("a-1", "succeeded", 1), build("b-9", "succeeded", 9)});
+    auto body = buildListBody(
+        all, json::array(),
+        parseBuildQuery(get("/v1/builds", {{"limit", "1"}, {"order", "newest"}})), 100);
+    EXPECT_EQ(body["total"], 102);
+    EXPECT_EQ(body["next"], 1);
+    EXPECT_EQ(body["builds"][0]["id"], "b-9");
 }
 
 TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {

@@ -22,6 +22,7 @@ struct ForwarderConfig {
     unsigned peerTimeoutSec = 15;
     bool readOpen = true;
     std::size_t maxBodyBytes = 1024 * 1024;
+    std::size_t maxUploadBytes = 16 * 1024 * 1024;  // multipart/form-data, and a tar unpacked
     unsigned maxConnections = 256;
     unsigned requestTimeoutSec = 60;
     std::string wwwDir;  // the web interface's pages and static files

@@ -2,10 +2,12 @@
 
 #include <microhttpd.h>
 
+#include <strings.h>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
+#include <string_view>
 
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
@@ -14,10 +16,47 @@ namespace imagebuild::forwarder {
 
 struct HttpServer::Context {
     std::string body;
+    std::vector<FormField> form;
+    MHD_PostProcessor* post = nullptr;  // set for a multipart/form-data body
+    std::size_t limit = 0;
+    std::size_t received = 0;
     bool tooLarge = false;
+    bool badForm = false;
+
+    Context() = default;
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+    ~Context() {
+        if (post) {
+            MHD_destroy_post_processor(post);
+        }
+    }
 };
 
 namespace {
+
+// A part's bytes arrive in pieces (off > 0 continues the current one); a new
+// part of the same name starts again at off 0. A part libmicrohttpd announces
+// empty first and then fills stays one field.
+MHD_Result formPiece(void* cls, MHD_ValueKind, const char* key, const char* filename, const char*,
+                     const char*, const char* data, uint64_t off, size_t size) {
+    auto& form = *static_cast<std::vector<FormField>*>(cls);
+    bool continues =
+        !form.empty() && form.back().name == key && (off != 0 || form.back().value.empty());
+    if (!continues) {
+        form.push_back(FormField{key, filename ? filename : "", {}});
+    }
+    form.back().value.append(data, size);
+    return MHD_YES;
+}
+
+bool isMultipart(MHD_Connection* connection) {
+    const char* type =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    constexpr std::string_view multipart = "multipart/form-data";
+    return type && std::string_view(type).size() >= multipart.size() &&
+           strncasecmp(type, multipart.data(), multipart.size()) == 0;
+}
 
 MHD_Result collect(void* cls, MHD_ValueKind, const char* key, const char* value) {
     auto* map = static_cast<std::map<std::string, std::string>*>(cls);
@@ -94,9 +133,10 @@ std::size_t declaredLength(MHD_Connection* connection) {
     return n;
 }
 
-Response tooLarge(std::size_t limit) {
+Response tooLarge(std::size_t limit, bool upload) {
     return jsonError(413, "PayloadTooLarge",
-                     fmt::format("the request body is larger than {} bytes", limit));
+                     fmt::format("the request body is larger than {} bytes ({})", limit,
+                                 upload ? "max_upload_bytes" : "max_body_bytes"));
 }
 
 }  // namespace
@@ -126,29 +166,54 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     if (!*state) {
         auto* context = new Context;
         *state = context;
-        if (declaredLength(connection) > limits_.maxBodyBytes) {
+        context->limit = limits_.maxBodyBytes;
+        if (isMultipart(connection)) {
+            context->limit = limits_.maxUploadBytes;
+            context->post =
+                MHD_create_post_processor(connection, 64 * 1024, &formPiece, &context->form);
+            if (!context->post) {
+                return queue(connection,
+                             jsonError(400, "InvalidUpload",
+                                       "multipart/form-data without a boundary= parameter"));
+            }
+        }
+        if (declaredLength(connection) > context->limit) {
             // Refuse before reading: libmicrohttpd closes the connection after this.
-            return queue(connection, tooLarge(limits_.maxBodyBytes));
+            return queue(connection, tooLarge(context->limit, context->post != nullptr));
         }
         return MHD_YES;
     }
     auto* context = static_cast<Context*>(*state);
     if (*uploadSize != 0) {
-        if (context->body.size() + *uploadSize > limits_.maxBodyBytes) {
+        context->received += *uploadSize;
+        if (context->received > context->limit) {
             context->tooLarge = true;
-        } else if (!context->tooLarge) {
+        } else if (context->badForm) {
+            // keep reading to the end, then answer
+        } else if (context->post) {
+            context->badForm = MHD_post_process(context->post, uploadData, *uploadSize) != MHD_YES;
+        } else {
             context->body.append(uploadData, *uploadSize);
         }
         *uploadSize = 0;
         return MHD_YES;
     }
     if (context->tooLarge) {
-        return queue(connection, tooLarge(limits_.maxBodyBytes));
+        return queue(connection, tooLarge(context->limit, context->post != nullptr));
+    }
+    if (context->post) {
+        context->badForm |= MHD_destroy_post_processor(context->post) != MHD_YES;
+        context->post = nullptr;
+    }
+    if (context->badForm) {
+        return queue(connection,
+                     jsonError(400, "InvalidUpload", "the multipart/form-data body is malformed"));
     }
     Request request;
     request.method = method;
     request.path = url;
     request.body = std::move(context->body);
+    request.form = std::move(context->form);
     if (const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD)) {
         request.connectionFd = info->connect_fd;
     }

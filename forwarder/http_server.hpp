@@ -15,6 +15,7 @@ namespace imagebuild::forwarder {
 
 struct ServerLimits {
     std::size_t maxBodyBytes = 1024 * 1024;
+    std::size_t maxUploadBytes = 16 * 1024 * 1024;  // multipart/form-data bodies
     unsigned maxConnections = 256;
     unsigned idleTimeoutSec = 60;
 };

@@ -15,15 +15,23 @@
 
 namespace imagebuild::forwarder {
 
+// One part of a multipart/form-data body, in arrival order (a name may repeat).
+struct FormField {
+    std::string name;
+    std::string filename;  // the part's filename="...", for a file; else empty
+    std::string value;     // the raw bytes
+};
+
 struct Request {
     std::string method;
     std::string path;
     std::map<std::string, std::string> query;
     std::map<std::string, std::string> headers;  // keys lower-case
-    std::string body;
-    std::map<std::string, std::string> params;  // filled by the router
-    std::string identity;                       // token name; empty if anonymous
-    int connectionFd = -1;                      // the client's socket, to notice a follower leaving
+    std::string body;                            // empty for multipart/form-data: see `form`
+    std::vector<FormField> form;                 // a multipart/form-data body, parsed by the server
+    std::map<std::string, std::string> params;   // filled by the router
+    std::string identity;                        // token name; empty if anonymous
+    int connectionFd = -1;  // the client's socket, to notice a follower leaving
 
     // The header's value, or "" if absent. `name` is matched case-insensitively.
     std::string header(std::string_view name) const;

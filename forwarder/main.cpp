@@ -64,7 +64,8 @@ int run(int argc, char** argv) {
     app.peers().startHealthChecks();
 
     HttpServer server(takeListenSocket(config.listen),
-                      {config.maxBodyBytes, config.maxConnections, config.requestTimeoutSec},
+                      {config.maxBodyBytes, config.maxUploadBytes, config.maxConnections,
+                       config.requestTimeoutSec},
                       [&app](Request& request) { return app.dispatch(request); });
     log::info("imagebuild-forwarder {} serving as {}", IMAGEBUILD_VERSION, app.hostname());
     sd_notify(0, "READY=1\nSTATUS=serving");

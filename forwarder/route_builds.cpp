@@ -19,6 +19,7 @@
 #include "forwarder/placement.hpp"
 #include "forwarder/routes.hpp"
 #include "forwarder/submit_spec.hpp"
+#include "forwarder/upload_form.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -64,6 +65,9 @@ Response noHostFor(const SubmitSpec& spec, const std::vector<HostInfo>& hosts) {
 }
 
 Response handleBuildsPost(App& app, Request& request) {
+    if (auto refused = convertFormRequest(request, app.config())) {
+        return *refused;
+    }
     SubmitSpec spec;
     try {
         spec = parseSubmitSpec(request.body);

@@ -23,6 +23,7 @@ TEST(ForwarderConfig, EmptyMeansDefaults) {
     EXPECT_TRUE(c.peers.empty());
     EXPECT_TRUE(c.readOpen);
     EXPECT_EQ(c.maxBodyBytes, 1024u * 1024u);
+    EXPECT_EQ(c.maxUploadBytes, 16u * 1024u * 1024u);
     EXPECT_EQ(c.tokensFile.substr(c.tokensFile.size() - 18), "/imagebuild/tokens");
 }
 
@@ -39,7 +40,8 @@ TEST(ForwarderConfig, ReadsTheForwarderSectionOnly) {
         "health_interval_sec = 1\n"
         "health_timeout_sec = 3\n"
         "read_open = no\n"
-        "max_body_bytes = 2048\n",
+        "max_body_bytes = 2048\n"
+        "max_upload_bytes = 4096\n",
         "x");
     EXPECT_EQ(c.listen, "127.0.0.2:9000");
     EXPECT_EQ(c.peers,
@@ -50,6 +52,7 @@ TEST(ForwarderConfig, ReadsTheForwarderSectionOnly) {
     EXPECT_EQ(c.healthTimeoutSec, 3u);
     EXPECT_FALSE(c.readOpen);
     EXPECT_EQ(c.maxBodyBytes, 2048u);
+    EXPECT_EQ(c.maxUploadBytes, 4096u);
 }
 
 TEST(ForwarderConfig, BadValuesNameFileLineAndKey) {

@@ -162,6 +162,37 @@ TEST_F(Fixture, BadSpecsAre400NamingTheKey) {
     EXPECT_NE(r.body.find("'kickstart' is required"), std::string::npos);
 }
 
+TEST_F(Fixture, FormSubmitIsFlattenedAndTakesTheJsonPath) {
+    Request r;
+    r.method = "POST";
+    r.path = "/v1/builds";
+    r.headers["authorization"] = "Bearer s";
+    r.headers["content-type"] = "multipart/form-data; boundary=x";
+    r.form = {{"type", "", "boot"},
+              {"arch", "", "x86_64"},
+              {"release", "", "f40"},
+              {"label", "", "team=qa"},
+              {"kickstart", "", "lang C\n"}};
+    auto answer = app.dispatch(r);
+    ASSERT_EQ(answer.status, 201u) << answer.body;
+    EXPECT_EQ(agent->lastSpec.at("kickstart").get<std::string>(), "lang C\n");
+    auto labels = agent->lastSpec.at("labels").get<std::map<std::string, std::string>>();
+    EXPECT_EQ(labels.at("team"), "qa");
+    EXPECT_EQ(labels.at("submitted_by"), "alice");
+    // The form became a JSON request; make it a form again.
+    r.headers["content-type"] = "multipart/form-data; boundary=x";
+    r.form = {{"type", "", "boot"},
+              {"arch", "", "s390x"},
+              {"release", "", "f40"},
+              {"kickstart", "", "%include x.ks\n"}};
+    answer = app.dispatch(r);
+    expectError(answer, 400, "invalid-kickstart");
+    EXPECT_NE(answer.body.find("kickstart:1:"), std::string::npos) << answer.body;
+    r.headers["content-type"] = "multipart/form-data; boundary=x";
+    r.form[3].value = "lang C\n";
+    expectError(app.dispatch(r), 422, "Unsupported");
+}
+
 TEST_F(Fixture, NoHostServingTheSpecIs422WithTheFleet) {
     auto r = call("POST", "/v1/builds",
                   R"({"type":"boot","arch":"s390x","release":"f40","kickstart":"k"})", true);

@@ -141,6 +141,23 @@ test_refused_token_is_explained() {
     browse no-token
 }
 
+test_bad_tree_is_refused_at_the_field() {
+    if ! multipart_upload; then
+        echo "POST /v1/builds takes no multipart upload here"
+        return 1
+    fi
+    run_in a /usr/bin/python3 - <<'PY'
+import io, tarfile
+with tarfile.open('/tmp/web-bad.tar', 'w') as tar:
+    for name in ('ks.cfg', '../outside.ks'):
+        data = b'%include ../outside.ks\n' if name == 'ks.cfg' else b'rootpw x\n'
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+PY
+    browse bad-upload /tmp/web-bad.tar
+}
+
 test_finished_log_without_javascript() {
     browse no-javascript "$(cat "$TEST_SCRATCH/build_id")"
 }
@@ -182,6 +199,7 @@ test_case "the dashboard shows both hosts and the fleet's builds, filters, fits 
 test_case "pages carry the CSP; static files revalidate; the build list filters, pages, 304s" test_http_side_of_the_pages
 test_case "markup in a name, a label or a kickstart is shown as text and never runs" test_markup_in_user_input_is_text
 test_case "a submit without a token or with a wrong one is refused with the reason shown" test_refused_token_is_explained
+test_case "a tar with an entry outside its tree is refused next to the file field" test_bad_tree_is_refused_at_the_field
 test_case "a finished build's log reads without JavaScript" test_finished_log_without_javascript
 test_case "dashboard first paint with 10,000 builds in the fleet (printed)" test_dashboard_with_10000_builds
 finish

@@ -309,6 +309,29 @@ def case_no_token(base, out):
     check(after == before, f'refused forms submitted builds: {before} -> {after}')
 
 
+def case_bad_upload(base, out, bad_tar):
+    """A tar with an entry outside the tree is refused next to the file field; nothing is submitted."""
+    before = api(base, '/v1/builds?limit=1')['total']
+    driver = browser()
+    try:
+        sign_in(driver, base)
+        driver.get(base + '/submit')
+        fill_form(driver, 'oemdrv', 'x86_64', '40', 'bad-tree')
+        driver.find_element(By.CSS_SELECTOR, 'input[name="ks-source"][value="upload"]').click()
+        driver.find_element(By.ID, 'kickstart_file').send_keys(bad_tar)
+        driver.find_element(By.ID, 'submit-button').click()
+        wait(driver, 10, 'the upload error', lambda d: d.find_element(By.ID, 'kickstart_file-error').is_displayed())
+        message = text_of(driver, 'kickstart_file-error')
+        check('../' in message, f'the message does not name the bad entry: {message}')
+        check('/submit' in driver.current_url, 'a refused form left the page')
+        print(f'a tar with a ../ entry: "{message}"')
+        no_script_errors(driver)
+    finally:
+        driver.quit()
+    after = api(base, '/v1/builds?limit=1')['total']
+    check(after == before, f'a refused upload submitted a build: {before} -> {after}')
+
+
 def case_no_javascript(base, out, build_id):
     """Without JavaScript a finished build's log is one link away."""
     driver = browser(javascript=False)
@@ -369,6 +392,7 @@ CASES = {
     'submit-tree': case_submit_tree,
     'xss': case_xss,
     'no-token': case_no_token,
+    'bad-upload': case_bad_upload,
     'no-javascript': case_no_javascript,
     'performance': case_performance,
 }

@@ -95,12 +95,21 @@ function focusFirstError() {
 
 const uploading = () => document.querySelector('input[name="ks-source"]:checked').value === 'upload';
 
-// Which field a server message is about: the first quoted field name in it,
-// else a word it uses.
-function fieldOf(message) {
+// Which field a server message is about: a leading "field:", else the first
+// quoted field name in it, else a word it uses.
+function fieldOf(error) {
+    const ksField = uploading() ? 'kickstart_file' : 'kickstart';
+    const message = error.message;
+    const lead = /^([a-z_]+):/.exec(message);
+    if (lead && FIELDS.includes(lead[1])) {
+        return lead[1] === 'kickstart' ? ksField : lead[1];
+    }
+    if (error.name === 'invalid-kickstart') {
+        return ksField;
+    }
     for (const match of message.matchAll(/'([a-z_]+)'/g)) {
         if (match[1] === 'kickstart') {
-            return uploading() ? 'kickstart_file' : 'kickstart';
+            return ksField;
         }
         if (match[1] === 'label') {
             return 'labels';
@@ -109,9 +118,9 @@ function fieldOf(message) {
             return match[1];
         }
     }
-    const words = [[/image type/, 'type'], [/\barch/, 'arch'], [/release/, 'release'],
-        [/label/, 'labels'], [/notify|e-mail/, 'notify'], [/timeout/, 'timeout_sec'],
-        [/kickstart_main|main file/, 'kickstart_main'], [/kickstart|%include|tar|upload/, uploading() ? 'kickstart_file' : 'kickstart']];
+    const words = [[/image type/, 'type'], [/\barch\b/, 'arch'], [/\brelease\b/, 'release'],
+        [/\blabel/, 'labels'], [/notify|e-mail/, 'notify'], [/timeout/, 'timeout_sec'],
+        [/kickstart_main/, 'kickstart_main'], [/kickstart|%include|\btar\b|upload/, ksField]];
     const hit = words.find(([pattern]) => pattern.test(message));
     return hit ? hit[1] : null;
 }
@@ -267,7 +276,7 @@ function showServerError(error) {
         node.hidden = false;
         return;
     }
-    const field = error.status === 413 ? (uploading() ? 'kickstart_file' : 'kickstart') : fieldOf(error.message);
+    const field = error.status === 413 ? (uploading() ? 'kickstart_file' : 'kickstart') : fieldOf(error);
     if (field) {
         showError(field, error.message);
     }

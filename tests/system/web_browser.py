@@ -89,6 +89,7 @@ def sign_in(driver, base, token=TOKEN):
     field.send_keys(token)
     driver.find_element(By.CSS_SELECTOR, '#signin-form button[type="submit"]').click()
     wait(driver, 5, 'the signed-in state', lambda d: d.find_element(By.ID, 'signout').is_displayed())
+    check(not driver.find_element(By.ID, 'signin-form').is_displayed(), 'the sign-in form is still shown')
     check(driver.execute_script('return sessionStorage.getItem("imagebuild.token")') == token,
           'the token is not in sessionStorage')
     check(driver.execute_script('return localStorage.length') == 0, 'something was put in localStorage')
@@ -208,6 +209,7 @@ def case_submit_tree(base, out, tree_tar, main, fallback_ks):
         commands = [e.get_attribute('value') for e in driver.find_elements(By.CSS_SELECTOR, '#commands input')]
         check(f'journalctl IMAGEBUILD_ID={build_id}' in commands, f'no journalctl one-liner in {commands}')
         check(any(c.startswith('imagebuildctl -H') and build_id in c for c in commands), 'no imagebuildctl one-liner')
+        driver.execute_script('window.scrollTo(0, 0)')
         screenshot(driver, out, 'build.png')
         # Download through the page's link; compare with SHA256SUMS and the page.
         rows = {r.find_element(By.CSS_SELECTOR, 'a.artifact').text: r

@@ -40,6 +40,7 @@ command = xorriso -as mkisofs -volid OEMDRV -joliet -rational-rock
 tools = xorriso
 sandbox = strict
 artifacts = *.iso
+${3:-}
 CONF
 }
 
@@ -48,7 +49,8 @@ boot_host b 127.0.0.71
 install_into a
 install_into b
 FORWARDER_EXTRA_CONF=$(host_conf x86_64 40) setup_forwarder a 127.0.0.70 "$b"
-FORWARDER_EXTRA_CONF=$(host_conf aarch64 41) setup_forwarder b 127.0.0.71 "$a"
+# Only b builds "bonly": the form offers it while b is up, and not once it is down.
+FORWARDER_EXTRA_CONF=$(host_conf aarch64 41 $'[type.bonly]\ncommand = true') setup_forwarder b 127.0.0.71 "$a"
 
 # The example kickstart tree, as a tar, and flattened (for comparisons and
 # for the paste fallback), in host a's own /tmp.
@@ -194,6 +196,20 @@ PY
     browse performance "$n"
 }
 
+b_down() {
+    curl -sf "$a/v1/hosts" | python3 -c '
+import json, sys
+hosts = json.load(sys.stdin)["hosts"]
+sys.exit(0 if any(h["hostname"] == "b" and not h["healthy"] for h in hosts) else 1)'
+}
+
+test_types_of_a_down_host_are_not_offered() {
+    browse offered-types oemdrv,bonly -
+    poweroff_host b
+    wait_for 15 b_down
+    browse offered-types oemdrv bonly
+}
+
 test_case "a kickstart tree submitted through the form builds; the ISO downloads with its sha256" test_submit_a_tree_and_download_the_iso
 test_case "the dashboard shows both hosts and the fleet's builds, filters, fits a phone" test_dashboard_shows_hosts_and_builds
 test_case "pages carry the CSP; static files revalidate; the build list filters, pages, 304s" test_http_side_of_the_pages
@@ -202,4 +218,5 @@ test_case "a submit without a token or with a wrong one is refused with the reas
 test_case "a tar with an entry outside its tree is refused next to the file field" test_bad_tree_is_refused_at_the_field
 test_case "a finished build's log reads without JavaScript" test_finished_log_without_javascript
 test_case "dashboard first paint with 10,000 builds in the fleet (printed)" test_dashboard_with_10000_builds
+test_case "the form offers only what a healthy host builds (b off: its type is gone)" test_types_of_a_down_host_are_not_offered
 finish

@@ -334,6 +334,23 @@ def case_bad_upload(base, out, bad_tar):
     check(after == before, f'a refused upload submitted a build: {before} -> {after}')
 
 
+def case_offered_types(base, out, offered, absent):
+    """The form's image types: those in `offered` are there, those in `absent` (or '-') are not."""
+    driver = browser()
+    try:
+        driver.get(base + '/submit')
+        wanted = offered.split(',')
+        options = lambda d: [o.get_attribute('value') for o in Select(d.find_element(By.ID, 'type')).options]
+        wait(driver, 15, f'the image types {wanted}', lambda d: all(t in options(d) for t in wanted))
+        shown = options(driver)
+        unwanted = [t for t in absent.split(',') if t != '-' and t in shown]
+        check(not unwanted, f'offered although no healthy host builds them: {unwanted} (offered: {shown})')
+        print(f'image types offered: {", ".join(shown)}')
+        no_script_errors(driver)
+    finally:
+        driver.quit()
+
+
 def case_no_javascript(base, out, build_id):
     """Without JavaScript a finished build's log is one link away."""
     driver = browser(javascript=False)
@@ -395,6 +412,7 @@ CASES = {
     'xss': case_xss,
     'no-token': case_no_token,
     'bad-upload': case_bad_upload,
+    'offered-types': case_offered_types,
     'no-javascript': case_no_javascript,
     'performance': case_performance,
 }

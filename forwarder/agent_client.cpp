@@ -86,6 +86,13 @@ public:
         manager.CancelBuild(id);
     }
 
+    std::string kickstart(const std::string& id) override {
+        auto connection = connect();
+        ManagerProxy manager(*connection);
+        BuildProxy build(*connection, manager.GetBuild(id));
+        return build.GetKickstart();
+    }
+
     HostInfo host() override {
         auto connection = connect();
         ManagerProxy manager(*connection);

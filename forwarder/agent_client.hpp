@@ -23,6 +23,7 @@ public:
     virtual std::vector<BuildInfo> list() = 0;             // rows: no artifacts, no unit
     virtual BuildInfo get(const std::string& id) = 0;      // every property
     virtual void cancel(const std::string& id) = 0;
+    virtual std::string kickstart(const std::string& id) = 0;  // the flattened text it ran with
     virtual HostInfo host() = 0;  // capabilities and load; url/healthy left to the caller
 };
 

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "forwarder/agent_client.hpp"
+#include "forwarder/http_cache.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/peers.hpp"
@@ -51,6 +52,7 @@ Response App::dispatch(Request& request) {
             log::error("{} {}: {}", request.method, request.path, e.what());
             response = jsonError(500, "Internal", e.what());
         }
+        applyConditionalGet(request, response);
     }
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     metrics_.observeRequest(label, request.method, response.status, elapsed.count());

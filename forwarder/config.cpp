@@ -168,6 +168,7 @@ ForwarderConfig defaultConfig() {
     ForwarderConfig config;
     config.tokensFile = std::string(IMAGEBUILD_SYSCONFDIR) + "/imagebuild/tokens";
     config.fleetTokenFile = std::string(IMAGEBUILD_SYSCONFDIR) + "/imagebuild/fleet-token";
+    config.wwwDir = std::string(IMAGEBUILD_PKGDATADIR) + "/www";
     return config;
 }
 
@@ -177,7 +178,7 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     r.checkKnownKeys({"listen", "peers", "public_url", "tokens", "fleet_token_file",
                       "fleet_token_name", "health_interval_sec", "health_timeout_sec",
                       "peer_timeout_sec", "read_open", "max_body_bytes", "max_upload_bytes",
-                      "max_connections", "request_timeout_sec"});
+                      "max_connections", "request_timeout_sec", "www_dir"});
     ForwarderConfig c = defaultConfig();
     r.string("listen", c.listen);
     try {
@@ -208,6 +209,7 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     r.number("max_upload_bytes", c.maxUploadBytes, std::size_t{1}, std::size_t{1} << 34);
     r.number("max_connections", c.maxConnections, 1u, 65535u);
     r.number("request_timeout_sec", c.requestTimeoutSec, 1u, 86400u);
+    r.string("www_dir", c.wwwDir);
     return c;
 }
 

@@ -25,6 +25,7 @@ struct ForwarderConfig {
     std::size_t maxUploadBytes = 16 * 1024 * 1024;  // multipart/form-data, and a tar unpacked
     unsigned maxConnections = 256;
     unsigned requestTimeoutSec = 60;
+    std::string wwwDir;  // the web interface's pages and static files
 };
 
 // Messages read "<file>:<line>: <what is wrong>".

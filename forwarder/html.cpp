@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 namespace imagebuild::forwarder {
 
 std::string htmlEscape(const std::string& text) {
@@ -33,22 +31,6 @@ std::string htmlEscape(const std::string& text) {
     return out;
 }
 
-namespace {
-
-// A JavaScript string literal safe inside <script>: JSON, with '<' escaped so
-// that no "</script>" can close the element.
-std::string jsString(const std::string& text) {
-    auto quoted =
-        nlohmann::json(text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-    std::string out;
-    for (char c : quoted) {
-        out += c == '<' ? std::string("\\u003c") : std::string(1, c);
-    }
-    return out;
-}
-
-}  // namespace
-
 std::string stateSentence(const BuildInfo& build) {
     if (build.state == "queued") {
         return fmt::format("Build {} is queued: it starts when a build slot is free.", build.id);
@@ -66,12 +48,13 @@ std::string monitorPageHead(const BuildInfo& build) {
         build.finished() ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>";
     return fmt::format(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{}"
-        "<title>imagebuild {}</title>"
-        "<style>body{{font-family:sans-serif;margin:1em}}pre{{background:#f4f4f4;padding:.5em;"
-        "white-space:pre-wrap}}</style></head><body>\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>imagebuild {}</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+        "</head><body class=\"monitor\">\n"
+        "<p><a href=\"/builds/{}\">Build page</a> &middot; <a href=\"/\">Fleet dashboard</a></p>\n"
         "<h1>Build {}</h1>\n<p>{} {} for {}/{} &mdash; state: <b id=\"state\">{}</b>{}</p>\n"
         "<pre id=\"log\">",
-        refresh, id, id, htmlEscape(build.type), htmlEscape(build.name), htmlEscape(build.arch),
+        refresh, id, id, id, htmlEscape(build.type), htmlEscape(build.name), htmlEscape(build.arch),
         htmlEscape(build.release), htmlEscape(build.state),
         build.result.empty() ? "" : ", result: <b>" + htmlEscape(build.result) + "</b>");
 }
@@ -92,18 +75,13 @@ std::string monitorPageTail(const BuildInfo& build, const std::string& lastCurso
         out += "</ul>\n";
     }
     if (!build.finished()) {
-        // Follow live from the last line shown; the cursor travels as ?after=.
+        // Follow live from the last line shown (static/monitor.js; no inline
+        // script, the page's Content-Security-Policy forbids it). The
+        // cursor travels as ?after=.
         out += fmt::format(
-            "<script>\n"
-            "const log = document.getElementById('log');\n"
-            "const es = new EventSource('/monitor/' + encodeURIComponent({}) + '?after=' + "
-            "encodeURIComponent({}));\n"
-            "es.onmessage = (e) => {{ document.getElementById('empty')?.remove(); "
-            "log.append(e.data + '\\n'); }};\n"
-            "es.addEventListener('end', (e) => {{ "
-            "document.getElementById('state').textContent = e.data; es.close(); }});\n"
-            "</script>\n",
-            jsString(build.id), jsString(lastCursor));
+            "<div id=\"follow\" hidden data-build=\"{}\" data-after=\"{}\"></div>\n"
+            "<script type=\"module\" src=\"/static/monitor.js\"></script>\n",
+            htmlEscape(build.id), htmlEscape(lastCursor));
     }
     out += "</body></html>\n";
     return out;

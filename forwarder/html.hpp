@@ -1,6 +1,8 @@
 // The monitor page for browsers: no framework, escaped everywhere; the log so
 // far is in the page (so a finished build needs no JavaScript), a running one
-// follows live with EventSource from the last cursor on.
+// follows live with EventSource from the last cursor on (static/monitor.js:
+// the page carries the web interface's Content-Security-Policy, so no inline
+// script or style).
 #pragma once
 
 #include <string>

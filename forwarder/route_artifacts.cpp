@@ -15,6 +15,7 @@
 #include "forwarder/byte_range.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/forward.hpp"
+#include "forwarder/http_cache.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/routes.hpp"
@@ -29,16 +30,6 @@ std::string etagOf(const Artifact& artifact, const struct stat& st) {
     }
     return fmt::format("\"{:x}-{:x}-{:x}\"", st.st_ino, st.st_size,
                        st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec);
-}
-
-bool etagMatches(const std::string& ifNoneMatch, const std::string& etag) {
-    if (ifNoneMatch.empty()) {
-        return false;
-    }
-    if (ifNoneMatch.find('*') != std::string::npos) {
-        return true;
-    }
-    return ifNoneMatch.find(etag) != std::string::npos;
 }
 
 Response afterArtifactGet(const Request& request, const BuildInfo& build, const std::string& name) {

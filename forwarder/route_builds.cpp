@@ -11,6 +11,7 @@
 #include "common/build_json.hpp"
 #include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
+#include "forwarder/build_query.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
@@ -97,8 +98,10 @@ Response handleBuildsPost(App& app, Request& request) {
 
 // ---- GET /v1/builds
 
+// A peer's matching builds; `notFetched` grows by those it counted but did
+// not send (it was asked for the top of its list only).
 void addPeerBuilds(App& app, const PeerState& peer, const Request& request, json& builds,
-                   json& unreachable) {
+                   json& unreachable, std::size_t& notFetched) {
     auto name = peer.hostname.empty() ? peer.url : peer.hostname;
     if (!peer.healthy) {
         unreachable.push_back(name);
@@ -112,34 +115,50 @@ void addPeerBuilds(App& app, const PeerState& peer, const Request& request, json
         unreachable.push_back(name);
         return;
     }
+    auto sent = body["builds"].size();
+    if (auto total = body.find("total"); total != body.end() && total->is_number_unsigned()) {
+        notFetched += std::max<std::size_t>(total->get<std::size_t>(), sent) - sent;
+    }
     for (auto& build : body["builds"]) {
         builds.push_back(std::move(build));
     }
 }
 
 Response handleBuildsGet(App& app, Request& request) {
+    BuildQuery query;
+    try {
+        query = parseBuildQuery(request);
+    } catch (const QueryError& e) {
+        return jsonError(400, "InvalidQuery", e.what());
+    }
     json builds = json::array();
     json unreachable = json::array();
-    try {
-        for (const auto& info : app.agent().list()) {
-            builds.push_back(info);
-        }
-    } catch (const sdbus::Error& e) {
-        if (statusForDbusError(e.getName()) != 503) {
-            return responseForDbusError(e);
-        }
-        unreachable.push_back(app.hostname());
-    }
+    std::size_t notFetched = 0;
     bool localOnly = request.queryValue("scope") == "local" || wasForwarded(request);
-    if (!localOnly) {
-        for (const auto& peer : app.peers().snapshot()) {
-            addPeerBuilds(app, peer, request, builds, unreachable);
+    if (query.host.empty() || query.host == app.hostname()) {
+        try {
+            for (const auto& info : app.agent().list()) {
+                builds.push_back(info);
+            }
+        } catch (const sdbus::Error& e) {
+            if (statusForDbusError(e.getName()) != 503) {
+                return responseForDbusError(e);
+            }
+            unreachable.push_back(app.hostname());
         }
     }
-    std::stable_sort(builds.begin(), builds.end(), [](const json& a, const json& b) {
-        return a.value("submitted_at", 0ull) < b.value("submitted_at", 0ull);
-    });
-    return jsonResponse(200, json{{"builds", builds}, {"unreachable", unreachable}}.dump());
+    if (!localOnly) {
+        Request filtered = request;
+        peerQueryFor(query, filtered.query);
+        filtered.headers.erase("if-none-match");  // the client's tag is for the merged list
+        for (const auto& peer : app.peers().snapshot()) {
+            if (query.host.empty() || query.host == peer.hostname || peer.hostname.empty()) {
+                addPeerBuilds(app, peer, filtered, builds, unreachable, notFetched);
+            }
+        }
+    }
+    return jsonResponse(
+        200, buildListBody(std::move(builds), std::move(unreachable), query, notFetched).dump());
 }
 
 // ---- GET and DELETE /v1/builds/{id}

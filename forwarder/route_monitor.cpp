@@ -13,6 +13,7 @@
 #include "forwarder/log.hpp"
 #include "forwarder/monitor_stream.hpp"
 #include "forwarder/routes.hpp"
+#include "forwarder/web_files.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -49,6 +50,9 @@ Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     response.headers.emplace_back("Cache-Control", "no-cache");
     // nginx and friends must not buffer a live stream.
     response.headers.emplace_back("X-Accel-Buffering", "no");
+    if (format == MonitorFormat::Html) {
+        addPageSecurityHeaders(response);
+    }
     response.stream = bodyStreamOf(std::move(stream));
     return response;
 }

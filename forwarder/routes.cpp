@@ -11,6 +11,8 @@ void registerRoutes(App& app) {
     registerHosts(app);
     registerMonitor(app);
     registerArtifacts(app);
+    registerKickstart(app);
+    registerWeb(app);
 }
 
 }  // namespace imagebuild::forwarder

@@ -11,5 +11,7 @@ void registerBuilds(App& app);
 void registerHosts(App& app);
 void registerMonitor(App& app);
 void registerArtifacts(App& app);
+void registerKickstart(App& app);
+void registerWeb(App& app);
 
 }  // namespace imagebuild::forwarder

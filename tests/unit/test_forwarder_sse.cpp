@@ -41,8 +41,13 @@ TEST(ForwarderMonitor, HtmlIsEscaped) {
     build.name = "<img src=x onerror=alert(1)>";
     auto head = monitorPageHead(build);
     EXPECT_EQ(head.find("<img"), std::string::npos);
-    auto tail = monitorPageTail(build, "s=x</script><script>alert(1)", false);
-    EXPECT_EQ(tail.find("</script><script>alert"), std::string::npos);
+    auto tail = monitorPageTail(build, "s=x\"></div><script>alert(1)", false);
+    EXPECT_EQ(tail.find("<script>alert"), std::string::npos);
+    EXPECT_NE(tail.find("data-after=\"s=x&quot;&gt;&lt;/div&gt;&lt;script&gt;"), std::string::npos);
+    // No inline script or style: the page's CSP would block it.
+    EXPECT_EQ((head + tail).find("<script>"), std::string::npos);
+    EXPECT_EQ((head + tail).find("<style"), std::string::npos);
+    EXPECT_NE(tail.find("src=\"/static/monitor.js\""), std::string::npos);
 }
 
 TEST(ForwarderMonitor, QueuedBuildIsNeverBlank) {
@@ -56,5 +61,5 @@ TEST(ForwarderMonitor, QueuedBuildIsNeverBlank) {
     build.finishedAt = 1;
     EXPECT_EQ(stateSentence(build), "Build a-1 has ended: failed.");
     // A finished build's page does not try to follow.
-    EXPECT_EQ(monitorPageTail(build, "", false).find("EventSource"), std::string::npos);
+    EXPECT_EQ(monitorPageTail(build, "", false).find("monitor.js"), std::string::npos);
 }

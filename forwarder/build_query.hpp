@@ -1,0 +1,60 @@
+// Server-side filtering and paging of GET /v1/builds, so that a dashboard of a
+// fleet with 10,000 builds fetches one page of the builds it shows:
+//   state=S[,S...]  host=H  arch=A  release=R  type=T   (exact matches)
+//   order=oldest|newest (default oldest)  limit=1..1000  offset=0..
+// Without limit every matching build is returned (the API before paging).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "forwarder/http_types.hpp"
+
+namespace imagebuild::forwarder {
+
+// A bad parameter: the message names it and says what is allowed.
+class QueryError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct BuildQuery {
+    std::vector<std::string> states;  // empty: any
+    std::string host;
+    std::string arch;
+    std::string release;
+    std::string type;
+    bool newestFirst = false;
+    std::optional<std::size_t> limit;
+    std::size_t offset = 0;
+
+    bool matches(const nlohmann::json& build) const;
+};
+
+inline constexpr std::size_t kMaxPageSize = 1000;
+
+// Throws QueryError.
+BuildQuery parseBuildQuery(const Request& request);
+
+// The query a peer is asked with: the filters and, for a page, only the
+// builds that can be on it (its first offset + limit in the same order: the
+// page is cut from the merged lists). A page too deep for that asks for all.
+void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery);
+
+// Sorts `builds` (oldest or newest first; ties by host, then build number),
+// drops those that do not match, and cuts the page. Fills `total` (matching
+// builds) and returns the page.
+nlohmann::json selectBuilds(nlohmann::json builds, const BuildQuery& query, std::size_t& total);
+
+// {"builds", "unreachable", "total"} plus "offset", "limit" and "next" (the
+// offset of the next page, null on the last) when the query has a limit.
+// `notFetched`: matching builds that peers counted but did not send.
+nlohmann::json buildListBody(nlohmann::json builds, nlohmann::json unreachable,
+                             const BuildQuery& query, std::size_t notFetched = 0);
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,425 @@
+// The web interface's server side: filtering and paging of GET /v1/builds,
+// conditional GET (ETag/304), the kickstart route, static files (types,
+// caching, no traversal, no symlinks), the pages' security headers, and what
+// the shipped www/ files promise: no inline script or style, every
+// referenced file present, under 100 KB.
+#include <gtest/gtest.h>
+#include <sdbus-c++/Error.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "common/dbus_names.hpp"
+#include "forwarder/agent_client.hpp"
+#include "forwarder/app.hpp"
+#include "forwarder/build_query.hpp"
+#include "forwarder/http_cache.hpp"
+#include "forwarder/web_files.hpp"
+#include "temp_tree.hpp"
+
+using namespace imagebuild;
+using namespace imagebuild::forwarder;
+using json = nlohmann::json;
+
+namespace {
+
+json build(const std::string& id, const std::string& state, std::uint64_t submitted,
+           const std::string& arch = "x86_64", const std::string& release = "40",
+           const std::string& type = "oemdrv") {
+    auto host = id.substr(0, id.rfind('-'));
+    return json{{"id", id},           {"host", host}, {"state", state},           {"arch", arch},
+                {"release", release}, {"type", type}, {"submitted_at", submitted}};
+}
+
+std::vector<std::string> idsOf(const json& builds) {
+    std::vector<std::string> out;
+    for (const auto& b : builds) {
+        out.push_back(b["id"]);
+    }
+    return out;
+}
+
+Request get(const std::string& path, std::map<std::string, std::string> query = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = path;
+    r.query = std::move(query);
+    return r;
+}
+
+std::string headerOf(const Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(ForwarderBuildQuery, FiltersAreExactAndStatesAList) {
+    json all =
+        json::array({build("a-1", "succeeded", 1), build("a-2", "running", 2, "aarch64"),
+                     build("b-1", "queued", 3, "x86_64", "41", "boot"), build("b-2", "failed", 4)});
+    auto select = [&](std::map<std::string, std::string> q) {
+        std::size_t total = 0;
+        return idsOf(selectBuilds(all, parseBuildQuery(get("/v1/builds", std::move(q))), total));
+    };
+    EXPECT_EQ(select({}), (std::vector<std::string>{"a-1", "a-2", "b-1", "b-2"}));
+    EXPECT_EQ(select({{"state", "queued,running"}}), (std::vector<std::string>{"a-2", "b-1"}));
+    EXPECT_EQ(select({{"host", "b"}}), (std::vector<std::string>{"b-1", "b-2"}));
+    EXPECT_EQ(select({{"arch", "aarch64"}}), (std::vector<std::string>{"a-2"}));
+    EXPECT_EQ(select({{"release", "41"}, {"type", "boot"}}), (std::vector<std::string>{"b-1"}));
+    EXPECT_EQ(select({{"host", "a"}, {"state", "failed"}}), (std::vector<std::string>{}));
+    EXPECT_EQ(select({{"order", "newest"}}),
+              (std::vector<std::string>{"b-2", "b-1", "a-2", "a-1"}));
+}
+
+TEST(ForwarderBuildQuery, BadParametersNameThemselves) {
+    auto message = [](std::map<std::string, std::string> q) {
+        try {
+            parseBuildQuery(get("/v1/builds", std::move(q)));
+        } catch (const QueryError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(message({{"state", "running,sleeping"}})
+                  .find("'state' holds \"sleeping\"; allowed: "
+                        "queued, running"),
+              std::string::npos);
+    EXPECT_NE(message({{"limit", "0"}}).find("'limit' must be an integer in 1..1000"),
+              std::string::npos);
+    EXPECT_NE(message({{"limit", "abc"}}).find("'limit'"), std::string::npos);
+    EXPECT_NE(message({{"limit", "1001"}}).find("'limit'"), std::string::npos);
+    EXPECT_NE(message({{"offset", "-1"}}).find("'offset'"), std::string::npos);
+    EXPECT_NE(message({{"order", "random"}}).find("'order' must be"), std::string::npos);
+}
+
+TEST(ForwarderBuildQuery, PagesCoverEverythingOnceInAStableOrder) {
+    // 25 builds, many sharing a timestamp: ties go by host, then number (not text).
+    json all = json::array();
+    for (int i = 1; i <= 25; ++i) {
+        all.push_back(build((i % 2 ? "a-" : "b-") + std::to_string(i), "succeeded", i / 10));
+    }
+    std::vector<std::string> seen;
+    std::size_t offset = 0;
+    int pages = 0;
+    while (true) {
+        auto body = buildListBody(
+            all, json::array(),
+            parseBuildQuery(
+                get("/v1/builds",
+                    {{"limit", "10"}, {"offset", std::to_string(offset)}, {"order", "newest"}})));
+        EXPECT_EQ(body["total"], 25);
+        EXPECT_EQ(body["limit"], 10);
+        EXPECT_EQ(body["offset"], offset);
+        for (const auto& id : idsOf(body["builds"])) {
+            seen.push_back(id);
+        }
+        ++pages;
+        if (body["next"].is_null()) {
+            break;
+        }
+        offset = body["next"];
+    }
+    EXPECT_EQ(pages, 3);
+    ASSERT_EQ(seen.size(), 25u);
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 25u);
+    // Newest first: submitted 2 (i = 20..25), then b before a for ties, numbers descending.
+    EXPECT_EQ(seen[0], "b-24");
+    EXPECT_EQ(seen[1], "b-22");
+    EXPECT_EQ(seen[2], "b-20");
+    EXPECT_EQ(seen[3], "a-25");
+    // Past the end: an empty page, still the total.
+    auto body =
+        buildListBody(all, json::array(),
+                      parseBuildQuery(get("/v1/builds", {{"limit", "10"}, {"offset", "99"}})));
+    EXPECT_EQ(body["builds"].size(), 0u);
+    EXPECT_EQ(body["total"], 25);
+    EXPECT_TRUE(body["next"].is_null());
+}
+
+TEST(ForwarderBuildQuery, WithoutALimitTheAnswerIsTheWholeList) {
+    json all = json::array({build("a-2", "succeeded", 2), build("a-1", "succeeded", 1)});
+    auto body = buildListBody(all, json::array({"c"}), parseBuildQuery(get("/v1/builds")));
+    EXPECT_EQ(idsOf(body["builds"]), (std::vector<std::string>{"a-1", "a-2"}));
+    EXPECT_EQ(body["unreachable"], json::array({"c"}));
+    EXPECT_EQ(body["total"], 2);
+    EXPECT_FALSE(body.contains("next"));
+}
+
+TEST(ForwarderBuildQuery, PeersAreAskedForWhatCanBeOnThePage) {
+    auto peerQuery = [](std::map<std::string, std::string> q) {
+        auto query = parseBuildQuery(get("/v1/builds", q));
+        peerQueryFor(query, q);
+        return q;
+    };
+    using Query = std::map<std::string, std::string>;
+    // Page 3 of 50, newest first: a peer's newest 150 are enough.
+    EXPECT_EQ(
+        peerQuery({{"state", "running"}, {"limit", "50"}, {"offset", "100"}, {"order", "newest"}}),
+        (Query{{"state", "running"}, {"limit", "150"}, {"order", "newest"}}));
+    EXPECT_EQ(peerQuery({{"arch", "x"}, {"limit", "10"}}),
+              (Query{{"arch", "x"}, {"limit", "10"}, {"order", "oldest"}}));
+    // Deeper than one peer page: everything that matches.
+    EXPECT_EQ(peerQuery({{"limit", "50"}, {"offset", "5000"}, {"order", "newest"}}), Query{});
+    EXPECT_EQ(peerQuery({{"host", "b"}}), (Query{{"host", "b"}}));
+}
+
+TEST(ForwarderBuildQuery, TotalCountsWhatPeersDidNotSend) {
+    json all = json::array({build("a-1", "succeeded", 1), build("b-9", "succeeded", 9)});
+    auto body = buildListBody(
+        all, json::array(),
+        parseBuildQuery(get("/v1/builds", {{"limit", "1"}, {"order", "newest"}})), 100);
+    EXPECT_EQ(body["total"], 102);
+    EXPECT_EQ(body["next"], 1);
+    EXPECT_EQ(body["builds"][0]["id"], "b-9");
+}
+
+TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {
+    Request r = get("/v1/hosts");
+    Response a;
+    a.body = "{\"hosts\":[]}";
+    applyConditionalGet(r, a);
+    auto etag = headerOf(a, "ETag");
+    ASSERT_FALSE(etag.empty());
+    EXPECT_EQ(a.status, 200u);
+    r.headers["if-none-match"] = etag;
+    Response b;
+    b.body = a.body;
+    applyConditionalGet(r, b);
+    EXPECT_EQ(b.status, 304u);
+    EXPECT_TRUE(b.body.empty());
+    Response changed;
+    changed.body = "{\"hosts\":[1]}";
+    applyConditionalGet(r, changed);
+    EXPECT_EQ(changed.status, 200u);
+    EXPECT_NE(headerOf(changed, "ETag"), etag);
+    // Not for writes, errors or streams.
+    Request post = r;
+    post.method = "POST";
+    Response c;
+    c.body = a.body;
+    applyConditionalGet(post, c);
+    EXPECT_EQ(headerOf(c, "ETag"), "");
+    EXPECT_TRUE(etagMatches("W/" + etag, etag));
+    EXPECT_TRUE(etagMatches("*", etag));
+    EXPECT_FALSE(etagMatches("", etag));
+}
+
+namespace {
+
+class ListAgent final : public AgentClient {
+public:
+    std::vector<BuildInfo> builds;
+
+    std::string submit(const DbusSpec&) override { return ""; }
+    std::vector<BuildInfo> list() override { return builds; }
+    BuildInfo get(const std::string& id) override {
+        for (const auto& b : builds) {
+            if (b.id == id) {
+                return b;
+            }
+        }
+        throw sdbus::Error(dbus_names::error::kNotFound, "no build " + id);
+    }
+    void cancel(const std::string&) override {}
+    std::string kickstart(const std::string& id) override {
+        get(id);
+        return "%pre\necho '<script>alert(1)</script>'\n%end\n";
+    }
+    HostInfo host() override { return {}; }
+};
+
+BuildInfo info(const std::string& id, const std::string& state, std::uint64_t submitted) {
+    BuildInfo b;
+    b.id = id;
+    b.host = "h";
+    b.state = state;
+    b.submittedAt = submitted;
+    return b;
+}
+
+struct Web : ::testing::Test {
+    Web()
+        : app(parseConfig("[forwarder]\nwww_dir = " + std::string(IMAGEBUILD_WWW_SOURCE), "x"),
+              TokenStore(), "h") {
+        auto fake = std::make_unique<ListAgent>();
+        agent = fake.get();
+        for (int i = 1; i <= 120; ++i) {
+            agent->builds.push_back(
+                info("h-" + std::to_string(i), i % 3 ? "succeeded" : "failed", i));
+        }
+        app.setAgent(std::move(fake));
+        registerRoutes(app);
+    }
+
+    Response call(Request r) { return app.dispatch(r); }
+
+    App app;
+    ListAgent* agent = nullptr;
+};
+
+std::string readFile(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
+    auto first =
+        call(get("/v1/builds", {{"state", "failed"}, {"limit", "30"}, {"order", "newest"}}));
+    ASSERT_EQ(first.status, 200u) << first.body;
+    auto body = json::parse(first.body);
+    EXPECT_EQ(body["total"], 40);
+    EXPECT_EQ(body["builds"].size(), 30u);
+    EXPECT_EQ(body["builds"][0]["id"], "h-120");
+    EXPECT_EQ(body["next"], 30);
+    // The same question again with the ETag: 304, nothing sent.
+    auto again = get("/v1/builds", {{"state", "failed"}, {"limit", "30"}, {"order", "newest"}});
+    again.headers["if-none-match"] = headerOf(first, "ETag");
+    auto notModified = call(again);
+    EXPECT_EQ(notModified.status, 304u);
+    EXPECT_TRUE(notModified.body.empty());
+    // A new build changes the answer.
+    agent->builds.push_back(info("h-121", "failed", 121));
+    auto changed = call(again);
+    EXPECT_EQ(changed.status, 200u);
+    EXPECT_EQ(json::parse(changed.body)["builds"][0]["id"], "h-121");
+    // A bad parameter is a 400 naming it.
+    auto bad = call(get("/v1/builds", {{"limit", "x"}}));
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_EQ(json::parse(bad.body)["error"], "InvalidQuery");
+    // A host filter naming another host leaves this one out.
+    EXPECT_EQ(json::parse(call(get("/v1/builds", {{"host", "other"}})).body)["total"], 0);
+}
+
+TEST_F(Web, KickstartIsPlainText) {
+    auto r = call(get("/v1/builds/h-3/kickstart"));
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.contentType, "text/plain; charset=utf-8");
+    EXPECT_EQ(headerOf(r, "X-Content-Type-Options"), "nosniff");
+    EXPECT_NE(r.body.find("<script>"), std::string::npos);
+    EXPECT_EQ(call(get("/v1/builds/h-999/kickstart")).status, 404u);
+    EXPECT_EQ(call(get("/v1/builds/../kickstart")).status, 404u);
+}
+
+TEST_F(Web, PagesCarryTheContentSecurityPolicy) {
+    for (const char* path : {"/", "/submit", "/builds/h-3"}) {
+        auto r = call(get(path));
+        EXPECT_EQ(r.status, 200u) << path;
+        EXPECT_EQ(r.contentType, "text/html; charset=utf-8") << path;
+        auto csp = headerOf(r, "Content-Security-Policy");
+        EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << path;
+        EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << path;
+        EXPECT_EQ(headerOf(r, "X-Content-Type-Options"), "nosniff");
+    }
+    auto page = call(get("/builds/h-3")).body;
+    EXPECT_NE(page.find("data-build=\"h-3\""), std::string::npos);
+    EXPECT_NE(page.find("href=\"/monitor/h-3?format=html\""), std::string::npos);
+    EXPECT_EQ(page.find("{{"), std::string::npos);
+    // Not an id: an HTML 404 that shows the input as text.
+    auto bad = call(get("/builds/<script>x"));
+    EXPECT_EQ(bad.status, 404u);
+    EXPECT_EQ(bad.body.find("<script>x"), std::string::npos);
+    EXPECT_NE(bad.body.find("&lt;script&gt;x"), std::string::npos);
+    EXPECT_FALSE(headerOf(bad, "Content-Security-Policy").empty());
+}
+
+TEST_F(Web, StaticFilesHaveTypesAndRevalidate) {
+    auto css = call(get("/static/app.css"));
+    ASSERT_EQ(css.status, 200u);
+    ASSERT_TRUE(css.file);
+    EXPECT_EQ(css.contentType, "text/css; charset=utf-8");
+    EXPECT_EQ(headerOf(css, "Cache-Control"), "no-cache");
+    EXPECT_EQ(call(get("/static/dashboard.js")).contentType, "text/javascript; charset=utf-8");
+    EXPECT_EQ(call(get("/static/favicon.svg")).contentType, "image/svg+xml");
+    auto again = get("/static/app.css");
+    again.headers["if-none-match"] = headerOf(css, "ETag");
+    EXPECT_EQ(call(again).status, 304u);
+}
+
+TEST_F(Web, NothingOutsideStaticIsReachable) {
+    for (const char* path :
+         {"/static/..", "/static/.hidden.js", "/static/../index.html", "/static/..%2Findex.html",
+          "/static/index", "/static/x.exe", "/static/missing.js", "/static/", "/static/-x.js"}) {
+        EXPECT_EQ(call(get(path)).status, 404u) << path;
+    }
+    EXPECT_FALSE(staticContentType("a/b.js"));
+    EXPECT_FALSE(staticContentType(".."));
+    EXPECT_FALSE(staticContentType("x.js%00"));
+}
+
+TEST(ForwarderWebFiles, SymlinksAreNotFollowed) {
+    imagebuild::testing::TempTree tree;
+    tree.write("secret.txt", "secret");
+    std::filesystem::create_directories(tree.path("static"));
+    std::filesystem::create_symlink(tree.path("secret.txt"), tree.path("static/leak.txt"));
+    tree.write("static/ok.txt", "ok");
+    EXPECT_EQ(staticFile(tree.root().string(), "leak.txt", get("/")).status, 404u);
+    EXPECT_EQ(staticFile(tree.root().string(), "ok.txt", get("/")).status, 200u);
+    // A missing web interface is a page that says so, not a crash.
+    auto missing = htmlPage(tree.root().string(), "index.html");
+    EXPECT_EQ(missing.status, 404u);
+    EXPECT_NE(missing.body.find("not installed"), std::string::npos);
+}
+
+// What the shipped files promise (docs/web.md): no inline script, style or
+// event handler (the CSP would block them), every referenced /static file
+// exists, and a page with everything it loads weighs under 100 KB.
+TEST(ForwarderWebFiles, ShippedPagesKeepThePromises) {
+    std::filesystem::path www(IMAGEBUILD_WWW_SOURCE);
+    std::regex reference(R"re((?:src|href)="/static/([^"]+)")re");
+    std::regex import(R"re(from '\./([^']+)')re");
+    std::regex inlineScript(R"(<script(?![^>]*\bsrc=)[^>]*>)");
+    std::regex handler(R"(\son[a-z]+\s*=)");
+    for (const char* page : {"index.html", "build.html", "submit.html"}) {
+        auto html = readFile(www / page);
+        ASSERT_FALSE(html.empty()) << page;
+        EXPECT_FALSE(std::regex_search(html, inlineScript)) << page;
+        EXPECT_EQ(html.find("<style"), std::string::npos) << page;
+        EXPECT_EQ(html.find(" style="), std::string::npos) << page;
+        EXPECT_FALSE(std::regex_search(html, handler)) << page;
+        // The page and the closure of what it loads.
+        std::set<std::string> files;
+        std::vector<std::string> todo;
+        for (std::sregex_iterator it(html.begin(), html.end(), reference), end; it != end; ++it) {
+            todo.push_back((*it)[1]);
+        }
+        std::size_t weight = html.size();
+        while (!todo.empty()) {
+            auto name = todo.back();
+            todo.pop_back();
+            if (!files.insert(name).second) {
+                continue;
+            }
+            ASSERT_TRUE(staticContentType(name)) << page << " loads " << name;
+            auto text = readFile(www / "static" / name);
+            ASSERT_FALSE(text.empty()) << page << " loads a missing " << name;
+            weight += text.size();
+            for (std::sregex_iterator it(text.begin(), text.end(), import), end; it != end; ++it) {
+                todo.push_back((*it)[1]);
+            }
+        }
+        EXPECT_LT(weight, 100u * 1024) << page;
+    }
+    // Scripts never turn data into markup.
+    for (const auto& entry : std::filesystem::directory_iterator(www / "static")) {
+        if (entry.path().extension() == ".js") {
+            auto text = readFile(entry.path());
+            EXPECT_EQ(text.find("innerHTML"), std::string::npos) << entry.path();
+            EXPECT_EQ(text.find("insertAdjacentHTML"), std::string::npos) << entry.path();
+            EXPECT_EQ(text.find("document.write"), std::string::npos) << entry.path();
+        }
+    }
+}

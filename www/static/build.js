@@ -1,0 +1,216 @@
+// One build (GET /builds/<id>): its record from /v1/builds/<id> (polled with
+// If-None-Match until it ends), the live log from /monitor/<id> as
+// Server-Sent Events (EventSource resumes with Last-Event-ID after a
+// reconnect: no line lost or repeated), artifacts, the kickstart, Cancel.
+import {ApiError, every, explainAuth, get, write} from './api.js';
+import {setupSignIn} from './signin.js';
+import {buildSeconds, byId, durationText, el, say, sizeText, stateBadge, submitterOf, timeElement} from './ui.js';
+
+const id = byId('main').dataset.build;
+const path = `/v1/builds/${encodeURIComponent(id)}`;
+const cache = {};
+let poll = null;
+let current = null;
+
+// ---- the record
+
+function fact(term, ...value) {
+    return [el('dt', {text: term}), el('dd', {}, ...value)];
+}
+
+function renderSummary(build) {
+    const labels = Object.entries(build.labels || {}).map(([k, v]) => el('li', {}, el('code', {text: `${k}=${v}`})));
+    byId('summary').replaceChildren(
+        ...fact('State', stateBadge(build.state, build.result),
+            build.exit_status >= 0 && build.result ? ` (exit status ${build.exit_status})` : ''),
+        ...fact('Name', build.name || '—'),
+        ...fact('Image', `${build.type} for ${build.arch}, release ${build.release}`),
+        ...fact('Host', build.host),
+        ...fact('Submitter', submitterOf(build)),
+        ...fact('Unit', el('code', {text: build.unit || '—'})),
+        ...fact('Labels', labels.length ? el('ul', {class: 'plain'}, labels) : '—'),
+        ...fact('Notify', (build.notify || []).join(', ') || '—'));
+    byId('badge').replaceChildren(stateBadge(build.state, build.result));
+    document.title = `Build ${build.id} (${build.result || build.state}) — imagebuild`;
+    byId('cancel').hidden = Boolean(build.result) || !['queued', 'running'].includes(build.state);
+}
+
+function renderTimeline(build) {
+    const step = (what, usec) => el('li', {class: usec ? 'done' : 'pending'}, el('span', {class: 'what', text: what}), ' ', timeElement(usec));
+    const items = [step('Submitted', build.submitted_at), step('Started', build.started_at),
+        step(build.result ? `Finished: ${build.result}` : 'Finished', build.finished_at)];
+    const seconds = buildSeconds(build);
+    if (seconds !== null) {
+        items.push(el('li', {class: 'done'}, el('span', {class: 'what', text: build.finished_at ? 'Ran for' : 'Running for'}), ' ', durationText(seconds)));
+    }
+    byId('timeline').replaceChildren(...items);
+}
+
+function renderArtifacts(build) {
+    const artifacts = build.artifacts || [];
+    byId('artifacts').hidden = artifacts.length === 0;
+    byId('artifacts-none').hidden = artifacts.length > 0;
+    byId('artifacts-none').textContent = build.result && build.result !== 'succeeded'
+        ? 'None: the build did not succeed.'
+        : 'None yet: artifacts appear when the build has succeeded.';
+    byId('artifacts').tBodies[0].replaceChildren(...artifacts.map((a) => el('tr', {},
+        el('td', {}, el('a', {href: `/artifacts/${encodeURIComponent(build.id)}/${encodeURIComponent(a.name)}`,
+            download: a.name, class: 'artifact', text: a.name})),
+        el('td', {class: 'num', title: `${a.size} bytes`, text: sizeText(a.size)}),
+        el('td', {}, el('code', {class: 'sha256', text: a.sha256 || 'not computed'})))));
+}
+
+function renderCommands(build) {
+    const origin = location.origin;
+    const commands = [
+        ['Status', `imagebuildctl -H ${origin} status ${build.id}`],
+        ['Follow the log', `imagebuildctl -H ${origin} log -f ${build.id}`],
+        ['Download the artifacts', `imagebuildctl -H ${origin} artifacts ${build.id} --download .`],
+        [`The journal, on host ${build.host}`, `journalctl IMAGEBUILD_ID=${build.id}`],
+        ['The log with curl', `curl -N '${origin}/monitor/${build.id}?follow=1'`],
+    ];
+    byId('commands').replaceChildren(...commands.map(([what, command], i) => {
+        const input = el('input', {id: `command-${i}`, class: 'command', readonly: true, value: command, spellcheck: 'false'});
+        const copy = el('button', {type: 'button', text: 'Copy', 'aria-label': `Copy: ${what}`, onclick: () => copyText(input)});
+        return el('li', {}, el('label', {for: input.id, text: what}), el('div', {class: 'copyrow'}, input, copy));
+    }));
+}
+
+async function copyText(input) {
+    input.select();
+    try {
+        await navigator.clipboard.writeText(input.value);
+    } catch {
+        // No clipboard API outside secure contexts (plain http): the old way.
+        document.execCommand('copy');
+    }
+}
+
+function render(build) {
+    const wasFinished = current && current.result;
+    current = build;
+    renderSummary(build);
+    renderTimeline(build);
+    renderArtifacts(build);
+    if (!wasFinished) {
+        renderCommands(build);
+    }
+    if (build.result) {
+        poll.stop();
+    }
+}
+
+async function refresh() {
+    try {
+        const build = await get(path, cache);
+        if (cache.changed) {
+            render(build);
+        }
+        say(byId('build-status'), '');
+    } catch (error) {
+        const text = error instanceof ApiError && error.status === 404
+            ? `There is no build ${id}: ${error.message}`
+            : `Could not read the build: ${error.message}`;
+        say(byId('build-status'), text, 'error');
+        if (error.status === 404) {
+            poll.stop();
+            followLog.stop();
+        }
+    }
+}
+
+// ---- the log
+
+const followLog = (() => {
+    const log = byId('log');
+    const status = byId('log-status');
+    let pending = [];
+    let scheduled = false;
+    let source = null;
+    let lines = 0;
+    // Lines arrive one event each; they are added to the page once a frame.
+    const flush = () => {
+        scheduled = false;
+        if (!pending.length) {
+            return;
+        }
+        log.append(pending.join(''));
+        pending = [];
+        if (byId('log-follow').checked) {
+            log.scrollTop = log.scrollHeight;
+        }
+    };
+    const add = (text) => {
+        pending.push(text);
+        if (!scheduled) {
+            scheduled = true;
+            requestAnimationFrame(flush);
+        }
+    };
+    const stop = () => {
+        if (source) {
+            source.close();
+            source = null;
+        }
+    };
+    const start = () => {
+        source = new EventSource(`/monitor/${encodeURIComponent(id)}`);
+        source.onopen = () => { status.textContent = 'Following the log live.'; };
+        source.onmessage = (event) => {
+            lines += 1;
+            add(`${event.data}\n`);
+        };
+        source.addEventListener('state', (event) => {
+            status.textContent = `Following the log live (build ${event.data}).`;
+        });
+        source.addEventListener('end', (event) => {
+            stop();
+            flush();
+            status.textContent = `The build has ended (${event.data}); the log is complete: ${lines} lines.`;
+            if (!lines) {
+                log.textContent = 'This build wrote no output.';
+            }
+            refresh();
+        });
+        // EventSource reconnects by itself and sends Last-Event-ID.
+        source.onerror = () => {
+            if (source) {
+                status.textContent = 'Connection lost; reconnecting — the log continues where it stopped.';
+            }
+        };
+    };
+    return {start, stop};
+})();
+
+// ---- cancel and kickstart
+
+byId('cancel').addEventListener('click', async () => {
+    const note = byId('cancel-status');
+    if (!window.confirm(`Cancel build ${id}?`)) {
+        return;
+    }
+    try {
+        render(await write('DELETE', path, null));
+        say(note, 'Cancel requested.');
+        poll.now();
+    } catch (error) {
+        say(note, `Not cancelled: ${explainAuth(error)}`, 'error');
+    }
+});
+
+byId('kickstart-details').addEventListener('toggle', async (event) => {
+    const pre = byId('kickstart');
+    if (!event.target.open || pre.dataset.loaded) {
+        return;
+    }
+    try {
+        pre.textContent = await get(`${path}/kickstart`);
+        pre.dataset.loaded = '1';
+    } catch (error) {
+        pre.textContent = `Could not read the kickstart: ${error.message}`;
+    }
+});
+
+setupSignIn();
+poll = every(2000, refresh);
+followLog.start();

@@ -246,14 +246,21 @@ test_mail_without_journal() {
     run_in s rm -rf "$to" "$COPY/s-900"
 }
 
-test_invalid_address_refused() {
-    local before out
+# refused_submit "'KEY': <GVARIANT>": submits a small build with that extra
+# entry, expects InvalidSpec and no build written; leaves the error in
+# $refused. (Called directly, not in $(...), so a failed check fails the case.)
+refused_submit() {
+    local before
     before=$(run_in s ls /var/lib/imagebuild/builds | wc -l)
-    out=$(run_in s gdbus call --system --dest $A --object-path $M --method $I.Submit \
-        "{'type': <'small'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, 'notify': <['$TO', 'nobody at example.org']>}" 2>&1 || true)
-    assert_contains "$out" "org.imagebuild.Error.InvalidSpec"
-    assert_contains "$out" "spec field 'notify' holds \"nobody at example.org\""
+    refused=$(run_in s gdbus call --system --dest $A --object-path $M --method $I.Submit \
+        "{'type': <'small'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, $1}" 2>&1 || true)
+    assert_contains "$refused" "org.imagebuild.Error.InvalidSpec"
     assert_eq "$(run_in s ls /var/lib/imagebuild/builds | wc -l)" "$before"
+}
+
+test_invalid_address_refused() {
+    refused_submit "'notify': <['$TO', 'nobody at example.org']>"
+    assert_contains "$refused" "spec field 'notify' holds \"nobody at example.org\""
 }
 
 # A webhook receiver inside host s: a socket unit with Accept=yes whose
@@ -312,6 +319,15 @@ test_webhook_each_state() {
         "webhook of build $id (running) delivered to $HOOK_URL"
 }
 
+test_webhook_cancelled() {
+    local id
+    id=$(submit sleep 1 webhook s "$HOOK_URL")
+    wait_for 20 has_hook "$id" running
+    run_in s busctl call $A $M $I CancelBuild s "$id"
+    wait_for 30 has_hook "$id" cancelled
+    assert_contains "$(hook_body "$id" cancelled)" '"result":"cancelled"'
+}
+
 test_webhook_unreachable() {
     local id log
     # Port 9 of the host's own address: nobody listens there.
@@ -326,15 +342,12 @@ test_webhook_unreachable() {
 }
 
 test_invalid_webhook_refused() {
-    local before out
-    before=$(run_in s ls /var/lib/imagebuild/builds | wc -l)
-    out=$(run_in s gdbus call --system --dest $A --object-path $M --method $I.Submit \
-        "{'type': <'small'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, 'webhook': <'https://ci.example/hook'>}" 2>&1 || true)
-    assert_contains "$out" "org.imagebuild.Error.InvalidSpec"
-    assert_contains "$out" "spec field 'webhook'"
-    assert_contains "$out" "https is not supported"
-    assert_contains "$out" "http://HOST[:PORT][/PATH]"
-    assert_eq "$(run_in s ls /var/lib/imagebuild/builds | wc -l)" "$before"
+    refused_submit "'webhook': <'https://ci.example/hook'>"
+    assert_contains "$refused" "spec field 'webhook'"
+    assert_contains "$refused" "https is not supported"
+    assert_contains "$refused" "http://HOST[:PORT][/PATH]"
+    refused_submit "'webhook': <'http://ci.example:99999/hook'>"
+    assert_contains "$refused" "the port must be a number from 1 to 65535"
 }
 
 CLEANUP_ID=79acfb3165ee4dcd9b95d8abc580a2e6
@@ -414,6 +427,7 @@ test_case "oemdrv: the ISO is staged, copied and listed in the mail" test_oemdrv
 test_case "a mail is complete when the journal has no line of the build" test_mail_without_journal
 test_case "an invalid notify address is refused at submit" test_invalid_address_refused
 test_case "webhook: the JSON record arrives for queued, running and the final state" test_webhook_each_state
+test_case "webhook: a cancelled build posts its final record" test_webhook_cancelled
 test_case "webhook: an unreachable URL is logged with the id; the build still succeeds" test_webhook_unreachable
 test_case "an invalid webhook is refused at submit" test_invalid_webhook_refused
 test_case "imagebuildctl pin/unpin: Pinned on the bus and in the record; not over -H" test_pin

@@ -144,7 +144,11 @@ std::string postFinalOnce(const std::filesystem::path& buildDir, const std::stri
         return "already handled: " + *previous;
     }
     writeFileAtomic(marker, "posting\n");
-    auto d = deliverWebhook(url, nlohmann::json(info).dump(), info.id, info.state);
+    // The end-of-build step shares the build unit's stop timeout (30 s,
+    // unit_client.cpp) with staging and the mail: a smaller budget here.
+    WebhookPolicy policy;
+    policy.budget = kFinalWebhookBudget;
+    auto d = deliverWebhook(url, nlohmann::json(info).dump(), info.id, info.state, policy);
     auto outcome = d.delivered ? std::string("delivered") : "failed: " + d.detail;
     writeFileAtomic(marker, outcome + "\n");
     return outcome;

@@ -70,7 +70,9 @@ WebhookDelivery deliverWebhook(const std::string& url, const std::string& body,
                                const std::string& buildId, const std::string& event,
                                const WebhookPolicy& policy = {});
 
-// The final record's webhook, once per build: the marker
+inline constexpr std::chrono::milliseconds kFinalWebhookBudget{15000};
+
+// The final record's webhook, once per build, within kFinalWebhookBudget: the marker
 // <buildDir>/webhook-finished is written before posting (a retry after a
 // crash never posts twice) and then records the outcome. Returns what
 // happened, for the build's log.

@@ -27,6 +27,31 @@ install_mta() {
 }
 install_mta
 
+# A webhook receiver inside host s: a socket unit with Accept=yes whose
+# service (webhook-receiver.sh) writes each request body to $HOOKS.
+HOOKS=/var/lib/hook-received
+HOOK_URL=http://127.0.0.50:8099/hook
+WEBHOOK_DELIVERED=3f0b1e6a2c7d4d0e9a51c8b7e4f2a913
+WEBHOOK_FAILED=b6d94c2e07a84f3c8e1f5a2d9c3b7e60
+start_receiver() {
+    run_in s mkdir -p "$HOOKS"
+    write_into s /etc/systemd/system/hook-receiver.socket <<UNIT
+[Socket]
+ListenStream=127.0.0.50:8099
+Accept=yes
+UNIT
+    write_into s /etc/systemd/system/hook-receiver@.service <<UNIT
+[Service]
+ExecStart=/bin/bash $(cd "$(dirname "$0")" && pwd)/webhook-receiver.sh $HOOKS
+StandardInput=socket
+StandardOutput=socket
+StandardError=journal
+UNIT
+    run_in s systemctl daemon-reload
+    run_in s systemctl start hook-receiver.socket
+}
+start_receiver
+
 # -D: dma delivers before it exits. By default it delivers from a background
 # child, which systemd may stop with the rest of the unit once the
 # end-of-build step returns (the mail would then wait in dma's queue).
@@ -48,6 +73,10 @@ public_url = http://forwarder.example:8080/
 
 [retention]
 max_age = 1s
+
+# Builds whose spec names no webhook of their own post here.
+[webhook]
+url = $HOOK_URL
 
 [type.oemdrv]
 command = xorriso -as mkisofs -volid OEMDRV -joliet -rational-rock
@@ -263,29 +292,6 @@ test_invalid_address_refused() {
     assert_contains "$refused" "spec field 'notify' holds \"nobody at example.org\""
 }
 
-# A webhook receiver inside host s: a socket unit with Accept=yes whose
-# service (webhook-receiver.sh) writes each request body to $HOOKS.
-HOOKS=/var/lib/hook-received
-HOOK_URL=http://127.0.0.50:8099/hook
-WEBHOOK_DELIVERED=3f0b1e6a2c7d4d0e9a51c8b7e4f2a913
-WEBHOOK_FAILED=b6d94c2e07a84f3c8e1f5a2d9c3b7e60
-start_receiver() {
-    run_in s mkdir -p "$HOOKS"
-    write_into s /etc/systemd/system/hook-receiver.socket <<UNIT
-[Socket]
-ListenStream=127.0.0.50:8099
-Accept=yes
-UNIT
-    write_into s /etc/systemd/system/hook-receiver@.service <<UNIT
-[Service]
-ExecStart=/bin/bash $(cd "$(dirname "$0")" && pwd)/webhook-receiver.sh $HOOKS
-StandardInput=socket
-StandardOutput=socket
-StandardError=journal
-UNIT
-    run_in s systemctl daemon-reload
-    run_in s systemctl start hook-receiver.socket
-}
 # hook_body ID EVENT: the body the receiver got for that build and event.
 hook_body() { run_in s sh -c "grep -l '\"id\":\"$1\"' $HOOKS/*-$2.json 2>/dev/null | xargs -r cat"; }
 has_hook() { [ -n "$(hook_body "$1" "$2")" ]; }
@@ -295,7 +301,8 @@ deliveries_logged() {
 
 test_webhook_each_state() {
     local id body
-    start_receiver
+    # The config's default: the first build named no webhook.
+    wait_for 30 has_hook "$(cat "$TEST_SCRATCH/small")" succeeded
     id=$(submit small 1 webhook s "$HOOK_URL")
     wait_for 30 state_is "$id" succeeded
     wait_for 30 has_hook "$id" succeeded
@@ -426,7 +433,7 @@ test_case "agent killed mid-build: staging and the final mail happen, exactly on
 test_case "oemdrv: the ISO is staged, copied and listed in the mail" test_oemdrv_mail
 test_case "a mail is complete when the journal has no line of the build" test_mail_without_journal
 test_case "an invalid notify address is refused at submit" test_invalid_address_refused
-test_case "webhook: the JSON record arrives for queued, running and the final state" test_webhook_each_state
+test_case "webhook: the JSON record arrives for queued, running and the final state (spec, config default)" test_webhook_each_state
 test_case "webhook: a cancelled build posts its final record" test_webhook_cancelled
 test_case "webhook: an unreachable URL is logged with the id; the build still succeeds" test_webhook_unreachable
 test_case "an invalid webhook is refused at submit" test_invalid_webhook_refused

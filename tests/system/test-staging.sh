@@ -327,12 +327,24 @@ test_webhook_each_state() {
 }
 
 test_webhook_cancelled() {
-    local id
+    local id other queued
     id=$(submit sleep 1 webhook s "$HOOK_URL")
+    other=$(submit sleep)
     wait_for 20 has_hook "$id" running
+    wait_for 20 state_is "$other" running
+    # max_parallel = 2: this one waits, and is cancelled before it has a
+    # unit; the agent posts its final record.
+    queued=$(submit sleep 1 webhook s "$HOOK_URL")
+    assert_eq "$(prop "$queued" State)" queued
+    run_in s busctl call $A $M $I CancelBuild s "$queued"
+    wait_for 30 has_hook "$queued" cancelled
+    assert_contains "$(hook_body "$queued" cancelled)" '"result":"cancelled"'
+    # A running build's final record comes from its unit's end-of-build step.
     run_in s busctl call $A $M $I CancelBuild s "$id"
     wait_for 30 has_hook "$id" cancelled
     assert_contains "$(hook_body "$id" cancelled)" '"result":"cancelled"'
+    run_in s busctl call $A $M $I CancelBuild s "$other"
+    wait_for 30 state_is "$other" cancelled
 }
 
 test_webhook_unreachable() {
@@ -434,7 +446,7 @@ test_case "oemdrv: the ISO is staged, copied and listed in the mail" test_oemdrv
 test_case "a mail is complete when the journal has no line of the build" test_mail_without_journal
 test_case "an invalid notify address is refused at submit" test_invalid_address_refused
 test_case "webhook: the JSON record arrives for queued, running and the final state (spec, config default)" test_webhook_each_state
-test_case "webhook: a cancelled build posts its final record" test_webhook_cancelled
+test_case "webhook: a cancelled build posts its final record, queued or running" test_webhook_cancelled
 test_case "webhook: an unreachable URL is logged with the id; the build still succeeds" test_webhook_unreachable
 test_case "an invalid webhook is refused at submit" test_invalid_webhook_refused
 test_case "imagebuildctl pin/unpin: Pinned on the bus and in the record; not over -H" test_pin

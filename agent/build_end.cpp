@@ -10,6 +10,7 @@
 #include "agent/mailer.hpp"
 #include "agent/staging.hpp"
 #include "agent/state_store.hpp"
+#include "agent/webhook.hpp"
 #include "common/atomic_file.hpp"
 #include "common/build_id.hpp"
 #include "common/build_journal.hpp"
@@ -51,14 +52,6 @@ void applyOutcome(BuildRecord& record, const StateStore& store) {
 NotificationContext contextFor(const Config& config, const std::string& host) {
     return {host, config.mail.from.empty() ? "imagebuild@" + host : config.mail.from,
             config.mail.publicUrl, std::time(nullptr)};
-}
-
-BuildInfo infoOf(const BuildRecord& record) {
-    auto info = recordToJson(record).get<BuildInfo>();
-    if (auto id = BuildId::parse(record.id)) {
-        info.host = id->host;
-    }
-    return info;
 }
 
 std::vector<std::string> logTail(const std::string& id) {
@@ -122,7 +115,7 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config,
     report.stagedFiles = staging.files.size();
     report.problems = staging.problems;
 
-    auto info = infoOf(record);
+    auto info = buildInfoOf(record);
     info.artifacts = staging.files;
     auto mail = finalMail(
         info, contextFor(config, host), {staging.dir.string(), staging.problems},
@@ -132,12 +125,15 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config,
     if (attempt.outcome == MailOutcome::kFailed) {
         report.problems.push_back("final mail: " + attempt.detail);
     }
+    // Last: a slow webhook (bounded by WebhookPolicy's budget) never holds
+    // up staging or the mail.
+    report.webhook = postFinalOnce(buildDir, webhookUrlFor(record, config), info);
     return report;
 }
 
 std::string mailSubmitted(const fs::path& buildDir, const Config& config, const std::string& host) {
     auto record = readRecord(buildDir);
-    auto mail = submissionMail(infoOf(record), contextFor(config, host));
+    auto mail = submissionMail(buildInfoOf(record), contextFor(config, host));
     return describe(sendOnce(buildDir, "submitted", config.mail, mail));
 }
 

@@ -1,7 +1,8 @@
 // The work around a build that systemd runs for it, so that it happens
 // even when no agent is running: the submission mail (a transient unit the
 // agent starts after Submit) and, at the end of the build's own unit
-// (ExecStopPost=, after the outcome recorder), staging and the final mail.
+// (ExecStopPost=, after the outcome recorder), staging, the final mail and
+// the final record's webhook.
 // Each is done at most once, recorded in the build's directory.
 #pragma once
 
@@ -17,6 +18,7 @@ struct BuildEndReport {
     std::size_t stagedFiles = 0;
     std::vector<std::string> problems;  // staging and mail problems, each naming its file
     std::string mail;                   // what happened to the mail
+    std::string webhook;                // what happened to the final webhook
 };
 
 // buildDir: <state dir>/builds/<id>. Never throws for staging or mail

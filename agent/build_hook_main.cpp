@@ -3,7 +3,8 @@
 //   submitted  send the submission mail, once (a transient unit the agent
 //              starts right after Submit, so a slow mail server never holds
 //              up the bus)
-//   finished   stage the artifacts and send the final mail, once (the second
+//   finished   stage the artifacts, send the final mail and post the final
+//              record to the build's webhook, once each (the second
 //              ExecStopPost= of the build unit, after the outcome recorder)
 // Output lands in the build's own log. Exits 0 unless the build's record
 // cannot be read: staging and mail never change a build's result.
@@ -23,7 +24,7 @@ int usage() {
 
 void printFinished(const imagebuild::agent::BuildEndReport& report) {
     std::cout << "imagebuild: build " << report.result << "; staged " << report.stagedFiles
-              << " files; final mail " << report.mail << "\n";
+              << " files; final mail " << report.mail << "; webhook " << report.webhook << "\n";
     for (const auto& problem : report.problems) {
         std::cout << "imagebuild: problem: " << problem << "\n";
     }

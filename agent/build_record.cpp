@@ -22,6 +22,7 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"notify", r.spec.notify},
         {"timeout_sec", r.spec.timeoutSec},
         {"labels", r.spec.labels},
+        {"webhook", r.spec.webhook},
         {"state", r.state},
         {"result", r.result},
         {"exit_status", r.exitStatus},
@@ -54,6 +55,9 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     j.at("notify").get_to(r.spec.notify);
     j.at("timeout_sec").get_to(r.spec.timeoutSec);
     j.at("labels").get_to(r.spec.labels);
+    if (auto it = j.find("webhook"); it != j.end()) {  // absent in records of older agents
+        it->get_to(r.spec.webhook);
+    }
     j.at("state").get_to(r.state);
     j.at("result").get_to(r.result);
     j.at("exit_status").get_to(r.exitStatus);
@@ -76,6 +80,14 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
         throw std::invalid_argument("bad state \"" + r.state + "\"");
     }
     return r;
+}
+
+BuildInfo buildInfoOf(const BuildRecord& record) {
+    auto info = recordToJson(record).get<BuildInfo>();
+    if (auto id = BuildId::parse(record.id)) {
+        info.host = id->host;
+    }
+    return info;
 }
 
 std::string formatOutcome(const UnitOutcome& o) {

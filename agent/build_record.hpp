@@ -50,6 +50,8 @@ struct BuildRecord {
 nlohmann::json recordToJson(const BuildRecord& record);
 // Throws nlohmann::json::exception or std::invalid_argument on a bad record.
 BuildRecord recordFromJson(const nlohmann::json& j);
+// The record as clients see it (common/build_json.hpp's shape), host included.
+BuildInfo buildInfoOf(const BuildRecord& record);
 
 // What the unit's ExecStopPost= recorder wrote: systemd's $SERVICE_RESULT,
 // $EXIT_CODE and $EXIT_STATUS, as KEY=VALUE lines.

@@ -22,6 +22,8 @@ inline constexpr const char* kAccessDenied = "0ee116e676e24d739fe0c52528f1d76d";
 inline constexpr const char* kStateCorrupt = "889deadd7061417a86090a6b10bf228a";
 inline constexpr const char* kAgentIdleExit = "6a575b3107e7473c9bbdd3f3e496758d";
 inline constexpr const char* kBuildRemoved = "79acfb3165ee4dcd9b95d8abc580a2e6";
+inline constexpr const char* kWebhookDelivered = "3f0b1e6a2c7d4d0e9a51c8b7e4f2a913";
+inline constexpr const char* kWebhookFailed = "b6d94c2e07a84f3c8e1f5a2d9c3b7e60";
 }  // namespace message_id
 
 // messageId and buildId may be empty (the field is then left out).

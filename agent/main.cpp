@@ -28,7 +28,8 @@ std::string defaultStateDir() {
 
 HelperPaths helperPaths() {
     std::string dir = IMAGEBUILD_LIBEXECDIR;
-    return {dir + "/imagebuild-record-result", dir + "/imagebuild-build-hook"};
+    return {dir + "/imagebuild-record-result", dir + "/imagebuild-build-hook",
+            dir + "/imagebuild-webhook"};
 }
 
 int run(const std::string& configPath, const std::string& stateDir) {

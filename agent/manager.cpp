@@ -10,7 +10,9 @@
 
 #include "agent/journal_log.hpp"
 #include "agent/retention.hpp"
+#include "agent/webhook.hpp"
 #include "common/build_id.hpp"
+#include "common/build_json.hpp"
 #include "common/dbus_names.hpp"
 #include "imagebuild_config.h"
 
@@ -200,6 +202,7 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
     emitBuildQueued(id, sdbus::ObjectPath(path));
     reply->returnResults(id, sdbus::ObjectPath(path));
     sendSubmissionMail(builds_[id]->record());
+    postWebhook(builds_[id]->record());
     countsChanged();
     schedule();
 }
@@ -220,6 +223,38 @@ void Manager::sendSubmissionMail(const BuildRecord& record) {
                          logEvent(
                              LOG_WARNING, "", id,
                              fmt::format("cannot start the submission mail of {}: {}", id, error));
+                     }
+                 });
+}
+
+// Each state's record goes out from a transient unit of its own rather than
+// from a child of the agent: the agent may exit on idle (or crash) while a
+// slow webhook is retried, and systemd then still runs it to the end, reaps
+// it, logs it under the build's IMAGEBUILD_ID= and collects the unit. The
+// record is handed over in a file of the build's directory (written
+// atomically), not as an argument: it can exceed what a command line
+// comfortably holds (labels, artifact lists).
+void Manager::postWebhook(const BuildRecord& record) {
+    auto url = webhookUrlFor(record, options_.config);
+    if (url.empty() || options_.helpers.webhook.empty()) {
+        return;
+    }
+    auto id = record.id;
+    auto body = store_.buildDir(id) / ("webhook-" + record.state + ".json");
+    try {
+        writeFileAtomic(body, nlohmann::json(buildInfoOf(record)).dump(), 0600, Sync::kNone);
+    } catch (const std::exception& e) {
+        logEvent(LOG_WARNING, message_id::kWebhookFailed, id,
+                 fmt::format("cannot write the webhook body of {}: {}", id, e.what()));
+        return;
+    }
+    ++pendingCalls_;
+    units_.start(webhookUnitSettingsFor(record, record.state, url, body.string(), options_.helpers),
+                 [this, id](const std::string& error) {
+                     --pendingCalls_;
+                     if (!error.empty()) {
+                         logEvent(LOG_WARNING, message_id::kWebhookFailed, id,
+                                  fmt::format("cannot start the webhook of {}: {}", id, error));
                      }
                  });
 }
@@ -279,6 +314,7 @@ void Manager::startBuild(BuildObject& build) {
     }
     build.changed({"State", "StartedAt"});
     emitBuildStarted(id, sdbus::ObjectPath(build.getObjectPath()));
+    postWebhook(r);
     logEvent(LOG_INFO, message_id::kBuildStarted, id,
              fmt::format("build {} started as {}", id, r.unit));
 }
@@ -399,6 +435,11 @@ void Manager::finish(BuildObject& build, const std::string& finalState, int32_t 
     watches_.erase(id);
     build.changed({"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts"});
     emitBuildFinished(id, sdbus::ObjectPath(build.getObjectPath()), finalState);
+    // The unit's end-of-build step posts the final record; a build whose
+    // unit never ran (cancelled while queued, refused by systemd) has none.
+    if (!store_.readOutcome(id)) {
+        postWebhook(r);
+    }
     logEvent(finalState == state::kSucceeded ? LOG_INFO : LOG_WARNING, message_id::kBuildFinished,
              id, fmt::format("build {} {} (exit status {})", id, finalState, exitStatus));
     schedule();

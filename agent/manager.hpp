@@ -96,6 +96,7 @@ private:
     bool queueFull() const;
 
     void sendSubmissionMail(const BuildRecord& record);
+    void postWebhook(const BuildRecord& record);
     void schedule();
     void startBuild(BuildObject& build);
     void onUnitState(const std::string& id, const std::string& activeState);

@@ -75,4 +75,18 @@ UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& st
     return u;
 }
 
+UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string& state,
+                                    const std::string& url, const std::string& bodyFile,
+                                    const HelperPaths& helpers) {
+    UnitSettings u;
+    u.unitName = "imagebuild-webhook-" + record.id + "-" + state + ".service";
+    u.description = fmt::format("imagebuild {}: webhook ({})", record.id, state);
+    u.execStart = {helpers.webhook, url, bodyFile};
+    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
+    // The helper's own budget is 30 s (agent/webhook.hpp); this only
+    // catches a hang.
+    u.runtimeMaxUSec = 120'000'000;
+    return u;
+}
+
 }  // namespace imagebuild::agent

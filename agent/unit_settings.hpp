@@ -41,6 +41,7 @@ std::string unitNameOf(const std::string& id);
 struct HelperPaths {
     std::string recorder;   // imagebuild-record-result
     std::string buildHook;  // imagebuild-build-hook (finished|submitted); empty: none
+    std::string webhook;    // imagebuild-webhook URL FILE; empty: none
 };
 
 // Throws std::runtime_error if the type's program is not installed.
@@ -51,5 +52,11 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
 // notify list and mail is enabled).
 UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
                                  const HelperPaths& helpers);
+
+// The short unit that posts the build's record as it was in `state` (read
+// from bodyFile) to url: imagebuild-webhook-<id>-<state>.service.
+UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string& state,
+                                    const std::string& url, const std::string& bodyFile,
+                                    const HelperPaths& helpers);
 
 }  // namespace imagebuild::agent

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/http_url.hpp"
+
 namespace imagebuild {
 
 namespace {
 
-const std::vector<std::string> kKeys = {"type", "arch",   "release",     "kickstart",
-                                        "name", "notify", "timeout_sec", "labels"};
+const std::vector<std::string> kKeys = {"type",   "arch",        "release", "kickstart", "name",
+                                        "notify", "timeout_sec", "labels",  "webhook"};
 const std::vector<std::string> kRequired = {"type", "arch", "release", "kickstart"};
 
 constexpr std::size_t kMaxNotify = 16;
@@ -65,6 +67,15 @@ void checkEmail(const std::string& address) {
     }
 }
 
+void checkWebhook(const std::string& url) {
+    std::string why;
+    if (!parseHttpUrl(url, &why)) {
+        throw SpecError("webhook", fmt::format("spec field 'webhook' is not a usable URL (\"{}\"): "
+                                               "{}",
+                                               url.substr(0, 80), why));
+    }
+}
+
 void checkFields(const BuildSpec& s) {
     checkWord("type", s.type, 32);
     checkWord("arch", s.arch, 32);
@@ -94,6 +105,9 @@ void checkFields(const BuildSpec& s) {
                                                   "bytes",
                                                   key));
         }
+    }
+    if (!s.webhook.empty()) {
+        checkWebhook(s.webhook);
     }
 }
 
@@ -195,6 +209,8 @@ BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec) {
             s.timeoutSec = take<std::uint64_t>(key, value);
         } else if (key == "labels") {
             s.labels = take<std::map<std::string, std::string>>(key, value);
+        } else if (key == "webhook") {
+            s.webhook = take<std::string>(key, value);
         } else {
             unknownKey(key);
         }
@@ -214,12 +230,13 @@ BuildSpec specFromJson(const nlohmann::json& spec) {
     std::vector<std::string> present;
     for (const auto& [key, value] : spec.items()) {
         if (key == "type" || key == "arch" || key == "release" || key == "kickstart" ||
-            key == "name") {
+            key == "name" || key == "webhook") {
             auto text = takeJson<std::string>(key, value, "a string");
             (key == "type"      ? s.type
              : key == "arch"    ? s.arch
              : key == "release" ? s.release
              : key == "name"    ? s.name
+             : key == "webhook" ? s.webhook
                                 : s.kickstart) = std::move(text);
         } else if (key == "notify") {
             s.notify = takeJson<std::vector<std::string>>(key, value, "an array of strings");

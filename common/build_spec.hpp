@@ -3,7 +3,8 @@
 // (forwarder), so both reject bad input with the same words.
 //
 //   type s, arch s, release s, kickstart s        required
-//   name s, notify as, timeout_sec t, labels a{ss}  optional
+//   name s, notify as, timeout_sec t, labels a{ss},  optional
+//   webhook s (http://HOST[:PORT]/PATH, common/http_url.hpp)
 #pragma once
 
 #include <sdbus-c++/Types.h>
@@ -48,6 +49,7 @@ struct BuildSpec {
     std::vector<std::string> notify;
     std::uint64_t timeoutSec = 0;  // 0: the host's default
     std::map<std::string, std::string> labels;
+    std::string webhook;  // http:// URL POSTed the build's JSON at each state; empty: none
 };
 
 // What a host builds, to check a spec against.

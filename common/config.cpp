@@ -15,6 +15,7 @@
 #include <set>
 
 #include "common/atomic_file.hpp"
+#include "common/http_url.hpp"
 
 namespace imagebuild {
 
@@ -317,6 +318,20 @@ RetentionConfig checkRetention(const Checker& check, const std::map<std::string,
     return retention;
 }
 
+WebhookConfig checkWebhook(const Checker& check, const std::map<std::string, Located>& e) {
+    check.knownKeys("webhook", e, {"url"});
+    WebhookConfig webhook;
+    if (auto it = e.find("url"); it != e.end() && !it->second.value.empty()) {
+        std::string why;
+        if (!parseHttpUrl(it->second.value, &why)) {
+            check.fail(it->second.line,
+                       fmt::format("url \"{}\" is not usable: {}", it->second.value, why));
+        }
+        webhook.url = it->second.value;
+    }
+    return webhook;
+}
+
 ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
                     const std::map<std::string, Located>& e) {
     if (!isName(name)) {
@@ -383,18 +398,19 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     config.staging = checkStaging(check, st.raw.sections["staging"]);
     config.mail = checkMail(check, st.raw.sections["mail"]);
     config.retention = checkRetention(check, st.raw.sections["retention"]);
+    config.webhook = checkWebhook(check, st.raw.sections["webhook"]);
     for (const auto& section : st.raw.sectionOrder) {
         int line = st.raw.sectionLines[section];
         // [forwarder] shares the file and is the forwarder's to check.
         if (section == "host" || section == "staging" || section == "mail" ||
-            section == "retention" || section == "forwarder") {
+            section == "retention" || section == "webhook" || section == "forwarder") {
             continue;
         }
         if (section.rfind("type.", 0) != 0) {
             int at = st.raw.sections[section].begin()->second.line;
             check.fail(line ? line : at,
                        fmt::format("unknown section [{}]; known: [host], [staging], [mail], "
-                                   "[retention], [forwarder], [type.<name>]",
+                                   "[retention], [webhook], [forwarder], [type.<name>]",
                                    section));
         }
         auto name = section.substr(5);

@@ -6,6 +6,7 @@
 //   [staging]                   copy_to
 //   [mail]                      enabled, from, sendmail, public_url
 //   [retention]                 max_age, max_total_size
+//   [webhook]                   url
 //   [type.<name>]               command (argv template), tools, sandbox,
 //                               artifacts, description
 //
@@ -81,11 +82,18 @@ struct RetentionConfig {
     std::optional<std::uint64_t> maxTotalBytes;           // all build directories together
 };
 
+// [webhook]: where every build's JSON record is POSTed at each state change
+// when its spec names no webhook of its own.
+struct WebhookConfig {
+    std::string url;  // http://HOST[:PORT]/PATH (common/http_url.hpp); empty: none
+};
+
 struct Config {
     HostConfig host;
     StagingConfig staging;
     MailConfig mail;
     RetentionConfig retention;
+    WebhookConfig webhook;
     std::map<std::string, ImageType> types;
 };
 

@@ -24,7 +24,8 @@ std::string requireString(const json& j, const char* key) {
 }
 
 sdbus::Variant convert(const std::string& key, const json& value) {
-    if (key == "name" || key == "kickstart" || key == "type" || key == "arch" || key == "release") {
+    if (key == "name" || key == "kickstart" || key == "type" || key == "arch" || key == "release" ||
+        key == "webhook") {
         if (!value.is_string()) {
             throw SpecError(fmt::format("'{}' must be a string", key));
         }
@@ -64,7 +65,7 @@ sdbus::Variant convert(const std::string& key, const json& value) {
     }
     throw SpecError(
         fmt::format("unknown key '{}' (allowed: type, arch, release, kickstart, name, notify, "
-                    "timeout_sec, labels)",
+                    "timeout_sec, labels, webhook)",
                     key));
 }
 

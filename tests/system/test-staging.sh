@@ -27,6 +27,31 @@ install_mta() {
 }
 install_mta
 
+# A webhook receiver inside host s: a socket unit with Accept=yes whose
+# service (webhook-receiver.sh) writes each request body to $HOOKS.
+HOOKS=/var/lib/hook-received
+HOOK_URL=http://127.0.0.50:8099/hook
+WEBHOOK_DELIVERED=3f0b1e6a2c7d4d0e9a51c8b7e4f2a913
+WEBHOOK_FAILED=b6d94c2e07a84f3c8e1f5a2d9c3b7e60
+start_receiver() {
+    run_in s mkdir -p "$HOOKS"
+    write_into s /etc/systemd/system/hook-receiver.socket <<UNIT
+[Socket]
+ListenStream=127.0.0.50:8099
+Accept=yes
+UNIT
+    write_into s /etc/systemd/system/hook-receiver@.service <<UNIT
+[Service]
+ExecStart=/bin/bash $(cd "$(dirname "$0")" && pwd)/webhook-receiver.sh $HOOKS
+StandardInput=socket
+StandardOutput=socket
+StandardError=journal
+UNIT
+    run_in s systemctl daemon-reload
+    run_in s systemctl start hook-receiver.socket
+}
+start_receiver
+
 # -D: dma delivers before it exits. By default it delivers from a background
 # child, which systemd may stop with the rest of the unit once the
 # end-of-build step returns (the mail would then wait in dma's queue).
@@ -48,6 +73,10 @@ public_url = http://forwarder.example:8080/
 
 [retention]
 max_age = 1s
+
+# Builds whose spec names no webhook of their own post here.
+[webhook]
+url = $HOOK_URL
 
 [type.oemdrv]
 command = xorriso -as mkisofs -volid OEMDRV -joliet -rational-rock
@@ -246,14 +275,98 @@ test_mail_without_journal() {
     run_in s rm -rf "$to" "$COPY/s-900"
 }
 
-test_invalid_address_refused() {
-    local before out
+# refused_submit "'KEY': <GVARIANT>": submits a small build with that extra
+# entry, expects InvalidSpec and no build written; leaves the error in
+# $refused. (Called directly, not in $(...), so a failed check fails the case.)
+refused_submit() {
+    local before
     before=$(run_in s ls /var/lib/imagebuild/builds | wc -l)
-    out=$(run_in s gdbus call --system --dest $A --object-path $M --method $I.Submit \
-        "{'type': <'small'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, 'notify': <['$TO', 'nobody at example.org']>}" 2>&1 || true)
-    assert_contains "$out" "org.imagebuild.Error.InvalidSpec"
-    assert_contains "$out" "spec field 'notify' holds \"nobody at example.org\""
+    refused=$(run_in s gdbus call --system --dest $A --object-path $M --method $I.Submit \
+        "{'type': <'small'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, $1}" 2>&1 || true)
+    assert_contains "$refused" "org.imagebuild.Error.InvalidSpec"
     assert_eq "$(run_in s ls /var/lib/imagebuild/builds | wc -l)" "$before"
+}
+
+test_invalid_address_refused() {
+    refused_submit "'notify': <['$TO', 'nobody at example.org']>"
+    assert_contains "$refused" "spec field 'notify' holds \"nobody at example.org\""
+}
+
+# hook_body ID EVENT: the body the receiver got for that build and event.
+hook_body() { run_in s sh -c "grep -l '\"id\":\"$1\"' $HOOKS/*-$2.json 2>/dev/null | xargs -r cat"; }
+has_hook() { [ -n "$(hook_body "$1" "$2")" ]; }
+deliveries_logged() {
+    [ "$(run_in s journalctl -q -o cat MESSAGE_ID=$WEBHOOK_DELIVERED IMAGEBUILD_ID="$1" | wc -l)" = "$2" ]
+}
+
+test_webhook_each_state() {
+    local id body
+    # The config's default: the first build named no webhook.
+    wait_for 30 has_hook "$(cat "$TEST_SCRATCH/small")" succeeded
+    id=$(submit small 1 webhook s "$HOOK_URL")
+    wait_for 30 state_is "$id" succeeded
+    wait_for 30 has_hook "$id" succeeded
+    wait_for 30 has_hook "$id" queued
+    wait_for 30 has_hook "$id" running
+    assert_contains "$(hook_body "$id" queued)" '"state":"queued"'
+    assert_contains "$(hook_body "$id" running)" '"state":"running"'
+    body=$(hook_body "$id" succeeded)
+    assert_contains "$body" '"state":"succeeded"'
+    assert_contains "$body" '"result":"succeeded"'
+    assert_contains "$body" '"name":"small.img"'
+    assert_contains "$body" "\"host\":\"s\""
+    # Exactly one final post; the headers say what it is.
+    assert_eq "$(run_in s sh -c "grep -l '\"id\":\"$id\"' $HOOKS/*-succeeded.json | wc -l")" 1
+    assert_contains "$(run_in s sh -c "grep -l '\"id\":\"$id\"' $HOOKS/*-succeeded.json | sed 's/json$/headers/' | xargs cat")" \
+        "Content-Type: application/json"
+    # The webhook is part of the record; each delivery is in the journal.
+    run_in s grep -q "\"webhook\": \"$HOOK_URL\"" "/var/lib/imagebuild/builds/$id/record.json"
+    wait_for 20 deliveries_logged "$id" 3
+    assert_contains "$(run_in s journalctl -q -o cat MESSAGE_ID=$WEBHOOK_DELIVERED IMAGEBUILD_ID="$id")" \
+        "webhook of build $id (running) delivered to $HOOK_URL"
+}
+
+test_webhook_cancelled() {
+    local id other queued
+    id=$(submit sleep 1 webhook s "$HOOK_URL")
+    other=$(submit sleep)
+    wait_for 20 has_hook "$id" running
+    wait_for 20 state_is "$other" running
+    # max_parallel = 2: this one waits, and is cancelled before it has a
+    # unit; the agent posts its final record.
+    queued=$(submit sleep 1 webhook s "$HOOK_URL")
+    assert_eq "$(prop "$queued" State)" queued
+    run_in s busctl call $A $M $I CancelBuild s "$queued"
+    wait_for 30 has_hook "$queued" cancelled
+    assert_contains "$(hook_body "$queued" cancelled)" '"result":"cancelled"'
+    # A running build's final record comes from its unit's end-of-build step.
+    run_in s busctl call $A $M $I CancelBuild s "$id"
+    wait_for 30 has_hook "$id" cancelled
+    assert_contains "$(hook_body "$id" cancelled)" '"result":"cancelled"'
+    run_in s busctl call $A $M $I CancelBuild s "$other"
+    wait_for 30 state_is "$other" cancelled
+}
+
+test_webhook_unreachable() {
+    local id log
+    # Port 9 of the host's own address: nobody listens there.
+    id=$(submit small 1 webhook s http://127.0.0.50:9/hook)
+    wait_for 30 state_is "$id" succeeded
+    assert_eq "$(prop "$id" Result)" succeeded
+    wait_for 30 run_in s grep -q failed "/var/lib/imagebuild/builds/$id/webhook-finished"
+    log=$(run_in s journalctl -q -o cat MESSAGE_ID=$WEBHOOK_FAILED IMAGEBUILD_ID="$id")
+    assert_contains "$log" "webhook of build $id (succeeded) to http://127.0.0.50:9/hook failed after 3 attempt(s): connecting: Connection refused"
+    assert_contains "$log" "webhook of build $id (queued)"
+    assert_eq "$(prop "$id" Result)" succeeded
+}
+
+test_invalid_webhook_refused() {
+    refused_submit "'webhook': <'https://ci.example/hook'>"
+    assert_contains "$refused" "spec field 'webhook'"
+    assert_contains "$refused" "https is not supported"
+    assert_contains "$refused" "http://HOST[:PORT][/PATH]"
+    refused_submit "'webhook': <'http://ci.example:99999/hook'>"
+    assert_contains "$refused" "the port must be a number from 1 to 65535"
 }
 
 CLEANUP_ID=79acfb3165ee4dcd9b95d8abc580a2e6
@@ -332,6 +445,10 @@ test_case "agent killed mid-build: staging and the final mail happen, exactly on
 test_case "oemdrv: the ISO is staged, copied and listed in the mail" test_oemdrv_mail
 test_case "a mail is complete when the journal has no line of the build" test_mail_without_journal
 test_case "an invalid notify address is refused at submit" test_invalid_address_refused
+test_case "webhook: the JSON record arrives for queued, running and the final state (spec, config default)" test_webhook_each_state
+test_case "webhook: a cancelled build posts its final record, queued or running" test_webhook_cancelled
+test_case "webhook: an unreachable URL is logged with the id; the build still succeeds" test_webhook_unreachable
+test_case "an invalid webhook is refused at submit" test_invalid_webhook_refused
 test_case "imagebuildctl pin/unpin: Pinned on the bus and in the record; not over -H" test_pin
 test_case "imagebuild-cleanup.service removes an old build, keeps pinned and running ones" test_cleanup_timer_service
 finish

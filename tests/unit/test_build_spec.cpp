@@ -65,7 +65,7 @@ TEST(BuildSpec, UnknownKeyListsTheAllowedOnes) {
     EXPECT_EQ(field, "colour");
     EXPECT_EQ(message,
               "unknown spec field 'colour'; allowed fields: type, arch, release, "
-              "kickstart, name, notify, timeout_sec, labels");
+              "kickstart, name, notify, timeout_sec, labels, webhook");
 }
 
 TEST(BuildSpec, WrongTypesNameFieldAndSignature) {
@@ -167,4 +167,30 @@ TEST(BuildSpec, SupportIsCheckedAgainstTheHost) {
     EXPECT_NO_THROW(imagebuild::checkSupported(b, host));
     b.type = "dvd";
     EXPECT_THROW(imagebuild::checkSupported(b, host), imagebuild::UnsupportedError);
+}
+
+TEST(BuildSpec, WebhookIsAnHttpUrl) {
+    auto s = specFromVariants(with("webhook", sdbus::Variant(std::string("http://ci:8080/hook"))));
+    EXPECT_EQ(s.webhook, "http://ci:8080/hook");
+    EXPECT_EQ(specFromVariants(good()).webhook, "");
+    auto j = specFromJson({{"type", "oemdrv"},
+                           {"arch", "x86_64"},
+                           {"release", "40"},
+                           {"kickstart", "lang en_US.UTF-8\n"},
+                           {"webhook", "http://127.0.0.1/h"}});
+    EXPECT_EQ(j.webhook, "http://127.0.0.1/h");
+}
+
+TEST(BuildSpec, BadWebhooksNameTheFieldAndWhatIsAllowed) {
+    for (const char* url : {"https://ci/hook", "ftp://ci/", "ci:80/hook", "http://", "http://ci:0/",
+                            "http://ci:99999/", "http://a b/", "http://u@ci/"}) {
+        auto [field, message] = errorOf(with("webhook", sdbus::Variant(std::string(url))));
+        EXPECT_EQ(field, "webhook") << url;
+        EXPECT_NE(message.find("spec field 'webhook'"), std::string::npos) << message;
+        EXPECT_NE(message.find("http://HOST[:PORT][/PATH]"), std::string::npos) << message;
+    }
+    auto [field, message] = errorOf(with("webhook", sdbus::Variant(std::string("https://ci/"))));
+    EXPECT_NE(message.find("https is not supported"), std::string::npos) << message;
+    auto wrongType = errorOf(with("webhook", sdbus::Variant(std::uint32_t{1})));
+    EXPECT_EQ(wrongType.first, "webhook");
 }

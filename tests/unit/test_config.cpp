@@ -124,7 +124,7 @@ TEST(Config, TypeErrorsNameFileAndLine) {
     EXPECT_EQ(
         errorOf("[types]\ncommand = true\n"),
         "test.conf:1: unknown section [types]; known: [host], [staging], [mail], [retention], "
-        "[forwarder], [type.<name>]");
+        "[webhook], [forwarder], [type.<name>]");
 }
 
 TEST(Config, OverlongLineIsAnErrorNotATruncation) {

@@ -94,3 +94,23 @@ TEST(ConfigRetention, BadValuesNameFileLineAndKey) {
     EXPECT_NE(errorOf(kType + "[retention]\nkeep = 3\n").find("unknown key 'keep' in [retention]"),
               std::string::npos);
 }
+
+TEST(ConfigWebhook, DefaultIsNoneAndUrlIsRead) {
+    EXPECT_EQ(parseConfig(kType, "imagebuild.conf").webhook.url, "");
+    EXPECT_EQ(parseConfig(kType + "[webhook]\nurl = http://ci:8080/hook\n", "imagebuild.conf")
+                  .webhook.url,
+              "http://ci:8080/hook");
+    EXPECT_EQ(parseConfig(kType + "[webhook]\nurl =\n", "imagebuild.conf").webhook.url, "");
+}
+
+TEST(ConfigWebhook, BadValuesNameFileLineAndKey) {
+    auto https = errorOf(kType + "[webhook]\nurl = https://ci/hook\n");
+    EXPECT_EQ(https.rfind("imagebuild.conf:4: url \"https://ci/hook\" is not usable: https is not "
+                          "supported",
+                          0),
+              0u)
+        << https;
+    EXPECT_NE(
+        errorOf(kType + "[webhook]\nretries = 3\n").find("unknown key 'retries' in [webhook]"),
+        std::string::npos);
+}

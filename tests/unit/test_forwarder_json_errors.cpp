@@ -233,3 +233,13 @@ TEST(ForwarderSubmitSpec, TypesAreChecked) {
     EXPECT_THROW(parseSubmitSpec(R"({"type":"","arch":"x","release":"r","kickstart":"k"})"),
                  SpecError);
 }
+
+TEST(ForwarderSubmitSpec, WebhookIsPassedToTheAgent) {
+    auto spec = parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
+                                R"("webhook":"http://ci:8080/hook"})");
+    ASSERT_EQ(spec.dbus.count("webhook"), 1u);
+    EXPECT_EQ(spec.dbus.at("webhook").get<std::string>(), "http://ci:8080/hook");
+    EXPECT_THROW(parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
+                                 R"("webhook":1})"),
+                 SpecError);
+}

@@ -29,10 +29,10 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     StateStore store(dir_);
     BuildRecord r;
     r.id = "h-3";
-    r.spec = BuildSpec{"oemdrv", "x86_64", "40", "", "my image", {}, 0, {}};
+    r.spec = BuildSpec{"oemdrv", "x86_64", "40", "", "my image", {}, 0, {}, ""};
     r.timeoutUSec = 5'000'000;
     auto u = unitSettingsFor(r, c.types.at("oemdrv"), c, store,
-                             HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook"});
+                             HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook", ""});
     auto dir = (dir_ / "builds" / "h-3").string();
     EXPECT_EQ(u.unitName, "imagebuild-h-3.service");
     EXPECT_EQ(u.slice, "imagebuild.slice");
@@ -69,15 +69,23 @@ TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
     BuildRecord r;
     r.id = "h-4";
     r.spec.type = "t";
-    HelperPaths helpers{"/rec", ""};
+    HelperPaths helpers{"/rec", "", ""};
     auto u = unitSettingsFor(r, c.types.at("t"), c, store, helpers);
     EXPECT_TRUE(u.execStopPostAfter.empty());
     EXPECT_EQ(u.execStart.back(), "h-4");
     EXPECT_FALSE(u.strictSandbox);
     EXPECT_FALSE(u.memoryMax.has_value());
     EXPECT_THROW(unitSettingsFor(r, c.types.at("gone"), c, store, helpers), std::runtime_error);
-    auto mail = mailUnitSettingsFor(r, store, HelperPaths{"/rec", "/hook"});
+    auto mail = mailUnitSettingsFor(r, store, HelperPaths{"/rec", "/hook", ""});
     EXPECT_EQ(mail.unitName, "imagebuild-h-4-mail.service");
     EXPECT_EQ(mail.execStart,
               (std::vector<std::string>{"/hook", "submitted", (dir_ / "builds/h-4").string()}));
+    auto hook = webhookUnitSettingsFor(r, "running", "http://ci/h", "/b/webhook-running.json",
+                                       HelperPaths{"/rec", "/hook", "/wh"});
+    EXPECT_EQ(hook.unitName, "imagebuild-webhook-h-4-running.service");
+    EXPECT_EQ(hook.slice, "imagebuild.slice");
+    EXPECT_EQ(hook.execStart,
+              (std::vector<std::string>{"/wh", "http://ci/h", "/b/webhook-running.json"}));
+    EXPECT_EQ(hook.logExtraFields, (std::vector<std::string>{"IMAGEBUILD_ID=h-4"}));
+    EXPECT_NE(hook.runtimeMaxUSec, 0u);
 }

@@ -3,9 +3,10 @@
 #
 # Each sandbox host gets its own pid, mount, cgroup, uts and ipc namespaces,
 # its own cgroup (cgroup2, below /sys/fs/cgroup/unified), overlays on /etc,
-# /usr and /var, fresh tmpfs on /run, /tmp, /var/tmp and /dev, its own hostname
-# and its own loopback address in the host's network namespace. Nothing it
-# does reaches the host's /tmp, /etc, /usr, /var or network configuration.
+# /usr and /var, fresh tmpfs on /run, /tmp, /var/tmp, /root, /home and /dev,
+# its own hostname and its own loopback address in the host's network
+# namespace. Nothing it does reaches the host's /tmp, /etc, /usr, /var, home
+# directories or network configuration.
 #
 # Sourced by tests/system/sandbox (the command) and tests/system/lib.sh (the
 # test harness). Functions return non-zero with a message on stderr; they
@@ -338,6 +339,10 @@ sb_init() {
     done
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
+    # Home directories too: a tool that writes to $HOME (a browser, pip, a
+    # shell history) must not reach the host's /root.
+    mount -t tmpfs -o mode=0700,nosuid,nodev tmpfs /root
+    mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /home
     sb_init_dev "$stash/dev"
     sb_init_sys_proc
 

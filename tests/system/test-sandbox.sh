@@ -95,6 +95,9 @@ test_host_tmp_is_untouched() {
     assert_exit 1 run_in a test -e "$host_marker"
     run_in a touch /tmp/written-inside
     [ ! -e /tmp/written-inside ] || { echo "a write to the sandbox's /tmp reached the host"; return 1; }
+    local home_file=/root/.imagebuild-sandbox-written-inside-$$
+    run_in a touch "$home_file"
+    [ ! -e "$home_file" ] || { rm -f "$home_file"; echo "a write to the sandbox's /root reached the host"; return 1; }
 }
 
 test_reboot_keeps_var_and_etc() {
@@ -141,7 +144,7 @@ test_case "a D-Bus service installed into a host is bus-activated" test_dbus_ser
 test_case "polkit denies manage-units to nobody, allows root" test_polkit_denies_nobody_and_allows_root
 test_case "two hosts reach each other over their loopback addresses" \
     test_hosts_reach_each_other_over_their_addresses
-test_case "the host's /tmp is untouched by a sandbox" test_host_tmp_is_untouched
+test_case "the host's /tmp and /root are untouched by a sandbox" test_host_tmp_is_untouched
 test_case "a rebooted host keeps its /var" test_reboot_keeps_var_and_etc
 test_case "powering one host off leaves the other running" \
     test_poweroff_of_one_host_leaves_the_other_running

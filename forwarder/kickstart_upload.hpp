@@ -23,7 +23,7 @@ public:
 };
 
 // The JSON error name of a kickstart that cannot be flattened.
-inline constexpr const char* kInvalidKickstart = "invalid-kickstart";
+inline constexpr const char* kInvalidKickstart = "InvalidKickstart";
 
 struct TarTree {
     kickstart::MemorySource source;
@@ -48,7 +48,7 @@ struct KickstartLimits {
 };
 
 // Pasted text: a one-file tree named "kickstart", so any %include fails by
-// name. Throws UploadError (400 invalid-kickstart "kickstart:3: ...").
+// name. Throws UploadError (400 InvalidKickstart "kickstart:3: ...").
 std::string flattenPastedKickstart(const std::string& text, const KickstartLimits& limits);
 
 // An uploaded file (`filename` as the client sent it): a tar of a tree whose

@@ -155,7 +155,7 @@ test_upload_tree_with_include_builds_on_the_right_host() {
     answer=$(upload type=noop arch=x86_64 release=40 kickstart_main=main.ks \
         "kickstart_file=@$TEST_SCRATCH/broken.tar")
     assert_eq "${answer##*$'\n'}" 400
-    assert_contains "$answer" '{"error":"invalid-kickstart","message":"main.ks:2: %include nothere.ks'
+    assert_contains "$answer" '{"error":"InvalidKickstart","message":"main.ks:2: %include nothere.ks'
     # Two candidates and no kickstart_main: the field is named.
     answer=$(upload type=noop arch=x86_64 release=40 "kickstart_file=@$TEST_SCRATCH/broken.tar")
     assert_eq "${answer##*$'\n'}" 400

@@ -186,7 +186,7 @@ TEST_F(Fixture, FormSubmitIsFlattenedAndTakesTheJsonPath) {
               {"release", "", "f40"},
               {"kickstart", "", "%include x.ks\n"}};
     answer = app.dispatch(r);
-    expectError(answer, 400, "invalid-kickstart");
+    expectError(answer, 400, "InvalidKickstart");
     EXPECT_NE(answer.body.find("kickstart:1:"), std::string::npos) << answer.body;
     r.headers["content-type"] = "multipart/form-data; boundary=x";
     r.form[3].value = "lang C\n";

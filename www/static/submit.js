@@ -104,7 +104,7 @@ function fieldOf(error) {
     if (lead && FIELDS.includes(lead[1])) {
         return lead[1] === 'kickstart' ? ksField : lead[1];
     }
-    if (error.name === 'invalid-kickstart') {
+    if (error.name === 'InvalidKickstart') {
         return ksField;
     }
     for (const match of message.matchAll(/'([a-z_]+)'/g)) {

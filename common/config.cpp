@@ -375,6 +375,29 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
     return t;
 }
 
+// The URLs in mails and in MonitorUrl are the forwarder's: when [host]
+// monitor_url or [mail] public_url are not set, they follow [forwarder]
+// public_url (checked by the forwarder, which owns that section).
+void applyForwarderPublicUrl(const std::map<std::string, Located>& forwarder, Config& config) {
+    auto it = forwarder.find("public_url");
+    if (it == forwarder.end()) {
+        return;
+    }
+    std::string base = it->second.value;
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    if (base.empty()) {
+        return;
+    }
+    if (config.host.monitorUrl.empty()) {
+        config.host.monitorUrl = base + "/monitor/{id}";
+    }
+    if (config.mail.publicUrl.empty()) {
+        config.mail.publicUrl = base;
+    }
+}
+
 }  // namespace
 
 Config parseConfig(std::string_view text, const std::string& fileName) {
@@ -399,6 +422,7 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     config.mail = checkMail(check, st.raw.sections["mail"]);
     config.retention = checkRetention(check, st.raw.sections["retention"]);
     config.webhook = checkWebhook(check, st.raw.sections["webhook"]);
+    applyForwarderPublicUrl(st.raw.sections["forwarder"], config);
     for (const auto& section : st.raw.sectionOrder) {
         int line = st.raw.sectionLines[section];
         // [forwarder] shares the file and is the forwarder's to check.

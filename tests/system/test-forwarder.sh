@@ -150,6 +150,9 @@ test_upload_tree_with_include_builds_on_the_right_host() {
     id=$(json_get id <<<"${answer%$'\n'*}")
     assert_eq "${id%-*}" a
     assert_eq "$(run_in a cat "/var/lib/imagebuild/builds/$id/ks.cfg")" "lang C"
+    # MonitorUrl follows [forwarder] public_url when [host] monitor_url is unset.
+    assert_eq "$(curl -sf "$a/v1/builds/$id" | json_get monitor_url)" \
+        "http://127.0.0.2:8470/monitor/$id"
     # A tree whose include is missing: the file and line of the directive.
     make_tar "$TEST_SCRATCH/broken.tar" 'main.ks=lang C\n%include nothere.ks\n' 'other.cfg=x\n'
     answer=$(upload type=noop arch=x86_64 release=40 kickstart_main=main.ks \

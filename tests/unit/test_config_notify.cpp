@@ -47,6 +47,21 @@ TEST(ConfigNotify, TheForwarderSectionIsLeftToTheForwarder) {
                                 "imagebuild.conf"));
 }
 
+TEST(ConfigNotify, LinksFollowTheForwardersPublicUrlUnlessSetThemselves) {
+    auto config = parseConfig(kType + "[forwarder]\npublic_url = https://builds.example.org/\n",
+                              "imagebuild.conf");
+    EXPECT_EQ(config.host.monitorUrl, "https://builds.example.org/monitor/{id}");
+    EXPECT_EQ(config.mail.publicUrl, "https://builds.example.org");
+
+    config = parseConfig(kType +
+                             "[host]\nmonitor_url = http://{host}:9/m/{id}\n"
+                             "[mail]\npublic_url = http://mail-links\n"
+                             "[forwarder]\npublic_url = https://builds.example.org\n",
+                         "imagebuild.conf");
+    EXPECT_EQ(config.host.monitorUrl, "http://{host}:9/m/{id}");
+    EXPECT_EQ(config.mail.publicUrl, "http://mail-links");
+}
+
 TEST(ConfigNotify, BadValuesNameFileLineAndKey) {
     EXPECT_EQ(errorOf(kType + "[staging]\ncopy_to = relative/dir\n"),
               "imagebuild.conf:4: copy_to must be an absolute path, not \"relative/dir\"");

@@ -278,6 +278,31 @@ test_mail_without_journal() {
 # refused_submit "'KEY': <GVARIANT>": submits a small build with that extra
 # entry, expects InvalidSpec and no build written; leaves the error in
 # $refused. (Called directly, not in $(...), so a failed check fails the case.)
+# The copy_to= destination full: a 16 KiB tmpfs over it, inside host s only.
+# The build still succeeds; the problem is in the mail, the build's staging
+# record and its log (with IMAGEBUILD_ID), and no half-written file is left there.
+test_full_disk_is_a_problem_not_a_result() {
+    local id mail leftovers
+    run_in s mount -t tmpfs -o size=16k tmpfs "$COPY"
+    trap 'run_in s umount "$COPY" 2>/dev/null || true' EXIT
+    id=$(mailed small)
+    wait_for 30 has_mail "$id" succeeded
+    leftovers=$(run_in s find "$COPY/$id" -name '.*')
+    assert_eq "$(prop "$id" Result)" succeeded
+    mail=$(mail_of "$id" succeeded)
+    assert_contains "$mail" "Staging problems:"
+    assert_contains "$mail" "cannot copy small.img to $COPY/$id"
+    assert_contains "$mail" "No space left on device"
+    # manifest.json is written (and copied) before the copy fails: the build's
+    # own staging record keeps the problem.
+    assert_contains "$(run_in s cat "/var/lib/imagebuild/builds/$id/staging.json")" \
+        "No space left on device"
+    assert_contains "$(run_in s journalctl -o cat IMAGEBUILD_ID="$id")" \
+        "imagebuild: problem: cannot copy small.img"
+    run_in s sh -c "cd $(staged "$id") && sha256sum --strict --quiet -c SHA256SUMS"
+    assert_eq "$leftovers" ""
+}
+
 refused_submit() {
     local before
     before=$(run_in s ls /var/lib/imagebuild/builds | wc -l)
@@ -445,6 +470,8 @@ test_case "agent killed mid-build: staging and the final mail happen, exactly on
 test_case "oemdrv: the ISO is staged, copied and listed in the mail" test_oemdrv_mail
 test_case "a mail is complete when the journal has no line of the build" test_mail_without_journal
 test_case "an invalid notify address is refused at submit" test_invalid_address_refused
+test_case "a full copy_to= disk is a staging problem, never the result" \
+    test_full_disk_is_a_problem_not_a_result
 test_case "webhook: the JSON record arrives for queued, running and the final state (spec, config default)" test_webhook_each_state
 test_case "webhook: a cancelled build posts its final record, queued or running" test_webhook_cancelled
 test_case "webhook: an unreachable URL is logged with the id; the build still succeeds" test_webhook_unreachable

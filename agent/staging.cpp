@@ -192,12 +192,18 @@ std::string firstLine(const std::string& text) {
     return text.substr(0, end);
 }
 
+struct CapturedOutput {
+    std::string text;
+    bool failed = true;  // did not start, or exited non-zero
+};
+
 // Runs argv with stdout (and stderr) on a pipe; returns what it printed
-// within the timeout. The child is killed and reaped in every case.
-std::string captureOutput(const std::vector<std::string>& argv) {
+// within the timeout. The child is killed and reaped in every case; one
+// still running then (a slow talker) has not failed.
+CapturedOutput captureOutput(const std::vector<std::string>& argv) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) < 0) {
-        return "";
+        return {};
     }
     UniqueFd readEnd(fds[0]);
     UniqueFd writeEnd(fds[1]);
@@ -216,7 +222,7 @@ std::string captureOutput(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_destroy(&actions);
     writeEnd.reset();
     if (r != 0) {
-        return "";
+        return {};
     }
     std::string output;
     pollfd pfd{readEnd.get(), POLLIN, 0};
@@ -229,8 +235,10 @@ std::string captureOutput(const std::vector<std::string>& argv) {
         output.append(buffer, static_cast<std::size_t>(n));
     }
     ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return output;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    bool exitedNonZero = WIFEXITED(status) && WEXITSTATUS(status) != 0;
+    return {std::move(output), exitedNonZero};
 }
 
 }  // namespace
@@ -280,7 +288,10 @@ std::optional<StagingResult> loadStagingResult(const fs::path& buildDir) {
 
 std::string toolVersion(const std::string& program) {
     for (const char* flag : {"--version", "-version"}) {
-        auto line = firstLine(captureOutput({program, flag}));
+        // A tool that rejects the flag (dash: "Illegal option --") has no
+        // version to report, whatever it printed.
+        auto captured = captureOutput({program, flag});
+        auto line = captured.failed ? std::string() : firstLine(captured.text);
         if (!line.empty()) {
             return line;
         }

@@ -1,10 +1,13 @@
 #include "forwarder/forward.hpp"
 
+#include <sdbus-c++/Error.h>
+
 #include <fmt/format.h>
 
 #include "common/build_id.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
+#include "forwarder/dbus_errors.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 
@@ -51,6 +54,23 @@ Owner findOwner(App& app, const Request& request, const std::string& id) {
         owner.peer = peer;
     }
     return owner;
+}
+
+Response forBuild(App& app, Request& request,
+                  const std::function<Response(const std::string& id)>& local) {
+    const auto& id = request.params.at("id");
+    auto owner = findOwner(app, request, id);
+    if (owner.error) {
+        return *owner.error;
+    }
+    if (owner.peer) {
+        return forwardTo(app, owner.peer->url, request);
+    }
+    try {
+        return local(id);
+    } catch (const sdbus::Error& e) {
+        return responseForDbusError(e);
+    }
 }
 
 std::string targetOf(const Request& request) {

@@ -1,6 +1,7 @@
 // Passing a request on to the peer that owns it, and finding that peer.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,11 @@ struct Owner {
     bool local() const { return !peer && !error; }
 };
 Owner findOwner(App& app, const Request& request, const std::string& id);
+
+// A request about one build (/v1/builds/{id}...): passed on to the host the id
+// names, else `local(id)` answers it here, agent (D-Bus) errors mapped.
+Response forBuild(App& app, Request& request,
+                  const std::function<Response(const std::string& id)>& local);
 
 // The path plus the query, percent-encoded again.
 std::string targetOf(const Request& request);

@@ -163,25 +163,6 @@ Response handleBuildsGet(App& app, Request& request) {
 
 // ---- GET and DELETE /v1/builds/{id}
 
-// A request about one build: passed on to the host the id names, else
-// `local(id)` answers it here (agent errors mapped).
-template <typename Local>
-Response forBuild(App& app, Request& request, Local local) {
-    const auto& id = request.params.at("id");
-    auto owner = findOwner(app, request, id);
-    if (owner.error) {
-        return *owner.error;
-    }
-    if (owner.peer) {
-        return forwardTo(app, owner.peer->url, request);
-    }
-    try {
-        return local(id);
-    } catch (const sdbus::Error& e) {
-        return responseForDbusError(e);
-    }
-}
-
 Response handleBuildGet(App& app, Request& request) {
     return forBuild(app, request,
                     [&](const std::string& id) { return buildResponse(200, app.agent().get(id)); });

@@ -73,6 +73,20 @@ const char* systemdExitStatusName(int32_t status) {
     return it == names.end() ? nullptr : it->second;
 }
 
+// Polkit said no (denied names the action): logged with the build's id, if
+// any, and answered with AccessDenied. False when the call may go on.
+template <typename Reply>
+bool refusedByPolkit(const Reply& reply, const std::string& id, const std::string& what,
+                     const std::string& denied) {
+    if (denied.empty()) {
+        return false;
+    }
+    logEvent(LOG_NOTICE, message_id::kAccessDenied, id,
+             fmt::format("{} refused: {}", what, denied));
+    reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+    return true;
+}
+
 }  // namespace
 
 Manager::Manager(sdbus::IConnection& connection, ManagerOptions options, StateStore& store,
@@ -163,10 +177,7 @@ void Manager::Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant>
 void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, BuildSpec spec,
                                     uint32_t uid, const std::string& denied) {
     touch();
-    if (!denied.empty()) {
-        logEvent(LOG_NOTICE, message_id::kAccessDenied, "",
-                 fmt::format("submit by uid {} refused: {}", uid, denied));
-        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+    if (refusedByPolkit(reply, "", fmt::format("submit by uid {}", uid), denied)) {
         return;
     }
     BuildRecord r;
@@ -540,10 +551,7 @@ void Manager::afterCancelAuthorized(const std::string& id,
                                     const std::string& denied) {
     touch();
     auto* build = find(id);
-    if (!denied.empty()) {
-        logEvent(LOG_NOTICE, message_id::kAccessDenied, id,
-                 fmt::format("cancel of {} refused: {}", id, denied));
-        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+    if (refusedByPolkit(reply, id, "cancel of " + id, denied)) {
         return;
     }
     if (build == nullptr || build->record().finished()) {
@@ -604,10 +612,7 @@ void Manager::afterPinAuthorized(const std::string& id, bool pinned,
                                  const std::shared_ptr<sdbus::Result<>>& reply,
                                  const std::string& denied) {
     touch();
-    if (!denied.empty()) {
-        logEvent(LOG_NOTICE, message_id::kAccessDenied, id,
-                 fmt::format("{} of {} refused: {}", pinned ? "pin" : "unpin", id, denied));
-        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+    if (refusedByPolkit(reply, id, fmt::format("{} of {}", pinned ? "pin" : "unpin", id), denied)) {
         return;
     }
     auto* build = find(id);
@@ -649,10 +654,7 @@ void Manager::afterCleanupAuthorized(
     const std::shared_ptr<sdbus::Result<std::vector<std::string>>>& reply, uint32_t uid,
     const std::string& denied) {
     touch();
-    if (!denied.empty()) {
-        logEvent(LOG_NOTICE, message_id::kAccessDenied, "",
-                 fmt::format("cleanup by uid {} refused: {}", uid, denied));
-        reply->returnError(sdbus::Error(errors::kAccessDenied, denied));
+    if (refusedByPolkit(reply, "", fmt::format("cleanup by uid {}", uid), denied)) {
         return;
     }
     std::vector<RetentionCandidate> candidates;

@@ -15,7 +15,8 @@ import time
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -53,7 +54,11 @@ def browser(downloads=None, javascript=True, width=1280, height=900):
 
 def wait(driver, seconds, what, predicate):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.2).until(lambda d: predicate(d))
+        # The pages re-render live: an element found a moment ago may be replaced
+        # before it is read. That is a reason to look again, not a failure.
+        return WebDriverWait(driver, seconds, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(
+                                 lambda d: predicate(d))
     except TimeoutException:
         raise Failed(f'timed out after {seconds} s waiting for {what}')
 

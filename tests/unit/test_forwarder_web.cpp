@@ -184,6 +184,40 @@ TEST(ForwarderBuildQuery, TotalCountsWhatPeersDidNotSend) {
     EXPECT_EQ(body["builds"][0]["id"], "b-9");
 }
 
+// This host's part: only the builds that can be on the page become JSON; the
+// others that match are counted, so the merged total stays right.
+TEST(ForwarderBuildQuery, LocalBuildsSendOnlyWhatCanBeOnThePage) {
+    std::vector<BuildInfo> mine;
+    for (int i = 1; i <= 20; ++i) {
+        BuildInfo b;
+        b.id = "h-" + std::to_string(i);
+        b.host = "h";
+        b.arch = i % 2 ? "x86_64" : "aarch64";
+        b.state = "succeeded";
+        b.submittedAt = static_cast<std::uint64_t>(i) * 10;
+        mine.push_back(b);
+    }
+    auto query = parseBuildQuery(get(
+        "/v1/builds", {{"arch", "x86_64"}, {"order", "newest"}, {"limit", "3"}, {"offset", "2"}}));
+    std::size_t notSent = 1;
+    auto sent = localBuilds(mine, query, notSent);
+    EXPECT_EQ(idsOf(sent), (std::vector<std::string>{"h-19", "h-17", "h-15", "h-13", "h-11"}));
+    EXPECT_EQ(notSent, 1u + 10u - 5u);
+    EXPECT_EQ(sent[0]["arch"], "x86_64");
+    // Merged as a peer's answer would be: the same page and total as from everything.
+    auto body = buildListBody(sent, json::array(), query, notSent - 1);
+    EXPECT_EQ(idsOf(body["builds"]), (std::vector<std::string>{"h-15", "h-13", "h-11"}));
+    EXPECT_EQ(body["total"], 10);
+    EXPECT_EQ(body["next"], 5);
+    // Without a limit everything that matches is sent, oldest first by default.
+    notSent = 0;
+    auto all =
+        localBuilds(mine, parseBuildQuery(get("/v1/builds", {{"arch", "aarch64"}})), notSent);
+    EXPECT_EQ(all.size(), 10u);
+    EXPECT_EQ(all[0]["id"], "h-2");
+    EXPECT_EQ(notSent, 0u);
+}
+
 TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {
     Request r = get("/v1/hosts");
     Response a;

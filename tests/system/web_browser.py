@@ -94,6 +94,8 @@ def sign_in(driver, base, token=TOKEN):
     field.send_keys(token)
     driver.find_element(By.CSS_SELECTOR, '#signin-form button[type="submit"]').click()
     wait(driver, 5, 'the signed-in state', lambda d: d.find_element(By.ID, 'signout').is_displayed())
+    wait(driver, 5, 'the name the server gives the token',
+         lambda d: text_of(d, 'signin-status').startswith('Signed in as '))
     check(not driver.find_element(By.ID, 'signin-form').is_displayed(), 'the sign-in form is still shown')
     check(driver.execute_script('return sessionStorage.getItem("imagebuild.token")') == token,
           'the token is not in sessionStorage')
@@ -299,9 +301,25 @@ def case_no_token(base, out):
         check('not signed in' in message and 'Authorization: Bearer' in message, f'message: {message}')
         print(f'without a token: "{message}"')
         check(driver.switch_to.active_element.get_attribute('id') == 'token', 'focus is not on the token field')
-        sign_in(driver, base, 'wrong-token')
+        # A wrong token is refused at sign-in, next to the field, and not kept.
+        field = driver.find_element(By.ID, 'token')
+        field.send_keys('wrong-token')
+        driver.find_element(By.CSS_SELECTOR, '#signin-form button[type="submit"]').click()
+        wait(driver, 10, 'the sign-in error', lambda d: 'does not accept this token' in text_of(d, 'signin-status'))
+        print(f'signing in with a wrong token: "{text_of(driver, "signin-status")}"')
+        check(driver.execute_script('return sessionStorage.length') == 0, 'a refused token was stored')
+        check(field.get_attribute('aria-invalid') == 'true', 'the token field is not marked invalid')
+        check(driver.find_element(By.ID, 'signin-form').is_displayed(), 'the sign-in form is gone')
+        check(not driver.find_element(By.ID, 'signout').is_displayed(), 'a refused token shows "Sign out"')
+        # A token kept from before that the server no longer accepts is
+        # dropped when a page opens, saying why.
+        driver.execute_script('sessionStorage.setItem("imagebuild.token", "revoked-token")')
         driver.get(base + '/submit')
+        wait(driver, 10, 'the dropped token', lambda d: 'Signed out' in text_of(d, 'signin-status'))
+        check(driver.execute_script('return sessionStorage.length') == 0, 'a revoked token was kept')
+        # One revoked after the page checked it: the write says so.
         fill_form(driver, 'oemdrv', 'x86_64', '40', 'wrong-token')
+        driver.execute_script('sessionStorage.setItem("imagebuild.token", "revoked-token")')
         driver.find_element(By.ID, 'kickstart').send_keys('lang en_US.UTF-8\n')
         driver.find_element(By.ID, 'submit-button').click()
         wait(driver, 10, 'the token message', lambda d: d.find_element(By.ID, 'token-error').is_displayed())

@@ -68,6 +68,16 @@ export async function get(path, cache) {
     return body;
 }
 
+// Who a token is (GET /v1/whoami): {name, role}, or ApiError 401 if the
+// server does not accept it. Nothing is stored here.
+export async function whoami(candidate) {
+    const response = await fetch('/v1/whoami', {
+        headers: {Accept: 'application/json', Authorization: `Bearer ${candidate}`},
+        cache: 'no-store',
+    });
+    return check(response);
+}
+
 // A write: `body` is FormData (sent as multipart/form-data), a plain object
 // (sent as JSON) or null.
 export async function write(method, path, body) {

@@ -339,6 +339,28 @@ TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
     EXPECT_EQ(json::parse(call(get("/v1/builds", {{"host", "other"}})).body)["total"], 0);
 }
 
+// The dashboard names the builds page its script asks for first in a
+// <link rel="preload">: the view in the page's URL, encoded as URLSearchParams does.
+TEST_F(Web, DashboardPreloadsItsFirstBuildsPage) {
+    auto plain = call(get("/"));
+    ASSERT_EQ(plain.status, 200u);
+    EXPECT_NE(
+        plain.body.find("<link rel=\"preload\" href=\"/v1/builds?order=newest&amp;limit=50&amp;"
+                        "offset=0\" as=\"fetch\""),
+        std::string::npos)
+        << plain.body.substr(0, 600);
+    auto filtered = call(get("/", {{"release", "40 beta"},
+                                   {"state", "queued,running"},
+                                   {"offset", "50"},
+                                   {"x", "<script>"}}));
+    EXPECT_NE(filtered.body.find("href=\"/v1/builds?order=newest&amp;limit=50&amp;offset=50&amp;"
+                                 "state=queued%2Crunning&amp;release=40+beta\""),
+              std::string::npos)
+        << filtered.body.substr(0, 600);
+    auto odd = call(get("/", {{"offset", "x"}, {"type", "<a\"b>"}}));
+    EXPECT_NE(odd.body.find("offset=0&amp;type=%3Ca%22b%3E\""), std::string::npos);
+}
+
 TEST_F(Web, KickstartIsPlainText) {
     auto r = call(get("/v1/builds/h-3/kickstart"));
     EXPECT_EQ(r.status, 200u);

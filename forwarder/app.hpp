@@ -30,6 +30,8 @@ public:
     Router& router() { return router_; }
     Metrics& metrics() { return metrics_; }
     const ForwarderConfig& config() const { return config_; }
+    const TokenStore& tokens() const { return tokens_; }
+    const AuthPolicy& authPolicy() const { return authPolicy_; }
     const std::string& hostname() const { return hostname_; }
     // The URL this forwarder is reached at (public_url, else http://<hostname>:8470).
     std::string publicUrl() const;

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
+#include <type_traits>
 
 #include "common/build_id.hpp"
 #include "common/build_info.hpp"
+#include "common/build_json.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -60,31 +63,72 @@ struct SortKey {
     auto operator<=>(const SortKey&) const = default;
 };
 
-SortKey sortKeyOf(const json& build) {
+SortKey sortKeyOf(std::uint64_t submittedAt, const std::string& id) {
     SortKey key;
-    key.submittedAt = build.value("submitted_at", std::uint64_t{0});
-    auto id = BuildId::parse(field(build, "id"));
-    if (id) {
-        key.host = id->host;
-        key.number = id->number;
+    key.submittedAt = submittedAt;
+    if (auto parsed = BuildId::parse(id)) {
+        key.host = parsed->host;
+        key.number = parsed->number;
     } else {
-        key.host = field(build, "id");
+        key.host = id;
     }
     return key;
+}
+
+SortKey sortKeyOf(const json& build) {
+    return sortKeyOf(build.value("submitted_at", std::uint64_t{0}), field(build, "id"));
+}
+
+SortKey sortKeyOf(const BuildInfo& build) {
+    return sortKeyOf(build.submittedAt, build.id);
+}
+
+bool wanted(const std::string& wanted, const std::string& value) {
+    return wanted.empty() || value == wanted;
+}
+
+// The builds of `builds` (json array or vector<BuildInfo>) that match, the
+// first `first + count` of them in the query's order, and how many matched.
+template <typename Builds>
+auto sortedMatches(Builds& builds, const BuildQuery& query, std::size_t offset,
+                   std::optional<std::size_t> limit, std::size_t& total) {
+    using Build = std::remove_reference_t<decltype(*std::begin(builds))>;
+    std::vector<std::pair<SortKey, Build*>> kept;
+    kept.reserve(builds.size());
+    for (auto& build : builds) {
+        if (query.matches(build)) {
+            kept.emplace_back(sortKeyOf(build), &build);
+        }
+    }
+    auto byKey = [&query](const auto& a, const auto& b) {
+        return query.newestFirst ? b.first < a.first : a.first < b.first;
+    };
+    total = kept.size();
+    auto end = limit ? std::min(offset + *limit, total) : total;
+    // Only the page needs to be in order: partial_sort up to its end.
+    std::partial_sort(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(end), kept.end(),
+                      byKey);
+    kept.resize(end);
+    return kept;
 }
 
 }  // namespace
 
 bool BuildQuery::matches(const json& build) const {
-    auto same = [&build](const std::string& wanted, const char* key) {
-        return wanted.empty() || field(build, key) == wanted;
-    };
     if (!states.empty() &&
         std::find(states.begin(), states.end(), field(build, "state")) == states.end()) {
         return false;
     }
-    return same(host, "host") && same(arch, "arch") && same(release, "release") &&
-           same(type, "type");
+    return wanted(host, field(build, "host")) && wanted(arch, field(build, "arch")) &&
+           wanted(release, field(build, "release")) && wanted(type, field(build, "type"));
+}
+
+bool BuildQuery::matches(const BuildInfo& build) const {
+    if (!states.empty() && std::find(states.begin(), states.end(), build.state) == states.end()) {
+        return false;
+    }
+    return wanted(host, build.host) && wanted(arch, build.arch) && wanted(release, build.release) &&
+           wanted(type, build.type);
 }
 
 BuildQuery parseBuildQuery(const Request& request) {
@@ -130,25 +174,23 @@ void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& p
     }
 }
 
-json selectBuilds(json builds, const BuildQuery& query, std::size_t& total) {
-    std::vector<std::pair<SortKey, json*>> kept;
-    kept.reserve(builds.size());
-    for (auto& build : builds) {
-        if (query.matches(build)) {
-            kept.emplace_back(sortKeyOf(build), &build);
-        }
+json localBuilds(std::vector<BuildInfo> builds, const BuildQuery& query, std::size_t& notSent) {
+    std::size_t total = 0;
+    auto kept = sortedMatches(
+        builds, query, 0, query.limit ? std::optional(query.offset + *query.limit) : std::nullopt,
+        total);
+    notSent += total - kept.size();
+    json out = json::array();
+    for (const auto& [key, build] : kept) {
+        out.push_back(*build);
     }
-    auto byKey = [&query](const auto& a, const auto& b) {
-        return query.newestFirst ? b.first < a.first : a.first < b.first;
-    };
-    total = kept.size();
-    auto first = std::min(query.offset, total);
-    auto count = query.limit ? std::min(*query.limit, total - first) : total - first;
-    // Only the page needs to be in order: partial_sort up to its end.
-    std::partial_sort(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(first + count),
-                      kept.end(), byKey);
+    return out;
+}
+
+json selectBuilds(json builds, const BuildQuery& query, std::size_t& total) {
+    auto kept = sortedMatches(builds, query, query.offset, query.limit, total);
     json page = json::array();
-    for (std::size_t i = first; i < first + count; ++i) {
+    for (std::size_t i = std::min(query.offset, kept.size()); i < kept.size(); ++i) {
         page.push_back(std::move(*kept[i].second));
     }
     return page;

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/build_info.hpp"
 #include "forwarder/http_types.hpp"
 
 namespace imagebuild::forwarder {
@@ -34,6 +35,7 @@ struct BuildQuery {
     std::size_t offset = 0;
 
     bool matches(const nlohmann::json& build) const;
+    bool matches(const BuildInfo& build) const;
 };
 
 inline constexpr std::size_t kMaxPageSize = 1000;
@@ -45,6 +47,13 @@ BuildQuery parseBuildQuery(const Request& request);
 // builds that can be on it (its first offset + limit in the same order: the
 // page is cut from the merged lists). A page too deep for that asks for all.
 void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery);
+
+// This host's part of the answer, as JSON: the builds that match, and of
+// them only the first offset + limit in the query's order (no others can be
+// on the page); `notSent` grows by the matching builds left out. Only those
+// sent are turned into JSON: a page of 50 out of 10,000 converts 50.
+nlohmann::json localBuilds(std::vector<BuildInfo> builds, const BuildQuery& query,
+                           std::size_t& notSent);
 
 // Sorts `builds` (oldest or newest first; ties by host, then build number),
 // drops those that do not match, and cuts the page. Fills `total` (matching

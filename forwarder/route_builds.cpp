@@ -137,9 +137,7 @@ Response handleBuildsGet(App& app, Request& request) {
     bool localOnly = request.queryValue("scope") == "local" || wasForwarded(request);
     if (query.host.empty() || query.host == app.hostname()) {
         try {
-            for (const auto& info : app.agent().list()) {
-                builds.push_back(info);
-            }
+            builds = localBuilds(app.agent().list(), query, notFetched);
         } catch (const sdbus::Error& e) {
             if (statusForDbusError(e.getName()) != 503) {
                 return responseForDbusError(e);

@@ -2,6 +2,10 @@
 // /submit (the form) and /static/{name}. The pages carry no data: their
 // scripts read the /v1 API, so every forwarder serves the same interface for
 // the whole fleet. See docs/web.md.
+#include <cctype>
+#include <charconv>
+#include <string>
+
 #include "common/build_id.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/routes.hpp"
@@ -11,8 +15,44 @@ namespace imagebuild::forwarder {
 
 namespace {
 
-Response handleDashboard(App& app, Request&) {
-    return htmlPage(app.config().wwwDir, "index.html");
+// As URLSearchParams writes a value (application/x-www-form-urlencoded).
+std::string formEncoded(const std::string& value) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : value) {
+        if (std::isalnum(c) || c == '*' || c == '-' || c == '.' || c == '_') {
+            out += static_cast<char>(c);
+        } else if (c == ' ') {
+            out += '+';
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
+// The builds page the dashboard asks for first: the view in the page's own
+// URL, with the parameters in the order dashboard.js's buildsUrl() writes
+// them. The page names it in a <link rel="preload">, so the browser asks
+// while it still loads the scripts; a mismatch costs a second request, never
+// a wrong list (the script uses the preload only for the same URL).
+std::string firstBuildsUrl(const Request& request) {
+    std::size_t offset = 0;
+    const auto& text = request.queryValue("offset");
+    std::from_chars(text.data(), text.data() + text.size(), offset);
+    auto url = "/v1/builds?order=newest&limit=50&offset=" + std::to_string(offset);
+    for (const char* key : {"state", "host", "arch", "release", "type"}) {
+        if (const auto& value = request.queryValue(key); !value.empty()) {
+            url += std::string("&") + key + "=" + formEncoded(value);
+        }
+    }
+    return url;
+}
+
+Response handleDashboard(App& app, Request& request) {
+    return htmlPage(app.config().wwwDir, "index.html", {{"builds", firstBuildsUrl(request)}});
 }
 
 Response handleSubmitPage(App& app, Request&) {

@@ -13,6 +13,7 @@ void registerRoutes(App& app) {
     registerArtifacts(app);
     registerKickstart(app);
     registerWeb(app);
+    registerWhoami(app);
 }
 
 }  // namespace imagebuild::forwarder

@@ -13,5 +13,6 @@ void registerMonitor(App& app);
 void registerArtifacts(App& app);
 void registerKickstart(App& app);
 void registerWeb(App& app);
+void registerWhoami(App& app);
 
 }  // namespace imagebuild::forwarder

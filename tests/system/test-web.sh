@@ -48,7 +48,8 @@ boot_host a 127.0.0.70
 boot_host b 127.0.0.71
 install_into a
 install_into b
-FORWARDER_EXTRA_CONF=$(host_conf x86_64 40) setup_forwarder a 127.0.0.70 "$b"
+# "sleep" runs until it is cancelled (the Cancel button's case).
+FORWARDER_EXTRA_CONF=$(host_conf x86_64 40 $'[type.sleep]\ncommand = sleep 600\ntools = sleep') setup_forwarder a 127.0.0.70 "$b"
 # Only b builds "bonly": the form offers it while b is up, and not once it is down.
 FORWARDER_EXTRA_CONF=$(host_conf aarch64 41 $'[type.bonly]\ncommand = true') setup_forwarder b 127.0.0.71 "$a"
 
@@ -143,6 +144,46 @@ test_refused_token_is_explained() {
     browse no-token
 }
 
+# GET /v1/whoami: what the sign-in box asks before it keeps a token.
+test_whoami_names_the_token() {
+    local out
+    out=$(curl -sf -H 'Authorization: Bearer alice-token' "$a/v1/whoami")
+    assert_eq "$(json_get name <<<"$out")" alice
+    assert_eq "$(json_get role <<<"$out")" write
+    out=$(curl -sf -H 'Authorization: Bearer carol-token' "$b/v1/whoami")
+    assert_eq "$(json_get name <<<"$out")" carol
+    assert_eq "$(json_get role <<<"$out")" read
+    # No token (reads are open here, but there is nobody to name) or a wrong one: 401, JSON.
+    assert_eq "$(http_status "$a/v1/whoami")" 401
+    assert_eq "$(http_status -H 'Authorization: Bearer wrong-token' "$a/v1/whoami")" 401
+    out=$(curl -s -H 'Authorization: Bearer wrong-token' "$a/v1/whoami")
+    assert_eq "$(json_get error <<<"$out")" Unauthorized
+    assert_contains "$(curl -s "$a/v1/whoami" | json_get message)" "Authorization: Bearer"
+}
+
+# A build that runs until cancelled, submitted over HTTP (so the forwarder,
+# which cancels for the page, is its submitter as polkit sees it).
+test_cancel_from_the_build_page() {
+    local id
+    id=$(curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
+        --data '{"type": "sleep", "arch": "x86_64", "release": "40", "kickstart": "lang en_US.UTF-8\n", "name": "web-cancel"}' |
+        json_get id)
+    browse cancel "$id"
+    assert_eq "$(curl -sf "$a/v1/builds/$id" | json_get result)" cancelled
+}
+
+test_keyboard_alone() {
+    browse keyboard
+}
+
+test_text_contrast() {
+    browse contrast "$(cat "$TEST_SCRATCH/build_id")"
+}
+
+test_readable_on_a_phone() {
+    browse phone "$(cat "$TEST_SCRATCH/build_id")"
+}
+
 test_bad_tree_is_refused_at_the_field() {
     if ! multipart_upload; then
         echo "POST /v1/builds takes no multipart upload here"
@@ -193,6 +234,16 @@ PY
         echo "$1" >/var/lib/imagebuild/next-id' sh "$n"
     wait_for 60 local_total_is "$n"
     wait_for 30 both_healthy
+    # The server's part, without a browser: b's own 10,000 (what a asks b
+    # for), a's merged page, and the hosts. Median of 5, printed.
+    local what url
+    for what in "b, its own builds:$b/v1/builds?scope=local&order=newest&limit=50" \
+        "a, the fleet's builds:$a/v1/builds?order=newest&limit=50" "a, the hosts:$a/v1/hosts"; do
+        url=${what#*:}
+        printf 'PERF server, %s: median %s ms over 5 requests\n' "${what%%:*}" "$(
+            for _ in 1 2 3 4 5; do curl -sf -o /dev/null -w '%{time_total}\n' "$url"; done |
+                sort -n | sed -n 3p | awk '{printf "%.0f", $1 * 1000}')"
+    done
     browse performance "$n"
 }
 
@@ -214,7 +265,12 @@ test_case "a kickstart tree submitted through the form builds; the ISO downloads
 test_case "the dashboard shows both hosts and the fleet's builds, filters, fits a phone" test_dashboard_shows_hosts_and_builds
 test_case "pages carry the CSP; static files revalidate; the build list filters, pages, 304s" test_http_side_of_the_pages
 test_case "markup in a name, a label or a kickstart is shown as text and never runs" test_markup_in_user_input_is_text
-test_case "a submit without a token or with a wrong one is refused with the reason shown" test_refused_token_is_explained
+test_case "a wrong token is refused at sign-in and not kept; a token-less or revoked submit is refused" test_refused_token_is_explained
+test_case "GET /v1/whoami names a token and its role; none or a wrong one is 401" test_whoami_names_the_token
+test_case "a running build is cancelled from its page, signed in; signed out Cancel is disabled" test_cancel_from_the_build_page
+test_case "keyboard alone: Tab order reaches filters, sign-in, fields and submit with a visible ring; Enter submits" test_keyboard_alone
+test_case "text on the dashboard, a build page and the form has at least 4.5:1 contrast" test_text_contrast
+test_case "on a 375 px phone the dashboard, a build page and the form scroll no page sideways" test_readable_on_a_phone
 test_case "a tar with an entry outside its tree is refused next to the file field" test_bad_tree_is_refused_at_the_field
 test_case "a finished build's log reads without JavaScript" test_finished_log_without_javascript
 test_case "dashboard first paint with 10,000 builds in the fleet (printed)" test_dashboard_with_10000_builds

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/dbus_names.hpp"
+#include "common/sha256.hpp"
 #include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/build_query.hpp"
@@ -183,6 +184,40 @@ TEST(ForwarderBuildQuery, TotalCountsWhatPeersDidNotSend) {
     EXPECT_EQ(body["builds"][0]["id"], "b-9");
 }
 
+// This host's part: only the builds that can be on the page become JSON; the
+// others that match are counted, so the merged total stays right.
+TEST(ForwarderBuildQuery, LocalBuildsSendOnlyWhatCanBeOnThePage) {
+    std::vector<BuildInfo> mine;
+    for (int i = 1; i <= 20; ++i) {
+        BuildInfo b;
+        b.id = "h-" + std::to_string(i);
+        b.host = "h";
+        b.arch = i % 2 ? "x86_64" : "aarch64";
+        b.state = "succeeded";
+        b.submittedAt = static_cast<std::uint64_t>(i) * 10;
+        mine.push_back(b);
+    }
+    auto query = parseBuildQuery(get(
+        "/v1/builds", {{"arch", "x86_64"}, {"order", "newest"}, {"limit", "3"}, {"offset", "2"}}));
+    std::size_t notSent = 1;
+    auto sent = localBuilds(mine, query, notSent);
+    EXPECT_EQ(idsOf(sent), (std::vector<std::string>{"h-19", "h-17", "h-15", "h-13", "h-11"}));
+    EXPECT_EQ(notSent, 1u + 10u - 5u);
+    EXPECT_EQ(sent[0]["arch"], "x86_64");
+    // Merged as a peer's answer would be: the same page and total as from everything.
+    auto body = buildListBody(sent, json::array(), query, notSent - 1);
+    EXPECT_EQ(idsOf(body["builds"]), (std::vector<std::string>{"h-15", "h-13", "h-11"}));
+    EXPECT_EQ(body["total"], 10);
+    EXPECT_EQ(body["next"], 5);
+    // Without a limit everything that matches is sent, oldest first by default.
+    notSent = 0;
+    auto all =
+        localBuilds(mine, parseBuildQuery(get("/v1/builds", {{"arch", "aarch64"}})), notSent);
+    EXPECT_EQ(all.size(), 10u);
+    EXPECT_EQ(all[0]["id"], "h-2");
+    EXPECT_EQ(notSent, 0u);
+}
+
 TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {
     Request r = get("/v1/hosts");
     Response a;
@@ -304,6 +339,28 @@ TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
     EXPECT_EQ(json::parse(call(get("/v1/builds", {{"host", "other"}})).body)["total"], 0);
 }
 
+// The dashboard names the builds page its script asks for first in a
+// <link rel="preload">: the view in the page's URL, encoded as URLSearchParams does.
+TEST_F(Web, DashboardPreloadsItsFirstBuildsPage) {
+    auto plain = call(get("/"));
+    ASSERT_EQ(plain.status, 200u);
+    EXPECT_NE(
+        plain.body.find("<link rel=\"preload\" href=\"/v1/builds?order=newest&amp;limit=50&amp;"
+                        "offset=0\" as=\"fetch\""),
+        std::string::npos)
+        << plain.body.substr(0, 600);
+    auto filtered = call(get("/", {{"release", "40 beta"},
+                                   {"state", "queued,running"},
+                                   {"offset", "50"},
+                                   {"x", "<script>"}}));
+    EXPECT_NE(filtered.body.find("href=\"/v1/builds?order=newest&amp;limit=50&amp;offset=50&amp;"
+                                 "state=queued%2Crunning&amp;release=40+beta\""),
+              std::string::npos)
+        << filtered.body.substr(0, 600);
+    auto odd = call(get("/", {{"offset", "x"}, {"type", "<a\"b>"}}));
+    EXPECT_NE(odd.body.find("offset=0&amp;type=%3Ca%22b%3E\""), std::string::npos);
+}
+
 TEST_F(Web, KickstartIsPlainText) {
     auto r = call(get("/v1/builds/h-3/kickstart"));
     EXPECT_EQ(r.status, 200u);
@@ -358,6 +415,41 @@ TEST_F(Web, NothingOutsideStaticIsReachable) {
     EXPECT_FALSE(staticContentType("a/b.js"));
     EXPECT_FALSE(staticContentType(".."));
     EXPECT_FALSE(staticContentType("x.js%00"));
+}
+
+// GET /v1/whoami: the sign-in box checks a token with it before keeping it.
+TEST(ForwarderWhoami, NamesTheTokenOrRefusesWith401) {
+    auto tokens = TokenStore::parse(
+        "alice " + sha256Hex("alice-secret") + "\ncarol " + sha256Hex("carol-secret") + " read\n",
+        "tokens");
+    App app(parseConfig("[forwarder]\n", "x"), std::move(tokens), "h");
+    registerRoutes(app);
+    auto whoami = [&](const std::string& authorization) {
+        Request r = get("/v1/whoami");
+        if (!authorization.empty()) {
+            r.headers["authorization"] = authorization;
+        }
+        return app.dispatch(r);
+    };
+    auto alice = whoami("Bearer alice-secret");
+    ASSERT_EQ(alice.status, 200u) << alice.body;
+    EXPECT_EQ(json::parse(alice.body), (json{{"name", "alice"}, {"role", "write"}}));
+    auto carol = whoami("Bearer carol-secret");
+    ASSERT_EQ(carol.status, 200u) << carol.body;
+    EXPECT_EQ(json::parse(carol.body), (json{{"name", "carol"}, {"role", "read"}}));
+    // Reads are open, but without a token there is nobody to name.
+    for (const std::string& bad : {std::string(), std::string("Bearer wrong"),
+                                   std::string("Basic YWxpY2U6eA=="), std::string("Bearer ")}) {
+        auto refused = whoami(bad);
+        EXPECT_EQ(refused.status, 401u) << bad;
+        auto body = json::parse(refused.body);
+        EXPECT_EQ(body["error"], "Unauthorized") << bad;
+        EXPECT_FALSE(body["message"].get<std::string>().empty()) << bad;
+        EXPECT_EQ(headerOf(refused, "WWW-Authenticate"), "Bearer realm=\"imagebuild\"") << bad;
+    }
+    EXPECT_NE(
+        json::parse(whoami("").body)["message"].get<std::string>().find("Authorization: Bearer"),
+        std::string::npos);
 }
 
 TEST(ForwarderWebFiles, SymlinksAreNotFollowed) {

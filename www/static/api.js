@@ -48,12 +48,15 @@ async function check(response) {
 
 // GET `path`; with `cache` (an object this function keeps the ETag and the
 // last body in) a 304 returns the cached body and sets cache.changed = false.
-export async function get(path, cache) {
+// `preloaded`: the page has a <link rel="preload" as="fetch"> for `path`; the
+// request is then made exactly as the preload was (no headers of ours, the
+// default cache mode), so the browser hands over the answer it already has.
+export async function get(path, cache, preloaded = false) {
     const headers = {Accept: 'application/json'};
     if (cache && cache.etag && cache.path === path) {
         headers['If-None-Match'] = cache.etag;
     }
-    const response = await fetch(path, {headers, cache: 'no-store'});
+    const response = await (preloaded ? fetch(path) : fetch(path, {headers, cache: 'no-store'}));
     if (cache && response.status === 304 && cache.path === path) {
         cache.changed = false;
         return cache.body;
@@ -66,6 +69,16 @@ export async function get(path, cache) {
         cache.changed = true;
     }
     return body;
+}
+
+// Who a token is (GET /v1/whoami): {name, role}, or ApiError 401 if the
+// server does not accept it. Nothing is stored here.
+export async function whoami(candidate) {
+    const response = await fetch('/v1/whoami', {
+        headers: {Accept: 'application/json', Authorization: `Bearer ${candidate}`},
+        cache: 'no-store',
+    });
+    return check(response);
 }
 
 // A write: `body` is FormData (sent as multipart/form-data), a plain object

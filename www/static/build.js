@@ -2,8 +2,8 @@
 // If-None-Match until it ends), the live log from /monitor/<id> as
 // Server-Sent Events (EventSource resumes with Last-Event-ID after a
 // reconnect: no line lost or repeated), artifacts, the kickstart, Cancel.
-import {ApiError, every, explainAuth, get, write} from './api.js';
-import {setupSignIn} from './signin.js';
+import {ApiError, every, explainAuth, get, token, write} from './api.js';
+import {setupSignIn, signedInAs} from './signin.js';
 import {buildSeconds, byId, durationText, el, say, sizeText, stateBadge, submitterOf, timeElement} from './ui.js';
 
 const id = byId('main').dataset.build;
@@ -32,7 +32,24 @@ function renderSummary(build) {
         ...fact('Notify', (build.notify || []).join(', ') || '—'));
     byId('badge').replaceChildren(stateBadge(build.state, build.result));
     document.title = `Build ${build.id} (${build.result || build.state}) — imagebuild`;
-    byId('cancel').hidden = Boolean(build.result) || !['queued', 'running'].includes(build.state);
+    renderCancel();
+}
+
+// Cancel: shown while the build is queued or running; usable only when signed
+// in with a token that may write (the forwarder and polkit decide the rest).
+function renderCancel() {
+    const build = current;
+    byId('cancel-row').hidden = !build || Boolean(build.result) || !['queued', 'running'].includes(build.state);
+    const who = signedInAs();
+    let why = '';
+    if (!token()) {
+        why = 'Sign in (top of the page) to cancel.';
+    } else if (who && who.role === 'read') {
+        why = `Your token (${who.name}) may read but not cancel.`;
+    }
+    byId('cancel').disabled = Boolean(why);
+    byId('cancel-why').textContent = why;
+    byId('cancel-why').hidden = !why;
 }
 
 function renderTimeline(build) {
@@ -212,5 +229,6 @@ byId('kickstart-details').addEventListener('toggle', async (event) => {
 });
 
 setupSignIn();
+document.addEventListener('imagebuild-token', renderCancel);
 poll = every(2000, refresh);
 followLog.start();

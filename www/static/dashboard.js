@@ -102,25 +102,59 @@ async function pollHosts() {
 
 // ---- builds
 
-function buildRow(build) {
-    return el('tr', {},
-        el('td', {}, el('a', {href: `/builds/${encodeURIComponent(build.id)}`, text: build.id})),
-        el('td', {text: build.name || '—'}),
-        el('td', {text: build.type}),
-        el('td', {text: build.arch}),
-        el('td', {text: build.release}),
-        el('td', {}, stateBadge(build.state, build.result)),
-        el('td', {text: submitterOf(build)}),
-        el('td', {}, timeElement(build.submitted_at)),
-        el('td', {text: durationText(buildSeconds(build))}));
+// A row is cloned from the page's <template> and filled with textContent;
+// rows are kept by build id and redrawn only when what they show changed,
+// so a poll that brings one changed build touches one row.
+const rowTemplate = byId('build-row').content.firstElementChild;
+let shownRows = new Map();  // build id -> {row, shows}
+
+function rowShows(build) {
+    return [build.name, build.type, build.arch, build.release, build.state, build.result,
+        submitterOf(build), build.submitted_at, durationText(buildSeconds(build))].join('\n');
 }
 
-function renderBuilds(body) {
-    const rows = body.builds.map(buildRow);
+function fillRow(row, build) {
+    const cells = row.cells;
+    const link = cells[0].firstElementChild;
+    link.href = `/builds/${encodeURIComponent(build.id)}`;
+    link.textContent = build.id;
+    cells[1].textContent = build.name || '—';
+    cells[2].textContent = build.type;
+    cells[3].textContent = build.arch;
+    cells[4].textContent = build.release;
+    cells[5].replaceChildren(stateBadge(build.state, build.result));
+    cells[6].textContent = submitterOf(build);
+    cells[7].replaceChildren(timeElement(build.submitted_at));
+    cells[8].textContent = durationText(buildSeconds(build));
+}
+
+function renderRows(builds) {
+    const tbody = byId('builds').tBodies[0];
+    const next = new Map();
+    const rows = builds.map((build) => {
+        const shows = rowShows(build);
+        const known = shownRows.get(build.id) || {row: rowTemplate.cloneNode(true), shows: null};
+        if (known.shows !== shows) {
+            fillRow(known.row, build);
+            known.shows = shows;
+        }
+        next.set(build.id, known);
+        return known.row;
+    });
+    shownRows = next;
     if (!rows.length) {
         rows.push(el('tr', {}, el('td', {colspan: 9, text: 'No builds match.'})));
     }
-    byId('builds').tBodies[0].replaceChildren(...rows);
+    const same = rows.length === tbody.rows.length && rows.every((row, i) => tbody.rows[i] === row);
+    if (!same) {
+        const fragment = document.createDocumentFragment();
+        fragment.append(...rows);
+        tbody.replaceChildren(fragment);
+    }
+}
+
+function renderBuilds(body) {
+    renderRows(body.builds);
     const first = body.total ? view.offset + 1 : 0;
     const last = view.offset + body.builds.length;
     byId('page-info').textContent = `${first}–${last} of ${body.total}`;
@@ -138,9 +172,17 @@ function renderBuilds(body) {
     }
 }
 
+// index.html asks for the first builds page while the page loads (the
+// forwarder puts this view's URL into its <link rel="preload">): the first
+// poll takes that answer when it is for the same URL.
+let preload = document.querySelector('link[rel="preload"][as="fetch"]');
+
 async function pollBuilds() {
+    const url = buildsUrl();
+    const preloaded = Boolean(preload) && preload.href === new URL(url, location.href).href;
+    preload = null;
     try {
-        const body = await get(buildsUrl(), buildsCache);
+        const body = await get(url, buildsCache, preloaded);
         if (buildsCache.changed) {
             renderBuilds(body);
         }

@@ -89,8 +89,11 @@ export function stateBadge(state, result) {
     return el('span', {class: `state state-${word}`, text: word});
 }
 
+// Who submitted a build: the record's "submitter" (the token name for builds
+// submitted over HTTP, the user name for D-Bus ones) where the server sends
+// it; else the submitted_by label (HTTP builds, on the build page) or the uid.
 export function submitterOf(build) {
-    return (build.labels && build.labels.submitted_by) || `uid ${build.submitter_uid}`;
+    return build.submitter || (build.labels && build.labels.submitted_by) || `uid ${build.submitter_uid}`;
 }
 
 // A status line for a region: role=status is announced politely.

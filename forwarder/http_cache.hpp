@@ -10,7 +10,7 @@
 
 namespace imagebuild::forwarder {
 
-// A strong entity tag for a body: a quoted prefix of its sha256.
+// A strong entity tag for a body: its 64-bit hash (std::hash) and length.
 std::string etagOfBody(const std::string& body);
 
 // If-None-Match holds `etag` (or "*"); weak tags (W/"...") compare equal too.

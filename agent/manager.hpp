@@ -120,8 +120,8 @@ private:
     HostCapabilities capabilities_;
 
     std::map<std::string, std::unique_ptr<BuildObject>> builds_;
-    std::vector<std::string> order_;  // ids, oldest first
-    std::deque<std::string> queue_;   // FIFO of queued ids
+    std::vector<BuildObject*> order_;  // every build in builds_, oldest first
+    std::deque<std::string> queue_;    // FIFO of queued ids
     std::set<std::string> running_;
     std::set<std::string> started_;                   // running builds systemd has confirmed
     std::map<std::string, std::string> jobFailures_;  // id -> systemd's failed start job

@@ -96,8 +96,18 @@ std::string errorText(const sdbus::Error* error) {
 
 }  // namespace
 
+// A match per unit would be a blocking AddMatch round trip to the bus for
+// every build started (sdbus-c++ 1.2 adds matches synchronously only); this
+// one is added once, before any unit is started or followed.
 UnitClient::UnitClient(sdbus::IConnection& connection)
-    : connection_(connection), manager_(sdbus::createProxy(connection, kSystemd, kManagerPath)) {}
+    : connection_(connection),
+      manager_(sdbus::createProxy(connection, kSystemd, kManagerPath)),
+      unitChanges_(connection_.addMatch(
+          std::string("type='signal',sender='org.freedesktop.systemd1',"
+                      "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                      "path_namespace='/org/freedesktop/systemd1/unit',arg0='") +
+              kUnitInterface + "'",
+          [this](sdbus::Message& message) { onUnitPropertiesChanged(message); })) {}
 
 void UnitClient::subscribe(JobRemoved onJobRemoved, UnitGone onUnitRemoved) {
     manager_->uponSignal("JobRemoved")
@@ -136,20 +146,29 @@ void UnitClient::stop(const std::string& unit, Done done) {
 }
 
 sdbus::Slot UnitClient::watch(const std::string& unit, StateChanged onChange) {
-    auto rule =
-        "type='signal',sender='org.freedesktop.systemd1',"
-        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-        "path='" +
-        unitObjectPath(unit) + "',arg0='" + kUnitInterface + "'";
-    return connection_.addMatch(rule, [onChange = std::move(onChange)](sdbus::Message& msg) {
-        std::string interface;
-        std::map<std::string, sdbus::Variant> changed;
-        msg >> interface >> changed;
-        auto it = changed.find("ActiveState");
-        if (it != changed.end() && it->second.containsValueOfType<std::string>()) {
-            onChange(it->second.get<std::string>());
+    auto it = watchers_.emplace(unitObjectPath(unit), std::move(onChange));
+    return sdbus::Slot(this, [this, it](void*) { watchers_.erase(it); });
+}
+
+void UnitClient::onUnitPropertiesChanged(sdbus::Message& message) {
+    auto [first, last] = watchers_.equal_range(message.getPath());
+    if (first == last) {
+        return;  // a unit nobody follows
+    }
+    // Copied: a handler may end its own watch (or another's).
+    std::vector<StateChanged> handlers;
+    for (auto it = first; it != last; ++it) {
+        handlers.push_back(it->second);
+    }
+    std::string interface;
+    std::map<std::string, sdbus::Variant> changed;
+    message >> interface >> changed;
+    auto it = changed.find("ActiveState");
+    if (it != changed.end() && it->second.containsValueOfType<std::string>()) {
+        for (const auto& handler : handlers) {
+            handler(it->second.get<std::string>());
         }
-    });
+    }
 }
 
 std::string UnitClient::activeState(const std::string& unit) {

@@ -7,6 +7,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,7 +34,9 @@ public:
     void stop(const std::string& unit, Done done);
 
     // Calls onChange with the unit's ActiveState whenever systemd reports a
-    // change, for as long as the returned slot lives.
+    // change, for as long as the returned slot lives. Costs no call to the
+    // bus: one match, added by the constructor, brings every unit's
+    // PropertiesChanged, and watch() only files the unit under its path.
     [[nodiscard]] sdbus::Slot watch(const std::string& unit, StateChanged onChange);
 
     // The unit's ActiveState now, or empty if systemd does not know it.
@@ -43,8 +46,12 @@ public:
     static std::string unitObjectPath(const std::string& unit);
 
 private:
+    void onUnitPropertiesChanged(sdbus::Message& message);
+
     sdbus::IConnection& connection_;
     std::unique_ptr<sdbus::IProxy> manager_;
+    std::multimap<std::string, StateChanged> watchers_;  // by unit object path
+    sdbus::Slot unitChanges_;
 };
 
 }  // namespace imagebuild::agent

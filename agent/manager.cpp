@@ -186,6 +186,7 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
         r.id = BuildId{options_.hostname, r.number}.str();
         r.unit = unitNameOf(r.id);
         r.submitterUid = uid;
+        r.submitter = userNameOf(uid);
         r.submittedAt = realtimeUsec();
         auto timeoutSec = spec.timeoutSec ? spec.timeoutSec : options_.config.host.timeoutSec;
         r.timeoutUSec = timeoutSec * 1'000'000;
@@ -759,9 +760,9 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
         const auto& b = *builds_.at(id);
         const auto& r = b.record();
         if (matches(f, r)) {
-            rows.emplace_back(r.id, r.spec.type, r.spec.arch, r.spec.release, r.spec.name, r.state,
-                              r.result, r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
-                              sdbus::ObjectPath(b.getObjectPath()));
+            rows.emplace_back(r.id, r.spec.type, r.spec.arch, r.spec.release, r.spec.name,
+                              r.submitter, r.state, r.result, r.submitterUid, r.submittedAt,
+                              r.startedAt, r.finishedAt, sdbus::ObjectPath(b.getObjectPath()));
         }
     }
     return rows;

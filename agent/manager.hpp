@@ -62,9 +62,9 @@ public:
                    const sdbus::Message& call) override;
 
 private:
-    using Row =
-        sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
-                      std::string, uint32_t, uint64_t, uint64_t, uint64_t, sdbus::ObjectPath>;
+    using Row = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
+                              std::string, std::string, std::string, uint32_t, uint64_t, uint64_t,
+                              uint64_t, sdbus::ObjectPath>;
     using SubmitReply = sdbus::Result<std::string, sdbus::ObjectPath>;
 
     // BuildManager1

@@ -56,6 +56,7 @@ private:
     std::vector<std::string> Notify() override { return record_.spec.notify; }
     uint64_t TimeoutUSec() override { return record_.timeoutUSec; }
     uint32_t SubmitterUid() override { return record_.submitterUid; }
+    std::string Submitter() override { return record_.submitter; }
     std::string Unit() override { return record_.unit; }
     std::string MonitorUrl() override { return record_.monitorUrl; }
     uint64_t SubmittedAt() override { return record_.submittedAt; }

@@ -1,15 +1,43 @@
 #include "agent/build_record.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
+#include <vector>
 
 #include "common/build_id.hpp"
 #include "common/build_json.hpp"
 
 namespace imagebuild::agent {
+
+std::string userNameOf(std::uint32_t uid) {
+    thread_local std::unordered_map<std::uint32_t, std::string> names;
+    if (auto it = names.find(uid); it != names.end()) {
+        return it->second;
+    }
+    std::string name = "uid " + std::to_string(uid);
+    long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buffer(size > 0 ? static_cast<std::size_t>(size) : 4096);
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    int rc;
+    while ((rc = getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &found)) == ERANGE &&
+           buffer.size() < (1u << 20)) {
+        buffer.resize(buffer.size() * 2);
+    }
+    if (rc == 0 && found != nullptr && found->pw_name != nullptr && *found->pw_name != '\0') {
+        name = found->pw_name;
+    }
+    names.emplace(uid, name);
+    return name;
+}
 
 nlohmann::json recordToJson(const BuildRecord& r) {
     return {
@@ -29,6 +57,7 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"reason", r.reason},
         {"unit", r.unit},
         {"submitter_uid", r.submitterUid},
+        {"submitter", r.submitter},
         {"submitted_at", r.submittedAt},
         {"started_at", r.startedAt},
         {"finished_at", r.finishedAt},
@@ -65,6 +94,10 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     r.reason = j.value("reason", std::string());
     j.at("unit").get_to(r.unit);
     j.at("submitter_uid").get_to(r.submitterUid);
+    r.submitter = j.value("submitter", std::string());
+    if (r.submitter.empty()) {  // records of older agents have none
+        r.submitter = userNameOf(r.submitterUid);
+    }
     j.at("submitted_at").get_to(r.submittedAt);
     j.at("started_at").get_to(r.startedAt);
     j.at("finished_at").get_to(r.finishedAt);

@@ -35,6 +35,9 @@ struct BuildRecord {
     std::string reason;
     std::string unit;
     std::uint32_t submitterUid = 0;
+    // Who submitted it, as a person reads it (Build1.Submitter): the spec's
+    // "submitter" if given, else userNameOf(submitterUid).
+    std::string submitter;
     std::uint64_t submittedAt = 0;
     std::uint64_t startedAt = 0;
     std::uint64_t finishedAt = 0;
@@ -47,8 +50,13 @@ struct BuildRecord {
     bool finished() const { return !result.empty(); }
 };
 
+// The user name of uid (getpwuid_r), or "uid N" when it has none. Cached per
+// thread: loading thousands of records asks NSS once per distinct uid.
+std::string userNameOf(std::uint32_t uid);
+
 nlohmann::json recordToJson(const BuildRecord& record);
 // Throws nlohmann::json::exception or std::invalid_argument on a bad record.
+// A record without "submitter" (from an older agent) gets userNameOf(uid).
 BuildRecord recordFromJson(const nlohmann::json& j);
 // The record as clients see it (common/build_json.hpp's shape), host included.
 BuildInfo buildInfoOf(const BuildRecord& record);

@@ -161,17 +161,47 @@ void Manager::Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant>
         return;
     }
     auto reply = std::make_shared<SubmitReply>(std::move(result));
+    if (!parsed.submitter) {
+        checkSubmit(reply, caller, std::move(parsed));
+        return;
+    }
+    // Asked first, so a caller who may submit but not in another's name
+    // learns which right it lacks.
     std::map<std::string, std::string> details = {{"verb", "submit"},
-                                                  {"type", parsed.type},
-                                                  {"arch", parsed.arch},
-                                                  {"release", parsed.release}};
+                                                  {"submitter", *parsed.submitter}};
     ++pendingCalls_;
-    polkit_.check(caller, action::kSubmit, details,
-                  [this, reply, spec = std::move(parsed),
-                   uid = caller.uid](const std::string& denied) mutable {
-                      --pendingCalls_;
-                      afterSubmitAuthorized(reply, std::move(spec), uid, denied);
-                  });
+    polkit_.check(
+        caller, action::kSubmitFor, details,
+        [this, reply, caller, spec = std::move(parsed)](const std::string& denied) mutable {
+            --pendingCalls_;
+            afterSubmitForAuthorized(reply, caller, std::move(spec), denied);
+        });
+}
+
+void Manager::afterSubmitForAuthorized(const std::shared_ptr<SubmitReply>& reply,
+                                       const Caller& caller, BuildSpec spec,
+                                       const std::string& denied) {
+    touch();
+    if (refusedByPolkit(
+            reply, "",
+            fmt::format("submit by uid {} in the name of \"{}\"", caller.uid, *spec.submitter),
+            denied)) {
+        return;
+    }
+    checkSubmit(reply, caller, std::move(spec));
+}
+
+void Manager::checkSubmit(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
+                          BuildSpec spec) {
+    std::map<std::string, std::string> details = {
+        {"verb", "submit"}, {"type", spec.type}, {"arch", spec.arch}, {"release", spec.release}};
+    ++pendingCalls_;
+    polkit_.check(
+        caller, action::kSubmit, details,
+        [this, reply, spec = std::move(spec), uid = caller.uid](const std::string& denied) mutable {
+            --pendingCalls_;
+            afterSubmitAuthorized(reply, std::move(spec), uid, denied);
+        });
 }
 
 void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, BuildSpec spec,
@@ -186,6 +216,7 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
         r.id = BuildId{options_.hostname, r.number}.str();
         r.unit = unitNameOf(r.id);
         r.submitterUid = uid;
+        r.submitter = spec.submitter ? *spec.submitter : userNameOf(uid);
         r.submittedAt = realtimeUsec();
         auto timeoutSec = spec.timeoutSec ? spec.timeoutSec : options_.config.host.timeoutSec;
         r.timeoutUSec = timeoutSec * 1'000'000;
@@ -208,8 +239,9 @@ void Manager::afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, B
     order_.push_back(builds_[id].get());
     queue_.push_back(id);
     logEvent(LOG_INFO, message_id::kBuildQueued, id,
-             fmt::format("build {} queued ({} {} {}, uid {})", id, builds_[id]->record().spec.type,
-                         builds_[id]->record().spec.arch, builds_[id]->record().spec.release, uid));
+             fmt::format("build {} queued ({} {} {}, uid {}, submitter {})", id,
+                         builds_[id]->record().spec.type, builds_[id]->record().spec.arch,
+                         builds_[id]->record().spec.release, uid, builds_[id]->record().submitter));
     emitBuildQueued(id, sdbus::ObjectPath(path));
     reply->returnResults(id, sdbus::ObjectPath(path));
     sendSubmissionMail(builds_[id]->record());
@@ -763,9 +795,9 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
         const auto& b = *build;
         const auto& r = b.record();
         if (matches(f, r)) {
-            rows.emplace_back(r.id, r.spec.type, r.spec.arch, r.spec.release, r.spec.name, r.state,
-                              r.result, r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
-                              sdbus::ObjectPath(b.getObjectPath()));
+            rows.emplace_back(r.id, r.spec.type, r.spec.arch, r.spec.release, r.spec.name,
+                              r.submitter, r.state, r.result, r.submitterUid, r.submittedAt,
+                              r.startedAt, r.finishedAt, sdbus::ObjectPath(b.getObjectPath()));
         }
     }
     return rows;

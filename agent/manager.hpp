@@ -62,9 +62,9 @@ public:
                    const sdbus::Message& call) override;
 
 private:
-    using Row =
-        sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
-                      std::string, uint32_t, uint64_t, uint64_t, uint64_t, sdbus::ObjectPath>;
+    using Row = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
+                              std::string, std::string, std::string, uint32_t, uint64_t, uint64_t,
+                              uint64_t, sdbus::ObjectPath>;
     using SubmitReply = sdbus::Result<std::string, sdbus::ObjectPath>;
 
     // BuildManager1
@@ -83,6 +83,12 @@ private:
     uint32_t Running() override { return static_cast<uint32_t>(running_.size()); }
     uint32_t Queued() override { return static_cast<uint32_t>(queue_.size()); }
 
+    // The spec names a submitter: org.imagebuild.submit-for first, then
+    // checkSubmit(); without one checkSubmit() alone.
+    void afterSubmitForAuthorized(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
+                                  BuildSpec spec, const std::string& denied);
+    void checkSubmit(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
+                     BuildSpec spec);
     void afterSubmitAuthorized(const std::shared_ptr<SubmitReply>& reply, BuildSpec spec,
                                uint32_t uid, const std::string& denied);
     void afterCancelAuthorized(const std::string& id, const std::shared_ptr<sdbus::Result<>>& reply,

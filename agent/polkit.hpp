@@ -15,6 +15,7 @@ namespace imagebuild::agent {
 
 namespace action {
 inline constexpr const char* kSubmit = "org.imagebuild.submit";
+inline constexpr const char* kSubmitFor = "org.imagebuild.submit-for";
 inline constexpr const char* kCancel = "org.imagebuild.cancel";
 inline constexpr const char* kManage = "org.imagebuild.manage";
 }  // namespace action

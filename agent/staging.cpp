@@ -127,6 +127,7 @@ private:
               {"notify", record_.spec.notify},
               {"timeout_sec", record_.spec.timeoutSec}}},
             {"submitter_uid", record_.submitterUid},
+            {"submitter", record_.submitter},
             {"submitted_at", record_.submittedAt},
             {"started_at", record_.startedAt},
             {"finished_at", record_.finishedAt},

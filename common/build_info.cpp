@@ -33,6 +33,7 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     take(properties, "Reason", info.reason);
     take(properties, "Unit", info.unit);
     take(properties, "SubmitterUid", info.submitterUid);
+    take(properties, "Submitter", info.submitter);
     take(properties, "SubmittedAt", info.submittedAt);
     take(properties, "StartedAt", info.startedAt);
     take(properties, "FinishedAt", info.finishedAt);
@@ -59,12 +60,13 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
     info.arch = row.get<2>();
     info.release = row.get<3>();
     info.name = row.get<4>();
-    info.state = row.get<5>();
-    info.result = row.get<6>();
-    info.submitterUid = row.get<7>();
-    info.submittedAt = row.get<8>();
-    info.startedAt = row.get<9>();
-    info.finishedAt = row.get<10>();
+    info.submitter = row.get<5>();
+    info.state = row.get<6>();
+    info.result = row.get<7>();
+    info.submitterUid = row.get<8>();
+    info.submittedAt = row.get<9>();
+    info.startedAt = row.get<10>();
+    info.finishedAt = row.get<11>();
     if (auto id = BuildId::parse(info.id)) {
         info.host = id->host;
     }

@@ -31,6 +31,9 @@ struct BuildInfo {
     std::string reason;  // why it failed, when its log cannot say (Build1.Reason)
     std::string unit;
     std::uint32_t submitterUid = 0;
+    // Who submitted it, as a person reads it (Build1.Submitter): a user name,
+    // "uid N", or the name an HTTP token has. Empty from agents older than that.
+    std::string submitter;
     std::uint64_t submittedAt = 0;  // usec since the epoch; 0 = not yet
     std::uint64_t startedAt = 0;
     std::uint64_t finishedAt = 0;
@@ -49,11 +52,12 @@ struct BuildInfo {
 // newer agent never breaks an older client.
 BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& properties);
 
-// One row of BuildManager1.ListBuilds: id, type, arch, release, name, state,
-// result, submitter_uid, submitted_at, started_at, finished_at, path.
+// One row of BuildManager1.ListBuilds: id, type, arch, release, name,
+// submitter, state, result, submitter_uid, submitted_at, started_at,
+// finished_at, path.
 using BuildListRow = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
-                                   std::string, std::string, std::uint32_t, std::uint64_t,
-                                   std::uint64_t, std::uint64_t, sdbus::ObjectPath>;
+                                   std::string, std::string, std::string, std::uint32_t,
+                                   std::uint64_t, std::uint64_t, std::uint64_t, sdbus::ObjectPath>;
 BuildInfo buildInfoFromListRow(const BuildListRow& row);
 
 // The states a build can be in, in lifecycle order.

@@ -40,6 +40,7 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"reason", info.reason},
                        {"unit", info.unit},
                        {"submitter_uid", info.submitterUid},
+                       {"submitter", info.submitter},
                        {"submitted_at", info.submittedAt},
                        {"started_at", info.startedAt},
                        {"finished_at", info.finishedAt},
@@ -64,6 +65,7 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "reason", info.reason);
     optional(j, "unit", info.unit);
     optional(j, "submitter_uid", info.submitterUid);
+    optional(j, "submitter", info.submitter);
     optional(j, "submitted_at", info.submittedAt);
     optional(j, "started_at", info.startedAt);
     optional(j, "finished_at", info.finishedAt);

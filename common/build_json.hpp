@@ -1,8 +1,8 @@
 // The JSON shape of a build record, shared by the forwarder's HTTP API and
 // `imagebuildctl --json`:
 //   {"id", "host", "type", "arch", "release", "name", "state", "result",
-//    "exit_status", "unit", "submitter_uid", "submitted_at", "started_at",
-//    "finished_at", "timeout_usec", "monitor_url", "labels": {k: v},
+//    "exit_status", "unit", "submitter_uid", "submitter", "submitted_at",
+//    "started_at", "finished_at", "timeout_usec", "monitor_url", "labels": {k: v},
 //    "notify": [addr], "artifacts": [{"name", "path", "size", "sha256"}]}
 // Times are integers, usec since the epoch, 0 while they have not happened.
 #pragma once

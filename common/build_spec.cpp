@@ -12,8 +12,9 @@ namespace imagebuild {
 
 namespace {
 
-const std::vector<std::string> kKeys = {"type",   "arch",        "release", "kickstart", "name",
-                                        "notify", "timeout_sec", "labels",  "webhook"};
+const std::vector<std::string> kKeys = {"type",    "arch",     "release",     "kickstart",
+                                        "name",    "notify",   "timeout_sec", "labels",
+                                        "webhook", "submitter"};
 const std::vector<std::string> kRequired = {"type", "arch", "release", "kickstart"};
 
 constexpr std::size_t kMaxNotify = 16;
@@ -109,6 +110,11 @@ void checkFields(const BuildSpec& s) {
     if (!s.webhook.empty()) {
         checkWebhook(s.webhook);
     }
+    if (s.submitter) {
+        if (auto problem = submitterNameProblem(*s.submitter); !problem.empty()) {
+            throw SpecError("submitter", "spec field 'submitter' " + problem);
+        }
+    }
 }
 
 [[noreturn]] void unknownKey(const std::string& key) {
@@ -189,6 +195,37 @@ bool isValidUtf8(std::string_view text) {
     return true;
 }
 
+std::string submitterNameProblem(std::string_view name) {
+    if (name.empty()) {
+        return fmt::format("is empty; it must be 1 to {} characters", kMaxSubmitterChars);
+    }
+    if (!isValidUtf8(name)) {
+        return "is not valid UTF-8";
+    }
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        auto c = static_cast<unsigned char>(name[i]);
+        if ((c & 0xc0) != 0x80) {
+            ++chars;
+        }
+        // C0 controls and DEL; C1 controls (U+0080 to U+009F) are 0xc2 0x80-0x9f.
+        bool c1 = c == 0xc2 && i + 1 < name.size() &&
+                  static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
+                  static_cast<unsigned char>(name[i + 1]) <= 0x9f;
+        if (c < 0x20 || c == 0x7f || c1) {
+            return fmt::format(
+                "holds a control character (byte {} is {:#04x}); it must be "
+                "printable text",
+                i, c);
+        }
+    }
+    if (chars > kMaxSubmitterChars) {
+        return fmt::format("is {} characters long; at most {} are allowed", chars,
+                           kMaxSubmitterChars);
+    }
+    return {};
+}
+
 BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec) {
     BuildSpec s;
     std::vector<std::string> present;
@@ -211,6 +248,8 @@ BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec) {
             s.labels = take<std::map<std::string, std::string>>(key, value);
         } else if (key == "webhook") {
             s.webhook = take<std::string>(key, value);
+        } else if (key == "submitter") {
+            s.submitter = take<std::string>(key, value);
         } else {
             unknownKey(key);
         }
@@ -238,6 +277,8 @@ BuildSpec specFromJson(const nlohmann::json& spec) {
              : key == "name"    ? s.name
              : key == "webhook" ? s.webhook
                                 : s.kickstart) = std::move(text);
+        } else if (key == "submitter") {
+            s.submitter = takeJson<std::string>(key, value, "a string");
         } else if (key == "notify") {
             s.notify = takeJson<std::vector<std::string>>(key, value, "an array of strings");
         } else if (key == "timeout_sec") {

@@ -5,6 +5,8 @@
 //   type s, arch s, release s, kickstart s        required
 //   name s, notify as, timeout_sec t, labels a{ss},  optional
 //   webhook s (http://HOST[:PORT]/PATH, common/http_url.hpp)
+//   submitter s (the name to record instead of the caller's; the agent asks
+//                polkit for org.imagebuild.submit-for)
 #pragma once
 
 #include <sdbus-c++/Types.h>
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,6 +42,7 @@ public:
 
 inline constexpr std::size_t kMaxKickstartBytes = 1024 * 1024;
 inline constexpr std::uint64_t kMaxTimeoutSec = 7 * 24 * 3600;
+inline constexpr std::size_t kMaxSubmitterChars = 64;
 
 struct BuildSpec {
     std::string type;
@@ -50,6 +54,8 @@ struct BuildSpec {
     std::uint64_t timeoutSec = 0;  // 0: the host's default
     std::map<std::string, std::string> labels;
     std::string webhook;  // http:// URL POSTed the build's JSON at each state; empty: none
+    // Recorded as Build1.Submitter; absent: the caller's user name.
+    std::optional<std::string> submitter;
 };
 
 // What a host builds, to check a spec against.
@@ -66,5 +72,10 @@ BuildSpec specFromJson(const nlohmann::json& spec);
 void checkSupported(const BuildSpec& spec, const HostCapabilities& host);
 
 bool isValidUtf8(std::string_view text);
+
+// Why `name` cannot be a build's submitter (1 to kMaxSubmitterChars
+// characters of UTF-8, no control characters), as a phrase such as "is
+// empty"; empty when it can. The forwarder checks its token names with it.
+std::string submitterNameProblem(std::string_view name);
 
 }  // namespace imagebuild

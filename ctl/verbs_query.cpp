@@ -66,6 +66,7 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
             {"Reason", b.reason},
             {"Unit", b.unit},
             {"SubmitterUid", std::to_string(b.submitterUid)},
+            {"Submitter", b.submitter},
             {"SubmittedAt", formatTimestamp(b.submittedAt)},
             {"StartedAt", formatTimestamp(b.startedAt)},
             {"FinishedAt", formatTimestamp(b.finishedAt)},
@@ -117,7 +118,8 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
     line("Submitted", formatTimestamp(b.submittedAt));
     line("Started", formatTimestamp(b.startedAt));
     line("Finished", formatTimestamp(b.finishedAt));
-    line("Submitter", fmt::format("uid {}", b.submitterUid));
+    // Agents older than Build1.Submitter give only the uid.
+    line("Submitter", b.submitter.empty() ? fmt::format("uid {}", b.submitterUid) : b.submitter);
     line("Monitor", b.monitorUrl);
     if (b.pinned) {
         line("Pinned", "yes (kept by cleanup)");

@@ -1,5 +1,7 @@
 #include "forwarder/auth.hpp"
 
+#include <fmt/format.h>
+
 #include "forwarder/json_error.hpp"
 
 namespace imagebuild::forwarder {
@@ -32,14 +34,48 @@ std::optional<Response> authorize(Request& request, Access access, const TokenSt
     if (!identity) {
         return unauthorized("the bearer token is not valid here");
     }
-    if (access == Access::Write && identity->role != TokenRole::Write) {
+    if (access == Access::Write && identity->role == TokenRole::Read) {
         return jsonError(403, "Forbidden", "token '" + identity->name + "' may read but not write");
     }
     request.identity = identity->name;
+    request.role = identity->role;
     if (identity->name == policy.fleetTokenName) {
         if (auto user = request.header(kSubmitterHeader); !user.empty()) {
+            auto roleWord = request.header(kRoleHeader);
+            auto role =
+                roleWord.empty() ? std::optional(TokenRole::Write) : parseTokenRole(roleWord);
+            if (!role) {
+                return jsonError(400, "BadRequest",
+                                 fmt::format("{} must be read, write or admin, not '{}'",
+                                             kRoleHeader, roleWord.substr(0, 40)));
+            }
+            if (access == Access::Write && *role == TokenRole::Read) {
+                return jsonError(403, "Forbidden", "token '" + user + "' may read but not write");
+            }
             request.identity = user;
+            request.role = *role;
         }
+    }
+    return std::nullopt;
+}
+
+std::optional<Response> refuseCancel(const Request& request, const BuildInfo& build,
+                                     std::uint32_t forwarderUid) {
+    if (request.role == TokenRole::Admin) {
+        return std::nullopt;
+    }
+    if (build.submitterUid != forwarderUid) {
+        return jsonError(
+            403, "Forbidden",
+            fmt::format("build {} was submitted by '{}' (uid {}) on its host, not over HTTP; only "
+                        "an admin token may cancel it",
+                        build.id, build.submitter, build.submitterUid));
+    }
+    if (build.submitter != request.identity) {
+        return jsonError(403, "Forbidden",
+                         fmt::format("build {} was submitted by '{}'; token '{}' may cancel only "
+                                     "its own builds (an admin token may cancel any)",
+                                     build.id, build.submitter, request.identity));
     }
     return std::nullopt;
 }

@@ -1,9 +1,13 @@
 // Who may do what over HTTP: reads are open unless read_open=false; writes
-// need "Authorization: Bearer <token>" with a write token.
+// need "Authorization: Bearer <token>" with a write (or admin) token; a build
+// is cancelled by the token that submitted it, or by an admin token.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+
+#include "common/build_info.hpp"
 
 #include "forwarder/http_types.hpp"
 #include "forwarder/router.hpp"
@@ -14,15 +18,27 @@ namespace imagebuild::forwarder {
 struct AuthPolicy {
     bool readOpen = true;
     // Requests authenticated with this token name come from a peer forwarder and
-    // may name the user they act for in X-Imagebuild-Submitter.
+    // may name the user they act for in X-Imagebuild-Submitter, and that
+    // user's role in X-Imagebuild-Role (absent: write, as peers older than
+    // roles sent only writes).
     std::string fleetTokenName = "fleet";
 };
 
 inline constexpr const char* kSubmitterHeader = "X-Imagebuild-Submitter";
+inline constexpr const char* kRoleHeader = "X-Imagebuild-Role";
 
-// On success fills request.identity (empty for an anonymous read) and returns
-// nullopt; otherwise the 401/403 JSON response to send.
+// On success fills request.identity (empty for an anonymous read) and
+// request.role, and returns nullopt; otherwise the 400/401/403 JSON response
+// to send.
 std::optional<Response> authorize(Request& request, Access access, const TokenStore& tokens,
                                   const AuthPolicy& policy);
+
+// Whether the request may cancel `build`, decided by the host that owns it:
+// an admin token may cancel any build; another token only a build submitted
+// through this host's forwarder (its SubmitterUid is `forwarderUid`) in the
+// token's name. nullopt when allowed; otherwise the 403 JSON response saying
+// why.
+std::optional<Response> refuseCancel(const Request& request, const BuildInfo& build,
+                                     std::uint32_t forwarderUid);
 
 }  // namespace imagebuild::forwarder

@@ -92,6 +92,7 @@ PeerRequest peerRequestFor(const Request& request) {
     out.headers.emplace_back(kForwardedHeader, "1");
     if (!request.identity.empty()) {
         out.headers.emplace_back(kSubmitterHeader, request.identity);
+        out.headers.emplace_back(kRoleHeader, tokenRoleName(request.role));
     }
     for (const char* name : {"accept", "range", "if-none-match", "last-event-id"}) {
         if (auto value = request.header(name); !value.empty()) {

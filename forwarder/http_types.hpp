@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "forwarder/tokens.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -31,6 +32,7 @@ struct Request {
     std::vector<FormField> form;                 // a multipart/form-data body, parsed by the server
     std::map<std::string, std::string> params;   // filled by the router
     std::string identity;                        // token name; empty if anonymous
+    TokenRole role = TokenRole::Read;            // the token's role; Read if anonymous
     int connectionFd = -1;  // the client's socket, to notice a follower leaving
 
     // The header's value, or "" if absent. `name` is matched case-insensitively.

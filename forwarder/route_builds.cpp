@@ -4,6 +4,7 @@
 #include <sdbus-c++/Error.h>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "common/build_json.hpp"
 #include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
+#include "forwarder/auth.hpp"
 #include "forwarder/build_query.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/fleet.hpp"
@@ -166,8 +168,13 @@ Response handleBuildGet(App& app, Request& request) {
                     [&](const std::string& id) { return buildResponse(200, app.agent().get(id)); });
 }
 
+// Decided here, on the host that owns the build (a forwarded DELETE carries
+// the token's name and role): the agent sees only this forwarder's uid.
 Response handleBuildDelete(App& app, Request& request) {
     return forBuild(app, request, [&](const std::string& id) {
+        if (auto refused = refuseCancel(request, app.agent().get(id), getuid())) {
+            return *refused;
+        }
         app.agent().cancel(id);
         return buildResponse(200, app.agent().get(id));
     });

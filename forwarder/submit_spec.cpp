@@ -63,6 +63,9 @@ sdbus::Variant convert(const std::string& key, const json& value) {
         }
         return sdbus::Variant(out);
     }
+    if (key == "submitter") {
+        throw SpecError("'submitter' cannot be given: it is the name of the bearer token");
+    }
     throw SpecError(
         fmt::format("unknown key '{}' (allowed: type, arch, release, kickstart, name, notify, "
                     "timeout_sec, labels, webhook)",
@@ -91,15 +94,9 @@ SubmitSpec parseSubmitSpec(const std::string& body) {
 }
 
 void setSubmitter(SubmitSpec& spec, const std::string& name) {
-    if (name.empty()) {
-        return;
+    if (!name.empty()) {
+        spec.dbus["submitter"] = sdbus::Variant(name);
     }
-    std::map<std::string, std::string> labels;
-    if (auto it = spec.dbus.find("labels"); it != spec.dbus.end()) {
-        labels = it->second.get<std::map<std::string, std::string>>();
-    }
-    labels["submitted_by"] = name;
-    spec.dbus["labels"] = sdbus::Variant(labels);
 }
 
 }  // namespace imagebuild::forwarder

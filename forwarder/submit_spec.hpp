@@ -25,7 +25,9 @@ public:
 };
 
 SubmitSpec parseSubmitSpec(const std::string& body);
-// Records who submitted over HTTP (the token's name) as the label "submitted_by".
+// Records who submitted over HTTP (the token's name) as the agent's spec key
+// "submitter" (the agent lets the forwarder's user do so: polkit action
+// org.imagebuild.submit-for). A body cannot set it.
 void setSubmitter(SubmitSpec& spec, const std::string& name);
 
 }  // namespace imagebuild::forwarder

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/build_spec.hpp"
 #include "common/sha256.hpp"
 
 namespace imagebuild::forwarder {
@@ -23,6 +24,31 @@ bool isSha256Hex(const std::string& text) {
 }
 
 }  // namespace
+
+std::optional<TokenRole> parseTokenRole(std::string_view word) {
+    if (word == "read") {
+        return TokenRole::Read;
+    }
+    if (word == "write") {
+        return TokenRole::Write;
+    }
+    if (word == "admin") {
+        return TokenRole::Admin;
+    }
+    return std::nullopt;
+}
+
+const char* tokenRoleName(TokenRole role) {
+    switch (role) {
+        case TokenRole::Read:
+            return "read";
+        case TokenRole::Write:
+            return "write";
+        case TokenRole::Admin:
+            return "admin";
+    }
+    return "read";
+}
 
 TokenStore TokenStore::parse(std::string_view text, const std::string& name) {
     TokenStore store;
@@ -39,7 +65,7 @@ TokenStore TokenStore::parse(std::string_view text, const std::string& name) {
         }
         if (!(words >> hex) || (words >> role && words >> extra)) {
             throw TokenError(
-                fmt::format("{}:{}: expected '<name> <sha256 hex> [write|read]'", name, n));
+                fmt::format("{}:{}: expected '<name> <sha256 hex> [read|write|admin]'", name, n));
         }
         std::transform(hex.begin(), hex.end(), hex.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -47,12 +73,18 @@ TokenStore TokenStore::parse(std::string_view text, const std::string& name) {
             throw TokenError(fmt::format("{}:{}: '{}' is not a sha256 (64 hex digits)", name, n,
                                          hex.substr(0, 80)));
         }
+        // The name becomes the builds' submitter: the agent's rules apply.
+        if (auto problem = submitterNameProblem(who); !problem.empty()) {
+            throw TokenError(fmt::format("{}:{}: the name {}", name, n, problem));
+        }
         TokenIdentity identity{who, TokenRole::Write};
-        if (role == "read") {
-            identity.role = TokenRole::Read;
-        } else if (!role.empty() && role != "write") {
-            throw TokenError(
-                fmt::format("{}:{}: role '{}' is not 'write' or 'read'", name, n, role));
+        if (!role.empty()) {
+            auto parsed = parseTokenRole(role);
+            if (!parsed) {
+                throw TokenError(fmt::format("{}:{}: role '{}' is not 'read', 'write' or 'admin'",
+                                             name, n, role.substr(0, 80)));
+            }
+            identity.role = *parsed;
         }
         store.entries_.push_back({hex, identity});
     }

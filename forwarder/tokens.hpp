@@ -1,7 +1,10 @@
 // Bearer tokens, hashed at rest. /etc/imagebuild/tokens has one token a line:
-//     <name> <sha256 of the token, hex> [write|read]
-// ('#' starts a comment). The name is who the token is: it is recorded as the
-// submitter of the builds made with it. A "read" token cannot write.
+//     <name> <sha256 of the token, hex> [read|write|admin]
+// ('#' starts a comment; the role defaults to write). The name is who the
+// token is: it is recorded as the submitter of the builds made with it (the
+// agent's spec key "submitter"). A "read" token cannot write; a "write" token
+// submits and cancels the builds submitted with its name; an "admin" token
+// also cancels anyone's.
 #pragma once
 
 #include <optional>
@@ -12,7 +15,11 @@
 
 namespace imagebuild::forwarder {
 
-enum class TokenRole { Read, Write };
+enum class TokenRole { Read, Write, Admin };  // each may do what the one before may
+
+// "read", "write", "admin"; nullopt for anything else.
+std::optional<TokenRole> parseTokenRole(std::string_view word);
+const char* tokenRoleName(TokenRole role);
 
 struct TokenIdentity {
     std::string name;

@@ -11,7 +11,7 @@ peer_up() { curl -sf "$1/metrics" | grep -qx "imagebuild_forwarder_peer_up{peer=
 
 # setup_forwarder HOST ADDRESS [PEER_URL...]: the [forwarder] section (after
 # $FORWARDER_EXTRA_CONF, e.g. an agent's [host] and [type.*] sections),
-# tokens (alice: write, carol: read, fleet), the fleet token, the user, and
+# tokens (alice, bob: write, carol: read, ops: admin, fleet), the fleet token, the user, and
 # the socket on the host's own address (hosts share the network namespace).
 setup_forwarder() {
     local host=$1 address=$2
@@ -24,7 +24,9 @@ setup_forwarder() {
     {
         echo "# name  sha256(token)  role"
         echo "alice $(token_hash alice-token)"
+        echo "bob $(token_hash bob-token) write"
         echo "carol $(token_hash carol-token) read"
+        echo "ops $(token_hash ops-token) admin"
         echo "fleet $(token_hash fleet-secret)"
     } | write_into "$host" /etc/imagebuild/tokens
     printf 'fleet-secret\n' | write_into "$host" /etc/imagebuild/fleet-token

@@ -301,6 +301,36 @@ test_nobody_is_denied() {
     run_in a busctl call $A $M $I CancelBuild s "$id"
 }
 
+test_submitter() {
+    local before out id row
+    before=$(build_dirs)
+    # Submitting in another's name needs org.imagebuild.submit-for, asked
+    # first: nobody's refusal names it, and nothing is written.
+    out=$(run_in a runuser -u nobody -- gdbus call --system --dest $A --object-path $M --method $I.Submit \
+        "{'type': <'oemdrv'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, 'submitter': <'alice'>}" 2>&1 || true)
+    assert_contains "$out" "org.imagebuild.Error.AccessDenied: polkit refused action org.imagebuild.submit-for"
+    # A bad name is InvalidSpec naming the field.
+    assert_contains "$(gsubmit "{'type': <'oemdrv'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'x'>, 'submitter': <''>}")" \
+        "org.imagebuild.Error.InvalidSpec: spec field 'submitter' is empty"
+    bad_spec "spec field 'submitter' is 65 characters long; at most 64 are allowed" 5 type s oemdrv arch s x86_64 \
+        release s 40 kickstart s x submitter s "$(printf 'a%.0s' {1..65})"
+    bad_spec "spec field 'submitter' holds a control character" 5 type s oemdrv arch s x86_64 \
+        release s 40 kickstart s x submitter s $'two\nlines'
+    assert_eq "$(build_dirs)" "$before"
+    # root may: the name is the build's Submitter, in its row right after
+    # the name, and in its record; the uid stays the caller's.
+    id=$(submit fail 2 submitter s alice name s for-alice)
+    assert_eq "$(prop "$id" Submitter)" alice
+    assert_eq "$(prop "$id" SubmitterUid)" 0
+    row=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 0)
+    assert_contains "$row" "\"$id\" \"fail\" \"x86_64\" \"40\" \"for-alice\" \"alice\" \""
+    assert_contains "$(run_in a cat "/var/lib/imagebuild/builds/$id/record.json")" '"submitter": "alice"'
+    # Without the key: the caller's user name.
+    id=$(submit fail 1 name s by-root)
+    assert_eq "$(prop "$id" Submitter)" root
+    assert_contains "$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 0)" '"by-root" "root" "'
+}
+
 test_list_builds_filter() {
     local out
     out=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 1 states as 1 failed)
@@ -374,6 +404,7 @@ test_case "each bad spec field gets an error naming it, nothing is written" test
 test_case "an oversized kickstart is InvalidSpec naming the limit, nothing is written" test_oversized_kickstart
 test_case "unknown and path-like ids are NotFound" test_bad_ids
 test_case "nobody is denied by polkit; reads stay open" test_nobody_is_denied
+test_case "submitter: recorded for root, refused to nobody naming submit-for, validated" test_submitter
 test_case "ListBuilds filters" test_list_builds_filter
 test_case "kill -9 of the agent mid-build: the next call reports the true result" test_agent_killed_mid_build
 test_case "the agent exits when idle and the bus starts it again" test_idle_exit_and_reactivation

@@ -208,6 +208,9 @@ RULES
     # (The line may start with the terminal's colour reset.)
     id=$(sed -n 's/.*Submitted build \(a-[0-9]*\)\..*$/\1/p' <<<"$out" | tr -d '\r')
     assert_eq "$(ctl show "$id" -p SubmitterUid)" "SubmitterUid=$(run_in a id -u ibtester)"
+    # Who submitted it, by name: the property and status.
+    assert_eq "$(ctl show "$id" -p Submitter)" "Submitter=ibtester"
+    assert_contains "$(ctl status "$id")" "Submitter: ibtester"
     wait_for 10 run_in a grep -q "Member=Submit" /var/tmp/monitor.txt
     # sd-bus flag 0x4: ALLOW_INTERACTIVE_AUTHORIZATION
     assert_contains "$(run_in a grep -B1 'Member=Submit' /var/tmp/monitor.txt | tail -2)" "Flags=4"

@@ -69,7 +69,7 @@ test_build_for_c_runs_on_c() {
     local record
     record=$(curl -sf "$a/v1/builds/$c_build")
     assert_contains "$record" '"host":"c"'
-    assert_contains "$record" '"submitted_by":"alice"'
+    assert_contains "$record" '"submitter":"alice"'
     # It runs in c's systemd and logs to c's journal, not a's.
     wait_for 30 is_state "$c_build" succeeded
     assert_contains "$(run_in c journalctl -o cat IMAGEBUILD_ID="$c_build")" "line 40"

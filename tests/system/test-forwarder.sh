@@ -17,7 +17,7 @@ install_into a
 install_into b
 # An agent that starts (the forwarder asks it for /v1/builds, /v1/hosts,
 # /metrics) and builds "noop" for x86_64/40 on a, aarch64/40 on b.
-a_conf=$'[host]\narches = x86_64\nreleases = 40\n[type.noop]\ncommand = true'
+a_conf=$'[host]\narches = x86_64\nreleases = 40\n[type.noop]\ncommand = true\n[type.sleep]\ncommand = sleep 600'
 b_conf=${a_conf/x86_64/aarch64}
 FORWARDER_EXTRA_CONF=$a_conf setup_forwarder a 127.0.0.2 "$b"
 FORWARDER_EXTRA_CONF=$b_conf setup_forwarder b 127.0.0.3 "$a"
@@ -143,7 +143,9 @@ test_upload_tree_with_include_builds_on_the_right_host() {
     assert_eq "${id%-*}" b
     assert_eq "$(run_in b cat "/var/lib/imagebuild/builds/$id/ks.cfg")" \
         "$(printf 'lang en_US.UTF-8\nrepo --name=fedora --baseurl=http://example/')"
-    assert_contains "$(curl -sf "$a/v1/builds/$id")" '"labels":{"submitted_by":"alice","ticket":"OPS-1"}'
+    assert_contains "$(curl -sf "$a/v1/builds/$id")" '"labels":{"ticket":"OPS-1"}'
+    # b recorded the token's name (passed on by a) as the submitter.
+    assert_eq "$(curl -sf "$a/v1/builds/$id" | json_get submitter)" alice
     # Pasted text: x86_64 is a's own.
     answer=$(upload type=noop arch=x86_64 release=40 'kickstart=lang C')
     assert_eq "${answer##*$'\n'}" 201
@@ -193,6 +195,60 @@ test_upload_limits_and_missing_fields() {
     assert_eq "$(http_status "$a/v1/health")" 200
 }
 
+# delete_as TOKEN URL: DELETE, prints the body then the status on a line of its own.
+delete_as() { curl -s -w '\n%{http_code}' -H "Authorization: Bearer $1" -X DELETE "$2"; }
+build_state() { curl -sf "$a/v1/builds/$1" | json_get state; }
+is_state() { [ "$(build_state "$1")" = "$2" ]; }
+submit_sleep() {
+    curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
+        --data-binary '{"type":"sleep","arch":"x86_64","release":"40","kickstart":"lang C"}' |
+        json_get id
+}
+
+test_cancel_is_for_the_submitting_token_or_an_admin() {
+    local id answer
+    id=$(submit_sleep)
+    assert_eq "${id%-*}" a
+    assert_eq "$(curl -sf "$a/v1/builds/$id" | json_get submitter)" alice
+    assert_eq "$(run_in a busctl get-property org.imagebuild.Agent1 \
+        "$(run_in a busctl call org.imagebuild.Agent1 /org/imagebuild/Agent1 \
+            org.imagebuild.BuildManager1 GetBuild s "$id" | cut -d' ' -f2 | tr -d '"')" \
+        org.imagebuild.Build1 Submitter)" 's "alice"'
+    # bob (write) may not cancel alice's build, asked through b: a, which owns
+    # the build, decides with bob's name and role.
+    answer=$(delete_as bob-token "$b/v1/builds/$id")
+    assert_eq "${answer##*$'\n'}" 403
+    assert_contains "$answer" "\"error\":\"Forbidden\""
+    assert_contains "$answer" "build $id was submitted by 'alice'; token 'bob' may cancel only its own builds"
+    [ "$(build_state "$id")" != cancelled ] || { echo "bob cancelled alice's build"; return 1; }
+    # alice may.
+    answer=$(delete_as alice-token "$a/v1/builds/$id")
+    assert_eq "${answer##*$'\n'}" 200
+    wait_for 20 is_state "$id" cancelled
+    # An admin token cancels anyone's, also through b.
+    id=$(submit_sleep)
+    answer=$(delete_as ops-token "$b/v1/builds/$id")
+    assert_eq "${answer##*$'\n'}" 200
+    wait_for 20 is_state "$id" cancelled
+    # A build submitted over D-Bus (by root): only an admin token, even for
+    # a token that shares a user's name; the agent lets the forwarder cancel
+    # it (polkit/50-imagebuild.rules).
+    id=$(run_in a busctl call org.imagebuild.Agent1 /org/imagebuild/Agent1 org.imagebuild.BuildManager1 \
+        Submit 'a{sv}' 4 type s sleep arch s x86_64 release s 40 kickstart s 'lang C' | awk '{print $2}' | tr -d '"')
+    assert_eq "$(curl -sf "$a/v1/builds/$id" | json_get submitter)" root
+    answer=$(delete_as alice-token "$a/v1/builds/$id")
+    assert_eq "${answer##*$'\n'}" 403
+    assert_contains "$answer" "only an admin token may cancel it"
+    answer=$(delete_as ops-token "$a/v1/builds/$id")
+    assert_eq "${answer##*$'\n'}" 200
+    wait_for 20 is_state "$id" cancelled
+    # A body cannot claim a submitter.
+    answer=$(curl -s -w '\n%{http_code}' "${auth[@]}" -X POST "$a/v1/builds" \
+        --data-binary '{"type":"sleep","arch":"x86_64","release":"40","kickstart":"lang C","submitter":"bob"}')
+    assert_eq "${answer##*$'\n'}" 400
+    assert_contains "$answer" "'submitter' cannot be given"
+}
+
 test_down_peer_is_marked_down_and_comes_back() {
     poweroff_host b
     # Down within 5 s (interval 1 s, timeout 1 s).
@@ -224,5 +280,7 @@ test_case "upload: '..' and a symlink out of the tree are refused naming the ent
     test_upload_refuses_entries_leaving_the_tree
 test_case "upload: over max_upload_bytes is 413, a missing field is 400 naming it" \
     test_upload_limits_and_missing_fields
+test_case "DELETE: the submitting token or an admin one; forwarded with name and role" \
+    test_cancel_is_for_the_submitting_token_or_an_admin
 test_case "a powered-off peer is down within 5 s and up again after boot" test_down_peer_is_marked_down_and_comes_back
 finish

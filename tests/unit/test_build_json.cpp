@@ -14,18 +14,21 @@ TEST(BuildJson, RoundTripsEveryField) {
     info.result = "succeeded";
     info.exitStatus = 0;
     info.submittedAt = 1700000000000000;
+    info.submitter = "alice";
     info.labels = {{"team", "qa"}};
     info.notify = {"a@example.org"};
     info.artifacts = {{"oemdrv.iso", "/var/lib/imagebuild/x/oemdrv.iso", 374784, "ab"}};
 
     nlohmann::json j = info;
     EXPECT_EQ(j["exit_status"], 0);
+    EXPECT_EQ(j["submitter"], "alice");
     EXPECT_EQ(j["labels"]["team"], "qa");
     EXPECT_EQ(j["artifacts"][0]["size"], 374784);
 
     auto back = j.get<BuildInfo>();
     EXPECT_EQ(back.id, info.id);
     EXPECT_EQ(back.submittedAt, info.submittedAt);
+    EXPECT_EQ(back.submitter, "alice");
     EXPECT_EQ(back.labels, info.labels);
     EXPECT_EQ(back.artifacts.at(0).name, "oemdrv.iso");
     EXPECT_TRUE(back.finished());
@@ -44,6 +47,7 @@ TEST(BuildInfo, FromDbusPropertiesTakesKnownKeysAndDerivesHost) {
         {"Id", sdbus::Variant(std::string("build-b-12"))},
         {"State", sdbus::Variant(std::string("running"))},
         {"StartedAt", sdbus::Variant(std::uint64_t{5})},
+        {"Submitter", sdbus::Variant(std::string("alice"))},
         {"SomethingNewer", sdbus::Variant(std::string("ignored"))},
         {"ExitStatus", sdbus::Variant(std::string("wrong type keeps default"))},
     };
@@ -51,7 +55,23 @@ TEST(BuildInfo, FromDbusPropertiesTakesKnownKeysAndDerivesHost) {
     EXPECT_EQ(info.host, "build-b");
     EXPECT_EQ(info.state, "running");
     EXPECT_EQ(info.startedAt, 5u);
+    EXPECT_EQ(info.submitter, "alice");
     EXPECT_EQ(info.exitStatus, -1);
     EXPECT_TRUE(imagebuild::isFinalState("timed-out"));
     EXPECT_FALSE(imagebuild::isFinalState("running"));
+}
+
+TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
+    imagebuild::BuildListRow row("b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "running", "",
+                                 998u, 10u, 11u, 0u,
+                                 sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"));
+    auto info = imagebuild::buildInfoFromListRow(row);
+    EXPECT_EQ(info.host, "b");
+    EXPECT_EQ(info.name, "nightly");
+    EXPECT_EQ(info.submitter, "alice");
+    EXPECT_EQ(info.state, "running");
+    EXPECT_EQ(info.submitterUid, 998u);
+    EXPECT_EQ(info.submittedAt, 10u);
+    EXPECT_EQ(info.startedAt, 11u);
+    EXPECT_EQ(info.finishedAt, 0u);
 }

@@ -97,3 +97,17 @@ TEST(BuildRecord, ReasonRoundTripsAndOldRecordsHaveNone) {
     j.erase("reason");  // written before the field existed
     EXPECT_EQ(recordFromJson(j).reason, "");
 }
+
+TEST(BuildRecord, SubmitterRoundTripsAndOldRecordsTakeTheUidsName) {
+    BuildRecord r;
+    r.id = "host-9";
+    r.submitterUid = 0;
+    r.submitter = "alice";
+    EXPECT_EQ(recordFromJson(recordToJson(r)).submitter, "alice");
+    auto j = recordToJson(r);
+    j.erase("submitter");  // written before the field existed
+    EXPECT_EQ(recordFromJson(j).submitter, "root");
+    EXPECT_EQ(userNameOf(0), "root");
+    // A uid without a name is shown as its number.
+    EXPECT_EQ(userNameOf(4000000123u), "uid 4000000123");
+}

@@ -65,7 +65,7 @@ TEST(BuildSpec, UnknownKeyListsTheAllowedOnes) {
     EXPECT_EQ(field, "colour");
     EXPECT_EQ(message,
               "unknown spec field 'colour'; allowed fields: type, arch, release, "
-              "kickstart, name, notify, timeout_sec, labels, webhook");
+              "kickstart, name, notify, timeout_sec, labels, webhook, submitter");
 }
 
 TEST(BuildSpec, WrongTypesNameFieldAndSignature) {
@@ -193,4 +193,42 @@ TEST(BuildSpec, BadWebhooksNameTheFieldAndWhatIsAllowed) {
     EXPECT_NE(message.find("https is not supported"), std::string::npos) << message;
     auto wrongType = errorOf(with("webhook", sdbus::Variant(std::uint32_t{1})));
     EXPECT_EQ(wrongType.first, "webhook");
+}
+
+TEST(BuildSpec, SubmitterIsOptionalPrintableUtf8OfAtMost64Characters) {
+    EXPECT_FALSE(specFromVariants(good()).submitter.has_value());
+    EXPECT_EQ(specFromVariants(with("submitter", sdbus::Variant(std::string("alice")))).submitter,
+              "alice");
+    // 64 characters, 128 bytes: characters count, not bytes.
+    std::string sixtyFour;
+    for (int i = 0; i < 64; ++i) {
+        sixtyFour += "\xc3\xa9";  // é
+    }
+    EXPECT_EQ(specFromVariants(with("submitter", sdbus::Variant(sixtyFour))).submitter, sixtyFour);
+    EXPECT_EQ(
+        specFromVariants(with("submitter", sdbus::Variant(std::string("Jane Doe (CI)")))).submitter,
+        "Jane Doe (CI)");
+    EXPECT_EQ(errorOf(with("submitter", sdbus::Variant(std::string()))).second,
+              "spec field 'submitter' is empty; it must be 1 to 64 characters");
+    EXPECT_EQ(errorOf(with("submitter", sdbus::Variant(std::string(65, 'a')))).second,
+              "spec field 'submitter' is 65 characters long; at most 64 are allowed");
+    // (The bus itself refuses strings that are not UTF-8 or hold NUL.)
+    EXPECT_EQ(imagebuild::submitterNameProblem("bad\xff"), "is not valid UTF-8");
+    EXPECT_NE(imagebuild::submitterNameProblem(std::string("nul\0x", 5)).find("control character"),
+              std::string::npos);
+    for (std::string bad : {std::string("a\nb"), std::string("tab\t"), std::string("del\x7f"),
+                            std::string("c1\xc2\x85")}) {
+        auto [field, message] = errorOf(with("submitter", sdbus::Variant(bad)));
+        EXPECT_EQ(field, "submitter") << bad;
+        EXPECT_NE(message.find("control character"), std::string::npos) << message;
+    }
+    EXPECT_EQ(errorOf(with("submitter", sdbus::Variant(std::uint32_t{0}))).second,
+              "spec field 'submitter' must be of D-Bus type 's', got 'u'");
+    auto j = specFromJson({{"type", "oemdrv"},
+                           {"arch", "x86_64"},
+                           {"release", "40"},
+                           {"kickstart", "lang en_US.UTF-8\n"},
+                           {"submitter", "alice"}});
+    EXPECT_EQ(j.submitter, "alice");
+    EXPECT_EQ(imagebuild::submitterNameProblem("alice"), "");
 }

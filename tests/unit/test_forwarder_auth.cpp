@@ -68,7 +68,20 @@ TEST(ForwarderTokens, MalformedLinesNameFileAndLine) {
         EXPECT_STREQ(e.what(), "/etc/imagebuild/tokens:2: '1234' is not a sha256 (64 hex digits)");
     }
     EXPECT_THROW(TokenStore::parse("alice\n", "t"), TokenError);
-    EXPECT_THROW(TokenStore::parse("alice " + kSecretHash + " admin\n", "t"), TokenError);
+    try {
+        TokenStore::parse("alice " + kSecretHash + " root\n", "t");
+        FAIL() << "accepted an unknown role";
+    } catch (const TokenError& e) {
+        EXPECT_STREQ(e.what(), "t:1: role 'root' is not 'read', 'write' or 'admin'");
+    }
+    // The name becomes the builds' submitter: at most 64 characters.
+    try {
+        TokenStore::parse(std::string(65, 'a') + " " + kSecretHash + "\n", "t");
+        FAIL() << "accepted a 65-character name";
+    } catch (const TokenError& e) {
+        EXPECT_STREQ(e.what(), "t:1: the name is 65 characters long; at most 64 are allowed");
+    }
+    EXPECT_THROW(TokenStore::parse("bad\xff " + kSecretHash + "\n", "t"), TokenError);
     EXPECT_THROW(TokenStore::parse("alice " + kSecretHash + " read extra\n", "t"), TokenError);
 }
 
@@ -123,4 +136,93 @@ TEST(ForwarderAuth, OnlyTheFleetTokenMayActForAUser) {
     carol.headers["x-imagebuild-submitter"] = "alice";
     EXPECT_FALSE(authorize(carol, Access::Read, tokens, {true, "fleet"}));
     EXPECT_EQ(carol.identity, "carol");
+}
+
+TEST(ForwarderTokens, RolesAreReadWriteAndAdminDefaultingToWrite) {
+    auto tokens =
+        TokenStore::parse("ops " + kSecretHash + " admin\nci " + kReaderHash + " write\n", "t");
+    EXPECT_EQ(tokens.verify("secret")->role, TokenRole::Admin);
+    EXPECT_EQ(tokens.verify("reader")->role, TokenRole::Write);
+    EXPECT_EQ(TokenStore::parse("dave " + kSecretHash, "t").verify("secret")->role,
+              TokenRole::Write);
+    for (auto role : {TokenRole::Read, TokenRole::Write, TokenRole::Admin}) {
+        EXPECT_EQ(parseTokenRole(tokenRoleName(role)), role);
+    }
+    EXPECT_FALSE(parseTokenRole("Admin"));
+    EXPECT_FALSE(parseTokenRole(""));
+}
+
+TEST(ForwarderAuth, AnAdminTokenWritesAndKeepsItsRole) {
+    auto tokens = TokenStore::parse("ops " + kSecretHash + " admin\n", "t");
+    auto ops = withToken("secret");
+    EXPECT_FALSE(authorize(ops, Access::Write, tokens, {}));
+    EXPECT_EQ(ops.identity, "ops");
+    EXPECT_EQ(ops.role, TokenRole::Admin);
+}
+
+TEST(ForwarderAuth, TheFleetTokenCarriesTheUsersRole) {
+    auto tokens = store();
+    auto peer = withToken("fleet-secret");
+    peer.headers["x-imagebuild-submitter"] = "ops";
+    peer.headers["x-imagebuild-role"] = "admin";
+    EXPECT_FALSE(authorize(peer, Access::Write, tokens, {true, "fleet"}));
+    EXPECT_EQ(peer.identity, "ops");
+    EXPECT_EQ(peer.role, TokenRole::Admin);
+    // A peer older than roles sends none: a write.
+    auto old = withToken("fleet-secret");
+    old.headers["x-imagebuild-submitter"] = "alice";
+    EXPECT_FALSE(authorize(old, Access::Write, tokens, {true, "fleet"}));
+    EXPECT_EQ(old.role, TokenRole::Write);
+    // A read-only user cannot write through a peer either.
+    auto reader = withToken("fleet-secret");
+    reader.headers["x-imagebuild-submitter"] = "carol";
+    reader.headers["x-imagebuild-role"] = "read";
+    EXPECT_EQ(authorize(reader, Access::Write, tokens, {true, "fleet"})->status, 403u);
+    auto bad = withToken("fleet-secret");
+    bad.headers["x-imagebuild-submitter"] = "alice";
+    bad.headers["x-imagebuild-role"] = "root";
+    auto refused = authorize(bad, Access::Write, tokens, {true, "fleet"});
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 400u);
+    EXPECT_NE(refused->body.find("X-Imagebuild-Role must be read, write or admin"),
+              std::string::npos);
+    // Only the fleet token may claim a role.
+    auto alice = withToken("secret");
+    alice.headers["x-imagebuild-role"] = "admin";
+    alice.headers["x-imagebuild-submitter"] = "ops";
+    EXPECT_FALSE(authorize(alice, Access::Write, tokens, {true, "fleet"}));
+    EXPECT_EQ(alice.identity, "alice");
+    EXPECT_EQ(alice.role, TokenRole::Write);
+}
+
+TEST(ForwarderAuth, ABuildIsCancelledByItsTokenOrAnAdmin) {
+    imagebuild::BuildInfo build;
+    build.id = "a-7";
+    build.submitter = "alice";
+    build.submitterUid = 998;  // the forwarder's
+    Request alice;
+    alice.identity = "alice";
+    alice.role = TokenRole::Write;
+    EXPECT_FALSE(refuseCancel(alice, build, 998));
+    Request bob = alice;
+    bob.identity = "bob";
+    auto refused = refuseCancel(bob, build, 998);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403u);
+    EXPECT_NE(refused->body.find("build a-7 was submitted by 'alice'; token 'bob' may cancel only "
+                                 "its own builds (an admin token may cancel any)"),
+              std::string::npos)
+        << refused->body;
+    Request ops = bob;
+    ops.identity = "ops";
+    ops.role = TokenRole::Admin;
+    EXPECT_FALSE(refuseCancel(ops, build, 998));
+    // Submitted over D-Bus by a user who happens to share the token's name:
+    // not the token's build.
+    build.submitterUid = 1000;
+    refused = refuseCancel(alice, build, 998);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403u);
+    EXPECT_NE(refused->body.find("only an admin token may cancel it"), std::string::npos);
+    EXPECT_FALSE(refuseCancel(ops, build, 998));
 }

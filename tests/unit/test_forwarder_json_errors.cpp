@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sdbus-c++/Error.h>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/dbus_names.hpp"
@@ -23,6 +25,7 @@ class FakeAgent final : public AgentClient {
 public:
     std::string submitError;
     DbusSpec lastSpec;
+    std::vector<std::string> cancelled;
 
     std::string submit(const DbusSpec& spec) override {
         if (!submitError.empty()) {
@@ -40,9 +43,12 @@ public:
         info.id = id;
         info.host = "testhost";
         info.state = "queued";
+        info.submitter = "alice";  // submitted through this forwarder with alice's token
+        info.submitterUid = getuid();
         return info;
     }
     void cancel(const std::string& id) override {
+        cancelled.push_back(id);
         throw sdbus::Error(dbus_names::error::kAlreadyFinished, id + " has ended");
     }
     std::string kickstart(const std::string& id) override {
@@ -62,7 +68,11 @@ public:
 
 struct Fixture : ::testing::Test {
     Fixture()
-        : app(parseConfig("", "x"), TokenStore::parse("alice " + imagebuild::sha256Hex("s"), "t"),
+        : app(parseConfig("", "x"),
+              TokenStore::parse("alice " + imagebuild::sha256Hex("s") + "\nbob " +
+                                    imagebuild::sha256Hex("b") + "\nops " +
+                                    imagebuild::sha256Hex("o") + " admin\n",
+                                "t"),
               "testhost") {
         auto fake = std::make_unique<FakeAgent>();
         agent = fake.get();
@@ -70,13 +80,18 @@ struct Fixture : ::testing::Test {
         registerRoutes(app);
     }
 
+    // token: alice's; as(): another token's.
     Response call(std::string method, std::string path, std::string body = "", bool token = false) {
+        return as(token ? "s" : "", std::move(method), std::move(path), std::move(body));
+    }
+    Response as(const std::string& token, std::string method, std::string path,
+                std::string body = "") {
         Request r;
         r.method = std::move(method);
         r.path = std::move(path);
         r.body = std::move(body);
-        if (token) {
-            r.headers["authorization"] = "Bearer s";
+        if (!token.empty()) {
+            r.headers["authorization"] = "Bearer " + token;
         }
         return app.dispatch(r);
     }
@@ -146,8 +161,30 @@ TEST_F(Fixture, SubmitPassesTheSpecAndRecordsTheSubmitter) {
     EXPECT_EQ(agent->lastSpec.at("notify").get<std::vector<std::string>>(),
               std::vector<std::string>{"a@b"});
     auto labels = agent->lastSpec.at("labels").get<std::map<std::string, std::string>>();
-    EXPECT_EQ(labels.at("team"), "qa");
-    EXPECT_EQ(labels.at("submitted_by"), "alice");
+    EXPECT_EQ(labels, (std::map<std::string, std::string>{{"team", "qa"}}));
+    EXPECT_EQ(agent->lastSpec.at("submitter").get<std::string>(), "alice");
+}
+
+TEST_F(Fixture, ABodyCannotNameTheSubmitter) {
+    auto r = call("POST", "/v1/builds",
+                  R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"k",)"
+                  R"("submitter":"bob"})",
+                  true);
+    expectError(r, 400, "InvalidSpec");
+    EXPECT_NE(r.body.find("'submitter' cannot be given"), std::string::npos) << r.body;
+}
+
+TEST_F(Fixture, DeleteIsForTheSubmittingTokenOrAnAdmin) {
+    auto r = as("b", "DELETE", "/v1/builds/testhost-1");
+    expectError(r, 403, "Forbidden");
+    EXPECT_NE(r.body.find("submitted by 'alice'; token 'bob' may cancel only its own builds"),
+              std::string::npos)
+        << r.body;
+    EXPECT_TRUE(agent->cancelled.empty());
+    // alice's and the admin's reach the agent (whose fake answers that it ended).
+    expectError(as("s", "DELETE", "/v1/builds/testhost-1"), 409, "AlreadyFinished");
+    expectError(as("o", "DELETE", "/v1/builds/testhost-1"), 409, "AlreadyFinished");
+    EXPECT_EQ(agent->cancelled.size(), 2u);
 }
 
 TEST_F(Fixture, BadSpecsAre400NamingTheKey) {
@@ -178,7 +215,7 @@ TEST_F(Fixture, FormSubmitIsFlattenedAndTakesTheJsonPath) {
     EXPECT_EQ(agent->lastSpec.at("kickstart").get<std::string>(), "lang C\n");
     auto labels = agent->lastSpec.at("labels").get<std::map<std::string, std::string>>();
     EXPECT_EQ(labels.at("team"), "qa");
-    EXPECT_EQ(labels.at("submitted_by"), "alice");
+    EXPECT_EQ(agent->lastSpec.at("submitter").get<std::string>(), "alice");
     // The form became a JSON request; make it a form again.
     r.headers["content-type"] = "multipart/form-data; boundary=x";
     r.form = {{"type", "", "boot"},

@@ -180,6 +180,9 @@ def case_dashboard(base, out, hosts, build_id):
         wait(driver, 15, f'build {build_id} in the builds table',
              lambda d: d.find_elements(By.LINK_TEXT, build_id))
         print(f'dashboard shows hosts {hosts} and build {build_id}')
+        # Submitted through the form with alice's token: the row names alice, not a uid.
+        row = driver.find_element(By.LINK_TEXT, build_id).find_element(By.XPATH, './ancestor::tr')
+        check('alice' in row.text.split(), f'the row of {build_id} does not name its submitter alice: {row.text}')
         all_controls_labelled(driver)
         # A filter that matches nothing, then one that matches the build.
         Select(driver.find_element(By.ID, 'f-state')).select_by_value('cancelled')
@@ -227,6 +230,7 @@ def case_submit_tree(base, out, tree_tar, main, fallback_ks):
         log = text_of(driver, 'log')
         check('oemdrv.iso' in log or 'ISO' in log or 'xorriso' in log, f'the log shows no xorriso output: {log[:500]}')
         check('ticket=WEB-1' in text_of(driver, 'summary'), 'the label is not shown')
+        check('alice' in text_of(driver, 'summary').split(), 'the summary does not name the submitter alice')
         timeline = text_of(driver, 'timeline')
         check('Submitted' in timeline and 'Finished: succeeded' in timeline, f'timeline: {timeline}')
         # The kickstart used: the tree, flattened (every %include resolved).

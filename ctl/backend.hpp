@@ -31,6 +31,17 @@ public:
     virtual BuildInfo submit(const BuildRequest& request) = 0;
     // states empty: every build.
     virtual ListResult list(const std::vector<std::string>& states) = 0;
+    // The same, one build at a time, in list order, for callers that need
+    // not hold them all (a table of 10,000 builds); returns the hosts that
+    // did not answer. The D-Bus backend decodes each row as it hands it on.
+    virtual std::vector<std::string> listEach(const std::vector<std::string>& states,
+                                              const std::function<void(BuildInfo&&)>& each) {
+        auto result = list(states);
+        for (auto& build : result.builds) {
+            each(std::move(build));
+        }
+        return result.unreachable;
+    }
     virtual BuildInfo get(const std::string& id) = 0;
     virtual void cancel(const std::string& id) = 0;
     // Pin (keep from cleanup) or unpin a build. D-Bus only: the HTTP

@@ -31,10 +31,17 @@ namespace names = dbus_names;
 class ManagerProxy final : public sdbus::ProxyInterfaces<org::imagebuild::BuildManager1_proxy> {
 public:
     explicit ManagerProxy(sdbus::IConnection& connection)
-        : ProxyInterfaces(connection, names::kBusName, names::kManagerPath) {
-        registerProxy();
-    }
+        : ProxyInterfaces(connection, names::kBusName, names::kManagerPath) {}
     ~ManagerProxy() { unregisterProxy(); }
+
+    // The signal matches (an AddMatch round trip each) only for `wait`:
+    // calls need no registration, and most verbs only call.
+    void subscribe() {
+        if (!subscribed_) {
+            registerProxy();
+            subscribed_ = true;
+        }
+    }
 
     // The generated methods cannot carry the interactive-authorization
     // flag; privileged calls are built on the underlying proxy instead.
@@ -43,6 +50,8 @@ public:
     std::function<void(const std::string& id)> finished;
 
 private:
+    bool subscribed_ = false;
+
     void onBuildQueued(const std::string&, const sdbus::ObjectPath&) override {}
     void onBuildStarted(const std::string&, const sdbus::ObjectPath&) override {}
     void onBuildFinished(const std::string& id, const sdbus::ObjectPath&,
@@ -57,9 +66,7 @@ class BuildProxy final
     : public sdbus::ProxyInterfaces<org::imagebuild::Build1_proxy, sdbus::Properties_proxy> {
 public:
     BuildProxy(sdbus::IConnection& connection, const std::string& path)
-        : ProxyInterfaces(connection, names::kBusName, path) {
-        registerProxy();
-    }
+        : ProxyInterfaces(connection, names::kBusName, path) {}  // calls only: no matches
     ~BuildProxy() { unregisterProxy(); }
 
     sdbus::IProxy& raw() { return getProxy(); }
@@ -104,19 +111,36 @@ public:
     }
 
     ListResult list(const std::vector<std::string>& states) override {
+        ListResult result;
+        listEach(states, [&result](BuildInfo&& b) { result.builds.push_back(std::move(b)); });
+        return result;
+    }
+
+    // What `reply >> std::vector<BuildListRow>` (the generated ListBuilds())
+    // does, one row at a time into one reused row: a list of 10,000 builds
+    // never holds them all, and the memory is most of what it would cost.
+    std::vector<std::string> listEach(const std::vector<std::string>& states,
+                                      const std::function<void(BuildInfo&&)>& each) override {
         std::map<std::string, sdbus::Variant> filter;
         if (!states.empty()) {
-            filter["states"] = sdbus::Variant(states);
+            filter["states"] = sdbus::Variant(states);  // filtered by the agent
         }
-        ListResult result;
         try {
-            for (const auto& row : manager_->ListBuilds(filter)) {
-                result.builds.push_back(buildInfoFromListRow(row));
+            auto call = manager_->raw().createMethodCall(names::kManagerInterface, "ListBuilds");
+            call << filter;
+            auto reply = manager_->raw().callMethod(call);
+            if (reply.enterContainer(sdbus::signature_of<BuildListRow>::str())) {
+                BuildListRow row;
+                while (reply >> row) {
+                    each(buildInfoFromListRow(row));
+                }
+                reply.clearFlags();
+                reply.exitContainer();
             }
         } catch (const sdbus::Error& e) {
             rethrow(e);
         }
-        return result;
+        return {};
     }
 
     BuildInfo get(const std::string& id) override {
@@ -169,6 +193,7 @@ public:
         // Subscribed (the proxy's match) before the first look at the state,
         // so an end between the look and the wait still wakes us.
         bool signalled = false;
+        manager_->subscribe();
         manager_->finished = [&](const std::string& finishedId) {
             signalled = signalled || finishedId == id;
         };

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/build_json.hpp"
+#include "common/http_url.hpp"
 #include "ctl/atomic_file.hpp"
 #include "ctl/backend.hpp"
 #include "ctl/ctl_error.hpp"
@@ -31,40 +32,28 @@ constexpr auto kRequestTimeout = std::chrono::seconds(30);
 constexpr auto kWaitPoll = std::chrono::seconds(2);
 
 struct Endpoint {
-    std::string host;
-    std::string port = "80";
+    std::string host;  // without the brackets of an IPv6 literal
+    std::string port;
     std::string base;  // path prefix, no trailing '/'
 };
 
+// -H takes what common/http_url.hpp parses, plus a bare HOST[:PORT] (read
+// as http://HOST[:PORT]); https gets its own sentence.
 Endpoint parseUrl(const std::string& url) {
-    const std::string scheme = "http://";
     if (url.rfind("https://", 0) == 0) {
         throw CtlError(kExitUsage,
                        fmt::format("-H {}: https is not supported by this imagebuildctl; "
                                    "use http:// (or a local TLS tunnel)",
                                    url));
     }
-    auto rest = url.rfind(scheme, 0) == 0 ? url.substr(scheme.size()) : url;
-    Endpoint e;
-    auto slash = rest.find('/');
-    auto authority = rest.substr(0, slash);
-    if (slash != std::string::npos) {
-        e.base = rest.substr(slash);
-        while (!e.base.empty() && e.base.back() == '/') {
-            e.base.pop_back();
-        }
+    std::string why;
+    auto parsed = parseHttpUrl(url.find("://") == std::string::npos ? "http://" + url : url, &why);
+    if (!parsed) {
+        throw CtlError(kExitUsage, fmt::format("-H {}: {}", url, why));
     }
-    auto colon = authority.rfind(':');
-    if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
-        e.port = authority.substr(colon + 1);
-        authority = authority.substr(0, colon);
-    }
-    if (!authority.empty() && authority.front() == '[' && authority.back() == ']') {
-        authority = authority.substr(1, authority.size() - 2);
-    }
-    e.host = authority;
-    if (e.host.empty() || e.port.empty()) {
-        throw CtlError(kExitUsage, fmt::format("-H {}: expected http://HOST[:PORT]", url));
+    Endpoint e{std::move(parsed->host), std::move(parsed->port), std::move(parsed->target)};
+    while (!e.base.empty() && e.base.back() == '/') {
+        e.base.pop_back();
     }
     return e;
 }

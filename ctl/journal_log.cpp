@@ -53,6 +53,18 @@ void writeEntry(const JournalEntry& entry, LogFormat format, std::FILE* out) {
 
 std::uint64_t drain(BuildJournal& journal, LogFormat format, std::FILE* out) {
     std::uint64_t count = 0;
+    if (format == LogFormat::kCat) {
+        // MESSAGE only, as journalctl -o cat reads it: the cursor and the
+        // other fields next() reads would cost more than the message.
+        std::string message;
+        while (journal.nextMessage(message)) {
+            message += '\n';
+            std::fwrite(message.data(), 1, message.size(), out);
+            ++count;
+        }
+        std::fflush(out);
+        return count;
+    }
     while (auto entry = journal.next()) {
         writeEntry(*entry, format, out);
         ++count;

@@ -37,8 +37,9 @@ std::string humanSize(std::uint64_t bytes) {
 }
 
 void printTable(const OutputMode& out, const Table& table, const std::string& noun) {
-    std::string text = table.render(out.legend, out.colors);
-    std::fwrite(text.data(), 1, text.size(), stdout);
+    table.render(out.legend, out.colors, [](std::string_view piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+    });
     if (out.legend) {
         fmt::print("\n{} {}{} listed.\n", table.size(), noun, table.size() == 1 ? "" : "s");
     }
@@ -94,10 +95,11 @@ std::vector<std::string> remoteLastLines(Backend& backend, const std::string& id
 
 void printStatus(const OutputMode& out, const BuildInfo& b) {
     std::string state = b.state;
-    if (out.colors && !stateColor(b.state).empty()) {
-        state = stateColor(b.state) + b.state + "\033[0m";
+    std::string color(stateColor(b.state));
+    if (out.colors && !color.empty()) {
+        state = color + b.state + "\033[0m";
     }
-    auto dot = out.colors ? stateColor(b.state) + "●\033[0m" : std::string("●");
+    auto dot = out.colors ? color + "●\033[0m" : std::string("●");
     fmt::print("{} {}{} ({} {} {})\n", dot, b.id, b.name.empty() ? "" : " - " + b.name, b.type,
                b.arch, b.release);
     fmt::print("      State: {}", state);
@@ -133,28 +135,46 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
 }  // namespace
 
 int verbList(Session& session, const ListOptions& options) {
+    // Without --all or --state, like systemctl list-units: what is not over
+    // yet, filtered by the agent, so finished builds are never fetched.
     std::vector<std::string> states = options.states;
     if (states.empty() && !options.all) {
         states = {"queued", "running"};
     }
-    auto result = session.backend().list(states);
-    for (const auto& host : result.unreachable) {
-        fmt::print(stderr, "Warning: host {} did not answer; its builds are not listed.\n", host);
-    }
     const auto& out = session.output();
+    auto warn = [](const std::vector<std::string>& unreachable) {
+        for (const auto& host : unreachable) {
+            fmt::print(stderr, "Warning: host {} did not answer; its builds are not listed.\n",
+                       host);
+        }
+    };
     if (out.json) {
-        fmt::print("{}\n", nlohmann::json(result.builds).dump());
+        // The array written element by element: the same text as dumping
+        // a json array of all builds, without building that array.
+        std::string text = "[";
+        auto unreachable = session.backend().listEach(states, [&text](BuildInfo&& b) {
+            if (text.size() > 1) {
+                text += ',';
+            }
+            text += nlohmann::json(b).dump();
+        });
+        text += "]\n";
+        warn(unreachable);
+        std::fwrite(text.data(), 1, text.size(), stdout);
         return kExitOk;
     }
     if (out.quiet) {
-        for (const auto& b : result.builds) {
-            fmt::print("{}\n", b.id);
-        }
+        std::string ids;
+        auto unreachable = session.backend().listEach(
+            states, [&ids](BuildInfo&& b) { ids.append(b.id).push_back('\n'); });
+        warn(unreachable);
+        std::fwrite(ids.data(), 1, ids.size(), stdout);
         return kExitOk;
     }
+    // Each build becomes a row as it is decoded; the clock is read once.
     Table table({"ID", "TYPE", "ARCH", "RELEASE", "STATE", "SUBMITTED", "DURATION"});
     auto now = realtimeUsec();
-    for (const auto& b : result.builds) {
+    auto unreachable = session.backend().listEach(states, [&table, now](BuildInfo&& b) {
         table.addRow({{b.id},
                       {b.type},
                       {b.arch},
@@ -162,7 +182,8 @@ int verbList(Session& session, const ListOptions& options) {
                       {b.state, stateColor(b.state)},
                       {formatTimestamp(b.submittedAt)},
                       {buildDuration(b.startedAt, b.finishedAt, now)}});
-    }
+    });
+    warn(unreachable);
     Pager pager(session.paging());
     printTable(out, table, "build");
     if (out.legend && states.size() == 2 && !options.all && options.states.empty()) {

@@ -198,4 +198,26 @@ TEST(CtlHttp, UnreachableForwarderIsExit5NamingIt) {
 TEST(CtlHttp, OnlyPlainHttpUrls) {
     EXPECT_EQ(exitCodeOf([] { makeHttpBackend("https://b:8443", ""); }), kExitUsage);
     EXPECT_EQ(exitCodeOf([] { makeHttpBackend("http://", ""); }), kExitUsage);
+    EXPECT_EQ(exitCodeOf([] { makeHttpBackend("ftp://b", ""); }), kExitUsage);
+    EXPECT_EQ(exitCodeOf([] { makeHttpBackend("http://b:99999", ""); }), kExitUsage);
+    EXPECT_EQ(exitCodeOf([] { makeHttpBackend("http://u@b:8080", ""); }), kExitUsage);
+    EXPECT_EQ(exitCodeOf([] { makeHttpBackend("http://[::1:8080", ""); }), kExitUsage);
+    EXPECT_EQ(exitCodeOf([] { makeHttpBackend("http://[::1]:8080", ""); }), kExitOk);
+    try {
+        makeHttpBackend("http://b:port", "");
+        FAIL() << "no error";
+    } catch (const CtlError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("-H http://b:port: the port must be a number"));
+    }
+}
+
+TEST(CtlHttp, AUrlWithoutSchemeIsHttpAndAPathIsAPrefix) {
+    StandInForwarder forwarder({{204, ""}, {204, ""}});
+    auto bare = forwarder.url().substr(std::string("http://").size());  // 127.0.0.1:PORT
+    makeHttpBackend(bare, "")->cancel("b-3");
+    makeHttpBackend(forwarder.url() + "/imagebuild//", "")->cancel("b-4");
+    auto seen = forwarder.requests();
+    EXPECT_EQ(seen.at(0).target(), "/v1/builds/b-3");
+    EXPECT_EQ(seen.at(1).target(), "/imagebuild/v1/builds/b-4");
+    EXPECT_EQ(seen.at(0)[http::field::host], "127.0.0.1");
 }

@@ -55,6 +55,53 @@ TEST(CtlTable, ShortRowsArePadded) {
     EXPECT_EQ(table.render(false, false), "1  \n");
 }
 
+TEST(CtlTable, CellsMayViewTemporaries) {
+    Table table({"A", "B"});
+    for (int i = 0; i < 3; ++i) {
+        table.addRow({{std::to_string(i * 100)}, {std::string(static_cast<std::size_t>(i), 'x')}});
+    }
+    EXPECT_EQ(table.render(false, false), "0   \n100 x\n200 xx\n");
+}
+
+TEST(CtlTable, LongTablesAreWrittenInPiecesThatJoinToTheWhole) {
+    Table table({"ID", "STATE", "N"});
+    for (int i = 0; i < 20000; ++i) {
+        auto state = i % 3 == 0 ? "failed" : "succeeded";
+        table.addRow({{"host-" + std::to_string(i)}, {state, stateColor(state)}, {"é"}});
+    }
+    EXPECT_EQ(table.size(), 20000u);
+    for (bool colors : {false, true}) {
+        std::string joined;
+        std::size_t pieces = 0;
+        table.render(true, colors, [&](std::string_view piece) {
+            EXPECT_FALSE(piece.empty());
+            EXPECT_LE(piece.size(), 70u * 1024);
+            EXPECT_EQ(piece.back(), '\n');  // whole lines only
+            joined.append(piece);
+            ++pieces;
+        });
+        EXPECT_GT(pieces, 1u);
+        EXPECT_EQ(joined, table.render(true, colors));
+    }
+    auto plain = table.render(true, false);
+    EXPECT_TRUE(
+        plain.starts_with("ID         STATE     N\n"
+                          "host-0     failed    é\n"))
+        << plain.substr(0, 100);
+    EXPECT_NE(plain.find("\nhost-19999 succeeded é\n"), std::string::npos);
+    auto colored = table.render(false, true);
+    EXPECT_EQ(colored.substr(0, colored.find('\n')), "host-0     \033[0;31mfailed\033[0m    é");
+}
+
+TEST(CtlTable, AnEmptyTableIsItsLegend) {
+    Table table({"ID", "STATE"});
+    EXPECT_EQ(table.render(true, false), "ID STATE\n");
+    EXPECT_EQ(table.render(false, false), "");
+    std::size_t pieces = 0;
+    table.render(false, false, [&](std::string_view) { ++pieces; });
+    EXPECT_EQ(pieces, 0u);
+}
+
 TEST(CtlTerminal, ColorsOnlyOnATtyWithoutNoColor) {
     EXPECT_TRUE(colorsWanted(true, nullptr, "xterm"));
     EXPECT_FALSE(colorsWanted(false, nullptr, "xterm"));

@@ -9,7 +9,9 @@
 #include <array>
 #include <cctype>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include "forwarder/html.hpp"
@@ -98,17 +100,41 @@ Response staticFile(const std::string& wwwDir, const std::string& name, const Re
     return response;
 }
 
-Response htmlPage(const std::string& wwwDir, const std::string& file,
-                  const std::map<std::string, std::string>& values) {
-    std::ifstream in(wwwDir + "/" + file);
+namespace {
+
+std::optional<std::string> readWholeFile(const std::string& path) {
+    std::ifstream in(path);
     if (!in) {
-        return htmlError(404, fmt::format("The web interface is not installed here ({}/{} "
-                                          "is missing); the API under /v1 works without it.",
-                                          wwwDir, file));
+        return std::nullopt;
     }
     std::stringstream text;
     text << in.rdbuf();
-    std::string page = text.str();
+    return text.str();
+}
+
+Response webNotInstalled(const std::string& wwwDir, const std::string& file) {
+    return htmlError(404, fmt::format("The web interface is not installed here ({}/{} "
+                                      "is missing); the API under /v1 works without it.",
+                                      wwwDir, file));
+}
+
+}  // namespace
+
+Response htmlPage(const std::string& wwwDir, const std::string& file,
+                  const std::map<std::string, std::string>& values) {
+    auto text = readWholeFile(wwwDir + "/" + file);
+    if (!text) {
+        return webNotInstalled(wwwDir, file);
+    }
+    std::string page = std::move(*text);
+    constexpr std::string_view kHeaderInclude = "{{> header}}";
+    if (auto at = page.find(kHeaderInclude); at != std::string::npos) {
+        auto header = readWholeFile(wwwDir + "/header.html");
+        if (!header) {
+            return webNotInstalled(wwwDir, "header.html");
+        }
+        page.replace(at, kHeaderInclude.size(), *header);
+    }
     for (const auto& [key, value] : values) {
         auto placeholder = "{{" + key + "}}";
         auto escaped = htmlEscape(value);

@@ -32,8 +32,10 @@ std::optional<std::string> staticContentType(const std::string& name);
 // (JSON) for anything not servable.
 Response staticFile(const std::string& wwwDir, const std::string& name, const Request& request);
 
-// An HTML page of wwwDir with every "{{key}}" replaced by the HTML-escaped
-// value; 404 page if missing. Security headers set, no caching.
+// An HTML page of wwwDir with "{{> header}}" replaced by wwwDir/header.html
+// (the top bar every page shares, trusted markup, not escaped) and every
+// "{{key}}" by the HTML-escaped value; 404 page if either file is missing.
+// Security headers set, no caching.
 Response htmlPage(const std::string& wwwDir, const std::string& file,
                   const std::map<std::string, std::string>& values = {});
 

@@ -380,6 +380,9 @@ TEST_F(Web, PagesCarryTheContentSecurityPolicy) {
         EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << path;
         EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << path;
         EXPECT_EQ(headerOf(r, "X-Content-Type-Options"), "nosniff");
+        // Every page has the shared top bar (www/header.html) and no placeholder left.
+        EXPECT_NE(r.body.find("<form id=\"signin-form\">"), std::string::npos) << path;
+        EXPECT_EQ(r.body.find("{{"), std::string::npos) << path;
     }
     auto page = call(get("/builds/h-3")).body;
     EXPECT_NE(page.find("data-build=\"h-3\""), std::string::npos);
@@ -464,6 +467,14 @@ TEST(ForwarderWebFiles, SymlinksAreNotFollowed) {
     auto missing = htmlPage(tree.root().string(), "index.html");
     EXPECT_EQ(missing.status, 404u);
     EXPECT_NE(missing.body.find("not installed"), std::string::npos);
+    // So is a page whose shared top bar is missing.
+    tree.write("index.html", "<body>\n{{> header}}\n</body>\n");
+    auto noHeader = htmlPage(tree.root().string(), "index.html");
+    EXPECT_EQ(noHeader.status, 404u);
+    EXPECT_NE(noHeader.body.find("header.html"), std::string::npos);
+    tree.write("header.html", "<header>top</header>\n");
+    EXPECT_EQ(htmlPage(tree.root().string(), "index.html").body,
+              "<body>\n<header>top</header>\n\n</body>\n");
 }
 
 // What the shipped files promise (docs/web.md): no inline script, style or
@@ -476,7 +487,10 @@ TEST(ForwarderWebFiles, ShippedPagesKeepThePromises) {
     std::regex inlineScript(R"(<script(?![^>]*\bsrc=)[^>]*>)");
     std::regex handler(R"(\son[a-z]+\s*=)");
     for (const char* page : {"index.html", "build.html", "submit.html"}) {
-        auto html = readFile(www / page);
+        // As served: with the shared top bar (www/header.html) in place.
+        auto served = htmlPage(www.string(), page);
+        ASSERT_EQ(served.status, 200u) << page;
+        auto html = served.body;
         ASSERT_FALSE(html.empty()) << page;
         EXPECT_FALSE(std::regex_search(html, inlineScript)) << page;
         EXPECT_EQ(html.find("<style"), std::string::npos) << page;

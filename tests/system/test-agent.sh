@@ -45,6 +45,17 @@ gsubmit() {
 manager_prop() { run_in a busctl get-property $A $M $I "$1" | cut -d' ' -f2-; }
 build_dirs() { run_in a sh -c 'ls /var/lib/imagebuild/builds 2>/dev/null | wc -l'; }
 
+# The test config written above is an administrator's edit: a second
+# `meson install` keeps it and puts the shipped file under share/ only.
+test_install_keeps_config() {
+    local before
+    before=$(run_in a cat /etc/imagebuild/imagebuild.conf)
+    install_into a
+    assert_eq "$(run_in a cat /etc/imagebuild/imagebuild.conf)" "$before"
+    assert_eq "$(run_in a cat /usr/share/imagebuild/imagebuild.conf)" \
+        "$(cat "$IMAGEBUILD_SOURCE_ROOT/agent/imagebuild.conf")"
+}
+
 test_contract() {
     local out
     out=$(run_in a busctl introspect $A $M)
@@ -394,6 +405,7 @@ test_queued_builds_survive_reboot() {
 }
 
 test_case "the contract is on the bus (bus-activated agent)" test_contract
+test_case "meson install again keeps the administrator's imagebuild.conf" test_install_keeps_config
 test_case "an oemdrv build makes an ISO labelled OEMDRV holding the kickstart" test_oemdrv_build
 test_case "a failing build records failed and its exit status" test_failing_build
 test_case "a build unit carries slice, limits, sandboxing and timeout" test_unit_carries_settings

@@ -158,8 +158,8 @@ test_c_down_then_back() {
     assert_eq "${id%%-*}" b
     assert_contains "$(curl -s "$a/v1/builds" | grep -o '"unreachable":\[[^]]*\]')" '"c"'
     boot_host c 127.0.0.4
-    # /etc survives the reboot, but installing again puts the agent's default
-    # imagebuild.conf back: write c's configuration again.
+    # Installed again as after an upgrade (it keeps /etc/imagebuild/imagebuild.conf);
+    # setup_forwarder writes c's configuration all the same.
     install_into c
     FORWARDER_EXTRA_CONF=$(host_conf ppc64le 41) setup_forwarder c 127.0.0.4 "$a" "$b"
     wait_for 15 peer_up "$a" "$c" 1

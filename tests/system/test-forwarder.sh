@@ -257,7 +257,7 @@ test_down_peer_is_marked_down_and_comes_back() {
     assert_contains "$(curl -s "$a/v1/builds/b-1")" '"error":"HostDown"'
     assert_contains "$(curl -s "$a/v1/builds" | grep -o '"unreachable":\[[^]]*\]')" '"b"'
     boot_host b 127.0.0.3
-    # Installing again puts the agent's default imagebuild.conf back.
+    # Installed again as after an upgrade; setup_forwarder writes b's configuration.
     install_into b
     FORWARDER_EXTRA_CONF=$b_conf setup_forwarder b 127.0.0.3 "$a"
     wait_for 10 peer_up "$a" "$b" 1

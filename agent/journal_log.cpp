@@ -1,5 +1,6 @@
 #include "agent/journal_log.hpp"
 
+#include <errno.h>  // program_invocation_short_name
 #include <systemd/sd-journal.h>
 
 namespace imagebuild::agent {
@@ -11,8 +12,10 @@ void logEvent(int priority, const char* messageId, const std::string& buildId,
     // sd_journal_send stops at the first NULL, so optional fields go last.
     const char* a = !mid.empty() ? mid.c_str() : (!bid.empty() ? bid.c_str() : nullptr);
     const char* b = !mid.empty() && !bid.empty() ? bid.c_str() : nullptr;
-    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%i", priority,
-                    "SYSLOG_IDENTIFIER=imagebuild-agent", a, b, nullptr);
+    // The agent's helpers (record-result, build hook, webhook) log through
+    // here too: each under its own name, so `journalctl -t` tells them apart.
+    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=%s",
+                    program_invocation_short_name, a, b, nullptr);
 }
 
 }  // namespace imagebuild::agent

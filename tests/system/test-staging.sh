@@ -349,6 +349,12 @@ test_webhook_each_state() {
     wait_for 20 deliveries_logged "$id" 3
     assert_contains "$(run_in s journalctl -q -o cat MESSAGE_ID=$WEBHOOK_DELIVERED IMAGEBUILD_ID="$id")" \
         "webhook of build $id (running) delivered to $HOOK_URL"
+    # Under the helpers' own names, not the agent's: the webhook unit posts
+    # queued and running, the build's ExecStopPost hook the final state.
+    assert_eq "$(run_in s journalctl -q -o cat -t imagebuild-webhook MESSAGE_ID=$WEBHOOK_DELIVERED \
+        IMAGEBUILD_ID="$id" | wc -l)" 2
+    assert_contains "$(run_in s journalctl -q -o cat -t imagebuild-build-hook \
+        MESSAGE_ID=$WEBHOOK_DELIVERED IMAGEBUILD_ID="$id")" "webhook of build $id (succeeded) delivered"
 }
 
 test_webhook_cancelled() {

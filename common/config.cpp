@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <ini.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/http_url.hpp"
+#include "common/ini_file.hpp"
 
 namespace imagebuild {
 
@@ -26,97 +26,8 @@ const std::vector<std::string> kHostKeys = {
     "monitor_url", "memory_max", "cpu_quota",    "tasks_max", "timeout_sec"};
 const std::vector<std::string> kTypeKeys = {"command", "tools", "sandbox", "artifacts",
                                             "description"};
-// Keys whose value may continue on indented lines; the pieces are joined.
-const std::set<std::string> kListKeys = {"arches", "releases",  "command",
-                                         "tools",  "artifacts", "description"};
 
-struct Located {
-    std::string value;
-    int line = 0;
-};
-
-// Everything the ini handler collected, with the line of each value, so the
-// checks afterwards can still say where a value came from.
-struct RawConfig {
-    std::map<std::string, std::map<std::string, Located>> sections;
-    std::map<std::string, int> sectionLines;
-    std::vector<std::string> sectionOrder;
-};
-
-struct ParseState {
-    std::string_view text;
-    size_t pos = 0;
-    int line = 0;          // line the parser is looking at
-    int sectionLine = 0;   // line of the last [section] header
-    bool midLine = false;  // the previous chunk did not end the line
-    std::string fileName;
-    RawConfig raw;
-    std::string error;  // first semantic error, "file:line: ..."
-};
-
-std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
-
-// ini_reader: hands inih one line at a time and counts lines, because the
-// Debian build of inih does not pass line numbers to the handler.
-char* readLine(char* buffer, int size, void* stream) {
-    auto* st = static_cast<ParseState*>(stream);
-    if (st->pos >= st->text.size()) {
-        return nullptr;
-    }
-    if (!st->midLine) {
-        ++st->line;
-    }
-    auto rest = st->text.substr(st->pos);
-    size_t n = std::min<size_t>(static_cast<size_t>(size - 1), rest.size());
-    auto nl = rest.substr(0, n).find('\n');
-    if (nl != std::string_view::npos) {
-        n = nl + 1;
-    }
-    std::memcpy(buffer, rest.data(), n);
-    buffer[n] = '\0';
-    st->pos += n;
-    st->midLine = buffer[n - 1] != '\n' && st->pos < st->text.size();
-    if (st->midLine && st->error.empty()) {
-        st->error = fmt::format(
-            "{}:{}: line too long (at most {} characters; continue a value "
-            "on an indented next line)",
-            st->fileName, st->line, size - 2);
-    }
-    if (!st->midLine) {
-        auto header = trim(std::string_view(buffer, n));
-        if (!header.empty() && header.front() == '[') {
-            st->sectionLine = st->line;
-        }
-    }
-    return buffer;
-}
-
-int onValue(void* user, const char* section, const char* name, const char* value) {
-    auto* st = static_cast<ParseState*>(user);
-    std::string sec = section;
-    if (!st->raw.sectionLines.count(sec)) {
-        st->raw.sectionLines[sec] = st->sectionLine;
-        st->raw.sectionOrder.push_back(sec);
-    }
-    auto& entry = st->raw.sections[sec];
-    auto it = entry.find(name);
-    if (it == entry.end()) {
-        entry[name] = Located{value, st->line};
-    } else if (kListKeys.count(name)) {
-        it->second.value += std::string(" ") + value;
-    } else if (st->error.empty()) {
-        st->error = fmt::format("{}:{}: '{}' is set twice in [{}] (first at line {})", st->fileName,
-                                st->line, name, sec, it->second.line);
-    }
-    return 1;
-}
+using Located = IniValue;
 
 class Checker {
 public:
@@ -401,50 +312,37 @@ void applyForwarderPublicUrl(const std::map<std::string, Located>& forwarder, Co
 }  // namespace
 
 Config parseConfig(std::string_view text, const std::string& fileName) {
-    ParseState st;
-    st.text = text;
-    st.fileName = fileName;
-    int rc = ini_parse_stream(readLine, &st, onValue, &st);
-    // An overlong line also upsets inih's own count; report it first.
-    if (!st.error.empty()) {
-        throw ConfigError(st.error);
-    }
-    if (rc > 0) {
-        throw ConfigError(fmt::format("{}:{}: not a [section] or key = value line", fileName, rc));
-    }
-    if (rc != 0) {
-        throw ConfigError(fmt::format("{}: cannot be parsed", fileName));
-    }
+    auto raw = parseIniFile(text, fileName, kConfigListKeys);
     Checker check(fileName);
     Config config;
-    config.host = checkHost(check, st.raw.sections["host"]);
-    config.staging = checkStaging(check, st.raw.sections["staging"]);
-    config.mail = checkMail(check, st.raw.sections["mail"]);
-    config.retention = checkRetention(check, st.raw.sections["retention"]);
-    config.webhook = checkWebhook(check, st.raw.sections["webhook"]);
-    applyForwarderPublicUrl(st.raw.sections["forwarder"], config);
-    for (const auto& section : st.raw.sectionOrder) {
-        int line = st.raw.sectionLines[section];
+    config.host = checkHost(check, raw.sections["host"]);
+    config.staging = checkStaging(check, raw.sections["staging"]);
+    config.mail = checkMail(check, raw.sections["mail"]);
+    config.retention = checkRetention(check, raw.sections["retention"]);
+    config.webhook = checkWebhook(check, raw.sections["webhook"]);
+    applyForwarderPublicUrl(raw.sections["forwarder"], config);
+    for (const auto& section : raw.sectionOrder) {
+        int line = raw.sectionLines[section];
         // [forwarder] shares the file and is the forwarder's to check.
         if (section == "host" || section == "staging" || section == "mail" ||
             section == "retention" || section == "webhook" || section == "forwarder") {
             continue;
         }
         if (section.rfind("type.", 0) != 0) {
-            int at = st.raw.sections[section].begin()->second.line;
+            int at = raw.sections[section].begin()->second.line;
             check.fail(line ? line : at,
                        fmt::format("unknown section [{}]; known: [host], [staging], [mail], "
                                    "[retention], [webhook], [forwarder], [type.<name>]",
                                    section));
         }
         auto name = section.substr(5);
-        config.types[name] = checkType(check, name, line, st.raw.sections[section]);
+        config.types[name] = checkType(check, name, line, raw.sections[section]);
     }
     if (config.types.empty()) {
         throw ConfigError(
             fmt::format("{}:{}: no [type.<name>] section: this host would build "
                         "nothing",
-                        fileName, st.line + 1));
+                        fileName, raw.lineCount + 1));
     }
     return config;
 }

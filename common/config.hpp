@@ -18,19 +18,16 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/argv_template.hpp"
+#include "common/config_file.hpp"
 
 namespace imagebuild {
-
-class ConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 enum class Sandbox {
     kNone,    // the build may touch the whole system (lorax, livemedia-creator)

@@ -1,8 +1,8 @@
 #include "forwarder/config.hpp"
 
 #include "common/config.hpp"
+#include "common/ini_file.hpp"
 
-#include <INIReader.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -30,66 +30,42 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
-// inih does not say on which line a key is; find it ourselves so that a bad
-// value is reported as file:line like a syntax error is.
-std::map<std::string, int> keyLines(std::string_view text) {
-    std::map<std::string, int> lines;
-    std::istringstream in{std::string(text)};
-    std::string line;
-    std::string section;
-    for (int n = 1; std::getline(in, line); ++n) {
-        auto t = trim(line);
-        if (t.empty() || t[0] == '#' || t[0] == ';') {
-            continue;
-        }
-        if (t.front() == '[' && t.back() == ']') {
-            section = trim(std::string_view(t).substr(1, t.size() - 2));
-        } else if (section == kSection) {
-            auto eq = t.find_first_of("=:");
-            lines.try_emplace(trim(std::string_view(t).substr(0, eq)), n);
-        }
-    }
-    return lines;
-}
-
+// The [forwarder] section of imagebuild.conf, read by the same rules as the
+// agent reads the rest of the file (common/ini_file), lines included.
 class Reader {
 public:
     Reader(std::string_view text, std::string name)
-        : ini_(text.data(), text.size()), lines_(keyLines(text)), name_(std::move(name)) {}
-
-    void checkSyntax() const {
-        if (ini_.ParseError() > 0) {
-            throw ConfigError(fmt::format("{}:{}: syntax error", name_, ini_.ParseError()));
-        }
-    }
+        : section_(parseIniFile(text, name, kConfigListKeys).sections[kSection]),
+          name_(std::move(name)) {}
 
     void checkKnownKeys(const std::set<std::string>& known) const {
-        for (const auto& [key, line] : lines_) {
+        for (const auto& [key, value] : section_) {
             if (!known.count(key)) {
-                throw ConfigError(
-                    fmt::format("{}:{}: unknown key '{}' in [{}]", name_, line, key, kSection));
+                throw ConfigError(fmt::format("{}:{}: unknown key '{}' in [{}]", name_, value.line,
+                                              key, kSection));
             }
         }
     }
 
     [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-        auto it = lines_.find(key);
-        int line = it == lines_.end() ? 0 : it->second;
+        auto it = section_.find(key);
+        int line = it == section_.end() ? 0 : it->second.line;
         throw ConfigError(fmt::format("{}:{}: {}: {}", name_, line, key, what));
     }
 
     void string(const std::string& key, std::string& out) const {
-        if (ini_.HasValue(kSection, key)) {
-            out = ini_.Get(kSection, key, out);
+        if (auto it = section_.find(key); it != section_.end()) {
+            out = it->second.value;
         }
     }
 
     template <typename T>
     void number(const std::string& key, T& out, T min, T max) const {
-        if (!ini_.HasValue(kSection, key)) {
+        auto it = section_.find(key);
+        if (it == section_.end()) {
             return;
         }
-        auto text = trim(ini_.Get(kSection, key, ""));
+        auto text = trim(it->second.value);
         T value{};
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
         if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
@@ -99,10 +75,11 @@ public:
     }
 
     void boolean(const std::string& key, bool& out) const {
-        if (!ini_.HasValue(kSection, key)) {
+        auto it = section_.find(key);
+        if (it == section_.end()) {
             return;
         }
-        auto text = trim(ini_.Get(kSection, key, ""));
+        auto text = trim(it->second.value);
         static const std::set<std::string> yes{"1", "yes", "true", "on"};
         static const std::set<std::string> no{"0", "no", "false", "off"};
         if (yes.count(text)) {
@@ -115,8 +92,7 @@ public:
     }
 
 private:
-    INIReader ini_;
-    std::map<std::string, int> lines_;
+    std::map<std::string, IniValue> section_;
     std::string name_;
 };
 
@@ -174,7 +150,6 @@ ForwarderConfig defaultConfig() {
 
 ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     Reader r(text, name);
-    r.checkSyntax();
     r.checkKnownKeys({"listen", "peers", "public_url", "tokens", "fleet_token_file",
                       "fleet_token_name", "health_interval_sec", "health_timeout_sec",
                       "peer_timeout_sec", "read_open", "max_body_bytes", "max_upload_bytes",

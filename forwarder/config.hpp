@@ -2,6 +2,8 @@
 // sections belong to other components and are ignored here.
 #pragma once
 
+#include "common/config_file.hpp"
+
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -28,11 +30,9 @@ struct ForwarderConfig {
     std::string wwwDir;  // the web interface's pages and static files
 };
 
-// Messages read "<file>:<line>: <what is wrong>".
-class ConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+// Messages read "<file>:<line>: <what is wrong>"; the same error the agent
+// throws for the rest of the file.
+using imagebuild::ConfigError;
 
 ForwarderConfig defaultConfig();
 // A missing file means defaults; an unreadable or invalid one throws ConfigError.

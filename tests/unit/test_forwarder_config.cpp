@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "forwarder/config.hpp"
@@ -71,7 +72,27 @@ TEST(ForwarderConfig, BadValuesNameFileLineAndKey) {
 TEST(ForwarderConfig, UnknownKeysAndSyntaxErrorsAreRejected) {
     EXPECT_EQ(errorOf("[forwarder]\nlisten = 1.2.3.4:1\npeer = http://b\n"),
               "imagebuild.conf:3: unknown key 'peer' in [forwarder]");
-    EXPECT_EQ(errorOf("[forwarder]\nthis is not ini\n"), "imagebuild.conf:2: syntax error");
+    EXPECT_EQ(errorOf("[forwarder]\nthis is not ini\n"),
+              "imagebuild.conf:2: not a [section] or key = value line");
+    EXPECT_EQ(errorOf("[forwarder]\nlisten = 1.2.3.4:1\nlisten = 1.2.3.4:2\n"),
+              "imagebuild.conf:3: 'listen' is set twice in [forwarder] (first at line 2)");
+}
+
+// 100 peers do not fit on one line (inih reads at most 198 characters):
+// a long line is an error that says so, and indented lines continue a list.
+TEST(ForwarderConfig, PeersContinueOnIndentedLines) {
+    std::string longLine = "[forwarder]\npeers =";
+    std::string continued = "[forwarder]\npeers =";
+    for (int i = 0; i < 20; ++i) {
+        longLine += fmt::format(" http://10.0.0.{}:8470", i);
+        continued += fmt::format("\n  http://10.0.0.{}:8470", i);
+    }
+    EXPECT_EQ(errorOf(longLine + "\n"),
+              "imagebuild.conf:2: line too long (at most 198 characters; continue a value on an "
+              "indented next line)");
+    auto config = parseConfig(continued + "\n", "imagebuild.conf");
+    ASSERT_EQ(config.peers.size(), 20u);
+    EXPECT_EQ(config.peers[19], "http://10.0.0.19:8470");
 }
 
 TEST(ForwarderConfig, MissingFileMeansDefaults) {

@@ -28,6 +28,7 @@ const std::map<std::string, Mapping>& table() {
         {"org.freedesktop.DBus.Error.ServiceUnknown", {503, "AgentUnavailable"}},
         {"org.freedesktop.DBus.Error.FileNotFound", {503, "AgentUnavailable"}},
         {"org.freedesktop.systemd1.NoSuchUnit", {503, "AgentUnavailable"}},
+        {"org.freedesktop.systemd1.UnitMasked", {503, "AgentUnavailable"}},
         {"org.freedesktop.DBus.Error.Spawn.ChildExited", {503, "AgentUnavailable"}},
         {"org.freedesktop.DBus.Error.NoReply", {504, "AgentTimeout"}},
         {"org.freedesktop.DBus.Error.TimedOut", {503, "AgentUnavailable"}},

@@ -15,6 +15,7 @@
 #include "forwarder/auth.hpp"
 #include "forwarder/build_query.hpp"
 #include "forwarder/dbus_errors.hpp"
+#include "forwarder/fan_out.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
@@ -100,29 +101,68 @@ Response handleBuildsPost(App& app, Request& request) {
 
 // ---- GET /v1/builds
 
-// A peer's matching builds; `notFetched` grows by those it counted but did
-// not send (it was asked for the top of its list only).
-void addPeerBuilds(App& app, const PeerState& peer, const Request& request, json& builds,
-                   json& unreachable, std::size_t& notFetched) {
-    auto name = peer.hostname.empty() ? peer.url : peer.hostname;
-    if (!peer.healthy) {
-        unreachable.push_back(name);
-        return;
-    }
+// What one peer answered for its own part of GET /v1/builds.
+struct PeerBuilds {
+    bool answered = false;
+    json builds = json::array();
+    json unreachable = json::array();  // the peer's own agent, when it did not answer
+    std::size_t notSent = 0;           // counted but not sent (asked for the top only)
+};
+
+PeerBuilds askPeerForBuilds(App& app, const PeerState& peer, const Request& request) {
+    PeerBuilds out;
     Request local = request;
     local.query["scope"] = "local";
     auto answer = forwardTo(app, peer.url, local);
     auto body = json::parse(answer.body, nullptr, false);
     if (answer.status != 200 || !body.contains("builds") || !body["builds"].is_array()) {
-        unreachable.push_back(name);
-        return;
+        return out;
     }
+    out.answered = true;
     auto sent = body["builds"].size();
     if (auto total = body.find("total"); total != body.end() && total->is_number_unsigned()) {
-        notFetched += std::max<std::size_t>(total->get<std::size_t>(), sent) - sent;
+        out.notSent = std::max<std::size_t>(total->get<std::size_t>(), sent) - sent;
     }
-    for (auto& build : body["builds"]) {
-        builds.push_back(std::move(build));
+    out.builds = std::move(body["builds"]);
+    if (auto names = body.find("unreachable"); names != body.end() && names->is_array()) {
+        for (auto& name : *names) {
+            if (name.is_string()) {
+                out.unreachable.push_back(std::move(name));
+            }
+        }
+    }
+    return out;
+}
+
+// The peers' matching builds, asked all at once; `unreachable` names the
+// peers that are down or did not answer, and those whose agent did not.
+void addPeersBuilds(App& app, const BuildQuery& query, const Request& request, json& builds,
+                    json& unreachable, std::size_t& notFetched) {
+    std::vector<PeerState> peers;
+    for (auto& peer : app.peers().snapshot()) {
+        if (query.host.empty() || query.host == peer.hostname || peer.hostname.empty()) {
+            peers.push_back(std::move(peer));
+        }
+    }
+    std::vector<PeerBuilds> answers(peers.size());
+    forEachConcurrently(peers.size(), kMaxPeerRequestsAtOnce, [&](std::size_t i) {
+        if (peers[i].healthy) {
+            answers[i] = askPeerForBuilds(app, peers[i], request);
+        }
+    });
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        auto& answer = answers[i];
+        if (!answer.answered) {
+            unreachable.push_back(peers[i].hostname.empty() ? peers[i].url : peers[i].hostname);
+            continue;
+        }
+        for (auto& build : answer.builds) {
+            builds.push_back(std::move(build));
+        }
+        for (auto& name : answer.unreachable) {
+            unreachable.push_back(std::move(name));
+        }
+        notFetched += answer.notSent;
     }
 }
 
@@ -151,11 +191,7 @@ Response handleBuildsGet(App& app, Request& request) {
         Request filtered = request;
         peerQueryFor(query, filtered.query);
         filtered.headers.erase("if-none-match");  // the client's tag is for the merged list
-        for (const auto& peer : app.peers().snapshot()) {
-            if (query.host.empty() || query.host == peer.hostname || peer.hostname.empty()) {
-                addPeerBuilds(app, peer, filtered, builds, unreachable, notFetched);
-            }
-        }
+        addPeersBuilds(app, query, filtered, builds, unreachable, notFetched);
     }
     return jsonResponse(
         200, buildListBody(std::move(builds), std::move(unreachable), query, notFetched).dump());

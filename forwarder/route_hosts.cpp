@@ -7,6 +7,7 @@
 #include "common/clock.hpp"
 #include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
+#include "forwarder/fan_out.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
@@ -82,12 +83,15 @@ std::vector<HostInfo> fleetHosts(App& app) {
     if (auto local = localHost(app)) {
         hosts.push_back(*local);
     }
-    for (const auto& peer : app.peers().snapshot()) {
-        std::optional<HostInfo> info;
-        if (peer.healthy) {
-            info = askPeer(app, peer);
+    auto peers = app.peers().snapshot();
+    std::vector<std::optional<HostInfo>> answers(peers.size());
+    forEachConcurrently(peers.size(), kMaxPeerRequestsAtOnce, [&](std::size_t i) {
+        if (peers[i].healthy) {
+            answers[i] = askPeer(app, peers[i]);
         }
-        hosts.push_back(info ? *info : downHost(app, peer));
+    });
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        hosts.push_back(answers[i] ? *answers[i] : downHost(app, peers[i]));
     }
     return hosts;
 }

@@ -146,6 +146,26 @@ test_auth_and_limits() {
         -w '%{http_code}' "${auth[@]}" --data-binary @- "$a/v1/builds")" 413
 }
 
+unreachable_of() { curl -sf "$1" | grep -o '"unreachable":\[[^]]*\]'; }
+
+# b's forwarder answers but its agent cannot be started: b says so in its own
+# part of the list, and a passes that on instead of showing b as empty.
+test_peer_without_agent_is_named_unreachable() {
+    run_in b systemctl mask --runtime --now imagebuild-agent.service
+    trap 'run_in b systemctl unmask --runtime imagebuild-agent.service' EXIT
+    local own
+    own=$(curl -s -w ' %{http_code}' "$b/v1/builds?scope=local")
+    echo "b's own answer: $own"
+    assert_contains "$own" '"unreachable":["b"]'
+    assert_contains "$own" ' 200'
+    assert_eq "$(unreachable_of "$a/v1/builds")" '"unreachable":["b"]'
+    assert_contains "$(curl -sf "$a/v1/builds")" "\"id\":\"$c_build\""
+    run_in b systemctl unmask --runtime imagebuild-agent.service
+    trap - EXIT
+    # The bus starts it again on the next call.
+    assert_eq "$(unreachable_of "$a/v1/builds")" '"unreachable":[]'
+}
+
 test_c_down_then_back() {
     poweroff_host c
     wait_for 5 peer_up "$a" "$c" 0
@@ -197,5 +217,7 @@ test_case "traversal in artifact names is 404" test_artifact_traversal_is_404
 test_case "an arch nobody builds is 422 listing the fleet" test_unsupported_is_422_with_the_fleet
 test_case "missing or wrong token is 401, body over the limit 413" test_auth_and_limits
 test_case "imagebuildctl -H uses the fleet over HTTP" test_imagebuildctl_over_http
+test_case "b's agent unavailable: a's list names b and still lists c's builds" \
+    test_peer_without_agent_is_named_unreachable
 test_case "c off: its arch 503, b still builds; c back: used again" test_c_down_then_back
 finish

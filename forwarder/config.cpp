@@ -21,15 +21,6 @@ namespace {
 
 constexpr const char* kSection = "forwarder";
 
-std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t\r");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    auto e = s.find_last_not_of(" \t\r");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 // The [forwarder] section of imagebuild.conf, read by the same rules as the
 // agent reads the rest of the file (common/ini_file), lines included.
 class Reader {
@@ -65,7 +56,7 @@ public:
         if (it == section_.end()) {
             return;
         }
-        auto text = trim(it->second.value);
+        const auto& text = it->second.value;  // inih trims values
         T value{};
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
         if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
@@ -79,7 +70,7 @@ public:
         if (it == section_.end()) {
             return;
         }
-        auto text = trim(it->second.value);
+        const auto& text = it->second.value;  // inih trims values
         static const std::set<std::string> yes{"1", "yes", "true", "on"};
         static const std::set<std::string> no{"0", "no", "false", "off"};
         if (yes.count(text)) {

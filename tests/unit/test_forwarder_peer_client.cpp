@@ -130,7 +130,7 @@ TEST(ForwarderPeerClient, PeerThatNeverAnswersTimesOut) {
         (void)read(fd, &c, 1);  // until the client gives up and closes
     });
     PeerClient client(peer.url(), "");
-    auto start = std::chrono::steady_clock::now();
+    // Without the deadline this would wait forever (and meson's timeout fail it).
     try {
         client.request(get("/slow"), 300ms);
         FAIL() << "no PeerError";
@@ -138,7 +138,6 @@ TEST(ForwarderPeerClient, PeerThatNeverAnswersTimesOut) {
         EXPECT_NE(std::string(e.what()).find("reading the response"), std::string::npos)
             << e.what();
     }
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 TEST(ForwarderPeerClient, NobodyListeningIsAPeerError) {

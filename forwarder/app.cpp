@@ -35,7 +35,8 @@ std::string App::publicUrl() const {
 Response App::dispatch(Request& request) {
     auto start = std::chrono::steady_clock::now();
     auto match = router_.match(request.method, request.path);
-    std::string label = match.route ? match.route->pattern : "unmatched";
+    static const std::string unmatched = "unmatched";
+    const std::string& label = match.route ? match.route->pattern : unmatched;
     Response response;
     if (!match.route) {
         response = match.pathKnown
@@ -56,7 +57,9 @@ Response App::dispatch(Request& request) {
     }
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     metrics_.observeRequest(label, request.method, response.status, elapsed.count());
-    if (response.status >= 500) {
+    if (response.fromPeer) {
+        // the peer that made this answer logged it
+    } else if (response.status >= 500) {
         log::error("{} {} -> {}", request.method, request.path, response.status);
     } else if (response.status >= 400 && response.status != 404) {
         log::warning("{} {} -> {}", request.method, request.path, response.status);

@@ -112,6 +112,7 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
         response.contentType = answer.contentType;
         response.body = std::move(answer.body);
         response.headers = std::move(answer.headers);
+        response.fromPeer = true;
         return response;
     } catch (const PeerError& e) {
         app.peers().recordForward(url, false);
@@ -131,6 +132,7 @@ Response forwardStreamTo(App& app, const std::string& url, const Request& reques
         response.contentType = stream->head().contentType;
         response.headers = stream->head().headers;
         response.streamSize = stream->head().contentLength;
+        response.fromPeer = true;
         response.stream = [stream](char* buffer, std::size_t max) -> long {
             try {
                 auto n = stream->read(buffer, max);

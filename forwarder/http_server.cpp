@@ -3,8 +3,6 @@
 #include <microhttpd.h>
 
 #include <strings.h>
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <stdexcept>
 #include <string_view>
@@ -61,9 +59,10 @@ bool isMultipart(MHD_Connection* connection) {
 MHD_Result collect(void* cls, MHD_ValueKind, const char* key, const char* value) {
     auto* map = static_cast<std::map<std::string, std::string>*>(cls);
     std::string k(key);
-    std::transform(k.begin(), k.end(), k.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    (*map)[k] = value ? value : "";
+    for (auto& c : k) {  // header names are ASCII: no locale
+        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    map->insert_or_assign(std::move(k), value ? value : "");
     return MHD_YES;
 }
 

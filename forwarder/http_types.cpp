@@ -1,14 +1,12 @@
 #include "forwarder/http_types.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 namespace imagebuild::forwarder {
 
 std::string Request::header(std::string_view name) const {
     std::string key(name);
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (auto& c : key) {  // header names are ASCII: no locale
+        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
     auto it = headers.find(key);
     return it == headers.end() ? std::string() : it->second;
 }

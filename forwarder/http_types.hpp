@@ -58,6 +58,7 @@ struct Response {
     BodyStream stream;                      // set: the body is streamed, `body` is ignored
     std::uint64_t streamSize = UINT64_MAX;  // the stream's length if known (Content-Length)
     std::shared_ptr<FileBody> file;         // set: the body is a file range
+    bool fromPeer = false;  // a peer's answer passed on as it came: the peer logged it
 };
 
 }  // namespace imagebuild::forwarder

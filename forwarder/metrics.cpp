@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
 namespace imagebuild::forwarder {
 
 std::string escapeLabelValue(const std::string& value) {
@@ -23,8 +25,17 @@ std::string escapeLabelValue(const std::string& value) {
 void Metrics::observeRequest(const std::string& route, const std::string& method, unsigned code,
                              double seconds) {
     std::lock_guard lock(mutex_);
-    ++requests_[{route, method, code}];
-    auto& h = latency_[route];
+    auto counter = requests_.find(
+        std::tuple<std::string_view, std::string_view, unsigned>(route, method, code));
+    if (counter == requests_.end()) {
+        counter = requests_.emplace(std::tuple(route, method, code), 0).first;
+    }
+    ++counter->second;
+    auto histogram = latency_.find(std::string_view(route));
+    if (histogram == latency_.end()) {
+        histogram = latency_.emplace(route, Histogram{}).first;
+    }
+    auto& h = histogram->second;
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
         if (seconds <= kBuckets[i]) {
             ++h.buckets[i];

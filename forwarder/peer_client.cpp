@@ -7,7 +7,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <array>
+#include <cerrno>
 #include <limits>
 #include <optional>
 
@@ -20,12 +23,17 @@ namespace http = beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// Each pooled connection has its own io_context: an operation runs the
-// context until its handler fires or the stream's deadline closes the socket.
+// Each connection has its own io_context: connecting (and every read of a
+// stream) runs the context until its handler fires or the stream's deadline
+// closes the socket. A pooled connection is then used blocking (see
+// BlockingSocket); `sendTimeout`/`receiveTimeout` are its socket's
+// SO_SNDTIMEO/SO_RCVTIMEO now.
 struct PeerClient::Connection {
     asio::io_context io;
     beast::tcp_stream stream{io};
     beast::flat_buffer buffer;
+    std::chrono::milliseconds sendTimeout{0};
+    std::chrono::milliseconds receiveTimeout{0};
 };
 
 namespace {
@@ -45,6 +53,113 @@ void runFor(PeerClient::Connection& c, std::chrono::milliseconds timeout, const 
         throw PeerError(fmt::format("{}: {}", what, result.message()));
     }
 }
+
+// A pooled connection's socket, read and written by blocking calls: a request
+// costs one sendmsg and (mostly) one recv, with no event loop and no timer.
+// The deadline is enforced by SO_SNDTIMEO/SO_RCVTIMEO, changed only when
+// what the socket has differs from what is left of the deadline by more than
+// kSlack (so, for a response that arrives in one piece, never): a call
+// returns at the latest kSlack after the deadline.
+class BlockingSocket {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::chrono::milliseconds kSlack{50};
+
+    BlockingSocket(PeerClient::Connection& c, std::chrono::milliseconds timeout)
+        : c_(c), fd_(c.stream.socket().native_handle()), deadline_(Clock::now() + timeout) {}
+
+    template <typename Buffers>
+    std::size_t read_some(const Buffers& buffers, beast::error_code& ec) {
+        return transfer(buffers, ec, false);
+    }
+    template <typename Buffers>
+    std::size_t read_some(const Buffers& buffers) {
+        return orThrow([&](beast::error_code& ec) { return read_some(buffers, ec); });
+    }
+    template <typename Buffers>
+    std::size_t write_some(const Buffers& buffers, beast::error_code& ec) {
+        return transfer(buffers, ec, true);
+    }
+    template <typename Buffers>
+    std::size_t write_some(const Buffers& buffers) {
+        return orThrow([&](beast::error_code& ec) { return write_some(buffers, ec); });
+    }
+
+private:
+    template <typename F>
+    static std::size_t orThrow(F&& f) {
+        beast::error_code ec;
+        auto n = f(ec);
+        if (ec) {
+            throw beast::system_error(ec);
+        }
+        return n;
+    }
+
+    // Sets the socket's timeout for this direction to what is left, if needed.
+    bool arm(bool send, beast::error_code& ec) {
+        using std::chrono::milliseconds;
+        auto left = std::chrono::ceil<milliseconds>(deadline_ - Clock::now());
+        if (left <= milliseconds(0)) {
+            ec = beast::error::timeout;
+            return false;
+        }
+        auto& current = send ? c_.sendTimeout : c_.receiveTimeout;
+        if (current < left || current > left + kSlack) {
+            timeval tv{static_cast<time_t>(left.count() / 1000),
+                       static_cast<suseconds_t>(left.count() % 1000 * 1000)};
+            if (setsockopt(fd_, SOL_SOCKET, send ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, sizeof(tv)) !=
+                0) {
+                ec = beast::error_code(errno, boost::system::system_category());
+                return false;
+            }
+            current = left;
+        }
+        return true;
+    }
+
+    template <typename Buffers>
+    std::size_t transfer(const Buffers& buffers, beast::error_code& ec, bool send) {
+        ec = {};
+        std::array<iovec, 16> iov{};
+        std::size_t count = 0;
+        for (auto it = asio::buffer_sequence_begin(buffers);
+             it != asio::buffer_sequence_end(buffers) && count < iov.size(); ++it) {
+            asio::const_buffer b(*it);
+            if (b.size() != 0) {
+                iov[count++] = {const_cast<void*>(b.data()), b.size()};
+            }
+        }
+        if (count == 0) {
+            return 0;
+        }
+        if (!arm(send, ec)) {
+            return 0;
+        }
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = count;
+        ssize_t n;
+        do {
+            n = send ? ::sendmsg(fd_, &msg, MSG_NOSIGNAL) : ::recvmsg(fd_, &msg, 0);
+        } while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (n == 0) {
+            ec = asio::error::eof;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            ec = beast::error::timeout;
+        } else {
+            ec = beast::error_code(errno, boost::system::system_category());
+        }
+        return 0;
+    }
+
+    PeerClient::Connection& c_;
+    int fd_;
+    Clock::time_point deadline_;
+};
 
 http::request<http::string_body> buildRequest(const PeerRequest& r, const std::string& host,
                                               const std::string& token) {
@@ -173,6 +288,7 @@ std::unique_ptr<PeerClient::Connection> PeerClient::take(std::chrono::millisecon
     }
     runFor(*connection, timeout, "connecting",
            [&](auto handler) { connection->stream.async_connect(endpoints, std::move(handler)); });
+    connection->stream.expires_never();
     return connection;
 }
 
@@ -191,15 +307,25 @@ PeerResponse PeerClient::request(const PeerRequest& request, std::chrono::millis
         bool reused = false;
         auto connection = take(timeout, reused, false);
         try {
-            runFor(*connection, timeout, "sending", [&](auto handler) {
-                http::async_write(connection->stream, req, std::move(handler));
-            });
+            beast::error_code ec;
+            if (!reused) {
+                connection->stream.socket().native_non_blocking(false, ec);
+                if (ec) {
+                    throw PeerError("making the socket blocking: " + ec.message());
+                }
+            }
+            BlockingSocket sending(*connection, timeout);
+            http::write(sending, req, ec);
+            if (ec) {
+                throw PeerError("sending: " + ec.message());
+            }
             http::response_parser<http::string_body> parser;
             parser.body_limit(kBodyLimit);
-            runFor(*connection, timeout, "reading the response", [&](auto handler) {
-                http::async_read(connection->stream, connection->buffer, parser,
-                                 std::move(handler));
-            });
+            BlockingSocket reading(*connection, timeout);
+            http::read(reading, connection->buffer, parser, ec);
+            if (ec) {
+                throw PeerError("reading the response: " + ec.message());
+            }
             auto res = parser.release();
             PeerResponse out;
             out.status = res.result_int();

@@ -11,19 +11,20 @@ namespace imagebuild::forwarder {
 
 namespace {
 
-Response handleHealthGet(const App& app, Request&) {
-    nlohmann::json body{{"status", "ok"},
-                        {"hostname", app.hostname()},
-                        {"url", app.publicUrl()},
-                        {"version", IMAGEBUILD_VERSION}};
-    return jsonResponse(200, body.dump());
+// The answer never changes: made once, at registration.
+Response handleHealthGet(const std::string& body, Request&) {
+    return jsonResponse(200, body);
 }
 
 }  // namespace
 
 void registerHealth(App& app) {
+    nlohmann::json body{{"status", "ok"},
+                        {"hostname", app.hostname()},
+                        {"url", app.publicUrl()},
+                        {"version", IMAGEBUILD_VERSION}};
     app.router().add("GET", "/v1/health", Access::Read,
-                     std::bind_front(handleHealthGet, std::cref(app)));
+                     std::bind_front(handleHealthGet, body.dump()));
 }
 
 }  // namespace imagebuild::forwarder

@@ -6,10 +6,8 @@ namespace imagebuild::forwarder {
 
 namespace {
 
-std::optional<std::map<std::string, std::string>> matchPattern(std::string_view pattern,
-                                                               std::string_view path) {
-    auto want = splitPath(pattern);
-    auto have = splitPath(path);
+std::optional<std::map<std::string, std::string>> matchPattern(
+    const std::vector<std::string>& want, const std::vector<std::string>& have) {
     if (want.size() != have.size()) {
         return std::nullopt;
     }
@@ -49,13 +47,16 @@ std::vector<std::string> splitPath(std::string_view path) {
 }
 
 void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
-    routes_.push_back({std::move(method), std::move(pattern), access, std::move(handler)});
+    auto segments = splitPath(pattern);
+    routes_.push_back(
+        {std::move(method), std::move(pattern), access, std::move(handler), std::move(segments)});
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
     RouteMatch result;
+    auto have = splitPath(path);
     for (const auto& route : routes_) {
-        auto params = matchPattern(route.pattern, path);
+        auto params = matchPattern(route.segments, have);
         if (!params) {
             continue;
         }

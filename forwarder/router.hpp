@@ -21,6 +21,7 @@ struct Route {
     std::string pattern;
     Access access = Access::Read;
     Handler handler;
+    std::vector<std::string> segments;  // the pattern split once (splitPath)
 };
 
 struct RouteMatch {

@@ -2,6 +2,9 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <mutex>
+#include <type_traits>
+
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 #include "dbus/Build1_proxy.h"
@@ -18,6 +21,8 @@ class ManagerProxy final
 public:
     explicit ManagerProxy(sdbus::IConnection& connection)
         : ProxyInterfaces(connection, dbus_names::kBusName, dbus_names::kManagerPath) {}
+
+    sdbus::IProxy& raw() { return getProxy(); }
 
 private:
     void onBuildQueued(const std::string&, const sdbus::ObjectPath&) override {}
@@ -49,54 +54,138 @@ T property(const std::map<std::string, sdbus::Variant>& all, const char* key) {
 // the bus wait 25 s for activation, which no HTTP client should.
 constexpr auto kCallTimeout = std::chrono::seconds(10);
 
-std::unique_ptr<sdbus::IConnection> connect() {
-    auto connection = sdbus::createSystemBusConnection();
-    connection->setMethodCallTimeout(kCallTimeout);
-    return connection;
+// A pooled connection is kept only if it was closed by no one and its calls
+// failed, if at all, with the agent's own errors: anything else (the bus
+// went away, a call timed out and its late reply may still come) drops it.
+bool keepsConnection(const sdbus::Error& e) {
+    return e.getName().rfind("org.imagebuild.Error.", 0) == 0;
 }
+
+// Idle system-bus connections. At most kMaxIdle are kept: more threads than
+// that calling at once open their own and close them after.
+class BusPool {
+public:
+    // Runs `call` on a pooled connection, given back unless the call broke it.
+    template <typename Call>
+    auto run(Call&& call) {
+        auto connection = take();
+        try {
+            if constexpr (std::is_void_v<decltype(call(*connection))>) {
+                call(*connection);
+                giveBack(std::move(connection));
+            } else {
+                auto result = call(*connection);
+                giveBack(std::move(connection));
+                return result;
+            }
+        } catch (const sdbus::Error& e) {
+            if (keepsConnection(e)) {
+                giveBack(std::move(connection));
+            }
+            throw;
+        }
+    }
+
+private:
+    static constexpr std::size_t kMaxIdle = 4;
+
+    std::unique_ptr<sdbus::IConnection> take() {
+        while (auto connection = takeIdle()) {
+            if (stillOpen(*connection)) {
+                return connection;
+            }
+        }
+        auto connection = sdbus::createSystemBusConnection();
+        connection->setMethodCallTimeout(kCallTimeout);
+        return connection;
+    }
+
+    void giveBack(std::unique_ptr<sdbus::IConnection> connection) {
+        std::lock_guard lock(mutex_);
+        if (idle_.size() < kMaxIdle) {
+            idle_.push_back(std::move(connection));
+        }
+    }
+
+    std::unique_ptr<sdbus::IConnection> takeIdle() {
+        std::lock_guard lock(mutex_);
+        if (idle_.empty()) {
+            return nullptr;
+        }
+        auto connection = std::move(idle_.back());
+        idle_.pop_back();
+        return connection;
+    }
+
+    // Handles what arrived while it was idle (the bus's NameAcquired, a late
+    // reply): nothing piles up in it, and a socket the bus closed shows here
+    // rather than as a failed call.
+    static bool stillOpen(sdbus::IConnection& connection) {
+        try {
+            while (connection.processPendingRequest()) {
+            }
+            return true;
+        } catch (const sdbus::Error&) {
+            return false;
+        }
+    }
+
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<sdbus::IConnection>> idle_;
+};
 
 class DbusAgentClient final : public AgentClient {
 public:
     std::string submit(const DbusSpec& spec) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        return std::get<0>(manager.Submit(spec));
+        return pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            return std::get<0>(manager.Submit(spec));
+        });
     }
 
     std::vector<BuildInfo> list() override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
         std::vector<BuildInfo> out;
-        for (const auto& row : manager.ListBuilds({})) {
-            out.push_back(buildInfoFromListRow(row));
-        }
+        listEach({}, [&out](BuildInfo&& build) { out.push_back(std::move(build)); });
         return out;
     }
 
+    void listEach(const BuildListFilter& filter,
+                  const std::function<void(BuildInfo&&)>& each) override {
+        pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            listBuildRows(manager.raw(), filter,
+                          [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+        });
+    }
+
     BuildInfo get(const std::string& id) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        BuildProxy build(*connection, manager.GetBuild(id));
-        return buildInfoFromProperties(build.GetAll(dbus_names::kBuildInterface));
+        return buildInfoFromProperties(pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            BuildProxy build(bus, manager.GetBuild(id));
+            return build.GetAll(dbus_names::kBuildInterface);
+        }));
     }
 
     void cancel(const std::string& id) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        manager.CancelBuild(id);
+        pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            manager.CancelBuild(id);
+        });
     }
 
     std::string kickstart(const std::string& id) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        BuildProxy build(*connection, manager.GetBuild(id));
-        return build.GetKickstart();
+        return pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            BuildProxy build(bus, manager.GetBuild(id));
+            return build.GetKickstart();
+        });
     }
 
     HostInfo host() override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        auto all = manager.GetAll(dbus_names::kManagerInterface);
+        auto all = pool_.run([](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            return manager.GetAll(dbus_names::kManagerInterface);
+        });
         HostInfo info;
         info.hostname = property<std::string>(all, "Hostname");
         info.arches = property<std::vector<std::string>>(all, "Arches");
@@ -107,9 +196,21 @@ public:
         info.maxParallel = property<std::uint32_t>(all, "MaxParallel");
         return info;
     }
+
+private:
+    BusPool pool_;
 };
 
 }  // namespace
+
+void AgentClient::listEach(const BuildListFilter& filter,
+                           const std::function<void(BuildInfo&&)>& each) {
+    for (auto& build : list()) {
+        if (matches(filter, build)) {
+            each(std::move(build));
+        }
+    }
+}
 
 std::unique_ptr<AgentClient> makeDbusAgentClient() {
     return std::make_unique<DbusAgentClient>();

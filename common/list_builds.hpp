@@ -24,6 +24,8 @@ struct BuildListFilter {
     std::string type;                 // empty: any (and so on)
     std::string arch;
     std::string release;
+
+    bool empty() const { return states.empty() && type.empty() && arch.empty() && release.empty(); }
 };
 
 // Whether `build` is one the agent would list with `filter`.

@@ -9,6 +9,7 @@
 #include "common/dbus_names.hpp"
 #include "dbus/Build1_proxy.h"
 #include "dbus/BuildManager1_proxy.h"
+#include "forwarder/agent_list_cache.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -137,10 +138,12 @@ private:
 class DbusAgentClient final : public AgentClient {
 public:
     std::string submit(const DbusSpec& spec) override {
-        return pool_.run([&](sdbus::IConnection& bus) {
+        auto id = pool_.run([&](sdbus::IConnection& bus) {
             ManagerProxy manager(bus);
             return std::get<0>(manager.Submit(spec));
         });
+        listCache_.invalidate();
+        return id;
     }
 
     std::vector<BuildInfo> list() override {
@@ -149,13 +152,29 @@ public:
         return out;
     }
 
+    // From the kept list when nothing changed since it was read
+    // (agent_list_cache.hpp); a whole list read now is kept, a filtered one
+    // is asked of the agent and not kept.
     void listEach(const BuildListFilter& filter,
                   const std::function<void(BuildInfo&&)>& each) override {
-        pool_.run([&](sdbus::IConnection& bus) {
-            ManagerProxy manager(bus);
-            listBuildRows(manager.raw(), filter,
-                          [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
-        });
+        auto found = listCache_.lookup();
+        if (!found.rows && filter.empty()) {
+            auto rows = std::make_shared<AgentListCache::Rows>();
+            listFromAgent(filter, [&rows](const BuildListRow& row) { rows->push_back(row); });
+            listCache_.store(found.generation, rows);
+            found.rows = std::move(rows);
+        }
+        if (found.rows) {
+            for (const auto& row : *found.rows) {
+                auto build = buildInfoFromListRow(row);
+                if (matches(filter, build)) {
+                    each(std::move(build));
+                }
+            }
+            return;
+        }
+        listFromAgent(filter,
+                      [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
     }
 
     BuildInfo get(const std::string& id) override {
@@ -171,6 +190,7 @@ public:
             ManagerProxy manager(bus);
             manager.CancelBuild(id);
         });
+        listCache_.invalidate();
     }
 
     std::string kickstart(const std::string& id) override {
@@ -198,7 +218,16 @@ public:
     }
 
 private:
+    void listFromAgent(const BuildListFilter& filter,
+                       const std::function<void(const BuildListRow&)>& each) {
+        pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            listBuildRows(manager.raw(), filter, each);
+        });
+    }
+
     BusPool pool_;
+    AgentListCache listCache_;
 };
 
 }  // namespace

@@ -161,6 +161,7 @@ public:
         if (!found.rows && filter.empty()) {
             auto rows = std::make_shared<AgentListCache::Rows>();
             listFromAgent(filter, [&rows](const BuildListRow& row) { rows->push_back(row); });
+            rows->shrink_to_fit();  // kept: no room for 16,384 rows when there are 10,000
             listCache_.store(found.generation, rows);
             found.rows = std::move(rows);
         }

@@ -192,27 +192,32 @@ void LocalPage::add(BuildInfo&& build) {
     auto heapOrder = [this](const auto& a, const auto& b) {
         return before(a.first, b.first);
     };
-    if (!keep_ || kept_.size() < *keep_) {
-        kept_.emplace_back(std::move(key), std::move(build));
+    if (!keep_ || builds_.size() < *keep_) {
+        order_.emplace_back(std::move(key), builds_.size());
+        builds_.push_back(std::move(build));
         if (keep_) {
-            std::push_heap(kept_.begin(), kept_.end(), heapOrder);
+            std::push_heap(order_.begin(), order_.end(), heapOrder);
         }
-    } else if (before(key, kept_.front().first)) {
-        std::pop_heap(kept_.begin(), kept_.end(), heapOrder);
-        kept_.back() = {std::move(key), std::move(build)};
-        std::push_heap(kept_.begin(), kept_.end(), heapOrder);
+    } else if (before(key, order_.front().first)) {
+        // The last one on the page makes room: its slot takes the new build.
+        std::pop_heap(order_.begin(), order_.end(), heapOrder);
+        auto slot = order_.back().second;
+        builds_[slot] = std::move(build);
+        order_.back() = {std::move(key), slot};
+        std::push_heap(order_.begin(), order_.end(), heapOrder);
     }
 }
 
 json LocalPage::take(std::size_t& notSent) {
-    std::sort(kept_.begin(), kept_.end(),
+    std::sort(order_.begin(), order_.end(),
               [this](const auto& a, const auto& b) { return before(a.first, b.first); });
-    notSent += matched_ - kept_.size();
+    notSent += matched_ - builds_.size();
     json out = json::array();
-    for (const auto& [key, build] : kept_) {
-        out.push_back(build);
+    for (const auto& [key, slot] : order_) {
+        out.push_back(builds_[slot]);
     }
-    kept_.clear();
+    order_.clear();
+    builds_.clear();
     matched_ = 0;
     return out;
 }

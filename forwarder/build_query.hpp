@@ -82,8 +82,10 @@ private:
     const BuildQuery& query_;
     std::optional<std::size_t> keep_;
     std::size_t matched_ = 0;
-    // A heap whose front is the last in the query's order, once keep_ is set.
-    std::vector<std::pair<BuildSortKey, BuildInfo>> kept_;
+    std::vector<BuildInfo> builds_;  // kept, in no order
+    // Their keys and slots in builds_; once keep_ is set, a heap whose front
+    // is the last in the query's order (only keys move in it, not builds).
+    std::vector<std::pair<BuildSortKey, std::size_t>> order_;
 };
 
 // The same for builds already in a vector.

@@ -15,6 +15,7 @@
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 #include "common/hashed_copy.hpp"
+#include "common/list_builds.hpp"
 #include "ctl/backend.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/error_map.hpp"
@@ -116,27 +117,15 @@ public:
         return result;
     }
 
-    // What `reply >> std::vector<BuildListRow>` (the generated ListBuilds())
-    // does, one row at a time into one reused row: a list of 10,000 builds
-    // never holds them all, and the memory is most of what it would cost.
+    // One row at a time (common/list_builds.hpp): a list of 10,000 builds
+    // never holds them all.
     std::vector<std::string> listEach(const std::vector<std::string>& states,
                                       const std::function<void(BuildInfo&&)>& each) override {
-        std::map<std::string, sdbus::Variant> filter;
-        if (!states.empty()) {
-            filter["states"] = sdbus::Variant(states);  // filtered by the agent
-        }
+        BuildListFilter filter;
+        filter.states = states;  // filtered by the agent
         try {
-            auto call = manager_->raw().createMethodCall(names::kManagerInterface, "ListBuilds");
-            call << filter;
-            auto reply = manager_->raw().callMethod(call);
-            if (reply.enterContainer(sdbus::signature_of<BuildListRow>::str())) {
-                BuildListRow row;
-                while (reply >> row) {
-                    each(buildInfoFromListRow(row));
-                }
-                reply.clearFlags();
-                reply.exitContainer();
-            }
+            listBuildRows(manager_->raw(), filter,
+                          [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
         } catch (const sdbus::Error& e) {
             rethrow(e);
         }

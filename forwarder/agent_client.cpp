@@ -2,10 +2,14 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <mutex>
+#include <type_traits>
+
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 #include "dbus/Build1_proxy.h"
 #include "dbus/BuildManager1_proxy.h"
+#include "forwarder/agent_list_cache.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -18,6 +22,8 @@ class ManagerProxy final
 public:
     explicit ManagerProxy(sdbus::IConnection& connection)
         : ProxyInterfaces(connection, dbus_names::kBusName, dbus_names::kManagerPath) {}
+
+    sdbus::IProxy& raw() { return getProxy(); }
 
 private:
     void onBuildQueued(const std::string&, const sdbus::ObjectPath&) override {}
@@ -49,54 +55,158 @@ T property(const std::map<std::string, sdbus::Variant>& all, const char* key) {
 // the bus wait 25 s for activation, which no HTTP client should.
 constexpr auto kCallTimeout = std::chrono::seconds(10);
 
-std::unique_ptr<sdbus::IConnection> connect() {
-    auto connection = sdbus::createSystemBusConnection();
-    connection->setMethodCallTimeout(kCallTimeout);
-    return connection;
+// A pooled connection is kept only if it was closed by no one and its calls
+// failed, if at all, with the agent's own errors: anything else (the bus
+// went away, a call timed out and its late reply may still come) drops it.
+bool keepsConnection(const sdbus::Error& e) {
+    return e.getName().rfind("org.imagebuild.Error.", 0) == 0;
 }
+
+// Idle system-bus connections. At most kMaxIdle are kept: more threads than
+// that calling at once open their own and close them after.
+class BusPool {
+public:
+    // Runs `call` on a pooled connection, given back unless the call broke it.
+    template <typename Call>
+    auto run(Call&& call) {
+        auto connection = take();
+        try {
+            if constexpr (std::is_void_v<decltype(call(*connection))>) {
+                call(*connection);
+                giveBack(std::move(connection));
+            } else {
+                auto result = call(*connection);
+                giveBack(std::move(connection));
+                return result;
+            }
+        } catch (const sdbus::Error& e) {
+            if (keepsConnection(e)) {
+                giveBack(std::move(connection));
+            }
+            throw;
+        }
+    }
+
+private:
+    static constexpr std::size_t kMaxIdle = 4;
+
+    std::unique_ptr<sdbus::IConnection> take() {
+        while (auto connection = takeIdle()) {
+            if (stillOpen(*connection)) {
+                return connection;
+            }
+        }
+        auto connection = sdbus::createSystemBusConnection();
+        connection->setMethodCallTimeout(kCallTimeout);
+        return connection;
+    }
+
+    void giveBack(std::unique_ptr<sdbus::IConnection> connection) {
+        std::lock_guard lock(mutex_);
+        if (idle_.size() < kMaxIdle) {
+            idle_.push_back(std::move(connection));
+        }
+    }
+
+    std::unique_ptr<sdbus::IConnection> takeIdle() {
+        std::lock_guard lock(mutex_);
+        if (idle_.empty()) {
+            return nullptr;
+        }
+        auto connection = std::move(idle_.back());
+        idle_.pop_back();
+        return connection;
+    }
+
+    // Handles what arrived while it was idle (the bus's NameAcquired, a late
+    // reply): nothing piles up in it, and a socket the bus closed shows here
+    // rather than as a failed call.
+    static bool stillOpen(sdbus::IConnection& connection) {
+        try {
+            while (connection.processPendingRequest()) {
+            }
+            return true;
+        } catch (const sdbus::Error&) {
+            return false;
+        }
+    }
+
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<sdbus::IConnection>> idle_;
+};
 
 class DbusAgentClient final : public AgentClient {
 public:
     std::string submit(const DbusSpec& spec) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        return std::get<0>(manager.Submit(spec));
+        auto id = pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            return std::get<0>(manager.Submit(spec));
+        });
+        listCache_.invalidate();
+        return id;
     }
 
     std::vector<BuildInfo> list() override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
         std::vector<BuildInfo> out;
-        for (const auto& row : manager.ListBuilds({})) {
-            out.push_back(buildInfoFromListRow(row));
-        }
+        listEach({}, [&out](BuildInfo&& build) { out.push_back(std::move(build)); });
         return out;
     }
 
+    // From the kept list when nothing changed since it was read
+    // (agent_list_cache.hpp); a whole list read now is kept, a filtered one
+    // is asked of the agent and not kept.
+    void listEach(const BuildListFilter& filter,
+                  const std::function<void(BuildInfo&&)>& each) override {
+        auto found = listCache_.lookup();
+        if (!found.rows && filter.empty()) {
+            auto rows = std::make_shared<AgentListCache::Rows>();
+            listFromAgent(filter, [&rows](const BuildListRow& row) { rows->push_back(row); });
+            rows->shrink_to_fit();  // kept: no room for 16,384 rows when there are 10,000
+            listCache_.store(found.generation, rows);
+            found.rows = std::move(rows);
+        }
+        if (found.rows) {
+            for (const auto& row : *found.rows) {
+                auto build = buildInfoFromListRow(row);
+                if (matches(filter, build)) {
+                    each(std::move(build));
+                }
+            }
+            return;
+        }
+        listFromAgent(filter,
+                      [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+    }
+
     BuildInfo get(const std::string& id) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        BuildProxy build(*connection, manager.GetBuild(id));
-        return buildInfoFromProperties(build.GetAll(dbus_names::kBuildInterface));
+        return buildInfoFromProperties(pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            BuildProxy build(bus, manager.GetBuild(id));
+            return build.GetAll(dbus_names::kBuildInterface);
+        }));
     }
 
     void cancel(const std::string& id) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        manager.CancelBuild(id);
+        pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            manager.CancelBuild(id);
+        });
+        listCache_.invalidate();
     }
 
     std::string kickstart(const std::string& id) override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        BuildProxy build(*connection, manager.GetBuild(id));
-        return build.GetKickstart();
+        return pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            BuildProxy build(bus, manager.GetBuild(id));
+            return build.GetKickstart();
+        });
     }
 
     HostInfo host() override {
-        auto connection = connect();
-        ManagerProxy manager(*connection);
-        auto all = manager.GetAll(dbus_names::kManagerInterface);
+        auto all = pool_.run([](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            return manager.GetAll(dbus_names::kManagerInterface);
+        });
         HostInfo info;
         info.hostname = property<std::string>(all, "Hostname");
         info.arches = property<std::vector<std::string>>(all, "Arches");
@@ -107,9 +217,30 @@ public:
         info.maxParallel = property<std::uint32_t>(all, "MaxParallel");
         return info;
     }
+
+private:
+    void listFromAgent(const BuildListFilter& filter,
+                       const std::function<void(const BuildListRow&)>& each) {
+        pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            listBuildRows(manager.raw(), filter, each);
+        });
+    }
+
+    BusPool pool_;
+    AgentListCache listCache_;
 };
 
 }  // namespace
+
+void AgentClient::listEach(const BuildListFilter& filter,
+                           const std::function<void(BuildInfo&&)>& each) {
+    for (auto& build : list()) {
+        if (matches(filter, build)) {
+            each(std::move(build));
+        }
+    }
+}
 
 std::unique_ptr<AgentClient> makeDbusAgentClient() {
     return std::make_unique<DbusAgentClient>();

@@ -53,15 +53,7 @@ std::string field(const json& build, const char* key) {
     return it != build.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// Submission order, then the owner and its counter: a stable order for paging
-// even when many builds share a timestamp.
-struct SortKey {
-    std::uint64_t submittedAt = 0;
-    std::string host;
-    std::uint64_t number = 0;
-
-    auto operator<=>(const SortKey&) const = default;
-};
+using SortKey = BuildSortKey;
 
 SortKey sortKeyOf(std::uint64_t submittedAt, const std::string& id) {
     SortKey key;
@@ -174,17 +166,68 @@ void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& p
     }
 }
 
-json localBuilds(std::vector<BuildInfo> builds, const BuildQuery& query, std::size_t& notSent) {
-    std::size_t total = 0;
-    auto kept = sortedMatches(
-        builds, query, 0, query.limit ? std::optional(query.offset + *query.limit) : std::nullopt,
-        total);
-    notSent += total - kept.size();
-    json out = json::array();
-    for (const auto& [key, build] : kept) {
-        out.push_back(*build);
+BuildListFilter listFilterFor(const BuildQuery& query) {
+    BuildListFilter filter;
+    filter.states = query.states;
+    filter.type = query.type;
+    filter.arch = query.arch;
+    filter.release = query.release;
+    return filter;
+}
+
+LocalPage::LocalPage(const BuildQuery& query)
+    : query_(query),
+      keep_(query.limit ? std::optional(query.offset + *query.limit) : std::nullopt) {}
+
+bool LocalPage::before(const SortKey& a, const SortKey& b) const {
+    return query_.newestFirst ? b < a : a < b;
+}
+
+void LocalPage::add(BuildInfo&& build) {
+    if (!query_.matches(build)) {
+        return;
     }
+    ++matched_;
+    auto key = sortKeyOf(build);
+    auto heapOrder = [this](const auto& a, const auto& b) {
+        return before(a.first, b.first);
+    };
+    if (!keep_ || builds_.size() < *keep_) {
+        order_.emplace_back(std::move(key), builds_.size());
+        builds_.push_back(std::move(build));
+        if (keep_) {
+            std::push_heap(order_.begin(), order_.end(), heapOrder);
+        }
+    } else if (before(key, order_.front().first)) {
+        // The last one on the page makes room: its slot takes the new build.
+        std::pop_heap(order_.begin(), order_.end(), heapOrder);
+        auto slot = order_.back().second;
+        builds_[slot] = std::move(build);
+        order_.back() = {std::move(key), slot};
+        std::push_heap(order_.begin(), order_.end(), heapOrder);
+    }
+}
+
+json LocalPage::take(std::size_t& notSent) {
+    std::sort(order_.begin(), order_.end(),
+              [this](const auto& a, const auto& b) { return before(a.first, b.first); });
+    notSent += matched_ - builds_.size();
+    json out = json::array();
+    for (const auto& [key, slot] : order_) {
+        out.push_back(builds_[slot]);
+    }
+    order_.clear();
+    builds_.clear();
+    matched_ = 0;
     return out;
+}
+
+json localBuilds(std::vector<BuildInfo> builds, const BuildQuery& query, std::size_t& notSent) {
+    LocalPage page(query);
+    for (auto& build : builds) {
+        page.add(std::move(build));
+    }
+    return page.take(notSent);
 }
 
 json selectBuilds(json builds, const BuildQuery& query, std::size_t& total) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_info.hpp"
+#include "common/list_builds.hpp"
 #include "forwarder/http_types.hpp"
 
 namespace imagebuild::forwarder {
@@ -48,10 +49,46 @@ BuildQuery parseBuildQuery(const Request& request);
 // page is cut from the merged lists). A page too deep for that asks for all.
 void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery);
 
-// This host's part of the answer, as JSON: the builds that match, and of
-// them only the first offset + limit in the query's order (no others can be
-// on the page); `notSent` grows by the matching builds left out. Only those
-// sent are turned into JSON: a page of 50 out of 10,000 converts 50.
+// The query's filters that the agent's ListBuilds applies itself (all but
+// host), so that builds that cannot match never cross the bus.
+BuildListFilter listFilterFor(const BuildQuery& query);
+
+// Where builds sort in a list: submission order, then the owner and its
+// counter (a stable order for paging even when many share a timestamp).
+struct BuildSortKey {
+    std::uint64_t submittedAt = 0;
+    std::string host;
+    std::uint64_t number = 0;
+
+    auto operator<=>(const BuildSortKey&) const = default;
+};
+
+// This host's part of the answer, built one build at a time as the agent
+// lists them: of the builds that match, only the first offset + limit in
+// the query's order are kept (no others can be on the page), so a page of
+// 50 out of 10,000 holds and converts to JSON 50.
+class LocalPage {
+public:
+    explicit LocalPage(const BuildQuery& query);
+
+    void add(BuildInfo&& build);  // dropped unless it matches and may be on the page
+    // The kept builds as JSON, in the query's order; `notSent` grows by the
+    // matching builds left out.
+    nlohmann::json take(std::size_t& notSent);
+
+private:
+    bool before(const BuildSortKey& a, const BuildSortKey& b) const;
+
+    const BuildQuery& query_;
+    std::optional<std::size_t> keep_;
+    std::size_t matched_ = 0;
+    std::vector<BuildInfo> builds_;  // kept, in no order
+    // Their keys and slots in builds_; once keep_ is set, a heap whose front
+    // is the last in the query's order (only keys move in it, not builds).
+    std::vector<std::pair<BuildSortKey, std::size_t>> order_;
+};
+
+// The same for builds already in a vector.
 nlohmann::json localBuilds(std::vector<BuildInfo> builds, const BuildQuery& query,
                            std::size_t& notSent);
 

@@ -179,7 +179,10 @@ Response handleBuildsGet(App& app, Request& request) {
     bool localOnly = request.queryValue("scope") == "local" || wasForwarded(request);
     if (query.host.empty() || query.host == app.hostname()) {
         try {
-            builds = localBuilds(app.agent().list(), query, notFetched);
+            LocalPage page(query);
+            app.agent().listEach(listFilterFor(query),
+                                 [&page](BuildInfo&& build) { page.add(std::move(build)); });
+            builds = page.take(notFetched);
         } catch (const sdbus::Error& e) {
             if (statusForDbusError(e.getName()) != 503) {
                 return responseForDbusError(e);

@@ -14,9 +14,7 @@ namespace {
 std::map<std::string, std::uint64_t> localBuildsByState(App& app) {
     std::map<std::string, std::uint64_t> counts;
     try {
-        for (const auto& build : app.agent().list()) {
-            ++counts[build.state];
-        }
+        app.agent().listEach({}, [&counts](BuildInfo&& build) { ++counts[build.state]; });
     } catch (const sdbus::Error& e) {
         log::warning("metrics: builds by state unavailable: {}", e.getMessage());
     }

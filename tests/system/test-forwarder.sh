@@ -249,6 +249,69 @@ test_cancel_is_for_the_submitting_token_or_an_admin() {
     assert_contains "$answer" "'submitter' cannot be given"
 }
 
+# The list a host serves is kept between requests (forwarder/agent_list_cache):
+# whatever the agent has answered before a GET /v1/builds is in it, whoever
+# made the change. "ID STATE" per line, this host's builds only.
+A=org.imagebuild.Agent1
+M=/org/imagebuild/Agent1
+I=org.imagebuild.BuildManager1
+listed() { curl -sf "$a/v1/builds?scope=local" | python3 -c '
+import json, sys
+for b in json.load(sys.stdin)["builds"]:
+    print(b["id"], b["state"])'; }
+agent_state() {
+    run_in a busctl get-property $A "$(run_in a busctl call $A $M $I GetBuild s "$1" | awk '{print $2}' | tr -d '"')" \
+        org.imagebuild.Build1 State | awk '{print $2}' | tr -d '"'
+}
+agent_says() { [ "$(agent_state "$1")" = "$2" ]; }
+test_build_list_shows_every_change_at_once() {
+    local id posted out
+    listed >/dev/null
+    # Submitted over D-Bus, not through the forwarder: in the very next list.
+    id=$(run_in a busctl call $A $M $I Submit 'a{sv}' 4 type s noop arch s x86_64 release s 40 \
+        kickstart s 'lang C' | awk '{print $2}' | tr -d '"')
+    assert_contains "$(listed)" "$id "
+    # Each state the agent reports is the one listed right after.
+    wait_for 20 agent_says "$id" succeeded
+    assert_contains "$(listed)" "$id succeeded"
+    id=$(run_in a busctl call $A $M $I Submit 'a{sv}' 4 type s sleep arch s x86_64 release s 40 \
+        kickstart s 'lang C' | awk '{print $2}' | tr -d '"')
+    listed >/dev/null
+    run_in a busctl call $A $M $I CancelBuild s "$id"
+    wait_for 20 agent_says "$id" cancelled
+    assert_contains "$(listed)" "$id cancelled"
+    # Submitted through this forwarder: listed at once too.
+    posted=$(curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
+        --data-binary '{"type":"noop","arch":"x86_64","release":"40","kickstart":"lang C"}' | json_get id)
+    assert_contains "$(listed)" "$posted "
+    wait_for 20 agent_says "$posted" succeeded
+    # An agent restarted reads its builds from disk: one written there while
+    # it was stopped is listed, not the list from before.
+    run_in a cp /etc/imagebuild/imagebuild.conf /var/tmp/imagebuild.conf.saved
+    printf '[retention]\nmax_age = 1s\n' | run_in a sh -c 'cat >>/etc/imagebuild/imagebuild.conf'
+    run_in a systemctl stop imagebuild-agent.service
+    run_in a sh -c 'd=/var/lib/imagebuild/builds/a-9000 && mkdir -p $d && cat >$d/record.json && echo 9000 >/var/lib/imagebuild/next-id' <<'JSON'
+{"id": "a-9000", "number": 9000, "type": "noop", "arch": "x86_64", "release": "40", "name": "from-disk",
+ "notify": [], "timeout_sec": 0, "labels": {}, "state": "succeeded", "result": "succeeded", "exit_status": 0,
+ "unit": "imagebuild-a-9000.service", "submitter_uid": 0, "submitted_at": 1700000000000000,
+ "started_at": 1700000001000000, "finished_at": 1700000061000000, "timeout_usec": 0, "monitor_url": "",
+ "artifacts": [], "cancel_requested": false}
+JSON
+    assert_contains "$(listed)" "a-9000 succeeded"
+    # Removed by the agent's cleanup: gone from the very next list.
+    out=$(run_in a busctl call $A $M $I Cleanup)
+    assert_contains "$out" '"a-9000"'
+    assert_contains "$out" "\"$posted\""
+    out=$(listed)
+    [[ "$out" != *"a-9000 "* && "$out" != *"$posted "* ]] || {
+        echo "cleaned builds still listed: $out"
+        return 1
+    }
+    # The agent's own configuration again, read when it next starts.
+    run_in a cp /var/tmp/imagebuild.conf.saved /etc/imagebuild/imagebuild.conf
+    run_in a systemctl stop imagebuild-agent.service
+}
+
 test_down_peer_is_marked_down_and_comes_back() {
     poweroff_host b
     # Down within 5 s (interval 1 s, timeout 1 s).
@@ -282,5 +345,7 @@ test_case "upload: over max_upload_bytes is 413, a missing field is 400 naming i
     test_upload_limits_and_missing_fields
 test_case "DELETE: the submitting token or an admin one; forwarded with name and role" \
     test_cancel_is_for_the_submitting_token_or_an_admin
+test_case "GET /v1/builds shows a change by busctl, this forwarder, a restart or a cleanup at once" \
+    test_build_list_shows_every_change_at_once
 test_case "a powered-off peer is down within 5 s and up again after boot" test_down_peer_is_marked_down_and_comes_back
 finish

@@ -7,13 +7,17 @@
 #include <sdbus-c++/Error.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "common/build_json.hpp"
 #include "common/dbus_names.hpp"
 #include "common/sha256.hpp"
 #include "forwarder/agent_client.hpp"
@@ -218,6 +222,64 @@ TEST(ForwarderBuildQuery, LocalBuildsSendOnlyWhatCanBeOnThePage) {
     EXPECT_EQ(notSent, 0u);
 }
 
+// Builds as the agent lists them (oldest first) or in any order: the page a
+// host sends is the one a full sort of everything would give.
+TEST(ForwarderBuildQuery, LocalPageKeepsThePageWhateverTheOrderBuildsCome) {
+    std::vector<BuildInfo> mine;
+    for (int i = 1; i <= 200; ++i) {
+        BuildInfo b;
+        b.id = (i % 3 ? "h-" : "g-") + std::to_string(i);
+        b.host = i % 3 ? "h" : "g";
+        b.state = i % 4 ? "succeeded" : "failed";
+        b.submittedAt = static_cast<std::uint64_t>(i / 2);  // pairs share a timestamp
+        mine.push_back(b);
+    }
+    auto shuffled = mine;
+    std::mt19937 random(9);
+    std::shuffle(shuffled.begin(), shuffled.end(), random);
+    for (auto order : {"newest", "oldest"}) {
+        for (auto [limit, offset] : {std::pair{"1", "0"}, {"7", "0"}, {"50", "3"}, {"1000", "0"}}) {
+            auto query = parseBuildQuery(get(
+                "/v1/builds",
+                {{"state", "succeeded"}, {"order", order}, {"limit", limit}, {"offset", offset}}));
+            // What the host sends, merged as a peer's answer would be, against
+            // the whole list cut by buildListBody directly.
+            std::size_t notSent = 0;
+            LocalPage page(query);
+            for (auto b : shuffled) {
+                page.add(std::move(b));
+            }
+            auto sent = page.take(notSent);
+            json everything = json::array();
+            for (const auto& b : mine) {
+                everything.push_back(b);
+            }
+            auto expected = buildListBody(everything, json::array(), query);
+            auto body = buildListBody(sent, json::array(), query, notSent);
+            EXPECT_EQ(idsOf(body["builds"]), idsOf(expected["builds"])) << order << limit;
+            EXPECT_EQ(body["total"], expected["total"]);
+            EXPECT_EQ(body["total"], 150);
+            EXPECT_EQ(sent.size(),
+                      std::stoul(offset) + std::min<std::size_t>(std::stoul(limit), 150));
+        }
+    }
+}
+
+TEST(ForwarderBuildQuery, TheAgentIsAskedOnlyForMatchingBuilds) {
+    auto filter = listFilterFor(parseBuildQuery(get("/v1/builds", {{"state", "queued,running"},
+                                                                   {"type", "oemdrv"},
+                                                                   {"arch", "aarch64"},
+                                                                   {"release", "41"},
+                                                                   {"host", "h"}})));
+    EXPECT_EQ(filter.states, (std::vector<std::string>{"queued", "running"}));
+    EXPECT_EQ(filter.type, "oemdrv");
+    EXPECT_EQ(filter.arch, "aarch64");
+    EXPECT_EQ(filter.release, "41");
+    auto none = listFilterFor(parseBuildQuery(get("/v1/builds")));
+    EXPECT_TRUE(none.states.empty() && none.type.empty() && none.arch.empty() &&
+                none.release.empty());
+}
+
 TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {
     Request r = get("/v1/hosts");
     Response a;
@@ -254,9 +316,15 @@ namespace {
 class ListAgent final : public AgentClient {
 public:
     std::vector<BuildInfo> builds;
+    std::optional<BuildListFilter> asked;  // the last listEach's filter
 
     std::string submit(const DbusSpec&) override { return ""; }
     std::vector<BuildInfo> list() override { return builds; }
+    void listEach(const BuildListFilter& filter,
+                  const std::function<void(BuildInfo&&)>& each) override {
+        asked = filter;
+        AgentClient::listEach(filter, each);
+    }
     BuildInfo get(const std::string& id) override {
         for (const auto& b : builds) {
             if (b.id == id) {
@@ -336,7 +404,24 @@ TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
     EXPECT_EQ(bad.status, 400u);
     EXPECT_EQ(json::parse(bad.body)["error"], "InvalidQuery");
     // A host filter naming another host leaves this one out.
+    agent->asked.reset();
     EXPECT_EQ(json::parse(call(get("/v1/builds", {{"host", "other"}})).body)["total"], 0);
+    EXPECT_FALSE(agent->asked);
+}
+
+// The agent filters what it can: builds that cannot match never cross the bus.
+TEST_F(Web, BuildListFiltersAreAskedOfTheAgent) {
+    auto r = call(get("/v1/builds", {{"state", "failed,queued"},
+                                     {"arch", "x86_64"},
+                                     {"release", "40"},
+                                     {"type", "oemdrv"},
+                                     {"limit", "5"}}));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    ASSERT_TRUE(agent->asked);
+    EXPECT_EQ(agent->asked->states, (std::vector<std::string>{"failed", "queued"}));
+    EXPECT_EQ(agent->asked->arch, "x86_64");
+    EXPECT_EQ(agent->asked->release, "40");
+    EXPECT_EQ(agent->asked->type, "oemdrv");
 }
 
 // The dashboard names the builds page its script asks for first in a

@@ -37,8 +37,9 @@ public:
 
 // Talks to org.imagebuild.Agent1 on the system bus. Connections are kept
 // between calls in a small pool: a call takes one (or opens one when all are
-// busy), uses it alone and gives it back, so connection threads never share
-// an sd-bus object and a call pays the bus handshake only the first time.
+// busy), uses it alone and gives it back, so no two threads use a pooled
+// sd-bus connection at once and a call pays the bus handshake only the first
+// time. (The list cache's own connection is used under its mutex.)
 std::unique_ptr<AgentClient> makeDbusAgentClient();
 
 }  // namespace imagebuild::forwarder

@@ -70,6 +70,8 @@ std::uint64_t AgentListCache::syncLocked() {
         }
     } catch (const sdbus::Error&) {
         disconnectLocked();
+        lastFailure_ = std::current_exception();
+        ++failures_;
         throw;
     }
     lastSync_ = now;
@@ -77,7 +79,14 @@ std::uint64_t AgentListCache::syncLocked() {
 }
 
 AgentListCache::Lookup AgentListCache::lookup() {
+    auto failuresBefore = failures_.load();
     std::lock_guard lock(mutex_);
+    // A sync that failed while this request waited for the lock (an agent
+    // that did not answer within the call timeout) is its answer too: each
+    // waiter trying again in turn would make the k-th wait k timeouts.
+    if (failures_.load() != failuresBefore && lastFailure_) {
+        std::rethrow_exception(lastFailure_);
+    }
     Lookup found;
     found.generation = syncLocked();
     if (rows_ && rowsGeneration_ == found.generation) {

@@ -22,8 +22,10 @@
 #include <sdbus-c++/IConnection.h>
 #include <sdbus-c++/IProxy.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -46,7 +48,8 @@ public:
     AgentListCache(const AgentListCache&) = delete;
     AgentListCache& operator=(const AgentListCache&) = delete;
 
-    // Throws sdbus::Error when the agent cannot be asked (as ListBuilds would).
+    // Throws sdbus::Error when the agent cannot be asked (as ListBuilds would),
+    // also when a try that ended while this call waited for it failed.
     Lookup lookup();
     // Rows read from the agent after lookup() gave `generation`; kept unless
     // a change was seen since.
@@ -69,6 +72,8 @@ private:
     std::chrono::steady_clock::time_point lastSync_;
     std::shared_ptr<const Rows> rows_;
     std::uint64_t rowsGeneration_ = 0;
+    std::atomic<std::uint64_t> failures_{0};  // syncs that failed, read before locking
+    std::exception_ptr lastFailure_;
 };
 
 }  // namespace imagebuild::forwarder

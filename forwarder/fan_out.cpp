@@ -4,6 +4,7 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -32,7 +33,11 @@ void forEachConcurrently(std::size_t count, std::size_t maxThreads,
     auto extra = std::min(count, std::max<std::size_t>(maxThreads, 1)) - (count > 0 ? 1 : 0);
     helpers.reserve(extra);
     for (std::size_t t = 0; t < extra; ++t) {
-        helpers.emplace_back(work);
+        try {
+            helpers.emplace_back(work);
+        } catch (const std::system_error&) {
+            break;  // no thread to be had (TasksMax): the caller's does the rest
+        }
     }
     work();
     helpers.clear();  // joins

@@ -302,9 +302,12 @@ void PeerClient::giveBack(std::unique_ptr<Connection> connection) {
 PeerResponse PeerClient::request(const PeerRequest& request, std::chrono::milliseconds timeout) {
     auto req = buildRequest(request, host_, fleetToken_);
     // A pooled connection may have been closed by the peer meanwhile: retry
-    // once on a fresh one. Only then is a failure the peer's.
+    // once on a fresh one. Only then is a failure the peer's. Not after a
+    // timeout or once any of an answer came: the peer may have acted on the
+    // request (a POST would be submitted twice).
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
+        bool closedUnderUs = false;
         auto connection = take(timeout, reused, false);
         try {
             beast::error_code ec;
@@ -317,6 +320,7 @@ PeerResponse PeerClient::request(const PeerRequest& request, std::chrono::millis
             BlockingSocket sending(*connection, timeout);
             http::write(sending, req, ec);
             if (ec) {
+                closedUnderUs = ec != beast::error::timeout;
                 throw PeerError("sending: " + ec.message());
             }
             http::response_parser<http::string_body> parser;
@@ -324,6 +328,9 @@ PeerResponse PeerClient::request(const PeerRequest& request, std::chrono::millis
             BlockingSocket reading(*connection, timeout);
             http::read(reading, connection->buffer, parser, ec);
             if (ec) {
+                closedUnderUs = !parser.got_some() &&
+                                (ec == asio::error::eof || ec == asio::error::connection_reset ||
+                                 ec == http::error::end_of_stream);
                 throw PeerError("reading the response: " + ec.message());
             }
             auto res = parser.release();
@@ -336,7 +343,7 @@ PeerResponse PeerClient::request(const PeerRequest& request, std::chrono::millis
             }
             return out;
         } catch (const PeerError&) {
-            if (!reused || attempt > 0) {
+            if (!reused || attempt > 0 || !closedUnderUs) {
                 throw;
             }
         }

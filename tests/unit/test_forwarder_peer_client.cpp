@@ -149,3 +149,25 @@ TEST(ForwarderPeerClient, NobodyListeningIsAPeerError) {
     PeerClient client("http://127.0.0.1:" + std::to_string(port), "");
     EXPECT_THROW(client.request(get("/"), 500ms), PeerError);
 }
+
+// A request on a reused connection that the peer took but never answered is
+// not sent again: the peer may have acted on it (a POST submits a build).
+TEST(ForwarderPeerClient, TimeoutOnAReusedConnectionIsNotRetried) {
+    std::atomic<int> requests{0};
+    ScriptedPeer peer([&requests](int fd) {
+        if (readHead(fd)) {
+            ++requests;
+            answer(fd, "{}");
+        }
+        if (readHead(fd)) {
+            ++requests;
+            char c;
+            (void)read(fd, &c, 1);  // never answers; until the client closes
+        }
+    });
+    PeerClient client(peer.url(), "");
+    EXPECT_EQ(client.request(get("/first"), 2000ms).status, 200u);
+    EXPECT_THROW(client.request(get("/second"), 300ms), PeerError);
+    EXPECT_EQ(requests.load(), 2);
+    EXPECT_EQ(peer.accepted(), 1);
+}

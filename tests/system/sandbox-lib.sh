@@ -131,6 +131,13 @@ sb_prepare_layers() {
         ln -sfn /dev/null "$dir/etc.upper/systemd/system/$unit"
     done
     echo "$name" >"$dir/etc.upper/hostname"
+    # A machine with imagebuild installed for real has an /etc/imagebuild of
+    # its own, which a new host must not see (meson install keeps an existing
+    # imagebuild.conf): an overlay whiteout hides it until the host's own
+    # install makes the directory anew.
+    if [ -e /etc/imagebuild ] && [ ! -e "$dir/etc.upper/imagebuild" ]; then
+        mknod "$dir/etc.upper/imagebuild" c 0 0
+    fi
     if [ ! -s "$dir/etc.upper/machine-id" ]; then
         systemd-id128 new >"$dir/etc.upper/machine-id"
     fi

@@ -9,6 +9,7 @@
 #include "common/dbus_names.hpp"
 #include "dbus/Build1_proxy.h"
 #include "dbus/BuildManager1_proxy.h"
+#include "forwarder/agent_bus.hpp"
 #include "forwarder/agent_list_cache.hpp"
 
 namespace imagebuild::forwarder {
@@ -51,10 +52,6 @@ T property(const std::map<std::string, sdbus::Variant>& all, const char* key) {
     return it != all.end() && it->second.containsValueOfType<T>() ? it->second.get<T>() : T{};
 }
 
-// A call waits at most this long: an agent that cannot start (bad config) makes
-// the bus wait 25 s for activation, which no HTTP client should.
-constexpr auto kCallTimeout = std::chrono::seconds(10);
-
 // A pooled connection is kept only if it was closed by no one and its calls
 // failed, if at all, with the agent's own errors: anything else (the bus
 // went away, a call timed out and its late reply may still come) drops it.
@@ -96,9 +93,7 @@ private:
                 return connection;
             }
         }
-        auto connection = sdbus::createSystemBusConnection();
-        connection->setMethodCallTimeout(kCallTimeout);
-        return connection;
+        return connectForAgentCalls();
     }
 
     void giveBack(std::unique_ptr<sdbus::IConnection> connection) {

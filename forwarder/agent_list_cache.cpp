@@ -5,13 +5,11 @@
 #include <fmt/format.h>
 
 #include "common/dbus_names.hpp"
+#include "forwarder/agent_bus.hpp"
 
 namespace imagebuild::forwarder {
 
 namespace {
-
-// What any call to the agent may wait (see agent_client.cpp).
-constexpr auto kCallTimeout = std::chrono::seconds(10);
 
 // No build has this submitter: uid (uid_t)-1 is no one's.
 constexpr std::uint32_t kNoSubmitter = UINT32_MAX;
@@ -26,8 +24,7 @@ AgentListCache::~AgentListCache() {
 }
 
 void AgentListCache::connectLocked() {
-    watch_ = sdbus::createSystemBusConnection();
-    watch_->setMethodCallTimeout(kCallTimeout);
+    watch_ = connectForAgentCalls();
     auto changed = [this](sdbus::Message&) {
         ++generation_;
     };  // runs in syncLocked

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
-#include <type_traits>
 
 #include "common/build_id.hpp"
 #include "common/build_info.hpp"
@@ -79,13 +78,13 @@ bool wanted(const std::string& wanted, const std::string& value) {
     return wanted.empty() || value == wanted;
 }
 
-// The builds of `builds` (json array or vector<BuildInfo>) that match, the
-// first `first + count` of them in the query's order, and how many matched.
-template <typename Builds>
-auto sortedMatches(Builds& builds, const BuildQuery& query, std::size_t offset,
-                   std::optional<std::size_t> limit, std::size_t& total) {
-    using Build = std::remove_reference_t<decltype(*std::begin(builds))>;
-    std::vector<std::pair<SortKey, Build*>> kept;
+// The builds of the array `builds` that match, the first `offset + limit` of
+// them in the query's order, and how many matched.
+std::vector<std::pair<SortKey, json*>> sortedMatches(json& builds, const BuildQuery& query,
+                                                     std::size_t offset,
+                                                     std::optional<std::size_t> limit,
+                                                     std::size_t& total) {
+    std::vector<std::pair<SortKey, json*>> kept;
     kept.reserve(builds.size());
     for (auto& build : builds) {
         if (query.matches(build)) {
@@ -107,27 +106,25 @@ auto sortedMatches(Builds& builds, const BuildQuery& query, std::size_t offset,
 }  // namespace
 
 bool BuildQuery::matches(const json& build) const {
+    const auto& states = filter.states;
     if (!states.empty() &&
         std::find(states.begin(), states.end(), field(build, "state")) == states.end()) {
         return false;
     }
-    return wanted(host, field(build, "host")) && wanted(arch, field(build, "arch")) &&
-           wanted(release, field(build, "release")) && wanted(type, field(build, "type"));
+    return wanted(host, field(build, "host")) && wanted(filter.arch, field(build, "arch")) &&
+           wanted(filter.release, field(build, "release")) &&
+           wanted(filter.type, field(build, "type"));
 }
 
 bool BuildQuery::matches(const BuildInfo& build) const {
-    if (!states.empty() && std::find(states.begin(), states.end(), build.state) == states.end()) {
-        return false;
-    }
-    return wanted(host, build.host) && wanted(arch, build.arch) && wanted(release, build.release) &&
-           wanted(type, build.type);
+    return wanted(host, build.host) && imagebuild::matches(filter, build);
 }
 
 BuildQuery parseBuildQuery(const Request& request) {
     BuildQuery query;
-    query.states = splitCommas(request.queryValue("state"));
+    query.filter.states = splitCommas(request.queryValue("state"));
     const auto& known = allBuildStates();
-    for (const auto& state : query.states) {
+    for (const auto& state : query.filter.states) {
         if (std::find(known.begin(), known.end(), state) == known.end()) {
             throw QueryError(
                 fmt::format("query parameter 'state' holds \"{}\"; allowed: {} (comma-separated)",
@@ -135,9 +132,9 @@ BuildQuery parseBuildQuery(const Request& request) {
         }
     }
     query.host = request.queryValue("host");
-    query.arch = request.queryValue("arch");
-    query.release = request.queryValue("release");
-    query.type = request.queryValue("type");
+    query.filter.arch = request.queryValue("arch");
+    query.filter.release = request.queryValue("release");
+    query.filter.type = request.queryValue("type");
     auto order = request.queryValue("order");
     if (order == "newest") {
         query.newestFirst = true;
@@ -164,15 +161,6 @@ void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& p
         peerQuery.erase("limit");
         peerQuery.erase("order");
     }
-}
-
-BuildListFilter listFilterFor(const BuildQuery& query) {
-    BuildListFilter filter;
-    filter.states = query.states;
-    filter.type = query.type;
-    filter.arch = query.arch;
-    filter.release = query.release;
-    return filter;
 }
 
 LocalPage::LocalPage(const BuildQuery& query)

@@ -26,11 +26,10 @@ public:
 };
 
 struct BuildQuery {
-    std::vector<std::string> states;  // empty: any
+    // The filters the agent's ListBuilds applies itself (so builds that
+    // cannot match never cross the bus); host is the forwarder's to apply.
+    BuildListFilter filter;
     std::string host;
-    std::string arch;
-    std::string release;
-    std::string type;
     bool newestFirst = false;
     std::optional<std::size_t> limit;
     std::size_t offset = 0;
@@ -48,10 +47,6 @@ BuildQuery parseBuildQuery(const Request& request);
 // builds that can be on it (its first offset + limit in the same order: the
 // page is cut from the merged lists). A page too deep for that asks for all.
 void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery);
-
-// The query's filters that the agent's ListBuilds applies itself (all but
-// host), so that builds that cannot match never cross the bus.
-BuildListFilter listFilterFor(const BuildQuery& query);
 
 // Where builds sort in a list: submission order, then the owner and its
 // counter (a stable order for paging even when many share a timestamp).

@@ -180,7 +180,7 @@ Response handleBuildsGet(App& app, Request& request) {
     if (query.host.empty() || query.host == app.hostname()) {
         try {
             LocalPage page(query);
-            app.agent().listEach(listFilterFor(query),
+            app.agent().listEach(query.filter,
                                  [&page](BuildInfo&& build) { page.add(std::move(build)); });
             builds = page.take(notFetched);
         } catch (const sdbus::Error& e) {

@@ -6,6 +6,9 @@ token_hash() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 # http_status ARGS...: curl's status code only.
 http_status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
+# unreachable_of URL: the "unreachable" member of a build list, as it is sent.
+unreachable_of() { curl -s "$1" | grep -o '"unreachable":\[[^]]*\]'; }
+
 # peer_up FORWARDER_URL PEER_URL 0|1: the forwarder's metrics say so.
 peer_up() { curl -sf "$1/metrics" | grep -qx "imagebuild_forwarder_peer_up{peer=\"$2\"} $3"; }
 

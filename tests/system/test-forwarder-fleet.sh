@@ -146,8 +146,6 @@ test_auth_and_limits() {
         -w '%{http_code}' "${auth[@]}" --data-binary @- "$a/v1/builds")" 413
 }
 
-unreachable_of() { curl -sf "$1" | grep -o '"unreachable":\[[^]]*\]'; }
-
 # b's forwarder answers but its agent cannot be started: b says so in its own
 # part of the list, and a passes that on instead of showing b as empty.
 test_peer_without_agent_is_named_unreachable() {
@@ -176,7 +174,7 @@ test_c_down_then_back() {
     local id
     id=$(submit aarch64 40)
     assert_eq "${id%%-*}" b
-    assert_contains "$(curl -s "$a/v1/builds" | grep -o '"unreachable":\[[^]]*\]')" '"c"'
+    assert_contains "$(unreachable_of "$a/v1/builds")" '"c"'
     boot_host c 127.0.0.4
     # Installed again as after an upgrade (it keeps /etc/imagebuild/imagebuild.conf);
     # setup_forwarder writes c's configuration all the same.

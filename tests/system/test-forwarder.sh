@@ -318,7 +318,7 @@ test_down_peer_is_marked_down_and_comes_back() {
     wait_for 5 peer_up "$a" "$b" 0
     assert_eq "$(http_status "$a/v1/builds/b-1")" 503
     assert_contains "$(curl -s "$a/v1/builds/b-1")" '"error":"HostDown"'
-    assert_contains "$(curl -s "$a/v1/builds" | grep -o '"unreachable":\[[^]]*\]')" '"b"'
+    assert_contains "$(unreachable_of "$a/v1/builds")" '"b"'
     boot_host b 127.0.0.3
     # Installed again as after an upgrade; setup_forwarder writes b's configuration.
     install_into b

@@ -31,6 +31,18 @@ Request withToken(const std::string& token) {
     return r;
 }
 
+// A request as a peer forwards it: `token`, the user it names and, unless
+// empty, that user's role.
+Request onBehalfOf(const std::string& token, const std::string& submitter,
+                   const std::string& role = "") {
+    auto r = withToken(token);
+    r.headers["x-imagebuild-submitter"] = submitter;
+    if (!role.empty()) {
+        r.headers["x-imagebuild-role"] = role;
+    }
+    return r;
+}
+
 }  // namespace
 
 TEST(ForwarderTokens, Sha256MatchesKnownVectors) {
@@ -127,13 +139,11 @@ TEST(ForwarderAuth, WritesNeedAValidWriteToken) {
 
 TEST(ForwarderAuth, OnlyTheFleetTokenMayActForAUser) {
     auto tokens = store();
-    auto peer = withToken("fleet-secret");
-    peer.headers["x-imagebuild-submitter"] = "alice";
+    auto peer = onBehalfOf("fleet-secret", "alice");
     EXPECT_FALSE(authorize(peer, Access::Write, tokens, {true, "fleet"}));
     EXPECT_EQ(peer.identity, "alice");
 
-    auto carol = withToken("reader");
-    carol.headers["x-imagebuild-submitter"] = "alice";
+    auto carol = onBehalfOf("reader", "alice");
     EXPECT_FALSE(authorize(carol, Access::Read, tokens, {true, "fleet"}));
     EXPECT_EQ(carol.identity, "carol");
 }
@@ -162,34 +172,25 @@ TEST(ForwarderAuth, AnAdminTokenWritesAndKeepsItsRole) {
 
 TEST(ForwarderAuth, TheFleetTokenCarriesTheUsersRole) {
     auto tokens = store();
-    auto peer = withToken("fleet-secret");
-    peer.headers["x-imagebuild-submitter"] = "ops";
-    peer.headers["x-imagebuild-role"] = "admin";
+    auto peer = onBehalfOf("fleet-secret", "ops", "admin");
     EXPECT_FALSE(authorize(peer, Access::Write, tokens, {true, "fleet"}));
     EXPECT_EQ(peer.identity, "ops");
     EXPECT_EQ(peer.role, TokenRole::Admin);
     // A peer older than roles sends none: a write.
-    auto old = withToken("fleet-secret");
-    old.headers["x-imagebuild-submitter"] = "alice";
+    auto old = onBehalfOf("fleet-secret", "alice");
     EXPECT_FALSE(authorize(old, Access::Write, tokens, {true, "fleet"}));
     EXPECT_EQ(old.role, TokenRole::Write);
     // A read-only user cannot write through a peer either.
-    auto reader = withToken("fleet-secret");
-    reader.headers["x-imagebuild-submitter"] = "carol";
-    reader.headers["x-imagebuild-role"] = "read";
+    auto reader = onBehalfOf("fleet-secret", "carol", "read");
     EXPECT_EQ(authorize(reader, Access::Write, tokens, {true, "fleet"})->status, 403u);
-    auto bad = withToken("fleet-secret");
-    bad.headers["x-imagebuild-submitter"] = "alice";
-    bad.headers["x-imagebuild-role"] = "root";
+    auto bad = onBehalfOf("fleet-secret", "alice", "root");
     auto refused = authorize(bad, Access::Write, tokens, {true, "fleet"});
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 400u);
     EXPECT_NE(refused->body.find("X-Imagebuild-Role must be read, write or admin"),
               std::string::npos);
     // Only the fleet token may claim a role.
-    auto alice = withToken("secret");
-    alice.headers["x-imagebuild-role"] = "admin";
-    alice.headers["x-imagebuild-submitter"] = "ops";
+    auto alice = onBehalfOf("secret", "ops", "admin");
     EXPECT_FALSE(authorize(alice, Access::Write, tokens, {true, "fleet"}));
     EXPECT_EQ(alice.identity, "alice");
     EXPECT_EQ(alice.role, TokenRole::Write);

@@ -1,4 +1,4 @@
-// The flattening rules of issue 4, on in-memory trees (MemorySource) and on
+// The flattening rules (docs/kickstart.md), on in-memory trees (MemorySource) and on
 // real directories (DiskSource, where "as given" means the working directory).
 #include "common/kickstart_flatten.hpp"
 

@@ -3,11 +3,18 @@
 namespace imagebuild {
 
 void to_json(nlohmann::json& j, const HostInfo& host) {
-    j = nlohmann::json{{"hostname", host.hostname},      {"url", host.url},
-                       {"arches", host.arches},          {"releases", host.releases},
-                       {"image_types", host.imageTypes}, {"running", host.running},
-                       {"queued", host.queued},          {"max_parallel", host.maxParallel},
-                       {"healthy", host.healthy},        {"last_seen", host.lastSeen}};
+    j = nlohmann::json{{"hostname", host.hostname},
+                       {"url", host.url},
+                       {"arches", host.arches},
+                       {"releases", host.releases},
+                       {"image_types", host.imageTypes},
+                       {"running", host.running},
+                       {"queued", host.queued},
+                       {"max_parallel", host.maxParallel},
+                       {"healthy", host.healthy},
+                       {"status", host.status},
+                       {"error", host.error},
+                       {"last_seen", host.lastSeen}};
 }
 
 void from_json(const nlohmann::json& j, HostInfo& host) {
@@ -20,6 +27,9 @@ void from_json(const nlohmann::json& j, HostInfo& host) {
     host.queued = j.value("queued", 0u);
     host.maxParallel = j.value("max_parallel", 0u);
     host.healthy = j.value("healthy", false);
+    // A forwarder older than `status` said only healthy or not.
+    host.status = j.value("status", host.healthy ? "up" : "down");
+    host.error = j.value("error", "");
     host.lastSeen = j.value("last_seen", std::uint64_t{0});
 }
 

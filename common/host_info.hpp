@@ -1,8 +1,10 @@
 // One build host as GET /v1/hosts shows it, shared by the forwarder (which
 // serves it) and imagebuildctl (which prints it):
 //   {"hostname", "url", "arches", "releases", "image_types", "running",
-//    "queued", "max_parallel", "healthy", "last_seen"}
-// last_seen: usec since the epoch of the last answer, 0 = never.
+//    "queued", "max_parallel", "healthy", "status", "error", "last_seen"}
+// status: "up", "down" (error says why) or "unknown" (not yet asked);
+// healthy is status == "up". last_seen: usec since the epoch of the last
+// answer, 0 = never.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,8 @@ struct HostInfo {
     std::uint32_t queued = 0;
     std::uint32_t maxParallel = 0;
     bool healthy = false;
+    std::string status = "unknown";
+    std::string error;
     std::uint64_t lastSeen = 0;
 };
 

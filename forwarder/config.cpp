@@ -143,8 +143,8 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     Reader r(text, name);
     r.checkKnownKeys({"listen", "peers", "public_url", "tokens", "fleet_token_file",
                       "fleet_token_name", "health_interval_sec", "health_timeout_sec",
-                      "peer_timeout_sec", "read_open", "max_body_bytes", "max_upload_bytes",
-                      "max_connections", "request_timeout_sec", "www_dir"});
+                      "peer_timeout_sec", "first_probe_wait_sec", "read_open", "max_body_bytes",
+                      "max_upload_bytes", "max_connections", "request_timeout_sec", "www_dir"});
     ForwarderConfig c = defaultConfig();
     r.string("listen", c.listen);
     try {
@@ -170,6 +170,7 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     r.number("health_interval_sec", c.healthIntervalSec, 1u, 3600u);
     r.number("health_timeout_sec", c.healthTimeoutSec, 1u, 60u);
     r.number("peer_timeout_sec", c.peerTimeoutSec, 1u, 3600u);
+    r.number("first_probe_wait_sec", c.firstProbeWaitSec, 0u, 60u);
     r.boolean("read_open", c.readOpen);
     r.number("max_body_bytes", c.maxBodyBytes, std::size_t{1}, std::size_t{1} << 34);
     r.number("max_upload_bytes", c.maxUploadBytes, std::size_t{1}, std::size_t{1} << 34);

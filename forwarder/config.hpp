@@ -22,6 +22,7 @@ struct ForwarderConfig {
     unsigned healthIntervalSec = 2;
     unsigned healthTimeoutSec = 2;
     unsigned peerTimeoutSec = 15;
+    unsigned firstProbeWaitSec = 3;  // answers about the fleet wait this long for a first probe
     bool readOpen = true;
     std::size_t maxBodyBytes = 1024 * 1024;
     std::size_t maxUploadBytes = 16 * 1024 * 1024;  // multipart/form-data, and a tar unpacked

@@ -1,6 +1,7 @@
 // The fleet's host records, asked for now: the local agent over D-Bus and every
-// healthy peer over HTTP (GET /v1/hosts?scope=local). Down peers appear with
-// their last known capabilities and healthy=false.
+// healthy peer over HTTP (GET /v1/hosts?scope=local). Other peers appear with
+// their last known capabilities, healthy=false and status "down" (with the
+// error) or "unknown" (not probed yet).
 #pragma once
 
 #include <optional>

@@ -58,7 +58,8 @@ int run(int argc, char** argv) {
     App app(config, TokenStore::load(config.tokensFile), localHostname());
     PeerOptions peerOptions{
         readFleetToken(config.fleetTokenFile), std::chrono::seconds(config.healthIntervalSec),
-        std::chrono::seconds(config.healthTimeoutSec), std::chrono::seconds(config.peerTimeoutSec)};
+        std::chrono::seconds(config.healthTimeoutSec), std::chrono::seconds(config.peerTimeoutSec),
+        std::chrono::seconds(config.firstProbeWaitSec)};
     app.setPeers(std::make_unique<Peers>(config.peers, peerOptions, &app.metrics()));
     registerRoutes(app);
     app.peers().startHealthChecks();

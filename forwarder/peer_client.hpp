@@ -1,6 +1,7 @@
 // HTTP client to one peer forwarder (Boost.Beast): keep-alive connections
 // reused from a small pool, a deadline on every operation, the fleet token on
-// every request. Blocking; called from connection and health threads.
+// every request. Blocking; called from connection threads (health checks
+// have their own asynchronous client: peer_prober.hpp).
 #pragma once
 
 #include <chrono>

@@ -1,19 +1,28 @@
 #include "forwarder/peers.hpp"
 #include "common/clock.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include "forwarder/host_info.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/metrics.hpp"
 
 namespace imagebuild::forwarder {
 
+std::string_view statusName(PeerStatus status) {
+    switch (status) {
+        case PeerStatus::Up:
+            return "up";
+        case PeerStatus::Down:
+            return "down";
+        case PeerStatus::Unknown:
+            break;
+    }
+    return "unknown";
+}
+
 Peers::Peers(std::vector<std::string> urls, PeerOptions options, Metrics* metrics)
-    : options_(std::move(options)), metrics_(metrics) {
-    for (const auto& url : urls) {
+    : options_(std::move(options)), metrics_(metrics), urls_(std::move(urls)) {
+    for (const auto& url : urls_) {
         clients_.emplace(url, std::make_unique<PeerClient>(url, options_.fleetToken));
-        states_[url] = PeerState{url, "", false, 0};
+        states_[url] = PeerState{url, "", PeerStatus::Unknown, false, "", 0};
         if (metrics_) {
             metrics_->setPeerHealth(url, false);
         }
@@ -21,67 +30,60 @@ Peers::Peers(std::vector<std::string> urls, PeerOptions options, Metrics* metric
 }
 
 Peers::~Peers() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    stop_.notify_all();
-    for (auto& thread : threads_) {
-        thread.join();
-    }
+    prober_.reset();  // joins its thread: no callback runs after this
 }
 
 void Peers::startHealthChecks() {
-    for (const auto& [url, client] : clients_) {
-        threads_.emplace_back(&Peers::healthLoop, this, url);
+    if (prober_ || urls_.empty()) {
+        return;
     }
-}
-
-void Peers::healthLoop(std::string url) {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-        lock.unlock();
-        check(url);
-        lock.lock();
-        stop_.wait_for(lock, options_.healthInterval, [this] { return stopping_; });
-    }
-}
-
-void Peers::check(const std::string& url) {
-    std::string hostname;
-    bool healthy = false;
-    try {
-        auto response =
-            client(url).request({"GET", "/v1/health", "", "", {}}, options_.healthTimeout);
-        auto body = nlohmann::json::parse(response.body, nullptr, false);
-        healthy = response.status == 200 && body.is_object();
-        if (healthy) {
-            hostname = body.value("hostname", "");
-        }
-    } catch (const PeerError& e) {
+    {
         std::lock_guard lock(mutex_);
-        if (states_[url].healthy) {
-            log::warning("peer {} is down: {}", url, e.what());
-        }
+        probing_ = true;
     }
-    setHealth(url, healthy, hostname);
+    prober_ = std::make_unique<PeerProber>(
+        urls_,
+        PeerProber::Options{options_.fleetToken, options_.healthInterval, options_.healthTimeout},
+        std::bind_front(&Peers::setHealth, this), std::bind_front(&Peers::firstRoundEnded, this));
 }
 
-void Peers::setHealth(const std::string& url, bool healthy, const std::string& hostname) {
+void Peers::firstRoundEnded() {
+    {
+        std::lock_guard lock(mutex_);
+        if (firstRound_) {
+            return;
+        }
+        firstRound_ = true;
+    }
+    probed_.notify_all();
+}
+
+void Peers::waitForFirstProbe() const {
+    std::unique_lock lock(mutex_);
+    if (probing_ && !firstRound_) {
+        probed_.wait_for(lock, options_.firstProbeWait, [this] { return firstRound_; });
+    }
+}
+
+void Peers::setHealth(const std::string& url, const ProbeResult& result) {
     std::lock_guard lock(mutex_);
     auto& state = states_[url];
-    if (healthy && !state.healthy) {
-        log::info("peer {} ({}) is up", url, hostname);
+    if (result.up && state.status != PeerStatus::Up) {
+        log::info("peer {} ({}) is up", url, result.hostname);
+    } else if (!result.up && state.status != PeerStatus::Down) {
+        log::warning("peer {} is down: {}", url, result.error);
     }
-    state.healthy = healthy;
-    if (healthy) {
+    state.status = result.up ? PeerStatus::Up : PeerStatus::Down;
+    state.healthy = result.up;
+    state.error = result.error;
+    if (result.up) {
         state.lastSeen = realtimeUsec();
-        if (!hostname.empty()) {
-            state.hostname = hostname;
+        if (!result.hostname.empty()) {
+            state.hostname = result.hostname;
         }
     }
     if (metrics_) {
-        metrics_->setPeerHealth(url, healthy);
+        metrics_->setPeerHealth(url, result.up);
     }
 }
 
@@ -90,11 +92,12 @@ void Peers::recordForward(const std::string& url, bool reachable) {
         metrics_->countForwarded(url, reachable ? "answered" : "unreachable");
     }
     if (!reachable) {
-        setHealth(url, false, "");
+        setHealth(url, {false, "", "a forwarded request could not reach it"});
     }
 }
 
 std::vector<PeerState> Peers::snapshot() const {
+    waitForFirstProbe();
     std::lock_guard lock(mutex_);
     std::vector<PeerState> out;
     for (const auto& [url, state] : states_) {
@@ -104,6 +107,7 @@ std::vector<PeerState> Peers::snapshot() const {
 }
 
 std::optional<PeerState> Peers::byHostname(const std::string& hostname) const {
+    waitForFirstProbe();
     std::lock_guard lock(mutex_);
     for (const auto& [url, state] : states_) {
         if (state.hostname == hostname) {

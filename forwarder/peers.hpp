@@ -1,8 +1,11 @@
-// The static fleet from [forwarder] peers=: one PeerClient per peer, and a
-// health thread per peer that asks GET /v1/health every interval. A peer that
-// fails one check is down at once (so within interval + timeout); the next
-// answer brings it back. The hostname a peer reports is how build ids
-// ("<host>-<n>") find their owner.
+// The static fleet from [forwarder] peers=: one PeerClient per peer, and one
+// prober thread that asks every peer GET /v1/health each interval (all at
+// once, asynchronously: see peer_prober.hpp). A peer is `unknown` until its
+// first probe ends, then `up` or `down` (with the error); one failed check
+// makes it down at once (so within interval + timeout), the next answer
+// brings it back. The hostname a peer reports is how build ids ("<host>-<n>")
+// find their owner, so the fleet's answers (snapshot, byHostname) wait for
+// the first round of probes, at most firstProbeWait.
 #pragma once
 
 #include <chrono>
@@ -13,11 +16,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
 
 #include "forwarder/host_info.hpp"
 #include "forwarder/peer_client.hpp"
+#include "forwarder/peer_prober.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -28,12 +32,20 @@ struct PeerOptions {
     std::chrono::milliseconds healthInterval{2000};
     std::chrono::milliseconds healthTimeout{2000};
     std::chrono::milliseconds requestTimeout{15000};
+    // How long an answer about the fleet waits for the first round of probes.
+    std::chrono::milliseconds firstProbeWait{3000};
 };
+
+enum class PeerStatus { Unknown, Up, Down };
+// "unknown", "up", "down": the `status` of GET /v1/hosts.
+std::string_view statusName(PeerStatus status);
 
 struct PeerState {
     std::string url;
     std::string hostname;  // empty until the peer first answered
-    bool healthy = false;
+    PeerStatus status = PeerStatus::Unknown;
+    bool healthy = false;        // status == Up
+    std::string error;           // why it is down
     std::uint64_t lastSeen = 0;  // usec since the epoch
 };
 
@@ -44,10 +56,10 @@ public:
     Peers(const Peers&) = delete;
     Peers& operator=(const Peers&) = delete;
 
+    // Starts the prober; until then (and without peers) nothing waits.
     void startHealthChecks();
-    // One check of one peer, now (the health threads call this).
-    void check(const std::string& url);
 
+    // Both wait for the first round of probes (at most firstProbeWait).
     std::vector<PeerState> snapshot() const;
     std::optional<PeerState> byHostname(const std::string& hostname) const;
     PeerClient& client(const std::string& url);
@@ -60,18 +72,22 @@ public:
     std::optional<HostInfo> lastKnown(const std::string& url) const;
 
 private:
-    void healthLoop(std::string url);
-    void setHealth(const std::string& url, bool healthy, const std::string& hostname);
+    void waitForFirstProbe() const;
+    void setHealth(const std::string& url, const ProbeResult& result);
+    void firstRoundEnded();
 
     PeerOptions options_;
     Metrics* metrics_;
+    std::vector<std::string> urls_;
     std::map<std::string, std::unique_ptr<PeerClient>> clients_;
     mutable std::mutex mutex_;
-    std::condition_variable stop_;
-    bool stopping_ = false;
+    mutable std::condition_variable probed_;
+    bool probing_ = false;     // the prober has started
+    bool firstRound_ = false;  // and its first round has ended
     std::map<std::string, PeerState> states_;
     std::map<std::string, HostInfo> known_;
-    std::vector<std::thread> threads_;
+    // Last: stopped (its thread joined) before anything it calls back is destroyed.
+    std::unique_ptr<PeerProber> prober_;
 };
 
 }  // namespace imagebuild::forwarder

@@ -19,8 +19,9 @@ double load(const HostInfo& host) {
 
 bool serves(const HostInfo& host, const std::string& type, const std::string& arch,
             const std::string& release) {
+    // No releases configured means the host builds any release.
     return contains(host.imageTypes, type) && contains(host.arches, arch) &&
-           contains(host.releases, release);
+           (host.releases.empty() || contains(host.releases, release));
 }
 
 std::vector<HostInfo> placementCandidates(const std::vector<HostInfo>& hosts,
@@ -41,6 +42,7 @@ nlohmann::json fleetOffer(const std::vector<HostInfo>& hosts) {
     for (const auto& h : hosts) {
         offer.push_back({{"hostname", h.hostname},
                          {"healthy", h.healthy},
+                         {"status", h.status},
                          {"image_types", h.imageTypes},
                          {"arches", h.arches},
                          {"releases", h.releases}});

@@ -2,6 +2,7 @@
 // with ?scope=local (what peers ask each other).
 #include <sdbus-c++/Error.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
@@ -12,37 +13,49 @@
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/peers.hpp"
 #include "forwarder/routes.hpp"
 
 namespace imagebuild::forwarder {
 
 namespace {
 
-std::optional<HostInfo> askPeer(App& app, const PeerState& peer) {
+// The peer's own host record, or why there is none.
+std::optional<HostInfo> askPeer(App& app, const PeerState& peer, std::string& error) {
     try {
         auto answer = app.peers().client(peer.url).request(
             {"GET", "/v1/hosts?scope=local", "", "", {{kForwardedHeader, "1"}}},
             app.peers().options().healthTimeout);
         auto body = nlohmann::json::parse(answer.body, nullptr, false);
         if (answer.status != 200 || !body.contains("hosts") || body["hosts"].empty()) {
+            error = fmt::format("GET /v1/hosts?scope=local answered {}", answer.status);
             return std::nullopt;
         }
         auto info = body["hosts"][0].get<HostInfo>();
         info.url = peer.url;
+        info.healthy = true;
+        info.status = statusName(PeerStatus::Up);
+        info.error.clear();
         info.lastSeen = realtimeUsec();
         app.peers().remember(peer.url, info);
         return info;
     } catch (const std::exception& e) {
         log::warning("host record of {}: {}", peer.url, e.what());
+        error = e.what();
         return std::nullopt;
     }
 }
 
-HostInfo downHost(App& app, const PeerState& peer) {
+// A peer not asked (down or not yet probed) or that did not answer: its last
+// known capabilities, and why it is not up.
+HostInfo downHost(App& app, const PeerState& peer, const std::string& error) {
     HostInfo info = app.peers().lastKnown(peer.url).value_or(HostInfo{});
     info.hostname = peer.hostname.empty() ? info.hostname : peer.hostname;
     info.url = peer.url;
     info.healthy = false;
+    info.status =
+        statusName(peer.status == PeerStatus::Unknown ? PeerStatus::Unknown : PeerStatus::Down);
+    info.error = error.empty() ? peer.error : error;
     info.lastSeen = peer.lastSeen;
     return info;
 }
@@ -70,6 +83,7 @@ std::optional<HostInfo> localHost(App& app) {
         }
         info.url = app.publicUrl();
         info.healthy = true;
+        info.status = statusName(PeerStatus::Up);
         info.lastSeen = realtimeUsec();
         return info;
     } catch (const sdbus::Error& e) {
@@ -85,13 +99,14 @@ std::vector<HostInfo> fleetHosts(App& app) {
     }
     auto peers = app.peers().snapshot();
     std::vector<std::optional<HostInfo>> answers(peers.size());
+    std::vector<std::string> errors(peers.size());
     forEachConcurrently(peers.size(), kMaxPeerRequestsAtOnce, [&](std::size_t i) {
         if (peers[i].healthy) {
-            answers[i] = askPeer(app, peers[i]);
+            answers[i] = askPeer(app, peers[i], errors[i]);
         }
     });
     for (std::size_t i = 0; i < peers.size(); ++i) {
-        hosts.push_back(answers[i] ? *answers[i] : downHost(app, peers[i]));
+        hosts.push_back(answers[i] ? *answers[i] : downHost(app, peers[i], errors[i]));
     }
     return hosts;
 }

@@ -45,6 +45,14 @@ submit() { curl -sf "${auth[@]}" -X POST --data-binary "$(spec "$1" "$2")" "$a/v
 json_get() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 build_state() { curl -sf "$a/v1/builds/$1" | json_get state; }
 is_state() { [ "$(build_state "$1")" = "$2" ]; }
+# host_field NAME FIELD: FIELD of host NAME in a's /v1/hosts.
+host_field() {
+    curl -sf "$a/v1/hosts" | python3 -c '
+import json, sys
+for h in json.load(sys.stdin)["hosts"]:
+    if h["hostname"] == sys.argv[1]:
+        print(h[sys.argv[2]])' "$1" "$2"
+}
 all_healthy() {
     curl -sf "$a/v1/hosts" | python3 -c '
 import json, sys
@@ -168,6 +176,9 @@ test_c_down_then_back() {
     poweroff_host c
     wait_for 5 peer_up "$a" "$c" 0
     local out
+    # Down, with the error, not merely "not healthy".
+    host_field c status | grep -qx down
+    [ -n "$(host_field c error)" ] || { echo "c down without an error"; return 1; }
     out=$(curl -s "${auth[@]}" -X POST --data-binary "$(spec ppc64le 41)" "$a/v1/builds")
     assert_contains "$out" '"error":"HostDown"'
     # b still builds.
@@ -206,6 +217,38 @@ test_imagebuildctl_over_http() {
     assert_exit 4 run_in b imagebuildctl -H "$a" cancel "$id"
 }
 
+# a's forwarder and socket stopped, then the socket started again: the next
+# connection starts the forwarder, and what it answers comes from a completed
+# probe of its peers. (b and c probe a every second, so one of their probes
+# may come first now and then; the request still meets a forwarder that has
+# just started.)
+restart_a() {
+    run_in a systemctl stop imagebuild-forwarder.socket imagebuild-forwarder.service
+    assert_eq "$(run_in a systemctl is-active imagebuild-forwarder.service)" inactive
+    run_in a systemctl start imagebuild-forwarder.socket
+}
+
+test_first_hosts_after_activation_see_the_peers() {
+    restart_a
+    local hosts
+    hosts=$(curl -sf "$a/v1/hosts")
+    echo "$hosts" | python3 -c '
+import json, sys
+hosts = {h["hostname"]: h for h in json.load(sys.stdin)["hosts"]}
+for name in "abc":
+    h = hosts[name]
+    assert h["status"] == "up" and h["healthy"], h
+assert hosts["c"]["arches"] == ["ppc64le"], hosts["c"]' || { echo "$hosts"; return 1; }
+}
+
+test_first_post_after_activation_is_routed() {
+    restart_a
+    local id
+    id=$(submit ppc64le 41)
+    assert_eq "${id%%-*}" c
+    wait_for 30 is_state "$id" succeeded
+}
+
 test_case "three hosts, each healthy with its arches" test_fleet_is_up
 test_case "a build for c's arch submitted to a runs on c" test_build_for_c_runs_on_c
 test_case "a's monitor URL streams c's journal live until the end" test_monitor_on_a_follows_c_live
@@ -217,5 +260,10 @@ test_case "missing or wrong token is 401, body over the limit 413" test_auth_and
 test_case "imagebuildctl -H uses the fleet over HTTP" test_imagebuildctl_over_http
 test_case "b's agent unavailable: a's list names b and still lists c's builds" \
     test_peer_without_agent_is_named_unreachable
+test_case "a started by a request: its first /v1/hosts shows the peers up" \
+    test_first_hosts_after_activation_see_the_peers
+test_case "a started by a POST: the build is routed to c, not refused" \
+    test_first_post_after_activation_is_routed
+# Last: c, booted again in this case's subshell, ends with it.
 test_case "c off: its arch 503, b still builds; c back: used again" test_c_down_then_back
 finish

@@ -69,6 +69,13 @@ TEST(ForwarderConfig, BadValuesNameFileLineAndKey) {
               "imagebuild.conf:2: listen: 'a:70000' has no valid port (1..65535)");
 }
 
+TEST(ForwarderConfig, FirstProbeWait) {
+    EXPECT_EQ(parseConfig("", "x").firstProbeWaitSec, 3u);
+    EXPECT_EQ(parseConfig("[forwarder]\nfirst_probe_wait_sec = 0\n", "x").firstProbeWaitSec, 0u);
+    EXPECT_EQ(errorOf("[forwarder]\nfirst_probe_wait_sec = 61\n"),
+              "imagebuild.conf:2: first_probe_wait_sec: '61' is not an integer in 0..60");
+}
+
 TEST(ForwarderConfig, UnknownKeysAndSyntaxErrorsAreRejected) {
     EXPECT_EQ(errorOf("[forwarder]\nlisten = 1.2.3.4:1\npeer = http://b\n"),
               "imagebuild.conf:3: unknown key 'peer' in [forwarder]");

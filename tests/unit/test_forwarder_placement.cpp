@@ -18,6 +18,7 @@ HostInfo host(std::string name, std::vector<std::string> arches, std::vector<std
     h.queued = queued;
     h.maxParallel = maxParallel;
     h.healthy = healthy;
+    h.status = healthy ? "up" : "down";
     return h;
 }
 
@@ -70,4 +71,28 @@ TEST(ForwarderPlacement, FleetOfferListsWhatEachHostBuilds) {
     EXPECT_EQ(offer[0]["hostname"], "a");
     EXPECT_EQ(offer[1]["arches"], nlohmann::json::array({"aarch64"}));
     EXPECT_EQ(offer[1]["healthy"], false);
+}
+
+TEST(ForwarderPlacement, NoReleasesMeansAnyRelease) {
+    std::vector<HostInfo> fleet{host("any", {"x86_64"}, {}, 1, 0, 2),
+                                host("f40", {"x86_64"}, {"f40"}, 0, 0, 2)};
+    EXPECT_TRUE(serves(fleet[0], "boot", "x86_64", "rawhide"));
+    EXPECT_EQ(names(placementCandidates(fleet, "boot", "x86_64", "rawhide")),
+              std::vector<std::string>{"any"});
+    // Least loaded first still: "f40" is idle.
+    EXPECT_EQ(names(placementCandidates(fleet, "boot", "x86_64", "f40")),
+              (std::vector<std::string>{"f40", "any"}));
+    // Arches and image types are still required.
+    EXPECT_TRUE(placementCandidates(fleet, "boot", "aarch64", "rawhide").empty());
+    EXPECT_TRUE(placementCandidates(fleet, "live", "x86_64", "rawhide").empty());
+}
+
+TEST(ForwarderPlacement, FleetOfferSaysWhetherAHostIsDownOrNotYetKnown) {
+    auto down = host("a", {"x86_64"}, {"f40"}, 0, 0, 2, false);
+    down.status = "down";
+    auto unknown = host("b", {"x86_64"}, {"f40"}, 0, 0, 2, false);
+    unknown.status = "unknown";
+    auto offer = fleetOffer({down, unknown});
+    EXPECT_EQ(offer[0]["status"], "down");
+    EXPECT_EQ(offer[1]["status"], "unknown");
 }

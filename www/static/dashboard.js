@@ -51,9 +51,12 @@ function buildsUrl() {
 const list = (items, none = 'any') => (items && items.length ? items.join(', ') : none);
 
 function hostRow(host) {
-    const health = host.healthy
-        ? el('span', {class: 'health ok', text: 'healthy'})
-        : el('span', {class: 'health down', text: 'down'});
+    // status: up, down (with the error) or unknown (not probed yet); older
+    // forwarders send only healthy.
+    const status = host.status || (host.healthy ? 'up' : 'down');
+    const health = status === 'up' ? el('span', {class: 'health ok', text: 'healthy'})
+        : status === 'unknown' ? el('span', {class: 'health unknown', text: 'not yet probed'})
+            : el('span', {class: 'health down', text: 'down', title: host.error || undefined});
     return el('tr', {},
         el('th', {scope: 'row'}, host.hostname || host.url),
         el('td', {}, health),

@@ -1,0 +1,47 @@
+// Health checks of every peer from one thread: an asio io_context on which
+// each round asks all peers GET /v1/health at once (asynchronous Beast
+// requests on a fresh connection each), then waits the interval and starts
+// the next round. A hundred peers are a hundred sockets in flight, not a
+// hundred threads; only asio's resolver adds a thread of its own, once.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace imagebuild::forwarder {
+
+struct ProbeResult {
+    bool up = false;
+    std::string hostname;  // what the peer's /v1/health said; empty when down
+    std::string error;     // why it is down: "connect: Connection refused", ...
+};
+
+class PeerProber {
+public:
+    struct Options {
+        std::string fleetToken;  // sent as a bearer token when not empty
+        std::chrono::milliseconds interval{2000};
+        std::chrono::milliseconds timeout{2000};  // the whole probe: resolve to answer
+    };
+    // Called on the prober's thread: once per peer and round, then once when
+    // every probe of the round has ended.
+    using OnResult = std::function<void(const std::string& url, const ProbeResult& result)>;
+    using OnRound = std::function<void()>;
+
+    // Starts the thread and the first round at once.
+    PeerProber(std::vector<std::string> urls, Options options, OnResult onResult, OnRound onRound);
+    // Stops the thread; callbacks are not called any more once it returns.
+    ~PeerProber();
+    PeerProber(const PeerProber&) = delete;
+    PeerProber& operator=(const PeerProber&) = delete;
+
+    struct Loop;
+
+private:
+    std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace imagebuild::forwarder

@@ -7,9 +7,13 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "agent/build_lifecycle.hpp"
+#include "agent/build_registry.hpp"
 #include "agent/event_loop.hpp"
 #include "agent/journal_log.hpp"
 #include "agent/manager.hpp"
+#include "agent/notifications.hpp"
+#include "agent/systemd_units.hpp"
 #include "common/build_id.hpp"
 #include "common/config.hpp"
 #include "common/dbus_names.hpp"
@@ -43,13 +47,24 @@ int run(const std::string& configPath, const std::string& stateDir) {
     auto connection = sdbus::createSystemBusConnection();
     StateStore store(stateDir);
     UnitClient units(*connection);
+    SystemdUnitRunner runner(*connection, units);
     Polkit polkit(*connection);
-    Manager manager(*connection, ManagerOptions{std::move(config), hostname, helperPaths()}, store,
-                    units, polkit);
-    units.subscribe([&manager](const std::string& unit,
-                               const std::string& result) { manager.onJobRemoved(unit, result); },
-                    [&manager](const std::string& unit) { manager.onUnitRemoved(unit); });
-    manager.reconcile();
+    BuildRegistry registry(store);
+    LifecycleOptions options{std::move(config), hostname, helperPaths()};
+    BuildLifecycle lifecycle(std::move(options), registry, runner);
+    Notifications notifications(lifecycle.options(), store, runner);
+    Manager manager(*connection, lifecycle, notifications, polkit);
+    lifecycle.addListener(manager);
+    lifecycle.addListener(notifications);
+    runner.onStateChanged([&lifecycle](const std::string& unit, const std::string& activeState) {
+        lifecycle.onUnitState(unit, activeState);
+    });
+    units.subscribe(
+        [&lifecycle](const std::string& unit, const std::string& result) {
+            lifecycle.onJobRemoved(unit, result);
+        },
+        [&lifecycle](const std::string& unit) { lifecycle.onUnitRemoved(unit); });
+    lifecycle.reconcile();
     // The name last: a caller reaches the agent only when it is ready.
     connection->requestName(dbus_names::kBusName);
     logEvent(LOG_INFO, message_id::kAgentStarted, "",

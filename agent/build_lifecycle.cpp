@@ -175,10 +175,10 @@ void BuildLifecycle::start(BuildRecord& r) {
                         fmt::format("systemd refused to start {}: {}", unitNameOf(id), error));
         }
     });
-    // Recorded while systemd starts the unit, not before: if the agent
-    // stops in between, reconcile() finds the record queued with its unit
-    // known to systemd and follows it (or queues it again if systemd never
-    // had it).
+    // Recorded while systemd starts the unit (the call leaves when the loop
+    // next flushes the bus): a record still "queued" has never been sent
+    // to systemd, unless a power cut lost this write, and reconcile() then
+    // finds its unit and follows it.
     try {
         registry_.save(r);
     } catch (const std::exception& e) {
@@ -211,10 +211,27 @@ void BuildLifecycle::onJobRemoved(const std::string& unit, const std::string& re
     }
 }
 
+// systemd sends UnitRemoved for every unit during daemon-reload and
+// daemon-reexec, and the unit comes straight back: the signal alone proves
+// nothing. An outcome on disk does; without one, a fresh GetUnit (answered
+// after the reload is over) must say the unit is gone.
 void BuildLifecycle::onUnitRemoved(const std::string& unit) {
-    if (auto* record = registry_.findByUnit(unit)) {
-        tryFinish(record->id, true);
+    auto* record = registry_.findByUnit(unit);
+    if (record == nullptr || !running_.count(record->id)) {
+        return;
     }
+    auto id = record->id;
+    if (registry_.store().readOutcome(id)) {
+        tryFinish(id, true);
+        return;
+    }
+    ++pendingCalls_;
+    units_.checkLoaded(unit, [this, id](UnitRunner::Presence presence) {
+        --pendingCalls_;
+        if (presence == UnitRunner::Presence::kGone) {
+            tryFinish(id, true);
+        }
+    });
 }
 
 void BuildLifecycle::onUnitState(const std::string& unit, const std::string& activeState) {
@@ -289,12 +306,15 @@ void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32
     r.reason = reason;
     r.finishedAt = finishedAt;
     // What the build unit's end-of-build step staged, with checksums; the
-    // type's outputs as they lie when no staging happened (no hook installed).
+    // type's outputs as they lie when no staging happened (no hook
+    // installed). A build whose unit ended without an outcome (interrupted)
+    // keeps its partial output on disk, but none of it is an artifact.
     const auto& store = registry_.store();
+    bool outcomeRecorded = store.readOutcome(id).has_value();
     if (auto staged = loadStagingResult(store.buildDir(id))) {
         r.artifacts = staged->files;
     } else if (auto type = options_.config.types.find(r.spec.type);
-               type != options_.config.types.end()) {
+               outcomeRecorded && type != options_.config.types.end()) {
         r.artifacts = findArtifacts(store.outDir(id), type->second.artifacts);
     }
     try {
@@ -304,7 +324,6 @@ void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32
         logError(fmt::format("cannot record the end of build {}: {}", id, e.what()));
     }
     forget(id);
-    bool outcomeRecorded = store.readOutcome(id).has_value();
     notify([&](LifecycleListener& l) {
         l.buildChanged(r, {"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts"});
         l.buildFinished(r, outcomeRecorded);
@@ -341,6 +360,9 @@ void BuildLifecycle::reconcile() {
             units_.activeState(r.unit).empty()) {
             queue_.push_back(r.id);
         } else if (r.state == state::kQueued || r.state == state::kRunning) {
+            if (hostStartedAt_ == 0) {
+                hostStartedAt_ = units_.hostStartedAt();
+            }
             // (queued here: "running" was written but lost to a power cut
             // after systemd had the unit.)
             reattach(r);
@@ -360,14 +382,18 @@ void BuildLifecycle::reattach(BuildRecord& r) {
         started_.insert(id);
         tryFinish(id, true);
     } else if (activeState.empty()) {
-        // systemd never had the unit: the agent stopped between recording
-        // "running" and starting it. Nothing ran; queue it again.
-        forget(id);
-        r.state = state::kQueued;
-        r.startedAt = 0;
-        registry_.save(r);
-        queue_.push_back(id);
-        logInfo(fmt::format("build {} was never started; queued again", id));
+        // Running, yet systemd has no unit and nothing recorded its end: the
+        // host went down under it (a power cut, a crash), or its end could
+        // not be written. Recorded as interrupted, never run again: a user
+        // who wants it again asks for a retry, a new build.
+        bool hostRestarted = r.startedAt != 0 && r.startedAt < hostStartedAt_;
+        auto reason =
+            hostRestarted
+                ? std::string("interrupted: host restarted while running")
+                : fmt::format("interrupted: {} vanished without recording an outcome", r.unit);
+        logEvent(LOG_WARNING, "", id, fmt::format("build {} {}", id, reason));
+        finish(r, r.cancelRequested ? state::kCancelled : state::kFailed, -1, realtimeUsec(),
+               r.cancelRequested ? std::string() : reason);
     } else {
         started_.insert(id);
         if (r.state != state::kRunning) {

@@ -6,7 +6,13 @@
 //                |                        |                        cancelled
 //                +--(cancel)--> cancelled +--(start refused / job failed /
 //                                              unit gone without an outcome)--> failed
+//                                         +--(no unit, no outcome at reconcile:
+//                                              "interrupted: ...")--> failed
 //
+// A build ends only on its outcome file, on a failed start job, or when
+// systemd says its unit is gone and a fresh GetUnit confirms it: a
+// daemon-reload or daemon-reexec removes every unit from the bus and brings
+// it back, and changes nothing here.
 // It talks to systemd only through a UnitRunner and tells the world through
 // LifecycleListeners (the D-Bus adaptor, notifications), so every transition
 // can be driven and checked without a bus (tests/unit/test_build_lifecycle.cpp).
@@ -140,6 +146,7 @@ private:
     std::set<std::string> started_;                   // running builds systemd has confirmed
     std::map<std::string, std::string> jobFailures_;  // id -> systemd's failed start job
     unsigned pendingCalls_ = 0;
+    std::uint64_t hostStartedAt_ = 0;  // asked once, by reconcile()
 };
 
 }  // namespace imagebuild::agent

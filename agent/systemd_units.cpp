@@ -43,4 +43,17 @@ std::string SystemdUnitRunner::activeState(const std::string& unit) {
     return units_.activeState(unit);
 }
 
+// systemd's own start (UserspaceTimestamp), not the kernel's boot: a
+// container's systemd starts and stops with its host, and its boot id is its
+// kernel's. Kept across daemon-reexec.
+std::uint64_t SystemdUnitRunner::hostStartedAt() {
+    try {
+        sdbus::Variant v = systemd_->getProperty("UserspaceTimestamp")
+                               .onInterface("org.freedesktop.systemd1.Manager");
+        return v.get<std::uint64_t>();
+    } catch (const sdbus::Error&) {
+        return 0;
+    }
+}
+
 }  // namespace imagebuild::agent

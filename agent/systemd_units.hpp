@@ -29,6 +29,7 @@ public:
     void unfollow(const std::string& unit) override { watches_.erase(unit); }
     void checkLoaded(const std::string& unit, PresenceReply reply) override;
     std::string activeState(const std::string& unit) override;
+    std::uint64_t hostStartedAt() override;
 
 private:
     UnitClient& units_;

@@ -3,6 +3,7 @@
 // the unit tests with a fake that records calls and answers on demand.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -33,6 +34,10 @@ public:
     // The unit's ActiveState now, or empty if systemd does not know it.
     // Blocking; only for reconciling before the loop runs.
     virtual std::string activeState(const std::string& unit) = 0;
+    // When this boot's systemd started (realtime usec; 0 if unknown): a
+    // build started before it was running when the host went down.
+    // Blocking, like activeState().
+    virtual std::uint64_t hostStartedAt() = 0;
 };
 
 }  // namespace imagebuild::agent

@@ -34,6 +34,7 @@ public:
         checked.push_back(unit);
         reply(loaded.count(unit) ? Presence::kLoaded : Presence::kGone);
     }
+    std::uint64_t hostStartedAt() override { return hostStart; }
     std::string activeState(const std::string& unit) override {
         auto it = states.find(unit);
         return it == states.end() ? std::string() : it->second;
@@ -51,6 +52,7 @@ public:
     std::set<std::string> followed, loaded;
     std::map<std::string, std::string> states;  // what activeState() says
     std::string stopError;
+    std::uint64_t hostStart = 0;
 };
 
 class Events final : public LifecycleListener {
@@ -335,4 +337,70 @@ TEST_F(LifecycleTest, ReconcileLeavesFinishedBuildsAlone) {
     EXPECT_EQ(record(id).state, state::kFailed);
     EXPECT_EQ(units_.started.size(), 1u);
     EXPECT_TRUE(lifecycle_->idle());
+}
+
+TEST_F(LifecycleTest, UnitRemovedDuringAReloadChangesNothing) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "active");
+    units_.loaded.insert("imagebuild-h-1.service");  // back after the reload
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_EQ(units_.checked, std::vector<std::string>{"imagebuild-h-1.service"});
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_EQ(onDisk(id).state, state::kRunning);
+    EXPECT_TRUE(units_.followed.count("imagebuild-h-1.service"));
+}
+
+TEST_F(LifecycleTest, UnitConfirmedGoneWithoutOutcomeFails) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_NE(record(id).reason.find("ended without recording an outcome"), std::string::npos);
+}
+
+TEST_F(LifecycleTest, UnitRemovedAfterItsOutcomeNeedsNoQuestion) {
+    auto id = submit();
+    recordOutcome(id, "success", "exited", "0");
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_TRUE(units_.checked.empty());
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+}
+
+TEST_F(LifecycleTest, RunningBuildWhoseHostRestartedIsInterruptedNotRerun) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    tree_.write("builds/h-1/out/partial.iso", "half an image");
+    restartAgent();
+    units_.hostStart = record(id).startedAt + 1;  // systemd started after the build
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).reason, "interrupted: host restarted while running");
+    EXPECT_TRUE(record(id).artifacts.empty());
+    EXPECT_EQ(onDisk(id).reason, "interrupted: host restarted while running");
+    EXPECT_TRUE(std::filesystem::exists(store_.outDir(id) / "partial.iso"));
+    EXPECT_EQ(units_.started.size(), 1u);  // never started again
+    EXPECT_EQ(lifecycle_->queued(), 0u);
+}
+
+TEST_F(LifecycleTest, RunningBuildWhoseUnitVanishedIsInterrupted) {
+    auto id = submit();
+    restartAgent();
+    units_.hostStart = 1;  // the same boot
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).reason,
+              "interrupted: imagebuild-h-1.service vanished without recording an outcome");
+    EXPECT_EQ(units_.started.size(), 1u);
+}
+
+TEST_F(LifecycleTest, ReconcileOfAFailedRunIsNotRerunAfterItsOutcome) {
+    auto id = submit();
+    recordOutcome(id, "signal", "killed", "TERM");  // a clean shutdown stopped it
+    restartAgent();
+    units_.hostStart = record(id).startedAt + 1;
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).exitStatus, 143);
+    EXPECT_EQ(units_.started.size(), 1u);
 }

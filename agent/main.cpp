@@ -45,6 +45,11 @@ int run(const std::string& configPath, const std::string& stateDir) {
     }
     auto idleExitSec = config.host.idleExitSec;
     auto connection = sdbus::createSystemBusConnection();
+    // The name first, before anything that can fail or take long: a caller
+    // gets an answer (maybe an error) at once instead of waiting out the
+    // bus's activation timeout. Calls wait in the connection until the loop
+    // runs, after reconcile().
+    connection->requestName(dbus_names::kBusName);
     StateStore store(stateDir);
     UnitClient units(*connection);
     SystemdUnitRunner runner(*connection, units);
@@ -64,9 +69,13 @@ int run(const std::string& configPath, const std::string& stateDir) {
             lifecycle.onJobRemoved(unit, result);
         },
         [&lifecycle](const std::string& unit) { lifecycle.onUnitRemoved(unit); });
-    lifecycle.reconcile();
-    // The name last: a caller reaches the agent only when it is ready.
-    connection->requestName(dbus_names::kBusName);
+    try {
+        lifecycle.reconcile();
+    } catch (const std::exception& e) {
+        // What was read is served; what could not be brought up to date
+        // is left as recorded, for the next agent.
+        logError(std::string("reconciling the builds on disk failed: ") + e.what());
+    }
     logEvent(LOG_INFO, message_id::kAgentStarted, "",
              "imagebuild-agent " IMAGEBUILD_VERSION " serving on " + hostname);
     return runEventLoop(*connection, manager, idleExitSec, dbus_names::kBusName);

@@ -1,6 +1,7 @@
 // imagebuild-agent: the build manager of one host. Started by the D-Bus
 // system bus (org.imagebuild.Agent1) through imagebuild-agent.service; see
-// DESIGN.md. Everything but wiring lives in the agent library.
+// docs/design.md ("Build lifecycle"). Everything but wiring lives in the
+// agent library.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>

@@ -4,11 +4,9 @@
 
 namespace imagebuild::agent {
 
-BuildObject::BuildObject(sdbus::IConnection& connection, BuildRecord record, BuildOwner& owner,
-                         bool announce)
-    : AdaptorInterfaces(connection, buildObjectPath(record.id)),
-      record_(std::move(record)),
-      owner_(owner) {
+BuildObject::BuildObject(sdbus::IConnection& connection, const BuildRecord& record,
+                         BuildOwner& owner, bool announce)
+    : AdaptorInterfaces(connection, buildObjectPath(record.id)), record_(record), owner_(owner) {
     registerAdaptor();
     if (announce) {
         emitInterfacesAddedSignal({org::imagebuild::Build1_adaptor::INTERFACE_NAME});

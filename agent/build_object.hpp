@@ -1,6 +1,7 @@
 // The bus face of one build: /org/imagebuild/Agent1/build/<escaped id>,
-// interface org.imagebuild.Build1. Holds the build's record; the manager
-// changes it and calls changed() so PropertiesChanged goes out.
+// interface org.imagebuild.Build1. A view over the build's record in the
+// BuildRegistry (which outlives it); the lifecycle changes the record and
+// the manager calls changed() so PropertiesChanged goes out.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -31,14 +32,13 @@ class BuildObject final
                                       sdbus::Properties_adaptor> {
 public:
     // announce: emit InterfacesAdded (a new build, not one loaded from disk).
-    BuildObject(sdbus::IConnection& connection, BuildRecord record, BuildOwner& owner,
+    BuildObject(sdbus::IConnection& connection, const BuildRecord& record, BuildOwner& owner,
                 bool announce);
     ~BuildObject();
     BuildObject(const BuildObject&) = delete;
     BuildObject& operator=(const BuildObject&) = delete;
 
     const BuildRecord& record() const { return record_; }
-    BuildRecord& record() { return record_; }
     // Emits PropertiesChanged for these (non-const) properties.
     void changed(const std::vector<std::string>& properties);
 
@@ -70,7 +70,7 @@ private:
         override;
     bool Pinned() override { return record_.pinned; }
 
-    BuildRecord record_;
+    const BuildRecord& record_;
     BuildOwner& owner_;
 };
 

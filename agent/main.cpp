@@ -1,15 +1,20 @@
 // imagebuild-agent: the build manager of one host. Started by the D-Bus
 // system bus (org.imagebuild.Agent1) through imagebuild-agent.service; see
-// docs/design.md. Everything but wiring lives in the agent library.
+// docs/design.md ("Build lifecycle"). Everything but wiring lives in the
+// agent library.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 
+#include "agent/build_lifecycle.hpp"
+#include "agent/build_registry.hpp"
 #include "agent/event_loop.hpp"
 #include "agent/journal_log.hpp"
 #include "agent/manager.hpp"
+#include "agent/notifications.hpp"
+#include "agent/systemd_units.hpp"
 #include "common/build_id.hpp"
 #include "common/config.hpp"
 #include "common/dbus_names.hpp"
@@ -41,17 +46,37 @@ int run(const std::string& configPath, const std::string& stateDir) {
     }
     auto idleExitSec = config.host.idleExitSec;
     auto connection = sdbus::createSystemBusConnection();
+    // The name first, before anything that can fail or take long: a caller
+    // gets an answer (maybe an error) at once instead of waiting out the
+    // bus's activation timeout. Calls wait in the connection until the loop
+    // runs, after reconcile().
+    connection->requestName(dbus_names::kBusName);
     StateStore store(stateDir);
     UnitClient units(*connection);
+    SystemdUnitRunner runner(*connection, units);
     Polkit polkit(*connection);
-    Manager manager(*connection, ManagerOptions{std::move(config), hostname, helperPaths()}, store,
-                    units, polkit);
-    units.subscribe([&manager](const std::string& unit,
-                               const std::string& result) { manager.onJobRemoved(unit, result); },
-                    [&manager](const std::string& unit) { manager.onUnitRemoved(unit); });
-    manager.reconcile();
-    // The name last: a caller reaches the agent only when it is ready.
-    connection->requestName(dbus_names::kBusName);
+    BuildRegistry registry(store);
+    LifecycleOptions options{std::move(config), hostname, helperPaths()};
+    BuildLifecycle lifecycle(std::move(options), registry, runner);
+    Notifications notifications(lifecycle.options(), store, runner);
+    Manager manager(*connection, lifecycle, notifications, polkit);
+    lifecycle.addListener(manager);
+    lifecycle.addListener(notifications);
+    runner.onStateChanged([&lifecycle](const std::string& unit, const std::string& activeState) {
+        lifecycle.onUnitState(unit, activeState);
+    });
+    units.subscribe(
+        [&lifecycle](const std::string& unit, const std::string& result) {
+            lifecycle.onJobRemoved(unit, result);
+        },
+        [&lifecycle](const std::string& unit) { lifecycle.onUnitRemoved(unit); });
+    try {
+        lifecycle.reconcile();
+    } catch (const std::exception& e) {
+        // What was read is served; what could not be brought up to date
+        // is left as recorded, for the next agent.
+        logError(std::string("reconciling the builds on disk failed: ") + e.what());
+    }
     logEvent(LOG_INFO, message_id::kAgentStarted, "",
              "imagebuild-agent " IMAGEBUILD_VERSION " serving on " + hostname);
     return runEventLoop(*connection, manager, idleExitSec, dbus_names::kBusName);

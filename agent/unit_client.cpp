@@ -21,20 +21,18 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
     return {ExecCommand(argv.front(), argv, false)};
 }
 
-// ExecStopPostEx= (path, argv, flags): the recorder runs in the build's
-// sandbox and must succeed; end-of-build runs outside it ("privileged": it
-// writes the staging copy and hands mail to sendmail) and may fail without
-// changing the unit's result ("ignore-failure").
+// End-of-build, as ExecStopPostEx= (path, argv, flags): it runs outside the
+// build's sandbox ("privileged": it writes the staging copy and hands mail to
+// sendmail) and may fail without changing the unit's result
+// ("ignore-failure"). The outcome recorder before it is a plain
+// ExecStopPost=: systemd 252 writes ExecStopPostEx= into the transient unit
+// file but cannot read it back, so a daemon-reload or daemon-reexec drops
+// the Ex commands; the recorder, which makes a build's end known, survives.
 using ExecCommandEx =
     sdbus::Struct<std::string, std::vector<std::string>, std::vector<std::string>>;
-std::vector<ExecCommandEx> stopPostCommands(const UnitSettings& u) {
-    std::vector<ExecCommandEx> commands = {
-        ExecCommandEx(u.execStopPost.front(), u.execStopPost, std::vector<std::string>{})};
-    if (!u.execStopPostAfter.empty()) {
-        commands.emplace_back(u.execStopPostAfter.front(), u.execStopPostAfter,
-                              std::vector<std::string>{"privileged", "ignore-failure"});
-    }
-    return commands;
+std::vector<ExecCommandEx> endOfBuildCommands(const UnitSettings& u) {
+    return {ExecCommandEx(u.execStopPostAfter.front(), u.execStopPostAfter,
+                          std::vector<std::string>{"privileged", "ignore-failure"})};
 }
 
 // LogExtraFields= is aay on the bus: journal fields may hold any bytes.
@@ -63,7 +61,10 @@ std::vector<Property> toProperties(const UnitSettings& u) {
         p.emplace_back("WorkingDirectory", sdbus::Variant(u.workingDirectory));
     }
     if (!u.execStopPost.empty()) {
-        p.emplace_back("ExecStopPostEx", sdbus::Variant(stopPostCommands(u)));
+        p.emplace_back("ExecStopPost", sdbus::Variant(execCommand(u.execStopPost)));
+        if (!u.execStopPostAfter.empty()) {
+            p.emplace_back("ExecStopPostEx", sdbus::Variant(endOfBuildCommands(u)));
+        }
     }
     if (u.runtimeMaxUSec != 0) {
         p.emplace_back("RuntimeMaxUSec", sdbus::Variant(u.runtimeMaxUSec));

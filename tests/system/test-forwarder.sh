@@ -264,6 +264,8 @@ agent_state() {
         org.imagebuild.Build1 State | awk '{print $2}' | tr -d '"'
 }
 agent_says() { [ "$(agent_state "$1")" = "$2" ]; }
+# ended_over_a_second_ago USEC: the clock (shared with the hosts) is past USEC + 1 s.
+ended_over_a_second_ago() { [ "$(date +%s%6N)" -gt $(($1 + 1000000)) ]; }
 test_build_list_shows_every_change_at_once() {
     local id posted out
     listed >/dev/null
@@ -298,7 +300,12 @@ test_build_list_shows_every_change_at_once() {
  "artifacts": [], "cancel_requested": false}
 JSON
     assert_contains "$(listed)" "a-9000 succeeded"
-    # Removed by the agent's cleanup: gone from the very next list.
+    # Removed by the agent's cleanup once past max_age (1 s after its end):
+    # gone from the very next list.
+    local finished
+    finished=$(run_in a busctl get-property $A "$(run_in a busctl call $A $M $I GetBuild s "$posted" |
+        awk '{print $2}' | tr -d '"')" org.imagebuild.Build1 FinishedAt | awk '{print $2}')
+    wait_for 10 ended_over_a_second_ago "$finished"
     out=$(run_in a busctl call $A $M $I Cleanup)
     assert_contains "$out" '"a-9000"'
     assert_contains "$out" "\"$posted\""

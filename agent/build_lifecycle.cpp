@@ -1,0 +1,483 @@
+#include "agent/build_lifecycle.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "agent/journal_log.hpp"
+#include "agent/retention.hpp"
+#include "agent/staging.hpp"
+#include "common/build_id.hpp"
+#include "common/clock.hpp"
+
+namespace imagebuild::agent {
+
+namespace fs = std::filesystem;
+using Kind = LifecycleError::Kind;
+
+namespace {
+
+std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
+    for (size_t pos = text.find(from); pos != std::string::npos;
+         pos = text.find(from, pos + to.size())) {
+        text.replace(pos, from.size(), to);
+    }
+    return text;
+}
+
+// Exit statuses systemd uses when it cannot set up or execute a unit's
+// program (systemd.exec(5), "Process Exit Codes"); a build's own program
+// could use them too, so the reason says "status N/NAME", as systemctl does.
+const char* systemdExitStatusName(int32_t status) {
+    static const std::map<int32_t, const char*> names = {
+        {200, "CHDIR"},
+        {201, "NICE"},
+        {202, "FDS"},
+        {203, "EXEC"},
+        {204, "MEMORY"},
+        {205, "LIMITS"},
+        {206, "OOM_ADJUST"},
+        {207, "SIGNAL_MASK"},
+        {208, "STDIN"},
+        {209, "STDOUT"},
+        {210, "CHROOT"},
+        {211, "IOPRIO"},
+        {212, "TIMERSLACK"},
+        {213, "SECUREBITS"},
+        {214, "SETSCHEDULER"},
+        {215, "CPUAFFINITY"},
+        {216, "GROUP"},
+        {217, "USER"},
+        {218, "CAPABILITIES"},
+        {219, "CGROUP"},
+        {220, "SETSID"},
+        {222, "STDERR"},
+        {224, "PAM"},
+        {225, "NETWORK"},
+        {226, "NAMESPACE"},
+        {227, "NO_NEW_PRIVILEGES"},
+        {228, "SECCOMP"},
+        {233, "RUNTIME_DIRECTORY"},
+        {238, "STATE_DIRECTORY"},
+        {243, "CREDENTIALS"},
+    };
+    auto it = names.find(status);
+    return it == names.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+BuildLifecycle::BuildLifecycle(LifecycleOptions options, BuildRegistry& registry, UnitRunner& units)
+    : options_(std::move(options)), registry_(registry), units_(units) {}
+
+BuildRecord& BuildLifecycle::mustFind(const std::string& id) {
+    auto* record = registry_.find(id);
+    if (record == nullptr) {
+        throw LifecycleError(Kind::kNotFound, fmt::format("no build \"{}\" on {}",
+                                                          id.substr(0, 100), options_.hostname));
+    }
+    return *record;
+}
+
+const BuildRecord& BuildLifecycle::get(const std::string& id) const {
+    const auto* record = registry_.find(id);
+    if (record == nullptr) {
+        throw LifecycleError(Kind::kNotFound, fmt::format("no build \"{}\" on {}",
+                                                          id.substr(0, 100), options_.hostname));
+    }
+    return *record;
+}
+
+// --- Submit -------------------------------------------------------------------
+
+void BuildLifecycle::checkAdmission() const {
+    const auto& h = options_.config.host;
+    if (running_.size() + queue_.size() >= static_cast<size_t>(h.maxParallel) + h.queueMax) {
+        throw LifecycleError(
+            Kind::kQueueFull,
+            fmt::format("{} builds are queued already (queue_max); try later", queue_.size()));
+    }
+}
+
+const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitterUid) {
+    checkAdmission();
+    BuildRecord* created = nullptr;
+    try {
+        BuildRecord r;
+        r.number = registry_.store().allocateNumber();
+        r.id = BuildId{options_.hostname, r.number}.str();
+        r.unit = unitNameOf(r.id);
+        r.submitterUid = submitterUid;
+        r.submitter = spec.submitter ? *spec.submitter : userNameOf(submitterUid);
+        r.submittedAt = realtimeUsec();
+        auto timeoutSec = spec.timeoutSec ? spec.timeoutSec : options_.config.host.timeoutSec;
+        r.timeoutUSec = timeoutSec * 1'000'000;
+        r.monitorUrl = replaceAll(replaceAll(options_.config.host.monitorUrl, "{id}", r.id),
+                                  "{host}", options_.hostname);
+        std::string kickstart = std::move(spec.kickstart);
+        spec.kickstart.clear();
+        r.spec = std::move(spec);
+        created = &registry_.create(std::move(r), kickstart);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record a new build: {}", e.what()));
+        throw LifecycleError(Kind::kInternal, fmt::format("cannot record the build: {}", e.what()));
+    }
+    const auto& r = *created;
+    queue_.push_back(r.id);
+    logEvent(LOG_INFO, message_id::kBuildQueued, r.id,
+             fmt::format("build {} queued ({} {} {}, uid {}, submitter {})", r.id, r.spec.type,
+                         r.spec.arch, r.spec.release, r.submitterUid, r.submitter));
+    notify([&](LifecycleListener& l) { l.buildQueued(r); });
+    schedule();
+    return r;
+}
+
+// --- Running builds -------------------------------------------------------------
+
+void BuildLifecycle::schedule() {
+    while (running_.size() < options_.config.host.maxParallel && !queue_.empty()) {
+        auto id = queue_.front();
+        queue_.pop_front();
+        if (auto* record = registry_.find(id)) {
+            start(*record);
+        }
+    }
+    notify([](LifecycleListener& l) { l.countsChanged(); });
+}
+
+void BuildLifecycle::start(BuildRecord& r) {
+    auto id = r.id;
+    UnitSettings settings;
+    try {
+        auto type = options_.config.types.find(r.spec.type);
+        if (type == options_.config.types.end()) {
+            throw std::runtime_error("image type " + r.spec.type + " is no longer configured");
+        }
+        settings =
+            unitSettingsFor(r, type->second, options_.config, registry_.store(), options_.helpers);
+    } catch (const std::exception& e) {
+        running_.insert(id);
+        failToStart(r, e.what());
+        return;
+    }
+    r.state = state::kRunning;
+    r.startedAt = realtimeUsec();
+    running_.insert(id);
+    // Follow the unit before it exists, so no change can be missed.
+    units_.follow(r.unit);
+    ++pendingCalls_;
+    units_.start(settings, [this, id](const std::string& error) {
+        --pendingCalls_;
+        auto* record = registry_.find(id);
+        if (!error.empty() && record != nullptr && running_.count(id)) {
+            failToStart(*record,
+                        fmt::format("systemd refused to start {}: {}", unitNameOf(id), error));
+        }
+    });
+    // Recorded while systemd starts the unit (the call leaves when the loop
+    // next flushes the bus): a record still "queued" has never been sent
+    // to systemd, unless a power cut lost this write, and reconcile() then
+    // finds its unit and follows it.
+    try {
+        registry_.save(r);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record the start of build {}: {}", id, e.what()));
+    }
+    notify([&](LifecycleListener& l) {
+        l.buildChanged(r, {"State", "StartedAt"});
+        l.buildStarted(r);
+    });
+    logEvent(LOG_INFO, message_id::kBuildStarted, id,
+             fmt::format("build {} started as {}", id, r.unit));
+}
+
+void BuildLifecycle::onJobRemoved(const std::string& unit, const std::string& result) {
+    auto* record = registry_.findByUnit(unit);
+    if (record == nullptr || !running_.count(record->id)) {
+        return;
+    }
+    auto id = record->id;
+    started_.insert(id);
+    if (result != "done") {
+        // Kept as the reason in case the unit leaves no outcome (it never
+        // ran); a recorded outcome says more and wins.
+        jobFailures_[id] =
+            fmt::format("systemd's start job for {} ended with result '{}'; see journalctl -u {}",
+                        unit, result, unit);
+        logEvent(LOG_WARNING, "", id,
+                 fmt::format("job for {} ended with result '{}'", unit, result));
+        tryFinish(id, false);
+    }
+}
+
+// systemd sends UnitRemoved for every unit during daemon-reload and
+// daemon-reexec, and the unit comes straight back: the signal alone proves
+// nothing. An outcome on disk does; without one, a fresh GetUnit (answered
+// after the reload is over) must say the unit is gone.
+void BuildLifecycle::onUnitRemoved(const std::string& unit) {
+    auto* record = registry_.findByUnit(unit);
+    if (record == nullptr || !running_.count(record->id)) {
+        return;
+    }
+    auto id = record->id;
+    if (registry_.store().readOutcome(id)) {
+        tryFinish(id, true);
+        return;
+    }
+    ++pendingCalls_;
+    units_.checkLoaded(unit, [this, id](UnitRunner::Presence presence) {
+        --pendingCalls_;
+        if (presence == UnitRunner::Presence::kGone) {
+            tryFinish(id, true);
+        }
+    });
+}
+
+void BuildLifecycle::onUnitState(const std::string& unit, const std::string& activeState) {
+    auto* record = registry_.findByUnit(unit);
+    if (record == nullptr) {
+        return;
+    }
+    if (activeState == "inactive" || activeState == "failed") {
+        tryFinish(record->id, false);
+    } else {
+        started_.insert(record->id);
+    }
+}
+
+// The unit may have ended. Its outcome file says how; without one, the end
+// is only believed once systemd has dropped the unit (or it had started and
+// is inactive again), because a fresh unit is "inactive" before it starts.
+void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
+    auto* record = registry_.find(id);
+    if (record == nullptr || !running_.count(id)) {
+        return;
+    }
+    auto& r = *record;
+    if (auto outcome = registry_.store().readOutcome(id)) {
+        auto final = finalStateOf(*outcome, r.cancelRequested);
+        // systemd could not set up or execute the program (status
+        // 203/EXEC and the like; its start job failed): say so next to the
+        // status, since the build's own log is empty.
+        std::string reason;
+        if (final.state == state::kFailed) {
+            if (const char* name = systemdExitStatusName(final.exitStatus)) {
+                reason = fmt::format(
+                    "status {}/{}: systemd could not start the build's program; see "
+                    "journalctl -u {}",
+                    final.exitStatus, name, r.unit);
+            } else if (auto job = jobFailures_.find(id); job != jobFailures_.end()) {
+                reason = job->second;
+            }
+        }
+        if (!reason.empty()) {
+            logEvent(LOG_ERR, message_id::kBuildStartFailed, id,
+                     fmt::format("build {} cannot start: {}", id, reason));
+        }
+        finish(r, final.state, final.exitStatus,
+               outcome->finishedAt ? outcome->finishedAt : realtimeUsec(), reason);
+    } else if (unitGone || started_.count(id)) {
+        bool jobFailed = jobFailures_.count(id) != 0;
+        auto reason = jobFailed ? jobFailures_[id]
+                                : fmt::format("{} ended without recording an outcome", r.unit);
+        logEvent(LOG_WARNING, jobFailed ? message_id::kBuildStartFailed : "", id,
+                 fmt::format("build {} {}: {}", id, jobFailed ? "cannot start" : "ended", reason));
+        bool cancelled = r.cancelRequested;
+        finish(r, cancelled ? state::kCancelled : state::kFailed, -1, realtimeUsec(),
+               cancelled ? std::string() : reason);
+    }
+}
+
+// The build never ran: systemd refused its unit, or its program is gone.
+// Said in its record (Build1.Reason) and in the journal under its id.
+void BuildLifecycle::failToStart(BuildRecord& r, const std::string& reason) {
+    logEvent(LOG_ERR, message_id::kBuildStartFailed, r.id,
+             fmt::format("build {} cannot start: {}", r.id, reason));
+    finish(r, state::kFailed, -1, realtimeUsec(), reason);
+}
+
+void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32_t exitStatus,
+                            uint64_t finishedAt, const std::string& reason) {
+    auto id = r.id;
+    r.state = finalState;
+    r.result = finalState;
+    r.exitStatus = exitStatus;
+    r.reason = reason;
+    r.finishedAt = finishedAt;
+    // What the build unit's end-of-build step staged, with checksums; the
+    // type's outputs as they lie when no staging happened (no hook
+    // installed). A build whose unit ended without an outcome (interrupted)
+    // keeps its partial output on disk, but none of it is an artifact.
+    const auto& store = registry_.store();
+    bool outcomeRecorded = store.readOutcome(id).has_value();
+    if (auto staged = loadStagingResult(store.buildDir(id))) {
+        r.artifacts = staged->files;
+    } else if (auto type = options_.config.types.find(r.spec.type);
+               outcomeRecorded && type != options_.config.types.end()) {
+        r.artifacts = findArtifacts(store.outDir(id), type->second.artifacts);
+    }
+    try {
+        registry_.save(r);
+        registry_.markDone(id);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record the end of build {}: {}", id, e.what()));
+    }
+    forget(id);
+    notify([&](LifecycleListener& l) {
+        l.buildChanged(r, {"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts"});
+        l.buildFinished(r, outcomeRecorded);
+    });
+    logEvent(finalState == state::kSucceeded ? LOG_INFO : LOG_WARNING, message_id::kBuildFinished,
+             id, fmt::format("build {} {} (exit status {})", id, finalState, exitStatus));
+    schedule();
+}
+
+void BuildLifecycle::forget(const std::string& id) {
+    if (running_.erase(id) != 0) {
+        if (const auto* record = registry_.find(id)) {
+            units_.unfollow(record->unit);
+        }
+    }
+    started_.erase(id);
+    jobFailures_.erase(id);
+}
+
+// --- Reconcile ------------------------------------------------------------------
+
+void BuildLifecycle::reconcile() {
+    registry_.load([](const fs::path& path, const std::string& why) {
+        logEvent(LOG_WARNING, message_id::kStateCorrupt, "",
+                 fmt::format("skipping corrupt build record {}: {}", path.string(), why));
+    });
+    for (const auto* record : registry_.all()) {
+        notify([&](LifecycleListener& l) { l.buildLoaded(*record); });
+    }
+    const auto& store = registry_.store();
+    for (auto* record : registry_.all()) {
+        auto& r = *record;
+        if (r.state == state::kQueued && !store.readOutcome(r.id) &&
+            units_.activeState(r.unit).empty()) {
+            queue_.push_back(r.id);
+        } else if (r.state == state::kQueued || r.state == state::kRunning) {
+            if (hostStartedAt_ == 0) {
+                hostStartedAt_ = units_.hostStartedAt();
+            }
+            // (queued here: "running" was written but lost to a power cut
+            // after systemd had the unit.)
+            reattach(r);
+        } else {
+            registry_.markDone(r.id);
+        }
+    }
+    schedule();
+}
+
+void BuildLifecycle::reattach(BuildRecord& r) {
+    auto id = r.id;
+    running_.insert(id);
+    units_.follow(r.unit);
+    auto activeState = units_.activeState(r.unit);
+    if (registry_.store().readOutcome(id) || activeState == "inactive" || activeState == "failed") {
+        started_.insert(id);
+        tryFinish(id, true);
+    } else if (activeState.empty()) {
+        // Running, yet systemd has no unit and nothing recorded its end: the
+        // host went down under it (a power cut, a crash), or its end could
+        // not be written. Recorded as interrupted, never run again: a user
+        // who wants it again asks for a retry, a new build.
+        bool hostRestarted = r.startedAt != 0 && r.startedAt < hostStartedAt_;
+        auto reason =
+            hostRestarted
+                ? std::string("interrupted: host restarted while running")
+                : fmt::format("interrupted: {} vanished without recording an outcome", r.unit);
+        logEvent(LOG_WARNING, "", id, fmt::format("build {} {}", id, reason));
+        finish(r, r.cancelRequested ? state::kCancelled : state::kFailed, -1, realtimeUsec(),
+               r.cancelRequested ? std::string() : reason);
+    } else {
+        started_.insert(id);
+        if (r.state != state::kRunning) {
+            r.state = state::kRunning;
+            r.startedAt = r.startedAt ? r.startedAt : r.submittedAt;
+            registry_.save(r);
+        }
+        logInfo(fmt::format("following build {} again ({} is {})", id, r.unit, activeState));
+    }
+}
+
+// --- Cancel, pin, cleanup ---------------------------------------------------------
+
+void BuildLifecycle::cancel(const std::string& id, std::function<void()> done) {
+    auto& r = mustFind(id);
+    if (r.finished()) {
+        throw LifecycleError(Kind::kAlreadyFinished,
+                             fmt::format("build {} has already ended: {}", id, r.result));
+    }
+    logEvent(LOG_INFO, message_id::kBuildCancelRequested, id,
+             fmt::format("cancel of build {} requested", id));
+    if (r.state == state::kQueued) {
+        queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+        finish(r, state::kCancelled, -1, realtimeUsec());
+        done();
+        return;
+    }
+    // Persist the intent first: whoever reads the outcome later, this agent
+    // or the next one, must see a stopped build as cancelled, not failed.
+    r.cancelRequested = true;
+    registry_.save(r, Sync::kFileAndDirectory);
+    ++pendingCalls_;
+    units_.stop(r.unit, [this, id, done = std::move(done)](const std::string& error) {
+        --pendingCalls_;
+        if (!error.empty()) {
+            // The unit is gone already: its end is (or will be) recorded.
+            tryFinish(id, true);
+        }
+        done();
+    });
+}
+
+void BuildLifecycle::setPinned(const std::string& id, bool pinned) {
+    auto& r = mustFind(id);
+    if (r.pinned == pinned) {
+        return;
+    }
+    r.pinned = pinned;
+    try {
+        registry_.save(r, Sync::kFileAndDirectory);
+    } catch (const std::exception& e) {
+        r.pinned = !pinned;
+        throw LifecycleError(Kind::kInternal,
+                             fmt::format("cannot record the pin of {}: {}", id, e.what()));
+    }
+    notify([&](LifecycleListener& l) { l.buildChanged(r, {"Pinned"}); });
+    logEvent(LOG_INFO, "", id, fmt::format("build {} {}", id, pinned ? "pinned" : "unpinned"));
+}
+
+std::vector<std::string> BuildLifecycle::cleanup() {
+    const auto& store = registry_.store();
+    std::vector<RetentionCandidate> candidates;
+    for (const auto* r : registry_.all()) {
+        candidates.push_back({r->id, r->finished() && !running_.count(r->id) && !r->pinned,
+                              r->finishedAt, directorySize(store.buildDir(r->id))});
+    }
+    std::vector<std::string> removed;
+    for (const auto& removal :
+         selectForRemoval(candidates, options_.config.retention, realtimeUsec())) {
+        const auto& id = removal.id;
+        try {
+            registry_.remove(id);
+        } catch (const std::exception& e) {
+            logEvent(LOG_ERR, message_id::kBuildRemoved, id,
+                     fmt::format("cannot remove build {}: {}", id, e.what()));
+            continue;
+        }
+        // The record is gone: listeners drop what they hold for it by id.
+        notify([&](LifecycleListener& l) { l.buildRemoved(id); });
+        logEvent(LOG_INFO, message_id::kBuildRemoved, id,
+                 fmt::format("build {} removed: {}", id, removal.reason));
+        removed.push_back(id);
+    }
+    return removed;
+}
+
+}  // namespace imagebuild::agent

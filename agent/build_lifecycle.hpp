@@ -1,0 +1,152 @@
+// The state machine of every build on this host, in one place:
+//
+//   Submit --> queued --(slot free)--> running --(outcome file)--> succeeded
+//                |                        |                        failed
+//                |                        |                        timed-out
+//                |                        |                        cancelled
+//                +--(cancel)--> cancelled +--(start refused / job failed /
+//                                              unit gone without an outcome)--> failed
+//                                         +--(no unit, no outcome at reconcile:
+//                                              "interrupted: ...")--> failed
+//
+// A build ends only on its outcome file, on a failed start job, or when
+// systemd says its unit is gone and a fresh GetUnit confirms it: a
+// daemon-reload or daemon-reexec removes every unit from the bus and brings
+// it back, and changes nothing here.
+// It talks to systemd only through a UnitRunner and tells the world through
+// LifecycleListeners (the D-Bus adaptor, notifications), so every transition
+// can be driven and checked without a bus (tests/unit/test_build_lifecycle.cpp).
+// docs/design.md, "Build lifecycle", draws it with who writes what, where.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/build_registry.hpp"
+#include "agent/unit_runner.hpp"
+#include "agent/unit_settings.hpp"
+#include "common/build_spec.hpp"
+#include "common/config.hpp"
+
+namespace imagebuild::agent {
+
+struct LifecycleOptions {
+    Config config;
+    std::string hostname;
+    HelperPaths helpers;
+};
+
+// What happened to builds, as it happens. Called from the lifecycle's own
+// calls and from systemd's signals; a listener must not call back into the
+// lifecycle.
+class LifecycleListener {
+public:
+    // A record read from disk by reconcile(), before anything happens to it.
+    virtual void buildLoaded(const BuildRecord& /*record*/) {}
+    virtual void buildQueued(const BuildRecord& /*record*/) {}
+    virtual void buildStarted(const BuildRecord& /*record*/) {}
+    // outcomeRecorded: the build's unit ran its end-of-build step (which
+    // posts the final webhook and mail itself).
+    virtual void buildFinished(const BuildRecord& /*record*/, bool /*outcomeRecorded*/) {}
+    virtual void buildRemoved(const std::string& /*id*/) {}
+    // Properties of the record changed (Build1 property names).
+    virtual void buildChanged(const BuildRecord& /*record*/,
+                              const std::vector<std::string>& /*properties*/) {}
+    virtual void countsChanged() {}
+
+protected:
+    ~LifecycleListener() = default;
+};
+
+// A request the lifecycle refuses; the adaptors map kind to their errors.
+class LifecycleError : public std::runtime_error {
+public:
+    enum class Kind { kNotFound, kAlreadyFinished, kQueueFull, kInternal };
+    LifecycleError(Kind kind, const std::string& message)
+        : std::runtime_error(message), kind_(kind) {}
+    Kind kind() const { return kind_; }
+
+private:
+    Kind kind_;
+};
+
+class BuildLifecycle {
+public:
+    BuildLifecycle(LifecycleOptions options, BuildRegistry& registry, UnitRunner& units);
+    BuildLifecycle(const BuildLifecycle&) = delete;
+    BuildLifecycle& operator=(const BuildLifecycle&) = delete;
+
+    void addListener(LifecycleListener& listener) { listeners_.push_back(&listener); }
+    const LifecycleOptions& options() const { return options_; }
+    const BuildRegistry& registry() const { return registry_; }
+
+    // Loads every build from disk and brings it up to date with systemd and
+    // the outcome files; then starts what fits. Before the loop runs.
+    void reconcile();
+
+    // Throws kQueueFull when a new build would not fit: asked before the
+    // caller is authorized, and again by submit().
+    void checkAdmission() const;
+    // Records a new build (persisted before this returns) and queues it.
+    // spec was validated by the caller. Throws LifecycleError.
+    const BuildRecord& submit(BuildSpec spec, std::uint32_t submitterUid);
+    // Throws kNotFound.
+    const BuildRecord& get(const std::string& id) const;
+    // A queued build is cancelled at once; a running one is asked to stop
+    // (its end comes from its outcome). done runs when systemd has taken the
+    // stop. Throws kNotFound, kAlreadyFinished.
+    void cancel(const std::string& id, std::function<void()> done);
+    // Throws kNotFound, kInternal (not persisted; unchanged).
+    void setPinned(const std::string& id, bool pinned);
+    // Removes what [retention] says may go; returns the removed ids.
+    std::vector<std::string> cleanup();
+
+    // systemd's signals, routed here by the UnitRunner's owner.
+    void onJobRemoved(const std::string& unit, const std::string& result);
+    void onUnitRemoved(const std::string& unit);
+    void onUnitState(const std::string& unit, const std::string& activeState);
+
+    std::size_t running() const { return running_.size(); }
+    std::size_t queued() const { return queue_.size(); }
+    // Nothing queued, nothing running, no call to systemd in flight.
+    bool idle() const { return queue_.empty() && running_.empty() && pendingCalls_ == 0; }
+
+private:
+    BuildRecord& mustFind(const std::string& id);
+    void schedule();
+    void start(BuildRecord& record);
+    void reattach(BuildRecord& record);
+    // The unit may have ended; see the .cpp for when an end is believed.
+    void tryFinish(const std::string& id, bool unitGone);
+    void failToStart(BuildRecord& record, const std::string& reason);
+    void finish(BuildRecord& record, const std::string& finalState, std::int32_t exitStatus,
+                std::uint64_t finishedAt, const std::string& reason = {});
+    void forget(const std::string& id);
+
+    template <typename F>
+    void notify(F f) {
+        for (auto* l : listeners_) {
+            f(*l);
+        }
+    }
+
+    LifecycleOptions options_;
+    BuildRegistry& registry_;
+    UnitRunner& units_;
+    std::vector<LifecycleListener*> listeners_;
+
+    std::deque<std::string> queue_;                   // FIFO of queued ids
+    std::set<std::string> running_;                   // ids whose unit the agent follows
+    std::set<std::string> started_;                   // running builds systemd has confirmed
+    std::map<std::string, std::string> jobFailures_;  // id -> systemd's failed start job
+    unsigned pendingCalls_ = 0;
+    std::uint64_t hostStartedAt_ = 0;  // asked once, by reconcile()
+};
+
+}  // namespace imagebuild::agent

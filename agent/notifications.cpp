@@ -1,0 +1,73 @@
+#include "agent/notifications.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/journal_log.hpp"
+#include "agent/webhook.hpp"
+#include "common/atomic_file.hpp"
+#include "common/build_json.hpp"
+
+namespace imagebuild::agent {
+
+void Notifications::buildQueued(const BuildRecord& record) {
+    sendSubmissionMail(record);
+    postWebhook(record);
+}
+
+// The unit's end-of-build step posts the final record; a build whose unit
+// never ran (cancelled while queued, refused by systemd) has none.
+void Notifications::buildFinished(const BuildRecord& record, bool outcomeRecorded) {
+    if (!outcomeRecorded) {
+        postWebhook(record);
+    }
+}
+
+void Notifications::sendSubmissionMail(const BuildRecord& record) {
+    if (record.spec.notify.empty() || !options_.config.mail.enabled ||
+        options_.helpers.buildHook.empty()) {
+        return;
+    }
+    auto id = record.id;
+    ++pendingCalls_;
+    units_.start(mailUnitSettingsFor(record, store_, options_.helpers),
+                 [this, id](const std::string& error) {
+                     --pendingCalls_;
+                     if (!error.empty()) {
+                         logEvent(
+                             LOG_WARNING, "", id,
+                             fmt::format("cannot start the submission mail of {}: {}", id, error));
+                     }
+                 });
+}
+
+// The record is handed over in a file of the build's directory (written
+// atomically), not as an argument: it can exceed what a command line
+// comfortably holds (labels, artifact lists).
+void Notifications::postWebhook(const BuildRecord& record) {
+    auto url = webhookUrlFor(record, options_.config);
+    if (url.empty() || options_.helpers.webhook.empty()) {
+        return;
+    }
+    auto id = record.id;
+    auto body = store_.buildDir(id) / ("webhook-" + record.state + ".json");
+    try {
+        writeFileAtomic(body, nlohmann::json(buildInfoOf(record)).dump(), 0600, Sync::kNone);
+    } catch (const std::exception& e) {
+        logEvent(LOG_WARNING, message_id::kWebhookFailed, id,
+                 fmt::format("cannot write the webhook body of {}: {}", id, e.what()));
+        return;
+    }
+    ++pendingCalls_;
+    units_.start(webhookUnitSettingsFor(record, record.state, url, body.string(), options_.helpers),
+                 [this, id](const std::string& error) {
+                     --pendingCalls_;
+                     if (!error.empty()) {
+                         logEvent(LOG_WARNING, message_id::kWebhookFailed, id,
+                                  fmt::format("cannot start the webhook of {}: {}", id, error));
+                     }
+                 });
+}
+
+}  // namespace imagebuild::agent

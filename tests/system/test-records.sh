@@ -1,0 +1,108 @@
+#!/bin/bash
+# Build records stay true through what happens to a real build host: a
+# package upgrade's daemon-reload or daemon-reexec, the agent killed with a
+# queue, a power cut, an agent that exits on idle again and again. Every
+# check reads what any tool would: busctl, systemctl, the record on disk.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent-lib.sh"
+sandbox_require
+AGENT_HOST=r
+
+boot_host r 127.0.0.41
+install_into r
+write_into r /etc/imagebuild/imagebuild.conf <<'CONF'
+[host]
+arches = x86_64
+releases = 40
+max_parallel = 1
+queue_max = 4
+idle_exit_sec = 2
+
+[type.short]
+command = sh -c "echo short build {id} starts; sleep 4; echo short build done"
+
+[type.medium]
+command = sh -c "echo medium build {id} starts; sleep 12; echo medium build done"
+
+[type.sleep]
+command = sleep 600
+tools = sleep
+CONF
+run_in r systemctl stop imagebuild-agent.service 2>/dev/null || true
+
+record_of() { run_in r cat "/var/lib/imagebuild/builds/$1/record.json"; }
+record_says() { record_of "$1" | grep -q "\"state\": \"$2\""; }
+agent_pid() { run_in r systemctl show -p MainPID --value imagebuild-agent.service; }
+agent_down() { [ "$(agent_pid)" = 0 ]; }
+
+# systemd drops every unit object from the bus during a reload and brings
+# it back: a running build must not be taken for ended.
+reload_keeps_state() {
+    local verb=$1 id
+    id=$(submit medium)
+    wait_for 20 state_is "$id" running
+    run_in r systemctl "$verb"
+    # The agent has seen the reload (its signals are processed in order)
+    # once it answers the next call.
+    assert_eq "$(prop "$id" State)" running
+    assert_eq "$(run_in r systemctl is-active "imagebuild-$id.service")" active
+    wait_for 30 state_is "$id" succeeded
+    assert_eq "$(prop "$id" ExitStatus)" 0
+    assert_eq "$(prop "$id" Reason)" ""
+}
+test_daemon_reload_mid_build() { reload_keeps_state daemon-reload; }
+test_daemon_reexec_mid_build() { reload_keeps_state daemon-reexec; }
+
+# kill -9 of the agent with one build running and one queued, then no call
+# at all: the queued build starts once the running one ends.
+test_killed_agent_queue_does_not_stall() {
+    local one two
+    one=$(submit short)
+    two=$(submit short)
+    wait_for 20 state_is "$one" running
+    assert_eq "$(prop "$two" State)" queued
+    run_in r kill -9 "$(agent_pid)"
+    # Nobody calls the agent from here on: only the disk and systemd say.
+    wait_for 60 record_says "$two" running
+    wait_for 60 record_says "$two" succeeded
+    assert_contains "$(record_of "$one")" '"result": "succeeded"'
+}
+
+# A power cut mid-build: the host is killed, not shut down, so the unit
+# never records an outcome. After boot the build is failed as interrupted,
+# never run again; its partial output is kept but is no artifact.
+test_power_cut_is_interrupted_not_rerun() {
+    local id
+    id=$(submit sleep)
+    wait_for 20 state_is "$id" running
+    run_in r sh -c "echo partial > /var/lib/imagebuild/builds/$id/out/partial.iso"
+    run_in r sync
+    sb_release r
+    boot_host r 127.0.0.41
+    assert_eq "$(prop "$id" State)" failed
+    assert_eq "$(prop "$id" Reason)" "interrupted: host restarted while running"
+    assert_eq "$(prop "$id" Artifacts)" "0"
+    run_in r test -e "/var/lib/imagebuild/builds/$id/out/partial.iso"
+    # Not started again: systemd never heard of its unit in this boot.
+    assert_eq "$(run_in r systemctl show -p LoadState --value "imagebuild-$id.service")" not-found
+    assert_eq "$(run_in r journalctl -b -q -o cat IMAGEBUILD_ID="$id" _SYSTEMD_UNIT="imagebuild-$id.service")" ""
+}
+
+# The agent exits on idle and is activated again, many times, always cleanly:
+# the unit never ends up failed.
+test_idle_exit_is_clean() {
+    local i
+    for i in $(seq 10); do
+        assert_eq "$(run_in r busctl get-property $A $M $I Hostname)" 's "r"'
+        wait_for 30 agent_down
+        assert_eq "$(run_in r systemctl show -p Result --value imagebuild-agent.service)" success
+    done
+    assert_eq "$(run_in r systemctl is-failed imagebuild-agent.service || true)" inactive
+}
+
+test_case "daemon-reload mid-build changes no build's state" test_daemon_reload_mid_build
+test_case "daemon-reexec mid-build changes no build's state" test_daemon_reexec_mid_build
+test_case "kill -9 of the agent with a queue: the queued build starts with no call" test_killed_agent_queue_does_not_stall
+test_case "idle exit is clean, again and again" test_idle_exit_is_clean
+test_case "a power cut mid-build is recorded as interrupted, never re-run" test_power_cut_is_interrupted_not_rerun
+finish

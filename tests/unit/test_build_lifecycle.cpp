@@ -1,0 +1,406 @@
+// The build state machine without a bus or systemd: a fake UnitRunner
+// records what the lifecycle asks of systemd and answers when the test says
+// so; the records land in a real StateStore in a temporary directory.
+#include "agent/build_lifecycle.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/build_registry.hpp"
+#include "common/atomic_file.hpp"
+#include "temp_tree.hpp"
+
+using namespace imagebuild;
+using namespace imagebuild::agent;
+
+namespace {
+
+class FakeUnits final : public UnitRunner {
+public:
+    void start(const UnitSettings& settings, Done done) override {
+        started.push_back(settings.unitName);
+        pendingStarts[settings.unitName] = std::move(done);
+    }
+    void stop(const std::string& unit, Done done) override {
+        stopped.push_back(unit);
+        done(stopError);
+    }
+    void follow(const std::string& unit) override { followed.insert(unit); }
+    void unfollow(const std::string& unit) override { followed.erase(unit); }
+    void checkLoaded(const std::string& unit, PresenceReply reply) override {
+        checked.push_back(unit);
+        reply(loaded.count(unit) ? Presence::kLoaded : Presence::kGone);
+    }
+    std::uint64_t hostStartedAt() override { return hostStart; }
+    std::string activeState(const std::string& unit) override {
+        auto it = states.find(unit);
+        return it == states.end() ? std::string() : it->second;
+    }
+
+    // Answers the StartTransientUnit call of unit.
+    void answerStart(const std::string& unit, const std::string& error = {}) {
+        auto done = std::move(pendingStarts.at(unit));
+        pendingStarts.erase(unit);
+        done(error);
+    }
+
+    std::vector<std::string> started, stopped, checked;
+    std::map<std::string, Done> pendingStarts;
+    std::set<std::string> followed, loaded;
+    std::map<std::string, std::string> states;  // what activeState() says
+    std::string stopError;
+    std::uint64_t hostStart = 0;
+};
+
+class Events final : public LifecycleListener {
+public:
+    void buildLoaded(const BuildRecord& r) override { log.push_back("loaded " + r.id); }
+    void buildQueued(const BuildRecord& r) override { log.push_back("queued " + r.id); }
+    void buildStarted(const BuildRecord& r) override { log.push_back("started " + r.id); }
+    void buildFinished(const BuildRecord& r, bool outcome) override {
+        log.push_back("finished " + r.id + " " + r.state + (outcome ? " outcome" : ""));
+    }
+    void buildRemoved(const std::string& id) override { log.push_back("removed " + id); }
+    std::vector<std::string> log;
+};
+
+constexpr const char* kConfig = R"([host]
+arches = x86_64
+releases = 40
+max_parallel = 1
+queue_max = 1
+[type.short]
+command = sh -c "exit 0"
+)";
+
+}  // namespace
+
+class LifecycleTest : public ::testing::Test {
+protected:
+    LifecycleTest()
+        : store_(tree_.root()),
+          registry_(store_),
+          lifecycle_(std::make_unique<BuildLifecycle>(options(), registry_, units_)) {
+        lifecycle_->addListener(events_);
+    }
+
+    static LifecycleOptions options() {
+        return {parseConfig(kConfig, "test.conf"), "h",
+                HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook", ""}};
+    }
+
+    // A fresh agent over the same disk, as after a restart.
+    void restartAgent() {
+        lifecycle_.reset();
+        units_.pendingStarts.clear();
+        units_.followed.clear();
+        events_.log.clear();
+        lifecycle_ = std::make_unique<BuildLifecycle>(options(), registry_, units_);
+        lifecycle_->addListener(events_);
+    }
+
+    std::string submit() {
+        BuildSpec spec;
+        spec.type = "short";
+        spec.arch = "x86_64";
+        spec.release = "40";
+        spec.kickstart = "lang en_US\n";
+        return lifecycle_->submit(spec, 1000).id;
+    }
+
+    // What the unit's ExecStopPost= recorder writes.
+    void recordOutcome(const std::string& id, const std::string& result,
+                       const std::string& exitCode, const std::string& status) {
+        writeFileAtomic(store_.buildDir(id) / "outcome",
+                        formatOutcome({result, exitCode, status, 1234}));
+    }
+
+    // The record as it is on disk, not as it is in memory.
+    BuildRecord onDisk(const std::string& id) {
+        return recordFromJson(
+            nlohmann::json::parse(*readFile(store_.buildDir(id) / "record.json")));
+    }
+
+    const BuildRecord& record(const std::string& id) { return lifecycle_->get(id); }
+
+    imagebuild::testing::TempTree tree_;
+    StateStore store_;
+    BuildRegistry registry_;
+    FakeUnits units_;
+    Events events_;
+    std::unique_ptr<BuildLifecycle> lifecycle_;
+};
+
+TEST_F(LifecycleTest, SubmitQueuesPersistsAndStartsWhenASlotIsFree) {
+    auto id = submit();
+    EXPECT_EQ(id, "h-1");
+    EXPECT_EQ(units_.started, std::vector<std::string>{"imagebuild-h-1.service"});
+    EXPECT_TRUE(units_.followed.count("imagebuild-h-1.service"));
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_EQ(onDisk(id).state, state::kRunning);
+    EXPECT_EQ(events_.log, (std::vector<std::string>{"queued h-1", "started h-1"}));
+    EXPECT_FALSE(lifecycle_->idle());
+}
+
+TEST_F(LifecycleTest, OutcomeOfSuccessEndsSucceeded) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "active");
+    recordOutcome(id, "success", "exited", "0");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+    EXPECT_EQ(record(id).exitStatus, 0);
+    EXPECT_EQ(record(id).finishedAt, 1234u);
+    EXPECT_EQ(onDisk(id).result, state::kSucceeded);
+    EXPECT_EQ(events_.log.back(), "finished h-1 succeeded outcome");
+    EXPECT_FALSE(units_.followed.count("imagebuild-h-1.service"));
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
+TEST_F(LifecycleTest, OutcomeOfFailureEndsFailedWithItsStatus) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    recordOutcome(id, "exit-code", "exited", "3");
+    lifecycle_->onJobRemoved("imagebuild-h-1.service", "done");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).exitStatus, 3);
+    EXPECT_EQ(record(id).reason, "");
+}
+
+TEST_F(LifecycleTest, OutcomeOfTimeoutEndsTimedOut) {
+    auto id = submit();
+    recordOutcome(id, "timeout", "killed", "TERM");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kTimedOut);
+    EXPECT_EQ(record(id).exitStatus, 128 + 15);
+}
+
+TEST_F(LifecycleTest, ProgramThatCannotRunSaysSoInItsReason) {
+    auto id = submit();
+    recordOutcome(id, "exit-code", "exited", "203");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_NE(record(id).reason.find("status 203/EXEC"), std::string::npos);
+}
+
+TEST_F(LifecycleTest, QueuedBuildStartsWhenTheRunningOneEnds) {
+    auto first = submit();
+    auto second = submit();
+    EXPECT_EQ(record(second).state, state::kQueued);
+    EXPECT_EQ(lifecycle_->queued(), 1u);
+    recordOutcome(first, "success", "exited", "0");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    EXPECT_EQ(record(second).state, state::kRunning);
+    EXPECT_EQ(units_.started.back(), "imagebuild-h-2.service");
+}
+
+TEST_F(LifecycleTest, FullQueueIsRefused) {
+    submit();
+    submit();
+    EXPECT_THROW(lifecycle_->checkAdmission(), LifecycleError);
+    try {
+        submit();
+        FAIL() << "a third build fit into max_parallel 1 + queue_max 1";
+    } catch (const LifecycleError& e) {
+        EXPECT_EQ(e.kind(), LifecycleError::Kind::kQueueFull);
+    }
+}
+
+TEST_F(LifecycleTest, CancelWhileQueuedNeverStarts) {
+    submit();
+    auto second = submit();
+    bool done = false;
+    lifecycle_->cancel(second, [&done] { done = true; });
+    EXPECT_TRUE(done);
+    EXPECT_EQ(record(second).state, state::kCancelled);
+    EXPECT_EQ(onDisk(second).state, state::kCancelled);
+    EXPECT_EQ(units_.started.size(), 1u);
+    EXPECT_EQ(events_.log.back(), "finished h-2 cancelled");
+}
+
+TEST_F(LifecycleTest, CancelWhileRunningStopsTheUnitAndEndsCancelled) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    bool done = false;
+    lifecycle_->cancel(id, [&done] { done = true; });
+    EXPECT_TRUE(done);
+    EXPECT_EQ(units_.stopped, std::vector<std::string>{"imagebuild-h-1.service"});
+    // The intent is on disk before the unit is stopped.
+    EXPECT_TRUE(onDisk(id).cancelRequested);
+    EXPECT_EQ(record(id).state, state::kRunning);
+    recordOutcome(id, "signal", "killed", "TERM");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kCancelled);
+}
+
+TEST_F(LifecycleTest, CancelOfAFinishedBuildIsRefused) {
+    auto id = submit();
+    recordOutcome(id, "success", "exited", "0");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    try {
+        lifecycle_->cancel(id, [] {});
+        FAIL() << "cancel of a finished build accepted";
+    } catch (const LifecycleError& e) {
+        EXPECT_EQ(e.kind(), LifecycleError::Kind::kAlreadyFinished);
+    }
+    EXPECT_THROW(lifecycle_->cancel("h-99", [] {}), LifecycleError);
+}
+
+TEST_F(LifecycleTest, StartRefusedBySystemdFailsWithSystemdsError) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service", "org.freedesktop.DBus.Error.InvalidArgs: bad");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_NE(record(id).reason.find("systemd refused to start imagebuild-h-1.service"),
+              std::string::npos);
+    EXPECT_EQ(onDisk(id).state, state::kFailed);
+    EXPECT_EQ(events_.log.back(), "finished h-1 failed");
+}
+
+TEST_F(LifecycleTest, FailedStartJobWithoutOutcomeFailsWithTheJobsResult) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onJobRemoved("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_NE(record(id).reason.find("ended with result 'failed'"), std::string::npos);
+}
+
+TEST_F(LifecycleTest, UnconfiguredTypeFailsToStart) {
+    auto id = submit();
+    auto r = registry_.find(id);
+    ASSERT_NE(r, nullptr);
+    recordOutcome(id, "success", "exited", "0");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    // A second build of a type the config no longer has.
+    BuildSpec spec;
+    spec.type = "gone";
+    spec.arch = "x86_64";
+    spec.release = "40";
+    auto second = lifecycle_->submit(spec, 0).id;
+    EXPECT_EQ(record(second).state, state::kFailed);
+    EXPECT_NE(record(second).reason.find("no longer configured"), std::string::npos);
+}
+
+TEST_F(LifecycleTest, PinIsPersisted) {
+    auto id = submit();
+    lifecycle_->setPinned(id, true);
+    EXPECT_TRUE(onDisk(id).pinned);
+    EXPECT_THROW(lifecycle_->setPinned("h-42", true), LifecycleError);
+}
+
+TEST_F(LifecycleTest, ReconcileQueuesAgainWhatWasQueued) {
+    submit();
+    auto second = submit();
+    restartAgent();
+    units_.states["imagebuild-h-1.service"] = "active";
+    lifecycle_->reconcile();
+    EXPECT_EQ(events_.log[0], "loaded h-1");
+    EXPECT_EQ(record("h-1").state, state::kRunning);
+    EXPECT_TRUE(units_.followed.count("imagebuild-h-1.service"));
+    EXPECT_EQ(record(second).state, state::kQueued);
+    EXPECT_EQ(lifecycle_->queued(), 1u);
+}
+
+TEST_F(LifecycleTest, ReconcileFinishesWhatEndedWhileNoAgentRan) {
+    auto id = submit();
+    restartAgent();
+    recordOutcome(id, "success", "exited", "0");
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+    EXPECT_EQ(onDisk(id).state, state::kSucceeded);
+}
+
+TEST_F(LifecycleTest, ReconcileFollowsAQueuedRecordWhoseUnitSystemdHas) {
+    // "running" was lost (a power cut before the record reached the disk)
+    // after systemd had the unit.
+    auto id = submit();
+    auto r = *registry_.find(id);
+    r.state = state::kQueued;
+    store_.save(r);
+    restartAgent();
+    units_.states["imagebuild-h-1.service"] = "active";
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_EQ(onDisk(id).state, state::kRunning);
+    EXPECT_TRUE(units_.started.size() == 1u);  // not started a second time
+}
+
+TEST_F(LifecycleTest, ReconcileLeavesFinishedBuildsAlone) {
+    auto id = submit();
+    recordOutcome(id, "exit-code", "exited", "1");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    restartAgent();
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(units_.started.size(), 1u);
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
+TEST_F(LifecycleTest, UnitRemovedDuringAReloadChangesNothing) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "active");
+    units_.loaded.insert("imagebuild-h-1.service");  // back after the reload
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_EQ(units_.checked, std::vector<std::string>{"imagebuild-h-1.service"});
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_EQ(onDisk(id).state, state::kRunning);
+    EXPECT_TRUE(units_.followed.count("imagebuild-h-1.service"));
+}
+
+TEST_F(LifecycleTest, UnitConfirmedGoneWithoutOutcomeFails) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_NE(record(id).reason.find("ended without recording an outcome"), std::string::npos);
+}
+
+TEST_F(LifecycleTest, UnitRemovedAfterItsOutcomeNeedsNoQuestion) {
+    auto id = submit();
+    recordOutcome(id, "success", "exited", "0");
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_TRUE(units_.checked.empty());
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+}
+
+TEST_F(LifecycleTest, RunningBuildWhoseHostRestartedIsInterruptedNotRerun) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    tree_.write("builds/h-1/out/partial.iso", "half an image");
+    restartAgent();
+    units_.hostStart = record(id).startedAt + 1;  // systemd started after the build
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).reason, "interrupted: host restarted while running");
+    EXPECT_TRUE(record(id).artifacts.empty());
+    EXPECT_EQ(onDisk(id).reason, "interrupted: host restarted while running");
+    EXPECT_TRUE(std::filesystem::exists(store_.outDir(id) / "partial.iso"));
+    EXPECT_EQ(units_.started.size(), 1u);  // never started again
+    EXPECT_EQ(lifecycle_->queued(), 0u);
+}
+
+TEST_F(LifecycleTest, RunningBuildWhoseUnitVanishedIsInterrupted) {
+    auto id = submit();
+    restartAgent();
+    units_.hostStart = 1;  // the same boot
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).reason,
+              "interrupted: imagebuild-h-1.service vanished without recording an outcome");
+    EXPECT_EQ(units_.started.size(), 1u);
+}
+
+TEST_F(LifecycleTest, ReconcileOfAFailedRunIsNotRerunAfterItsOutcome) {
+    auto id = submit();
+    recordOutcome(id, "signal", "killed", "TERM");  // a clean shutdown stopped it
+    restartAgent();
+    units_.hostStart = record(id).startedAt + 1;
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).exitStatus, 143);
+    EXPECT_EQ(units_.started.size(), 1u);
+}

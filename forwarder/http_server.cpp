@@ -1,10 +1,13 @@
 #include "forwarder/http_server.hpp"
 
 #include <microhttpd.h>
+#include <sys/socket.h>
 
 #include <strings.h>
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
@@ -13,6 +16,13 @@
 #include "forwarder/upload_form.hpp"
 
 namespace imagebuild::forwarder {
+
+struct HttpServer::Tracked {
+    std::string address;
+    int fd = -1;
+    // Set while the connection waits for its next request head.
+    std::optional<std::chrono::steady_clock::time_point> idleSince;
+};
 
 struct HttpServer::Context {
     Request request;  // admitted at the head; the body is added as it comes
@@ -100,9 +110,8 @@ MHD_Response* makeMhdResponse(Response& r) {
     return MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
 }
 
-// `close`: the connection ends after this answer. Anonymous clients get a
-// connection per request: their next head then waits in the gate again, with
-// its deadline, instead of in a connection thread.
+// `close`: the connection ends after this answer (a refusal at the head,
+// whose body was not read).
 MHD_Result queue(MHD_Connection* connection, Response&& r, bool close) {
     MHD_Response* response = makeMhdResponse(r);
     if (!response) {
@@ -128,9 +137,13 @@ MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const 
         server->handle(connection, url, method, uploadData, uploadSize, state));
 }
 
-void completed(void*, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
+void completed(void* cls, MHD_Connection* connection, void** state, MHD_RequestTerminationCode) {
     delete static_cast<HttpServer::Context*>(*state);
     *state = nullptr;
+    if (const auto* info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) {
+        static_cast<HttpServer*>(cls)->requestCompleted(info->socket_context);
+    }
 }
 
 void notifyConnection(void* cls, MHD_Connection* connection, void** socketContext,
@@ -193,11 +206,12 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
             MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET,
         0, nullptr, nullptr, &access, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
         MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        memoryLimit, MHD_OPTION_NOTIFY_COMPLETED, &completed, nullptr, MHD_OPTION_NOTIFY_CONNECTION,
+        memoryLimit, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
         &notifyConnection, this, MHD_OPTION_END);
     if (!daemon_) {
         throw std::runtime_error("libmicrohttpd could not start");
     }
+    reaper_ = std::thread([this] { reapIdle(); });
     gate_ = std::make_unique<HttpGate>(std::move(listenFd), limits_.gate,
                                        [this](int fd, const sockaddr* address, socklen_t length) {
                                            return handOff(fd, address, length);
@@ -206,6 +220,12 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
 
 HttpServer::~HttpServer() {
     gate_->stop();  // no more hand-offs; closing connections still release into it
+    {
+        std::lock_guard lock(reaperMutex_);
+        stopping_ = true;
+    }
+    reaperWake_.notify_all();
+    reaper_.join();
     MHD_stop_daemon(daemon_);
 }
 
@@ -224,21 +244,59 @@ bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length) {
 }
 
 void HttpServer::connectionStarted(int fd, void** socketContext) {
-    std::lock_guard lock(handedOffMutex_);
-    auto it = handedOff_.find(fd);
-    if (it == handedOff_.end()) {
-        return;
+    std::string address;
+    {
+        std::lock_guard lock(handedOffMutex_);
+        auto it = handedOff_.find(fd);
+        if (it == handedOff_.end()) {
+            return;
+        }
+        address = std::move(it->second);
+        handedOff_.erase(it);
     }
-    *socketContext = new std::string(std::move(it->second));
-    handedOff_.erase(it);
+    auto* tracked = new Tracked{std::move(address), fd, std::nullopt};
+    std::lock_guard lock(trackedMutex_);
+    tracked_.insert(tracked);
+    *socketContext = tracked;
 }
 
 void HttpServer::connectionClosed(void** socketContext) {
-    auto* address = static_cast<std::string*>(*socketContext);
-    if (address) {
-        gate_->release(*address);
-        delete address;
-        *socketContext = nullptr;
+    auto* tracked = static_cast<Tracked*>(*socketContext);
+    if (!tracked) {
+        return;
+    }
+    {
+        // Before libmicrohttpd closes the descriptor: the reaper, which
+        // shuts descriptors down under this lock, never sees a reused one.
+        std::lock_guard lock(trackedMutex_);
+        tracked_.erase(tracked);
+    }
+    gate_->release(tracked->address);
+    delete tracked;
+    *socketContext = nullptr;
+}
+
+void HttpServer::requestCompleted(void* socketContext) {
+    if (auto* tracked = static_cast<Tracked*>(socketContext)) {
+        std::lock_guard lock(trackedMutex_);
+        tracked->idleSince = std::chrono::steady_clock::now();
+    }
+}
+
+void HttpServer::reapIdle() {
+    auto limit = std::chrono::seconds(limits_.gate.headTimeoutSec);
+    std::unique_lock wait(reaperMutex_);
+    while (
+        !reaperWake_.wait_for(wait, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+        auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(trackedMutex_);
+        for (auto* tracked : tracked_) {
+            if (tracked->idleSince && now - *tracked->idleSince > limit) {
+                // libmicrohttpd's thread wakes to an ended socket and closes it.
+                shutdown(tracked->fd, SHUT_RDWR);
+                tracked->idleSince.reset();
+            }
+        }
     }
 }
 
@@ -248,6 +306,13 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     if (!*state) {
         auto* context = new Context;
         *state = context;
+        if (const auto* info =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) {
+            if (auto* tracked = static_cast<Tracked*>(info->socket_context)) {
+                std::lock_guard lock(trackedMutex_);
+                tracked->idleSince.reset();  // the next head has arrived
+            }
+        }
         context->request = headOf(connection, url, method);
         // Who is asking and how much they may send, before a byte of the body
         // is read: a refusal now makes libmicrohttpd close the connection.
@@ -314,8 +379,7 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     }
     auto& request = context->request;
     request.form = std::move(context->form);
-    auto response = dispatch_(request);
-    return queue(connection, std::move(response), request.identity.empty());
+    return queue(connection, dispatch_(request), false);
 }
 
 }  // namespace imagebuild::forwarder

@@ -6,11 +6,14 @@
 // refused, and the connection closed. Everything else is the dispatcher's.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <thread>
 
 #include "common/unique_fd.hpp"
 #include "forwarder/http_gate.hpp"
@@ -43,9 +46,14 @@ public:
                std::size_t* uploadSize, void** state);
     void connectionStarted(int fd, void** socketContext);
     void connectionClosed(void** socketContext);
+    // A request ended: its connection now waits for the next head.
+    void requestCompleted(void* socketContext);
+
+    struct Tracked;
 
 private:
     bool handOff(int fd, const struct sockaddr* address, unsigned length);
+    void reapIdle();
 
     ServerLimits limits_;
     Admit admit_;
@@ -54,6 +62,14 @@ private:
     std::mutex handedOffMutex_;
     std::map<int, std::string> handedOff_;  // fd -> its address, until libmicrohttpd takes it
     std::unique_ptr<HttpGate> gate_;
+    // Kept-alive connections waiting for their next head: past
+    // head_timeout_sec they are shut down (the gate only sees first heads).
+    std::mutex trackedMutex_;
+    std::set<Tracked*> tracked_;
+    std::mutex reaperMutex_;
+    std::condition_variable reaperWake_;
+    bool stopping_ = false;
+    std::thread reaper_;
 };
 
 }  // namespace imagebuild::forwarder

@@ -102,11 +102,24 @@ void expectJsonError(const std::string& reply, const std::string& status) {
 
 TEST(ForwarderHttpServer, ServesAWellFormedRequest) {
     Server s({});
-    auto reply = roundTrip(s.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+    auto reply = roundTrip(
+        s.port,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
     EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
     EXPECT_NE(reply.find("\"hi\""), std::string::npos);
-    // Anonymous: one request per connection.
-    EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+}
+
+TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
+    ServerLimits limits;
+    limits.gate.headTimeoutSec = 1;
+    Server s(limits);
+    auto fd = connectTo(s.port);
+    sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    char buffer[4096];
+    ASSERT_GT(recv(fd.get(), buffer, sizeof(buffer), 0), 0);  // the answer; kept alive
+    sendText(fd, "GET /y HTTP/1.1\r\n");                      // and then nothing more
+    EXPECT_EQ(answer(fd), "");                                // closed, not held
+    EXPECT_EQ(s.served, 1);
 }
 
 TEST(ForwarderHttpServer, MalformedHeadsAreOurJson) {
@@ -151,7 +164,7 @@ TEST(ForwarderHttpServer, ASlowHeadIsAnswered408) {
     auto slow = connectTo(s.port);
     sendText(slow, "GET / HTTP/1.1\r\n");
     // Meanwhile others are served.
-    auto reply = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto reply = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
     expectJsonError(answer(slow), "408");
 }
@@ -165,7 +178,7 @@ TEST(ForwarderHttpServer, PerAddressCapIs429) {
     auto three = connectTo(s.port, "127.0.0.7");
     expectJsonError(answer(three), "429");
     auto other = connectTo(s.port, "127.0.0.8");
-    sendText(other, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    sendText(other, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(answer(other).rfind("HTTP/1.1 200", 0), 0u);
 }
 
@@ -176,7 +189,7 @@ TEST(ForwarderHttpServer, OverTheCapClientsWaitInTheBacklog) {
     auto one = connectTo(s.port);
     auto two = connectTo(s.port);
     auto waiting = connectTo(s.port);  // completes: the kernel's backlog holds it
-    sendText(waiting, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    sendText(waiting, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(answer(waiting, 300), "");  // not accepted, not closed: waiting
     one.reset();
     auto reply = answer(waiting);

@@ -8,6 +8,7 @@
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/peers.hpp"
+#include "forwarder/upload_form.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -32,6 +33,49 @@ std::string App::publicUrl() const {
     return config_.publicUrl.empty() ? "http://" + hostname_ + ":8470" : config_.publicUrl;
 }
 
+namespace {
+
+Response noRoute(const RouteMatch& match, const Request& request) {
+    return match.pathKnown ? jsonError(405, "MethodNotAllowed",
+                                       request.method + " is not allowed on " + request.path)
+                           : jsonError(404, "NotFound", "no such resource: " + request.path);
+}
+
+}  // namespace
+
+Admission App::admit(Request& request) {
+    Admission admission;
+    auto match = router_.match(request.method, request.path);
+    std::optional<Response> refusal;
+    if (!match.route) {
+        refusal = noRoute(match, request);
+    } else {
+        refusal = authorize(request, match.route->access, tokens_, authPolicy_);
+    }
+    if (refusal) {
+        metrics_.observeRequest(match.route ? match.route->pattern : "unmatched", request.method,
+                                refusal->status, 0);
+        if (refusal->status != 404) {
+            log::warning("{} {} -> {} (at the head)", request.method, request.path,
+                         refusal->status);
+        }
+        admission.refusal = std::move(refusal);
+        return admission;
+    }
+    switch (match.route->body) {
+        case BodyKind::None:
+            break;
+        case BodyKind::Json:
+            admission.maxBodyBytes = config_.maxBodyBytes;
+            break;
+        case BodyKind::JsonOrForm:
+            admission.form = isMultipartForm(request);
+            admission.maxBodyBytes = admission.form ? config_.maxUploadBytes : config_.maxBodyBytes;
+            break;
+    }
+    return admission;
+}
+
 Response App::dispatch(Request& request) {
     auto start = std::chrono::steady_clock::now();
     auto match = router_.match(request.method, request.path);
@@ -39,10 +83,7 @@ Response App::dispatch(Request& request) {
     const std::string& label = match.route ? match.route->pattern : unmatched;
     Response response;
     if (!match.route) {
-        response = match.pathKnown
-                       ? jsonError(405, "MethodNotAllowed",
-                                   request.method + " is not allowed on " + request.path)
-                       : jsonError(404, "NotFound", "no such resource: " + request.path);
+        response = noRoute(match, request);
     } else if (auto denied = authorize(request, match.route->access, tokens_, authPolicy_)) {
         response = std::move(*denied);
     } else {

@@ -25,6 +25,10 @@ public:
     App(const App&) = delete;
     App& operator=(const App&) = delete;
 
+    // At the request's head (method, path, query, headers; no body yet):
+    // routed and authenticated, so that a client without a token is refused
+    // before it can make us read a body, and the route's body limit known.
+    Admission admit(Request& request);
     Response dispatch(Request& request);
 
     Router& router() { return router_; }

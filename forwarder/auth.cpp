@@ -19,6 +19,15 @@ Response unauthorized(const std::string& message) {
 std::optional<Response> authorize(Request& request, Access access, const TokenStore& tokens,
                                   const AuthPolicy& policy) {
     request.identity.clear();
+    for (const char* claim : {kSubmitterHeader, kRoleHeader}) {
+        if (!request.header(claim).empty()) {
+            return jsonError(400, "BadRequest",
+                             fmt::format("{} is not accepted: a peer passes the user's own "
+                                         "Authorization on, and the host that serves the request "
+                                         "checks it",
+                                         claim));
+        }
+    }
     auto header = request.header("authorization");
     if (header.empty()) {
         if (access == Access::Read && policy.readOpen) {
@@ -34,28 +43,19 @@ std::optional<Response> authorize(Request& request, Access access, const TokenSt
     if (!identity) {
         return unauthorized("the bearer token is not valid here");
     }
+    if (identity->name == policy.fleetTokenName) {
+        identity->role = TokenRole::Read;
+    }
     if (access == Access::Write && identity->role == TokenRole::Read) {
-        return jsonError(403, "Forbidden", "token '" + identity->name + "' may read but not write");
+        return jsonError(403, "Forbidden",
+                         identity->name == policy.fleetTokenName
+                             ? fmt::format("the fleet token '{}' may only read; a peer forwards "
+                                           "writes with the user's own token",
+                                           identity->name)
+                             : "token '" + identity->name + "' may read but not write");
     }
     request.identity = identity->name;
     request.role = identity->role;
-    if (identity->name == policy.fleetTokenName) {
-        if (auto user = request.header(kSubmitterHeader); !user.empty()) {
-            auto roleWord = request.header(kRoleHeader);
-            auto role =
-                roleWord.empty() ? std::optional(TokenRole::Write) : parseTokenRole(roleWord);
-            if (!role) {
-                return jsonError(400, "BadRequest",
-                                 fmt::format("{} must be read, write or admin, not '{}'",
-                                             kRoleHeader, roleWord.substr(0, 40)));
-            }
-            if (access == Access::Write && *role == TokenRole::Read) {
-                return jsonError(403, "Forbidden", "token '" + user + "' may read but not write");
-            }
-            request.identity = user;
-            request.role = *role;
-        }
-    }
     return std::nullopt;
 }
 

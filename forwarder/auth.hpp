@@ -17,13 +17,18 @@ namespace imagebuild::forwarder {
 
 struct AuthPolicy {
     bool readOpen = true;
-    // Requests authenticated with this token name come from a peer forwarder and
-    // may name the user they act for in X-Imagebuild-Submitter, and that
-    // user's role in X-Imagebuild-Role (absent: write, as peers older than
-    // roles sent only writes).
+    // The fleet token's name. Forwarders present it to each other for the
+    // requests nobody authenticated (anonymous reads); it reads only,
+    // whatever role the tokens file gives it. A peer asserts nothing about
+    // who sent a request: it passes the user's own Authorization on, and the
+    // host that serves the request checks that token itself. So the fleet
+    // secret, wherever it leaks, cannot write or act for anyone.
     std::string fleetTokenName = "fleet";
 };
 
+// Headers by which peers of older versions named the user they acted for:
+// refused (400), so that nothing that sends them is silently served as
+// someone else.
 inline constexpr const char* kSubmitterHeader = "X-Imagebuild-Submitter";
 inline constexpr const char* kRoleHeader = "X-Imagebuild-Role";
 

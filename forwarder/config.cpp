@@ -144,7 +144,9 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     r.checkKnownKeys({"listen", "peers", "public_url", "tokens", "fleet_token_file",
                       "fleet_token_name", "health_interval_sec", "health_timeout_sec",
                       "peer_timeout_sec", "first_probe_wait_sec", "read_open", "max_body_bytes",
-                      "max_upload_bytes", "max_connections", "request_timeout_sec", "www_dir"});
+                      "max_upload_bytes", "max_upload_entries", "max_head_bytes", "max_connections",
+                      "max_connections_per_address", "head_timeout_sec", "request_timeout_sec",
+                      "www_dir"});
     ForwarderConfig c = defaultConfig();
     r.string("listen", c.listen);
     try {
@@ -174,7 +176,11 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     r.boolean("read_open", c.readOpen);
     r.number("max_body_bytes", c.maxBodyBytes, std::size_t{1}, std::size_t{1} << 34);
     r.number("max_upload_bytes", c.maxUploadBytes, std::size_t{1}, std::size_t{1} << 34);
+    r.number("max_upload_entries", c.maxUploadEntries, std::size_t{1}, std::size_t{1} << 24);
+    r.number("max_head_bytes", c.maxHeadBytes, std::size_t{1024}, std::size_t{1} << 20);
     r.number("max_connections", c.maxConnections, 1u, 65535u);
+    r.number("max_connections_per_address", c.maxConnectionsPerAddress, 1u, 65535u);
+    r.number("head_timeout_sec", c.headTimeoutSec, 1u, 3600u);
     r.number("request_timeout_sec", c.requestTimeoutSec, 1u, 86400u);
     r.string("www_dir", c.wwwDir);
     return c;

@@ -26,9 +26,13 @@ struct ForwarderConfig {
     bool readOpen = true;
     std::size_t maxBodyBytes = 1024 * 1024;
     std::size_t maxUploadBytes = 16 * 1024 * 1024;  // multipart/form-data, and a tar unpacked
-    unsigned maxConnections = 256;
-    unsigned requestTimeoutSec = 60;
-    std::string wwwDir;  // the web interface's pages and static files
+    std::size_t maxUploadEntries = 1000;            // entries of an uploaded tar
+    std::size_t maxHeadBytes = 16 * 1024;           // request line and header fields
+    unsigned maxConnections = 4096;
+    unsigned maxConnectionsPerAddress = 128;
+    unsigned headTimeoutSec = 10;     // for the request head to arrive whole
+    unsigned requestTimeoutSec = 60;  // an idle connection is closed after this
+    std::string wwwDir;               // the web interface's pages and static files
 };
 
 // Messages read "<file>:<line>: <what is wrong>"; the same error the agent

@@ -4,12 +4,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "common/build_id.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/sse.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -29,6 +33,57 @@ std::string percentEncode(const std::string& text) {
 
 Response unreachable(const std::string& url, const std::string& what) {
     return jsonError(502, "PeerUnreachable", fmt::format("host {} did not answer: {}", url, what));
+}
+
+bool isEventStream(const std::string& contentType) {
+    return contentType.rfind("text/event-stream", 0) == 0;
+}
+
+// What a client reads when the peer is lost mid-stream: an SSE `error` event
+// naming the host, or a last line for a text log, so that nobody takes a cut
+// stream for a complete one.
+std::string lostNotice(const std::string& url, const std::string& contentType,
+                       const std::string& what) {
+    auto message = fmt::format("lost host {} in the middle of the stream: {}", url, what);
+    if (isEventStream(contentType)) {
+        nlohmann::json data{{"error", "PeerLost"}, {"host", url}, {"message", message}};
+        return "\n" + sseEvent(data.dump(), "", "error");
+    }
+    if (contentType.rfind("text/plain", 0) == 0) {
+        return "\nimagebuild: " + message + "\n";
+    }
+    return {};  // a file's bytes: cut short, and the length tells
+}
+
+// The peer's body, piece by piece; once the peer is lost, the notice, then the end.
+BodyStream relayed(std::shared_ptr<PeerStream> stream, const std::string& url,
+                   const std::string& contentType) {
+    auto notice = std::make_shared<std::string>();
+    auto ended = std::make_shared<bool>(false);
+    return [stream, url, contentType, notice, ended](char* buffer, std::size_t max) -> long {
+        if (!*ended) {
+            try {
+                auto n = stream->read(buffer, max);
+                if (n > 0) {
+                    return static_cast<long>(n);
+                }
+                *ended = true;
+            } catch (const PeerError& e) {
+                log::warning("stream from {} broke: {}", url, e.what());
+                *ended = true;
+                if (stream->head().contentLength == UINT64_MAX) {  // else the length tells
+                    *notice = lostNotice(url, contentType, e.what());
+                }
+            }
+        }
+        if (notice->empty()) {
+            return -1;
+        }
+        auto n = std::min(max, notice->size());
+        std::copy_n(notice->data(), n, buffer);
+        notice->erase(0, n);
+        return static_cast<long>(n);
+    };
 }
 
 }  // namespace
@@ -90,11 +145,11 @@ PeerRequest peerRequestFor(const Request& request) {
     out.body = request.body;
     out.contentType = request.header("content-type");
     out.headers.emplace_back(kForwardedHeader, "1");
-    if (!request.identity.empty()) {
-        out.headers.emplace_back(kSubmitterHeader, request.identity);
-        out.headers.emplace_back(kRoleHeader, tokenRoleName(request.role));
-    }
-    for (const char* name : {"accept", "range", "if-none-match", "last-event-id"}) {
+    // The user's own token, if they gave one, replaces the fleet token: the
+    // owning host checks who it is itself (auth.hpp). Without one the
+    // request goes with the fleet token, which only reads.
+    for (const char* name :
+         {"authorization", "accept", "range", "if-none-match", "last-event-id"}) {
         if (auto value = request.header(name); !value.empty()) {
             out.headers.emplace_back(name, value);
         }
@@ -133,15 +188,7 @@ Response forwardStreamTo(App& app, const std::string& url, const Request& reques
         response.headers = stream->head().headers;
         response.streamSize = stream->head().contentLength;
         response.fromPeer = true;
-        response.stream = [stream](char* buffer, std::size_t max) -> long {
-            try {
-                auto n = stream->read(buffer, max);
-                return n == 0 ? -1 : static_cast<long>(n);
-            } catch (const PeerError& e) {
-                log::warning("stream from peer broke: {}", e.what());
-                return -1;
-            }
-        };
+        response.stream = relayed(stream, url, response.contentType);
         return response;
     } catch (const PeerError& e) {
         app.peers().recordForward(url, false);

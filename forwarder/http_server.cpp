@@ -1,19 +1,31 @@
 #include "forwarder/http_server.hpp"
 
 #include <microhttpd.h>
+#include <sys/socket.h>
 
 #include <strings.h>
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/upload_form.hpp"
 
 namespace imagebuild::forwarder {
 
+struct HttpServer::Tracked {
+    std::string address;
+    int fd = -1;
+    // Set while the connection waits for its next request head.
+    std::optional<std::chrono::steady_clock::time_point> idleSince;
+};
+
 struct HttpServer::Context {
-    std::string body;
+    Request request;  // admitted at the head; the body is added as it comes
     std::vector<FormField> form;
     MHD_PostProcessor* post = nullptr;  // set for a multipart/form-data body
     std::size_t limit = 0;
@@ -33,6 +45,14 @@ struct HttpServer::Context {
 
 namespace {
 
+// More parts than any form of ours has (labels and notify repeat): a body of
+// a million tiny parts is refused instead of costing a million FormFields.
+constexpr std::size_t kMaxFormFields = 256;
+
+// How far past twice its limit a chunked body is read (and dropped) to answer
+// 413 at its end, before the connection is cut instead.
+constexpr std::size_t kDiscardSlack = 1024 * 1024;
+
 // A part's bytes arrive in pieces (off > 0 continues the current one); a new
 // part of the same name starts again at off 0. A part libmicrohttpd announces
 // empty first and then fills stays one field.
@@ -42,18 +62,13 @@ MHD_Result formPiece(void* cls, MHD_ValueKind, const char* key, const char* file
     bool continues =
         !form.empty() && form.back().name == key && (off != 0 || form.back().value.empty());
     if (!continues) {
+        if (form.size() >= kMaxFormFields) {
+            return MHD_NO;
+        }
         form.push_back(FormField{key, filename ? filename : "", {}});
     }
     form.back().value.append(data, size);
     return MHD_YES;
-}
-
-bool isMultipart(MHD_Connection* connection) {
-    const char* type =
-        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    constexpr std::string_view multipart = "multipart/form-data";
-    return type && std::string_view(type).size() >= multipart.size() &&
-           strncasecmp(type, multipart.data(), multipart.size()) == 0;
 }
 
 MHD_Result collect(void* cls, MHD_ValueKind, const char* key, const char* value) {
@@ -95,13 +110,18 @@ MHD_Response* makeMhdResponse(Response& r) {
     return MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
 }
 
-MHD_Result queue(MHD_Connection* connection, Response&& r) {
+// `close`: the connection ends after this answer (a refusal at the head,
+// whose body was not read).
+MHD_Result queue(MHD_Connection* connection, Response&& r, bool close) {
     MHD_Response* response = makeMhdResponse(r);
     if (!response) {
         log::error("libmicrohttpd could not create a response");
         return MHD_NO;
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, r.contentType.c_str());
+    if (close) {
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     for (const auto& [name, value] : r.headers) {
         MHD_add_response_header(response, name.c_str(), value.c_str());
     }
@@ -117,46 +137,167 @@ MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const 
         server->handle(connection, url, method, uploadData, uploadSize, state));
 }
 
-void completed(void*, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
+void completed(void* cls, MHD_Connection* connection, void** state, MHD_RequestTerminationCode) {
     delete static_cast<HttpServer::Context*>(*state);
     *state = nullptr;
+    if (const auto* info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) {
+        static_cast<HttpServer*>(cls)->requestCompleted(info->socket_context);
+    }
 }
 
-std::size_t declaredLength(MHD_Connection* connection) {
+void notifyConnection(void* cls, MHD_Connection* connection, void** socketContext,
+                      MHD_ConnectionNotificationCode code) {
+    auto* server = static_cast<HttpServer*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        server->connectionStarted(info ? info->connect_fd : -1, socketContext);
+    } else {
+        server->connectionClosed(socketContext);
+    }
+}
+
+// The gate let one Content-Length through at most (request_head.cpp).
+std::optional<std::uint64_t> declaredLength(MHD_Connection* connection) {
     const char* value =
         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    std::size_t n = 0;
-    if (value) {
-        std::from_chars(value, value + std::char_traits<char>::length(value), n);
+    if (!value) {
+        return std::nullopt;
     }
+    std::uint64_t n = 0;
+    std::from_chars(value, value + std::char_traits<char>::length(value), n);
     return n;
 }
 
-Response tooLarge(std::size_t limit, bool upload) {
+Response tooLarge(const Request& request, std::size_t limit, bool form) {
+    if (limit == 0) {
+        return jsonError(413, "PayloadTooLarge",
+                         fmt::format("{} {} takes no request body", request.method, request.path));
+    }
     return jsonError(413, "PayloadTooLarge",
                      fmt::format("the request body is larger than {} bytes ({})", limit,
-                                 upload ? "max_upload_bytes" : "max_body_bytes"));
+                                 form ? "max_upload_bytes" : "max_body_bytes"));
+}
+
+Request headOf(MHD_Connection* connection, const char* url, const char* method) {
+    Request request;
+    request.method = method;
+    request.path = url;
+    if (const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD)) {
+        request.connectionFd = info->connect_fd;
+    }
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect, &request.headers);
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collectQuery, &request.query);
+    return request;
 }
 
 }  // namespace
 
-HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Dispatch dispatch)
-    : limits_(limits), dispatch_(std::move(dispatch)) {
-    int fd = listenFd.get();
-    daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                   MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                               0, nullptr, nullptr, &access, this, MHD_OPTION_LISTEN_SOCKET, fd,
-                               MHD_OPTION_CONNECTION_LIMIT, limits_.maxConnections,
-                               MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec,
-                               MHD_OPTION_NOTIFY_COMPLETED, &completed, nullptr, MHD_OPTION_END);
+HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch)
+    : limits_(limits), admit_(std::move(admit)), dispatch_(std::move(dispatch)) {
+    // The gate counts and caps connections; libmicrohttpd's own limit is
+    // only a backstop above it. Its memory pool holds a head the gate
+    // accepted (at most max_head_bytes) with room to spare for the body's
+    // read buffer.
+    unsigned mhdLimit = limits_.gate.maxConnections + 16;
+    std::size_t memoryLimit = std::max<std::size_t>(64 * 1024, 2 * limits_.gate.head.maxHeadBytes);
+    daemon_ = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET,
+        0, nullptr, nullptr, &access, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
+        MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        memoryLimit, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
+        &notifyConnection, this, MHD_OPTION_END);
     if (!daemon_) {
-        throw std::runtime_error("libmicrohttpd could not start on the listening socket");
+        throw std::runtime_error("libmicrohttpd could not start");
     }
-    listenFd.release();  // closed by MHD_stop_daemon
+    reaper_ = std::thread([this] { reapIdle(); });
+    gate_ = std::make_unique<HttpGate>(std::move(listenFd), limits_.gate,
+                                       [this](int fd, const sockaddr* address, socklen_t length) {
+                                           return handOff(fd, address, length);
+                                       });
 }
 
 HttpServer::~HttpServer() {
+    gate_->stop();  // no more hand-offs; closing connections still release into it
+    {
+        std::lock_guard lock(reaperMutex_);
+        stopping_ = true;
+    }
+    reaperWake_.notify_all();
+    reaper_.join();
     MHD_stop_daemon(daemon_);
+}
+
+bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length) {
+    {
+        std::lock_guard lock(handedOffMutex_);
+        handedOff_[fd] = HttpGate::addressKey(address);
+    }
+    if (MHD_add_connection(daemon_, fd, address, length) == MHD_YES) {
+        return true;
+    }
+    // libmicrohttpd closed the socket; if it never saw it start, it is ours
+    // to release.
+    std::lock_guard lock(handedOffMutex_);
+    return handedOff_.erase(fd) == 0;
+}
+
+void HttpServer::connectionStarted(int fd, void** socketContext) {
+    std::string address;
+    {
+        std::lock_guard lock(handedOffMutex_);
+        auto it = handedOff_.find(fd);
+        if (it == handedOff_.end()) {
+            return;
+        }
+        address = std::move(it->second);
+        handedOff_.erase(it);
+    }
+    auto* tracked = new Tracked{std::move(address), fd, std::nullopt};
+    std::lock_guard lock(trackedMutex_);
+    tracked_.insert(tracked);
+    *socketContext = tracked;
+}
+
+void HttpServer::connectionClosed(void** socketContext) {
+    auto* tracked = static_cast<Tracked*>(*socketContext);
+    if (!tracked) {
+        return;
+    }
+    {
+        // Before libmicrohttpd closes the descriptor: the reaper, which
+        // shuts descriptors down under this lock, never sees a reused one.
+        std::lock_guard lock(trackedMutex_);
+        tracked_.erase(tracked);
+    }
+    gate_->release(tracked->address);
+    delete tracked;
+    *socketContext = nullptr;
+}
+
+void HttpServer::requestCompleted(void* socketContext) {
+    if (auto* tracked = static_cast<Tracked*>(socketContext)) {
+        std::lock_guard lock(trackedMutex_);
+        tracked->idleSince = std::chrono::steady_clock::now();
+    }
+}
+
+void HttpServer::reapIdle() {
+    auto limit = std::chrono::seconds(limits_.gate.headTimeoutSec);
+    std::unique_lock wait(reaperMutex_);
+    while (
+        !reaperWake_.wait_for(wait, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+        auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(trackedMutex_);
+        for (auto* tracked : tracked_) {
+            if (tracked->idleSince && now - *tracked->idleSince > limit) {
+                // libmicrohttpd's thread wakes to an ended socket and closes it.
+                shutdown(tracked->fd, SHUT_RDWR);
+                tracked->idleSince.reset();
+            }
+        }
+    }
 }
 
 int HttpServer::handle(void* conn, const char* url, const char* method, const char* uploadData,
@@ -165,20 +306,37 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     if (!*state) {
         auto* context = new Context;
         *state = context;
-        context->limit = limits_.maxBodyBytes;
-        if (isMultipart(connection)) {
-            context->limit = limits_.maxUploadBytes;
+        if (const auto* info =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) {
+            if (auto* tracked = static_cast<Tracked*>(info->socket_context)) {
+                std::lock_guard lock(trackedMutex_);
+                tracked->idleSince.reset();  // the next head has arrived
+            }
+        }
+        context->request = headOf(connection, url, method);
+        // Who is asking and how much they may send, before a byte of the body
+        // is read: a refusal now makes libmicrohttpd close the connection.
+        auto admission = admit_(context->request);
+        if (admission.refusal) {
+            return queue(connection, std::move(*admission.refusal), true);
+        }
+        context->limit = admission.maxBodyBytes;
+        if (admission.form) {
             context->post =
                 MHD_create_post_processor(connection, 64 * 1024, &formPiece, &context->form);
             if (!context->post) {
                 return queue(connection,
                              jsonError(400, "InvalidUpload",
-                                       "multipart/form-data without a boundary= parameter"));
+                                       "multipart/form-data without a boundary= parameter"),
+                             true);
             }
         }
-        if (declaredLength(connection) > context->limit) {
-            // Refuse before reading: libmicrohttpd closes the connection after this.
-            return queue(connection, tooLarge(context->limit, context->post != nullptr));
+        bool chunked = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
+        if (auto length = declaredLength(connection);
+            (length && *length > context->limit) || (chunked && context->limit == 0)) {
+            return queue(connection, tooLarge(context->request, context->limit, context->post),
+                         true);
         }
         return MHD_YES;
     }
@@ -186,19 +344,26 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     if (*uploadSize != 0) {
         context->received += *uploadSize;
         if (context->received > context->limit) {
+            // A chunked body had no Content-Length to refuse by at the head,
+            // and libmicrohttpd 0.9.75 cannot answer in the middle of a body:
+            // the rest is read and dropped, 413 at its end. One that goes on
+            // far past the limit is cut off without an answer.
             context->tooLarge = true;
-        } else if (context->badForm) {
+            *uploadSize = 0;
+            return context->received > 2 * context->limit + kDiscardSlack ? MHD_NO : MHD_YES;
+        }
+        if (context->badForm) {
             // keep reading to the end, then answer
         } else if (context->post) {
             context->badForm = MHD_post_process(context->post, uploadData, *uploadSize) != MHD_YES;
         } else {
-            context->body.append(uploadData, *uploadSize);
+            context->request.body.append(uploadData, *uploadSize);
         }
         *uploadSize = 0;
         return MHD_YES;
     }
     if (context->tooLarge) {
-        return queue(connection, tooLarge(context->limit, context->post != nullptr));
+        return queue(connection, tooLarge(context->request, context->limit, context->post), true);
     }
     if (context->post) {
         context->badForm |= MHD_destroy_post_processor(context->post) != MHD_YES;
@@ -206,19 +371,15 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     }
     if (context->badForm) {
         return queue(connection,
-                     jsonError(400, "InvalidUpload", "the multipart/form-data body is malformed"));
+                     jsonError(400, "InvalidUpload",
+                               fmt::format("the multipart/form-data body is malformed or has "
+                                           "more than {} parts",
+                                           kMaxFormFields)),
+                     true);
     }
-    Request request;
-    request.method = method;
-    request.path = url;
-    request.body = std::move(context->body);
+    auto& request = context->request;
     request.form = std::move(context->form);
-    if (const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD)) {
-        request.connectionFd = info->connect_fd;
-    }
-    MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect, &request.headers);
-    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collectQuery, &request.query);
-    return queue(connection, dispatch_(request));
+    return queue(connection, dispatch_(request), false);
 }
 
 }  // namespace imagebuild::forwarder

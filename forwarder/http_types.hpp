@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +60,13 @@ struct Response {
     std::uint64_t streamSize = UINT64_MAX;  // the stream's length if known (Content-Length)
     std::shared_ptr<FileBody> file;         // set: the body is a file range
     bool fromPeer = false;  // a peer's answer passed on as it came: the peer logged it
+};
+
+// What the server learns at a request's head, before reading its body.
+struct Admission {
+    std::optional<Response> refusal;  // set: answered now, the connection closed
+    std::size_t maxBodyBytes = 0;     // the route's body limit
+    bool form = false;                // a multipart/form-data body is parsed into Request::form
 };
 
 }  // namespace imagebuild::forwarder

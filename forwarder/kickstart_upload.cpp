@@ -202,7 +202,7 @@ bool looksLikeTar(std::string_view data) {
     return data.size() >= 262 && data.substr(257, 5) == "ustar";
 }
 
-TarTree readTarTree(std::string_view data, std::size_t maxBytes) {
+TarTree readTarTree(std::string_view data, std::size_t maxBytes, std::size_t maxEntries) {
     const auto& ar = libarchive();
     ArchivePtr a(ar.archive_read_new(), ar.archive_read_free);
     if (!a) {
@@ -220,8 +220,16 @@ TarTree readTarTree(std::string_view data, std::size_t maxBytes) {
     std::size_t total = 0;
     archive_entry* entry = nullptr;
     int rc;
+    std::size_t entries = 0;
     while ((rc = ar.archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK ||
            rc == ARCHIVE_WARN) {
+        // Empty entries cost no bytes but each costs memory here: counted.
+        if (++entries > maxEntries) {
+            throw UploadError(413, "PayloadTooLarge",
+                              fmt::format("{}: the tar archive has more than {} entries "
+                                          "(max_upload_entries)",
+                                          kField, maxEntries));
+        }
         const char* rawName = ar.archive_entry_pathname(entry);
         std::string raw = rawName ? rawName : "";
         auto path = entryPath(raw);
@@ -307,7 +315,7 @@ std::string flattenUploadedKickstart(std::string_view data, const std::string& f
         }
         return flattenIn(source, name, limits);
     }
-    auto tree = readTarTree(data, limits.maxUploadBytes);
+    auto tree = readTarTree(data, limits.maxUploadBytes, limits.maxEntries);
     return flattenIn(tree.source, chooseMainFile(tree.files, mainFile), limits);
 }
 

@@ -35,8 +35,9 @@ bool looksLikeTar(std::string_view data);
 
 // Reads a tar (plain or gzip) into memory. Only regular files and directories
 // may be in it: '..', absolute paths, links and devices are refused naming
-// the entry (400 InvalidUpload); more than maxBytes unpacked is 413.
-TarTree readTarTree(std::string_view data, std::size_t maxBytes);
+// the entry (400 InvalidUpload); more than maxBytes unpacked, or more than
+// maxEntries entries (directories count), is 413 naming the limit.
+TarTree readTarTree(std::string_view data, std::size_t maxBytes, std::size_t maxEntries = 1000);
 
 // The top file of a tree: `requested` if given (it must be one of `files`),
 // else ks.cfg, else the only top-level *.ks / *.cfg; 400 naming kickstart_main.
@@ -45,6 +46,7 @@ std::string chooseMainFile(const std::vector<std::string>& files, const std::str
 struct KickstartLimits {
     std::size_t maxUploadBytes = 16 * 1024 * 1024;  // a tar unpacked
     std::size_t maxOutputBytes = 16 * 1024 * 1024;  // the flattened text
+    std::size_t maxEntries = 1000;                  // a tar's entries
 };
 
 // Pasted text: a one-file tree named "kickstart", so any %include fails by

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <fstream>
@@ -64,10 +65,17 @@ int run(int argc, char** argv) {
     registerRoutes(app);
     app.peers().startHealthChecks();
 
-    HttpServer server(takeListenSocket(config.listen),
-                      {config.maxBodyBytes, config.maxUploadBytes, config.maxConnections,
-                       config.requestTimeoutSec},
-                      [&app](Request& request) { return app.dispatch(request); });
+    ServerLimits limits;
+    limits.gate.maxConnections = config.maxConnections;
+    limits.gate.maxPerAddress = config.maxConnectionsPerAddress;
+    limits.gate.headTimeoutSec = config.headTimeoutSec;
+    limits.gate.head.maxHeadBytes = config.maxHeadBytes;
+    limits.gate.head.maxTargetBytes = std::min<std::size_t>(8 * 1024, config.maxHeadBytes);
+    limits.idleTimeoutSec = config.requestTimeoutSec;
+    HttpServer server(
+        takeListenSocket(config.listen), limits,
+        [&app](Request& request) { return app.admit(request); },
+        [&app](Request& request) { return app.dispatch(request); });
     log::info("imagebuild-forwarder {} serving as {}", IMAGEBUILD_VERSION, app.hostname());
     sd_notify(0, "READY=1\nSTATUS=serving");
 

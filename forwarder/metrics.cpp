@@ -22,8 +22,23 @@ std::string escapeLabelValue(const std::string& value) {
     return out;
 }
 
-void Metrics::observeRequest(const std::string& route, const std::string& method, unsigned code,
+const std::string& methodLabel(const std::string& method) {
+    static const std::array<std::string, 7> known{"GET",    "HEAD",  "POST",   "PUT",
+                                                  "DELETE", "PATCH", "OPTIONS"};
+    static const std::string other = "other";
+    for (const auto& name : known) {
+        if (name == method) {
+            return name;
+        }
+    }
+    return other;
+}
+
+void Metrics::observeRequest(const std::string& route, const std::string& rawMethod, unsigned code,
                              double seconds) {
+    // Clients choose the method: any they invent shares one series.
+    const auto& method = methodLabel(rawMethod);
+    code = code >= 100 && code <= 599 ? code : 0;
     std::lock_guard lock(mutex_);
     auto counter = requests_.find(
         std::tuple<std::string_view, std::string_view, unsigned>(route, method, code));

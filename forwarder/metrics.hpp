@@ -16,6 +16,9 @@ public:
     static constexpr std::array<double, 11> kBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                      0.5,   1.0,  2.5,   5.0,  10.0};
 
+    // `route` is a route's pattern or "unmatched"; a method other than the
+    // standard seven counts as "other": the label sets stay bounded whatever
+    // clients send.
     void observeRequest(const std::string& route, const std::string& method, unsigned code,
                         double seconds);
     void countForwarded(const std::string& peer, const std::string& outcome);
@@ -38,6 +41,9 @@ private:
     std::map<std::pair<std::string, std::string>, std::uint64_t> forwarded_;
     std::map<std::string, bool> peerHealth_;
 };
+
+// The method's metrics label: itself if standard, else "other".
+const std::string& methodLabel(const std::string& method);
 
 // Escapes a label value as the exposition format requires (\\, \", \n).
 std::string escapeLabelValue(const std::string& value);

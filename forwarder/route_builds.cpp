@@ -224,7 +224,7 @@ Response handleBuildDelete(App& app, Request& request) {
 void registerBuilds(App& app) {
     auto& router = app.router();
     router.add("POST", "/v1/builds", Access::Write,
-               std::bind_front(handleBuildsPost, std::ref(app)));
+               std::bind_front(handleBuildsPost, std::ref(app)), BodyKind::JsonOrForm);
     router.add("GET", "/v1/builds", Access::Read, std::bind_front(handleBuildsGet, std::ref(app)));
     router.add("GET", "/v1/builds/{id}", Access::Read,
                std::bind_front(handleBuildGet, std::ref(app)));

@@ -46,10 +46,11 @@ std::vector<std::string> splitPath(std::string_view path) {
     return out;
 }
 
-void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
+void Router::add(std::string method, std::string pattern, Access access, Handler handler,
+                 BodyKind body) {
     auto segments = splitPath(pattern);
-    routes_.push_back(
-        {std::move(method), std::move(pattern), access, std::move(handler), std::move(segments)});
+    routes_.push_back({std::move(method), std::move(pattern), access, std::move(handler),
+                       std::move(segments), body});
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {

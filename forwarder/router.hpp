@@ -16,12 +16,18 @@ using Handler = std::function<Response(Request&)>;
 
 enum class Access { Read, Write };
 
+// What body a route takes: none (any body is 413), JSON up to
+// max_body_bytes, or that or a multipart/form-data upload up to
+// max_upload_bytes.
+enum class BodyKind { None, Json, JsonOrForm };
+
 struct Route {
     std::string method;
     std::string pattern;
     Access access = Access::Read;
     Handler handler;
     std::vector<std::string> segments;  // the pattern split once (splitPath)
+    BodyKind body = BodyKind::None;
 };
 
 struct RouteMatch {
@@ -32,7 +38,8 @@ struct RouteMatch {
 
 class Router {
 public:
-    void add(std::string method, std::string pattern, Access access, Handler handler);
+    void add(std::string method, std::string pattern, Access access, Handler handler,
+             BodyKind body = BodyKind::None);
     RouteMatch match(std::string_view method, std::string_view path) const;
 
 private:

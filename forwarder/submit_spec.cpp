@@ -72,6 +72,29 @@ sdbus::Variant convert(const std::string& key, const json& value) {
                     key));
 }
 
+// D-Bus strings end at a NUL: "\u0000" in any string would silently cut
+// the kickstart, a name or a label short on its way to the agent.
+void refuseNul(const json& value, const std::string& where) {
+    if (value.is_string()) {
+        if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+            throw SpecError(fmt::format("{} holds a NUL character (\\u0000)", where));
+        }
+    } else if (value.is_array()) {
+        for (std::size_t i = 0; i < value.size(); ++i) {
+            refuseNul(value[i], fmt::format("{}[{}]", where, i));
+        }
+    } else if (value.is_object()) {
+        for (const auto& [key, item] : value.items()) {
+            if (key.find('\0') != std::string::npos) {
+                throw SpecError(fmt::format("a key of {} holds a NUL character (\\u0000)",
+                                            where.empty() ? "the body" : where));
+            }
+            refuseNul(item, where.empty() ? fmt::format("'{}'", key)
+                                          : fmt::format("{}['{}']", where, key));
+        }
+    }
+}
+
 }  // namespace
 
 SubmitSpec parseSubmitSpec(const std::string& body) {
@@ -82,6 +105,7 @@ SubmitSpec parseSubmitSpec(const std::string& body) {
     if (!j.is_object()) {
         throw SpecError("the body must be a JSON object");
     }
+    refuseNul(j, "");
     SubmitSpec spec;
     spec.type = requireString(j, "type");
     spec.arch = requireString(j, "arch");

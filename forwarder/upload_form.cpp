@@ -127,7 +127,7 @@ std::string specBodyFromForm(const std::vector<FormField>& fields, const Forward
     if (!form.kickstartMain.empty() && !form.kickstartFile) {
         throw invalid("'kickstart_main' names the top file of a 'kickstart_file' tar");
     }
-    KickstartLimits limits{config.maxUploadBytes, config.maxBodyBytes};
+    KickstartLimits limits{config.maxUploadBytes, config.maxBodyBytes, config.maxUploadEntries};
     form.spec["kickstart"] =
         form.kickstartFile
             ? flattenUploadedKickstart(form.kickstartFile->value, form.kickstartFile->filename,

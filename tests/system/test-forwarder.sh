@@ -287,6 +287,11 @@ test_build_list_shows_every_change_at_once() {
         --data-binary '{"type":"noop","arch":"x86_64","release":"40","kickstart":"lang C"}' | json_get id)
     assert_contains "$(listed)" "$posted "
     wait_for 20 agent_says "$posted" succeeded
+    # The cleanup below removes builds that ended over max_age (1 s) ago:
+    # wait until this one has, rather than count on the steps taking that long.
+    local ended
+    ended=$(curl -sf "$a/v1/builds/$posted" | json_get finished_at)
+    wait_for 10 sh -c "[ \$((\$(date +%s%N) / 1000)) -gt $((ended + 1500000)) ]"
     # An agent restarted reads its builds from disk: one written there while
     # it was stopped is listed, not the list from before.
     run_in a cp /etc/imagebuild/imagebuild.conf /var/tmp/imagebuild.conf.saved

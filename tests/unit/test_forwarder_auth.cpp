@@ -31,15 +31,11 @@ Request withToken(const std::string& token) {
     return r;
 }
 
-// A request as a peer forwards it: `token`, the user it names and, unless
-// empty, that user's role.
-Request onBehalfOf(const std::string& token, const std::string& submitter,
-                   const std::string& role = "") {
+// A request as peers of older versions forwarded it: `token` and the user it
+// claims to act for.
+Request onBehalfOf(const std::string& token, const std::string& submitter) {
     auto r = withToken(token);
     r.headers["x-imagebuild-submitter"] = submitter;
-    if (!role.empty()) {
-        r.headers["x-imagebuild-role"] = role;
-    }
     return r;
 }
 
@@ -137,15 +133,42 @@ TEST(ForwarderAuth, WritesNeedAValidWriteToken) {
     EXPECT_EQ(alice.identity, "alice");
 }
 
-TEST(ForwarderAuth, OnlyTheFleetTokenMayActForAUser) {
+TEST(ForwarderAuth, NoTokenMayActForAnotherUser) {
     auto tokens = store();
-    auto peer = onBehalfOf("fleet-secret", "alice");
-    EXPECT_FALSE(authorize(peer, Access::Write, tokens, {true, "fleet"}));
-    EXPECT_EQ(peer.identity, "alice");
+    // Not even the fleet token: a peer passes the user's own token on.
+    for (const char* token : {"fleet-secret", "reader", "secret"}) {
+        auto claim = onBehalfOf(token, "alice");
+        auto refused = authorize(claim, Access::Read, tokens, {true, "fleet"});
+        ASSERT_TRUE(refused) << token;
+        EXPECT_EQ(refused->status, 400u);
+        EXPECT_NE(refused->body.find("X-Imagebuild-Submitter is not accepted"), std::string::npos);
+        EXPECT_EQ(claim.identity, "");
+    }
+    auto role = withToken("fleet-secret");
+    role.headers["x-imagebuild-role"] = "admin";
+    auto refused = authorize(role, Access::Read, tokens, {true, "fleet"});
+    ASSERT_TRUE(refused);
+    EXPECT_NE(refused->body.find("X-Imagebuild-Role is not accepted"), std::string::npos);
+}
 
-    auto carol = onBehalfOf("reader", "alice");
-    EXPECT_FALSE(authorize(carol, Access::Read, tokens, {true, "fleet"}));
-    EXPECT_EQ(carol.identity, "carol");
+TEST(ForwarderAuth, TheFleetTokenOnlyReads) {
+    auto tokens = store();  // the tokens file says "write" for the fleet token
+    auto read = withToken("fleet-secret");
+    EXPECT_FALSE(authorize(read, Access::Read, tokens, {false, "fleet"}));
+    EXPECT_EQ(read.identity, "fleet");
+    EXPECT_EQ(read.role, TokenRole::Read);
+    auto write = withToken("fleet-secret");
+    auto refused = authorize(write, Access::Write, tokens, {true, "fleet"});
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403u);
+    EXPECT_NE(refused->body.find("fleet token 'fleet' may only read"), std::string::npos);
+    // Even an admin line cannot make it more.
+    auto admin =
+        TokenStore::parse("fleet " + imagebuild::sha256Hex("fleet-secret") + " admin\n", "t");
+    auto asAdmin = withToken("fleet-secret");
+    EXPECT_TRUE(authorize(asAdmin, Access::Write, admin, {true, "fleet"}));
+    EXPECT_FALSE(authorize(asAdmin, Access::Read, admin, {true, "fleet"}));
+    EXPECT_EQ(asAdmin.role, TokenRole::Read);
 }
 
 TEST(ForwarderTokens, RolesAreReadWriteAndAdminDefaultingToWrite) {
@@ -168,32 +191,6 @@ TEST(ForwarderAuth, AnAdminTokenWritesAndKeepsItsRole) {
     EXPECT_FALSE(authorize(ops, Access::Write, tokens, {}));
     EXPECT_EQ(ops.identity, "ops");
     EXPECT_EQ(ops.role, TokenRole::Admin);
-}
-
-TEST(ForwarderAuth, TheFleetTokenCarriesTheUsersRole) {
-    auto tokens = store();
-    auto peer = onBehalfOf("fleet-secret", "ops", "admin");
-    EXPECT_FALSE(authorize(peer, Access::Write, tokens, {true, "fleet"}));
-    EXPECT_EQ(peer.identity, "ops");
-    EXPECT_EQ(peer.role, TokenRole::Admin);
-    // A peer older than roles sends none: a write.
-    auto old = onBehalfOf("fleet-secret", "alice");
-    EXPECT_FALSE(authorize(old, Access::Write, tokens, {true, "fleet"}));
-    EXPECT_EQ(old.role, TokenRole::Write);
-    // A read-only user cannot write through a peer either.
-    auto reader = onBehalfOf("fleet-secret", "carol", "read");
-    EXPECT_EQ(authorize(reader, Access::Write, tokens, {true, "fleet"})->status, 403u);
-    auto bad = onBehalfOf("fleet-secret", "alice", "root");
-    auto refused = authorize(bad, Access::Write, tokens, {true, "fleet"});
-    ASSERT_TRUE(refused);
-    EXPECT_EQ(refused->status, 400u);
-    EXPECT_NE(refused->body.find("X-Imagebuild-Role must be read, write or admin"),
-              std::string::npos);
-    // Only the fleet token may claim a role.
-    auto alice = onBehalfOf("secret", "ops", "admin");
-    EXPECT_FALSE(authorize(alice, Access::Write, tokens, {true, "fleet"}));
-    EXPECT_EQ(alice.identity, "alice");
-    EXPECT_EQ(alice.role, TokenRole::Write);
 }
 
 TEST(ForwarderAuth, ABuildIsCancelledByItsTokenOrAnAdmin) {

@@ -137,6 +137,73 @@ TEST(ForwarderJsonErrors, DbusErrorTable) {
     EXPECT_EQ(json::parse(r.body)["message"], "'arch' must be one of x");
 }
 
+TEST_F(Fixture, AdmissionAtTheHeadAuthenticatesAndKnowsTheBodyLimit) {
+    auto head = [](std::string method, std::string path, std::string token = "",
+                   std::string type = "") {
+        Request r;
+        r.method = std::move(method);
+        r.path = std::move(path);
+        if (!token.empty()) {
+            r.headers["authorization"] = "Bearer " + token;
+        }
+        if (!type.empty()) {
+            r.headers["content-type"] = type;
+        }
+        return r;
+    };
+    auto anonymous = head("POST", "/v1/builds");
+    auto refused = app.admit(anonymous);
+    ASSERT_TRUE(refused.refusal);
+    expectError(*refused.refusal, 401, "Unauthorized");
+    auto wrong = head("POST", "/v1/builds", "not-a-token");
+    ASSERT_TRUE(app.admit(wrong).refusal);
+    auto nowhere = head("GET", "/nowhere");
+    ASSERT_TRUE(app.admit(nowhere).refusal);
+    EXPECT_EQ(app.admit(nowhere).refusal->status, 404u);
+
+    auto json = head("POST", "/v1/builds", "s", "application/json");
+    auto admitted = app.admit(json);
+    EXPECT_FALSE(admitted.refusal);
+    EXPECT_EQ(admitted.maxBodyBytes, app.config().maxBodyBytes);
+    EXPECT_FALSE(admitted.form);
+    auto form = head("POST", "/v1/builds", "s", "multipart/form-data; boundary=x");
+    admitted = app.admit(form);
+    EXPECT_EQ(admitted.maxBodyBytes, app.config().maxUploadBytes);
+    EXPECT_TRUE(admitted.form);
+    // Every other route takes no body.
+    auto health = head("GET", "/v1/health");
+    admitted = app.admit(health);
+    EXPECT_FALSE(admitted.refusal);
+    EXPECT_EQ(admitted.maxBodyBytes, 0u);
+    auto cancel = head("DELETE", "/v1/builds/testhost-1", "s");
+    EXPECT_EQ(app.admit(cancel).maxBodyBytes, 0u);
+}
+
+TEST_F(Fixture, NulInAnyStringIs400NamingTheField) {
+    struct Case {
+        std::string body;
+        std::string names;
+    };
+    for (const auto& c : std::vector<Case>{
+             {R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"a\u0000b"})",
+              "'kickstart' holds a NUL"},
+             {R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"a","name":"\u0000"})",
+              "'name' holds a NUL"},
+             {R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"a",)"
+              R"("labels":{"k":"v\u0000"}})",
+              "'labels'['k'] holds a NUL"},
+             {R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"a",)"
+              R"("notify":["a@b","c\u0000"]})",
+              "'notify'[1] holds a NUL"},
+             {R"({"type":"boot\u0000x","arch":"x86_64","release":"f40","kickstart":"a"})",
+              "'type' holds a NUL"},
+         }) {
+        auto r = call("POST", "/v1/builds", c.body, true);
+        expectError(r, 400, "InvalidSpec");
+        EXPECT_NE(r.body.find(c.names), std::string::npos) << r.body;
+    }
+}
+
 TEST_F(Fixture, UnknownPathIs404AndWrongMethodIs405) {
     expectError(call("GET", "/nope"), 404, "NotFound");
     expectError(call("PUT", "/v1/builds"), 405, "MethodNotAllowed");

@@ -27,6 +27,21 @@ TEST(ForwarderMetrics, RequestsAreCountedByRouteMethodAndCode) {
     EXPECT_TRUE(hasLine(text, "# TYPE imagebuild_forwarder_requests_total counter"));
 }
 
+TEST(ForwarderMetrics, InventedMethodsShareOneSeries) {
+    Metrics m;
+    for (int i = 0; i < 1000; ++i) {
+        m.observeRequest("unmatched", "X" + std::to_string(i), 405, 0.001);
+    }
+    m.observeRequest("/v1/health", "GET", 200, 0.001);
+    auto text = m.render({});
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_requests_total{route="unmatched",method="other",code="405"} 1000)"));
+    EXPECT_EQ(text.find("X1"), std::string::npos);
+    EXPECT_EQ(methodLabel("DELETE"), "DELETE");
+    EXPECT_EQ(methodLabel("get"), "other");
+}
+
 TEST(ForwarderMetrics, HistogramBucketsAreCumulative) {
     Metrics m;
     m.observeRequest("/v1/health", "GET", 200, 0.003);

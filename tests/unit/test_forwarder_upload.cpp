@@ -133,6 +133,24 @@ TEST(KickstartUpload, OversizeTreeIs413) {
     EXPECT_NO_THROW(readTarTree(tar, 6000));
 }
 
+TEST(KickstartUpload, TooManyEntriesIs413NamingTheLimit) {
+    std::vector<Entry> entries;
+    for (int i = 0; i < 11; ++i) {
+        entries.push_back({"e" + std::to_string(i) + ".ks", ""});
+    }
+    auto tar = makeTar(entries);
+    expectUploadError([&] { readTarTree(tar, 1 << 20, 10); }, 413, "PayloadTooLarge",
+                      "more than 10 entries (max_upload_entries)");
+    EXPECT_NO_THROW(readTarTree(tar, 1 << 20, 11));
+    // Directories count too: they cost as much to keep as empty files.
+    entries.erase(entries.begin() + 1, entries.end());
+    for (int i = 0; i < 10; ++i) {
+        entries.push_back({"d" + std::to_string(i) + "/", "", AE_IFDIR});
+    }
+    expectUploadError([&] { readTarTree(makeTar(entries), 1 << 20, 10); }, 413, "PayloadTooLarge",
+                      "max_upload_entries");
+}
+
 TEST(KickstartUpload, DamagedArchivesAreRefused) {
     auto tar = makeTar({{"ks.cfg", std::string(5000, '#')}});
     expectUploadError([&] { readTarTree(tar.substr(0, 1500), 1 << 20); }, 400, "InvalidUpload",

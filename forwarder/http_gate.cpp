@@ -1,0 +1,285 @@
+#include "forwarder/http_gate.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "forwarder/json_error.hpp"
+#include "forwarder/log.hpp"
+
+namespace imagebuild::forwarder {
+
+using Clock = std::chrono::steady_clock;
+
+struct HttpGate::Pending {
+    Clock::time_point deadline;
+    std::string key;
+    sockaddr_storage address{};
+    socklen_t length = 0;
+};
+
+namespace {
+
+const char* reasonPhrase(unsigned status) {
+    switch (status) {
+        case 400:
+            return "Bad Request";
+        case 408:
+            return "Request Timeout";
+        case 414:
+            return "URI Too Long";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Error";
+    }
+}
+
+}  // namespace
+
+std::string HttpGate::addressKey(const sockaddr* address) {
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (address->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text,
+                  sizeof(text));
+    } else if (address->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text,
+                  sizeof(text));
+    }
+    return text;
+}
+
+HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff)
+    : limits_(limits),
+      handOff_(std::move(handOff)),
+      listen_(std::move(listenFd)),
+      epoll_(epoll_create1(EPOLL_CLOEXEC)),
+      wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (!epoll_ || !wake_) {
+        throw std::runtime_error(fmt::format("epoll/eventfd: {}", std::strerror(errno)));
+    }
+    fcntl(listen_.get(), F_SETFL, fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = wake_.get();
+    epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &event);
+    listenFor(true);
+    thread_ = std::thread([this] { run(); });
+}
+
+HttpGate::~HttpGate() {
+    stop();
+}
+
+void HttpGate::stop() {
+    if (!thread_.joinable()) {
+        return;
+    }
+    stop_ = true;
+    std::uint64_t one = 1;
+    (void)!write(wake_.get(), &one, sizeof(one));
+    thread_.join();
+    for (auto& [fd, pending] : pending_) {
+        ::close(fd);
+    }
+    pending_.clear();
+}
+
+void HttpGate::listenFor(bool accepting) {
+    if (accepting == accepting_) {
+        return;
+    }
+    // At the cap the listening socket leaves the epoll set: clients wait in
+    // the kernel's backlog instead of being accepted and dropped.
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = listen_.get();
+    epoll_ctl(epoll_.get(), accepting ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_.get(), &event);
+    accepting_ = accepting;
+}
+
+bool HttpGate::admit(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto& count = perAddress_[key];
+    if (count >= limits_.maxPerAddress) {
+        if (count == 0) {
+            perAddress_.erase(key);
+        }
+        return false;
+    }
+    ++count;
+    ++open_;
+    return true;
+}
+
+void HttpGate::releaseLocked(const std::string& key) {
+    if (auto it = perAddress_.find(key); it != perAddress_.end() && --it->second == 0) {
+        perAddress_.erase(it);
+    }
+    --open_;
+}
+
+void HttpGate::release(const std::string& address) {
+    {
+        std::lock_guard lock(mutex_);
+        releaseLocked(address);
+    }
+    std::uint64_t one = 1;
+    (void)!write(wake_.get(), &one, sizeof(one));
+}
+
+void HttpGate::run() {
+    std::vector<epoll_event> events(64);
+    while (!stop_) {
+        {
+            std::lock_guard lock(mutex_);
+            listenFor(open_ < limits_.maxConnections);
+        }
+        int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), 250);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[i].data.fd;
+            if (fd == wake_.get()) {
+                std::uint64_t count;
+                (void)!read(wake_.get(), &count, sizeof(count));
+            } else if (fd == listen_.get()) {
+                accept();
+            } else {
+                peek(fd);
+            }
+        }
+        expire();
+    }
+}
+
+void HttpGate::accept() {
+    for (;;) {
+        {
+            std::lock_guard lock(mutex_);
+            if (open_ >= limits_.maxConnections) {
+                return;
+            }
+        }
+        Pending pending;
+        pending.length = sizeof(pending.address);
+        int fd = accept4(listen_.get(), reinterpret_cast<sockaddr*>(&pending.address),
+                         &pending.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED) {
+                log::warning("accepting a connection: {}", std::strerror(errno));
+            }
+            return;
+        }
+        pending.key = addressKey(reinterpret_cast<sockaddr*>(&pending.address));
+        if (!admit(pending.key)) {
+            refuse(fd, 429, "TooManyConnections",
+                   fmt::format("{} has {} connections open here already "
+                               "(max_connections_per_address)",
+                               pending.key, limits_.maxPerAddress));
+            ::close(fd);
+            continue;
+        }
+        pending.deadline = Clock::now() + std::chrono::seconds(limits_.headTimeoutSec);
+        // Edge-triggered: the bytes stay queued (peeked, not read), and each
+        // new arrival wakes us once.
+        epoll_event event{};
+        event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+        event.data.fd = fd;
+        pending_.emplace(fd, std::move(pending));
+        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event);
+    }
+}
+
+void HttpGate::peek(int fd) {
+    auto it = pending_.find(fd);
+    if (it == pending_.end()) {
+        return;
+    }
+    std::string buffer(limits_.head.maxHeadBytes + 1, '\0');
+    ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        drop(fd);  // the client left (or the socket broke) before its head
+        return;
+    }
+    std::string_view data(buffer.data(), static_cast<std::size_t>(n));
+    auto length = headLength(data);
+    auto problem = length == 0 ? checkPartialHead(data, limits_.head)
+                               : checkRequestHead(data.substr(0, length), limits_.head);
+    if (problem) {
+        refuse(fd, problem->status, problem->error, problem->message);
+        drop(fd);
+        return;
+    }
+    if (length == 0) {
+        return;  // wait for more
+    }
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    auto pending = std::move(it->second);
+    pending_.erase(it);
+    if (!handOff_(fd, reinterpret_cast<sockaddr*>(&pending.address), pending.length)) {
+        release(pending.key);
+    }
+}
+
+void HttpGate::expire() {
+    auto now = Clock::now();
+    std::vector<int> late;
+    for (const auto& [fd, pending] : pending_) {
+        if (pending.deadline <= now) {
+            late.push_back(fd);
+        }
+    }
+    for (int fd : late) {
+        refuse(fd, 408, "RequestTimeout",
+               fmt::format("the request head did not arrive within {} s (head_timeout_sec)",
+                           limits_.headTimeoutSec));
+        drop(fd);
+    }
+}
+
+void HttpGate::refuse(int fd, unsigned status, const std::string& error,
+                      const std::string& message) {
+    auto body = jsonError(status, error, message).body;
+    auto answer = fmt::format(
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
+        "Connection: close\r\n\r\n{}",
+        status, reasonPhrase(status), body.size(), body);
+    (void)!send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    // What the client sent and we did not read would make close() reset the
+    // connection, and the client could lose the answer: read it away first.
+    char sink[16 * 1024];
+    for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+    }
+}
+
+void HttpGate::drop(int fd) {
+    auto it = pending_.find(fd);
+    if (it == pending_.end()) {
+        return;
+    }
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    auto key = std::move(it->second.key);
+    pending_.erase(it);
+    std::lock_guard lock(mutex_);
+    releaseLocked(key);
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,78 @@
+// The door in front of libmicrohttpd. One thread accepts connections and
+// holds each, in epoll, until its request head has arrived whole; only then
+// is it handed to libmicrohttpd (a thread per connection). So a slow client
+// costs a descriptor, not a thread; a head that does not arrive within
+// head_timeout_sec is answered 408; a head libmicrohttpd would refuse with
+// its own HTML answer is refused here in our JSON (request_head.hpp); an
+// address with max_connections_per_address open is answered 429; and at
+// max_connections nothing more is accepted: new clients wait in the
+// listen backlog until a connection ends.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/unique_fd.hpp"
+#include "forwarder/request_head.hpp"
+
+namespace imagebuild::forwarder {
+
+struct GateLimits {
+    unsigned maxConnections = 4096;
+    unsigned maxPerAddress = 128;
+    unsigned headTimeoutSec = 10;
+    HeadLimits head;
+};
+
+class HttpGate {
+public:
+    // Hands a connection whose head passed on; returns false if it could not
+    // be taken (the socket is then closed by the callee, and released here).
+    using HandOff = std::function<bool(int fd, const sockaddr* address, socklen_t length)>;
+
+    HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff);
+    ~HttpGate();
+    HttpGate(const HttpGate&) = delete;
+    HttpGate& operator=(const HttpGate&) = delete;
+
+    // A handed-off connection to `address` ended (any thread, also after stop()).
+    void release(const std::string& address);
+    // Stops accepting and handing off; the pending connections are closed.
+    void stop();
+
+    // "127.0.0.1" / "::1": the key of the per-address count.
+    static std::string addressKey(const sockaddr* address);
+
+private:
+    struct Pending;
+    void run();
+    void accept();
+    void peek(int fd);
+    void expire();
+    void refuse(int fd, unsigned status, const std::string& error, const std::string& message);
+    void drop(int fd);
+    bool admit(const std::string& key);
+    void releaseLocked(const std::string& key);
+    void listenFor(bool accepting);
+
+    GateLimits limits_;
+    HandOff handOff_;
+    UniqueFd listen_;
+    UniqueFd epoll_;
+    UniqueFd wake_;  // eventfd: a connection ended, or stop
+    std::atomic<bool> stop_{false};
+    std::mutex mutex_;  // guards open_ and perAddress_
+    unsigned open_ = 0;
+    std::map<std::string, unsigned> perAddress_;
+    bool accepting_ = false;          // gate thread only
+    std::map<int, Pending> pending_;  // gate thread only
+    std::thread thread_;
+};
+
+}  // namespace imagebuild::forwarder

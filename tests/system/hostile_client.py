@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Hostile HTTP clients for test-forwarder-hostile.sh, loopback only; every
+loop is bounded and every socket closed when the command ends.
+
+  raw HOST PORT BYTES       send BYTES (Python escapes, e.g. \\r\\n), print the answer
+  slow HOST PORT N SRC... SECONDS
+                            open N connections spread over the source
+                            addresses SRC, each sending a request head one
+                            byte a second; after SECONDS (or once each was
+                            answered) print "open=<n> answered=<n> 408=<n>"
+  hold HOST PORT SRC N      open N connections from SRC, send nothing, and
+                            print one line per connection: its status or "open"
+"""
+import resource
+import socket
+import sys
+import time
+
+# A thousand sockets need more than the usual soft limit of 1024.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
+
+
+def connect(host, port, source=None, timeout=5.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if source:
+        s.bind((source, 0))
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+def read_all(s, limit=1 << 20):
+    data = b""
+    try:
+        while len(data) < limit:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return data
+
+
+def raw(host, port, text):
+    payload = text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    with connect(host, int(port), timeout=10) as s:
+        s.sendall(payload)
+        sys.stdout.write(read_all(s).decode("latin-1"))
+
+
+def slow(host, port, n, sources, seconds):
+    head = b"GET /v1/health HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"x" * 4096
+    conns = []
+    for i in range(int(n)):
+        s = connect(host, int(port), sources[i % len(sources)])
+        s.setblocking(False)
+        conns.append(s)
+    print(f"opened={len(conns)}", flush=True)
+    answers = {}
+    deadline = time.monotonic() + float(seconds)
+    sent = 0
+    while time.monotonic() < deadline and len(answers) < len(conns):
+        for i, s in enumerate(conns):
+            if i in answers:
+                continue
+            try:
+                data = s.recv(4096)
+                answers[i] = data
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                answers[i] = b""
+                continue
+            try:
+                s.send(head[sent:sent + 1])
+            except OSError:
+                answers[i] = b""
+        sent = min(sent + 1, len(head) - 1)
+        time.sleep(1)
+    timeouts = sum(1 for a in answers.values() if a.startswith(b"HTTP/1.1 408") and
+                   b"application/json" in a)
+    for s in conns:
+        s.close()
+    print(f"open={len(conns) - len(answers)} answered={len(answers)} 408={timeouts}")
+
+
+def hold(host, port, source, n):
+    conns = [connect(host, int(port), source) for _ in range(int(n))]
+    # The last one is the one over the cap: answered at once. Then the
+    # others are looked at without waiting: no answer means still open.
+    conns[-1].settimeout(5)
+    last = conns[-1].recv(4096)
+    for s in conns[:-1]:
+        s.setblocking(False)
+        try:
+            data = s.recv(4096)
+            print(data.split(b"\r\n")[0].decode("latin-1") if data else "closed")
+        except BlockingIOError:
+            print("open")
+    print(last.split(b"\r\n")[0].decode("latin-1") if last else "closed")
+    for s in conns:
+        s.close()
+
+
+def main():
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "raw":
+        raw(*args)
+    elif command == "slow":
+        slow(args[0], args[1], args[2], args[3:-1], args[-1])
+    elif command == "hold":
+        hold(*args)
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+#!/bin/bash
+# imagebuild-forwarder against hostile clients, installed on real systemd:
+# unauthenticated bodies refused at the headers in little memory, per-route
+# and upload limits, bounded metrics, a thousand slow connections while
+# /v1/health answers, the head deadline and the per-address cap, NUL and
+# duplicate Content-Length, the HTTP library's own errors as our JSON, what
+# the fleet token may claim, and a relayed stream whose peer is lost.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/forwarder-lib.sh"
+sandbox_require
+
+a=http://127.0.0.2:8470
+b=http://127.0.0.3:8470
+client=(python3 "$(dirname "$0")/hostile_client.py")
+
+boot_host a 127.0.0.2
+boot_host b 127.0.0.3
+install_into a
+install_into b
+a_conf=$'[host]\narches = x86_64\nreleases = 40\n[type.sleep]\ncommand = sleep 600'
+b_conf=${a_conf/x86_64/aarch64}
+# Short head deadline so that the slow clients are seen answered 408.
+FORWARDER_EXTRA_CONF=$a_conf setup_forwarder a 127.0.0.2 "$b"
+printf 'head_timeout_sec = 5\nmax_upload_entries = 100\n' |
+    run_in a sh -c 'cat >>/etc/imagebuild/imagebuild.conf'
+FORWARDER_EXTRA_CONF=$b_conf setup_forwarder b 127.0.0.3 "$a"
+auth=(-H 'Authorization: Bearer alice-token')
+
+# is_json_error STATUS OUTPUT: curl -i output of a JSON error with that status.
+is_json_error() {
+    assert_contains "$2" "HTTP/1.1 $1"
+    assert_contains "${2,,}" "content-type: application/json"
+    assert_contains "$2" '"error":'
+}
+forwarder_pid() { run_in a systemctl show -p MainPID --value imagebuild-forwarder.service; }
+# The forwarder's peak resident memory in kB (memory accounting may be off
+# in the sandbox: /proc is always there).
+peak_rss_kb() { run_in a awk '/^VmHWM/ {print $2}' "/proc/$(forwarder_pid)/status"; }
+
+test_unauthenticated_bodies_are_refused_at_the_headers() {
+    curl -sf "$a/v1/health" >/dev/null
+    local before after i statuses big=$TEST_SCRATCH/big
+    head -c $((15 * 1024 * 1024)) /dev/zero >"$big"
+    before=$(peak_rss_kb)
+    # 20 at once, with Expect: 100-continue (curl's default) and without it
+    # (the body comes straight after the head).
+    for i in $(seq 10); do
+        http_status -X POST --data-binary @"$big" "$a/v1/builds" >"$TEST_SCRATCH/s$i" &
+        curl -s -o /dev/null -H 'Expect:' -X POST --data-binary @"$big" "$a/v1/builds" &
+    done
+    wait
+    statuses=$(for i in $(seq 10); do echo "$(cat "$TEST_SCRATCH/s$i")"; done | sort | uniq -c | tr -s ' ')
+    assert_eq "$statuses" " 10 401"
+    after=$(peak_rss_kb)
+    echo "VmHWM before: ${before} kB, after 20 x 15 MB unauthenticated POSTs: ${after} kB"
+    [ "$after" -lt $((before + 16 * 1024)) ] || {
+        echo "the forwarder's peak RSS grew by more than 16 MB"
+        return 1
+    }
+    local out
+    out=$(curl -si -X POST --data-binary @"$big" "$a/v1/builds")
+    is_json_error 401 "$out"
+    assert_contains "${out,,}" "connection: close"
+}
+
+test_each_route_caps_its_body() {
+    local out
+    out=$(curl -si "${auth[@]}" -H 'Content-Type: application/json' \
+        --data-binary @<(head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ') "$a/v1/builds")
+    is_json_error 413 "$out"
+    assert_contains "$out" "max_body_bytes"
+    out=$(curl -si -X GET --data-binary 'x=1' "$a/v1/health")
+    is_json_error 413 "$out"
+    assert_contains "$out" "GET /v1/health takes no request body"
+    # No Content-Length to refuse by: refused while reading.
+    out=$(head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' |
+        curl -si "${auth[@]}" -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' \
+            --data-binary @- "$a/v1/builds" || true)
+    is_json_error 413 "$out"
+}
+
+test_upload_entries_are_capped() {
+    python3 - "$TEST_SCRATCH/many.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as tar:
+    for i in range(101):
+        info = tarfile.TarInfo(f"e{i}.ks")
+        tar.addfile(info, io.BytesIO(b""))
+PY
+    local out
+    out=$(curl -s "${auth[@]}" -F type=sleep -F arch=x86_64 -F release=40 \
+        -F "kickstart_file=@$TEST_SCRATCH/many.tar" -w '\n%{http_code}' "$a/v1/builds")
+    assert_contains "$out" "413"
+    assert_contains "$out" "more than 100 entries (max_upload_entries)"
+}
+
+test_metrics_labels_stay_bounded() {
+    local m
+    for m in BREW FOO1 FOO2 FOO3 PROPFIND; do
+        curl -s -o /dev/null -X "$m" "$a/v1/health"
+        curl -s -o /dev/null -X "$m" "$a/nowhere/$m"
+    done
+    local text
+    text=$(curl -sf "$a/metrics")
+    assert_contains "$text" 'method="other"'
+    if grep -E 'method="(BREW|FOO|PROPFIND)' <<<"$text"; then
+        echo "a client's method became a label"
+        return 1
+    fi
+    if grep -F '/nowhere/' <<<"$text"; then
+        echo "a client's path became a label"
+        return 1
+    fi
+}
+
+test_slow_clients_do_not_starve_health() {
+    local baseline during out pid
+    baseline=$(curl -sf -o /dev/null -w '%{time_total}' "$a/v1/health")
+    # 1000 connections sending a head a byte a second, from 8 addresses
+    # (125 each, under the per-address cap of 128).
+    "${client[@]}" slow 127.0.0.2 8470 1000 127.0.1.1 127.0.1.2 127.0.1.3 127.0.1.4 \
+        127.0.1.5 127.0.1.6 127.0.1.7 127.0.1.8 20 >"$TEST_SCRATCH/slow" &
+    pid=$!
+    wait_for 20 grep -q opened=1000 "$TEST_SCRATCH/slow"
+    during=$(curl -sf --max-time 10 -o /dev/null -w '%{time_total}' "$a/v1/health")
+    echo "/v1/health: ${baseline} s alone, ${during} s with 1000 slow connections open"
+    curl -sf "$a/v1/health" | grep -q '"status":"ok"'
+    echo "forwarder threads meanwhile: $(run_in a ls "/proc/$(forwarder_pid)/task" | wc -l)"
+    wait "$pid"
+    out=$(tail -1 "$TEST_SCRATCH/slow")
+    echo "$out"
+    # Every one was answered 408 in JSON at the head deadline (5 s here).
+    assert_eq "$out" "open=0 answered=1000 408=1000"
+}
+
+test_per_address_cap() {
+    # 128 held (open) from one address; the 129th is answered 429 in JSON.
+    local out
+    out=$("${client[@]}" hold 127.0.0.2 8470 127.0.2.1 129)
+    assert_eq "$(grep -c '^open$' <<<"$out")" 128
+    assert_contains "$out" "HTTP/1.1 429 Too Many Requests"
+    # Another address is not affected.
+    curl -sf --interface 127.0.2.2 "$a/v1/health" >/dev/null
+}
+
+test_nul_is_refused_naming_the_field() {
+    local out field body
+    for field in kickstart name; do
+        body=$(printf '{"type":"sleep","arch":"x86_64","release":"40","kickstart":"text","%s":"a\\u0000b"}' "$field")
+        [ "$field" = kickstart ] && body='{"type":"sleep","arch":"x86_64","release":"40","kickstart":"text\u0000rootpw x"}'
+        out=$(curl -si "${auth[@]}" -H 'Content-Type: application/json' -d "$body" "$a/v1/builds")
+        is_json_error 400 "$out"
+        assert_contains "$out" "'$field' holds a NUL character"
+    done
+    out=$(curl -si "${auth[@]}" -H 'Content-Type: application/json' \
+        -d '{"type":"sleep","arch":"x86_64","release":"40","kickstart":"text","labels":{"k":"v\u0000"}}' \
+        "$a/v1/builds")
+    is_json_error 400 "$out"
+    assert_contains "$out" "'labels'['k'] holds a NUL character"
+    out=$(curl -si --path-as-is "$a/v1/builds/a-1%00x")
+    is_json_error 400 "$out"
+    assert_contains "$out" "URL path holds %00"
+}
+
+test_duplicate_content_length_is_400() {
+    local out
+    out=$("${client[@]}" raw 127.0.0.2 8470 \
+        'POST /v1/builds HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}')
+    is_json_error 400 "$out"
+    assert_contains "$out" "Content-Length is given twice"
+    out=$("${client[@]}" raw 127.0.0.2 8470 \
+        'POST /v1/builds HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}')
+    is_json_error 400 "$out"
+}
+
+test_library_errors_are_our_json() {
+    local out
+    out=$("${client[@]}" raw 127.0.0.2 8470 'GET /v1/health HTTP/2.0\r\nHost: a\r\n\r\n')
+    is_json_error 505 "$out"
+    out=$("${client[@]}" raw 127.0.0.2 8470 'GET /v1/health HTTP/1.1\r\n\r\n')
+    is_json_error 400 "$out"
+    assert_contains "$out" "needs a Host header"
+    out=$(curl -si "$a/v1/health?x=$(head -c 9000 /dev/zero | tr '\0' a)")
+    is_json_error 414 "$out"
+    out=$(curl -si -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$a/v1/health")
+    is_json_error 431 "$out"
+    out=$("${client[@]}" raw 127.0.0.2 8470 'GET /v1/health HTTP/1.1\r\nHost: a\r\nbroken header\r\n\r\n')
+    is_json_error 400 "$out"
+}
+
+test_the_fleet_token_claims_nobody() {
+    local out
+    out=$(curl -si -H 'Authorization: Bearer fleet-secret' -H 'X-Imagebuild-Submitter: ops' \
+        -H 'X-Imagebuild-Role: admin' "$a/v1/whoami")
+    is_json_error 400 "$out"
+    assert_contains "$out" "X-Imagebuild-Submitter is not accepted"
+    out=$(curl -s -H 'Authorization: Bearer fleet-secret' "$a/v1/whoami")
+    assert_eq "$out" '{"name":"fleet","role":"read"}'
+    out=$(curl -si -H 'Authorization: Bearer fleet-secret' -H 'Content-Type: application/json' \
+        -d '{"type":"sleep","arch":"x86_64","release":"40","kickstart":"text"}' "$a/v1/builds")
+    is_json_error 403 "$out"
+    assert_contains "$out" "may only read"
+}
+
+test_a_lost_peer_ends_the_relayed_stream_with_an_error() {
+    wait_for 10 peer_up "$a" "$b" 1
+    # alice's build for aarch64 is placed on b through a (with alice's own
+    # token, which b checks itself).
+    local out id
+    out=$(curl -sf "${auth[@]}" -H 'Content-Type: application/json' \
+        -d '{"type":"sleep","arch":"aarch64","release":"40","kickstart":"text\n"}' "$a/v1/builds")
+    id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
+    assert_contains "$id" "b-"
+    assert_contains "$out" '"submitter":"alice"'
+    curl -sN --max-time 60 -H 'Accept: text/event-stream' "$a/monitor/$id" >"$TEST_SCRATCH/sse" &
+    local pid=$!
+    # b's forwarder is serving the stream; then it dies.
+    # Streaming: the first bytes came through a.
+    wait_for 30 test -s "$TEST_SCRATCH/sse"
+    run_in b systemctl kill -s KILL imagebuild-forwarder.service
+    wait "$pid" || true
+    out=$(cat "$TEST_SCRATCH/sse")
+    assert_contains "$out" "event: error"
+    assert_contains "$out" "lost host $b"
+    run_in b imagebuildctl cancel "$id" >/dev/null 2>&1 || true
+}
+
+test_case "20 unauthenticated 15 MB POSTs: 401 at the headers, peak RSS stays small" \
+    test_unauthenticated_bodies_are_refused_at_the_headers
+test_case "each route caps its body: 413 naming the limit, at the headers or while reading" \
+    test_each_route_caps_its_body
+test_case "an upload's entries are capped: 413 naming max_upload_entries" test_upload_entries_are_capped
+test_case "metrics: unknown methods and paths share one series" test_metrics_labels_stay_bounded
+test_case "1000 slow connections: /v1/health answers, each gets 408 at the head deadline" \
+    test_slow_clients_do_not_starve_health
+test_case "per-address connection cap: 429 in JSON, other addresses served" test_per_address_cap
+test_case "NUL in a JSON string or %00 in the path: 400 naming the field" \
+    test_nul_is_refused_naming_the_field
+test_case "duplicate or conflicting Content-Length: 400" test_duplicate_content_length_is_400
+test_case "what the HTTP library refused itself (400, 414, 431, 505) is JSON" \
+    test_library_errors_are_our_json
+test_case "the fleet token reads only and cannot claim a submitter or a role" \
+    test_the_fleet_token_claims_nobody
+test_case "a relayed stream whose peer is lost ends with an SSE error naming the host" \
+    test_a_lost_peer_ends_the_relayed_stream_with_an_error
+finish

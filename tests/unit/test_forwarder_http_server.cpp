@@ -1,0 +1,212 @@
+// The HTTP server on a loopback port: the gate's JSON refusals, its head
+// deadline and per-address cap, waiting in the backlog at the cap, and
+// admission at the head (401 before the body). Conditions are waited for,
+// never slept on.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "forwarder/http_server.hpp"
+#include "forwarder/json_error.hpp"
+
+using namespace imagebuild;
+using namespace imagebuild::forwarder;
+
+namespace {
+
+struct Server {
+    explicit Server(ServerLimits limits) {
+        UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+        EXPECT_EQ(listen(fd.get(), 16), 0);
+        socklen_t length = sizeof(address);
+        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
+        port = ntohs(address.sin_port);
+        server = std::make_unique<HttpServer>(
+            std::move(fd), limits,
+            [](Request& r) {
+                Admission a;
+                if (r.path == "/private" && r.header("authorization").empty()) {
+                    a.refusal = jsonError(401, "Unauthorized", "token needed");
+                }
+                a.maxBodyBytes = r.path == "/echo" ? 100 : 0;
+                return a;
+            },
+            [this](Request& r) {
+                ++served;
+                return jsonResponse(200, "\"" + r.body + "\"");
+            });
+    }
+    unsigned short port = 0;
+    std::atomic<int> served{0};
+    std::unique_ptr<HttpServer> server;
+};
+
+UniqueFd connectTo(unsigned short port, const char* from = "127.0.0.1") {
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &source.sin_addr);
+    bind(fd.get(), reinterpret_cast<sockaddr*>(&source), sizeof(source));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    return fd;
+}
+
+void sendText(const UniqueFd& fd, const std::string& text) {
+    ASSERT_EQ(send(fd.get(), text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+}
+
+// Everything until the server closes, or "" if nothing came within `ms`.
+std::string answer(const UniqueFd& fd, int ms = 10000) {
+    std::string out;
+    char buffer[4096];
+    pollfd p{fd.get(), POLLIN, 0};
+    while (poll(&p, 1, ms) == 1) {
+        auto n = recv(fd.get(), buffer, sizeof(buffer), 0);
+        if (n <= 0) {
+            break;
+        }
+        out.append(buffer, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+std::string roundTrip(unsigned short port, const std::string& text) {
+    auto fd = connectTo(port);
+    sendText(fd, text);
+    return answer(fd);
+}
+
+void expectJsonError(const std::string& reply, const std::string& status) {
+    EXPECT_EQ(reply.rfind("HTTP/1.1 " + status, 0), 0u) << reply;
+    EXPECT_NE(reply.find("Content-Type: application/json"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("{\"error\":"), std::string::npos) << reply;
+}
+
+}  // namespace
+
+TEST(ForwarderHttpServer, ServesAWellFormedRequest) {
+    Server s({});
+    auto reply = roundTrip(
+        s.port,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    EXPECT_NE(reply.find("\"hi\""), std::string::npos);
+}
+
+TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
+    ServerLimits limits;
+    limits.gate.headTimeoutSec = 1;
+    Server s(limits);
+    auto fd = connectTo(s.port);
+    sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    char buffer[4096];
+    ASSERT_GT(recv(fd.get(), buffer, sizeof(buffer), 0), 0);  // the answer; kept alive
+    sendText(fd, "GET /y HTTP/1.1\r\n");                      // and then nothing more
+    EXPECT_EQ(answer(fd), "");                                // closed, not held
+    EXPECT_EQ(s.served, 1);
+}
+
+TEST(ForwarderHttpServer, MalformedHeadsAreOurJson) {
+    Server s({});
+    expectJsonError(roundTrip(s.port, "GET / HTTP/2.0\r\nHost: x\r\n\r\n"), "505");
+    expectJsonError(roundTrip(s.port, "GET / HTTP/1.1\r\n\r\n"), "400");
+    expectJsonError(roundTrip(s.port, "GET /a%00 HTTP/1.1\r\nHost: x\r\n\r\n"), "400");
+    expectJsonError(
+        roundTrip(
+            s.port,
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"),
+        "400");
+    expectJsonError(roundTrip(s.port, "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n"),
+                    "414");
+    expectJsonError(roundTrip(s.port, "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'a') +
+                                          "\r\n\r\n"),
+                    "431");
+    EXPECT_EQ(s.served, 0);
+}
+
+TEST(ForwarderHttpServer, RefusedAtTheHeadBeforeTheBody) {
+    Server s({});
+    auto fd = connectTo(s.port);
+    // The body never comes: the answer does not wait for it.
+    sendText(fd, "POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 15000000\r\n\r\n");
+    auto reply = answer(fd);
+    expectJsonError(reply, "401");
+    EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+    reply = roundTrip(s.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
+    expectJsonError(reply, "413");
+    EXPECT_NE(reply.find("100 bytes"), std::string::npos) << reply;
+    reply = roundTrip(s.port, "POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx");
+    expectJsonError(reply, "413");
+    EXPECT_NE(reply.find("takes no request body"), std::string::npos) << reply;
+    EXPECT_EQ(s.served, 0);
+}
+
+TEST(ForwarderHttpServer, ASlowHeadIsAnswered408) {
+    ServerLimits limits;
+    limits.gate.headTimeoutSec = 1;
+    Server s(limits);
+    auto slow = connectTo(s.port);
+    sendText(slow, "GET / HTTP/1.1\r\n");
+    // Meanwhile others are served.
+    auto reply = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    expectJsonError(answer(slow), "408");
+}
+
+TEST(ForwarderHttpServer, PerAddressCapIs429) {
+    ServerLimits limits;
+    limits.gate.maxPerAddress = 2;
+    Server s(limits);
+    auto one = connectTo(s.port, "127.0.0.7");
+    auto two = connectTo(s.port, "127.0.0.7");
+    auto three = connectTo(s.port, "127.0.0.7");
+    expectJsonError(answer(three), "429");
+    auto other = connectTo(s.port, "127.0.0.8");
+    sendText(other, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(answer(other).rfind("HTTP/1.1 200", 0), 0u);
+}
+
+TEST(ForwarderHttpServer, OverTheCapClientsWaitInTheBacklog) {
+    ServerLimits limits;
+    limits.gate.maxConnections = 2;
+    Server s(limits);
+    auto one = connectTo(s.port);
+    auto two = connectTo(s.port);
+    auto waiting = connectTo(s.port);  // completes: the kernel's backlog holds it
+    sendText(waiting, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(answer(waiting, 300), "");  // not accepted, not closed: waiting
+    one.reset();
+    auto reply = answer(waiting);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+}
+
+TEST(ForwarderHttpServer, AChunkedBodyOverTheLimitIs413) {
+    Server s({});
+    auto fd = connectTo(s.port);
+    sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string chunk = "40\r\n" + std::string(64, 'a') + "\r\n";
+    sendText(fd, chunk + chunk + "0\r\n\r\n");  // 128 bytes, over the route's 100
+    auto reply = answer(fd);
+    expectJsonError(reply, "413");
+    EXPECT_EQ(s.served, 0);
+    // On a route that takes no body, at the head.
+    fd = connectTo(s.port);
+    sendText(fd, "POST /other HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    expectJsonError(answer(fd), "413");
+}

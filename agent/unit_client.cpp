@@ -21,15 +21,16 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
     return {ExecCommand(argv.front(), argv, false)};
 }
 
-// ExecStopPostEx= (path, argv, flags): the recorder runs in the build's
-// sandbox and must succeed; end-of-build runs outside it ("privileged": it
-// writes the staging copy and hands mail to sendmail) and may fail without
-// changing the unit's result ("ignore-failure").
+// ExecStopPostEx= (path, argv, flags): both run as root outside the build's
+// sandbox ("privileged"): the recorder writes into the build's directory,
+// which the build itself may not; it must succeed. End-of-build writes the
+// staging copy and hands mail to sendmail, and may fail without changing the
+// unit's result ("ignore-failure").
 using ExecCommandEx =
     sdbus::Struct<std::string, std::vector<std::string>, std::vector<std::string>>;
 std::vector<ExecCommandEx> stopPostCommands(const UnitSettings& u) {
-    std::vector<ExecCommandEx> commands = {
-        ExecCommandEx(u.execStopPost.front(), u.execStopPost, std::vector<std::string>{})};
+    std::vector<ExecCommandEx> commands = {ExecCommandEx(u.execStopPost.front(), u.execStopPost,
+                                                         std::vector<std::string>{"privileged"})};
     if (!u.execStopPostAfter.empty()) {
         commands.emplace_back(u.execStopPostAfter.front(), u.execStopPostAfter,
                               std::vector<std::string>{"privileged", "ignore-failure"});
@@ -77,12 +78,10 @@ std::vector<Property> toProperties(const UnitSettings& u) {
     if (u.tasksMax) {
         p.emplace_back("TasksMax", sdbus::Variant(*u.tasksMax));
     }
-    if (u.strictSandbox) {
-        p.emplace_back("ProtectSystem", sdbus::Variant(std::string("strict")));
-        p.emplace_back("ProtectHome", sdbus::Variant(std::string("yes")));
-        p.emplace_back("PrivateTmp", sdbus::Variant(true));
-        p.emplace_back("NoNewPrivileges", sdbus::Variant(true));
-        p.emplace_back("ReadWritePaths", sdbus::Variant(u.readWritePaths));
+    // Confinement of a build: its own block (agent/unit_sandbox.cpp).
+    if (u.sandbox) {
+        auto sandbox = sandboxProperties(*u.sandbox);
+        p.insert(p.end(), sandbox.begin(), sandbox.end());
     }
     return p;
 }

@@ -4,7 +4,8 @@
 # file, as a fleet member has) and builds probe types that try, from inside
 # the build, to read the secrets, write the system, remount it, raise their
 # privileges and reach the forwarder; each attempt must fail while the build
-# still writes its artifact and succeeds. Then: the units' exposure scores.
+# still writes its artifact and succeeds. Then: the units' exposure scores,
+# and webhooks to internal addresses.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent-lib.sh"
 source "$(dirname "$0")/forwarder-lib.sh"
@@ -173,8 +174,25 @@ test_unit_exposure_scores() {
     done
 }
 
+# A spec's webhook aimed at the host itself is not sent.
+test_webhook_to_loopback_is_refused() {
+    local id log
+    id=$(submit oemdrv 1 webhook s "http://127.0.0.1:8470/v1/health")
+    wait_for 60 state_is "$id" succeeded
+    wait_for 30 run_in h grep -q "not sent" "/var/lib/imagebuild/builds/$id/webhook-finished"
+    log=$(run_in h journalctl -q -o cat IMAGEBUILD_ID="$id")
+    assert_contains "$log" "failed after 1 attempt(s): not sent: 127.0.0.1 (127.0.0.1 is a loopback address)"
+    assert_contains "$log" "allow_private = yes"
+    # By name as well: localhost resolves to loopback.
+    id=$(submit oemdrv 1 webhook s "http://localhost:8470/hook")
+    wait_for 60 state_is "$id" succeeded
+    wait_for 30 run_in h grep -q "not sent" "/var/lib/imagebuild/builds/$id/webhook-finished"
+    assert_contains "$(run_in h cat "/var/lib/imagebuild/builds/$id/webhook-finished")" "loopback address"
+}
+
 test_case "a strict build: unprivileged, every escape attempt fails, the artifact is made" test_strict_build_escapes_nothing
 test_case "network = yes: the network, and still no secrets" test_network_yes_reaches_only_the_network
 test_case "a root build (sandbox = none) never sees the fleet token, tokens or other builds" test_root_build_sees_no_secrets
 test_case "systemd-analyze security: strict builds <= 3.0, forwarder <= 2.0, agent <= 2.0" test_unit_exposure_scores
+test_case "webhooks to loopback addresses are not sent" test_webhook_to_loopback_is_refused
 finish

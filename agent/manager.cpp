@@ -720,9 +720,35 @@ void Manager::afterCleanupAuthorized(
 
 // --- Queries ----------------------------------------------------------------
 
-std::string Manager::kickstartOf(const std::string& id) {
+// A kickstart may hold password hashes: its submitter reads it, anyone
+// else needs manage (the forwarder gets it for its admin tokens through
+// polkit/50-imagebuild.rules).
+void Manager::readKickstart(const std::string& id, sdbus::Result<std::string>&& result,
+                            const sdbus::Message& call) {
     touch();
-    return store_.readKickstart(id);
+    auto* build = find(id);
+    if (build == nullptr) {
+        result.returnError(sdbus::Error(errors::kNotFound,
+                                        fmt::format("no build {} on {}", id, options_.hostname)));
+        return;
+    }
+    auto caller = callerOf(call);
+    if (caller.uid == build->record().submitterUid) {
+        result.returnResults(store_.readKickstart(id));
+        return;
+    }
+    auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
+    ++pendingCalls_;
+    polkit_.check(
+        caller, action::kManage, {{"verb", "kickstart"}, {"id", id}},
+        [this, id, reply, uid = caller.uid](const std::string& denied) {
+            --pendingCalls_;
+            touch();
+            if (!refusedByPolkit(reply, id, fmt::format("kickstart of {} read by uid {}", id, uid),
+                                 denied)) {
+                reply->returnResults(store_.readKickstart(id));
+            }
+        });
 }
 
 sdbus::ObjectPath Manager::GetBuild(const std::string& id) {

@@ -5,7 +5,7 @@
 # the build, to read the secrets, write the system, remount it, raise their
 # privileges and reach the forwarder; each attempt must fail while the build
 # still writes its artifact and succeeds. Then: the units' exposure scores,
-# and webhooks to internal addresses.
+# who reads a kickstart (D-Bus and HTTP), and webhooks to internal addresses.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent-lib.sh"
 source "$(dirname "$0")/forwarder-lib.sh"
@@ -174,6 +174,49 @@ test_unit_exposure_scores() {
     done
 }
 
+# A kickstart may hold password hashes. On D-Bus: its submitter reads it,
+# anyone else needs polkit's manage.
+test_kickstart_over_dbus() {
+    local ks
+    ks=$(run_in h busctl call $A "$(path_of h-1)" $B GetKickstart)
+    assert_contains "$ks" 's "# test kickstart'
+    run_in h useradd -G imagebuild ksuser
+    local own
+    own=$(run_in h runuser -u ksuser -- busctl call $A $M $I Submit 'a{sv}' 4 type s sleep \
+        arch s x86_64 release s 40 kickstart s "rootpw --iscrypted \$6\$secret" | awk '{print $2}' | tr -d '"')
+    assert_contains "$(run_in h runuser -u ksuser -- busctl call $A "$(path_of "$own")" $B GetKickstart)" \
+        'rootpw --iscrypted'
+    run_in h busctl call $A "$(path_of "$own")" $B Cancel
+    local denied
+    denied=$(run_in h runuser -u ksuser -- gdbus call --system --dest $A --object-path "$(path_of h-1)" \
+        --method $B.GetKickstart 2>&1 || true)
+    assert_contains "$denied" "org.imagebuild.Error.AccessDenied"
+    assert_contains "$denied" "org.imagebuild.manage"
+    denied=$(run_in h runuser -u nobody -- gdbus call --system --dest $A --object-path "$(path_of "$own")" \
+        --method $B.GetKickstart 2>&1 || true)
+    assert_contains "$denied" "org.imagebuild.Error.AccessDenied"
+}
+
+# Over HTTP: the token that submitted it, or an admin token.
+test_kickstart_over_http() {
+    local id
+    id=$(curl -sf -H 'Authorization: Bearer alice-token' -X POST "$F/v1/builds" \
+        --data '{"type": "oemdrv", "arch": "x86_64", "release": "40", "kickstart": "rootpw --iscrypted $6$alice\n"}' |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    assert_contains "$(curl -sf -H 'Authorization: Bearer alice-token' "$F/v1/builds/$id/kickstart")" 'rootpw'
+    assert_contains "$(curl -sf -H 'Authorization: Bearer ops-token' "$F/v1/builds/$id/kickstart")" 'rootpw'
+    assert_eq "$(http_status "$F/v1/builds/$id/kickstart")" 401
+    assert_eq "$(http_status -H 'Authorization: Bearer bob-token' "$F/v1/builds/$id/kickstart")" 403
+    assert_eq "$(http_status -H 'Authorization: Bearer carol-token' "$F/v1/builds/$id/kickstart")" 403
+    # The fleet token alone (an anonymous read relayed by a peer) is nobody.
+    assert_eq "$(http_status -H 'Authorization: Bearer fleet-secret' "$F/v1/builds/$id/kickstart")" 401
+    # A build submitted on the host (root): admin only; the forwarder gets
+    # it from the agent through polkit's manage, verb kickstart.
+    assert_contains "$(curl -sf -H 'Authorization: Bearer ops-token' "$F/v1/builds/h-1/kickstart")" \
+        '# test kickstart'
+    assert_eq "$(http_status -H 'Authorization: Bearer alice-token' "$F/v1/builds/h-1/kickstart")" 403
+}
+
 # A spec's webhook aimed at the host itself is not sent.
 test_webhook_to_loopback_is_refused() {
     local id log
@@ -194,5 +237,7 @@ test_case "a strict build: unprivileged, every escape attempt fails, the artifac
 test_case "network = yes: the network, and still no secrets" test_network_yes_reaches_only_the_network
 test_case "a root build (sandbox = none) never sees the fleet token, tokens or other builds" test_root_build_sees_no_secrets
 test_case "systemd-analyze security: strict builds <= 3.0, forwarder <= 2.0, agent <= 2.0" test_unit_exposure_scores
+test_case "GetKickstart: the submitter, or polkit manage" test_kickstart_over_dbus
+test_case "GET /v1/builds/<id>/kickstart: the submitting token or an admin token" test_kickstart_over_http
 test_case "webhooks to loopback addresses are not sent" test_webhook_to_loopback_is_refused
 finish

@@ -28,14 +28,6 @@ constexpr std::uint64_t kRootBuildCapabilities =
     (1ULL << CAP_FSETID) | (1ULL << CAP_SETFCAP) | (1ULL << CAP_SYS_CHROOT) | (1ULL << CAP_SETUID) |
     (1ULL << CAP_SETGID) | (1ULL << CAP_KILL);
 
-std::vector<BindPath> binds(const std::vector<std::string>& paths) {
-    std::vector<BindPath> out;
-    for (const auto& path : paths) {
-        out.emplace_back(path, path, false, std::uint64_t{MS_REC});
-    }
-    return out;
-}
-
 std::vector<std::string> addressFamilies(const BuildSandbox& s) {
     std::vector<std::string> families = {"AF_UNIX"};
     if (s.level == Sandbox::kNone) {
@@ -50,6 +42,10 @@ std::vector<std::string> addressFamilies(const BuildSandbox& s) {
 
 // Both profiles: the secrets and every other build out of sight, the kernel's
 // knobs and logs, the clock and the host name out of reach.
+// TemporaryFileSystem= and BindPaths= apply to privileged commands too, so
+// the build's directory is bound writable and made read-only with
+// ReadOnlyPaths=, which privileged commands skip: the recorder and
+// end-of-build write into it, the build only into out/ and work/.
 void common(std::vector<UnitProperty>& p, const BuildSandbox& s) {
     auto flag = [&p](const char* name) {
         p.emplace_back(name, sdbus::Variant(true));
@@ -57,9 +53,12 @@ void common(std::vector<UnitProperty>& p, const BuildSandbox& s) {
     p.emplace_back("InaccessiblePaths", sdbus::Variant(s.secrets));
     p.emplace_back(
         "TemporaryFileSystem",
-        sdbus::Variant(std::vector<sdbus::Struct<std::string, std::string>>{{s.hiddenDir, "ro"}}));
-    p.emplace_back("BindPaths", sdbus::Variant(binds(s.writable)));
-    p.emplace_back("BindReadOnlyPaths", sdbus::Variant(binds(s.readOnly)));
+        sdbus::Variant(std::vector<sdbus::Struct<std::string, std::string>>{{s.hiddenDir, ""}}));
+    p.emplace_back(
+        "BindPaths",
+        sdbus::Variant(std::vector<BindPath>{BindPath(s.buildDir, s.buildDir, false, MS_REC)}));
+    p.emplace_back("ReadOnlyPaths", sdbus::Variant(std::vector<std::string>{s.buildDir}));
+    p.emplace_back("ReadWritePaths", sdbus::Variant(s.writable));
     p.emplace_back("ProtectHome", sdbus::Variant(std::string("yes")));
     for (const char* name :
          {"PrivateTmp", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
@@ -128,8 +127,8 @@ BuildSandbox buildSandboxFor(const ImageType& type, const StateStore& store,
     s.network = type.network;
     s.hiddenDir = store.root().string();
     s.secrets = {std::string("-") + IMAGEBUILD_SYSCONFDIR + "/imagebuild"};
+    s.buildDir = store.buildDir(id).string();
     s.writable = {store.outDir(id).string(), store.workDir(id).string()};
-    s.readOnly = {store.kickstartPath(id).string()};
     if (s.level == Sandbox::kStrict) {
         s.user = kBuildUser;
         auto chown = findProgram("chown");

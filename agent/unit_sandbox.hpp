@@ -11,7 +11,10 @@
 //           capabilities and system calls those tools use
 // Both hide the host's secrets (/etc/imagebuild) and the agent's state
 // directory (every other build, its kickstart, its record): only the build's
-// own kickstart, out/ and work/ are bound back into that place.
+// own directory is bound back into that place, read-only but for out/ and
+// work/. The privileged steps around the build (the chown before, the
+// outcome recorder and end-of-build after) skip the sandbox but not the
+// mounts: they see the build's directory writable and no other build.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -32,9 +35,9 @@ struct BuildSandbox {
     bool network = false;
     std::string user;                   // strict: kBuildUser; none: empty (root)
     std::string hiddenDir;              // the state directory, behind an empty tmpfs
+    std::string buildDir;               // bound back; read-only to the build
     std::vector<std::string> secrets;   // made inaccessible ('-': if it exists)
-    std::vector<std::string> writable;  // bound back writable: out/, work/
-    std::vector<std::string> readOnly;  // bound back read-only: ks.cfg
+    std::vector<std::string> writable;  // within buildDir, writable: out/, work/
     std::vector<std::string> handOver;  // privileged argv run first: chown of writable
 };
 

@@ -62,7 +62,7 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     EXPECT_EQ(u.sandbox->user, "imagebuild-build");
     EXPECT_EQ(u.sandbox->hiddenDir, dir_.string());
     EXPECT_EQ(u.sandbox->writable, (std::vector<std::string>{dir + "/out", dir + "/work"}));
-    EXPECT_EQ(u.sandbox->readOnly, std::vector<std::string>{dir + "/ks.cfg"});
+    EXPECT_EQ(u.sandbox->buildDir, dir);
     EXPECT_EQ(u.sandbox->secrets.size(), 1u);
     EXPECT_EQ(u.sandbox->secrets[0].rfind("-/", 0), 0u);  // '-': fine if it does not exist
     ASSERT_EQ(u.sandbox->handOver.size(), 4u);
@@ -87,10 +87,10 @@ TEST_F(UnitSettingsTest, StrictAndRootProfiles) {
         "t.conf");
     StateStore store(dir_);
     auto strict = countOf(sandboxProperties(buildSandboxFor(c.types.at("s"), store, "h-1")));
-    for (const char* name :
-         {"User", "CapabilityBoundingSet", "NoNewPrivileges", "PrivateNetwork", "PrivateDevices",
-          "PrivateUsers", "MemoryDenyWriteExecute", "RestrictNamespaces", "InaccessiblePaths",
-          "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "ExecStartPreEx"}) {
+    for (const char* name : {"User", "CapabilityBoundingSet", "NoNewPrivileges", "PrivateNetwork",
+                             "PrivateDevices", "PrivateUsers", "MemoryDenyWriteExecute",
+                             "RestrictNamespaces", "InaccessiblePaths", "TemporaryFileSystem",
+                             "BindPaths", "ReadOnlyPaths", "ReadWritePaths", "ExecStartPreEx"}) {
         EXPECT_EQ(strict[name], 1) << name;
     }
     EXPECT_EQ(strict["SystemCallFilter"], 2);  // the allow-list, then ~@privileged @resources

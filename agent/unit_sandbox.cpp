@@ -66,10 +66,11 @@ void common(std::vector<UnitProperty>& p, const BuildSandbox& s) {
           "LockPersonality", "RemoveIPC"}) {
         flag(name);
     }
+    // network = no is enforced here, on the build's own processes: no IP
+    // socket can be made. Not with PrivateNetwork=: the network namespace is
+    // the unit's, so it would also cut off end-of-build (the final webhook, a
+    // mail relay), which seccomp filters exempt as a privileged command.
     p.emplace_back("RestrictAddressFamilies", sdbus::Variant(Filter(true, addressFamilies(s))));
-    if (!s.network) {
-        flag("PrivateNetwork");
-    }
 }
 
 void strict(std::vector<UnitProperty>& p, const BuildSandbox& s) {

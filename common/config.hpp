@@ -44,7 +44,7 @@ struct ImageType {
     ArgvTemplate command;
     std::vector<std::string> tools;  // programs that must exist on the host
     Sandbox sandbox = Sandbox::kStrict;
-    bool network = false;                // no: the build runs with PrivateNetwork=yes
+    bool network = false;                // no: the build may open no IP socket
     std::vector<std::string> artifacts;  // globs under {outdir}
 };
 

@@ -87,18 +87,18 @@ TEST_F(UnitSettingsTest, StrictAndRootProfiles) {
         "t.conf");
     StateStore store(dir_);
     auto strict = countOf(sandboxProperties(buildSandboxFor(c.types.at("s"), store, "h-1")));
-    for (const char* name : {"User", "CapabilityBoundingSet", "NoNewPrivileges", "PrivateNetwork",
-                             "PrivateDevices", "PrivateUsers", "MemoryDenyWriteExecute",
-                             "RestrictNamespaces", "InaccessiblePaths", "TemporaryFileSystem",
-                             "BindPaths", "ReadOnlyPaths", "ReadWritePaths", "ExecStartPreEx"}) {
+    for (const char* name : {"User", "CapabilityBoundingSet", "NoNewPrivileges", "PrivateDevices",
+                             "PrivateUsers", "MemoryDenyWriteExecute", "RestrictNamespaces",
+                             "InaccessiblePaths", "TemporaryFileSystem", "BindPaths",
+                             "ReadOnlyPaths", "ReadWritePaths", "ExecStartPreEx"}) {
         EXPECT_EQ(strict[name], 1) << name;
     }
     EXPECT_EQ(strict["SystemCallFilter"], 2);  // the allow-list, then ~@privileged @resources
     auto networked = countOf(sandboxProperties(buildSandboxFor(c.types.at("n"), store, "h-1")));
-    EXPECT_EQ(networked["PrivateNetwork"], 0);
+    EXPECT_EQ(networked["RestrictAddressFamilies"], 1);
     auto root = countOf(sandboxProperties(buildSandboxFor(c.types.at("r"), store, "h-1")));
     for (const char* name : {"User", "PrivateDevices", "NoNewPrivileges", "ExecStartPreEx",
-                             "PrivateNetwork", "MemoryDenyWriteExecute"}) {
+                             "MemoryDenyWriteExecute"}) {
         EXPECT_EQ(root[name], 0) << name;
     }
     for (const char* name : {"CapabilityBoundingSet", "InaccessiblePaths", "TemporaryFileSystem",

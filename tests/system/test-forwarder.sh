@@ -264,6 +264,11 @@ agent_state() {
         org.imagebuild.Build1 State | awk '{print $2}' | tr -d '"'
 }
 agent_says() { [ "$(agent_state "$1")" = "$2" ]; }
+ended_over_a_second_ago() {
+    local ended
+    ended=$(run_in a sed -n 's/.*"finished_at": \([0-9]*\).*/\1/p' "/var/lib/imagebuild/builds/$1/record.json")
+    [ -n "$ended" ] && [ $(($(date +%s%6N) - ended)) -gt 1100000 ]
+}
 test_build_list_shows_every_change_at_once() {
     local id posted out
     listed >/dev/null
@@ -298,7 +303,9 @@ test_build_list_shows_every_change_at_once() {
  "artifacts": [], "cancel_requested": false}
 JSON
     assert_contains "$(listed)" "a-9000 succeeded"
-    # Removed by the agent's cleanup: gone from the very next list.
+    # Removed by the agent's cleanup (max_age = 1s: once the newest of them,
+    # $posted, ended over a second ago): gone from the very next list.
+    wait_for 10 ended_over_a_second_ago "$posted"
     out=$(run_in a busctl call $A $M $I Cleanup)
     assert_contains "$out" '"a-9000"'
     assert_contains "$out" "\"$posted\""

@@ -127,7 +127,8 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config,
     }
     // Last: a slow webhook (bounded by WebhookPolicy's budget) never holds
     // up staging or the mail.
-    report.webhook = postFinalOnce(buildDir, webhookUrlFor(record, config), info);
+    report.webhook =
+        postFinalOnce(buildDir, webhookUrlFor(record, config), info, config.webhook.allowPrivate);
     return report;
 }
 

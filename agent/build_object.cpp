@@ -30,8 +30,9 @@ void BuildObject::SetPinned(sdbus::Result<>&& result, bool pinned) {
                      *getObject().getCurrentlyProcessedMessage());
 }
 
-std::string BuildObject::GetKickstart() {
-    return owner_.kickstartOf(record_.id);
+void BuildObject::GetKickstart(sdbus::Result<std::string>&& result) {
+    owner_.readKickstart(record_.id, std::move(result),
+                         *getObject().getCurrentlyProcessedMessage());
 }
 
 std::vector<sdbus::Struct<std::string, std::string, uint64_t, std::string>>

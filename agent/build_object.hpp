@@ -19,7 +19,10 @@ class BuildOwner {
 public:
     virtual void cancelBuild(const std::string& id, sdbus::Result<>&& result,
                              const sdbus::Message& call) = 0;
-    virtual std::string kickstartOf(const std::string& id) = 0;
+    // Replies with the kickstart to its submitter, or to a caller polkit
+    // grants org.imagebuild.manage; AccessDenied otherwise.
+    virtual void readKickstart(const std::string& id, sdbus::Result<std::string>&& result,
+                               const sdbus::Message& call) = 0;
     virtual void setPinned(const std::string& id, bool pinned, sdbus::Result<>&& result,
                            const sdbus::Message& call) = 0;
 
@@ -45,7 +48,7 @@ public:
 private:
     void Cancel(sdbus::Result<>&& result) override;
     void SetPinned(sdbus::Result<>&& result, bool pinned) override;
-    std::string GetKickstart() override;
+    void GetKickstart(sdbus::Result<std::string>&& result) override;
 
     std::string Id() override { return record_.id; }
     std::string Type() override { return record_.spec.type; }

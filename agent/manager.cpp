@@ -243,9 +243,29 @@ void Manager::Cleanup(sdbus::Result<std::vector<std::string>>&& result) {
 
 // --- Queries --------------------------------------------------------------------
 
-std::string Manager::kickstartOf(const std::string& id) {
+// A kickstart may hold password hashes: its submitter reads it, anyone
+// else needs manage (the forwarder gets it for its admin tokens through
+// polkit/50-imagebuild.rules).
+void Manager::readKickstart(const std::string& id, sdbus::Result<std::string>&& result,
+                            const sdbus::Message& call) {
     touch();
-    return lifecycle_.registry().store().readKickstart(id);
+    std::uint32_t owner = 0;
+    try {
+        owner = lifecycle_.get(id).submitterUid;
+    } catch (const LifecycleError& e) {
+        result.returnError(toDbusError(e));
+        return;
+    }
+    auto caller = callerOf(call);
+    if (caller.uid == owner) {
+        result.returnResults(lifecycle_.registry().store().readKickstart(id));
+        return;
+    }
+    auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
+    authorize(caller, action::kManage, {{"verb", "kickstart"}, {"id", id}}, reply, id,
+              fmt::format("kickstart of {} read by uid {}", id, caller.uid), [this, id, reply] {
+                  reply->returnResults(lifecycle_.registry().store().readKickstart(id));
+              });
 }
 
 sdbus::ObjectPath Manager::GetBuild(const std::string& id) {

@@ -43,7 +43,8 @@ public:
     // BuildOwner
     void cancelBuild(const std::string& id, sdbus::Result<>&& result,
                      const sdbus::Message& call) override;
-    std::string kickstartOf(const std::string& id) override;
+    void readKickstart(const std::string& id, sdbus::Result<std::string>&& result,
+                       const sdbus::Message& call) override;
     void setPinned(const std::string& id, bool pinned, sdbus::Result<>&& result,
                    const sdbus::Message& call) override;
 

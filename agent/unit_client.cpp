@@ -21,18 +21,25 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
     return {ExecCommand(argv.front(), argv, false)};
 }
 
-// End-of-build, as ExecStopPostEx= (path, argv, flags): it runs outside the
-// build's sandbox ("privileged": it writes the staging copy and hands mail to
-// sendmail) and may fail without changing the unit's result
-// ("ignore-failure"). The outcome recorder before it is a plain
-// ExecStopPost=: systemd 252 writes ExecStopPostEx= into the transient unit
-// file but cannot read it back, so a daemon-reload or daemon-reexec drops
-// the Ex commands; the recorder, which makes a build's end known, survives.
+// ExecStopPostEx= (path, argv, flags): both run as root outside the build's
+// sandbox ("privileged"): the recorder writes into the build's directory,
+// which the build itself may not (so a build cannot forge its outcome); it
+// must succeed. End-of-build writes the staging copy and hands mail to
+// sendmail, and may fail without changing the unit's result
+// ("ignore-failure"). systemd 252 writes ExecStopPostEx= into the transient
+// unit file but cannot read it back, so a daemon-reload or daemon-reexec
+// drops both: the agent then takes the build's end from systemd's own
+// record of the unit (docs/design.md, "Build lifecycle").
 using ExecCommandEx =
     sdbus::Struct<std::string, std::vector<std::string>, std::vector<std::string>>;
-std::vector<ExecCommandEx> endOfBuildCommands(const UnitSettings& u) {
-    return {ExecCommandEx(u.execStopPostAfter.front(), u.execStopPostAfter,
-                          std::vector<std::string>{"privileged", "ignore-failure"})};
+std::vector<ExecCommandEx> stopPostCommands(const UnitSettings& u) {
+    std::vector<ExecCommandEx> commands = {ExecCommandEx(u.execStopPost.front(), u.execStopPost,
+                                                         std::vector<std::string>{"privileged"})};
+    if (!u.execStopPostAfter.empty()) {
+        commands.emplace_back(u.execStopPostAfter.front(), u.execStopPostAfter,
+                              std::vector<std::string>{"privileged", "ignore-failure"});
+    }
+    return commands;
 }
 
 // LogExtraFields= is aay on the bus: journal fields may hold any bytes.
@@ -61,10 +68,7 @@ std::vector<Property> toProperties(const UnitSettings& u) {
         p.emplace_back("WorkingDirectory", sdbus::Variant(u.workingDirectory));
     }
     if (!u.execStopPost.empty()) {
-        p.emplace_back("ExecStopPost", sdbus::Variant(execCommand(u.execStopPost)));
-        if (!u.execStopPostAfter.empty()) {
-            p.emplace_back("ExecStopPostEx", sdbus::Variant(endOfBuildCommands(u)));
-        }
+        p.emplace_back("ExecStopPostEx", sdbus::Variant(stopPostCommands(u)));
     }
     if (u.runtimeMaxUSec != 0) {
         p.emplace_back("RuntimeMaxUSec", sdbus::Variant(u.runtimeMaxUSec));
@@ -78,12 +82,10 @@ std::vector<Property> toProperties(const UnitSettings& u) {
     if (u.tasksMax) {
         p.emplace_back("TasksMax", sdbus::Variant(*u.tasksMax));
     }
-    if (u.strictSandbox) {
-        p.emplace_back("ProtectSystem", sdbus::Variant(std::string("strict")));
-        p.emplace_back("ProtectHome", sdbus::Variant(std::string("yes")));
-        p.emplace_back("PrivateTmp", sdbus::Variant(true));
-        p.emplace_back("NoNewPrivileges", sdbus::Variant(true));
-        p.emplace_back("ReadWritePaths", sdbus::Variant(u.readWritePaths));
+    // Confinement of a build: its own block (agent/unit_sandbox.cpp).
+    if (u.sandbox) {
+        auto sandbox = sandboxProperties(*u.sandbox);
+        p.insert(p.end(), sandbox.begin(), sandbox.end());
     }
     return p;
 }

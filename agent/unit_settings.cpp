@@ -57,10 +57,7 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
         u.cpuQuotaPerSecUSec = *host.cpuQuotaPercent * 10000;
     }
     u.tasksMax = host.tasksMax;
-    u.strictSandbox = type.sandbox == Sandbox::kStrict;
-    if (u.strictSandbox) {
-        u.readWritePaths = {dir};
-    }
+    u.sandbox = buildSandboxFor(type, store, record.id);
     return u;
 }
 

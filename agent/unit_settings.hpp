@@ -11,6 +11,7 @@
 
 #include "agent/build_record.hpp"
 #include "agent/state_store.hpp"
+#include "agent/unit_sandbox.hpp"
 #include "common/config.hpp"
 
 namespace imagebuild::agent {
@@ -21,7 +22,7 @@ struct UnitSettings {
     std::string slice = "imagebuild.slice";
     std::vector<std::string> execStart;  // argv; [0] is an absolute path
     // The outcome recorder, then (its failure ignored) staging and the final
-    // mail; both run even when no agent does.
+    // mail; both run even when no agent does, as root outside the sandbox.
     std::vector<std::string> execStopPost;
     std::vector<std::string> execStopPostAfter;
     std::string workingDirectory;             // empty: systemd's default (/)
@@ -31,8 +32,8 @@ struct UnitSettings {
     std::optional<std::uint64_t> memoryMax;
     std::optional<std::uint64_t> cpuQuotaPerSecUSec;
     std::optional<std::uint64_t> tasksMax;
-    bool strictSandbox = false;
-    std::vector<std::string> readWritePaths;  // only with strictSandbox
+    // Build units only: how the build is confined (unit_sandbox.hpp).
+    std::optional<BuildSandbox> sandbox;
 };
 
 std::string unitNameOf(const std::string& id);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/journal_log.hpp"
+#include "agent/webhook_address.hpp"
 #include "common/atomic_file.hpp"
 #include "common/build_json.hpp"
 #include "imagebuild_config.h"
@@ -28,6 +29,21 @@ using std::chrono::milliseconds;
 // is cut off rather than held in memory.
 constexpr std::uint64_t kMaxAnswerBytes = 64 * 1024;
 
+// The resolved endpoints a webhook may go to; `why` says what was dropped.
+std::vector<tcp::endpoint> allowedEndpoints(const tcp::resolver::results_type& resolved,
+                                            bool allowPrivate, std::string& why) {
+    std::vector<tcp::endpoint> out;
+    for (const auto& entry : resolved) {
+        auto kind = allowPrivate ? std::string() : internalAddressKind(entry.endpoint().address());
+        if (kind.empty()) {
+            out.push_back(entry.endpoint());
+        } else if (why.empty()) {
+            why = fmt::format("{} is a {} address", entry.endpoint().address().to_string(), kind);
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string webhookUrlFor(const BuildRecord& record, const Config& config) {
@@ -39,13 +55,21 @@ bool retryable(unsigned status) {
 }
 
 WebhookAttempt postJson(const HttpUrl& url, const std::string& body, const std::string& event,
-                        milliseconds stepTimeout) {
+                        milliseconds stepTimeout, bool allowPrivate) {
     const char* step = "resolving the host";
     try {
         asio::io_context io;
         beast::tcp_stream stream(io);
         tcp::resolver resolver(io);
-        auto endpoints = resolver.resolve(url.host, url.port);
+        std::string dropped;
+        auto endpoints =
+            allowedEndpoints(resolver.resolve(url.host, url.port), allowPrivate, dropped);
+        if (endpoints.empty()) {
+            return {fmt::format("not sent: {} ({}); webhooks go to public addresses only "
+                                "unless imagebuild.conf has [webhook] allow_private = yes",
+                                url.host, dropped),
+                    0, true};
+        }
         step = "connecting";
         stream.expires_after(stepTimeout);
         stream.connect(endpoints);
@@ -97,7 +121,7 @@ WebhookDelivery deliverWithRetries(const WebhookPolicy& policy,
             return d;
         }
         d.detail = result.error;
-        if (!retryable(result.status) || i >= policy.pauses.size()) {
+        if (result.refused || !retryable(result.status) || i >= policy.pauses.size()) {
             return d;
         }
         // Another attempt only if it would have its full pause and a step.
@@ -118,7 +142,10 @@ WebhookDelivery deliverWebhook(const std::string& url, const std::string& body,
         d.detail = fmt::format("the URL is not usable: {}", why);
     } else {
         d = deliverWithRetries(
-            policy, [&](milliseconds step) { return postJson(*parsed, body, event, step); },
+            policy,
+            [&](milliseconds step) {
+                return postJson(*parsed, body, event, step, policy.allowPrivate);
+            },
             [](milliseconds pause) { std::this_thread::sleep_for(pause); },
             [] { return std::chrono::steady_clock::now(); });
     }
@@ -135,7 +162,7 @@ WebhookDelivery deliverWebhook(const std::string& url, const std::string& body,
 }
 
 std::string postFinalOnce(const std::filesystem::path& buildDir, const std::string& url,
-                          const BuildInfo& info) {
+                          const BuildInfo& info, bool allowPrivate) {
     if (url.empty()) {
         return "not sent: no webhook";
     }
@@ -148,6 +175,7 @@ std::string postFinalOnce(const std::filesystem::path& buildDir, const std::stri
     // unit_client.cpp) with staging and the mail: a smaller budget here.
     WebhookPolicy policy;
     policy.budget = kFinalWebhookBudget;
+    policy.allowPrivate = allowPrivate;
     auto d = deliverWebhook(url, nlohmann::json(info).dump(), info.id, info.state, policy);
     auto outcome = d.delivered ? std::string("delivered") : "failed: " + d.detail;
     writeFileAtomic(marker, outcome + "\n");

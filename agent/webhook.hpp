@@ -25,7 +25,9 @@ namespace imagebuild::agent {
 
 // Fixed (documented in docs/imagebuild.conf.md): 3 attempts, 1 s then 3 s
 // apart, 5 s for each of resolve+connect, write and read, 30 s in all.
+// Internal addresses (webhook_address.hpp) only with [webhook] allow_private.
 struct WebhookPolicy {
+    bool allowPrivate = false;
     std::chrono::milliseconds stepTimeout{5000};
     std::vector<std::chrono::milliseconds> pauses{std::chrono::milliseconds(1000),
                                                   std::chrono::milliseconds(3000)};
@@ -36,14 +38,16 @@ struct WebhookPolicy {
 std::string webhookUrlFor(const BuildRecord& record, const Config& config);
 
 struct WebhookAttempt {
-    std::string error;    // empty: delivered
-    unsigned status = 0;  // the HTTP status, 0 if none came
+    std::string error;     // empty: delivered
+    unsigned status = 0;   // the HTTP status, 0 if none came
+    bool refused = false;  // not sent at all (an internal address): never retried
 };
 
 // One attempt; error is empty for a 2xx answer, else what went wrong. stepTimeout
-// bounds each of connect, write and read.
+// bounds each of connect, write and read. Without allowPrivate, only the
+// resolved addresses that are public are connected to; none: refused.
 WebhookAttempt postJson(const HttpUrl& url, const std::string& body, const std::string& event,
-                        std::chrono::milliseconds stepTimeout);
+                        std::chrono::milliseconds stepTimeout, bool allowPrivate);
 
 // An answer worth trying again: no answer at all (status 0), 408, 429, 5xx.
 bool retryable(unsigned status);
@@ -77,6 +81,6 @@ inline constexpr std::chrono::milliseconds kFinalWebhookBudget{15000};
 // crash never posts twice) and then records the outcome. Returns what
 // happened, for the build's log.
 std::string postFinalOnce(const std::filesystem::path& buildDir, const std::string& url,
-                          const BuildInfo& info);
+                          const BuildInfo& info, bool allowPrivate);
 
 }  // namespace imagebuild::agent

@@ -4,6 +4,8 @@
 // IMAGEBUILD_ID= (taken from the record's "id"). The agent runs it in a
 // transient unit at each state change. Exits 0 whether or not the webhook
 // answered: a notification never changes a build's result; 2 on bad usage.
+// Internal addresses are refused unless imagebuild.conf's [webhook]
+// allow_private says yes (an unreadable config: refused).
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "agent/webhook.hpp"
+#include "common/config.hpp"
 
 namespace {
 
@@ -42,7 +45,14 @@ int main(int argc, char** argv) {
         id = record.value("id", "");
         event = record.value("state", "");
     }
-    auto d = imagebuild::agent::deliverWebhook(argv[1], body, id, event);
+    imagebuild::agent::WebhookPolicy policy;
+    try {
+        policy.allowPrivate =
+            imagebuild::loadConfig(imagebuild::defaultConfigPath()).webhook.allowPrivate;
+    } catch (const std::exception& e) {
+        std::cerr << "imagebuild-webhook: " << e.what() << "; internal addresses refused\n";
+    }
+    auto d = imagebuild::agent::deliverWebhook(argv[1], body, id, event, policy);
     std::cout << "imagebuild-webhook: " << (d.delivered ? "delivered" : "failed: " + d.detail)
               << "\n";
     return 0;

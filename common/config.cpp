@@ -24,8 +24,8 @@ namespace {
 const std::vector<std::string> kHostKeys = {
     "arches",      "releases",   "max_parallel", "queue_max", "idle_exit_sec",
     "monitor_url", "memory_max", "cpu_quota",    "tasks_max", "timeout_sec"};
-const std::vector<std::string> kTypeKeys = {"command", "tools", "sandbox", "artifacts",
-                                            "description"};
+const std::vector<std::string> kTypeKeys = {"command", "tools",     "sandbox",
+                                            "network", "artifacts", "description"};
 
 using Located = IniValue;
 
@@ -99,6 +99,14 @@ public:
                  fmt::format("{} must be a percentage such as 200%, not \"{}\"", key, v.value));
         }
         return number(key, Located{v.value.substr(0, v.value.size() - 1), v.line}, 1, 100000);
+    }
+
+    bool yesNo(const std::string& key, const Located& v) const {
+        const auto& s = v.value;
+        if (s != "yes" && s != "no" && s != "true" && s != "false") {
+            fail(v.line, fmt::format("{} must be yes or no, not \"{}\"", key, s));
+        }
+        return s == "yes" || s == "true";
     }
 
     void knownKeys(const std::string& section, const std::map<std::string, Located>& entries,
@@ -230,8 +238,11 @@ RetentionConfig checkRetention(const Checker& check, const std::map<std::string,
 }
 
 WebhookConfig checkWebhook(const Checker& check, const std::map<std::string, Located>& e) {
-    check.knownKeys("webhook", e, {"url"});
+    check.knownKeys("webhook", e, {"url", "allow_private"});
     WebhookConfig webhook;
+    if (auto it = e.find("allow_private"); it != e.end()) {
+        webhook.allowPrivate = check.yesNo("allow_private", it->second);
+    }
     if (auto it = e.find("url"); it != e.end() && !it->second.value.empty()) {
         std::string why;
         if (!parseHttpUrl(it->second.value, &why)) {
@@ -276,6 +287,9 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
             check.fail(it->second.line,
                        fmt::format("sandbox must be strict or none, not \"{}\"", it->second.value));
         }
+    }
+    if (auto it = e.find("network"); it != e.end()) {
+        t.network = check.yesNo("network", it->second);
     }
     if (auto it = e.find("artifacts"); it != e.end()) {
         t.artifacts = splitWords(it->second.value);

@@ -6,9 +6,9 @@
 //   [staging]                   copy_to
 //   [mail]                      enabled, from, sendmail, public_url
 //   [retention]                 max_age, max_total_size
-//   [webhook]                   url
+//   [webhook]                   url, allow_private
 //   [type.<name>]               command (argv template), tools, sandbox,
-//                               artifacts, description
+//                               network, artifacts, description
 //
 // See docs/imagebuild.conf.md. Every error names file:line and what is wrong.
 #pragma once
@@ -29,17 +29,22 @@
 
 namespace imagebuild {
 
+// How a type's build units are confined (agent/unit_sandbox.hpp has the
+// exact systemd settings of each; docs/security.md says why).
 enum class Sandbox {
-    kNone,    // the build may touch the whole system (lorax, livemedia-creator)
-    kStrict,  // read-only system, private /tmp, writes only to its build dir
+    kNone,    // root with the capabilities loop devices and mounts need (lorax,
+              // pungi, livemedia-creator); still no fleet secrets, no other builds
+    kStrict,  // an unprivileged user, no capabilities, read-only system,
+              // writes only to its own out/ and work/
 };
 
 struct ImageType {
     std::string name;
     std::string description;
     ArgvTemplate command;
-    std::vector<std::string> tools;      // programs that must exist on the host
-    Sandbox sandbox = Sandbox::kStrict;  //
+    std::vector<std::string> tools;  // programs that must exist on the host
+    Sandbox sandbox = Sandbox::kStrict;
+    bool network = false;                // no: the build may open no IP socket
     std::vector<std::string> artifacts;  // globs under {outdir}
 };
 
@@ -83,6 +88,9 @@ struct RetentionConfig {
 // when its spec names no webhook of its own.
 struct WebhookConfig {
     std::string url;  // http://HOST[:PORT]/PATH (common/http_url.hpp); empty: none
+    // Whether webhooks may go to loopback, link-local and private addresses
+    // (the host's own and its LAN's internal services); no by default.
+    bool allowPrivate = false;
 };
 
 struct Config {

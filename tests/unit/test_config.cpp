@@ -29,6 +29,7 @@ artifacts = *.iso
 [type.live]
 command = livemedia-creator --ks {ks} --title "Live {release}"
 sandbox = none
+network = yes
 )";
 
 // The message of the ConfigError parseConfig throws for text.
@@ -62,12 +63,15 @@ TEST(Config, ParsesEveryKey) {
               (std::vector<std::string>{"xorriso", "-as", "mkisofs", "-volid", "OEMDRV", "-output",
                                         "{outdir}/oemdrv.iso", "{ks}"}));
     EXPECT_EQ(oemdrv.sandbox, imagebuild::Sandbox::kStrict);
+    EXPECT_FALSE(oemdrv.network);  // the default: no network
+    EXPECT_FALSE(c.webhook.allowPrivate);
     EXPECT_EQ(oemdrv.artifacts, std::vector<std::string>{"*.iso"});
     const auto& live = c.types.at("live");
     EXPECT_EQ(live.command.elements().back(), "Live {release}");
     // Without tools=, the command's program is the tool.
     EXPECT_EQ(live.tools, std::vector<std::string>{"livemedia-creator"});
     EXPECT_EQ(live.sandbox, imagebuild::Sandbox::kNone);
+    EXPECT_TRUE(live.network);
 }
 
 TEST(Config, DefaultsWhenHostSectionIsAbsent) {
@@ -120,7 +124,11 @@ TEST(Config, TypeErrorsNameFileAndLine) {
               "test.conf:3: sandbox must be strict or none, not \"loose\"");
     EXPECT_EQ(errorOf("[type.t]\ncommand = true\nmemory = 1\n"),
               "test.conf:3: unknown key 'memory' in [type.t]; known keys: command, tools, "
-              "sandbox, artifacts, description");
+              "sandbox, network, artifacts, description");
+    EXPECT_EQ(errorOf("[type.t]\ncommand = true\nnetwork = sometimes\n"),
+              "test.conf:3: network must be yes or no, not \"sometimes\"");
+    EXPECT_EQ(errorOf("[webhook]\nallow_private = 1\n[type.t]\ncommand = true\n"),
+              "test.conf:2: allow_private must be yes or no, not \"1\"");
     EXPECT_EQ(
         errorOf("[types]\ncommand = true\n"),
         "test.conf:1: unknown section [types]; known: [host], [staging], [mail], [retention], "

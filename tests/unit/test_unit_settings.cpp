@@ -56,8 +56,55 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     EXPECT_EQ(u.memoryMax, std::uint64_t{1} << 30);
     EXPECT_EQ(u.cpuQuotaPerSecUSec, 1'500'000u);
     EXPECT_EQ(u.tasksMax, 64u);
-    EXPECT_TRUE(u.strictSandbox);
-    EXPECT_EQ(u.readWritePaths, std::vector<std::string>{dir});
+    ASSERT_TRUE(u.sandbox);
+    EXPECT_EQ(u.sandbox->level, Sandbox::kStrict);
+    EXPECT_FALSE(u.sandbox->network);
+    EXPECT_EQ(u.sandbox->user, "imagebuild-build");
+    EXPECT_EQ(u.sandbox->hiddenDir, dir_.string());
+    EXPECT_EQ(u.sandbox->writable, (std::vector<std::string>{dir + "/out", dir + "/work"}));
+    EXPECT_EQ(u.sandbox->buildDir, dir);
+    EXPECT_EQ(u.sandbox->secrets.size(), 1u);
+    EXPECT_EQ(u.sandbox->secrets[0].rfind("-/", 0), 0u);  // '-': fine if it does not exist
+    ASSERT_EQ(u.sandbox->handOver.size(), 4u);
+    EXPECT_EQ(u.sandbox->handOver[1], "imagebuild-build:imagebuild-build");
+    EXPECT_EQ(u.sandbox->handOver[2], dir + "/out");
+}
+
+// The properties a strict unit is started with: an unprivileged user, no
+// capabilities, the network only when the type asks.
+std::map<std::string, int> countOf(const std::vector<UnitProperty>& p) {
+    std::map<std::string, int> n;
+    for (const auto& property : p) {
+        ++n[std::get<0>(property)];
+    }
+    return n;
+}
+
+TEST_F(UnitSettingsTest, StrictAndRootProfiles) {
+    Config c = parseConfig(
+        "[type.s]\ncommand = echo\n[type.n]\ncommand = echo\nnetwork = yes\n"
+        "[type.r]\ncommand = echo\nsandbox = none\nnetwork = yes\n",
+        "t.conf");
+    StateStore store(dir_);
+    auto strict = countOf(sandboxProperties(buildSandboxFor(c.types.at("s"), store, "h-1")));
+    for (const char* name : {"User", "CapabilityBoundingSet", "NoNewPrivileges", "PrivateDevices",
+                             "PrivateUsers", "MemoryDenyWriteExecute", "RestrictNamespaces",
+                             "InaccessiblePaths", "TemporaryFileSystem", "BindPaths",
+                             "ReadOnlyPaths", "ReadWritePaths", "ExecStartPreEx"}) {
+        EXPECT_EQ(strict[name], 1) << name;
+    }
+    EXPECT_EQ(strict["SystemCallFilter"], 2);  // the allow-list, then ~@privileged @resources
+    auto networked = countOf(sandboxProperties(buildSandboxFor(c.types.at("n"), store, "h-1")));
+    EXPECT_EQ(networked["RestrictAddressFamilies"], 1);
+    auto root = countOf(sandboxProperties(buildSandboxFor(c.types.at("r"), store, "h-1")));
+    for (const char* name : {"User", "PrivateDevices", "NoNewPrivileges", "ExecStartPreEx",
+                             "MemoryDenyWriteExecute"}) {
+        EXPECT_EQ(root[name], 0) << name;
+    }
+    for (const char* name : {"CapabilityBoundingSet", "InaccessiblePaths", "TemporaryFileSystem",
+                             "ProtectKernelModules", "SystemCallFilter"}) {
+        EXPECT_EQ(root[name], 1) << name;
+    }
 }
 
 TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
@@ -73,7 +120,10 @@ TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
     auto u = unitSettingsFor(r, c.types.at("t"), c, store, helpers);
     EXPECT_TRUE(u.execStopPostAfter.empty());
     EXPECT_EQ(u.execStart.back(), "h-4");
-    EXPECT_FALSE(u.strictSandbox);
+    ASSERT_TRUE(u.sandbox);
+    EXPECT_EQ(u.sandbox->level, Sandbox::kNone);
+    EXPECT_TRUE(u.sandbox->user.empty());
+    EXPECT_TRUE(u.sandbox->handOver.empty());
     EXPECT_FALSE(u.memoryMax.has_value());
     EXPECT_THROW(unitSettingsFor(r, c.types.at("gone"), c, store, helpers), std::runtime_error);
     auto mail = mailUnitSettingsFor(r, store, HelperPaths{"/rec", "/hook", ""});

@@ -1,6 +1,7 @@
 // agent/webhook.hpp: the retry schedule against a fake clock, and one real
 // POST to a listening socket of this process.
 #include "agent/webhook.hpp"
+#include "agent/webhook_address.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -149,7 +150,8 @@ TEST(Webhook, PostsJsonToARealSocket) {
     });
     auto url = imagebuild::parseHttpUrl("http://127.0.0.1:" + port + "/hook");
     ASSERT_TRUE(url);
-    auto result = postJson(*url, R"({"id":"h-1","state":"queued"})", "queued", milliseconds(5000));
+    auto result = postJson(*url, R"({"id":"h-1","state":"queued"})", "queued", milliseconds(5000),
+                           /*allowPrivate=*/true);
     server.join();
     EXPECT_EQ(result.error, "");
     EXPECT_EQ(result.status, 204u);
@@ -162,7 +164,68 @@ TEST(Webhook, PostsJsonToARealSocket) {
 TEST(Webhook, AnUnreachableServerIsAnErrorNotAnException) {
     // Port 1 on loopback: nobody listens there in a test environment.
     auto url = imagebuild::parseHttpUrl("http://127.0.0.1:1/hook");
-    auto result = postJson(*url, "{}", "queued", milliseconds(2000));
+    auto result = postJson(*url, "{}", "queued", milliseconds(2000), /*allowPrivate=*/true);
     EXPECT_EQ(result.status, 0u);
     EXPECT_EQ(result.error.rfind("connecting: ", 0), 0u) << result.error;
+}
+
+// A listening loopback server that must never hear from the webhook.
+TEST(Webhook, AnInternalAddressIsRefusedWithoutAConnection) {
+    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    ASSERT_TRUE(listener);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener.get(), 1), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    auto port = std::to_string(ntohs(addr.sin_port));
+    // By name too: what counts is the address it resolves to.
+    for (const auto* host : {"127.0.0.1", "localhost"}) {
+        auto url = imagebuild::parseHttpUrl(std::string("http://") + host + ":" + port + "/hook");
+        ASSERT_TRUE(url);
+        auto result = postJson(*url, "{}", "queued", milliseconds(2000), false);
+        EXPECT_TRUE(result.refused) << host;
+        EXPECT_NE(result.error.find("is a loopback address"), std::string::npos) << result.error;
+        EXPECT_NE(result.error.find("allow_private = yes"), std::string::npos) << result.error;
+    }
+    EXPECT_LT(::accept(listener.get(), nullptr, nullptr), 0);  // nobody connected
+}
+
+TEST(Webhook, ARefusedAddressIsNotRetried) {
+    FakeTime time;
+    WebhookPolicy policy;
+    auto d = deliverWithRetries(
+        policy,
+        [&](milliseconds) {
+            return WebhookAttempt{"not sent: internal", 0, true};
+        },
+        [&](milliseconds pause) { time.sleeps.push_back(pause); }, [&] { return time.t; });
+    EXPECT_FALSE(d.delivered);
+    EXPECT_EQ(d.attempts, 1u);
+    EXPECT_TRUE(time.sleeps.empty());
+}
+
+TEST(Webhook, InternalAddressKinds) {
+    using boost::asio::ip::make_address;
+    using imagebuild::agent::internalAddressKind;
+    for (const auto* a : {"127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"}) {
+        EXPECT_EQ(internalAddressKind(make_address(a)), "loopback") << a;
+    }
+    for (const auto* a : {"169.254.169.254", "fe80::1"}) {
+        EXPECT_EQ(internalAddressKind(make_address(a)), "link-local") << a;
+    }
+    for (const auto* a : {"10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1"}) {
+        EXPECT_EQ(internalAddressKind(make_address(a)), "private") << a;
+    }
+    EXPECT_EQ(internalAddressKind(make_address("fd00::1")), "private (unique local)");
+    EXPECT_EQ(internalAddressKind(make_address("0.0.0.0")), "unspecified");
+    EXPECT_EQ(internalAddressKind(make_address("::")), "unspecified");
+    EXPECT_EQ(internalAddressKind(make_address("224.0.0.1")), "multicast");
+    EXPECT_EQ(internalAddressKind(make_address("255.255.255.255")), "reserved");
+    EXPECT_EQ(internalAddressKind(make_address("100.64.0.1")), "shared (carrier NAT)");
+    for (const auto* a : {"8.8.8.8", "172.32.0.1", "192.169.0.1", "2001:db8::1", "1.1.1.1"}) {
+        EXPECT_EQ(internalAddressKind(make_address(a)), "") << a;
+    }
 }

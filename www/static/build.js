@@ -221,7 +221,8 @@ byId('kickstart-details').addEventListener('toggle', async (event) => {
         return;
     }
     try {
-        pre.textContent = await get(`${path}/kickstart`);
+        // Not an open read (it may hold password hashes): sent with the token.
+        pre.textContent = await write('GET', `${path}/kickstart`, null);
         pre.dataset.loaded = '1';
     } catch (error) {
         pre.textContent = `Could not read the kickstart: ${error.message}`;

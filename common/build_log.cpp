@@ -49,9 +49,11 @@ LogLine BuildLog::takePending() {
     return line;
 }
 
-// One entry read into raw_: a line is complete when journald broke it at a
-// newline (no _LINE_BREAK) or at the end of the stream ("eof"); "nul" was a
-// NUL byte in the line; "line-max" and "pid-change" cut it mid-line.
+// One entry read into raw_: "line-max" cut the line mid-way; "nul" was a NUL
+// byte in it. Anything else ends the line: a newline (no _LINE_BREAK), the
+// end of the stream ("eof"), and "pid-change": journald flushed a partial
+// line because another process wrote, and what that one wrote (a newline,
+// say) may not be in the journal, so joining could make a line nobody wrote.
 std::optional<LogLine> BuildLog::fromEntry() {
     if (!raw_.buildLine) {
         if (!raw_.dropped.empty()) {
@@ -88,7 +90,7 @@ std::optional<LogLine> BuildLog::fromEntry() {
     if (options_.cursor) {
         pending_->cursor = journal_.cursor();
     }
-    if (raw_.lineBreak == "line-max" || raw_.lineBreak == "pid-change") {
+    if (raw_.lineBreak == "line-max") {
         return std::nullopt;
     }
     if (raw_.lineBreak == "nul") {

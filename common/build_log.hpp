@@ -5,8 +5,8 @@
 //
 // Lines: journald splits what a program writes into entries at '\n', at a
 // NUL byte, at LineMax= (48 KiB by default) and where another process
-// continues the line; each entry says why in _LINE_BREAK=. BuildLog joins
-// them back, so a 64 KiB line is one line and "a\0b\n" is the three bytes
+// writes; each entry says why in _LINE_BREAK=. BuildLog joins the first
+// three back, so a 64 KiB line is one line and "a\0b\n" is the three bytes
 // a, NUL, b. A line that had no final newline ends the same way as others.
 //
 // The end: the build's unit, once its own processes are gone, asks journald

@@ -54,14 +54,16 @@ NotificationContext contextFor(const Config& config, const std::string& host) {
             config.mail.publicUrl, std::time(nullptr)};
 }
 
-// The last lines of the build's log, up to its end mark (read after it).
+// The last lines of the build's log, up to its end mark (read after it),
+// escaped as the monitor's HTML and SSE show them.
 std::vector<std::string> logTail(const std::string& id) {
     std::vector<std::string> lines;
     try {
         BuildLog log(id, {});
         log.seekLast(kLogTailLines + 1);  // and the end mark
         while (auto line = log.next()) {
-            lines.push_back(std::move(line->text));
+            // A mail body is text: no CR, NUL or invalid UTF-8 in it.
+            lines.push_back(escapeLogText(line->text));
         }
         if (lines.size() > kLogTailLines) {
             lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(kLogTailLines));

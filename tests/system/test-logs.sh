@@ -20,7 +20,7 @@ install_into l
 write_into l /usr/local/bin/ib-burst <<'SH'
 #!/bin/sh
 # As fast as it can, then a failure: the end must name "failed".
-seq -f 'line %g' 1 "$1"
+seq -f 'line %.0f' 1 "$1"
 exit 3
 SH
 write_into l /usr/local/bin/ib-odd <<'SH'
@@ -61,7 +61,7 @@ mkdir -p "$OUT"
 
 numbered() { grep -a '^line [0-9]*$' "$@" || true; }
 # in_order FILE: FILE's numbered lines are exactly line 1 ... line $LINES.
-in_order() { numbered "$1" | cmp -s - <(seq -f 'line %g' 1 "$LINES"); }
+in_order() { numbered "$1" | cmp -s - <(seq -f 'line %.0f' 1 "$LINES"); }
 # sse_data: the data of the SSE message events (not state/end), in order.
 sse_data() { awk '/^event: / { skip = 1 } /^data: / && !skip { print substr($0, 7) } /^$/ { skip = 0 }'; }
 sse_end() { awk '/^event: end$/ { end = 1; next } end && /^data: / { print substr($0, 7); exit }'; }
@@ -169,7 +169,7 @@ test_suppressed_lines_are_said() {
     local id=l-900 out
     run_in l systemd-run --quiet --wait --unit "imagebuild-$id" -p LogRateLimitIntervalSec=1s \
         -p LogRateLimitBurst=10 -p LogExtraFields=IMAGEBUILD_ID=$id \
-        sh -c 'seq -f "line %g" 1 100; sleep 2; echo after'
+        sh -c 'seq -f "line %.0f" 1 100; sleep 2; echo after'
     run_in l journalctl --sync
     out=$(run_in l imagebuildctl log "$id" -o cat --no-pager)
     # Kept lines, the notice with the count of the others, then the rest.

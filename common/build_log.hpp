@@ -81,8 +81,6 @@ public:
     std::vector<LogLine> endWithoutMark(const std::string& finalState);
     // Makes what journald stored since the last wait() visible.
     void refresh() { journal_.refresh(); }
-    // The cursor of the last entry read (the HTML page's resume point).
-    std::string cursor() const { return journal_.cursor(); }
 
 private:
     std::optional<LogLine> fromEntry();

@@ -57,7 +57,9 @@ MonitorStream::MonitorStream(BuildInfo build, Refresh refresh, MonitorFormat for
       format_(format),
       follow_(follow && format != MonitorFormat::Html),
       clientFd_(clientFd),
-      log_(build_.id, {format == MonitorFormat::EventStream, false}),
+      // SSE ids and the HTML page's resume point are line cursors: resuming
+      // after the last line (not after the end mark) still reaches the mark.
+      log_(build_.id, {format != MonitorFormat::Text, false}),
       follower_(log_, [this] { return finalState(); }) {
     if (!resumeCursor.empty()) {
         log_.seekAfter(resumeCursor);
@@ -96,6 +98,9 @@ void MonitorStream::write(const LogLine& line, std::string& out) {
         case MonitorFormat::Html:
             out += htmlEscape(escapeLogText(line.text));
             out += '\n';
+            if (!line.cursor.empty()) {
+                lastCursor_ = line.cursor;
+            }
             break;
         case MonitorFormat::Text:
             out += line.text;
@@ -114,9 +119,6 @@ bool MonitorStream::readLines(std::string& out) {
             break;
         }
         write(*line, out);
-    }
-    if (n > 0 && format_ == MonitorFormat::Html) {
-        lastCursor_ = log_.cursor();
     }
     return n > 0;
 }

@@ -13,8 +13,8 @@
 #include "agent/webhook.hpp"
 #include "common/atomic_file.hpp"
 #include "common/build_id.hpp"
-#include "common/build_journal.hpp"
 #include "common/build_json.hpp"
+#include "common/build_log.hpp"
 #include "common/build_notification.hpp"
 
 namespace fs = std::filesystem;
@@ -54,13 +54,19 @@ NotificationContext contextFor(const Config& config, const std::string& host) {
             config.mail.publicUrl, std::time(nullptr)};
 }
 
+// The last lines of the build's log, up to its end mark (read after it),
+// escaped as the monitor's HTML and SSE show them.
 std::vector<std::string> logTail(const std::string& id) {
     std::vector<std::string> lines;
     try {
-        BuildJournal journal(id);
-        journal.seekLast(kLogTailLines);
-        for (const auto& entry : journal.readAll()) {
-            lines.push_back(entry.message);
+        BuildLog log(id, {});
+        log.seekLast(kLogTailLines + 1);  // and the end mark
+        while (auto line = log.next()) {
+            // A mail body is text: no CR, NUL or invalid UTF-8 in it.
+            lines.push_back(escapeLogText(line->text));
+        }
+        if (lines.size() > kLogTailLines) {
+            lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(kLogTailLines));
         }
     } catch (const std::exception&) {
         // The mail says so: it is built from the record, not from the log.
@@ -103,17 +109,23 @@ std::string describe(const MailAttempt& attempt) {
 
 }  // namespace
 
-BuildEndReport finishBuild(const fs::path& buildDir, const Config& config,
-                           const std::string& host) {
+BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const std::string& host,
+                           const MarkLogEnd& markEnd) {
     StateStore store(buildDir.parent_path().parent_path());
     auto record = readRecord(buildDir);
     applyOutcome(record, store);
 
     BuildEndReport report;
     report.result = record.result.empty() ? record.state : record.result;
+    // The build's processes are gone: once journald has stored what they
+    // wrote, the end mark tells every reader its log is complete. Before
+    // staging, which reads the log up to it.
+    for (auto& problem : markEnd(record.id, report.result)) {
+        report.problems.push_back(std::move(problem));
+    }
     auto staging = stageOnce(buildDir, record, config, host);
     report.stagedFiles = staging.files.size();
-    report.problems = staging.problems;
+    report.problems.insert(report.problems.end(), staging.problems.begin(), staging.problems.end());
 
     auto info = buildInfoOf(record);
     info.artifacts = staging.files;

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "common/config.hpp"
 
@@ -21,11 +23,16 @@ struct BuildEndReport {
     std::string webhook;                // what happened to the final webhook
 };
 
+// Ends the build's log before staging reads it: common/build_log.hpp's
+// markLogEnd(id, final state) in the unit; returns the problems.
+using MarkLogEnd =
+    std::function<std::vector<std::string>(const std::string& id, const std::string& state)>;
+
 // buildDir: <state dir>/builds/<id>. Never throws for staging or mail
 // problems (they are reported); throws std::runtime_error if the build's
 // record cannot be read at all.
 BuildEndReport finishBuild(const std::filesystem::path& buildDir, const Config& config,
-                           const std::string& host);
+                           const std::string& host, const MarkLogEnd& markEnd);
 
 // Sends the submission mail of the build, once. Returns what happened.
 std::string mailSubmitted(const std::filesystem::path& buildDir, const Config& config,

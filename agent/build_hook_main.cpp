@@ -20,6 +20,7 @@
 
 #include "agent/build_end.hpp"
 #include "common/build_id.hpp"
+#include "common/build_log.hpp"
 #include "common/config.hpp"
 
 namespace {
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
             std::cout << "imagebuild: submission mail "
                       << imagebuild::agent::mailSubmitted(argv[2], config, host) << "\n";
         } else {
-            printFinished(imagebuild::agent::finishBuild(argv[2], config, host));
+            printFinished(
+                imagebuild::agent::finishBuild(argv[2], config, host, imagebuild::markLogEnd));
         }
     } catch (const std::exception& e) {
         std::cerr << "imagebuild-build-hook: " << e.what() << "\n";

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
-#include "common/build_journal.hpp"
 #include "common/build_json.hpp"
+#include "common/build_log.hpp"
 #include "common/hashed_copy.hpp"
 #include "common/unique_fd.hpp"
 
@@ -27,6 +27,7 @@ namespace imagebuild::agent {
 namespace {
 
 constexpr int kVersionTimeoutMs = 5000;
+constexpr std::size_t kLogChunk = 1 << 16;
 
 class Stager {
 public:
@@ -96,13 +97,31 @@ private:
         }
     }
 
+    // Every line of the build up to its end mark (the hook wrote it after
+    // journald had stored the build's output: common/build_log.hpp), with
+    // in-line notices of lines lost.
     void stageLog() {
         try {
-            BuildJournal journal(record_.id);
+            BuildLog log(record_.id, {false, true});
             writeFileAtomicWith(result_.dir / "build.log", 0644, [&](int fd, const fs::path& temp) {
-                while (auto entry = journal.next()) {
-                    writeAllToFd(fd, formatShort(*entry) + "\n", temp);
+                std::string chunk;
+                auto add = [&](const LogLine& line) {
+                    chunk += formatShort(line);
+                    chunk += '\n';
+                    if (chunk.size() >= kLogChunk) {
+                        writeAllToFd(fd, chunk, temp);
+                        chunk.clear();
+                    }
+                };
+                while (auto line = log.next()) {
+                    add(*line);
                 }
+                if (!log.ended()) {
+                    for (const auto& line : log.endWithoutMark(record_.result)) {
+                        add(line);
+                    }
+                }
+                writeAllToFd(fd, chunk, temp);
             });
             stageWritten("build.log");
         } catch (const std::exception& e) {

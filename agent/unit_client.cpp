@@ -70,6 +70,10 @@ std::vector<Property> toProperties(const UnitSettings& u) {
     if (!u.execStopPost.empty()) {
         p.emplace_back("ExecStopPostEx", sdbus::Variant(stopPostCommands(u)));
     }
+    if (u.logRateLimitBurst != 0) {
+        p.emplace_back("LogRateLimitIntervalUSec", sdbus::Variant(u.logRateLimitIntervalUSec));
+        p.emplace_back("LogRateLimitBurst", sdbus::Variant(u.logRateLimitBurst));
+    }
     if (u.runtimeMaxUSec != 0) {
         p.emplace_back("RuntimeMaxUSec", sdbus::Variant(u.runtimeMaxUSec));
     }

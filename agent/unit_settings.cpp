@@ -51,6 +51,12 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
     u.environment.push_back("IMAGEBUILD_TYPE=" + spec.type);
     u.logExtraFields = {"IMAGEBUILD_ID=" + record.id, "IMAGEBUILD_TYPE=" + spec.type,
                         "IMAGEBUILD_ARCH=" + spec.arch, "IMAGEBUILD_RELEASE=" + spec.release};
+    // Every line a build writes is its log: a limit journald would only
+    // reach if the build wrote faster than journald can store. (An interval
+    // of 0 would mean "journald's default", not "no limit".) journald scales
+    // the burst up to 24 times by free disk space, in 32 bits.
+    u.logRateLimitIntervalUSec = 30'000'000;
+    u.logRateLimitBurst = 100'000'000;
     u.runtimeMaxUSec = record.timeoutUSec;
     u.memoryMax = host.memoryMax;
     if (host.cpuQuotaPercent) {

@@ -28,6 +28,10 @@ struct UnitSettings {
     std::string workingDirectory;             // empty: systemd's default (/)
     std::vector<std::string> environment;     // KEY=VALUE
     std::vector<std::string> logExtraFields;  // KEY=VALUE
+    // journald's rate limit for this unit; 0: journald's own (10,000 lines
+    // in 30 s on Debian, which a build's burst of output exceeds).
+    std::uint64_t logRateLimitIntervalUSec = 0;
+    std::uint32_t logRateLimitBurst = 0;
     std::uint64_t runtimeMaxUSec = 0;
     std::optional<std::uint64_t> memoryMax;
     std::optional<std::uint64_t> cpuQuotaPerSecUSec;

@@ -52,8 +52,21 @@ BuildJournal::BuildJournal(const std::string& buildId, bool allFields) : allFiel
         throw std::system_error(-r, std::generic_category(), "cannot open the journal");
     }
     journal_.reset(raw);
+    // The build's lines, or journald's notice that it dropped some of them
+    // (the unit name is the agent's: imagebuild-<id>.service).
     auto match = "IMAGEBUILD_ID=" + buildId;
+    auto dropped = std::string("MESSAGE_ID=") + kJournalDroppedMessageId;
+    auto unit = "OBJECT_SYSTEMD_UNIT=imagebuild-" + buildId + ".service";
     r = sd_journal_add_match(raw, match.data(), match.size());
+    if (r >= 0) {
+        r = sd_journal_add_disjunction(raw);
+    }
+    if (r >= 0) {
+        r = sd_journal_add_match(raw, dropped.data(), dropped.size());
+    }
+    if (r >= 0) {
+        r = sd_journal_add_match(raw, unit.data(), unit.size());
+    }
     if (r < 0) {
         throw std::system_error(-r, std::generic_category(), "cannot match journal on " + match);
     }
@@ -118,6 +131,73 @@ bool BuildJournal::nextMessage(std::string& message) {
     return true;
 }
 
+namespace {
+
+// Sets `to` and returns true if `data` is NAME=value.
+bool take(std::string_view data, std::string_view name, std::string& to) {
+    if (data.size() <= name.size() || data[name.size()] != '=' ||
+        data.compare(0, name.size(), name) != 0) {
+        return false;
+    }
+    to.assign(data.substr(name.size() + 1));
+    return true;
+}
+
+void clearRaw(RawEntry& e) {
+    e.message.clear();
+    e.lineBreak.clear();
+    e.logEnd.clear();
+    e.logEntries.clear();
+    e.dropped.clear();
+    e.buildLine = false;
+    e.hostname.clear();
+    e.identifier.clear();
+    e.pid.clear();
+}
+
+}  // namespace
+
+bool BuildJournal::nextRaw(RawEntry& e, bool meta) {
+    sd_journal* j = journal_.get();
+    if (sd_journal_next(j) <= 0) {
+        return false;
+    }
+    clearRaw(e);
+    std::string scratch;
+    std::string comm;
+    // One pass over the entry's fields: asking for each by name would walk
+    // them once per field, and most of these are absent from most entries.
+    const void* data = nullptr;
+    std::size_t length = 0;
+    sd_journal_restart_data(j);
+    while (sd_journal_enumerate_data(j, &data, &length) > 0) {
+        std::string_view d(static_cast<const char*>(data), length);
+        if (take(d, "MESSAGE", e.message) || take(d, "_LINE_BREAK", e.lineBreak) ||
+            take(d, kLogEndField, e.logEnd) || take(d, kLogEntriesField, e.logEntries) ||
+            take(d, "N_DROPPED", e.dropped)) {
+            continue;
+        }
+        if (take(d, "IMAGEBUILD_ID", scratch)) {
+            e.buildLine = true;
+        } else if (meta) {
+            static_cast<void>(take(d, "_HOSTNAME", e.hostname) ||
+                              take(d, "SYSLOG_IDENTIFIER", e.identifier) ||
+                              take(d, "_COMM", comm) || take(d, "_PID", e.pid));
+        }
+    }
+    if (meta) {
+        sd_journal_get_realtime_usec(j, &e.realtimeUsec);
+        if (e.identifier.empty()) {
+            e.identifier = std::move(comm);
+        }
+    }
+    return true;
+}
+
+void BuildJournal::refresh() {
+    sd_journal_process(journal_.get());
+}
+
 std::string BuildJournal::cursor() const {
     char* raw = nullptr;
     if (sd_journal_get_cursor(journal_.get(), &raw) < 0) {
@@ -143,6 +223,25 @@ std::vector<JournalEntry> BuildJournal::readAll() {
         entries.push_back(std::move(*entry));
     }
     return entries;
+}
+
+std::uint64_t countBuildEntries(const std::string& buildId) {
+    sd_journal* raw = nullptr;
+    int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+    if (r < 0) {
+        throw std::system_error(-r, std::generic_category(), "cannot open the journal");
+    }
+    std::unique_ptr<sd_journal, decltype(&sd_journal_close)> journal(raw, &sd_journal_close);
+    auto match = "IMAGEBUILD_ID=" + buildId;
+    r = sd_journal_add_match(raw, match.data(), match.size());
+    if (r < 0) {
+        throw std::system_error(-r, std::generic_category(), "cannot match journal on " + match);
+    }
+    std::uint64_t n = 0;
+    while (sd_journal_next(raw) > 0) {
+        ++n;
+    }
+    return n;
 }
 
 std::string formatShort(const JournalEntry& entry) {

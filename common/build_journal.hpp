@@ -18,6 +18,14 @@ struct sd_journal;
 
 namespace imagebuild {
 
+// journald's "Suppressed N messages from <unit>" (SD_MESSAGE_JOURNAL_DROPPED):
+// it carries the unit as OBJECT_SYSTEMD_UNIT= and the count as N_DROPPED=,
+// but none of the unit's own fields, so a build's reader matches it apart.
+inline constexpr const char* kJournalDroppedMessageId = "a596d6fe7bfa4994828e72309e95d61e";
+// The end mark of a build's log (common/build_log.hpp).
+inline constexpr const char* kLogEndField = "IMAGEBUILD_LOG_END";
+inline constexpr const char* kLogEntriesField = "IMAGEBUILD_LOG_ENTRIES";
+
 struct JournalEntry {
     std::string cursor;
     std::uint64_t realtimeUsec = 0;
@@ -27,6 +35,21 @@ struct JournalEntry {
     int priority = 6;
     std::string message;
     std::map<std::string, std::string> fields;  // every field, only if asked for
+};
+
+// One journal entry as the line reader sees it (BuildJournal::nextRaw): the
+// MESSAGE bytes and the few fields that say how it joins its neighbours.
+struct RawEntry {
+    std::string message;
+    std::string lineBreak;           // _LINE_BREAK: line-max, nul, eof, pid-change; "" for '\n'
+    std::string logEnd;              // IMAGEBUILD_LOG_END: the end mark's final state
+    std::string logEntries;          // IMAGEBUILD_LOG_ENTRIES: entries the build had before it
+    std::string dropped;             // N_DROPPED of journald's "Suppressed" message
+    bool buildLine = false;          // carries IMAGEBUILD_ID (journald's own notices do not)
+    std::uint64_t realtimeUsec = 0;  // the rest only with meta
+    std::string hostname;
+    std::string identifier;
+    std::string pid;
 };
 
 class BuildJournal {
@@ -47,10 +70,16 @@ public:
     // Moves to the next entry like next() but reads its MESSAGE only (what
     // `journalctl -o cat` reads): false if there is none (yet).
     bool nextMessage(std::string& message);
+    // Moves to the next entry and reads it in one pass over its fields;
+    // false if there is none (yet). meta: also time, host, identifier, pid.
+    bool nextRaw(RawEntry& entry, bool meta);
+    // Makes entries journald stored since the last wait() visible.
+    void refresh();
     // The cursor of the entry the reader is on (after next()/nextMessage()).
     std::string cursor() const;
     // Waits up to timeout for the journal to change; false if the journal
-    // cannot be waited on. Never throws: callers run inside C callbacks.
+    // cannot be waited on (an error, never a timeout: callers must stop, or
+    // they would spin). Never throws: callers run inside C callbacks.
     bool wait(std::chrono::milliseconds timeout);
     // False when no journal file could be opened at all: journald is not
     // running, or the caller may not read the system journal.
@@ -66,6 +95,10 @@ private:
     std::unique_ptr<sd_journal, Closer> journal_;
     bool allFields_;
 };
+
+// How many entries carry IMAGEBUILD_ID=<buildId>: counted without reading
+// them. Throws std::system_error if the journal cannot be opened.
+std::uint64_t countBuildEntries(const std::string& buildId);
 
 // "Nov 26 02:40:08 host ident[pid]: message", as `journalctl -o short`
 // prints it (local time).

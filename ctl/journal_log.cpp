@@ -7,23 +7,24 @@
 #include <system_error>
 
 #include "common/build_journal.hpp"
+#include "common/build_log.hpp"
 #include "ctl/ctl_error.hpp"
 
 namespace imagebuild::ctl {
 
 namespace {
 
-constexpr std::chrono::milliseconds kQuiet{1000};     // ask "finished?" after 1 s of silence
-constexpr std::chrono::milliseconds kStraggler{500};  // lines still in flight at the end
+constexpr std::chrono::milliseconds kQuiet{1000};  // ask "ended?" after 1 s of silence
+constexpr std::size_t kBatch = 4096;
+constexpr std::size_t kFlushBytes = 1 << 16;
 
-BuildJournal openBuildJournal(const std::string& id, LogFormat format) {
-    try {
-        BuildJournal journal(id, format == LogFormat::kJson);
-        if (journal.hasFiles()) {
-            return journal;
-        }
-    } catch (const std::system_error& e) {
-        throw CtlError(kExitFailure, fmt::format("Cannot read the journal: {}", e.what()));
+[[noreturn]] void cannotRead(const std::exception& e) {
+    throw CtlError(kExitFailure, fmt::format("Cannot read the journal: {}", e.what()));
+}
+
+void requireFiles(bool hasFiles) {
+    if (hasFiles) {
+        return;
     }
     if (geteuid() == 0) {
         throw CtlError(kExitFailure,
@@ -34,60 +35,64 @@ BuildJournal openBuildJournal(const std::string& id, LogFormat format) {
                    "systemd-journal group");
 }
 
-void writeEntry(const JournalEntry& entry, LogFormat format, std::FILE* out) {
-    std::string line;
-    switch (format) {
-        case LogFormat::kCat:
-            line = entry.message;
-            break;
-        case LogFormat::kJson:
-            line = formatJson(entry);
-            break;
-        case LogFormat::kShort:
-            line = formatShort(entry);
-            break;
+BuildLog openBuildLog(const std::string& id, LogFormat format) {
+    try {
+        BuildLog log(id, {false, format != LogFormat::kCat});
+        requireFiles(log.hasFiles());
+        return log;
+    } catch (const std::system_error& e) {
+        cannotRead(e);
     }
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), out);
 }
 
-std::uint64_t drain(BuildJournal& journal, LogFormat format, std::FILE* out) {
-    std::uint64_t count = 0;
-    if (format == LogFormat::kCat) {
-        // MESSAGE only, as journalctl -o cat reads it: the cursor and the
-        // other fields next() reads would cost more than the message.
-        std::string message;
-        while (journal.nextMessage(message)) {
-            message += '\n';
-            std::fwrite(message.data(), 1, message.size(), out);
-            ++count;
+// Buffered: one write per 64 KiB, as journalctl does through stdio.
+class Writer {
+public:
+    Writer(std::FILE* out, LogFormat format) : out_(out), format_(format) {}
+    ~Writer() { flush(); }
+
+    void line(const LogLine& line) {
+        if (format_ == LogFormat::kShort) {
+            buffer_ += formatShort(line);
+        } else {
+            buffer_ += line.text;
+        }
+        buffer_ += '\n';
+        if (buffer_.size() >= kFlushBytes) {
+            flush();
+        }
+    }
+    void flush() {
+        std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+        std::fflush(out_);
+        buffer_.clear();
+    }
+
+private:
+    std::FILE* out_;
+    LogFormat format_;
+    std::string buffer_;
+};
+
+// -o json: one journal entry per line with every field, as journalctl -o
+// json, up to the end mark; an end mark is not a line of the build.
+void printJson(const JournalQuery& query, std::FILE* out) {
+    try {
+        BuildJournal journal(query.id, true);
+        requireFiles(journal.hasFiles());
+        if (query.lines) {
+            journal.seekLast(*query.lines);
+        }
+        while (auto entry = journal.next()) {
+            if (entry->fields.count(kLogEndField) != 0) {
+                break;
+            }
+            auto line = formatJson(*entry) + "\n";
+            std::fwrite(line.data(), 1, line.size(), out);
         }
         std::fflush(out);
-        return count;
-    }
-    while (auto entry = journal.next()) {
-        writeEntry(*entry, format, out);
-        ++count;
-    }
-    std::fflush(out);
-    return count;
-}
-
-bool askFinished(const std::function<bool()>& finished, bool& canAsk) {
-    if (!canAsk || !finished) {
-        return false;
-    }
-    try {
-        return finished();
-    } catch (const std::exception&) {
-        canAsk = false;  // no agent to ask: follow like journalctl -f
-        return false;
-    }
-}
-
-void waitFor(BuildJournal& journal, std::chrono::milliseconds timeout) {
-    if (!journal.wait(timeout)) {
-        throw CtlError(kExitFailure, "Cannot follow the journal");
+    } catch (const std::system_error& e) {
+        cannotRead(e);
     }
 }
 
@@ -95,29 +100,55 @@ void waitFor(BuildJournal& journal, std::chrono::milliseconds timeout) {
 
 void printBuildLog(const JournalQuery& query, std::FILE* out,
                    const std::function<bool()>& finished) {
-    auto journal = openBuildJournal(query.id, query.format);
-    if (query.lines) {
-        journal.seekLast(*query.lines);
+    if (query.format == LogFormat::kJson && !query.follow) {
+        printJson(query, out);
+        return;
     }
-    drain(journal, query.format, out);
-    bool canAsk = true;
-    while (query.follow) {
-        waitFor(journal, kQuiet);
-        auto printed = drain(journal, query.format, out);
-        if (printed == 0 && askFinished(finished, canAsk)) {
-            waitFor(journal, kStraggler);
-            drain(journal, query.format, out);
-            return;
+    auto log = openBuildLog(query.id, query.format);
+    if (query.lines) {
+        log.seekLast(*query.lines);
+    }
+    // -o json when following shows the lines as -o short does.
+    Writer writer(out, query.format == LogFormat::kCat ? LogFormat::kCat : LogFormat::kShort);
+    if (!query.follow) {
+        while (auto line = log.next()) {
+            writer.line(*line);
         }
+        return;
+    }
+    LogFollower follower(log, [&finished]() -> std::optional<std::string> {
+        if (finished && finished()) {
+            return std::string("finished");
+        }
+        return std::nullopt;
+    });
+    std::vector<LogLine> lines;
+    try {
+        for (;;) {
+            lines.clear();
+            auto step = follower.step(lines, kBatch, kQuiet);
+            for (const auto& line : lines) {
+                writer.line(line);
+            }
+            writer.flush();
+            if (step == LogFollower::Step::Ended) {
+                return;
+            }
+        }
+    } catch (const std::system_error& e) {
+        throw CtlError(kExitFailure, fmt::format("Cannot follow the journal: {}", e.what()));
     }
 }
 
 std::vector<std::string> lastLogLines(const std::string& id, std::uint64_t n) {
-    auto journal = openBuildJournal(id, LogFormat::kShort);
-    journal.seekLast(n);
+    auto log = openBuildLog(id, LogFormat::kShort);
+    log.seekLast(n + 1);  // and the end mark, if the build has ended
     std::vector<std::string> lines;
-    while (auto entry = journal.next()) {
-        lines.push_back(formatShort(*entry));
+    while (auto line = log.next()) {
+        lines.push_back(formatShort(*line));
+    }
+    if (lines.size() > n) {
+        lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(n));
     }
     return lines;
 }

@@ -11,10 +11,8 @@ namespace imagebuild::forwarder {
 
 namespace {
 
-constexpr int kBatch = 512;
+constexpr std::size_t kBatch = 512;
 constexpr auto kPoll = std::chrono::milliseconds(1000);
-// Journald may store a build's last lines just after the unit ended.
-constexpr auto kDrainGrace = std::chrono::milliseconds(500);
 constexpr auto kKeepAlive = std::chrono::seconds(15);
 
 }  // namespace
@@ -59,9 +57,12 @@ MonitorStream::MonitorStream(BuildInfo build, Refresh refresh, MonitorFormat for
       format_(format),
       follow_(follow && format != MonitorFormat::Html),
       clientFd_(clientFd),
-      journal_(build_.id) {
+      // SSE ids and the HTML page's resume point are line cursors: resuming
+      // after the last line (not after the end mark) still reaches the mark.
+      log_(build_.id, {format != MonitorFormat::Text, false}),
+      follower_(log_, [this] { return finalState(); }) {
     if (!resumeCursor.empty()) {
-        journal_.seekAfter(resumeCursor);
+        log_.seekAfter(resumeCursor);
         lastCursor_ = resumeCursor;
     }
 }
@@ -74,46 +75,95 @@ bool MonitorStream::clientGone() const {
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-bool MonitorStream::readLines(std::string& out) {
-    int n = 0;
-    if (format_ == MonitorFormat::EventStream) {
-        // Every event carries its line's cursor (Last-Event-ID).
-        for (; n < kBatch; ++n) {
-            auto entry = journal_.next();
-            if (!entry) {
-                break;
+// Asked by the follower when the journal is quiet: the agent's word that
+// the build has ended (its unit is gone, so its end mark is stored).
+std::optional<std::string> MonitorStream::finalState() {
+    build_ = refresh_();
+    if (!build_.finished()) {
+        return std::nullopt;
+    }
+    return build_.result.empty() ? build_.state : build_.result;
+}
+
+void MonitorStream::write(const LogLine& line, std::string& out) {
+    switch (format_) {
+        case MonitorFormat::EventStream:
+            // Every event carries its line's cursor (Last-Event-ID); a
+            // notice has none of its own.
+            out += sseEvent(escapeLogText(line.text), line.cursor);
+            if (!line.cursor.empty()) {
+                lastCursor_ = line.cursor;
             }
-            out += sseEvent(entry->message, entry->cursor);
-            lastCursor_ = std::move(entry->cursor);
-        }
-    } else {
-        // Text and HTML read MESSAGE only, like `journalctl -o cat`; the
-        // cursor of the batch's last line is enough (the page's resume point).
-        std::string message;
-        for (; n < kBatch && journal_.nextMessage(message); ++n) {
-            if (format_ == MonitorFormat::Html) {
-                out += htmlEscape(message);
-            } else {
-                out += message;
-            }
+            break;
+        case MonitorFormat::Html:
+            out += htmlEscape(escapeLogText(line.text));
             out += '\n';
+            if (!line.cursor.empty()) {
+                lastCursor_ = line.cursor;
+            }
+            break;
+        case MonitorFormat::Text:
+            out += line.text;
+            out += '\n';
+            break;
+    }
+    wroteLine_ = wroteLine_ || !line.notice;
+}
+
+// Without follow: the lines the journal holds now, up to the end mark.
+bool MonitorStream::readLines(std::string& out) {
+    std::size_t n = 0;
+    for (; n < kBatch; ++n) {
+        auto line = log_.next();
+        if (!line) {
+            break;
         }
-        if (n > 0 && format_ == MonitorFormat::Html) {
-            lastCursor_ = journal_.cursor();
+        write(*line, out);
+    }
+    return n > 0;
+}
+
+bool MonitorStream::produceLines(std::string& out) {
+    if (!follow_) {
+        if (!readLines(out)) {
+            phase_ = Phase::End;
+        }
+        return true;
+    }
+    while (out.empty()) {
+        if (clientGone()) {
+            phase_ = Phase::Done;
+            return false;
+        }
+        batch_.clear();
+        auto step = follower_.step(batch_, kBatch, kPoll);
+        for (const auto& line : batch_) {
+            write(line, out);
+        }
+        if (step == LogFollower::Step::Ended) {
+            endState_ = follower_.finalState();
+            phase_ = Phase::End;
+            return true;
+        }
+        if (step == LogFollower::Step::Lines) {
+            lastSent_ = std::chrono::steady_clock::now();
+        } else if (format_ == MonitorFormat::EventStream &&
+                   std::chrono::steady_clock::now() - lastSent_ > kKeepAlive) {
+            out += sseComment("keep-alive");
+            lastSent_ = std::chrono::steady_clock::now();
         }
     }
-    if (n == 0) {
-        return false;
-    }
-    wroteLine_ = true;
-    lastSent_ = std::chrono::steady_clock::now();
     return true;
 }
 
 void MonitorStream::finish(std::string& out) {
+    auto state = endState_;
+    if (state.empty()) {
+        state = build_.result.empty() ? build_.state : build_.result;
+    }
     switch (format_) {
         case MonitorFormat::EventStream:
-            out += sseEvent(build_.result.empty() ? build_.state : build_.result, "", "end");
+            out += sseEvent(state, "", "end");
             break;
         case MonitorFormat::Html:
             out += monitorPageTail(build_, lastCursor_, !wroteLine_);
@@ -137,36 +187,18 @@ bool MonitorStream::produce(std::string& out) {
             phase_ = Phase::Lines;
             return true;
         case Phase::Lines:
-            while (!readLines(out)) {
-                if (!follow_ || build_.finished()) {
-                    phase_ = follow_ ? Phase::Drain : Phase::End;
-                    return true;
-                }
-                if (clientGone()) {
-                    phase_ = Phase::Done;
-                    return false;
-                }
-                journal_.wait(kPoll);
-                if (!readLines(out)) {
-                    build_ = refresh_();
-                }
-                if (!out.empty()) {
-                    return true;
-                }
-                if (format_ == MonitorFormat::EventStream &&
-                    std::chrono::steady_clock::now() - lastSent_ > kKeepAlive) {
-                    out += sseComment("keep-alive");
-                    lastSent_ = std::chrono::steady_clock::now();
-                    return true;
-                }
+            try {
+                return produceLines(out);
+            } catch (const std::exception& e) {
+                // The journal cannot be waited on: say so, and end.
+                LogLine line;
+                line.notice = true;
+                line.text =
+                    std::string("-- imagebuild: cannot follow the journal: ") + e.what() + " --";
+                write(line, out);
+                phase_ = Phase::End;
+                return true;
             }
-            return true;
-        case Phase::Drain:
-            journal_.wait(kDrainGrace);
-            while (readLines(out)) {
-            }
-            phase_ = Phase::End;
-            return true;
         case Phase::End:
             finish(out);
             phase_ = Phase::Done;

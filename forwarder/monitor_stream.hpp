@@ -1,6 +1,8 @@
 // The body of /monitor/<id>, produced piece by piece from the journal so that
 // a 100,000-line log streams in constant memory and a followed build streams
-// until it ends.
+// until it ends. The lines and where the log ends are common/build_log.hpp's:
+// every line up to the build's end mark, with notices of lines lost; text
+// as the build wrote the bytes, HTML and SSE escaped (escapeLogText).
 #pragma once
 
 #include <chrono>
@@ -9,7 +11,7 @@
 #include <string>
 
 #include "common/build_info.hpp"
-#include "common/build_journal.hpp"
+#include "common/build_log.hpp"
 #include "forwarder/http_types.hpp"
 
 namespace imagebuild::forwarder {
@@ -32,9 +34,12 @@ public:
     bool produce(std::string& out);
 
 private:
-    enum class Phase { Start, Lines, Drain, End, Done };
+    enum class Phase { Start, Lines, End, Done };
 
+    bool produceLines(std::string& out);
     bool readLines(std::string& out);
+    void write(const LogLine& line, std::string& out);
+    std::optional<std::string> finalState();
     bool clientGone() const;
     void finish(std::string& out);
 
@@ -43,7 +48,10 @@ private:
     MonitorFormat format_;
     bool follow_;
     int clientFd_;
-    BuildJournal journal_;
+    BuildLog log_;
+    LogFollower follower_;
+    std::vector<LogLine> batch_;
+    std::string endState_;  // the final state the log's end names
     Phase phase_ = Phase::Start;
     bool wroteLine_ = false;
     std::string lastCursor_;

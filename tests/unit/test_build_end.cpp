@@ -43,6 +43,13 @@ protected:
     }
     std::string mbox() { return readFile(root_ / "mbox").value_or(""); }
 
+    // The journal is the system tests' (test-logs.sh): here, what was asked.
+    std::vector<std::string> marks_;
+    MarkLogEnd markEnd_ = [this](const std::string& id, const std::string& state) {
+        marks_.push_back(id + " " + state);
+        return std::vector<std::string>{};
+    };
+
     imagebuild::testing::TempTree tree_;
     const fs::path& root_ = tree_.root();
     fs::path buildDir_;
@@ -55,8 +62,10 @@ protected:
 TEST_F(BuildEnd, ASucceededBuildIsStagedAndMailedWithChecksums) {
     std::ofstream(buildDir_ / "out" / "oemdrv.iso") << "ISO";
     recordOutcome("success", "0");
-    auto report = finishBuild(buildDir_, config_, "builder");
+    auto report = finishBuild(buildDir_, config_, "builder", markEnd_);
     EXPECT_EQ(report.result, "succeeded");
+    // The log is ended, with the final state, before it is staged.
+    EXPECT_EQ(marks_, std::vector<std::string>{record_.id + " succeeded"});
     EXPECT_EQ(report.stagedFiles, 5u);  // oemdrv.iso ks.cfg build.log manifest.json SHA256SUMS
     EXPECT_TRUE(report.problems.empty());
     EXPECT_EQ(report.mail, "sent");
@@ -69,7 +78,7 @@ TEST_F(BuildEnd, ASucceededBuildIsStagedAndMailedWithChecksums) {
 
 TEST_F(BuildEnd, AFailedBuildsMailIsCompleteWithoutAnyJournalLine) {
     recordOutcome("exit-code", "3");
-    auto report = finishBuild(buildDir_, config_, "builder");
+    auto report = finishBuild(buildDir_, config_, "builder", markEnd_);
     EXPECT_EQ(report.result, "failed");
     auto mail = mbox();
     EXPECT_NE(mail.find("Build " + record_.id + " failed on builder"), std::string::npos) << mail;
@@ -82,10 +91,10 @@ TEST_F(BuildEnd, AFailedBuildsMailIsCompleteWithoutAnyJournalLine) {
 TEST_F(BuildEnd, ASecondRunNeitherStagesNorMailsAgain) {
     recordOutcome("success", "0");
     std::ofstream(buildDir_ / "out" / "oemdrv.iso") << "ISO";
-    finishBuild(buildDir_, config_, "builder");
+    finishBuild(buildDir_, config_, "builder", markEnd_);
     auto firstMail = mbox();
     fs::remove(buildDir_ / "out" / "oemdrv.iso");  // a rerun would now stage nothing
-    auto again = finishBuild(buildDir_, config_, "builder");
+    auto again = finishBuild(buildDir_, config_, "builder", markEnd_);
     EXPECT_EQ(again.stagedFiles, 5u);
     EXPECT_EQ(again.mail, "already handled: sent\n");
     EXPECT_EQ(mbox(), firstMail);
@@ -95,7 +104,7 @@ TEST_F(BuildEnd, AMailFailureIsAProblemNotAResult) {
     recordOutcome("success", "0");
     std::ofstream(buildDir_ / "out" / "oemdrv.iso") << "ISO";
     config_.mail.sendmail = {"/bin/false"};
-    auto report = finishBuild(buildDir_, config_, "builder");
+    auto report = finishBuild(buildDir_, config_, "builder", markEnd_);
     EXPECT_EQ(report.result, "succeeded");
     ASSERT_EQ(report.problems.size(), 1u);
     EXPECT_EQ(report.problems[0], "final mail: /bin/false exited with status 1");

@@ -298,6 +298,13 @@ test_build_list_shows_every_change_at_once() {
  "artifacts": [], "cancel_requested": false}
 JSON
     assert_contains "$(listed)" "a-9000 succeeded"
+    # max_age 1s removes builds that ended more than a second ago: wait until
+    # the one posted above has, by its record and the host's clock.
+    ended_over_a_second_ago() {
+        run_in a sh -c 'ended=$(jq -r .finished_at "/var/lib/imagebuild/builds/$1/record.json") &&
+            [ "$ended" -gt 0 ] && [ $(($(date +%s%6N) - ended)) -gt 1000000 ]' sh "$1"
+    }
+    wait_for 10 ended_over_a_second_ago "$posted"
     # Removed by the agent's cleanup: gone from the very next list.
     out=$(run_in a busctl call $A $M $I Cleanup)
     assert_contains "$out" '"a-9000"'

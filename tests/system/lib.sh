@@ -71,7 +71,9 @@ boot_host() {
 }
 
 poweroff_host() { sb_poweroff "$1"; }
-install_into() { sb_install "$1" "$IMAGEBUILD_BUILD_ROOT"; }
+# A failed install fails loudly: the cases after it would test the files of
+# a half-finished one.
+install_into() { sb_install "$1" "$IMAGEBUILD_BUILD_ROOT" || bail_out "meson install into host $1 failed"; }
 run_in() { sb_run "$@"; }
 
 # write_into HOST PATH: stdin becomes PATH inside HOST (parents created).

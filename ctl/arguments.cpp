@@ -24,6 +24,7 @@ const std::map<std::string, Verb>& verbTable() {
         {"pin", Verb::kPin},       {"unpin", Verb::kUnpin},
         {"show", Verb::kShow},     {"artifacts", Verb::kArtifacts},
         {"hosts", Verb::kHosts},   {"ksflatten", Verb::kKsflatten},
+        {"token", Verb::kToken},
     };
     return verbs;
 }
@@ -123,6 +124,7 @@ void addControls(CLI::App& app, Invocation& inv) {
     auto* wait = app.add_subcommand("wait", "Wait for builds to end; exit with the worst result");
     wait->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
     addKsflattenCommand(app, inv.ksflatten);
+    addTokenCommand(app, inv.token);
 }
 
 std::vector<std::string> optionNames(const CLI::App& app) {

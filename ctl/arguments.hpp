@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ctl/ksflatten.hpp"
+#include "ctl/token.hpp"
 
 namespace imagebuild::ctl {
 
@@ -24,7 +25,8 @@ enum class Verb {
     kShow,
     kArtifacts,
     kHosts,
-    kKsflatten
+    kKsflatten,
+    kToken
 };
 
 struct GlobalOptions {
@@ -86,6 +88,7 @@ struct Invocation {
     ShowOptions show;
     ArtifactsOptions artifacts;
     KsflattenOptions ksflatten;
+    TokenOptions token;
 };
 
 // Either an invocation to run, or what to print and the exit code to end

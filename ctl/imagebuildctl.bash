@@ -15,7 +15,7 @@ _imagebuildctl() {
     local cur prev words cword
     _init_completion || return
 
-    local verbs="build list status log cancel pin unpin wait show artifacts hosts ksflatten"
+    local verbs="build list status log cancel pin unpin wait show artifacts hosts ksflatten token"
     local globals="-H --host --token-file --json --no-pager --no-legend -q --quiet
                    --no-ask-password -h --help --version"
     local -A verb_opts=(
@@ -31,6 +31,7 @@ _imagebuildctl() {
         [artifacts]="--download"
         [hosts]=""
         [ksflatten]="-o --root --check --lint"
+        [token]="--role"
     )
 
     local verb="" i
@@ -57,6 +58,9 @@ _imagebuildctl() {
             return ;;
         --download | --root)
             _filedir -d
+            return ;;
+        --role)
+            mapfile -t COMPREPLY < <(compgen -W "read write admin" -- "$cur")
             return ;;
         -t | --type)
             mapfile -t COMPREPLY < <(compgen -W "$(_imagebuildctl_agent_list ImageTypes)" -- "$cur")
@@ -99,6 +103,8 @@ _imagebuildctl() {
             mapfile -t COMPREPLY < <(compgen -W "$(_imagebuildctl_ids)" -- "$cur") ;;
         build | ksflatten)
             _filedir ;;
+        token)
+            [[ $prev == token ]] && mapfile -t COMPREPLY < <(compgen -W "new" -- "$cur") ;;
     esac
 }
 

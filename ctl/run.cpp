@@ -70,6 +70,8 @@ int dispatch(Session& session, const Invocation& inv) {
             options.json = inv.global.json;
             return runKsflatten(options);
         }
+        case Verb::kToken:
+            return runTokenNew(inv.token);
     }
     throw CtlError(kExitUsage, "This verb is not available in this build of imagebuildctl");
 }

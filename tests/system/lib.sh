@@ -24,10 +24,23 @@ _tap_count=0
 _tap_failed=0
 declare -A _hosts_booted=()
 
+# How many cases this script has (each `test_case` line at the start of a
+# line is one), first thing in its output: tools/test-summary counts the
+# cases a script never reached — it bailed out, or could not start here —
+# as NOT RUN instead of forgetting them.
+echo "# cases planned: $(grep -c '^test_case ' "$0")"
+
 # Skips the whole script (TAP plan 1..0, exit 77) when sandboxes cannot run.
+# Without root that is a plain skip (README); as root it means this machine
+# lacks something the sandbox needs, and its cases are NOT RUN, loudly.
 sandbox_require() {
     local why
     if ! why=$(sb_check_requirements 2>&1); then
+        if [ "$(id -u)" -eq 0 ]; then
+            echo "# NOT RUN: ${why//$'\n'/ }"
+            echo "$why" >&2
+        fi
+        why=${why%%$'\n'*}
         echo "1..0 # SKIP ${why#sandbox: }"
         exit 77
     fi
@@ -58,7 +71,9 @@ boot_host() {
 }
 
 poweroff_host() { sb_poweroff "$1"; }
-install_into() { sb_install "$1" "$IMAGEBUILD_BUILD_ROOT"; }
+# A failed install fails loudly: the cases after it would test the files of
+# a half-finished one.
+install_into() { sb_install "$1" "$IMAGEBUILD_BUILD_ROOT" || bail_out "meson install into host $1 failed"; }
 run_in() { sb_run "$@"; }
 
 # write_into HOST PATH: stdin becomes PATH inside HOST (parents created).

@@ -12,7 +12,19 @@
 # test harness). Functions return non-zero with a message on stderr; they
 # never exit the caller.
 
-SB_CGROUP_ROOT=${SB_CGROUP_ROOT:-/sys/fs/cgroup/unified}
+# The cgroup2 hierarchy: /sys/fs/cgroup on a unified system (Debian 12's
+# default), /sys/fs/cgroup/unified on a hybrid one.
+sb_default_cgroup_root() {
+    local d
+    for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+        if [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ]; then
+            echo "$d"
+            return
+        fi
+    done
+    echo /sys/fs/cgroup/unified
+}
+SB_CGROUP_ROOT=${SB_CGROUP_ROOT:-$(sb_default_cgroup_root)}
 SB_CGROUP_PREFIX=imagebuild-sandbox@
 SB_BOOT_TIMEOUT=${SB_BOOT_TIMEOUT:-90}
 SB_SELF=${BASH_SOURCE[0]}
@@ -51,33 +63,88 @@ sb_state_root() {
 
 sb_host_dir() { echo "$(sb_state_root)/$1"; }
 
-# Exit status 77 (the skip code of meson and automake) with the reason when
-# this machine cannot run a sandbox.
+# Exit status 77 (the skip code of meson and automake) when this machine
+# cannot run a sandbox, with what is missing and how to get it.
 sb_check_requirements() {
     if [ "$(id -u)" -ne 0 ]; then
         echo "sandbox: needs root (to create namespaces, mounts and cgroups)" >&2
-        return 77
-    fi
-    local ns
-    for ns in pid mnt cgroup uts ipc; do
-        if [ ! -e "/proc/self/ns/$ns" ]; then
-            echo "sandbox: kernel lacks $ns namespaces (/proc/self/ns/$ns missing)" >&2
-            return 77
-        fi
-    done
-    if ! grep -qw cgroup2 /proc/filesystems || ! grep -qw overlay /proc/filesystems; then
-        echo "sandbox: kernel lacks cgroup2 or overlay file systems" >&2
-        return 77
-    fi
-    if [ ! -w "$SB_CGROUP_ROOT/cgroup.procs" ]; then
-        echo "sandbox: no writable cgroup2 hierarchy at $SB_CGROUP_ROOT" >&2
         return 77
     fi
     if [ ! -x /lib/systemd/systemd ] || ! command -v unshare >/dev/null || ! command -v nsenter >/dev/null; then
         echo "sandbox: needs /lib/systemd/systemd, unshare and nsenter (run tools/install-deps)" >&2
         return 77
     fi
+    local ns
+    for ns in pid mnt cgroup uts ipc; do
+        if [ ! -e "/proc/self/ns/$ns" ]; then
+            echo "sandbox: kernel lacks $ns namespaces (/proc/self/ns/$ns missing)" >&2
+            echo "  fix: a kernel with CONFIG_${ns^^}_NS (Debian's kernels have it)" >&2
+            return 77
+        fi
+    done
+    local err
+    # A container may forbid new namespaces (seccomp, no CAP_SYS_ADMIN) even
+    # when the kernel has them: try once.
+    if ! err=$(unshare --pid --mount --cgroup --uts --ipc --fork --mount-proc true 2>&1); then
+        echo "sandbox: this machine may not create pid/mount/cgroup/uts/ipc namespaces: ${err:-unshare failed}" >&2
+        echo "  fix: in a container, run it privileged (docker/podman run --privileged --cgroupns=private)" >&2
+        return 77
+    fi
+    if ! grep -qw cgroup2 /proc/filesystems || ! grep -qw overlay /proc/filesystems; then
+        echo "sandbox: kernel lacks cgroup2 or overlay file systems" >&2
+        echo "  fix: modprobe overlay, or a kernel with CONFIG_OVERLAY_FS and cgroup2" >&2
+        return 77
+    fi
+    if [ "$(stat -f -c %T "$SB_CGROUP_ROOT" 2>/dev/null)" != cgroup2fs ] ||
+        [ ! -w "$SB_CGROUP_ROOT/cgroup.procs" ]; then
+        echo "sandbox: no writable cgroup2 hierarchy at $SB_CGROUP_ROOT (no cgroup2 delegation)" >&2
+        echo "  fix: boot with cgroup2 mounted (systemd.unified_cgroup_hierarchy=1, Debian 12's default);" >&2
+        echo "  in a container: --privileged --cgroupns=private with /sys/fs/cgroup writable;" >&2
+        echo "  or set SB_CGROUP_ROOT to a cgroup2 directory delegated to root" >&2
+        return 77
+    fi
     return 0
+}
+
+# Whether DIR can hold overlay upper layers: overlayfs refuses an upper
+# layer on overlayfs (a container's root, a CI runner's build tree) and on
+# some other file systems. Tried for real, in a throwaway mount namespace.
+sb_upper_supported() {
+    local dir=$1 probe rc=0
+    probe=$(mktemp -d "$dir/.overlay-probe.XXXXXX") || return 1
+    mkdir "$probe/upper" "$probe/work" "$probe/merged"
+    unshare --mount --propagation private mount -t overlay overlay \
+        -o "lowerdir=/etc,upperdir=$probe/upper,workdir=$probe/work" "$probe/merged" 2>/dev/null || rc=1
+    rm -rf "$probe"
+    return "$rc"
+}
+
+# Where the host's overlay layers live: $dir/layers, on the state
+# directory's own file system when overlayfs accepts it there, else on a
+# tmpfs mounted there (it lasts until sb_destroy, so /etc and /var still
+# persist across reboots of the host). SB_LAYERS_ON_TMPFS=1 forces the tmpfs.
+sb_layers_dir() { echo "$1/layers"; }
+
+sb_mount_layers() {
+    local dir=$1 layers
+    layers=$(sb_layers_dir "$dir")
+    mkdir -p "$layers"
+    mountpoint -q "$layers" && return 0
+    if [ "${SB_LAYERS_ON_TMPFS:-0}" != 1 ] && sb_upper_supported "$layers"; then
+        return 0
+    fi
+    [ "${SB_LAYERS_ON_TMPFS:-0}" = 1 ] ||
+        echo "# sandbox: overlayfs refuses upper layers on $(stat -f -c %T "$layers") ($layers); using a tmpfs there"
+    mount -t tmpfs -o mode=0755 "sandbox-layers-$(basename "$dir")" "$layers" ||
+        sb_die "could not mount a tmpfs for the overlay layers at $layers"
+}
+
+sb_umount_layers() {
+    local layers
+    layers=$(sb_layers_dir "$1")
+    if mountpoint -q "$layers" 2>/dev/null; then
+        umount "$layers" || umount -l "$layers"
+    fi
 }
 
 sb_valid_name() { [[ $1 =~ ^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$ ]]; }
@@ -122,24 +189,26 @@ sb_run() {
 # Prepares the persistent layers and the masks, from outside: only the host's
 # own state directory is written.
 sb_prepare_layers() {
-    local name=$1 dir=$2 d unit
+    local name=$1 dir=$2 d unit layers
+    sb_mount_layers "$dir" || return 1
+    layers=$(sb_layers_dir "$dir")
     for d in etc usr var; do
-        mkdir -p "$dir/$d.upper" "$dir/$d.work"
+        mkdir -p "$layers/$d.upper" "$layers/$d.work"
     done
-    mkdir -p "$dir/etc.upper/systemd/system"
+    mkdir -p "$layers/etc.upper/systemd/system"
     for unit in "${SB_MASKED_UNITS[@]}"; do
-        ln -sfn /dev/null "$dir/etc.upper/systemd/system/$unit"
+        ln -sfn /dev/null "$layers/etc.upper/systemd/system/$unit"
     done
-    echo "$name" >"$dir/etc.upper/hostname"
+    echo "$name" >"$layers/etc.upper/hostname"
     # A machine with imagebuild installed for real has an /etc/imagebuild of
     # its own, which a new host must not see (meson install keeps an existing
     # imagebuild.conf): an overlay whiteout hides it until the host's own
     # install makes the directory anew.
-    if [ -e /etc/imagebuild ] && [ ! -e "$dir/etc.upper/imagebuild" ]; then
-        mknod "$dir/etc.upper/imagebuild" c 0 0
+    if [ -e /etc/imagebuild ] && [ ! -e "$layers/etc.upper/imagebuild" ]; then
+        mknod "$layers/etc.upper/imagebuild" c 0 0
     fi
-    if [ ! -s "$dir/etc.upper/machine-id" ]; then
-        systemd-id128 new >"$dir/etc.upper/machine-id"
+    if [ ! -s "$layers/etc.upper/machine-id" ]; then
+        systemd-id128 new >"$layers/etc.upper/machine-id"
     fi
 }
 
@@ -181,7 +250,10 @@ sb_boot() {
         return 1
     fi
     echo "$address" >"$dir/address"
-    sb_prepare_layers "$name" "$dir"
+    sb_prepare_layers "$name" "$dir" || {
+        sb_release "$name"
+        return 1
+    }
     : >"$dir/console.log"
     started=$EPOCHREALTIME
     (
@@ -294,6 +366,7 @@ sb_destroy() {
     dir=$(sb_host_dir "$name")
     [ -d "$dir" ] || return 0
     sb_poweroff "$name"
+    sb_umount_layers "$dir"
     rm -rf --one-file-system "$dir"
 }
 
@@ -342,7 +415,7 @@ sb_init() {
 
     for d in etc usr var; do
         mount -t overlay overlay \
-            -o "lowerdir=/$d,upperdir=$SB_DIR/$d.upper,workdir=$SB_DIR/$d.work" "/$d"
+            -o "lowerdir=/$d,upperdir=$SB_DIR/layers/$d.upper,workdir=$SB_DIR/layers/$d.work" "/$d"
     done
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp

@@ -170,7 +170,12 @@ runuser -u "$user" -- timeout 60 script -qfec "$command" /dev/null <"$dir/in" >"
 pid=$!
 exec 3>"$dir/in"
 for _ in $(seq 300); do grep -q "Password:" "$dir/out" && break; sleep 0.1; done
-sleep 0.5  # the agent turns echo off before it reads
+# The agent turns echo off before it reads: type only then (what is typed
+# before is echoed). The pty of `script` is the only one in this host.
+for _ in $(seq 300); do
+    stty -F "$(ls /dev/pts/[0-9]* | head -n1)" -a 2>/dev/null | grep -qw -e -echo && break
+    sleep 0.1
+done
 echo "$password" >&3
 wait "$pid"
 rc=$?

@@ -15,14 +15,15 @@ TO=root@localhost
 boot_host s 127.0.0.50
 install_into s
 
-# dma comes from apt's cache (tools/install-deps downloads it there, for
-# sandbox hosts only); the host's own mail setup is never touched.
+# dma and what it needs come from the directory tools/install-deps downloads
+# them to, for sandbox hosts only; the host's own mail setup is never touched.
+SANDBOX_DEBS=/var/cache/imagebuild-sandbox/debs/
 install_mta() {
-    local deb
-    deb=$(compgen -G "/var/cache/apt/archives/dma_*.deb" | head -n1) ||
-        bail_out "no dma .deb in /var/cache/apt/archives: run tools/install-deps"
-    run_in s env DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null ||
-        bail_out "dpkg -i $deb failed inside host s"
+    compgen -G "$SANDBOX_DEBS/dma_*.deb" >/dev/null ||
+        bail_out "no dma .deb in $SANDBOX_DEBS: run tools/install-deps"
+    run_in s env DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --no-download \
+        --no-install-recommends -o Dir::Cache::archives="$SANDBOX_DEBS" dma >/dev/null ||
+        bail_out "apt-get install dma (from $SANDBOX_DEBS) failed inside host s: run tools/install-deps"
     run_in s rm -f "$MAILBOX"
 }
 install_mta

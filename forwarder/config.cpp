@@ -141,11 +141,25 @@ ForwarderConfig defaultConfig() {
 
 ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     Reader r(text, name);
-    r.checkKnownKeys({"listen", "peers", "public_url", "tokens", "fleet_token_file",
-                      "fleet_token_name", "health_interval_sec", "health_timeout_sec",
-                      "peer_timeout_sec", "first_probe_wait_sec", "read_open", "max_body_bytes",
-                      "max_upload_bytes", "max_upload_entries", "max_head_bytes", "max_connections",
-                      "max_connections_per_address", "head_timeout_sec", "request_timeout_sec",
+    r.checkKnownKeys({"listen",
+                      "peers",
+                      "public_url",
+                      "tokens",
+                      "fleet_token_file",
+                      "fleet_token_name",
+                      "health_interval_sec",
+                      "health_timeout_sec",
+                      "peer_timeout_sec",
+                      "first_probe_wait_sec",
+                      "read_open",
+                      "max_body_bytes",
+                      "max_upload_bytes",
+                      "max_upload_entries",
+                      "max_head_bytes",
+                      "max_connections",
+                      "max_connections_per_address",
+                      "head_timeout_sec",
+                      "request_timeout_sec",
                       "www_dir"});
     ForwarderConfig c = defaultConfig();
     r.string("listen", c.listen);

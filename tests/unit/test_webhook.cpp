@@ -25,6 +25,21 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// A socket listening on 127.0.0.1 at a free port; the port as text.
+std::string listenOnLoopback(UniqueFd& listener, int extraFlags = 0) {
+    listener = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | extraFlags, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!listener || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener.get(), 1) != 0) {
+        return {};
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    return std::to_string(ntohs(addr.sin_port));
+}
+
 // A clock that only moves when the code under test sleeps or an attempt
 // "takes" time.
 struct FakeTime {
@@ -122,16 +137,9 @@ TEST(Webhook, TheSpecsUrlWinsOverTheHosts) {
 }
 
 TEST(Webhook, PostsJsonToARealSocket) {
-    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    ASSERT_TRUE(listener);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ASSERT_EQ(::listen(listener.get(), 1), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    auto port = std::to_string(ntohs(addr.sin_port));
+    UniqueFd listener;
+    auto port = listenOnLoopback(listener);
+    ASSERT_FALSE(port.empty());
 
     std::string request;
     std::thread server([&] {
@@ -171,16 +179,9 @@ TEST(Webhook, AnUnreachableServerIsAnErrorNotAnException) {
 
 // A listening loopback server that must never hear from the webhook.
 TEST(Webhook, AnInternalAddressIsRefusedWithoutAConnection) {
-    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    ASSERT_TRUE(listener);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ASSERT_EQ(::listen(listener.get(), 1), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    auto port = std::to_string(ntohs(addr.sin_port));
+    UniqueFd listener;
+    auto port = listenOnLoopback(listener, SOCK_NONBLOCK);
+    ASSERT_FALSE(port.empty());
     // By name too: what counts is the address it resolves to.
     for (const auto* host : {"127.0.0.1", "localhost"}) {
         auto url = imagebuild::parseHttpUrl(std::string("http://") + host + ":" + port + "/hook");

@@ -8,6 +8,7 @@
 #include "agent/journal_log.hpp"
 #include "agent/retention.hpp"
 #include "agent/staging.hpp"
+#include "common/atomic_file.hpp"
 #include "common/build_id.hpp"
 #include "common/clock.hpp"
 
@@ -216,6 +217,16 @@ void BuildLifecycle::onJobRemoved(const std::string& unit, const std::string& re
 // nothing. An outcome on disk does; without one, a fresh GetUnit (answered
 // after the reload is over) must say the unit is gone.
 void BuildLifecycle::onUnitRemoved(const std::string& unit) {
+    if (endUnits_.count(unit)) {
+        ++pendingCalls_;
+        units_.checkLoaded(unit, [this, unit](UnitRunner::Presence presence) {
+            --pendingCalls_;
+            if (presence == UnitRunner::Presence::kGone) {
+                endOfBuildEnded(unit);
+            }
+        });
+        return;
+    }
     auto* record = registry_.findByUnit(unit);
     if (record == nullptr || !running_.count(record->id)) {
         return;
@@ -235,6 +246,15 @@ void BuildLifecycle::onUnitRemoved(const std::string& unit) {
 }
 
 void BuildLifecycle::onUnitState(const std::string& unit, const std::string& activeState) {
+    if (auto end = endUnits_.find(unit); end != endUnits_.end()) {
+        // Inactive before it starts too: only an end after a start counts.
+        if (activeState != "inactive" && activeState != "failed") {
+            end->second.started = true;
+        } else if (end->second.started) {
+            endOfBuildEnded(unit);
+        }
+        return;
+    }
     auto* record = registry_.findByUnit(unit);
     if (record == nullptr) {
         return;
@@ -255,7 +275,14 @@ void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
         return;
     }
     auto& r = *record;
-    if (auto outcome = registry_.store().readOutcome(id)) {
+    bool ended = unitGone || started_.count(id) != 0;
+    auto outcome = registry_.store().readOutcome(id);
+    bool fromSystemd = false;
+    if (!outcome && ended) {
+        outcome = recordEndFromSystemd(r);
+        fromSystemd = outcome.has_value();
+    }
+    if (outcome) {
         auto final = finalStateOf(*outcome, r.cancelRequested);
         // systemd could not set up or execute the program (status
         // 203/EXEC and the like; its start job failed): say so next to the
@@ -277,7 +304,10 @@ void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
         }
         finish(r, final.state, final.exitStatus,
                outcome->finishedAt ? outcome->finishedAt : realtimeUsec(), reason);
-    } else if (unitGone || started_.count(id)) {
+        if (fromSystemd) {
+            startEndOfBuild(r);
+        }
+    } else if (ended) {
         bool jobFailed = jobFailures_.count(id) != 0;
         auto reason = jobFailed ? jobFailures_[id]
                                 : fmt::format("{} ended without recording an outcome", r.unit);
@@ -287,6 +317,75 @@ void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
         finish(r, cancelled ? state::kCancelled : state::kFailed, -1, realtimeUsec(),
                cancelled ? std::string() : reason);
     }
+}
+
+// The unit ended without running its ExecStopPost= recorder (a daemon-reload
+// dropped it), but the agent saw systemd record the end: written where and
+// as the recorder would have, so the end-of-build step and a later agent
+// read the same outcome.
+std::optional<UnitOutcome> BuildLifecycle::recordEndFromSystemd(const BuildRecord& r) {
+    auto end = units_.endOf(r.unit);
+    if (!end) {
+        return std::nullopt;
+    }
+    end->finishedAt = realtimeUsec();
+    logEvent(LOG_WARNING, "", r.id,
+             fmt::format("{} ended ({} {} {}) without running its outcome recorder; "
+                         "recording the end systemd reported",
+                         r.unit, end->serviceResult, end->exitCode, end->exitStatus));
+    try {
+        writeFileAtomic(registry_.store().buildDir(r.id) / "outcome", formatOutcome(*end));
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record the outcome of build {}: {}", r.id, e.what()));
+    }
+    return end;
+}
+
+// The end-of-build step went with the recorder. It runs as a unit of its
+// own, as root like the mail units; it stages, mails and marks the log end
+// at most once each, so running it again is harmless.
+void BuildLifecycle::startEndOfBuild(const BuildRecord& r) {
+    if (options_.helpers.buildHook.empty()) {
+        return;
+    }
+    auto id = r.id;
+    auto settings = endOfBuildUnitSettingsFor(r, registry_.store(), options_.helpers);
+    auto unit = settings.unitName;
+    // Counted as a call in flight until the unit ends: the agent stays to
+    // take the staged artifacts into the record.
+    ++pendingCalls_;
+    endUnits_[unit] = {id};
+    units_.follow(unit);
+    units_.start(settings, [this, id, unit](const std::string& error) {
+        if (!error.empty()) {
+            logEvent(LOG_WARNING, "", id,
+                     fmt::format("cannot start the end of build {}: {}", id, error));
+            endOfBuildEnded(unit);
+        }
+    });
+}
+
+void BuildLifecycle::endOfBuildEnded(const std::string& endUnit) {
+    auto it = endUnits_.find(endUnit);
+    if (it == endUnits_.end()) {
+        return;
+    }
+    auto id = it->second.id;
+    endUnits_.erase(it);
+    units_.unfollow(endUnit);
+    --pendingCalls_;
+    auto* record = registry_.find(id);
+    auto staged = loadStagingResult(registry_.store().buildDir(id));
+    if (record == nullptr || !staged) {
+        return;
+    }
+    record->artifacts = staged->files;
+    try {
+        registry_.save(*record);
+    } catch (const std::exception& e) {
+        logError(fmt::format("cannot record the artifacts of build {}: {}", id, e.what()));
+    }
+    notify([&](LifecycleListener& l) { l.buildChanged(*record, {"Artifacts"}); });
 }
 
 // The build never ran: systemd refused its unit, or its program is gone.

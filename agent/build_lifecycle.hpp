@@ -12,7 +12,10 @@
 // A build ends only on its outcome file, on a failed start job, or when
 // systemd says its unit is gone and a fresh GetUnit confirms it: a
 // daemon-reload or daemon-reexec removes every unit from the bus and brings
-// it back, and changes nothing here.
+// it back, and changes nothing here. A reload also drops the unit's
+// ExecStopPost= (systemd 252 cannot read ExecStopPostEx= back): an ended
+// unit without an outcome file then gets one from systemd's own record of
+// its end, and its end-of-build step runs as a unit of its own.
 // It talks to systemd only through a UnitRunner and tells the world through
 // LifecycleListeners (the D-Bus adaptor, notifications), so every transition
 // can be driven and checked without a bus (tests/unit/test_build_lifecycle.cpp).
@@ -23,6 +26,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -124,6 +128,12 @@ private:
     void reattach(BuildRecord& record);
     // The unit may have ended; see the .cpp for when an end is believed.
     void tryFinish(const std::string& id, bool unitGone);
+    // The outcome file written from systemd's record of the unit's end,
+    // when the unit's own recorder did not run; nullopt if none was seen.
+    std::optional<UnitOutcome> recordEndFromSystemd(const BuildRecord& record);
+    void startEndOfBuild(const BuildRecord& record);
+    // Its end-of-build unit ended (or is gone): the record takes what it staged.
+    void endOfBuildEnded(const std::string& endUnit);
     void failToStart(BuildRecord& record, const std::string& reason);
     void finish(BuildRecord& record, const std::string& finalState, std::int32_t exitStatus,
                 std::uint64_t finishedAt, const std::string& reason = {});
@@ -145,6 +155,13 @@ private:
     std::set<std::string> running_;                   // ids whose unit the agent follows
     std::set<std::string> started_;                   // running builds systemd has confirmed
     std::map<std::string, std::string> jobFailures_;  // id -> systemd's failed start job
+    // End-of-build units the agent started (startEndOfBuild), followed until
+    // they end: unit -> build id, and whether systemd said it started.
+    struct EndOfBuild {
+        std::string id;
+        bool started = false;
+    };
+    std::map<std::string, EndOfBuild> endUnits_;
     unsigned pendingCalls_ = 0;
     std::uint64_t hostStartedAt_ = 0;  // asked once, by reconcile()
 };

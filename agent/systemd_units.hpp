@@ -27,6 +27,9 @@ public:
     void stop(const std::string& unit, Done done) override;
     void follow(const std::string& unit) override;
     void unfollow(const std::string& unit) override { watches_.erase(unit); }
+    std::optional<UnitOutcome> endOf(const std::string& unit) override {
+        return units_.endOf(unit);
+    }
     void checkLoaded(const std::string& unit, PresenceReply reply) override;
     std::string activeState(const std::string& unit) override;
     std::uint64_t hostStartedAt() override;

@@ -2,7 +2,9 @@
 
 #include <systemd/sd-bus.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 
 namespace imagebuild::agent {
 
@@ -12,6 +14,16 @@ constexpr const char* kSystemd = "org.freedesktop.systemd1";
 constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
 constexpr const char* kManagerInterface = "org.freedesktop.systemd1.Manager";
 constexpr const char* kUnitInterface = "org.freedesktop.systemd1.Unit";
+constexpr const char* kServiceInterface = "org.freedesktop.systemd1.Service";
+
+// PropertiesChanged of one interface of any unit object: one match for all.
+std::string propertiesChangedMatch(const char* interface) {
+    return std::string(
+               "type='signal',sender='org.freedesktop.systemd1',"
+               "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+               "path_namespace='/org/freedesktop/systemd1/unit',arg0='") +
+           interface + "'";
+}
 
 using Property = sdbus::Struct<std::string, sdbus::Variant>;
 using ExecCommand = sdbus::Struct<std::string, std::vector<std::string>, bool>;
@@ -28,8 +40,11 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
 // sendmail, and may fail without changing the unit's result
 // ("ignore-failure"). systemd 252 writes ExecStopPostEx= into the transient
 // unit file but cannot read it back, so a daemon-reload or daemon-reexec
-// drops both: the agent then takes the build's end from systemd's own
-// record of the unit (docs/design.md, "Build lifecycle").
+// drops both. The agent then takes the build's end from systemd's own
+// record of it (the Service interface's Result, ExecMainCode and
+// ExecMainStatus, which endOf() keeps), writes the outcome file from it and
+// runs the end-of-build step as a unit of its own (docs/design.md, "Build
+// lifecycle"). Only an agent that was not running at the end misses it.
 using ExecCommandEx =
     sdbus::Struct<std::string, std::vector<std::string>, std::vector<std::string>>;
 std::vector<ExecCommandEx> stopPostCommands(const UnitSettings& u) {
@@ -110,11 +125,11 @@ UnitClient::UnitClient(sdbus::IConnection& connection)
     : connection_(connection),
       manager_(sdbus::createProxy(connection, kSystemd, kManagerPath)),
       unitChanges_(connection_.addMatch(
-          std::string("type='signal',sender='org.freedesktop.systemd1',"
-                      "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                      "path_namespace='/org/freedesktop/systemd1/unit',arg0='") +
-              kUnitInterface + "'",
-          [this](sdbus::Message& message) { onUnitPropertiesChanged(message); })) {}
+          propertiesChangedMatch(kUnitInterface),
+          [this](sdbus::Message& message) { onUnitPropertiesChanged(message); })),
+      serviceChanges_(connection_.addMatch(
+          propertiesChangedMatch(kServiceInterface),
+          [this](sdbus::Message& message) { onServicePropertiesChanged(message); })) {}
 
 void UnitClient::subscribe(JobRemoved onJobRemoved, UnitGone onUnitRemoved) {
     manager_->uponSignal("JobRemoved")
@@ -153,8 +168,14 @@ void UnitClient::stop(const std::string& unit, Done done) {
 }
 
 sdbus::Slot UnitClient::watch(const std::string& unit, StateChanged onChange) {
-    auto it = watchers_.emplace(unitObjectPath(unit), std::move(onChange));
-    return sdbus::Slot(this, [this, it](void*) { watchers_.erase(it); });
+    auto path = unitObjectPath(unit);
+    auto it = watchers_.emplace(path, std::move(onChange));
+    return sdbus::Slot(this, [this, it, path](void*) {
+        watchers_.erase(it);
+        if (watchers_.count(path) == 0) {
+            serviceEnds_.erase(path);
+        }
+    });
 }
 
 void UnitClient::onUnitPropertiesChanged(sdbus::Message& message) {
@@ -176,6 +197,55 @@ void UnitClient::onUnitPropertiesChanged(sdbus::Message& message) {
             handler(it->second.get<std::string>());
         }
     }
+}
+
+// systemd sends the Service interface's changes of a unit before its Unit
+// interface's (so the end is known when ActiveState says inactive or failed)
+// and flushes both before UnitRemoved.
+void UnitClient::onServicePropertiesChanged(sdbus::Message& message) {
+    auto path = message.getPath();
+    if (watchers_.count(path) == 0) {
+        return;  // a unit nobody follows
+    }
+    std::string interface;
+    std::map<std::string, sdbus::Variant> changed;
+    message >> interface >> changed;
+    auto& end = serviceEnds_[path];
+    if (auto it = changed.find("Result");
+        it != changed.end() && it->second.containsValueOfType<std::string>()) {
+        end.result = it->second.get<std::string>();
+    }
+    if (auto it = changed.find("ExecMainCode");
+        it != changed.end() && it->second.containsValueOfType<std::int32_t>()) {
+        end.code = it->second.get<std::int32_t>();
+    }
+    if (auto it = changed.find("ExecMainStatus");
+        it != changed.end() && it->second.containsValueOfType<std::int32_t>()) {
+        end.status = it->second.get<std::int32_t>();
+    }
+}
+
+// As systemd hands them to ExecStopPost=: $EXIT_CODE exited/killed/dumped,
+// $EXIT_STATUS the status or the signal's name without "SIG".
+std::optional<UnitOutcome> UnitClient::endOf(const std::string& unit) const {
+    auto it = serviceEnds_.find(unitObjectPath(unit));
+    if (it == serviceEnds_.end() || it->second.result.empty()) {
+        return std::nullopt;
+    }
+    const auto& end = it->second;
+    UnitOutcome outcome;
+    outcome.serviceResult = end.result;
+    if (end.code == CLD_EXITED) {
+        outcome.exitCode = "exited";
+        outcome.exitStatus = std::to_string(end.status);
+    } else if (end.code == CLD_KILLED || end.code == CLD_DUMPED) {
+        outcome.exitCode = end.code == CLD_KILLED ? "killed" : "dumped";
+        const char* name = sigabbrev_np(end.status);
+        outcome.exitStatus = name ? name : std::to_string(end.status);
+    } else {
+        return std::nullopt;  // the main process has not ended
+    }
+    return outcome;
 }
 
 std::string UnitClient::activeState(const std::string& unit) {

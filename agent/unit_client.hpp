@@ -1,7 +1,8 @@
 // systemd's side of a build: starting, stopping and following transient
 // units over org.freedesktop.systemd1, asynchronously, from the agent's one
 // event loop. Follows units through systemd's signals (JobRemoved,
-// UnitRemoved, PropertiesChanged on the unit); never polls.
+// UnitRemoved, PropertiesChanged on the unit and on its Service
+// interface); never polls.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/build_record.hpp"
 #include "agent/unit_settings.hpp"
 
 namespace imagebuild::agent {
@@ -39,6 +41,13 @@ public:
     // PropertiesChanged, and watch() only files the unit under its path.
     [[nodiscard]] sdbus::Slot watch(const std::string& unit, StateChanged onChange);
 
+    // How a watched service's main process ended, from the Service
+    // interface's PropertiesChanged (Result, ExecMainCode, ExecMainStatus),
+    // which systemd sends before the unit's own and before UnitRemoved:
+    // systemd's record of the end, kept while the unit is watched, across
+    // daemon-reload and daemon-reexec. nullopt until the main process ended.
+    std::optional<UnitOutcome> endOf(const std::string& unit) const;
+
     // The unit's ActiveState now, or empty if systemd does not know it.
     // Blocking; only for reconciling at start, before the loop runs.
     std::string activeState(const std::string& unit);
@@ -47,11 +56,20 @@ public:
 
 private:
     void onUnitPropertiesChanged(sdbus::Message& message);
+    void onServicePropertiesChanged(sdbus::Message& message);
+
+    struct ServiceEnd {
+        std::string result;       // Result
+        std::int32_t code = 0;    // ExecMainCode: CLD_EXITED, CLD_KILLED, CLD_DUMPED; 0 running
+        std::int32_t status = 0;  // ExecMainStatus: exit status or signal number
+    };
 
     sdbus::IConnection& connection_;
     std::unique_ptr<sdbus::IProxy> manager_;
     std::multimap<std::string, StateChanged> watchers_;  // by unit object path
+    std::map<std::string, ServiceEnd> serviceEnds_;      // of watched units, by path
     sdbus::Slot unitChanges_;
+    sdbus::Slot serviceChanges_;
 };
 
 }  // namespace imagebuild::agent

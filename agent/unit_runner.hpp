@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "agent/build_record.hpp"
 #include "agent/unit_settings.hpp"
 
 namespace imagebuild::agent {
@@ -27,6 +29,12 @@ public:
     // to (BuildLifecycle::onUnitState) until unfollow().
     virtual void follow(const std::string& unit) = 0;
     virtual void unfollow(const std::string& unit) = 0;
+    // How a follow()ed service ended, as systemd itself recorded it (its
+    // Result, ExecMainCode and ExecMainStatus, the values ExecStopPost=
+    // gets as $SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS); nullopt while its
+    // main process has not ended or when the agent did not see it end.
+    // finishedAt is 0: the caller knows when it asked.
+    virtual std::optional<UnitOutcome> endOf(const std::string& unit) = 0;
     // A fresh question to systemd (GetUnit), asynchronously: is the unit
     // still loaded? Asked before believing a UnitRemoved signal, which a
     // daemon-reload sends for every unit that then comes straight back.

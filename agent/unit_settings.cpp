@@ -78,6 +78,18 @@ UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& st
     return u;
 }
 
+UnitSettings endOfBuildUnitSettingsFor(const BuildRecord& record, const StateStore& store,
+                                       const HelperPaths& helpers) {
+    UnitSettings u;
+    u.unitName = "imagebuild-" + record.id + "-end.service";
+    u.description = fmt::format("imagebuild {}: end of build", record.id);
+    u.execStart = {helpers.buildHook, "finished", store.buildDir(record.id).string()};
+    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
+    // Staging copies and checksums whole images: this only catches a hang.
+    u.runtimeMaxUSec = 3600'000'000;
+    return u;
+}
+
 UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string& state,
                                     const std::string& url, const std::string& bodyFile,
                                     const HelperPaths& helpers) {

@@ -58,6 +58,13 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
 UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
                                  const HelperPaths& helpers);
 
+// The unit that runs a build's end-of-build step (imagebuild-build-hook
+// finished: staging, final mail, log end mark, final webhook) on its own,
+// when the build's unit lost its ExecStopPost= to a daemon-reload:
+// imagebuild-<id>-end.service.
+UnitSettings endOfBuildUnitSettingsFor(const BuildRecord& record, const StateStore& store,
+                                       const HelperPaths& helpers);
+
 // The short unit that posts the build's record as it was in `state` (read
 // from bodyFile) to url: imagebuild-webhook-<id>-<state>.service.
 UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string& state,

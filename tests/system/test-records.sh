@@ -49,6 +49,11 @@ reload_keeps_state() {
     wait_for 30 state_is "$id" succeeded
     assert_eq "$(prop "$id" ExitStatus)" 0
     assert_eq "$(prop "$id" Reason)" ""
+    # The reload dropped the unit's ExecStopPost= steps: the outcome is the
+    # end systemd reported, and the end-of-build step still stages the build.
+    assert_contains "$(run_in r cat "/var/lib/imagebuild/builds/$id/outcome")" \
+        "SERVICE_RESULT=success"
+    wait_for 30 run_in r test -f "/var/lib/imagebuild/builds/$id/staging.json"
 }
 test_daemon_reload_mid_build() { reload_keeps_state daemon-reload; }
 test_daemon_reexec_mid_build() { reload_keeps_state daemon-reexec; }

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/build_registry.hpp"
+#include "agent/staging.hpp"
 #include "common/atomic_file.hpp"
 #include "temp_tree.hpp"
 
@@ -35,6 +37,10 @@ public:
         reply(loaded.count(unit) ? Presence::kLoaded : Presence::kGone);
     }
     std::uint64_t hostStartedAt() override { return hostStart; }
+    std::optional<UnitOutcome> endOf(const std::string& unit) override {
+        auto it = ends.find(unit);
+        return it == ends.end() ? std::nullopt : std::optional<UnitOutcome>(it->second);
+    }
     std::string activeState(const std::string& unit) override {
         auto it = states.find(unit);
         return it == states.end() ? std::string() : it->second;
@@ -51,6 +57,7 @@ public:
     std::map<std::string, Done> pendingStarts;
     std::set<std::string> followed, loaded;
     std::map<std::string, std::string> states;  // what activeState() says
+    std::map<std::string, UnitOutcome> ends;    // what endOf() says
     std::string stopError;
     std::uint64_t hostStart = 0;
 };
@@ -357,6 +364,83 @@ TEST_F(LifecycleTest, UnitConfirmedGoneWithoutOutcomeFails) {
     lifecycle_->onUnitRemoved("imagebuild-h-1.service");
     EXPECT_EQ(record(id).state, state::kFailed);
     EXPECT_NE(record(id).reason.find("ended without recording an outcome"), std::string::npos);
+    EXPECT_FALSE(store_.readOutcome(id));
+    EXPECT_EQ(units_.started, std::vector<std::string>{"imagebuild-h-1.service"});
+}
+
+// A daemon-reload dropped the unit's ExecStopPost=: no outcome file, but the
+// agent saw systemd record the end.
+TEST_F(LifecycleTest, EndSeenFromSystemdWithoutOutcomeFileIsRecordedAndEndsTheBuild) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "active");
+    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+    EXPECT_EQ(record(id).exitStatus, 0);
+    EXPECT_EQ(record(id).reason, "");
+    EXPECT_EQ(onDisk(id).state, state::kSucceeded);
+    auto outcome = store_.readOutcome(id);
+    ASSERT_TRUE(outcome);
+    EXPECT_EQ(outcome->serviceResult, "success");
+    EXPECT_EQ(outcome->exitCode, "exited");
+    EXPECT_EQ(outcome->exitStatus, "0");
+    EXPECT_NE(outcome->finishedAt, 0u);
+    EXPECT_EQ(events_.log.back(), "finished h-1 succeeded outcome");
+    // The end-of-build step runs on its own, since the unit's went too.
+    EXPECT_EQ(units_.started,
+              (std::vector<std::string>{"imagebuild-h-1.service", "imagebuild-h-1-end.service"}));
+}
+
+// What the end-of-build unit staged becomes the record's artifacts; the
+// agent is not idle until then.
+TEST_F(LifecycleTest, EndOfBuildUnitStartedByTheAgentHandsOverTheStagedArtifacts) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    ASSERT_EQ(record(id).state, state::kSucceeded);
+    const std::string end = "imagebuild-h-1-end.service";
+    units_.answerStart(end);
+    EXPECT_TRUE(units_.followed.count(end));
+    EXPECT_FALSE(lifecycle_->idle());
+    lifecycle_->onUnitState(end, "inactive");  // before it starts: not its end
+    EXPECT_FALSE(lifecycle_->idle());
+    lifecycle_->onUnitState(end, "active");
+    StagingResult staged;
+    staged.files.push_back({"disk.iso", "/srv/staging/h-1/disk.iso", 5, "abc"});
+    saveStagingResult(store_.buildDir(id), staged);
+    lifecycle_->onUnitState(end, "inactive");
+    EXPECT_TRUE(lifecycle_->idle());
+    EXPECT_FALSE(units_.followed.count(end));
+    ASSERT_EQ(record(id).artifacts.size(), 1u);
+    EXPECT_EQ(record(id).artifacts[0].name, "disk.iso");
+    ASSERT_EQ(onDisk(id).artifacts.size(), 1u);
+}
+
+TEST_F(LifecycleTest, FailureSeenFromSystemdOnAGoneUnitEndsFailedWithItsStatus) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    units_.ends["imagebuild-h-1.service"] = {"signal", "killed", "KILL", 0};
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).exitStatus, 137);
+    EXPECT_EQ(record(id).reason, "");
+    ASSERT_TRUE(store_.readOutcome(id));
+    EXPECT_EQ(store_.readOutcome(id)->exitStatus, "KILL");
+    EXPECT_EQ(units_.started.back(), "imagebuild-h-1-end.service");
+}
+
+TEST_F(LifecycleTest, RecordedOutcomeWinsOverTheEndSeenFromSystemd) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "active");
+    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
+    recordOutcome(id, "exit-code", "exited", "2");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).exitStatus, 2);
+    EXPECT_EQ(units_.started, std::vector<std::string>{"imagebuild-h-1.service"});
 }
 
 TEST_F(LifecycleTest, UnitRemovedAfterItsOutcomeNeedsNoQuestion) {

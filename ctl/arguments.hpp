@@ -18,6 +18,7 @@ enum class Verb {
     kStatus,
     kLog,
     kCancel,
+    kRetry,
     kPin,
     kUnpin,
     kWait,
@@ -47,6 +48,13 @@ struct BuildOptions {
     std::vector<std::string> notify;
     std::optional<std::uint64_t> timeoutSec;
     std::vector<std::string> labels;
+    bool wait = false;
+    bool follow = false;
+};
+
+// retry ID: a new build with that build's spec.
+struct RetryOptions {
+    std::string id;
     bool wait = false;
     bool follow = false;
 };
@@ -83,6 +91,7 @@ struct Invocation {
     std::string statusId;
     LogOptions log;
     std::vector<std::string> ids;  // cancel, wait
+    RetryOptions retry;
     ShowOptions show;
     ArtifactsOptions artifacts;
     KsflattenOptions ksflatten;

@@ -101,7 +101,8 @@ void BuildLifecycle::checkAdmission() const {
     }
 }
 
-const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitterUid) {
+const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitterUid,
+                                          const std::string& retryOf) {
     checkAdmission();
     BuildRecord* created = nullptr;
     try {
@@ -112,6 +113,7 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
         r.submitterUid = submitterUid;
         r.submitter = spec.submitter ? *spec.submitter : userNameOf(submitterUid);
         r.submittedAt = realtimeUsec();
+        r.retryOf = retryOf;
         auto timeoutSec = spec.timeoutSec ? spec.timeoutSec : options_.config.host.timeoutSec;
         r.timeoutUSec = timeoutSec * 1'000'000;
         r.monitorUrl = replaceAll(replaceAll(options_.config.host.monitorUrl, "{id}", r.id),
@@ -127,11 +129,34 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
     const auto& r = *created;
     queue_.push_back(r.id);
     logEvent(LOG_INFO, message_id::kBuildQueued, r.id,
-             fmt::format("build {} queued ({} {} {}, uid {}, submitter {})", r.id, r.spec.type,
-                         r.spec.arch, r.spec.release, r.submitterUid, r.submitter));
+             fmt::format("build {} queued ({} {} {}, uid {}, submitter {}{})", r.id, r.spec.type,
+                         r.spec.arch, r.spec.release, r.submitterUid, r.submitter,
+                         r.retryOf.empty() ? "" : ", retry of " + r.retryOf));
     notify([&](LifecycleListener& l) { l.buildQueued(r); });
     schedule();
     return r;
+}
+
+// A retry is a new submission of the old spec: it never reuses the old
+// build's id, unit or directories, so the old record and output stay as
+// they are (an interrupted build's partial output included).
+BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerUid) const {
+    const auto& old = get(id);
+    BuildSpec spec = old.spec;
+    spec.kickstart = registry_.store().readKickstart(id);
+    if (spec.kickstart.empty()) {
+        throw LifecycleError(Kind::kInternal,
+                             fmt::format("build {} has no kickstart left to run again", id));
+    }
+    spec.submitter.reset();
+    if (callerUid == old.submitterUid) {
+        spec.submitter = old.submitter;
+    }
+    return spec;
+}
+
+const BuildRecord& BuildLifecycle::retry(const std::string& id, std::uint32_t callerUid) {
+    return submit(retrySpec(id, callerUid), callerUid, id);
 }
 
 // --- Running builds -------------------------------------------------------------

@@ -98,8 +98,18 @@ public:
     // caller is authorized, and again by submit().
     void checkAdmission() const;
     // Records a new build (persisted before this returns) and queues it.
-    // spec was validated by the caller. Throws LifecycleError.
-    const BuildRecord& submit(BuildSpec spec, std::uint32_t submitterUid);
+    // spec was validated by the caller. retryOf: the build it re-runs.
+    // Throws LifecycleError.
+    const BuildRecord& submit(BuildSpec spec, std::uint32_t submitterUid,
+                              const std::string& retryOf = {});
+    // The spec build id ran with, kickstart included, to submit again by
+    // callerUid: the old submitter's name is kept when the caller is the
+    // old submitter (a forwarder re-running a token's build), else the new
+    // build is the caller's. Throws kNotFound, kInternal (no kickstart).
+    BuildSpec retrySpec(const std::string& id, std::uint32_t callerUid) const;
+    // submit(retrySpec(id, callerUid), callerUid, id): a new build with its
+    // own id and output directory; id's record is not touched.
+    const BuildRecord& retry(const std::string& id, std::uint32_t callerUid);
     // Throws kNotFound.
     const BuildRecord& get(const std::string& id) const;
     // A queued build is cancelled at once; a running one is asked to stop

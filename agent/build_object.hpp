@@ -72,6 +72,7 @@ private:
     std::vector<sdbus::Struct<std::string, std::string, uint64_t, std::string>> Artifacts()
         override;
     bool Pinned() override { return record_.pinned; }
+    std::string RetryOf() override { return record_.retryOf; }
 
     const BuildRecord& record_;
     BuildOwner& owner_;

@@ -66,6 +66,7 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"artifacts", r.artifacts},
         {"cancel_requested", r.cancelRequested},
         {"pinned", r.pinned},
+        {"retry_of", r.retryOf},
     };
 }
 
@@ -108,6 +109,7 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     if (auto it = j.find("pinned"); it != j.end()) {  // absent in records of older agents
         it->get_to(r.pinned);
     }
+    r.retryOf = j.value("retry_of", std::string());  // absent in records of older agents
     const auto& states = allBuildStates();
     if (std::find(states.begin(), states.end(), r.state) == states.end()) {
         throw std::invalid_argument("bad state \"" + r.state + "\"");

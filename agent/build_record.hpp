@@ -46,6 +46,8 @@ struct BuildRecord {
     std::vector<Artifact> artifacts;
     bool cancelRequested = false;  // persisted before the unit is stopped
     bool pinned = false;           // kept by Cleanup (Build1.SetPinned)
+    // The build this one re-runs (Build1.RetryOf); empty for a new spec.
+    std::string retryOf;
 
     bool finished() const { return !result.empty(); }
 };

@@ -174,6 +174,46 @@ void Manager::submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const 
         });
 }
 
+// --- Retry ----------------------------------------------------------------------
+
+// Checked like a Submit of the old spec (the type may be gone from this
+// host since), authorized like one for the caller's own build and as
+// manage for another's.
+void Manager::Retry(SubmitReply&& result, std::string id) {
+    touch();
+    auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
+    std::uint32_t owner = 0;
+    BuildSpec spec;
+    try {
+        owner = lifecycle_.get(id).submitterUid;
+        spec = lifecycle_.retrySpec(id, caller.uid);
+        checkSupported(spec, capabilities_);
+        lifecycle_.checkAdmission();
+    } catch (const UnsupportedError& e) {
+        result.returnError(sdbus::Error(errors::kUnsupported, e.what()));
+        return;
+    } catch (const LifecycleError& e) {
+        result.returnError(toDbusError(e));
+        return;
+    }
+    auto reply = std::make_shared<SubmitReply>(std::move(result));
+    std::map<std::string, std::string> details{{"verb", "retry"},
+                                               {"id", id},
+                                               {"type", spec.type},
+                                               {"arch", spec.arch},
+                                               {"release", spec.release}};
+    authorize(
+        caller, caller.uid == owner ? action::kSubmit : action::kManage, details, reply, id,
+        fmt::format("retry of {} by uid {}", id, caller.uid), [this, reply, id, uid = caller.uid] {
+            try {
+                const auto& record = lifecycle_.retry(id, uid);
+                reply->returnResults(record.id, sdbus::ObjectPath(buildObjectPath(record.id)));
+            } catch (const LifecycleError& e) {
+                reply->returnError(toDbusError(e));
+            }
+        });
+}
+
 // --- Cancel, pin, cleanup -----------------------------------------------------
 
 void Manager::CancelBuild(sdbus::Result<>&& result, std::string id) {
@@ -338,7 +378,8 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
         if (matches(f, r)) {
             rows.emplace_back(r.id, r.spec.type, r.spec.arch, r.spec.release, r.spec.name,
                               r.submitter, r.state, r.result, r.submitterUid, r.submittedAt,
-                              r.startedAt, r.finishedAt, sdbus::ObjectPath(buildObjectPath(r.id)));
+                              r.startedAt, r.finishedAt, sdbus::ObjectPath(buildObjectPath(r.id)),
+                              r.retryOf);
         }
     }
     return rows;

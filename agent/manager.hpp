@@ -59,15 +59,14 @@ public:
     void countsChanged() override;
 
 private:
-    using Row = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
-                              std::string, std::string, std::string, uint32_t, uint64_t, uint64_t,
-                              uint64_t, sdbus::ObjectPath>;
+    using Row = BuildListRow;
     using SubmitReply = sdbus::Result<std::string, sdbus::ObjectPath>;
 
     // BuildManager1
     void Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant> spec) override;
     std::vector<Row> ListBuilds(const std::map<std::string, sdbus::Variant>& filter) override;
     sdbus::ObjectPath GetBuild(const std::string& id) override;
+    void Retry(SubmitReply&& result, std::string id) override;
     void CancelBuild(sdbus::Result<>&& result, std::string id) override;
     void Cleanup(sdbus::Result<std::vector<std::string>>&& result) override;
     std::string Hostname() override { return lifecycle_.options().hostname; }

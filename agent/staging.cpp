@@ -147,6 +147,7 @@ private:
               {"timeout_sec", record_.spec.timeoutSec}}},
             {"submitter_uid", record_.submitterUid},
             {"submitter", record_.submitter},
+            {"retry_of", record_.retryOf},
             {"submitted_at", record_.submittedAt},
             {"started_at", record_.startedAt},
             {"finished_at", record_.finishedAt},

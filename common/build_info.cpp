@@ -42,6 +42,7 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     take(properties, "Labels", info.labels);
     take(properties, "Notify", info.notify);
     take(properties, "Pinned", info.pinned);
+    take(properties, "RetryOf", info.retryOf);
     std::vector<ArtifactTuple> artifacts;
     take(properties, "Artifacts", artifacts);
     for (const auto& a : artifacts) {
@@ -67,6 +68,7 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
     info.submittedAt = row.get<9>();
     info.startedAt = row.get<10>();
     info.finishedAt = row.get<11>();
+    info.retryOf = row.get<13>();
     if (auto id = BuildId::parse(info.id)) {
         info.host = id->host;
     }

@@ -43,6 +43,7 @@ struct BuildInfo {
     std::vector<std::string> notify;
     std::vector<Artifact> artifacts;
     bool pinned = false;  // kept by the host's cleanup whatever its age
+    std::string retryOf;  // the build this one re-runs (Build1.RetryOf); empty if none
 
     bool finished() const { return finishedAt != 0 || !result.empty(); }
 };
@@ -54,10 +55,12 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
 
 // One row of BuildManager1.ListBuilds: id, type, arch, release, name,
 // submitter, state, result, submitter_uid, submitted_at, started_at,
-// finished_at, path.
-using BuildListRow = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
-                                   std::string, std::string, std::string, std::uint32_t,
-                                   std::uint64_t, std::uint64_t, std::uint64_t, sdbus::ObjectPath>;
+// finished_at, path, retry_of (last, so positional readers of the older
+// row keep their columns).
+using BuildListRow =
+    sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
+                  std::string, std::string, std::uint32_t, std::uint64_t, std::uint64_t,
+                  std::uint64_t, sdbus::ObjectPath, std::string>;
 BuildInfo buildInfoFromListRow(const BuildListRow& row);
 
 // The states a build can be in, in lifecycle order.

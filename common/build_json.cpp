@@ -49,7 +49,8 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"labels", info.labels},
                        {"notify", info.notify},
                        {"artifacts", info.artifacts},
-                       {"pinned", info.pinned}};
+                       {"pinned", info.pinned},
+                       {"retry_of", info.retryOf}};
 }
 
 void from_json(const nlohmann::json& j, BuildInfo& info) {
@@ -75,6 +76,7 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "notify", info.notify);
     optional(j, "artifacts", info.artifacts);
     optional(j, "pinned", info.pinned);
+    optional(j, "retry_of", info.retryOf);
 }
 
 }  // namespace imagebuild

@@ -18,13 +18,13 @@ namespace {
 
 const std::map<std::string, Verb>& verbTable() {
     static const std::map<std::string, Verb> verbs{
-        {"build", Verb::kBuild},   {"list", Verb::kList},
-        {"status", Verb::kStatus}, {"log", Verb::kLog},
-        {"cancel", Verb::kCancel}, {"wait", Verb::kWait},
-        {"pin", Verb::kPin},       {"unpin", Verb::kUnpin},
-        {"show", Verb::kShow},     {"artifacts", Verb::kArtifacts},
-        {"hosts", Verb::kHosts},   {"ksflatten", Verb::kKsflatten},
-        {"token", Verb::kToken},
+        {"build", Verb::kBuild},         {"list", Verb::kList},
+        {"status", Verb::kStatus},       {"log", Verb::kLog},
+        {"cancel", Verb::kCancel},       {"wait", Verb::kWait},
+        {"retry", Verb::kRetry},         {"pin", Verb::kPin},
+        {"unpin", Verb::kUnpin},         {"show", Verb::kShow},
+        {"artifacts", Verb::kArtifacts}, {"hosts", Verb::kHosts},
+        {"ksflatten", Verb::kKsflatten}, {"token", Verb::kToken},
     };
     return verbs;
 }
@@ -117,12 +117,21 @@ void addReaders(CLI::App& app, Invocation& inv) {
 void addControls(CLI::App& app, Invocation& inv) {
     auto* cancel = app.add_subcommand("cancel", "Cancel builds");
     cancel->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
+    auto* retry = app.add_subcommand("retry", "Submit a build again with the same spec");
+    retry->add_option("ID", inv.retry.id, "Build id")->required()->check(buildIdCheck());
+    auto* wait = retry->add_flag("--wait", inv.retry.wait,
+                                 "Wait for the new build to end; exit with its result");
+    auto* follow =
+        retry->add_flag("--follow", inv.retry.follow,
+                        "Stream the new build's log until it ends; exit with its result");
+    wait->excludes(follow);
     auto* pin = app.add_subcommand("pin", "Keep builds from the host's cleanup (D-Bus only)");
     pin->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
     auto* unpin = app.add_subcommand("unpin", "Let the host's cleanup remove builds again");
     unpin->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
-    auto* wait = app.add_subcommand("wait", "Wait for builds to end; exit with the worst result");
-    wait->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
+    auto* waitVerb =
+        app.add_subcommand("wait", "Wait for builds to end; exit with the worst result");
+    waitVerb->add_option("ID", inv.ids, "Build ids")->required()->check(buildIdCheck());
     addKsflattenCommand(app, inv.ksflatten);
     addTokenCommand(app, inv.token);
 }

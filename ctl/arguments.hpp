@@ -19,6 +19,7 @@ enum class Verb {
     kStatus,
     kLog,
     kCancel,
+    kRetry,
     kPin,
     kUnpin,
     kWait,
@@ -49,6 +50,13 @@ struct BuildOptions {
     std::vector<std::string> notify;
     std::optional<std::uint64_t> timeoutSec;
     std::vector<std::string> labels;
+    bool wait = false;
+    bool follow = false;
+};
+
+// retry ID: a new build with that build's spec.
+struct RetryOptions {
+    std::string id;
     bool wait = false;
     bool follow = false;
 };
@@ -85,6 +93,7 @@ struct Invocation {
     std::string statusId;
     LogOptions log;
     std::vector<std::string> ids;  // cancel, wait
+    RetryOptions retry;
     ShowOptions show;
     ArtifactsOptions artifacts;
     KsflattenOptions ksflatten;

@@ -44,6 +44,8 @@ public:
     }
     virtual BuildInfo get(const std::string& id) = 0;
     virtual void cancel(const std::string& id) = 0;
+    // A new build with id's spec (its RetryOf is id); returns the new build.
+    virtual BuildInfo retry(const std::string& id) = 0;
     // Pin (keep from cleanup) or unpin a build. D-Bus only: the HTTP
     // backend throws CtlError(kExitUsage).
     virtual void setPinned(const std::string& id, bool pinned) = 0;

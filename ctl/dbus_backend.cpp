@@ -148,6 +148,15 @@ public:
             [](sdbus::MethodReply&) {});
     }
 
+    BuildInfo retry(const std::string& id) override {
+        std::string newId;
+        sdbus::ObjectPath path;
+        privileged(
+            "Retry", [&](sdbus::MethodCall& call) { call << id; },
+            [&](sdbus::MethodReply& reply) { reply >> newId >> path; });
+        return get(newId);
+    }
+
     void setPinned(const std::string& id, bool pinned) override {
         sdbus::ObjectPath path;
         try {

@@ -101,6 +101,11 @@ public:
         exchange(http::verb::delete_, "/v1/builds/" + percentEncode(id), "");
     }
 
+    BuildInfo retry(const std::string& id) override {
+        return json(http::verb::post, "/v1/builds/" + percentEncode(id) + "/retry", "")
+            .get<BuildInfo>();
+    }
+
     void setPinned(const std::string& id, bool pinned) override {
         throw CtlError(kExitUsage,
                        fmt::format("{} is not supported over -H (the HTTP API has no pin); run "

@@ -15,7 +15,7 @@ _imagebuildctl() {
     local cur prev words cword
     _init_completion || return
 
-    local verbs="build list status log cancel pin unpin wait show artifacts hosts ksflatten token"
+    local verbs="build list status log cancel retry pin unpin wait show artifacts hosts ksflatten token"
     local globals="-H --host --token-file --json --no-pager --no-legend -q --quiet
                    --no-ask-password -h --help --version"
     local -A verb_opts=(
@@ -24,6 +24,7 @@ _imagebuildctl() {
         [status]=""
         [log]="-f --follow -n --lines -o --output"
         [cancel]=""
+        [retry]="--wait --follow"
         [pin]=""
         [unpin]=""
         [wait]=""
@@ -99,7 +100,7 @@ _imagebuildctl() {
         return
     fi
     case $verb in
-        status | log | cancel | pin | unpin | wait | show | artifacts)
+        status | log | cancel | retry | pin | unpin | wait | show | artifacts)
             mapfile -t COMPREPLY < <(compgen -W "$(_imagebuildctl_ids)" -- "$cur") ;;
         build | ksflatten)
             _filedir ;;

@@ -53,6 +53,8 @@ int dispatch(Session& session, const Invocation& inv) {
             return verbLog(session, inv.log);
         case Verb::kCancel:
             return verbCancel(session, inv.ids);
+        case Verb::kRetry:
+            return verbRetry(session, inv.retry);
         case Verb::kPin:
             return verbPin(session, inv.ids, true);
         case Verb::kUnpin:

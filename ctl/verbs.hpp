@@ -39,6 +39,8 @@ private:
 
 int verbBuild(Session& session, const BuildOptions& options);
 int verbCancel(Session& session, const std::vector<std::string>& ids);
+// Submits a build again (BuildManager1.Retry); --wait/--follow as for build.
+int verbRetry(Session& session, const RetryOptions& options);
 int verbPin(Session& session, const std::vector<std::string>& ids, bool pinned);
 int verbWait(Session& session, const std::vector<std::string>& ids);
 int verbList(Session& session, const ListOptions& options);

@@ -1,4 +1,4 @@
-// build, cancel, pin, unpin, wait: the verbs that change or wait for a build.
+// build, retry, cancel, pin, unpin, wait: the verbs that change or wait for a build.
 #include <fmt/format.h>
 
 #include <functional>
@@ -67,7 +67,11 @@ void printSubmitted(const OutputMode& out, const BuildInfo& info) {
     } else if (out.quiet) {
         fmt::print("{}\n", info.id);
     } else {
-        fmt::print("Submitted build {}.\n", info.id);
+        if (info.retryOf.empty()) {
+            fmt::print("Submitted build {}.\n", info.id);
+        } else {
+            fmt::print("Submitted build {} (retry of {}).\n", info.id, info.retryOf);
+        }
         if (!info.monitorUrl.empty()) {
             fmt::print("Monitor: {}\n", info.monitorUrl);
         }
@@ -105,24 +109,31 @@ BuildInfo follow(Session& session, const std::string& id) {
     return backend.waitFinished(id);
 }
 
+// What build and retry do once the build is submitted.
+int afterSubmit(Session& session, const BuildInfo& info, bool wait, bool followLog) {
+    const auto& out = session.output();
+    if (!followLog || !out.json) {
+        printSubmitted(out, info);
+    }
+    if (!wait && !followLog) {
+        return kExitOk;
+    }
+    auto ended = followLog ? follow(session, info.id) : session.backend().waitFinished(info.id);
+    if (!followLog || !out.json) {
+        printEnded(out, ended);
+    }
+    return exitCodeForResult(ended.result.empty() ? ended.state : ended.result);
+}
+
 }  // namespace
 
 int verbBuild(Session& session, const BuildOptions& options) {
     auto request = requestFrom(options);
-    auto info = session.backend().submit(request);
-    const auto& out = session.output();
-    if (!options.follow || !out.json) {
-        printSubmitted(out, info);
-    }
-    if (!options.wait && !options.follow) {
-        return kExitOk;
-    }
-    auto ended =
-        options.follow ? follow(session, info.id) : session.backend().waitFinished(info.id);
-    if (!options.follow || !out.json) {
-        printEnded(out, ended);
-    }
-    return exitCodeForResult(ended.result.empty() ? ended.state : ended.result);
+    return afterSubmit(session, session.backend().submit(request), options.wait, options.follow);
+}
+
+int verbRetry(Session& session, const RetryOptions& options) {
+    return afterSubmit(session, session.backend().retry(options.id), options.wait, options.follow);
 }
 
 namespace {

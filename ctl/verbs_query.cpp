@@ -76,6 +76,7 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
             {"Labels", fmt::format("{}", fmt::join(labels, " "))},
             {"Notify", fmt::format("{}", fmt::join(b.notify, " "))},
             {"Pinned", b.pinned ? "yes" : "no"},
+            {"RetryOf", b.retryOf},
             {"Artifacts", fmt::format("{}", fmt::join(artifacts, " "))}};
 }
 
@@ -116,6 +117,7 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
         }
     };
     line("Reason", b.reason);
+    line("Retry of", b.retryOf);
     line("Unit", b.unit);
     line("Submitted", formatTimestamp(b.submittedAt));
     line("Started", formatTimestamp(b.startedAt));

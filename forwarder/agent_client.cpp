@@ -189,6 +189,15 @@ public:
         listCache_.invalidate();
     }
 
+    std::string retry(const std::string& id) override {
+        auto newId = pool_.run([&](sdbus::IConnection& bus) {
+            ManagerProxy manager(bus);
+            return std::get<0>(manager.Retry(id));
+        });
+        listCache_.invalidate();
+        return newId;
+    }
+
     std::string kickstart(const std::string& id) override {
         return pool_.run([&](sdbus::IConnection& bus) {
             ManagerProxy manager(bus);

@@ -61,6 +61,11 @@ std::optional<Response> authorize(Request& request, Access access, const TokenSt
 
 std::optional<Response> refuseCancel(const Request& request, const BuildInfo& build,
                                      std::uint32_t forwarderUid) {
+    return refuseChange(request, build, forwarderUid, "cancel");
+}
+
+std::optional<Response> refuseChange(const Request& request, const BuildInfo& build,
+                                     std::uint32_t forwarderUid, const char* verb) {
     if (request.role == TokenRole::Admin) {
         return std::nullopt;
     }
@@ -68,14 +73,14 @@ std::optional<Response> refuseCancel(const Request& request, const BuildInfo& bu
         return jsonError(
             403, "Forbidden",
             fmt::format("build {} was submitted by '{}' (uid {}) on its host, not over HTTP; only "
-                        "an admin token may cancel it",
-                        build.id, build.submitter, build.submitterUid));
+                        "an admin token may {} it",
+                        build.id, build.submitter, build.submitterUid, verb));
     }
     if (build.submitter != request.identity) {
         return jsonError(403, "Forbidden",
-                         fmt::format("build {} was submitted by '{}'; token '{}' may cancel only "
-                                     "its own builds (an admin token may cancel any)",
-                                     build.id, build.submitter, request.identity));
+                         fmt::format("build {} was submitted by '{}'; token '{}' may {} only "
+                                     "its own builds (an admin token may {} any)",
+                                     build.id, build.submitter, request.identity, verb, verb));
     }
     return std::nullopt;
 }

@@ -45,5 +45,8 @@ std::optional<Response> authorize(Request& request, Access access, const TokenSt
 // why.
 std::optional<Response> refuseCancel(const Request& request, const BuildInfo& build,
                                      std::uint32_t forwarderUid);
+// The same rule for another verb on a build ("retry"), named in the 403.
+std::optional<Response> refuseChange(const Request& request, const BuildInfo& build,
+                                     std::uint32_t forwarderUid, const char* verb);
 
 }  // namespace imagebuild::forwarder

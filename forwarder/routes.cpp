@@ -8,6 +8,7 @@ void registerRoutes(App& app) {
     registerHealth(app);
     registerMetrics(app);
     registerBuilds(app);
+    registerRetry(app);
     registerHosts(app);
     registerMonitor(app);
     registerArtifacts(app);

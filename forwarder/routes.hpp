@@ -8,6 +8,7 @@ class App;
 void registerHealth(App& app);
 void registerMetrics(App& app);
 void registerBuilds(App& app);
+void registerRetry(App& app);
 void registerHosts(App& app);
 void registerMonitor(App& app);
 void registerArtifacts(App& app);

@@ -91,6 +91,7 @@ test_power_cut_is_interrupted_not_rerun() {
     # Not started again: systemd never heard of its unit in this boot.
     assert_eq "$(run_in r systemctl show -p LoadState --value "imagebuild-$id.service")" not-found
     assert_eq "$(run_in r journalctl -b -q -o cat IMAGEBUILD_ID="$id" _SYSTEMD_UNIT="imagebuild-$id.service")" ""
+    retry_of_an_interrupted_build "$id"
 }
 
 # The agent exits on idle and is activated again, many times, always cleanly:
@@ -105,9 +106,46 @@ test_idle_exit_is_clean() {
     assert_eq "$(run_in r systemctl is-failed imagebuild-agent.service || true)" inactive
 }
 
+# (Called by the power-cut case, on the host booted after the cut.)
+# The interrupted build is run again only when asked: `imagebuildctl retry`
+# submits a new build with its spec, linked to it, in a directory of its
+# own; the old record and partial output stay as they were.
+retry_of_an_interrupted_build() {
+    local old=$1 id record_sum out
+    record_sum=$(run_in r sha256sum "/var/lib/imagebuild/builds/$old/record.json")
+    id=$(run_in r imagebuildctl --no-pager -q retry "$old")
+    [ -n "$id" ] && [ "$id" != "$old" ] || { echo "retry gave id '$id'"; return 1; }
+    assert_eq "$(prop "$id" RetryOf)" "$old"
+    assert_eq "$(prop "$id" Type)" sleep
+    assert_eq "$(run_in r cat "/var/lib/imagebuild/builds/$id/ks.cfg")" \
+        "$(run_in r cat "/var/lib/imagebuild/builds/$old/ks.cfg")"
+    assert_contains "$(record_of "$id")" "\"retry_of\": \"$old\""
+    wait_for 20 state_is "$id" running
+    out=$(run_in r imagebuildctl --no-pager status "$id")
+    assert_contains "$out" "Retry of: $old"
+    assert_contains "$(run_in r imagebuildctl --no-pager --json list --all)" "\"retry_of\":\"$old\""
+    # Its unit writes into its own directory, never into the old one.
+    assert_eq "$(run_in r systemctl show -p WorkingDirectory --value "imagebuild-$id.service")" \
+        "/var/lib/imagebuild/builds/$id/work"
+    run_in r test ! -e "/var/lib/imagebuild/builds/$id/out/partial.iso"
+    run_in r test -e "/var/lib/imagebuild/builds/$old/out/partial.iso"
+    assert_eq "$(run_in r sha256sum "/var/lib/imagebuild/builds/$old/record.json")" "$record_sum"
+    assert_eq "$(prop "$old" State)" failed
+    assert_eq "$(prop "$old" RetryOf)" ""
+    # Its staged manifest names the build it re-runs.
+    run_in r imagebuildctl --no-pager cancel "$id"
+    wait_for 30 state_is "$id" cancelled
+    wait_for 30 run_in r test -s "/var/lib/imagebuild/builds/$id/artifacts/manifest.json"
+    assert_contains "$(run_in r cat "/var/lib/imagebuild/builds/$id/artifacts/manifest.json")" \
+        "\"retry_of\": \"$old\""
+    # An unknown id is an answer, not a new build.
+    out=$(run_in r busctl call $A $M $I Retry s r-999 2>&1 || true)
+    assert_contains "$out" "no build \"r-999\""
+}
+
 test_case "daemon-reload mid-build changes no build's state" test_daemon_reload_mid_build
 test_case "daemon-reexec mid-build changes no build's state" test_daemon_reexec_mid_build
 test_case "kill -9 of the agent with a queue: the queued build starts with no call" test_killed_agent_queue_does_not_stall
 test_case "idle exit is clean, again and again" test_idle_exit_is_clean
-test_case "a power cut mid-build is recorded as interrupted, never re-run" test_power_cut_is_interrupted_not_rerun
+test_case "a power cut mid-build is recorded as interrupted, never re-run; retry runs it as a new build" test_power_cut_is_interrupted_not_rerun
 finish

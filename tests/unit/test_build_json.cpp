@@ -15,6 +15,7 @@ TEST(BuildJson, RoundTripsEveryField) {
     info.exitStatus = 0;
     info.submittedAt = 1700000000000000;
     info.submitter = "alice";
+    info.retryOf = "hostA-2";
     info.labels = {{"team", "qa"}};
     info.notify = {"a@example.org"};
     info.artifacts = {{"oemdrv.iso", "/var/lib/imagebuild/x/oemdrv.iso", 374784, "ab"}};
@@ -29,6 +30,8 @@ TEST(BuildJson, RoundTripsEveryField) {
     EXPECT_EQ(back.id, info.id);
     EXPECT_EQ(back.submittedAt, info.submittedAt);
     EXPECT_EQ(back.submitter, "alice");
+    EXPECT_EQ(j["retry_of"], "hostA-2");
+    EXPECT_EQ(back.retryOf, "hostA-2");
     EXPECT_EQ(back.labels, info.labels);
     EXPECT_EQ(back.artifacts.at(0).name, "oemdrv.iso");
     EXPECT_TRUE(back.finished());
@@ -64,7 +67,7 @@ TEST(BuildInfo, FromDbusPropertiesTakesKnownKeysAndDerivesHost) {
 TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
     imagebuild::BuildListRow row("b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "running", "",
                                  998u, 10u, 11u, 0u,
-                                 sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"));
+                                 sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "b-3");
     auto info = imagebuild::buildInfoFromListRow(row);
     EXPECT_EQ(info.host, "b");
     EXPECT_EQ(info.name, "nightly");
@@ -74,4 +77,5 @@ TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
     EXPECT_EQ(info.submittedAt, 10u);
     EXPECT_EQ(info.startedAt, 11u);
     EXPECT_EQ(info.finishedAt, 0u);
+    EXPECT_EQ(info.retryOf, "b-3");
 }

@@ -488,3 +488,66 @@ TEST_F(LifecycleTest, ReconcileOfAFailedRunIsNotRerunAfterItsOutcome) {
     EXPECT_EQ(record(id).exitStatus, 143);
     EXPECT_EQ(units_.started.size(), 1u);
 }
+
+TEST_F(LifecycleTest, RetryOfAnInterruptedBuildIsANewBuildLinkedToIt) {
+    BuildSpec spec;
+    spec.type = "short";
+    spec.arch = "x86_64";
+    spec.release = "40";
+    spec.name = "nightly";
+    spec.labels = {{"team", "os"}};
+    spec.kickstart = "lang de_DE\n";
+    auto old = lifecycle_->submit(spec, 1000).id;
+    units_.answerStart("imagebuild-h-1.service");
+    tree_.write("builds/h-1/out/partial.iso", "half an image");
+    restartAgent();
+    units_.hostStart = record(old).startedAt + 1;
+    lifecycle_->reconcile();
+    auto before = onDisk(old);
+    ASSERT_EQ(before.state, state::kFailed);
+
+    auto id = lifecycle_->retry(old, 1000).id;
+    EXPECT_EQ(id, "h-2");
+    EXPECT_EQ(record(id).retryOf, old);
+    EXPECT_EQ(onDisk(id).retryOf, old);
+    EXPECT_EQ(record(id).spec.name, "nightly");
+    EXPECT_EQ(record(id).spec.labels, (std::map<std::string, std::string>{{"team", "os"}}));
+    EXPECT_EQ(store_.readKickstart(id), "lang de_DE\n");
+    EXPECT_EQ(record(id).submitter, record(old).submitter);
+    EXPECT_EQ(units_.started.back(), "imagebuild-h-2.service");
+    // Its own output directory; the old one, its partial output and its
+    // record stay as they were.
+    EXPECT_NE(store_.outDir(id), store_.outDir(old));
+    EXPECT_FALSE(std::filesystem::exists(store_.outDir(id) / "partial.iso"));
+    EXPECT_TRUE(std::filesystem::exists(store_.outDir(old) / "partial.iso"));
+    EXPECT_EQ(recordToJson(onDisk(old)), recordToJson(before));
+    EXPECT_TRUE(onDisk(old).retryOf.empty());
+}
+
+TEST_F(LifecycleTest, RetryByAnotherUserIsTheirs) {
+    auto old = submit();
+    auto id = lifecycle_->retry(old, 0).id;
+    EXPECT_EQ(record(id).submitterUid, 0u);
+    EXPECT_EQ(record(id).submitter, userNameOf(0));
+    EXPECT_EQ(record(id).retryOf, old);
+}
+
+TEST_F(LifecycleTest, RetryOfAnUnknownBuildIsNotFound) {
+    try {
+        lifecycle_->retry("h-99", 1000);
+        FAIL() << "retry of an unknown build succeeded";
+    } catch (const LifecycleError& e) {
+        EXPECT_EQ(e.kind(), LifecycleError::Kind::kNotFound);
+    }
+}
+
+TEST_F(LifecycleTest, RetryIsRefusedWhenTheQueueIsFull) {
+    auto old = submit();  // running
+    submit();             // queued: queue_max 1 is reached
+    try {
+        lifecycle_->retry(old, 1000);
+        FAIL() << "retry past queue_max was accepted";
+    } catch (const LifecycleError& e) {
+        EXPECT_EQ(e.kind(), LifecycleError::Kind::kQueueFull);
+    }
+}

@@ -83,6 +83,18 @@ TEST(BuildRecord, PinnedIsKeptAndAbsentMeansNotPinned) {
     EXPECT_FALSE(recordFromJson(j).pinned);
 }
 
+TEST(BuildRecord, RetryOfRoundTripsAndOldRecordsHaveNone) {
+    BuildRecord r;
+    r.id = "host-9";
+    r.retryOf = "host-8";
+    auto j = recordToJson(r);
+    EXPECT_EQ(j.at("retry_of"), "host-8");
+    EXPECT_EQ(recordFromJson(j).retryOf, "host-8");
+    EXPECT_EQ(buildInfoOf(r).retryOf, "host-8");
+    j.erase("retry_of");  // a record written before retries existed
+    EXPECT_EQ(recordFromJson(j).retryOf, "");
+}
+
 TEST(BuildRecord, ReasonRoundTripsAndOldRecordsHaveNone) {
     BuildRecord r;
     r.id = "host-8";

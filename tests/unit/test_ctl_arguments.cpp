@@ -115,6 +115,19 @@ TEST(CtlArguments, VerbsTakingIds) {
     EXPECT_EQ(parse({"pin"}).exitCode, kExitUsage);
 }
 
+TEST(CtlArguments, RetryTakesOneIdAndWaitOrFollow) {
+    auto retry = ok({"retry", "h-4", "--follow"});
+    EXPECT_EQ(retry.verb, Verb::kRetry);
+    EXPECT_EQ(retry.retry.id, "h-4");
+    EXPECT_TRUE(retry.retry.follow);
+    EXPECT_FALSE(retry.retry.wait);
+    EXPECT_TRUE(ok({"retry", "h-4", "--wait"}).retry.wait);
+    EXPECT_EQ(parse({"retry"}).exitCode, kExitUsage);
+    EXPECT_EQ(parse({"retry", "h-4", "h-5"}).exitCode, kExitUsage);
+    EXPECT_EQ(parse({"retry", "nonsense"}).exitCode, kExitUsage);
+    EXPECT_EQ(parse({"retry", "h-4", "--wait", "--follow"}).exitCode, kExitUsage);
+}
+
 TEST(CtlArguments, UnknownVerbSuggestsTheClosest) {
     auto outcome = parse({"lsit"});
     EXPECT_EQ(outcome.exitCode, kExitUsage);

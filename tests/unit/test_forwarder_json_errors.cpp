@@ -47,9 +47,15 @@ public:
         info.submitterUid = getuid();
         return info;
     }
+    std::vector<std::string> retried;
     void cancel(const std::string& id) override {
         cancelled.push_back(id);
         throw sdbus::Error(dbus_names::error::kAlreadyFinished, id + " has ended");
+    }
+    std::string retry(const std::string& id) override {
+        get(id);
+        retried.push_back(id);
+        throw sdbus::Error(dbus_names::error::kQueueFull, "2 builds are queued already");
     }
     std::string kickstart(const std::string& id) override {
         get(id);
@@ -252,6 +258,20 @@ TEST_F(Fixture, DeleteIsForTheSubmittingTokenOrAnAdmin) {
     expectError(as("s", "DELETE", "/v1/builds/testhost-1"), 409, "AlreadyFinished");
     expectError(as("o", "DELETE", "/v1/builds/testhost-1"), 409, "AlreadyFinished");
     EXPECT_EQ(agent->cancelled.size(), 2u);
+}
+
+TEST_F(Fixture, RetryIsForTheSubmittingTokenOrAnAdminAndMapsTheAgentsErrors) {
+    auto r = as("b", "POST", "/v1/builds/testhost-1/retry");
+    expectError(r, 403, "Forbidden");
+    EXPECT_NE(r.body.find("token 'bob' may retry only its own builds"), std::string::npos)
+        << r.body;
+    EXPECT_TRUE(agent->retried.empty());
+    expectError(as("", "POST", "/v1/builds/testhost-1/retry"), 401, "Unauthorized");
+    // alice's and the admin's reach the agent (whose fake says its queue is full).
+    expectError(as("s", "POST", "/v1/builds/testhost-1/retry"), 503, "QueueFull");
+    expectError(as("o", "POST", "/v1/builds/testhost-1/retry"), 503, "QueueFull");
+    EXPECT_EQ(agent->retried.size(), 2u);
+    expectError(as("s", "POST", "/v1/builds/testhost-404/retry"), 404, "NotFound");
 }
 
 TEST_F(Fixture, BadSpecsAre400NamingTheKey) {

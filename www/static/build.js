@@ -27,6 +27,7 @@ function renderSummary(build) {
         ...fact('Image', `${build.type} for ${build.arch}, release ${build.release}`),
         ...fact('Host', build.host),
         ...fact('Submitter', submitterOf(build)),
+        ...(build.retry_of ? fact('Retry of', el('a', {href: `/builds/${encodeURIComponent(build.retry_of)}`, text: build.retry_of})) : []),
         ...fact('Unit', el('code', {text: build.unit || '—'})),
         ...fact('Labels', labels.length ? el('ul', {class: 'plain'}, labels) : '—'),
         ...fact('Notify', (build.notify || []).join(', ') || '—'));

@@ -239,8 +239,8 @@ void BuildLifecycle::onJobRemoved(const std::string& unit, const std::string& re
 
 // systemd sends UnitRemoved for every unit during daemon-reload and
 // daemon-reexec, and the unit comes straight back: the signal alone proves
-// nothing. An outcome on disk does; without one, a fresh GetUnit (answered
-// after the reload is over) must say the unit is gone.
+// nothing. A fresh GetUnit (answered after the reload is over) must say the
+// unit is gone.
 void BuildLifecycle::onUnitRemoved(const std::string& unit) {
     if (endUnits_.count(unit)) {
         ++pendingCalls_;
@@ -256,11 +256,9 @@ void BuildLifecycle::onUnitRemoved(const std::string& unit) {
     if (record == nullptr || !running_.count(record->id)) {
         return;
     }
+    // Not even an outcome on disk settles it: a reload during the unit's
+    // stop-post steps removes it while its end-of-build step still stages.
     auto id = record->id;
-    if (registry_.store().readOutcome(id)) {
-        tryFinish(id, true);
-        return;
-    }
     ++pendingCalls_;
     units_.checkLoaded(unit, [this, id](UnitRunner::Presence presence) {
         --pendingCalls_;
@@ -296,8 +294,8 @@ void BuildLifecycle::onUnitState(const std::string& unit, const std::string& act
 // is inactive again), because a fresh unit is "inactive" before it starts.
 void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
     auto* record = registry_.find(id);
-    if (record == nullptr || !running_.count(id)) {
-        return;
+    if (record == nullptr || !running_.count(id) || endingIds_.count(id)) {
+        return;  // unknown, over, or finished when its end-of-build unit is
     }
     auto& r = *record;
     bool ended = unitGone || started_.count(id) != 0;
@@ -327,11 +325,15 @@ void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
             logEvent(LOG_ERR, message_id::kBuildStartFailed, id,
                      fmt::format("build {} cannot start: {}", id, reason));
         }
-        finish(r, final.state, final.exitStatus,
-               outcome->finishedAt ? outcome->finishedAt : realtimeUsec(), reason);
-        if (fromSystemd) {
-            startEndOfBuild(r);
+        auto finishedAt = outcome->finishedAt ? outcome->finishedAt : realtimeUsec();
+        // The unit's own end-of-build step went with the recorder: the build
+        // ends once the agent's has staged it and marked its log's end, as it
+        // would have ended after the unit's.
+        if (fromSystemd &&
+            startEndOfBuild(r, {final.state, final.exitStatus, finishedAt, reason})) {
+            return;
         }
+        finish(r, final.state, final.exitStatus, finishedAt, reason);
     } else if (ended) {
         bool jobFailed = jobFailures_.count(id) != 0;
         auto reason = jobFailed ? jobFailures_[id]
@@ -367,11 +369,12 @@ std::optional<UnitOutcome> BuildLifecycle::recordEndFromSystemd(const BuildRecor
 }
 
 // The end-of-build step went with the recorder. It runs as a unit of its
-// own, as root like the mail units; it stages, mails and marks the log end
-// at most once each, so running it again is harmless.
-void BuildLifecycle::startEndOfBuild(const BuildRecord& r) {
+// own, as root like the mail units; it stages, mails and posts the webhook
+// at most once each, and marks the log's end. The build stays running until
+// that unit has ended, as it would until its own unit's step had.
+bool BuildLifecycle::startEndOfBuild(const BuildRecord& r, PendingFinish pending) {
     if (options_.helpers.buildHook.empty()) {
-        return;
+        return false;
     }
     auto id = r.id;
     auto settings = endOfBuildUnitSettingsFor(r, registry_.store(), options_.helpers);
@@ -379,7 +382,8 @@ void BuildLifecycle::startEndOfBuild(const BuildRecord& r) {
     // Counted as a call in flight until the unit ends: the agent stays to
     // take the staged artifacts into the record.
     ++pendingCalls_;
-    endUnits_[unit] = {id};
+    endUnits_[unit] = {id, false, std::move(pending)};
+    endingIds_.insert(id);
     units_.follow(unit);
     units_.start(settings, [this, id, unit](const std::string& error) {
         if (!error.empty()) {
@@ -388,6 +392,7 @@ void BuildLifecycle::startEndOfBuild(const BuildRecord& r) {
             endOfBuildEnded(unit);
         }
     });
+    return true;
 }
 
 void BuildLifecycle::endOfBuildEnded(const std::string& endUnit) {
@@ -395,22 +400,16 @@ void BuildLifecycle::endOfBuildEnded(const std::string& endUnit) {
     if (it == endUnits_.end()) {
         return;
     }
-    auto id = it->second.id;
+    auto end = std::move(it->second);
     endUnits_.erase(it);
+    endingIds_.erase(end.id);
     units_.unfollow(endUnit);
     --pendingCalls_;
-    auto* record = registry_.find(id);
-    auto staged = loadStagingResult(registry_.store().buildDir(id));
-    if (record == nullptr || !staged) {
-        return;
+    // finish() takes what the end-of-build unit staged as the artifacts.
+    if (auto* record = registry_.find(end.id); record != nullptr && running_.count(end.id)) {
+        const auto& p = end.pending;
+        finish(*record, p.state, p.exitStatus, p.finishedAt, p.reason);
     }
-    record->artifacts = staged->files;
-    try {
-        registry_.save(*record);
-    } catch (const std::exception& e) {
-        logError(fmt::format("cannot record the artifacts of build {}: {}", id, e.what()));
-    }
-    notify([&](LifecycleListener& l) { l.buildChanged(*record, {"Artifacts"}); });
 }
 
 // The build never ran: systemd refused its unit, or its program is gone.
@@ -502,7 +501,10 @@ void BuildLifecycle::reattach(BuildRecord& r) {
     running_.insert(id);
     units_.follow(r.unit);
     auto activeState = units_.activeState(r.unit);
-    if (registry_.store().readOutcome(id) || activeState == "inactive" || activeState == "failed") {
+    // An outcome on a unit still deactivating: its end-of-build step still
+    // stages and marks the log's end; followed until the unit is inactive.
+    bool unitOver = activeState.empty() || activeState == "inactive" || activeState == "failed";
+    if (unitOver && (registry_.store().readOutcome(id) || !activeState.empty())) {
         started_.insert(id);
         tryFinish(id, true);
     } else if (activeState.empty()) {

@@ -141,7 +141,15 @@ private:
     // The outcome file written from systemd's record of the unit's end,
     // when the unit's own recorder did not run; nullopt if none was seen.
     std::optional<UnitOutcome> recordEndFromSystemd(const BuildRecord& record);
-    void startEndOfBuild(const BuildRecord& record);
+    // The final state a build takes once its end-of-build unit has run.
+    struct PendingFinish {
+        std::string state;
+        int32_t exitStatus = -1;
+        uint64_t finishedAt = 0;
+        std::string reason;
+    };
+    // False when there is no end-of-build helper to run (tests, a bare install).
+    bool startEndOfBuild(const BuildRecord& record, PendingFinish pending);
     // Its end-of-build unit ended (or is gone): the record takes what it staged.
     void endOfBuildEnded(const std::string& endUnit);
     void failToStart(BuildRecord& record, const std::string& reason);
@@ -170,8 +178,10 @@ private:
     struct EndOfBuild {
         std::string id;
         bool started = false;
+        PendingFinish pending;
     };
     std::map<std::string, EndOfBuild> endUnits_;
+    std::set<std::string> endingIds_;  // builds that end when their end unit has
     unsigned pendingCalls_ = 0;
     std::uint64_t hostStartedAt_ = 0;  // asked once, by reconcile()
 };

@@ -125,6 +125,13 @@ protected:
                         formatOutcome({result, exitCode, status, 1234}));
     }
 
+    // The agent's end-of-build unit starts, runs and ends.
+    void endOfBuildRuns(const std::string& unit) {
+        units_.answerStart(unit);
+        lifecycle_->onUnitState(unit, "active");
+        lifecycle_->onUnitState(unit, "inactive");
+    }
+
     // The record as it is on disk, not as it is in memory.
     BuildRecord onDisk(const std::string& id) {
         return recordFromJson(
@@ -346,6 +353,23 @@ TEST_F(LifecycleTest, ReconcileLeavesFinishedBuildsAlone) {
     EXPECT_TRUE(lifecycle_->idle());
 }
 
+// The recorder has written the outcome, but the unit's end-of-build step is
+// still staging when the agent restarts: the build ends with the unit.
+TEST_F(LifecycleTest, ReconcileFollowsAUnitStillDeactivatingWithItsOutcome) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    recordOutcome(id, "success", "exited", "0");
+    restartAgent();
+    units_.states["imagebuild-h-1.service"] = "deactivating";
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kRunning);
+    units_.loaded.insert("imagebuild-h-1.service");
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");  // a reload meanwhile
+    EXPECT_EQ(record(id).state, state::kRunning);
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+}
+
 TEST_F(LifecycleTest, UnitRemovedDuringAReloadChangesNothing) {
     auto id = submit();
     units_.answerStart("imagebuild-h-1.service");
@@ -376,6 +400,14 @@ TEST_F(LifecycleTest, EndSeenFromSystemdWithoutOutcomeFileIsRecordedAndEndsTheBu
     lifecycle_->onUnitState("imagebuild-h-1.service", "active");
     units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
     lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    // The end-of-build step runs on its own, since the unit's went too; the
+    // build ends once it has (it stages and marks the log's end).
+    EXPECT_EQ(units_.started,
+              (std::vector<std::string>{"imagebuild-h-1.service", "imagebuild-h-1-end.service"}));
+    EXPECT_EQ(record(id).state, state::kRunning);
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");  // collected: still not over
+    EXPECT_EQ(record(id).state, state::kRunning);
+    endOfBuildRuns("imagebuild-h-1-end.service");
     EXPECT_EQ(record(id).state, state::kSucceeded);
     EXPECT_EQ(record(id).exitStatus, 0);
     EXPECT_EQ(record(id).reason, "");
@@ -387,9 +419,6 @@ TEST_F(LifecycleTest, EndSeenFromSystemdWithoutOutcomeFileIsRecordedAndEndsTheBu
     EXPECT_EQ(outcome->exitStatus, "0");
     EXPECT_NE(outcome->finishedAt, 0u);
     EXPECT_EQ(events_.log.back(), "finished h-1 succeeded outcome");
-    // The end-of-build step runs on its own, since the unit's went too.
-    EXPECT_EQ(units_.started,
-              (std::vector<std::string>{"imagebuild-h-1.service", "imagebuild-h-1-end.service"}));
 }
 
 // What the end-of-build unit staged becomes the record's artifacts; the
@@ -399,7 +428,7 @@ TEST_F(LifecycleTest, EndOfBuildUnitStartedByTheAgentHandsOverTheStagedArtifacts
     units_.answerStart("imagebuild-h-1.service");
     units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
     lifecycle_->onUnitRemoved("imagebuild-h-1.service");
-    ASSERT_EQ(record(id).state, state::kSucceeded);
+    ASSERT_EQ(record(id).state, state::kRunning);
     const std::string end = "imagebuild-h-1-end.service";
     units_.answerStart(end);
     EXPECT_TRUE(units_.followed.count(end));
@@ -413,6 +442,7 @@ TEST_F(LifecycleTest, EndOfBuildUnitStartedByTheAgentHandsOverTheStagedArtifacts
     lifecycle_->onUnitState(end, "inactive");
     EXPECT_TRUE(lifecycle_->idle());
     EXPECT_FALSE(units_.followed.count(end));
+    EXPECT_EQ(record(id).state, state::kSucceeded);
     ASSERT_EQ(record(id).artifacts.size(), 1u);
     EXPECT_EQ(record(id).artifacts[0].name, "disk.iso");
     ASSERT_EQ(onDisk(id).artifacts.size(), 1u);
@@ -423,12 +453,13 @@ TEST_F(LifecycleTest, FailureSeenFromSystemdOnAGoneUnitEndsFailedWithItsStatus) 
     units_.answerStart("imagebuild-h-1.service");
     units_.ends["imagebuild-h-1.service"] = {"signal", "killed", "KILL", 0};
     lifecycle_->onUnitRemoved("imagebuild-h-1.service");
+    EXPECT_EQ(units_.started.back(), "imagebuild-h-1-end.service");
+    endOfBuildRuns("imagebuild-h-1-end.service");
     EXPECT_EQ(record(id).state, state::kFailed);
     EXPECT_EQ(record(id).exitStatus, 137);
     EXPECT_EQ(record(id).reason, "");
     ASSERT_TRUE(store_.readOutcome(id));
     EXPECT_EQ(store_.readOutcome(id)->exitStatus, "KILL");
-    EXPECT_EQ(units_.started.back(), "imagebuild-h-1-end.service");
 }
 
 TEST_F(LifecycleTest, RecordedOutcomeWinsOverTheEndSeenFromSystemd) {
@@ -443,11 +474,18 @@ TEST_F(LifecycleTest, RecordedOutcomeWinsOverTheEndSeenFromSystemd) {
     EXPECT_EQ(units_.started, std::vector<std::string>{"imagebuild-h-1.service"});
 }
 
-TEST_F(LifecycleTest, UnitRemovedAfterItsOutcomeNeedsNoQuestion) {
+// The recorder ran, but a reload during the unit's stop-post steps removed
+// it while its end-of-build step still stages: only a unit really gone ends
+// the build.
+TEST_F(LifecycleTest, UnitRemovedAfterItsOutcomeIsStillAskedAbout) {
     auto id = submit();
     recordOutcome(id, "success", "exited", "0");
+    units_.loaded.insert("imagebuild-h-1.service");
     lifecycle_->onUnitRemoved("imagebuild-h-1.service");
-    EXPECT_TRUE(units_.checked.empty());
+    EXPECT_EQ(units_.checked, std::vector<std::string>{"imagebuild-h-1.service"});
+    EXPECT_EQ(record(id).state, state::kRunning);
+    units_.loaded.erase("imagebuild-h-1.service");
+    lifecycle_->onUnitRemoved("imagebuild-h-1.service");
     EXPECT_EQ(record(id).state, state::kSucceeded);
 }
 

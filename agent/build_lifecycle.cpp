@@ -143,7 +143,12 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
 BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerUid) const {
     const auto& old = get(id);
     BuildSpec spec = old.spec;
-    spec.kickstart = registry_.store().readKickstart(id);
+    try {
+        spec.kickstart = registry_.store().readKickstart(id);
+    } catch (const std::exception& e) {
+        throw LifecycleError(Kind::kInternal,
+                             fmt::format("cannot read the kickstart of {}: {}", id, e.what()));
+    }
     if (spec.kickstart.empty()) {
         throw LifecycleError(Kind::kInternal,
                              fmt::format("build {} has no kickstart left to run again", id));
@@ -550,7 +555,13 @@ void BuildLifecycle::cancel(const std::string& id, std::function<void()> done) {
     // Persist the intent first: whoever reads the outcome later, this agent
     // or the next one, must see a stopped build as cancelled, not failed.
     r.cancelRequested = true;
-    registry_.save(r, Sync::kFileAndDirectory);
+    try {
+        registry_.save(r, Sync::kFileAndDirectory);
+    } catch (const std::exception& e) {
+        r.cancelRequested = false;
+        throw LifecycleError(Kind::kInternal,
+                             fmt::format("cannot record the cancel of {}: {}", id, e.what()));
+    }
     ++pendingCalls_;
     units_.stop(r.unit, [this, id, done = std::move(done)](const std::string& error) {
         --pendingCalls_;

@@ -298,14 +298,26 @@ void Manager::readKickstart(const std::string& id, sdbus::Result<std::string>&& 
     }
     auto caller = callerOf(call);
     if (caller.uid == owner) {
-        result.returnResults(lifecycle_.registry().store().readKickstart(id));
+        sendKickstart(id, result);
         return;
     }
     auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
     authorize(caller, action::kManage, {{"verb", "kickstart"}, {"id", id}}, reply, id,
-              fmt::format("kickstart of {} read by uid {}", id, caller.uid), [this, id, reply] {
-                  reply->returnResults(lifecycle_.registry().store().readKickstart(id));
-              });
+              fmt::format("kickstart of {} read by uid {}", id, caller.uid),
+              [this, id, reply] { sendKickstart(id, *reply); });
+}
+
+// A file that cannot be read is an answer, never an exception in the loop.
+void Manager::sendKickstart(const std::string& id, sdbus::Result<std::string>& reply) {
+    std::string kickstart;
+    try {
+        kickstart = lifecycle_.registry().store().readKickstart(id);
+    } catch (const std::exception& e) {
+        reply.returnError(sdbus::Error(
+            errors::kInternal, fmt::format("cannot read the kickstart of {}: {}", id, e.what())));
+        return;
+    }
+    reply.returnResults(kickstart);
 }
 
 sdbus::ObjectPath Manager::GetBuild(const std::string& id) {

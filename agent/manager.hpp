@@ -59,6 +59,7 @@ public:
     void countsChanged() override;
 
 private:
+    void sendKickstart(const std::string& id, sdbus::Result<std::string>& reply);
     using Row = BuildListRow;
     using SubmitReply = sdbus::Result<std::string, sdbus::ObjectPath>;
 

@@ -165,6 +165,7 @@ bool BuildJournal::nextRaw(RawEntry& e, bool meta) {
     clearRaw(e);
     std::string scratch;
     std::string comm;
+    std::string uid;
     // One pass over the entry's fields: asking for each by name would walk
     // them once per field, and most of these are absent from most entries.
     const void* data = nullptr;
@@ -179,11 +180,20 @@ bool BuildJournal::nextRaw(RawEntry& e, bool meta) {
         }
         if (take(d, "IMAGEBUILD_ID", scratch)) {
             e.buildLine = true;
+        } else if (take(d, "_UID", uid)) {
+            continue;
         } else if (meta) {
             static_cast<void>(take(d, "_HOSTNAME", e.hostname) ||
                               take(d, "SYSLOG_IDENTIFIER", e.identifier) ||
                               take(d, "_COMM", comm) || take(d, "_PID", e.pid));
         }
+    }
+    // Only the end-of-build step, as root, ends a log: a build that sends
+    // the same fields itself (the unit's LogExtraFields= tag its native
+    // journal entries too) writes an ordinary line. _UID is journald's own.
+    if (!e.logEnd.empty() && uid != "0") {
+        e.logEnd.clear();
+        e.logEntries.clear();
     }
     if (meta) {
         sd_journal_get_realtime_usec(j, &e.realtimeUsec);

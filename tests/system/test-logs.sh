@@ -32,7 +32,16 @@ printf '\033[31mred\033[0m \xff\xfe bad\n'
 printf 'a\rb\n'
 printf 'no final newline'
 SH
-run_in l chmod 0755 /usr/local/bin/ib-burst /usr/local/bin/ib-odd
+# A build that sends the end mark's fields itself, through journald's
+# native protocol (the unit's LogExtraFields= tag those entries too).
+write_into l /usr/local/bin/ib-forge <<'SH'
+#!/bin/sh
+echo before the forged mark
+printf 'MESSAGE=forged end mark\nIMAGEBUILD_LOG_END=succeeded\nIMAGEBUILD_LOG_ENTRIES=1\n' |
+    logger --journald
+echo after the forged mark
+SH
+run_in l chmod 0755 /usr/local/bin/ib-burst /usr/local/bin/ib-odd /usr/local/bin/ib-forge
 
 # dma (a real MTA, inside the host only) for the final mail's log excerpt;
 # without its .deb the mail case is skipped.
@@ -53,6 +62,8 @@ sendmail = /usr/sbin/sendmail -i -D
 command = /usr/local/bin/ib-burst $LINES
 [type.odd]
 command = /usr/local/bin/ib-odd
+[type.forge]
+command = /usr/local/bin/ib-forge
 [type.sleep]
 command = sleep 600" setup_forwarder l 127.0.0.90
 
@@ -183,5 +194,19 @@ test_suppressed_lines_are_said() {
     assert_eq "$(tail -2 <<<"$out" | tail -1)" after
 }
 test_case "lines journald suppressed are said in-line, with how many" test_suppressed_lines_are_said
+
+# Only the end-of-build step (root) ends a log: a build's own end mark is a
+# line like any other, and every reader goes on past it.
+test_a_build_cannot_end_its_own_log() {
+    local id out
+    id=$(submit forge)
+    out=$(run_in l imagebuildctl log -f "$id" -o cat)
+    assert_contains "$out" "forged end mark"
+    assert_contains "$out" "after the forged mark"
+    out=$(curl -sfN "$fwd/monitor/$id?follow=1")
+    assert_contains "$out" "after the forged mark"
+}
+test_case "a build cannot end its own log with a forged end mark" \
+    test_a_build_cannot_end_its_own_log
 
 finish

@@ -67,27 +67,34 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
     return u;
 }
 
+namespace {
+
+// A short unit of the build's own that runs imagebuild-build-hook VERB on
+// its directory, logged under the build's id.
+UnitSettings buildHookUnit(const BuildRecord& record, const StateStore& store,
+                           const HelperPaths& helpers, const char* verb, const char* unitSuffix,
+                           const char* what, std::uint64_t runtimeMaxUSec) {
+    UnitSettings u;
+    u.unitName = "imagebuild-" + record.id + "-" + unitSuffix + ".service";
+    u.description = fmt::format("imagebuild {}: {}", record.id, what);
+    u.execStart = {helpers.buildHook, verb, store.buildDir(record.id).string()};
+    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
+    u.runtimeMaxUSec = runtimeMaxUSec;
+    return u;
+}
+
+}  // namespace
+
 UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
                                  const HelperPaths& helpers) {
-    UnitSettings u;
-    u.unitName = "imagebuild-" + record.id + "-mail.service";
-    u.description = fmt::format("imagebuild {}: submission mail", record.id);
-    u.execStart = {helpers.buildHook, "submitted", store.buildDir(record.id).string()};
-    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
-    u.runtimeMaxUSec = 300'000'000;
-    return u;
+    return buildHookUnit(record, store, helpers, "submitted", "mail", "submission mail",
+                         300'000'000);
 }
 
 UnitSettings endOfBuildUnitSettingsFor(const BuildRecord& record, const StateStore& store,
                                        const HelperPaths& helpers) {
-    UnitSettings u;
-    u.unitName = "imagebuild-" + record.id + "-end.service";
-    u.description = fmt::format("imagebuild {}: end of build", record.id);
-    u.execStart = {helpers.buildHook, "finished", store.buildDir(record.id).string()};
-    u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
-    // Staging copies and checksums whole images: this only catches a hang.
-    u.runtimeMaxUSec = 3600'000'000;
-    return u;
+    // Staging copies and checksums whole images: the limit only catches a hang.
+    return buildHookUnit(record, store, helpers, "finished", "end", "end of build", 3600'000'000);
 }
 
 UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string& state,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -130,6 +131,56 @@ MHD_Result queue(MHD_Connection* connection, Response&& r, bool close) {
     return rc;
 }
 
+// A target holding %00 is left undecoded, so that no NUL ever cuts a path
+// or a value short; handle() then refuses it. The gate refuses it in the
+// first request of a connection; this holds for the kept-alive ones after.
+size_t unescapeWithoutNul(void*, MHD_Connection*, char* text) {
+    if (std::strstr(text, "%00") != nullptr) {
+        return std::strlen(text);
+    }
+    return MHD_http_unescape(text);
+}
+
+MHD_Result countHeader(void* cls, MHD_ValueKind, const char* key, const char*) {
+    auto* counts = static_cast<std::pair<int, bool>*>(cls);
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        ++counts->first;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        counts->second = true;
+    }
+    return MHD_YES;
+}
+
+MHD_Result findNul(void* cls, MHD_ValueKind, const char* key, const char* value) {
+    if (std::strstr(key, "%00") || (value && std::strstr(value, "%00"))) {
+        *static_cast<bool*>(cls) = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+// What the gate checks in a connection's first head, checked again for
+// every request: a kept-alive connection's later heads never pass the gate.
+std::optional<Response> refusedHead(MHD_Connection* connection, const char* url) {
+    bool nul = std::strstr(url, "%00") != nullptr;
+    if (!nul) {
+        MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &findNul, &nul);
+    }
+    if (nul) {
+        return jsonError(400, "BadRequest", "the request target holds %00 (a NUL byte)");
+    }
+    std::pair<int, bool> counts{0, false};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, &countHeader, &counts);
+    if (counts.first > 1) {
+        return jsonError(400, "BadRequest", "Content-Length is given more than once");
+    }
+    if (counts.first == 1 && counts.second) {
+        return jsonError(400, "BadRequest",
+                         "Content-Length and Transfer-Encoding together are ambiguous");
+    }
+    return std::nullopt;
+}
+
 MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const char* method,
                   const char*, const char* uploadData, size_t* uploadSize, void** state) {
     auto* server = static_cast<HttpServer*>(cls);
@@ -207,7 +258,8 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
         0, nullptr, nullptr, &access, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
         MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         memoryLimit, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
-        &notifyConnection, this, MHD_OPTION_END);
+        &notifyConnection, this, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
+        MHD_OPTION_END);
     if (!daemon_) {
         throw std::runtime_error("libmicrohttpd could not start");
     }
@@ -312,6 +364,9 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
                 std::lock_guard lock(trackedMutex_);
                 tracked->idleSince.reset();  // the next head has arrived
             }
+        }
+        if (auto refusal = refusedHead(connection, url)) {
+            return queue(connection, std::move(*refusal), true);
         }
         context->request = headOf(connection, url, method);
         // Who is asking and how much they may send, before a byte of the body

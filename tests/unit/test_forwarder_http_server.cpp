@@ -122,6 +122,25 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
     EXPECT_EQ(s.served, 1);
 }
 
+// The gate sees only a connection's first head; what it refuses there is
+// refused in every later request on the connection too, in our JSON.
+TEST(ForwarderHttpServer, AKeptAliveConnectionsLaterRequestsAreCheckedToo) {
+    Server s({});
+    for (const std::string& second :
+         {std::string("GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n"),
+          std::string("GET /a?k=v%00w HTTP/1.1\r\nHost: x\r\n\r\n"),
+          std::string("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                      "Content-Length: 2\r\n\r\nhi")}) {
+        auto fd = connectTo(s.port);
+        sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+        char buffer[4096];
+        ASSERT_GT(recv(fd.get(), buffer, sizeof(buffer), 0), 0);  // kept alive
+        sendText(fd, second);
+        expectJsonError(answer(fd), "400");
+    }
+    EXPECT_EQ(s.served, 3);  // the three first requests only
+}
+
 TEST(ForwarderHttpServer, MalformedHeadsAreOurJson) {
     Server s({});
     expectJsonError(roundTrip(s.port, "GET / HTTP/2.0\r\nHost: x\r\n\r\n"), "505");

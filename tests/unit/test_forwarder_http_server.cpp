@@ -92,6 +92,15 @@ std::string roundTrip(unsigned short port, const std::string& text) {
     return answer(fd);
 }
 
+// A connection that has had one request answered and is kept alive.
+UniqueFd keptAlive(unsigned short port) {
+    auto fd = connectTo(port);
+    sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    char buffer[4096];
+    EXPECT_GT(recv(fd.get(), buffer, sizeof(buffer), 0), 0);  // the answer; kept alive
+    return fd;
+}
+
 void expectJsonError(const std::string& reply, const std::string& status) {
     EXPECT_EQ(reply.rfind("HTTP/1.1 " + status, 0), 0u) << reply;
     EXPECT_NE(reply.find("Content-Type: application/json"), std::string::npos) << reply;
@@ -113,12 +122,9 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
     ServerLimits limits;
     limits.gate.headTimeoutSec = 1;
     Server s(limits);
-    auto fd = connectTo(s.port);
-    sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
-    char buffer[4096];
-    ASSERT_GT(recv(fd.get(), buffer, sizeof(buffer), 0), 0);  // the answer; kept alive
-    sendText(fd, "GET /y HTTP/1.1\r\n");                      // and then nothing more
-    EXPECT_EQ(answer(fd), "");                                // closed, not held
+    auto fd = keptAlive(s.port);
+    sendText(fd, "GET /y HTTP/1.1\r\n");  // and then nothing more
+    EXPECT_EQ(answer(fd), "");            // closed, not held
     EXPECT_EQ(s.served, 1);
 }
 
@@ -131,10 +137,7 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionsLaterRequestsAreCheckedToo) {
           std::string("GET /a?k=v%00w HTTP/1.1\r\nHost: x\r\n\r\n"),
           std::string("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
                       "Content-Length: 2\r\n\r\nhi")}) {
-        auto fd = connectTo(s.port);
-        sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
-        char buffer[4096];
-        ASSERT_GT(recv(fd.get(), buffer, sizeof(buffer), 0), 0);  // kept alive
+        auto fd = keptAlive(s.port);
         sendText(fd, second);
         expectJsonError(answer(fd), "400");
     }

@@ -181,6 +181,7 @@ public:
             host.queued = manager_->Queued();
             host.maxParallel = manager_->MaxParallel();
             host.healthy = true;  // it answered
+            host.status = "up";
             return {host};
         } catch (const sdbus::Error& e) {
             rethrow(e);

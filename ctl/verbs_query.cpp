@@ -305,6 +305,15 @@ int verbArtifacts(Session& session, const ArtifactsOptions& options) {
     return kExitOk;
 }
 
+namespace {
+
+// "up", "unknown" (not probed yet) or "down: <why>".
+std::string hostStatusText(const HostInfo& host) {
+    return host.error.empty() ? host.status : host.status + ": " + host.error;
+}
+
+}  // namespace
+
 int verbHosts(Session& session) {
     auto hosts = session.backend().hosts();
     const auto& out = session.output();
@@ -320,12 +329,14 @@ int verbHosts(Session& session) {
                             {"queued", h.queued},
                             {"max_parallel", h.maxParallel},
                             {"healthy", h.healthy},
+                            {"status", h.status},
+                            {"error", h.error},
                             {"last_seen", h.lastSeen}});
         }
         fmt::print("{}\n", list.dump());
         return kExitOk;
     }
-    Table table({"HOST", "ARCHES", "RELEASES", "TYPES", "RUNNING", "QUEUED", "MAX", "HEALTHY"});
+    Table table({"HOST", "ARCHES", "RELEASES", "TYPES", "RUNNING", "QUEUED", "MAX", "STATUS"});
     for (const auto& h : hosts) {
         table.addRow({{h.hostname},
                       {joined(h.arches)},
@@ -334,7 +345,7 @@ int verbHosts(Session& session) {
                       {std::to_string(h.running)},
                       {std::to_string(h.queued)},
                       {std::to_string(h.maxParallel)},
-                      {h.healthy ? "yes" : "no", h.healthy ? "" : "\033[0;31m"}});
+                      {hostStatusText(h), h.status == "up" ? "" : "\033[0;31m"}});
     }
     printTable(out, table, "host");
     return kExitOk;

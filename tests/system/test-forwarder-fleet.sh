@@ -183,6 +183,10 @@ test_c_down_then_back() {
     # Down, with the error, not merely "not healthy".
     host_field c status | grep -qx down
     [ -n "$(host_field c error)" ] || { echo "c down without an error"; return 1; }
+    # imagebuildctl says the same: c down with why, a and b up.
+    out=$(run_in b imagebuildctl -H "$a" hosts --no-legend)
+    grep -Eq '^c .* down: .+' <<<"$out" || { echo "$out"; return 1; }
+    grep -Eq '^a .* up$' <<<"$out" || { echo "$out"; return 1; }
     out=$(curl -s "${auth[@]}" -X POST --data-binary "$(spec ppc64le 41)" "$a/v1/builds")
     assert_contains "$out" '"error":"HostDown"'
     # b still builds.

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <system_error>
 
+#include "agent/disk_space.hpp"
 #include "agent/journal_log.hpp"
 #include "agent/retention.hpp"
 #include "agent/staging.hpp"
@@ -67,6 +69,25 @@ const char* systemdExitStatusName(int32_t status) {
     return it == names.end() ? nullptr : it->second;
 }
 
+// Below this much free, a filesystem is full for any purpose of ours: a
+// record, an outcome file, a build's next write.
+constexpr std::uint64_t kFullBelow = 1 << 20;
+
+// The errno behind a failed write, if it says one.
+std::error_code errorCodeOf(const std::exception& e) {
+    if (const auto* system = dynamic_cast<const std::system_error*>(&e)) {
+        return system->code();
+    }
+    return {};
+}
+
+std::string joinReasons(const std::string& first, const std::string& second) {
+    if (first.empty() || second.empty()) {
+        return first + second;
+    }
+    return first + "; " + second;
+}
+
 }  // namespace
 
 BuildLifecycle::BuildLifecycle(LifecycleOptions options, BuildRegistry& registry, UnitRunner& units)
@@ -92,13 +113,100 @@ const BuildRecord& BuildLifecycle::get(const std::string& id) const {
 
 // --- Submit -------------------------------------------------------------------
 
-void BuildLifecycle::checkAdmission() const {
+void BuildLifecycle::checkAdmission() {
     const auto& h = options_.config.host;
     if (running_.size() + queue_.size() >= static_cast<size_t>(h.maxParallel) + h.queueMax) {
         throw LifecycleError(
             Kind::kQueueFull,
             fmt::format("{} builds are queued already (queue_max); try later", queue_.size()));
     }
+    retryUnsavedRecords();
+    if (!storageProblem_.empty()) {
+        throw LifecycleError(Kind::kNoSpace, storageProblem_);
+    }
+    checkFreeSpace();
+}
+
+// [host] min_free, on the filesystem of the builds' output (builds/) and on
+// the state directory's, if that is another one.
+void BuildLifecycle::checkFreeSpace() const {
+    auto minFree = options_.config.host.minFreeBytes;
+    if (minFree == 0) {
+        return;
+    }
+    const auto& root = registry_.store().root();
+    std::optional<std::uint64_t> checked;
+    for (const auto& path : {root / "builds", root}) {
+        auto space = diskSpaceOf(path);
+        if (!space || checked == space->device) {
+            continue;
+        }
+        checked = space->device;
+        if (space->freeBytes < minFree) {
+            throw LifecycleError(
+                Kind::kNoSpace,
+                fmt::format("not enough free space on {} (holding {}): {} free, {} needed "
+                            "([host] min_free); free some space or run imagebuildctl cleanup",
+                            space->mountPoint.string(), path.string(), formatSize(space->freeBytes),
+                            formatSize(minFree)));
+        }
+    }
+}
+
+// --- Writing records ----------------------------------------------------------
+
+bool BuildLifecycle::saveRecord(const BuildRecord& record, Sync sync) {
+    try {
+        registry_.save(record, sync);
+    } catch (const std::exception& e) {
+        recordWriteFailed(record.id, e);
+        return false;
+    }
+    unsaved_.erase(record.id);
+    return true;
+}
+
+void BuildLifecycle::recordWriteFailed(const std::string& id, const std::exception& e) {
+    unsaved_.insert(id);
+    if (!storageProblem_.empty()) {
+        return;  // said once, not at every write
+    }
+    auto dir = registry_.store().buildDir(id);
+    auto space = diskSpaceOf(dir);
+    storageProblem_ = space
+                          ? fmt::format(
+                                "cannot write build records on {} ({} free): {}; new builds are "
+                                "refused until they can be written",
+                                space->mountPoint.string(), formatSize(space->freeBytes), e.what())
+                          : fmt::format(
+                                "cannot write build records: {}; new builds are refused until "
+                                "they can be written",
+                                e.what());
+    logEvent(LOG_ERR, message_id::kStateWriteFailed, id, storageProblem_);
+}
+
+void BuildLifecycle::retryUnsavedRecords() {
+    if (unsaved_.empty()) {
+        return;
+    }
+    for (const auto& id : std::set<std::string>(unsaved_)) {
+        const auto* record = registry_.find(id);
+        if (record == nullptr) {
+            unsaved_.erase(id);
+        } else if (!saveRecord(*record)) {
+            return;
+        }
+    }
+    logInfo("build records can be written again; new builds are accepted");
+    storageProblem_.clear();
+}
+
+std::string BuildLifecycle::fullDiskReason(const fs::path& path) const {
+    auto space = diskSpaceOf(path);
+    if (!space || space->freeBytes >= kFullBelow) {
+        return {};
+    }
+    return fmt::format("no space left on {}", space->mountPoint.string());
 }
 
 const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitterUid,
@@ -124,6 +232,14 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
         created = &registry_.create(std::move(r), kickstart);
     } catch (const std::exception& e) {
         logError(fmt::format("cannot record a new build: {}", e.what()));
+        if (isNoSpace(errorCodeOf(e))) {
+            auto space = diskSpaceOf(registry_.store().root() / "builds");
+            throw LifecycleError(
+                Kind::kNoSpace,
+                fmt::format("cannot record the build on {} ({} free): {}",
+                            space ? space->mountPoint.string() : registry_.store().root().string(),
+                            formatSize(space ? space->freeBytes : 0), e.what()));
+        }
         throw LifecycleError(Kind::kInternal, fmt::format("cannot record the build: {}", e.what()));
     }
     const auto& r = *created;
@@ -192,6 +308,17 @@ void BuildLifecycle::start(BuildRecord& r) {
         failToStart(r, e.what());
         return;
     }
+    // Marked before systemd hears of the unit, in an empty file (it needs
+    // no free block): a record left "queued" by a failed write is then
+    // never taken for a build that never ran, and never run twice.
+    try {
+        registry_.store().markStarted(id);
+    } catch (const std::exception& e) {
+        running_.insert(id);
+        failToStart(r, joinReasons(fullDiskReason(registry_.store().buildDir(id)),
+                                   fmt::format("cannot record its start: {}", e.what())));
+        return;
+    }
     r.state = state::kRunning;
     r.startedAt = realtimeUsec();
     running_.insert(id);
@@ -210,11 +337,7 @@ void BuildLifecycle::start(BuildRecord& r) {
     // next flushes the bus): a record still "queued" has never been sent
     // to systemd, unless a power cut lost this write, and reconcile() then
     // finds its unit and follows it.
-    try {
-        registry_.save(r);
-    } catch (const std::exception& e) {
-        logError(fmt::format("cannot record the start of build {}: {}", id, e.what()));
-    }
+    saveRecord(r, Sync::kFile);
     notify([&](LifecycleListener& l) {
         l.buildChanged(r, {"State", "StartedAt"});
         l.buildStarted(r);
@@ -428,29 +551,32 @@ void BuildLifecycle::failToStart(BuildRecord& r, const std::string& reason) {
 void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32_t exitStatus,
                             uint64_t finishedAt, const std::string& reason) {
     auto id = r.id;
+    const auto& store = registry_.store();
+    // A build that failed on a full filesystem says so, whatever its own
+    // status; what it left in out/ is kept, but is no result.
+    auto full = finalState == state::kFailed ? fullDiskReason(store.buildDir(id)) : std::string();
     r.state = finalState;
     r.result = finalState;
     r.exitStatus = exitStatus;
-    r.reason = reason;
+    r.reason = reason.find(full) != std::string::npos ? reason : joinReasons(full, reason);
     r.finishedAt = finishedAt;
     // What the build unit's end-of-build step staged, with checksums; the
     // type's outputs as they lie when no staging happened (no hook
     // installed). A build whose unit ended without an outcome (interrupted)
     // keeps its partial output on disk, but none of it is an artifact.
-    const auto& store = registry_.store();
     bool outcomeRecorded = store.readOutcome(id).has_value();
-    if (auto staged = loadStagingResult(store.buildDir(id))) {
+    if (!full.empty()) {
+        r.artifacts.clear();
+    } else if (auto staged = loadStagingResult(store.buildDir(id))) {
         r.artifacts = staged->files;
     } else if (auto type = options_.config.types.find(r.spec.type);
                outcomeRecorded && type != options_.config.types.end()) {
         r.artifacts = findArtifacts(store.outDir(id), type->second.artifacts);
     }
-    try {
-        registry_.save(r);
-        registry_.markDone(id);
-    } catch (const std::exception& e) {
-        logError(fmt::format("cannot record the end of build {}: {}", id, e.what()));
-    }
+    // Final in memory even when the write fails: the agent stays (idle()
+    // is false) and writes it once it can.
+    saveRecord(r);
+    registry_.markDone(id);
     forget(id);
     notify([&](LifecycleListener& l) {
         l.buildChanged(r, {"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts"});
@@ -484,7 +610,7 @@ void BuildLifecycle::reconcile() {
     const auto& store = registry_.store();
     for (auto* record : registry_.all()) {
         auto& r = *record;
-        if (r.state == state::kQueued && !store.readOutcome(r.id) &&
+        if (r.state == state::kQueued && !store.readOutcome(r.id) && !store.wasStarted(r.id) &&
             units_.activeState(r.unit).empty()) {
             queue_.push_back(r.id);
         } else if (r.state == state::kQueued || r.state == state::kRunning) {
@@ -518,8 +644,10 @@ void BuildLifecycle::reattach(BuildRecord& r) {
         // not be written. Recorded as interrupted, never run again: a user
         // who wants it again asks for a retry, a new build.
         bool hostRestarted = r.startedAt != 0 && r.startedAt < hostStartedAt_;
+        auto full = fullDiskReason(registry_.store().buildDir(id));
         auto reason =
-            hostRestarted
+            !full.empty() ? "interrupted: " + full
+            : hostRestarted
                 ? std::string("interrupted: host restarted while running")
                 : fmt::format("interrupted: {} vanished without recording an outcome", r.unit);
         logEvent(LOG_WARNING, "", id, fmt::format("build {} {}", id, reason));
@@ -530,7 +658,7 @@ void BuildLifecycle::reattach(BuildRecord& r) {
         if (r.state != state::kRunning) {
             r.state = state::kRunning;
             r.startedAt = r.startedAt ? r.startedAt : r.submittedAt;
-            registry_.save(r);
+            saveRecord(r, Sync::kFile);
         }
         logInfo(fmt::format("following build {} again ({} is {})", id, r.unit, activeState));
     }
@@ -559,7 +687,7 @@ void BuildLifecycle::cancel(const std::string& id, std::function<void()> done) {
         registry_.save(r, Sync::kFileAndDirectory);
     } catch (const std::exception& e) {
         r.cancelRequested = false;
-        throw LifecycleError(Kind::kInternal,
+        throw LifecycleError(isNoSpace(errorCodeOf(e)) ? Kind::kNoSpace : Kind::kInternal,
                              fmt::format("cannot record the cancel of {}: {}", id, e.what()));
     }
     ++pendingCalls_;
@@ -583,7 +711,7 @@ void BuildLifecycle::setPinned(const std::string& id, bool pinned) {
         registry_.save(r, Sync::kFileAndDirectory);
     } catch (const std::exception& e) {
         r.pinned = !pinned;
-        throw LifecycleError(Kind::kInternal,
+        throw LifecycleError(isNoSpace(errorCodeOf(e)) ? Kind::kNoSpace : Kind::kInternal,
                              fmt::format("cannot record the pin of {}: {}", id, e.what()));
     }
     notify([&](LifecycleListener& l) { l.buildChanged(r, {"Pinned"}); });

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -71,7 +72,10 @@ protected:
 // A request the lifecycle refuses; the adaptors map kind to their errors.
 class LifecycleError : public std::runtime_error {
 public:
-    enum class Kind { kNotFound, kAlreadyFinished, kQueueFull, kInternal };
+    // kNoSpace: a filesystem the agent writes is below [host] min_free, or a
+    // record could not be written (the message names the filesystem and
+    // its free space).
+    enum class Kind { kNotFound, kAlreadyFinished, kQueueFull, kNoSpace, kInternal };
     LifecycleError(Kind kind, const std::string& message)
         : std::runtime_error(message), kind_(kind) {}
     Kind kind() const { return kind_; }
@@ -94,9 +98,14 @@ public:
     // the outcome files; then starts what fits. Before the loop runs.
     void reconcile();
 
-    // Throws kQueueFull when a new build would not fit: asked before the
-    // caller is authorized, and again by submit().
-    void checkAdmission() const;
+    // Throws kQueueFull when a new build would not fit, kNoSpace when a
+    // record is still unwritten or the state or output filesystem has less
+    // free than [host] min_free: asked before the caller is authorized, and
+    // again by submit().
+    void checkAdmission();
+    // Writes the records a failed write left only in memory (see
+    // saveRecord()); cheap when there are none. Called on every bus call.
+    void retryUnsavedRecords();
     // Records a new build (persisted before this returns) and queues it.
     // spec was validated by the caller. retryOf: the build it re-runs.
     // Throws LifecycleError.
@@ -128,8 +137,12 @@ public:
 
     std::size_t running() const { return running_.size(); }
     std::size_t queued() const { return queue_.size(); }
-    // Nothing queued, nothing running, no call to systemd in flight.
-    bool idle() const { return queue_.empty() && running_.empty() && pendingCalls_ == 0; }
+    // Nothing queued, nothing running, no call to systemd in flight, and no
+    // record that exists only in memory: an agent that exited then would
+    // take the record on disk for the truth.
+    bool idle() const {
+        return queue_.empty() && running_.empty() && pendingCalls_ == 0 && unsaved_.empty();
+    }
 
 private:
     BuildRecord& mustFind(const std::string& id);
@@ -156,6 +169,16 @@ private:
     void finish(BuildRecord& record, const std::string& finalState, std::int32_t exitStatus,
                 std::uint64_t finishedAt, const std::string& reason = {});
     void forget(const std::string& id);
+    // A record write that may fail without losing the truth: a failure
+    // keeps the record in memory (unsaved_, written again by
+    // retryUnsavedRecords()), refuses new builds (storageProblem_) and is
+    // logged once. False if it failed.
+    bool saveRecord(const BuildRecord& record, Sync sync = Sync::kFileAndDirectory);
+    void recordWriteFailed(const std::string& id, const std::exception& e);
+    // "no space left on MOUNT" when the filesystem holding path is full;
+    // empty otherwise.
+    std::string fullDiskReason(const std::filesystem::path& path) const;
+    void checkFreeSpace() const;
 
     template <typename F>
     void notify(F f) {
@@ -183,6 +206,8 @@ private:
     std::map<std::string, EndOfBuild> endUnits_;
     std::set<std::string> endingIds_;  // builds that end when their end unit has
     unsigned pendingCalls_ = 0;
+    std::set<std::string> unsaved_;    // ids whose record on disk is behind
+    std::string storageProblem_;       // why records cannot be written; empty: they can
     std::uint64_t hostStartedAt_ = 0;  // asked once, by reconcile()
 };
 

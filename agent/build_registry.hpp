@@ -27,8 +27,11 @@ public:
     // Persists a new build (kickstart, directories, record) and keeps it.
     // Throws whatever the store throws; nothing is kept then.
     BuildRecord& create(BuildRecord record, const std::string& kickstart);
-    // Writes the record as it is now. Throws on I/O errors.
-    void save(const BuildRecord& record, Sync sync = Sync::kFile) { store_.save(record, sync); }
+    // Writes the record as it is now (atomically, the directory synced
+    // unless asked otherwise). Throws on I/O errors.
+    void save(const BuildRecord& record, Sync sync = Sync::kFileAndDirectory) {
+        store_.save(record, sync);
+    }
     // The build is final: it no longer needs the agent at boot.
     void markDone(const std::string& id) { store_.markDone(id); }
     // Deletes a finished build from disk and memory. Throws

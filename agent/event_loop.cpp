@@ -90,8 +90,8 @@ void releaseNameForExit(sdbus::IConnection& connection, const char* busName) {
 
 }  // namespace
 
-int runEventLoop(sdbus::IConnection& connection, const Manager& manager, std::uint64_t idleExitSec,
-                 const char* busName) {
+int runEventLoop(sdbus::IConnection& connection, const ServiceActivity& manager,
+                 std::uint64_t idleExitSec, const char* busName) {
     struct sigaction sa {};
     sa.sa_handler = onStopSignal;
     ::sigaction(SIGTERM, &sa, nullptr);

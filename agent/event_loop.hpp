@@ -7,12 +7,12 @@
 
 #include <cstdint>
 
-#include "agent/manager.hpp"
+#include "agent/service_activity.hpp"
 
 namespace imagebuild::agent {
 
 // Returns the process exit code. idleExitSec 0: never exit on idle.
-int runEventLoop(sdbus::IConnection& connection, const Manager& manager, std::uint64_t idleExitSec,
-                 const char* busName);
+int runEventLoop(sdbus::IConnection& connection, const ServiceActivity& manager,
+                 std::uint64_t idleExitSec, const char* busName);
 
 }  // namespace imagebuild::agent

@@ -20,6 +20,10 @@ inline constexpr const char* kBuildStartFailed = "a23e22f45bd140169028c39cdf3887
 inline constexpr const char* kBuildCancelRequested = "79379dea001544bd8d30479d112a4307";
 inline constexpr const char* kAccessDenied = "0ee116e676e24d739fe0c52528f1d76d";
 inline constexpr const char* kStateCorrupt = "889deadd7061417a86090a6b10bf228a";
+// A record could not be written (a full disk): logged once until writes work.
+inline constexpr const char* kStateWriteFailed = "0c43255b0d2f419cb1739c6c964863c7";
+// The configuration is invalid: every call is answered ConfigInvalid.
+inline constexpr const char* kConfigInvalid = "d1e1ecf258d74413ac80be12db48d96a";
 inline constexpr const char* kAgentIdleExit = "6a575b3107e7473c9bbdd3f3e496758d";
 inline constexpr const char* kBuildRemoved = "79acfb3165ee4dcd9b95d8abc580a2e6";
 inline constexpr const char* kWebhookDelivered = "3f0b1e6a2c7d4d0e9a51c8b7e4f2a913";

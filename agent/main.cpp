@@ -10,6 +10,7 @@
 
 #include "agent/build_lifecycle.hpp"
 #include "agent/build_registry.hpp"
+#include "agent/config_invalid_manager.hpp"
 #include "agent/event_loop.hpp"
 #include "agent/journal_log.hpp"
 #include "agent/manager.hpp"
@@ -37,20 +38,37 @@ HelperPaths helperPaths() {
             dir + "/imagebuild-webhook"};
 }
 
+// The configuration is invalid: the bus name is served all the same, every
+// call answered with ConfigInvalid naming file:line, until idle exit. A
+// caller learns what is wrong at once instead of waiting out the bus's
+// activation timeout on an agent that died before taking its name.
+int serveConfigInvalid(sdbus::IConnection& connection, const std::string& hostname,
+                       const std::string& problem) {
+    logEvent(LOG_ERR, message_id::kConfigInvalid, "",
+             "the configuration is invalid, every call is refused until it is fixed: " + problem);
+    ConfigInvalidManager manager(connection, hostname, problem);
+    return runEventLoop(connection, manager, HostConfig{}.idleExitSec, dbus_names::kBusName);
+}
+
 int run(const std::string& configPath, const std::string& stateDir) {
-    Config config = loadConfig(configPath);
     auto hostname = localHostName();
     if (!isValidHostName(hostname)) {
         throw std::runtime_error("the host name \"" + hostname +
                                  "\" cannot be part of a build id (letters, digits, '-', '.')");
     }
-    auto idleExitSec = config.host.idleExitSec;
     auto connection = sdbus::createSystemBusConnection();
     // The name first, before anything that can fail or take long: a caller
     // gets an answer (maybe an error) at once instead of waiting out the
     // bus's activation timeout. Calls wait in the connection until the loop
     // runs, after reconcile().
     connection->requestName(dbus_names::kBusName);
+    Config config;
+    try {
+        config = loadConfig(configPath);
+    } catch (const ConfigError& e) {
+        return serveConfigInvalid(*connection, hostname, e.what());
+    }
+    auto idleExitSec = config.host.idleExitSec;
     StateStore store(stateDir);
     UnitClient units(*connection);
     SystemdUnitRunner runner(*connection, units);

@@ -28,6 +28,8 @@ sdbus::Error toDbusError(const LifecycleError& e) {
             return sdbus::Error(errors::kAlreadyFinished, e.what());
         case LifecycleError::Kind::kQueueFull:
             return sdbus::Error(errors::kQueueFull, e.what());
+        case LifecycleError::Kind::kNoSpace:
+            return sdbus::Error(errors::kNoSpace, e.what());
         case LifecycleError::Kind::kInternal:
             break;
     }

@@ -19,6 +19,7 @@
 #include "agent/build_object.hpp"
 #include "agent/notifications.hpp"
 #include "agent/polkit.hpp"
+#include "agent/service_activity.hpp"
 #include "common/build_spec.hpp"
 #include "dbus/BuildManager1_adaptor.h"
 
@@ -28,7 +29,8 @@ class Manager final
     : public sdbus::AdaptorInterfaces<org::imagebuild::BuildManager1_adaptor,
                                       sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor>,
       public BuildOwner,
-      public LifecycleListener {
+      public LifecycleListener,
+      public ServiceActivity {
 public:
     Manager(sdbus::IConnection& connection, BuildLifecycle& lifecycle,
             const Notifications& notifications, Polkit& polkit);
@@ -37,8 +39,8 @@ public:
     Manager& operator=(const Manager&) = delete;
 
     // Nothing queued, nothing running, no call in progress.
-    bool idle() const;
-    std::chrono::steady_clock::time_point lastActivity() const { return lastActivity_; }
+    bool idle() const override;
+    std::chrono::steady_clock::time_point lastActivity() const override { return lastActivity_; }
 
     // BuildOwner
     void cancelBuild(const std::string& id, sdbus::Result<>&& result,
@@ -92,7 +94,12 @@ private:
                           const BuildSpec& spec);
 
     BuildObject* objectOf(const std::string& id);
-    void touch() { lastActivity_ = std::chrono::steady_clock::now(); }
+    // Every call: a record a full disk kept in memory is written as soon as
+    // a call finds space again.
+    void touch() {
+        lastActivity_ = std::chrono::steady_clock::now();
+        lifecycle_.retryUnsavedRecords();
+    }
 
     sdbus::IConnection& connection_;
     BuildLifecycle& lifecycle_;

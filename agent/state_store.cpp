@@ -2,11 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <stdexcept>
+#include <system_error>
 
 #include "common/atomic_file.hpp"
 #include "common/build_id.hpp"
+#include "common/unique_fd.hpp"
 
 namespace imagebuild::agent {
 
@@ -66,6 +71,20 @@ void StateStore::create(const BuildRecord& record, const std::string& kickstart)
 void StateStore::save(const BuildRecord& record, Sync sync) {
     writeFileAtomic(buildDir(record.id) / "record.json", recordToJson(record).dump(2) + "\n", 0644,
                     sync);
+}
+
+void StateStore::markStarted(const std::string& id) {
+    auto path = buildDir(id) / "started";
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) {
+        throw std::system_error(errno, std::generic_category(), "cannot create " + path.string());
+    }
+    fsyncDirectory(buildDir(id));
+}
+
+bool StateStore::wasStarted(const std::string& id) const {
+    std::error_code ec;
+    return fs::exists(buildDir(id) / "started", ec);
 }
 
 void StateStore::markDone(const std::string& id) {

@@ -6,6 +6,7 @@
 //                               at boot when this directory is not empty
 //   builds/<id>/record.json     the build's record (build_record.hpp)
 //   builds/<id>/ks.cfg          the submitted kickstart
+//   builds/<id>/started         empty; created before its unit is started
 //   builds/<id>/outcome         written by the unit's ExecStopPost= recorder
 //   builds/<id>/out/            {outdir}: the artifacts
 //   builds/<id>/work/           {workdir}: scratch space
@@ -45,11 +46,14 @@ public:
     // Writes ks.cfg, out/, work/, the pending marker and record.json (last:
     // a build exists once its record does).
     void create(const BuildRecord& record, const std::string& kickstart);
-    // kFile by default: if a power cut loses the rename, the previous record
-    // survives, and reconcile() gets from systemd and the outcome file what
-    // it missed. Callers whose change nobody else could reconstruct (a
-    // cancel request) ask for kFileAndDirectory.
-    void save(const BuildRecord& record, Sync sync = Sync::kFile);
+    // Temporary file, fsync, rename, fsync of the directory by default.
+    // kFile only where a lost rename is harmless (the start of a build:
+    // reconcile() gets it back from systemd and the started marker).
+    void save(const BuildRecord& record, Sync sync = Sync::kFileAndDirectory);
+    // An empty file saying systemd was (about to be) asked to run the build:
+    // it takes no data block, so it is written even on a full filesystem.
+    void markStarted(const std::string& id);
+    bool wasStarted(const std::string& id) const;
     // Called once the build is final: drops the pending marker.
     void markDone(const std::string& id);
     // Deletes a finished build's directory: record.json first, so a crash

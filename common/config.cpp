@@ -22,8 +22,8 @@ namespace imagebuild {
 namespace {
 
 const std::vector<std::string> kHostKeys = {
-    "arches",      "releases",   "max_parallel", "queue_max", "idle_exit_sec",
-    "monitor_url", "memory_max", "cpu_quota",    "tasks_max", "timeout_sec"};
+    "arches",     "releases",  "max_parallel", "queue_max",   "idle_exit_sec", "monitor_url",
+    "memory_max", "cpu_quota", "tasks_max",    "timeout_sec", "min_free"};
 const std::vector<std::string> kTypeKeys = {"command", "tools",     "sandbox",
                                             "network", "artifacts", "description"};
 
@@ -61,6 +61,26 @@ public:
             digits.pop_back();
         }
         auto n = number(key, Located{digits, v.line}, 1, UINT64_MAX / factor);
+        return n * factor;
+    }
+
+    // A size: a whole number of bytes, or with K, M, G or T (powers of
+    // 1024); 0 is allowed.
+    std::uint64_t size(const std::string& key, const Located& v) const {
+        std::string digits = v.value;
+        std::uint64_t factor = 1;
+        if (!digits.empty() && std::strchr("KMGT", digits.back())) {
+            int shift = 10 * (static_cast<int>(std::string_view("KMGT").find(digits.back())) + 1);
+            factor = std::uint64_t{1} << shift;
+            digits.pop_back();
+        }
+        std::uint64_t n = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+            n > UINT64_MAX / factor) {
+            fail(v.line,
+                 fmt::format("{} must be a size such as 2G, 500M or 0, not \"{}\"", key, v.value));
+        }
         return n * factor;
     }
 
@@ -177,6 +197,9 @@ HostConfig checkHost(const Checker& check, const std::map<std::string, Located>&
     }
     if (auto it = get("timeout_sec"); it != e.end()) {
         h.timeoutSec = check.number("timeout_sec", it->second, 1, 7 * 86400);
+    }
+    if (auto it = get("min_free"); it != e.end()) {
+        h.minFreeBytes = check.size("min_free", it->second);
     }
     return h;
 }

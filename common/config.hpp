@@ -2,7 +2,7 @@
 //
 //   [host]                      arches, releases, max_parallel, queue_max,
 //                               idle_exit_sec, monitor_url, memory_max,
-//                               cpu_quota, tasks_max, timeout_sec
+//                               cpu_quota, tasks_max, timeout_sec, min_free
 //   [staging]                   copy_to
 //   [mail]                      enabled, from, sendmail, public_url
 //   [retention]                 max_age, max_total_size
@@ -60,6 +60,9 @@ struct HostConfig {
     std::optional<std::uint64_t> cpuQuotaPercent;  // 100 = one CPU
     std::optional<std::uint64_t> tasksMax;
     std::uint64_t timeoutSec = 4 * 3600;  // when the spec has none
+    // Submit is refused while the state or output filesystem has less free
+    // than this; 0: never refused for space (a failed write still is).
+    std::uint64_t minFreeBytes = std::uint64_t{2} << 30;
 };
 
 // [staging]: where a build's artifacts also go, besides its own state

@@ -19,6 +19,11 @@ inline constexpr const char* kUnsupported = "org.imagebuild.Error.Unsupported";
 inline constexpr const char* kQueueFull = "org.imagebuild.Error.QueueFull";
 inline constexpr const char* kAlreadyFinished = "org.imagebuild.Error.AlreadyFinished";
 inline constexpr const char* kInternal = "org.imagebuild.Error.Internal";
+// A filesystem of the agent is full or below [host] min_free; the message
+// names it and its free space.
+inline constexpr const char* kNoSpace = "org.imagebuild.Error.NoSpace";
+// The agent's configuration file is invalid; the message says file:line.
+inline constexpr const char* kConfigInvalid = "org.imagebuild.Error.ConfigInvalid";
 }  // namespace error
 
 }  // namespace imagebuild::dbus_names

@@ -31,6 +31,9 @@ const std::map<std::string, Known>& dbusTable() {
         {e::kQueueFull, {kExitFailure, "The build queue of this host is full; try again later"}},
         {e::kAlreadyFinished, {kExitFailure, "The build has already ended"}},
         {e::kInternal, {kExitFailure, "The imagebuild agent failed"}},
+        {e::kNoSpace, {kExitNoSpace, "The build host is out of disk space"}},
+        {e::kConfigInvalid,
+         {kExitConfigInvalid, "The build host's imagebuild configuration is invalid"}},
         {"org.freedesktop.DBus.Error.ServiceUnknown", {kExitUnreachable, kNotRunning}},
         {"org.freedesktop.DBus.Error.NameHasNoOwner", {kExitUnreachable, kNotRunning}},
         {"org.freedesktop.DBus.Error.Spawn.Failed", {kExitUnreachable, kNotRunning}},
@@ -105,7 +108,13 @@ MappedError mapHttpError(int status, const std::string& errorName, const std::st
             return {kExitNotFound, with("Not found")};
         case 409:
             return {kExitFailure, with("Conflict")};
+        case 507:
+            return {kExitNoSpace, with("The build host is out of disk space")};
         case 503:
+            if (errorName == "ConfigInvalid") {
+                return {kExitConfigInvalid,
+                        with("The build host's imagebuild configuration is invalid")};
+            }
             return {kExitUnreachable,
                     with(fmt::format("The build host behind {} is not reachable", url).c_str())};
         default:

@@ -12,6 +12,8 @@ enum ExitCode : int {
     kExitUnreachable = 5,  // agent or host not running / not reachable
     kExitCancelled = 6,
     kExitTimedOut = 7,
+    kExitNoSpace = 8,        // the host's disk is full or below min_free
+    kExitConfigInvalid = 9,  // the agent's configuration file is invalid
 };
 
 }  // namespace imagebuild::ctl

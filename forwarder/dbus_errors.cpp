@@ -24,6 +24,10 @@ const std::map<std::string, Mapping>& table() {
         {e::kAccessDenied, {403, "AccessDenied"}},
         {e::kQueueFull, {503, "QueueFull"}},
         {e::kAlreadyFinished, {409, "AlreadyFinished"}},
+        // The host's disk is full or below [host] min_free: 507 Insufficient Storage.
+        {e::kNoSpace, {507, "NoSpace"}},
+        // The agent answers, but its configuration is broken: an operator's job.
+        {e::kConfigInvalid, {503, "ConfigInvalid"}},
         // The agent is not installed or could not be activated on this host.
         {"org.freedesktop.DBus.Error.ServiceUnknown", {503, "AgentUnavailable"}},
         {"org.freedesktop.DBus.Error.FileNotFound", {503, "AgentUnavailable"}},

@@ -10,13 +10,14 @@ AGENT_HOST=r
 
 boot_host r 127.0.0.41
 install_into r
-write_into r /etc/imagebuild/imagebuild.conf <<'CONF'
+RECORDS_CONF=$(cat <<'CONF'
 [host]
 arches = x86_64
 releases = 40
 max_parallel = 1
 queue_max = 4
 idle_exit_sec = 2
+min_free = 1M
 
 [type.short]
 command = sh -c "echo short build {id} starts; sleep 4; echo short build done"
@@ -27,7 +28,13 @@ command = sh -c "echo medium build {id} starts; sleep 12; echo medium build done
 [type.sleep]
 command = sleep 600
 tools = sleep
+
+[type.fill]
+command = sh -c "echo fill build {id} starts; dd if=/dev/zero of={outdir}/image.iso bs=64k; exit 1"
+artifacts = *.iso
 CONF
+)
+write_into r /etc/imagebuild/imagebuild.conf <<<"$RECORDS_CONF"
 run_in r systemctl stop imagebuild-agent.service 2>/dev/null || true
 
 record_of() { run_in r cat "/var/lib/imagebuild/builds/$1/record.json"; }
@@ -143,9 +150,135 @@ retry_of_an_interrupted_build() {
     assert_contains "$out" "no build \"r-999\""
 }
 
+# --- Full disk, admission control, an invalid configuration -------------------
+
+# with_config SED-EXPR: the agent's next start reads the records config
+# edited by SED-EXPR; restore_config puts it back. The agent is stopped, so
+# the next call starts one that reads the file.
+with_config() {
+    sed "$1" <<<"$RECORDS_CONF" | write_into r /etc/imagebuild/imagebuild.conf
+    run_in r systemctl stop imagebuild-agent.service
+}
+restore_config() { with_config ''; }
+# gdbus prints the error's name, busctl only its message.
+gdbus_submit() {
+    run_in r gdbus call --system --timeout 5 --dest $A --object-path $M \
+        --method $I.Submit "{'type': <'short'>, 'arch': <'x86_64'>, 'release': <'40'>, 'kickstart': <'$KS'>}" 2>&1
+}
+ctl_build() {
+    run_in r sh -c 'printf "%s" "$1" > /run/records.ks && imagebuildctl --no-pager build /run/records.ks -t short -a x86_64 -r 40' \
+        sh "$KS"
+}
+fills_started() { run_in r journalctl -q -o cat IMAGEBUILD_ID="$1" | grep -c "^fill build $1 starts" || true; }
+
+# A few MB of tmpfs over the builds' filesystem, filled by a build: the
+# agent stays up and answers reads from what it has, refuses new builds with
+# NoSpace naming the filesystem and its free space, records the build as
+# failed for lack of space with no artifact, and runs nothing again once
+# space is freed.
+test_full_disk_is_an_answer() {
+    local id out pid rc=0 builds=/var/lib/imagebuild/builds
+    with_config 's/^min_free = .*/min_free = 0/'
+    run_in r mkdir -p $builds
+    run_in r mount -t tmpfs -o size=4M,mode=0755 imagebuild-full $builds
+    # Space to free later: nothing of the build's.
+    run_in r dd if=/dev/zero of=$builds/ballast bs=1M count=1 status=none
+    id=$(submit fill)
+    wait_for 60 state_is "$id" failed
+    pid=$(agent_pid)
+    assert_contains "$(prop "$id" Reason)" "no space left on $builds"
+    assert_eq "$(prop "$id" Artifacts)" "0"
+    # Reads answer from memory.
+    out=$(run_in r imagebuildctl --no-pager list --all)
+    assert_contains "$out" "$id"
+    out=$(run_in r imagebuildctl --no-pager status "$id")
+    assert_contains "$out" "failed"
+    # Submit is an answer naming the filesystem and its free space.
+    out=$(gdbus_submit || true)
+    assert_contains "$out" "org.imagebuild.Error.NoSpace"
+    assert_contains "$out" "cannot write build records on $builds ("
+    [[ $out =~ \(([0-9.]+\ ?[BK])\ free\) ]] || { echo "no free space figure in: $out"; return 1; }
+    out=$(ctl_build 2>&1) || rc=$?
+    assert_eq "$rc" 8 "imagebuildctl's exit status"
+    assert_contains "$out" "out of disk space"
+    assert_contains "$out" "$builds ("
+    # Logged once, however many calls were refused.
+    assert_eq "$(run_in r journalctl -q -o cat MESSAGE_ID=0c43255b0d2f419cb1739c6c964863c7 _PID="$pid" | wc -l)" 1
+    # Still the same agent: it did not crash, nor exit with its record unwritten.
+    sleep 3
+    assert_eq "$(agent_pid)" "$pid"
+    # Space freed: the next call writes the record; nothing runs again.
+    run_in r rm $builds/ballast
+    run_in r busctl call $A $M $I ListBuilds 'a{sv}' 0 >/dev/null
+    wait_for 10 record_says "$id" failed
+    assert_contains "$(record_of "$id")" "no space left on $builds"
+    assert_contains "$(record_of "$id")" '"artifacts": []'
+    run_in r test -s "$builds/$id/out/image.iso"  # partial output kept
+    run_in r systemctl stop imagebuild-agent.service
+    assert_eq "$(prop "$id" State)" failed
+    assert_eq "$(fills_started "$id")" 1
+    assert_eq "$(run_in r systemctl show -p LoadState --value "imagebuild-$id.service")" not-found
+    # And new builds are accepted again.
+    id=$(submit short)
+    wait_for 30 state_is "$id" succeeded
+    run_in r systemctl stop imagebuild-agent.service
+    run_in r umount $builds
+    restore_config
+}
+
+# min_free larger than what is free: Submit is refused up front, with both
+# figures and the filesystem.
+test_min_free_refuses_submit() {
+    local out rc=0
+    with_config 's/^min_free = .*/min_free = 1000T/'
+    out=$(gdbus_submit || true)
+    assert_contains "$out" "org.imagebuild.Error.NoSpace"
+    assert_contains "$out" "not enough free space on /"
+    assert_contains "$out" "(holding /var/lib/imagebuild/builds)"
+    [[ $out =~ :\ [0-9.]+\ ?[BKMGT]?\ free,\ 1000T\ needed ]] || { echo "no figures in: $out"; return 1; }
+    out=$(ctl_build 2>&1) || rc=$?
+    assert_eq "$rc" 8 "imagebuildctl's exit status"
+    assert_contains "$out" "1000T needed"
+    restore_config
+}
+
+# An invalid configuration: the agent takes its name and answers every call
+# with ConfigInvalid naming file:line, at once, and still exits on idle.
+test_invalid_config_is_answered_at_once() {
+    local out agent rc=0
+    with_config '/^\[type\./,$d'
+    out=$(run_in r busctl --timeout=5 call $A $M $I ListBuilds 'a{sv}' 0 2>&1) || rc=$?
+    [ "$rc" -ne 0 ] || { echo "ListBuilds succeeded with no type configured"; return 1; }
+    assert_contains "$out" "/etc/imagebuild/imagebuild.conf:"
+    assert_contains "$out" "no [type.<name>] section"
+    out=$(run_in r gdbus call --system --timeout 5 --dest $A --object-path $M --method $I.ListBuilds '{}' 2>&1 || true)
+    assert_contains "$out" "org.imagebuild.Error.ConfigInvalid"
+    rc=0
+    out=$(run_in r imagebuildctl --no-pager list 2>&1) || rc=$?
+    assert_eq "$rc" 9 "imagebuildctl's exit status"
+    assert_contains "$out" "configuration is invalid"
+    assert_contains "$out" "/etc/imagebuild/imagebuild.conf:"
+    # --check-config says the same.
+    rc=0
+    agent=$(run_in r systemctl show -p ExecStart --value imagebuild-agent.service |
+        sed -n 's/.*path=\([^ ;]*\).*/\1/p')
+    out=$(run_in r "$agent" --check-config 2>&1) || rc=$?
+    assert_eq "$rc" 1 "imagebuild-agent --check-config's exit status"
+    assert_contains "$out" "/etc/imagebuild/imagebuild.conf:"
+    # Exits on idle (the default 30 s: the file gave none), cleanly.
+    wait_for 60 agent_down
+    assert_eq "$(run_in r systemctl show -p Result --value imagebuild-agent.service)" success
+    restore_config
+    assert_eq "$(run_in r busctl get-property $A $M $I Hostname)" 's "r"'
+}
+
 test_case "daemon-reload mid-build changes no build's state" test_daemon_reload_mid_build
 test_case "daemon-reexec mid-build changes no build's state" test_daemon_reexec_mid_build
 test_case "kill -9 of the agent with a queue: the queued build starts with no call" test_killed_agent_queue_does_not_stall
 test_case "idle exit is clean, again and again" test_idle_exit_is_clean
+test_case "a full disk under the builds: reads served, Submit refused with NoSpace, the build failed for it, nothing re-run" test_full_disk_is_an_answer
+test_case "min_free above what is free: Submit refused with both figures" test_min_free_refuses_submit
+test_case "an invalid configuration is answered ConfigInvalid with file:line at once" test_invalid_config_is_answered_at_once
+# (Last: the host it boots again lives only as long as that case.)
 test_case "a power cut mid-build is recorded as interrupted, never re-run; retry runs it as a new build" test_power_cut_is_interrupted_not_rerun
 finish

@@ -79,6 +79,7 @@ arches = x86_64
 releases = 40
 max_parallel = 1
 queue_max = 1
+min_free = 0
 [type.short]
 command = sh -c "exit 0"
 )";
@@ -525,6 +526,72 @@ TEST_F(LifecycleTest, ReconcileOfAFailedRunIsNotRerunAfterItsOutcome) {
     EXPECT_EQ(record(id).state, state::kFailed);
     EXPECT_EQ(record(id).exitStatus, 143);
     EXPECT_EQ(units_.started.size(), 1u);
+}
+
+// A record that cannot be written (a full disk; here a directory where the
+// record should go) is kept in memory, refuses new builds with NoSpace, and
+// is written once it can be: the agent stays until then.
+TEST_F(LifecycleTest, FailedRecordWriteIsKeptInMemoryAndRefusesSubmit) {
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "active");
+    recordOutcome(id, "exit-code", "exited", "1");
+    auto record_json = store_.buildDir(id) / "record.json";
+    std::filesystem::remove(record_json);
+    std::filesystem::create_directories(record_json / "blocked");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);  // the truth, in memory
+    EXPECT_FALSE(lifecycle_->idle());             // not lost to an idle exit
+    try {
+        lifecycle_->checkAdmission();
+        FAIL() << "a build was admitted while records cannot be written";
+    } catch (const LifecycleError& e) {
+        EXPECT_EQ(e.kind(), LifecycleError::Kind::kNoSpace);
+        EXPECT_NE(std::string(e.what()).find("cannot write build records on /"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find(" free)"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(submit(), LifecycleError);
+    std::filesystem::remove_all(record_json);
+    lifecycle_->retryUnsavedRecords();
+    EXPECT_EQ(onDisk(id).state, state::kFailed);
+    EXPECT_TRUE(lifecycle_->idle());
+    EXPECT_NO_THROW(lifecycle_->checkAdmission());
+    EXPECT_EQ(units_.started.size(), 1u);
+}
+
+TEST_F(LifecycleTest, SubmitBelowMinFreeIsRefusedWithBothFigures) {
+    auto config = options();
+    config.config.host.minFreeBytes = std::uint64_t{1} << 60;  // 1E: more than any disk
+    lifecycle_ = std::make_unique<BuildLifecycle>(std::move(config), registry_, units_);
+    try {
+        submit();
+        FAIL() << "admitted below min_free";
+    } catch (const LifecycleError& e) {
+        std::string message = e.what();
+        EXPECT_EQ(e.kind(), LifecycleError::Kind::kNoSpace);
+        EXPECT_NE(message.find("not enough free space on /"), std::string::npos) << message;
+        EXPECT_NE(message.find(" free, 1.0E needed ([host] min_free)"), std::string::npos)
+            << message;
+    }
+    EXPECT_EQ(registry_.size(), 0u);
+}
+
+// "running" never reached the disk (a full disk), but the build was
+// started: a later agent fails it as interrupted, never runs it again.
+TEST_F(LifecycleTest, QueuedRecordOfAStartedBuildIsNeverRunAgain) {
+    auto id = submit();
+    auto r = *registry_.find(id);
+    r.state = state::kQueued;
+    store_.save(r);
+    EXPECT_TRUE(store_.wasStarted(id));
+    restartAgent();
+    units_.hostStart = 1;
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_NE(record(id).reason.find("interrupted: "), std::string::npos);
+    EXPECT_EQ(units_.started.size(), 1u);
+    EXPECT_EQ(lifecycle_->queued(), 0u);
 }
 
 TEST_F(LifecycleTest, RetryOfAnInterruptedBuildIsANewBuildLinkedToIt) {

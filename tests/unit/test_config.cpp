@@ -19,6 +19,7 @@ memory_max = 4G
 cpu_quota = 250%
 tasks_max = 100
 timeout_sec = 60
+min_free = 500M
 
 [type.oemdrv]
 command = xorriso -as mkisofs -volid OEMDRV
@@ -56,6 +57,7 @@ TEST(Config, ParsesEveryKey) {
     EXPECT_EQ(c.host.cpuQuotaPercent, 250u);
     EXPECT_EQ(c.host.tasksMax, 100u);
     EXPECT_EQ(c.host.timeoutSec, 60u);
+    EXPECT_EQ(c.host.minFreeBytes, std::uint64_t{500} << 20);
     ASSERT_EQ(c.types.size(), 2u);
     const auto& oemdrv = c.types.at("oemdrv");
     // A continuation line extends the command.
@@ -80,6 +82,21 @@ TEST(Config, DefaultsWhenHostSectionIsAbsent) {
     EXPECT_EQ(c.host.arches.size(), 1u);
     EXPECT_TRUE(c.host.releases.empty());
     EXPECT_FALSE(c.host.memoryMax.has_value());
+    EXPECT_EQ(c.host.minFreeBytes, std::uint64_t{2} << 30);  // documented default
+}
+
+TEST(Config, MinFreeIsASizeAndMayBeZero) {
+    const std::string type = "[type.t]\ncommand = true\n";
+    EXPECT_EQ(parseConfig("[host]\nmin_free = 0\n" + type, "x").host.minFreeBytes, 0u);
+    EXPECT_EQ(parseConfig("[host]\nmin_free = 3T\n" + type, "x").host.minFreeBytes,
+              std::uint64_t{3} << 40);
+    EXPECT_EQ(parseConfig("[host]\nmin_free = 4096\n" + type, "x").host.minFreeBytes, 4096u);
+    EXPECT_EQ(errorOf("[host]\narches = x86_64\nmin_free = plenty\n" + type),
+              "test.conf:3: min_free must be a size such as 2G, 500M or 0, not \"plenty\"");
+    EXPECT_EQ(errorOf("[host]\nmin_free = 2GB\n" + type),
+              "test.conf:2: min_free must be a size such as 2G, 500M or 0, not \"2GB\"");
+    EXPECT_EQ(errorOf("[host]\nmin_free = 99999999999T\n" + type),
+              "test.conf:2: min_free must be a size such as 2G, 500M or 0, not \"99999999999T\"");
 }
 
 TEST(Config, EveryErrorNamesFileAndLine) {
@@ -93,7 +110,7 @@ TEST(Config, EveryErrorNamesFileAndLine) {
     EXPECT_EQ(errorOf("[host]\ncolour = red\n" + type),
               "test.conf:2: unknown key 'colour' in [host]; known keys: arches, releases, "
               "max_parallel, queue_max, idle_exit_sec, monitor_url, memory_max, cpu_quota, "
-              "tasks_max, timeout_sec");
+              "tasks_max, timeout_sec, min_free");
     EXPECT_EQ(errorOf("[host]\nmax_parallel = 1\nmax_parallel = 2\n" + type),
               "test.conf:3: 'max_parallel' is set twice in [host] (first at line 2)");
     EXPECT_EQ(errorOf("[host]\nmemory_max = lots\n" + type),

@@ -17,6 +17,27 @@ TEST(CtlErrorMap, ImagebuildErrorsGetTheirExitCodes) {
     EXPECT_EQ(mapDbusError(names::kQueueFull, "x").exitCode, kExitFailure);
     EXPECT_EQ(mapDbusError(names::kAlreadyFinished, "x").exitCode, kExitFailure);
     EXPECT_EQ(mapDbusError(names::kInternal, "x").exitCode, kExitFailure);
+    EXPECT_EQ(mapDbusError(names::kNoSpace, "x").exitCode, kExitNoSpace);
+    EXPECT_EQ(mapDbusError(names::kConfigInvalid, "x").exitCode, kExitConfigInvalid);
+    // Documented in imagebuildctl(1): scripts test these numbers.
+    EXPECT_EQ(kExitNoSpace, 8);
+    EXPECT_EQ(kExitConfigInvalid, 9);
+}
+
+TEST(CtlErrorMap, FullDiskAndBrokenConfigKeepTheAgentsFigures) {
+    auto full =
+        mapDbusError(names::kNoSpace, "not enough free space on /var: 1.0M free, 2.0G needed");
+    EXPECT_EQ(full.message,
+              "The build host is out of disk space: not enough free space on /var: 1.0M free, "
+              "2.0G needed");
+    auto config = mapDbusError(names::kConfigInvalid, "/etc/imagebuild/imagebuild.conf:3: oops");
+    EXPECT_THAT(config.message, HasSubstr("/etc/imagebuild/imagebuild.conf:3: oops"));
+    auto http = mapHttpError(507, "NoSpace", "0 B free on /var/lib/imagebuild", "http://x");
+    EXPECT_EQ(http.exitCode, kExitNoSpace);
+    EXPECT_THAT(http.message, HasSubstr("0 B free on /var/lib/imagebuild"));
+    auto sick = mapHttpError(503, "ConfigInvalid", "imagebuild.conf:9: bad", "http://x");
+    EXPECT_EQ(sick.exitCode, kExitConfigInvalid);
+    EXPECT_THAT(sick.message, HasSubstr("imagebuild.conf:9: bad"));
 }
 
 TEST(CtlErrorMap, SentenceKeepsTheAgentsMessage) {

@@ -137,7 +137,11 @@ TEST(ForwarderJsonErrors, DbusErrorTable) {
     EXPECT_EQ(statusForDbusError(e::kQueueFull), 503u);
     EXPECT_EQ(statusForDbusError(e::kAlreadyFinished), 409u);
     EXPECT_EQ(statusForDbusError(e::kInternal), 500u);
+    EXPECT_EQ(statusForDbusError(e::kNoSpace), 507u);
+    EXPECT_EQ(statusForDbusError(e::kConfigInvalid), 503u);
     EXPECT_EQ(statusForDbusError("org.example.Whatever"), 500u);
+    expectError(responseForDbusError(sdbus::Error(e::kNoSpace, "0 B free on /var")), 507,
+                "NoSpace");
     auto r = responseForDbusError(sdbus::Error(e::kInvalidSpec, "'arch' must be one of x"));
     expectError(r, 400, "InvalidSpec");
     EXPECT_EQ(json::parse(r.body)["message"], "'arch' must be one of x");

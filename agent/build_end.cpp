@@ -120,8 +120,12 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const
     // The build's processes are gone: once journald has stored what they
     // wrote, the end mark tells every reader its log is complete. Before
     // staging, which reads the log up to it.
-    for (auto& problem : markEnd(record.id, report.result)) {
-        report.problems.push_back(std::move(problem));
+    // Once: staging follows the mark, so a build already staged has it (a
+    // second run, from imagebuild-end@ after the unit's own step, adds none).
+    if (!endOfBuildRan(buildDir)) {
+        for (auto& problem : markEnd(record.id, report.result)) {
+            report.problems.push_back(std::move(problem));
+        }
     }
     auto staging = stageOnce(buildDir, record, config, host);
     report.stagedFiles = staging.files.size();
@@ -142,6 +146,19 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const
     report.webhook =
         postFinalOnce(buildDir, webhookUrlFor(record, config), info, config.webhook.allowPrivate);
     return report;
+}
+
+bool recordOutcomeOnce(const fs::path& buildDir, const UnitOutcome& outcome) {
+    StateStore store(buildDir.parent_path().parent_path());
+    if (store.readOutcome(buildDir.filename().string())) {
+        return false;
+    }
+    writeFileAtomic(buildDir / "outcome", formatOutcome(outcome));
+    return true;
+}
+
+bool endOfBuildRan(const fs::path& buildDir) {
+    return loadStagingResult(buildDir).has_value();
 }
 
 std::string mailSubmitted(const fs::path& buildDir, const Config& config, const std::string& host) {

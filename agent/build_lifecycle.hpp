@@ -141,6 +141,14 @@ private:
     // The outcome file written from systemd's record of the unit's end,
     // when the unit's own recorder did not run; nullopt if none was seen.
     std::optional<UnitOutcome> recordEndFromSystemd(const BuildRecord& record);
+    // The build's unit ended with no outcome file: systemd has started (or
+    // is about to start) the imagebuild-end@ unit that records it from
+    // $MONITOR_* and runs the end-of-build step; the build ends when it has.
+    void waitForEndUnits(const BuildRecord& record);
+    // At reconcile: an imagebuild-end@ unit of the build still running is
+    // followed until it ends (true); else its end-of-build step is over or
+    // never comes.
+    bool followRunningEndUnit(const BuildRecord& record);
     // The final state a build takes once its end-of-build unit has run.
     struct PendingFinish {
         std::string state;
@@ -179,9 +187,13 @@ private:
         std::string id;
         bool started = false;
         PendingFinish pending;
+        // An imagebuild-end@ unit systemd started: once it ended, the
+        // outcome it recorded decides (pending is unused).
+        bool systemdStarted = false;
     };
     std::map<std::string, EndOfBuild> endUnits_;
-    std::set<std::string> endingIds_;  // builds that end when their end unit has
+    std::set<std::string> endingIds_;     // builds that end when their end unit has
+    std::set<std::string> endUnitsDone_;  // builds whose imagebuild-end@ unit has ended
     unsigned pendingCalls_ = 0;
     std::uint64_t hostStartedAt_ = 0;  // asked once, by reconcile()
 };

@@ -98,6 +98,9 @@ TEST_F(BuildEnd, ASecondRunNeitherStagesNorMailsAgain) {
     EXPECT_EQ(again.stagedFiles, 5u);
     EXPECT_EQ(again.mail, "already handled: sent\n");
     EXPECT_EQ(mbox(), firstMail);
+    // One end mark in the build's log (imagebuild-end@ runs after the
+    // unit's own step).
+    EXPECT_EQ(marks_, std::vector<std::string>{record_.id + " succeeded"});
 }
 
 TEST_F(BuildEnd, AMailFailureIsAProblemNotAResult) {

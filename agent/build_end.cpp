@@ -133,6 +133,14 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const
 
     auto info = buildInfoOf(record);
     info.artifacts = staging.files;
+    if (!record.finished()) {
+        // No outcome file (it could not be written): a final mail or webhook
+        // would say "running". The agent records the end and posts the
+        // final webhook itself (Notifications::buildFinished).
+        report.mail = report.webhook = "not sent: the build's outcome is not recorded";
+        report.problems.push_back("no outcome recorded in " + buildDir.string());
+        return report;
+    }
     auto mail = finalMail(
         info, contextFor(config, host), {staging.dir.string(), staging.problems},
         record.result == state::kSucceeded ? std::vector<std::string>{} : logTail(record.id));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/build_registry.hpp"
+#include "agent/notifications.hpp"
 #include "agent/staging.hpp"
 #include "common/atomic_file.hpp"
 #include "temp_tree.hpp"
@@ -699,4 +700,23 @@ TEST_F(LifecycleTest, RetryIsRefusedWhenTheQueueIsFull) {
     } catch (const LifecycleError& e) {
         EXPECT_EQ(e.kind(), LifecycleError::Kind::kQueueFull);
     }
+}
+
+// The final webhook goes out once: from the end-of-build step, whose marker
+// says so, or else from the agent (an end the step could not record, a
+// build whose unit never ran) — never from both.
+TEST_F(LifecycleTest, FinalWebhookIsPostedByTheAgentOnlyWhenTheEndOfBuildStepDidNot) {
+    auto options = LifecycleTest::options();
+    options.config.webhook.url = "http://hooks.example/h";
+    options.helpers.webhook = "/usr/libexec/webhook";
+    Notifications notifications(options, store_, units_);
+    auto id = submit();
+    BuildRecord finished = record(id);
+    finished.state = finished.result = state::kFailed;
+    writeFileAtomic(store_.buildDir(id) / "webhook-finished", "delivered\n");
+    notifications.buildFinished(finished, false);  // its outcome could not be written
+    EXPECT_EQ(units_.started, std::vector<std::string>{"imagebuild-h-1.service"});
+    std::filesystem::remove(store_.buildDir(id) / "webhook-finished");
+    notifications.buildFinished(finished, true);
+    EXPECT_EQ(units_.started.back(), "imagebuild-webhook-h-1-failed.service");
 }

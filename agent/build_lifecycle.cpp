@@ -140,7 +140,8 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
 // A retry is a new submission of the old spec: it never reuses the old
 // build's id, unit or directories, so the old record and output stay as
 // they are (an interrupted build's partial output included).
-BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerUid) const {
+BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerUid,
+                                    const std::optional<std::string>& submitter) const {
     const auto& old = get(id);
     BuildSpec spec = old.spec;
     try {
@@ -154,14 +155,17 @@ BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerU
                              fmt::format("build {} has no kickstart left to run again", id));
     }
     spec.submitter.reset();
-    if (callerUid == old.submitterUid) {
+    if (submitter) {
+        spec.submitter = submitter;
+    } else if (callerUid == old.submitterUid) {
         spec.submitter = old.submitter;
     }
     return spec;
 }
 
-const BuildRecord& BuildLifecycle::retry(const std::string& id, std::uint32_t callerUid) {
-    return submit(retrySpec(id, callerUid), callerUid, id);
+const BuildRecord& BuildLifecycle::retry(const std::string& id, std::uint32_t callerUid,
+                                         const std::optional<std::string>& submitter) {
+    return submit(retrySpec(id, callerUid, submitter), callerUid, id);
 }
 
 // --- Running builds -------------------------------------------------------------

@@ -103,13 +103,16 @@ public:
     const BuildRecord& submit(BuildSpec spec, std::uint32_t submitterUid,
                               const std::string& retryOf = {});
     // The spec build id ran with, kickstart included, to submit again by
-    // callerUid: the old submitter's name is kept when the caller is the
-    // old submitter (a forwarder re-running a token's build), else the new
-    // build is the caller's. Throws kNotFound, kInternal (no kickstart).
-    BuildSpec retrySpec(const std::string& id, std::uint32_t callerUid) const;
-    // submit(retrySpec(id, callerUid), callerUid, id): a new build with its
-    // own id and output directory; id's record is not touched.
-    const BuildRecord& retry(const std::string& id, std::uint32_t callerUid);
+    // callerUid: named submitter when one is given (the caller was
+    // authorized to name one), else the old submitter's name when the
+    // caller is the old submitter, else the caller's. Throws kNotFound,
+    // kInternal (no kickstart).
+    BuildSpec retrySpec(const std::string& id, std::uint32_t callerUid,
+                        const std::optional<std::string>& submitter = std::nullopt) const;
+    // submit(retrySpec(id, callerUid, submitter), callerUid, id): a new build
+    // with its own id and output directory; id's record is not touched.
+    const BuildRecord& retry(const std::string& id, std::uint32_t callerUid,
+                             const std::optional<std::string>& submitter = std::nullopt);
     // Throws kNotFound.
     const BuildRecord& get(const std::string& id) const;
     // A queued build is cancelled at once; a running one is asked to stop

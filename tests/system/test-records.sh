@@ -139,7 +139,7 @@ retry_of_an_interrupted_build() {
     assert_contains "$(run_in r cat "/var/lib/imagebuild/builds/$id/artifacts/manifest.json")" \
         "\"retry_of\": \"$old\""
     # An unknown id is an answer, not a new build.
-    out=$(run_in r busctl call $A $M $I Retry s r-999 2>&1 || true)
+    out=$(run_in r busctl call $A $M $I Retry "sa{sv}" r-999 0 2>&1 || true)
     assert_contains "$out" "no build \"r-999\""
 }
 

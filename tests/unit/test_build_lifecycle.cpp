@@ -674,6 +674,17 @@ TEST_F(LifecycleTest, RetryOfAnInterruptedBuildIsANewBuildLinkedToIt) {
     EXPECT_TRUE(onDisk(old).retryOf.empty());
 }
 
+// A forwarder retrying for a token: the new build is the token's, whoever
+// submitted the old one (the caller was authorized to name a submitter).
+TEST_F(LifecycleTest, RetryInANamedSubmittersNameIsTheirs) {
+    auto old = submit();  // uid 1000's own
+    auto id = lifecycle_->retry(old, 1000, std::string("ops")).id;
+    EXPECT_EQ(record(id).submitter, "ops");
+    EXPECT_EQ(onDisk(id).submitter, "ops");
+    EXPECT_EQ(record(id).submitterUid, 1000u);
+    EXPECT_EQ(record(id).retryOf, old);
+}
+
 TEST_F(LifecycleTest, RetryByAnotherUserIsTheirs) {
     auto old = submit();
     auto id = lifecycle_->retry(old, 0).id;

@@ -188,10 +188,38 @@ CONF
     assert_eq "$(run_in r journalctl -q -o cat IMAGEBUILD_ID="$id" | grep -c '^imagebuild: build succeeded; staged ')" 1
 }
 
+# The same reload, with the agent running, and a build that fails: systemd
+# starts its OnFailure= unit (imagebuild-end-failed@<id>.service), which
+# records the failure; the agent waits for it and starts nothing of its own.
+test_reload_then_failure_is_recorded_by_the_failure_unit() {
+    local id
+    sb_is_running r || { sb_release r && boot_host r 127.0.0.41; }
+    run_in r systemctl stop imagebuild-agent.service
+    run_in r sh -c 'cat >>/etc/imagebuild/imagebuild.conf' <<'CONF'
+
+[type.failing]
+command = sh -c "echo failing build {id} starts; sleep 8; exit 3"
+CONF
+    id=$(submit failing)
+    wait_for 20 state_is "$id" running
+    run_in r systemctl daemon-reload
+    assert_eq "$(prop "$id" State)" running
+    wait_for 60 state_is "$id" failed
+    assert_eq "$(prop "$id" ExitStatus)" 3
+    assert_eq "$(prop "$id" Reason)" ""
+    assert_contains "$(run_in r cat "/var/lib/imagebuild/builds/$id/outcome")" \
+        "SERVICE_RESULT=exit-code"
+    assert_contains "$(run_in r journalctl -q -o cat -u "imagebuild-end-failed@$id.service")" \
+        "recorded the end systemd reported"
+    assert_eq "$(run_in r journalctl -q -o cat -u "imagebuild-$id-end.service")" ""
+    assert_eq "$(run_in r journalctl -q -o cat IMAGEBUILD_ID="$id" IMAGEBUILD_LOG_END=failed | wc -l)" 1
+}
+
 test_case "daemon-reload mid-build changes no build's state" test_daemon_reload_mid_build
 test_case "daemon-reexec mid-build changes no build's state" test_daemon_reexec_mid_build
 test_case "kill -9 of the agent with a queue: the queued build starts with no call" test_killed_agent_queue_does_not_stall
 test_case "idle exit is clean, again and again" test_idle_exit_is_clean
 test_case "a power cut mid-build is recorded as interrupted, never re-run; retry runs it as a new build" test_power_cut_is_interrupted_not_rerun
 test_case "daemon-reload mid-build, then the agent killed: the end is recorded truly, once, by systemd's OnSuccess= unit" test_reload_then_agent_down_end_is_true
+test_case "daemon-reload mid-build, then the build fails: its OnFailure= unit records it" test_reload_then_failure_is_recorded_by_the_failure_unit
 finish

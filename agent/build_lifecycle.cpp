@@ -317,7 +317,11 @@ void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
     bool ended = unitGone || started_.count(id) != 0;
     auto outcome = registry_.store().readOutcome(id);
     bool fromSystemd = false;
-    if (!outcome && ended && options_.helpers.endTemplates && !endUnitsDone_.count(id)) {
+    // Only a unit whose main process ran and ended (systemd said so) starts
+    // its OnSuccess=/OnFailure= unit: one stopped before it started (a
+    // cancel while its start job ran) never does.
+    if (!outcome && ended && options_.helpers.endTemplates && !endUnitsDone_.count(id) &&
+        units_.endOf(r.unit)) {
         waitForEndUnits(r);
         return;
     }

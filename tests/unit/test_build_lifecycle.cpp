@@ -503,6 +503,19 @@ TEST_F(LifecycleTest, EndUnitStartedBySystemdRecordsAndStagesTheEnd) {
     EXPECT_EQ(units_.started, std::vector<std::string>{unit});
 }
 
+// Cancelled while its start job ran: the unit never ran, so no
+// imagebuild-end@ unit will: nothing to wait for.
+TEST_F(LifecycleTest, UnitStoppedBeforeItRanIsNotWaitedFor) {
+    installEndTemplates();
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->cancel(id, [] {});
+    lifecycle_->onJobRemoved("imagebuild-h-1.service", "canceled");
+    EXPECT_EQ(record(id).state, state::kCancelled);
+    EXPECT_FALSE(units_.followed.count("imagebuild-end@h-1.service"));
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
 // imagebuild-end-failed@ could not record the end (no $MONITOR_* to read):
 // the agent records what it saw and runs the end-of-build step itself.
 TEST_F(LifecycleTest, EndUnitThatRecordedNothingLeavesTheEndToTheAgent) {

@@ -120,8 +120,12 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const
     // The build's processes are gone: once journald has stored what they
     // wrote, the end mark tells every reader its log is complete. Before
     // staging, which reads the log up to it.
-    for (auto& problem : markEnd(record.id, report.result)) {
-        report.problems.push_back(std::move(problem));
+    // Once: staging follows the mark, so a build already staged has it (a
+    // second run, from imagebuild-end@ after the unit's own step, adds none).
+    if (!endOfBuildRan(buildDir)) {
+        for (auto& problem : markEnd(record.id, report.result)) {
+            report.problems.push_back(std::move(problem));
+        }
     }
     auto staging = stageOnce(buildDir, record, config, host);
     report.stagedFiles = staging.files.size();
@@ -129,6 +133,14 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const
 
     auto info = buildInfoOf(record);
     info.artifacts = staging.files;
+    if (!record.finished()) {
+        // No outcome file (it could not be written): a final mail or webhook
+        // would say "running". The agent records the end and posts the
+        // final webhook itself (Notifications::buildFinished).
+        report.mail = report.webhook = "not sent: the build's outcome is not recorded";
+        report.problems.push_back("no outcome recorded in " + buildDir.string());
+        return report;
+    }
     auto mail = finalMail(
         info, contextFor(config, host), {staging.dir.string(), staging.problems},
         record.result == state::kSucceeded ? std::vector<std::string>{} : logTail(record.id));
@@ -142,6 +154,19 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const
     report.webhook =
         postFinalOnce(buildDir, webhookUrlFor(record, config), info, config.webhook.allowPrivate);
     return report;
+}
+
+bool recordOutcomeOnce(const fs::path& buildDir, const UnitOutcome& outcome) {
+    StateStore store(buildDir.parent_path().parent_path());
+    if (store.readOutcome(buildDir.filename().string())) {
+        return false;
+    }
+    writeFileAtomic(buildDir / "outcome", formatOutcome(outcome));
+    return true;
+}
+
+bool endOfBuildRan(const fs::path& buildDir) {
+    return loadStagingResult(buildDir).has_value();
 }
 
 std::string mailSubmitted(const fs::path& buildDir, const Config& config, const std::string& host) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/build_record.hpp"
 #include "common/config.hpp"
 
 namespace imagebuild::agent {
@@ -33,6 +34,15 @@ using MarkLogEnd =
 // record cannot be read at all.
 BuildEndReport finishBuild(const std::filesystem::path& buildDir, const Config& config,
                            const std::string& host, const MarkLogEnd& markEnd);
+
+// The end systemd handed an imagebuild-end@ unit ($MONITOR_SERVICE_RESULT,
+// $MONITOR_EXIT_CODE, $MONITOR_EXIT_STATUS), written as the build's outcome
+// file unless its unit's recorder wrote one. Returns whether it wrote.
+// Throws std::runtime_error if it cannot.
+bool recordOutcomeOnce(const std::filesystem::path& buildDir, const UnitOutcome& outcome);
+
+// Whether the end-of-build step ran already (its staging is recorded).
+bool endOfBuildRan(const std::filesystem::path& buildDir);
 
 // Sends the submission mail of the build, once. Returns what happened.
 std::string mailSubmitted(const std::filesystem::path& buildDir, const Config& config,

@@ -9,18 +9,30 @@
 //              then pokes the agent (a Ping to org.imagebuild.Agent1), so the
 //              bus starts it if it is not running and it starts the next
 //              queued build: a slot freeing up never waits for a client call
+//   ended      what systemd runs in imagebuild-end@<id>.service (OnSuccess=)
+//              or imagebuild-end-failed@<id>.service (OnFailure=) of the
+//              build's unit, once the unit has ended: writes the outcome from
+//              $MONITOR_SERVICE_RESULT, $MONITOR_EXIT_CODE, $MONITOR_EXIT_STATUS
+//              unless the unit's recorder did, then does what `finished`
+//              does, unless the unit's own step ran already (a daemon-reload
+//              drops a transient unit's ExecStopPost= in systemd 252, never
+//              its OnSuccess=/OnFailure=)
 // Output lands in the build's own log. Exits 0 unless the build's record
 // cannot be read: staging and mail never change a build's result.
 #include <systemd/sd-bus.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string_view>
 
 #include "agent/build_end.hpp"
+#include "agent/unit_settings.hpp"
 #include "common/build_id.hpp"
 #include "common/build_log.hpp"
+#include "common/clock.hpp"
 #include "common/config.hpp"
 
 namespace {
@@ -50,8 +62,13 @@ void pokeAgent() {
 }
 
 int usage() {
-    std::cerr << "usage: imagebuild-build-hook submitted|finished BUILD-DIR\n";
+    std::cerr << "usage: imagebuild-build-hook submitted|finished|ended BUILD-DIR\n";
     return 2;
+}
+
+std::string env(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
 }
 
 void printFinished(const imagebuild::agent::BuildEndReport& report) {
@@ -62,6 +79,33 @@ void printFinished(const imagebuild::agent::BuildEndReport& report) {
     }
 }
 
+// The build's unit has ended and systemd says how. Returns whether the
+// end-of-build step is left to do (false: the unit's own step did it).
+bool recordEnded(const std::filesystem::path& buildDir) {
+    auto id = buildDir.filename().string();
+    auto monitored = env("MONITOR_UNIT");
+    if (!monitored.empty() && monitored != imagebuild::agent::unitNameOf(id)) {
+        throw std::runtime_error("started for " + monitored + ", not for build " + id);
+    }
+    if (imagebuild::agent::endOfBuildRan(buildDir)) {
+        std::cout << "imagebuild: the end of build " << id << " was handled by its unit\n";
+        return false;
+    }
+    imagebuild::agent::UnitOutcome outcome;
+    outcome.serviceResult = env("MONITOR_SERVICE_RESULT");
+    outcome.exitCode = env("MONITOR_EXIT_CODE");
+    outcome.exitStatus = env("MONITOR_EXIT_STATUS");
+    outcome.finishedAt = imagebuild::realtimeUsec();
+    if (outcome.serviceResult.empty()) {
+        std::cout << "imagebuild: no $MONITOR_SERVICE_RESULT: the outcome is left to the agent\n";
+    } else if (imagebuild::agent::recordOutcomeOnce(buildDir, outcome)) {
+        std::cout << "imagebuild: " << monitored << " ended (" << outcome.serviceResult << " "
+                  << outcome.exitCode << " " << outcome.exitStatus
+                  << ") without running its outcome recorder; recorded the end systemd reported\n";
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,25 +113,28 @@ int main(int argc, char** argv) {
         return usage();
     }
     std::string_view verb = argv[1];
-    if (verb != "submitted" && verb != "finished") {
+    if (verb != "submitted" && verb != "finished" && verb != "ended") {
         return usage();
     }
     int rc = 0;
+    bool poke = false;
     try {
         auto config = imagebuild::loadConfig(imagebuild::defaultConfigPath());
         auto host = imagebuild::localHostName();
         if (verb == "submitted") {
             std::cout << "imagebuild: submission mail "
                       << imagebuild::agent::mailSubmitted(argv[2], config, host) << "\n";
-        } else {
+        } else if (verb == "finished" || recordEnded(argv[2])) {
             printFinished(
                 imagebuild::agent::finishBuild(argv[2], config, host, imagebuild::markLogEnd));
+            poke = true;
         }
     } catch (const std::exception& e) {
         std::cerr << "imagebuild-build-hook: " << e.what() << "\n";
         rc = 1;
+        poke = verb != "submitted";
     }
-    if (verb == "finished") {
+    if (poke) {
         pokeAgent();
     }
     return rc;

@@ -256,7 +256,8 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
 // A retry is a new submission of the old spec: it never reuses the old
 // build's id, unit or directories, so the old record and output stay as
 // they are (an interrupted build's partial output included).
-BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerUid) const {
+BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerUid,
+                                    const std::optional<std::string>& submitter) const {
     const auto& old = get(id);
     BuildSpec spec = old.spec;
     try {
@@ -270,14 +271,17 @@ BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerU
                              fmt::format("build {} has no kickstart left to run again", id));
     }
     spec.submitter.reset();
-    if (callerUid == old.submitterUid) {
+    if (submitter) {
+        spec.submitter = submitter;
+    } else if (callerUid == old.submitterUid) {
         spec.submitter = old.submitter;
     }
     return spec;
 }
 
-const BuildRecord& BuildLifecycle::retry(const std::string& id, std::uint32_t callerUid) {
-    return submit(retrySpec(id, callerUid), callerUid, id);
+const BuildRecord& BuildLifecycle::retry(const std::string& id, std::uint32_t callerUid,
+                                         const std::optional<std::string>& submitter) {
+    return submit(retrySpec(id, callerUid, submitter), callerUid, id);
 }
 
 // --- Running builds -------------------------------------------------------------
@@ -347,6 +351,13 @@ void BuildLifecycle::start(BuildRecord& r) {
 }
 
 void BuildLifecycle::onJobRemoved(const std::string& unit, const std::string& result) {
+    if (endUnits_.count(unit)) {
+        // Its start job failed (or it ran: a oneshot's job ends with it).
+        if (result != "done") {
+            endOfBuildEnded(unit);
+        }
+        return;
+    }
     auto* record = registry_.findByUnit(unit);
     if (record == nullptr || !running_.count(record->id)) {
         return;
@@ -429,6 +440,14 @@ void BuildLifecycle::tryFinish(const std::string& id, bool unitGone) {
     bool ended = unitGone || started_.count(id) != 0;
     auto outcome = registry_.store().readOutcome(id);
     bool fromSystemd = false;
+    // Only a unit whose main process ran and ended (systemd said so) starts
+    // its OnSuccess=/OnFailure= unit: one stopped before it started (a
+    // cancel while its start job ran) never does.
+    if (!outcome && ended && options_.helpers.endTemplates && !endUnitsDone_.count(id) &&
+        units_.endOf(r.unit)) {
+        waitForEndUnits(r);
+        return;
+    }
     if (!outcome && ended) {
         outcome = recordEndFromSystemd(r);
         fromSystemd = outcome.has_value();
@@ -496,6 +515,51 @@ std::optional<UnitOutcome> BuildLifecycle::recordEndFromSystemd(const BuildRecor
     return end;
 }
 
+// A daemon-reload dropped the unit's ExecStopPost= steps, but not its
+// OnSuccess=/OnFailure=: systemd starts imagebuild-end@<id>.service (or
+// imagebuild-end-failed@) with the end in $MONITOR_*; it writes the outcome,
+// stages, mails, posts the final webhook and marks the log's end, as the
+// unit's own steps would have. Only one of the two ever runs; the build
+// ends once it has (endOfBuildEnded), from the outcome it wrote. systemd
+// starts it when the build's unit ends, so it is followed before it sends
+// anything.
+void BuildLifecycle::waitForEndUnits(const BuildRecord& r) {
+    auto id = r.id;
+    auto ends = endUnitsOf(id);
+    logInfo(fmt::format("{} ended without running its outcome recorder; waiting for {} or {}",
+                        r.unit, ends.afterSuccess, ends.afterFailure));
+    ++pendingCalls_;  // one for the pair, until one of them has ended
+    endingIds_.insert(id);
+    for (const auto& unit : {ends.afterSuccess, ends.afterFailure}) {
+        EndOfBuild end;
+        end.id = id;
+        end.systemdStarted = true;
+        endUnits_[unit] = std::move(end);
+        units_.follow(unit);
+    }
+}
+
+bool BuildLifecycle::followRunningEndUnit(const BuildRecord& r) {
+    auto ends = endUnitsOf(r.id);
+    for (const auto& unit : {ends.afterSuccess, ends.afterFailure}) {
+        auto state = units_.activeState(unit);
+        if (state.empty() || state == "inactive" || state == "failed") {
+            continue;
+        }
+        logInfo(fmt::format("following {} ({}): build {} ends when it has", unit, state, r.id));
+        ++pendingCalls_;
+        endingIds_.insert(r.id);
+        EndOfBuild end;
+        end.id = r.id;
+        end.started = true;
+        end.systemdStarted = true;
+        endUnits_[unit] = std::move(end);
+        units_.follow(unit);
+        return true;
+    }
+    return false;
+}
+
 // The end-of-build step went with the recorder. It runs as a unit of its
 // own, as root like the mail units; it stages, mails and posts the webhook
 // at most once each, and marks the log's end. The build stays running until
@@ -533,6 +597,19 @@ void BuildLifecycle::endOfBuildEnded(const std::string& endUnit) {
     endingIds_.erase(end.id);
     units_.unfollow(endUnit);
     --pendingCalls_;
+    if (end.systemdStarted) {
+        // Its twin never runs: followed no more. The outcome it wrote (or,
+        // if it could not, what the agent saw) ends the build.
+        for (const auto& unit :
+             {endUnitsOf(end.id).afterSuccess, endUnitsOf(end.id).afterFailure}) {
+            if (endUnits_.erase(unit) != 0) {
+                units_.unfollow(unit);
+            }
+        }
+        endUnitsDone_.insert(end.id);
+        tryFinish(end.id, true);
+        return;
+    }
     // finish() takes what the end-of-build unit staged as the artifacts.
     if (auto* record = registry_.find(end.id); record != nullptr && running_.count(end.id)) {
         const auto& p = end.pending;
@@ -595,6 +672,7 @@ void BuildLifecycle::forget(const std::string& id) {
     }
     started_.erase(id);
     jobFailures_.erase(id);
+    endUnitsDone_.erase(id);
 }
 
 // --- Reconcile ------------------------------------------------------------------
@@ -635,7 +713,20 @@ void BuildLifecycle::reattach(BuildRecord& r) {
     // An outcome on a unit still deactivating: its end-of-build step still
     // stages and marks the log's end; followed until the unit is inactive.
     bool unitOver = activeState.empty() || activeState == "inactive" || activeState == "failed";
-    if (unitOver && (registry_.store().readOutcome(id) || !activeState.empty())) {
+    bool hasOutcome = registry_.store().readOutcome(id).has_value();
+    if (unitOver && !hasOutcome && !activeState.empty()) {
+        // Ended while no agent ran, and systemd still has it: its record of
+        // the end is asked before the unit is collected.
+        units_.recallEnd(r.unit);
+    }
+    if (unitOver && options_.helpers.endTemplates) {
+        if (followRunningEndUnit(r)) {
+            started_.insert(id);
+            return;
+        }
+        endUnitsDone_.insert(id);
+    }
+    if (unitOver && (hasOutcome || !activeState.empty())) {
         started_.insert(id);
         tryFinish(id, true);
     } else if (activeState.empty()) {

@@ -112,13 +112,16 @@ public:
     const BuildRecord& submit(BuildSpec spec, std::uint32_t submitterUid,
                               const std::string& retryOf = {});
     // The spec build id ran with, kickstart included, to submit again by
-    // callerUid: the old submitter's name is kept when the caller is the
-    // old submitter (a forwarder re-running a token's build), else the new
-    // build is the caller's. Throws kNotFound, kInternal (no kickstart).
-    BuildSpec retrySpec(const std::string& id, std::uint32_t callerUid) const;
-    // submit(retrySpec(id, callerUid), callerUid, id): a new build with its
-    // own id and output directory; id's record is not touched.
-    const BuildRecord& retry(const std::string& id, std::uint32_t callerUid);
+    // callerUid: named submitter when one is given (the caller was
+    // authorized to name one), else the old submitter's name when the
+    // caller is the old submitter, else the caller's. Throws kNotFound,
+    // kInternal (no kickstart).
+    BuildSpec retrySpec(const std::string& id, std::uint32_t callerUid,
+                        const std::optional<std::string>& submitter = std::nullopt) const;
+    // submit(retrySpec(id, callerUid, submitter), callerUid, id): a new build
+    // with its own id and output directory; id's record is not touched.
+    const BuildRecord& retry(const std::string& id, std::uint32_t callerUid,
+                             const std::optional<std::string>& submitter = std::nullopt);
     // Throws kNotFound.
     const BuildRecord& get(const std::string& id) const;
     // A queued build is cancelled at once; a running one is asked to stop
@@ -154,6 +157,14 @@ private:
     // The outcome file written from systemd's record of the unit's end,
     // when the unit's own recorder did not run; nullopt if none was seen.
     std::optional<UnitOutcome> recordEndFromSystemd(const BuildRecord& record);
+    // The build's unit ended with no outcome file: systemd has started (or
+    // is about to start) the imagebuild-end@ unit that records it from
+    // $MONITOR_* and runs the end-of-build step; the build ends when it has.
+    void waitForEndUnits(const BuildRecord& record);
+    // At reconcile: an imagebuild-end@ unit of the build still running is
+    // followed until it ends (true); else its end-of-build step is over or
+    // never comes.
+    bool followRunningEndUnit(const BuildRecord& record);
     // The final state a build takes once its end-of-build unit has run.
     struct PendingFinish {
         std::string state;
@@ -202,9 +213,13 @@ private:
         std::string id;
         bool started = false;
         PendingFinish pending;
+        // An imagebuild-end@ unit systemd started: once it ended, the
+        // outcome it recorded decides (pending is unused).
+        bool systemdStarted = false;
     };
     std::map<std::string, EndOfBuild> endUnits_;
-    std::set<std::string> endingIds_;  // builds that end when their end unit has
+    std::set<std::string> endingIds_;     // builds that end when their end unit has
+    std::set<std::string> endUnitsDone_;  // builds whose imagebuild-end@ unit has ended
     unsigned pendingCalls_ = 0;
     std::set<std::string> unsaved_;    // ids whose record on disk is behind
     std::string storageProblem_;       // why records cannot be written; empty: they can

@@ -34,8 +34,9 @@ std::string defaultStateDir() {
 
 HelperPaths helperPaths() {
     std::string dir = IMAGEBUILD_LIBEXECDIR;
+    // The imagebuild-end@ templates are installed with the agent.
     return {dir + "/imagebuild-record-result", dir + "/imagebuild-build-hook",
-            dir + "/imagebuild-webhook"};
+            dir + "/imagebuild-webhook", true};
 }
 
 // The configuration is invalid: the bus name is served all the same, every

@@ -36,6 +36,26 @@ sdbus::Error toDbusError(const LifecycleError& e) {
     return sdbus::Error(errors::kInternal, e.what());
 }
 
+// Retry's options: only "submitter", checked as Submit's spec key is.
+// Throws SpecError.
+std::optional<std::string> retrySubmitterOf(const std::map<std::string, sdbus::Variant>& options) {
+    std::optional<std::string> submitter;
+    for (const auto& [key, value] : options) {
+        if (key != "submitter") {
+            throw SpecError(key, "unknown Retry option '" + key.substr(0, 64) +
+                                     "'; the only option is 'submitter'");
+        }
+        if (!value.containsValueOfType<std::string>()) {
+            throw SpecError(key, "Retry option 'submitter' must be a string (s)");
+        }
+        submitter = value.get<std::string>();
+        if (auto problem = submitterNameProblem(*submitter); !problem.empty()) {
+            throw SpecError(key, "Retry option 'submitter' " + problem);
+        }
+    }
+    return submitter;
+}
+
 }  // namespace
 
 Manager::Manager(sdbus::IConnection& connection, BuildLifecycle& lifecycle,
@@ -180,17 +200,23 @@ void Manager::submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const 
 
 // Checked like a Submit of the old spec (the type may be gone from this
 // host since), authorized like one for the caller's own build and as
-// manage for another's.
-void Manager::Retry(SubmitReply&& result, std::string id) {
+// manage for another's; a submitter named in options like Submit's.
+void Manager::Retry(SubmitReply&& result, std::string id,
+                    std::map<std::string, sdbus::Variant> options) {
     touch();
     auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
     std::uint32_t owner = 0;
     BuildSpec spec;
+    std::optional<std::string> submitter;
     try {
+        submitter = retrySubmitterOf(options);
         owner = lifecycle_.get(id).submitterUid;
-        spec = lifecycle_.retrySpec(id, caller.uid);
+        spec = lifecycle_.retrySpec(id, caller.uid, submitter);
         checkSupported(spec, capabilities_);
         lifecycle_.checkAdmission();
+    } catch (const SpecError& e) {
+        result.returnError(sdbus::Error(errors::kInvalidSpec, e.what()));
+        return;
     } catch (const UnsupportedError& e) {
         result.returnError(sdbus::Error(errors::kUnsupported, e.what()));
         return;
@@ -204,16 +230,30 @@ void Manager::Retry(SubmitReply&& result, std::string id) {
                                                {"type", spec.type},
                                                {"arch", spec.arch},
                                                {"release", spec.release}};
+    auto retry = [this, reply, caller, owner, id, details, submitter] {
+        authorize(caller, caller.uid == owner ? action::kSubmit : action::kManage, details, reply,
+                  id, fmt::format("retry of {} by uid {}", id, caller.uid),
+                  [this, reply, id, uid = caller.uid, submitter] {
+                      try {
+                          const auto& record = lifecycle_.retry(id, uid, submitter);
+                          reply->returnResults(record.id,
+                                               sdbus::ObjectPath(buildObjectPath(record.id)));
+                      } catch (const LifecycleError& e) {
+                          reply->returnError(toDbusError(e));
+                      }
+                  });
+    };
+    if (!submitter) {
+        retry();
+        return;
+    }
+    // As for Submit: asked first, so a caller who may retry but not in
+    // another's name learns which right it lacks.
     authorize(
-        caller, caller.uid == owner ? action::kSubmit : action::kManage, details, reply, id,
-        fmt::format("retry of {} by uid {}", id, caller.uid), [this, reply, id, uid = caller.uid] {
-            try {
-                const auto& record = lifecycle_.retry(id, uid);
-                reply->returnResults(record.id, sdbus::ObjectPath(buildObjectPath(record.id)));
-            } catch (const LifecycleError& e) {
-                reply->returnError(toDbusError(e));
-            }
-        });
+        caller, action::kSubmitFor, {{"verb", "retry"}, {"id", id}, {"submitter", *submitter}},
+        reply, id,
+        fmt::format("retry of {} by uid {} in the name of \"{}\"", id, caller.uid, *submitter),
+        retry);
 }
 
 // --- Cancel, pin, cleanup -----------------------------------------------------

@@ -69,7 +69,8 @@ private:
     void Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant> spec) override;
     std::vector<Row> ListBuilds(const std::map<std::string, sdbus::Variant>& filter) override;
     sdbus::ObjectPath GetBuild(const std::string& id) override;
-    void Retry(SubmitReply&& result, std::string id) override;
+    void Retry(SubmitReply&& result, std::string id,
+               std::map<std::string, sdbus::Variant> options) override;
     void CancelBuild(sdbus::Result<>&& result, std::string id) override;
     void Cleanup(sdbus::Result<std::vector<std::string>>&& result) override;
     std::string Hostname() override { return lifecycle_.options().hostname; }

@@ -16,10 +16,13 @@ void Notifications::buildQueued(const BuildRecord& record) {
     postWebhook(record);
 }
 
-// The unit's end-of-build step posts the final record; a build whose unit
-// never ran (cancelled while queued, refused by systemd) has none.
-void Notifications::buildFinished(const BuildRecord& record, bool outcomeRecorded) {
-    if (!outcomeRecorded) {
+// The end-of-build step posts the final record, once (its marker,
+// webhook-finished, says it did or is doing it). Posted here when it did not:
+// a build whose unit never ran (cancelled while queued, refused by systemd),
+// one interrupted, or one whose outcome could not be written (the step then
+// posts nothing rather than "running"). Never both.
+void Notifications::buildFinished(const BuildRecord& record, bool /*outcomeRecorded*/) {
+    if (!finalWebhookHandled(store_.buildDir(record.id))) {
         postWebhook(record);
     }
 }

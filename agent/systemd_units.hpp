@@ -30,6 +30,7 @@ public:
     std::optional<UnitOutcome> endOf(const std::string& unit) override {
         return units_.endOf(unit);
     }
+    void recallEnd(const std::string& unit) override { units_.recallEnd(unit); }
     void checkLoaded(const std::string& unit, PresenceReply reply) override;
     std::string activeState(const std::string& unit) override;
     std::uint64_t hostStartedAt() override;

@@ -40,11 +40,13 @@ std::vector<ExecCommand> execCommand(const std::vector<std::string>& argv) {
 // sendmail, and may fail without changing the unit's result
 // ("ignore-failure"). systemd 252 writes ExecStopPostEx= into the transient
 // unit file but cannot read it back, so a daemon-reload or daemon-reexec
-// drops both. The agent then takes the build's end from systemd's own
-// record of it (the Service interface's Result, ExecMainCode and
-// ExecMainStatus, which endOf() keeps), writes the outcome file from it and
-// runs the end-of-build step as a unit of its own (docs/design.md, "Build
-// lifecycle"). Only an agent that was not running at the end misses it.
+// drops both. It keeps OnSuccess=/OnFailure= (imagebuild-end@<id>.service,
+// imagebuild-end-failed@<id>.service): systemd starts one of them when the
+// unit has ended, agent or no agent, and it records the outcome from
+// $MONITOR_* and runs the end-of-build step (docs/design.md, "Build
+// lifecycle"). Without them, the agent takes the end from systemd's own
+// record (the Service interface's Result, ExecMainCode and ExecMainStatus,
+// which endOf() keeps) and runs the end-of-build step as a unit of its own.
 using ExecCommandEx =
     sdbus::Struct<std::string, std::vector<std::string>, std::vector<std::string>>;
 std::vector<ExecCommandEx> stopPostCommands(const UnitSettings& u) {
@@ -84,6 +86,12 @@ std::vector<Property> toProperties(const UnitSettings& u) {
     }
     if (!u.execStopPost.empty()) {
         p.emplace_back("ExecStopPostEx", sdbus::Variant(stopPostCommands(u)));
+    }
+    if (!u.onSuccess.empty()) {
+        p.emplace_back("OnSuccess", sdbus::Variant(u.onSuccess));
+    }
+    if (!u.onFailure.empty()) {
+        p.emplace_back("OnFailure", sdbus::Variant(u.onFailure));
     }
     if (u.logRateLimitBurst != 0) {
         p.emplace_back("LogRateLimitIntervalUSec", sdbus::Variant(u.logRateLimitIntervalUSec));
@@ -210,6 +218,11 @@ void UnitClient::onServicePropertiesChanged(sdbus::Message& message) {
     std::string interface;
     std::map<std::string, sdbus::Variant> changed;
     message >> interface >> changed;
+    takeServiceProperties(path, changed);
+}
+
+void UnitClient::takeServiceProperties(const std::string& path,
+                                       const std::map<std::string, sdbus::Variant>& changed) {
     auto& end = serviceEnds_[path];
     if (auto it = changed.find("Result");
         it != changed.end() && it->second.containsValueOfType<std::string>()) {
@@ -246,6 +259,24 @@ std::optional<UnitOutcome> UnitClient::endOf(const std::string& unit) const {
         return std::nullopt;  // the main process has not ended
     }
     return outcome;
+}
+
+void UnitClient::recallEnd(const std::string& unit) {
+    auto path = unitObjectPath(unit);
+    if (watchers_.count(path) == 0) {
+        return;  // kept only for followed units
+    }
+    std::map<std::string, sdbus::Variant> properties;
+    try {
+        auto proxy = sdbus::createProxy(connection_, kSystemd, path);
+        proxy->callMethod("GetAll")
+            .onInterface("org.freedesktop.DBus.Properties")
+            .withArguments(std::string(kServiceInterface))
+            .storeResultsTo(properties);
+    } catch (const sdbus::Error&) {
+        return;  // gone meanwhile: nothing to recall
+    }
+    takeServiceProperties(path, properties);
 }
 
 std::string UnitClient::activeState(const std::string& unit) {

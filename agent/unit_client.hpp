@@ -48,6 +48,12 @@ public:
     // daemon-reload and daemon-reexec. nullopt until the main process ended.
     std::optional<UnitOutcome> endOf(const std::string& unit) const;
 
+    // endOf() from a fresh GetAll of the watched unit's Service properties:
+    // the end of a unit that ended while no agent ran, asked while systemd
+    // still has the unit (loaded, inactive or failed). Blocking; only for
+    // reconciling at start. An error leaves endOf() as it was.
+    void recallEnd(const std::string& unit);
+
     // The unit's ActiveState now, or empty if systemd does not know it.
     // Blocking; only for reconciling at start, before the loop runs.
     std::string activeState(const std::string& unit);
@@ -57,6 +63,8 @@ public:
 private:
     void onUnitPropertiesChanged(sdbus::Message& message);
     void onServicePropertiesChanged(sdbus::Message& message);
+    void takeServiceProperties(const std::string& path,
+                               const std::map<std::string, sdbus::Variant>& properties);
 
     struct ServiceEnd {
         std::string result;       // Result

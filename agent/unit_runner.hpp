@@ -35,6 +35,11 @@ public:
     // main process has not ended or when the agent did not see it end.
     // finishedAt is 0: the caller knows when it asked.
     virtual std::optional<UnitOutcome> endOf(const std::string& unit) = 0;
+    // Asks systemd (GetAll of the unit's Service properties) how a
+    // follow()ed unit that is still loaded but no longer running ended, so
+    // endOf() knows it although the agent did not run when it ended.
+    // Blocking; only for reconciling before the loop runs.
+    virtual void recallEnd(const std::string& unit) = 0;
     // A fresh question to systemd (GetUnit), asynchronously: is the unit
     // still loaded? Asked before believing a UnitRemoved signal, which a
     // daemon-reload sends for every unit that then comes straight back.

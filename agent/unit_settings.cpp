@@ -10,6 +10,10 @@ std::string unitNameOf(const std::string& id) {
     return "imagebuild-" + id + ".service";
 }
 
+EndUnits endUnitsOf(const std::string& id) {
+    return {"imagebuild-end@" + id + ".service", "imagebuild-end-failed@" + id + ".service"};
+}
+
 UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, const Config& config,
                              const StateStore& store, const HelperPaths& helpers) {
     const auto& host = config.host;
@@ -39,6 +43,11 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
     u.execStopPost = {helpers.recorder, dir};
     if (!helpers.buildHook.empty()) {
         u.execStopPostAfter = {helpers.buildHook, "finished", dir};
+    }
+    if (helpers.endTemplates) {
+        auto ends = endUnitsOf(record.id);
+        u.onSuccess = {ends.afterSuccess};
+        u.onFailure = {ends.afterFailure};
     }
     u.workingDirectory = values["workdir"];
     for (const auto& [key, value] : values) {

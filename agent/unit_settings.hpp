@@ -25,6 +25,11 @@ struct UnitSettings {
     // mail; both run even when no agent does, as root outside the sandbox.
     std::vector<std::string> execStopPost;
     std::vector<std::string> execStopPostAfter;
+    // OnSuccess=/OnFailure=: the shipped imagebuild-end@ units systemd starts
+    // when the build's unit has ended (inactive or failed), agent or no
+    // agent, reload or no reload (endUnitsOf()).
+    std::vector<std::string> onSuccess;
+    std::vector<std::string> onFailure;
     std::string workingDirectory;             // empty: systemd's default (/)
     std::vector<std::string> environment;     // KEY=VALUE
     std::vector<std::string> logExtraFields;  // KEY=VALUE
@@ -47,7 +52,20 @@ struct HelperPaths {
     std::string recorder;   // imagebuild-record-result
     std::string buildHook;  // imagebuild-build-hook (finished|submitted); empty: none
     std::string webhook;    // imagebuild-webhook URL FILE; empty: none
+    // The imagebuild-end@.service and imagebuild-end-failed@.service
+    // templates are installed (units/imagebuild-end@.service.in).
+    bool endTemplates = false;
 };
+
+// The units systemd starts after a build's unit has ended: the first when
+// it ended inactive (OnSuccess=), the second when failed (OnFailure=). Two
+// units, not one: systemd 252 passes $MONITOR_* to a unit only when a
+// single dependency of the ended unit names it.
+struct EndUnits {
+    std::string afterSuccess;  // imagebuild-end@<id>.service
+    std::string afterFailure;  // imagebuild-end-failed@<id>.service
+};
+EndUnits endUnitsOf(const std::string& id);
 
 // Throws std::runtime_error if the type's program is not installed.
 UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, const Config& config,

@@ -161,6 +161,10 @@ WebhookDelivery deliverWebhook(const std::string& url, const std::string& body,
     return d;
 }
 
+bool finalWebhookHandled(const std::filesystem::path& buildDir) {
+    return std::filesystem::exists(buildDir / "webhook-finished");
+}
+
 std::string postFinalOnce(const std::filesystem::path& buildDir, const std::string& url,
                           const BuildInfo& info, bool allowPrivate) {
     if (url.empty()) {

@@ -76,6 +76,10 @@ WebhookDelivery deliverWebhook(const std::string& url, const std::string& body,
 
 inline constexpr std::chrono::milliseconds kFinalWebhookBudget{15000};
 
+// Whether the final record's webhook was posted (or is being posted) by
+// postFinalOnce: its marker exists.
+bool finalWebhookHandled(const std::filesystem::path& buildDir);
+
 // The final record's webhook, once per build, within kFinalWebhookBudget: the marker
 // <buildDir>/webhook-finished is written before posting (a retry after a
 // crash never posts twice) and then records the outcome. Returns what

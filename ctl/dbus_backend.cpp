@@ -152,7 +152,8 @@ public:
         std::string newId;
         sdbus::ObjectPath path;
         privileged(
-            "Retry", [&](sdbus::MethodCall& call) { call << id; },
+            "Retry",
+            [&](sdbus::MethodCall& call) { call << id << std::map<std::string, sdbus::Variant>{}; },
             [&](sdbus::MethodReply& reply) { reply >> newId >> path; });
         return get(newId);
     }

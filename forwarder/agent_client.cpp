@@ -189,10 +189,11 @@ public:
         listCache_.invalidate();
     }
 
-    std::string retry(const std::string& id) override {
+    std::string retry(const std::string& id, const std::string& submitter) override {
         auto newId = pool_.run([&](sdbus::IConnection& bus) {
             ManagerProxy manager(bus);
-            return std::get<0>(manager.Retry(id));
+            return std::get<0>(manager.Retry(id, std::map<std::string, sdbus::Variant>{
+                                                     {"submitter", sdbus::Variant(submitter)}}));
         });
         listCache_.invalidate();
         return newId;

@@ -31,8 +31,9 @@ public:
                           const std::function<void(BuildInfo&&)>& each);
     virtual BuildInfo get(const std::string& id) = 0;  // every property
     virtual void cancel(const std::string& id) = 0;
-    // BuildManager1.Retry: a new build with id's spec; returns the new id.
-    virtual std::string retry(const std::string& id) = 0;
+    // BuildManager1.Retry: a new build with id's spec, in submitter's name
+    // (the token's; needs submit-for, as Submit does); returns the new id.
+    virtual std::string retry(const std::string& id, const std::string& submitter) = 0;
     virtual std::string kickstart(const std::string& id) = 0;  // the flattened text it ran with
     virtual HostInfo host() = 0;  // capabilities and load; url/healthy left to the caller
 };

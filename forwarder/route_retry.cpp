@@ -1,7 +1,8 @@
 // POST /v1/builds/{id}/retry: a new build with the spec of build id
 // (BuildManager1.Retry), on the host that owns id, like DELETE. The token
 // rule is cancel's: an admin token may retry any build, another token only
-// its own. 201 with the new build's JSON (retry_of set) and its Location.
+// its own. The new build is the token's (submitter: its name). 201 with the
+// new build's JSON (retry_of set) and its Location.
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -23,7 +24,9 @@ Response handleRetryPost(App& app, Request& request) {
         if (auto refused = refuseChange(request, app.agent().get(id), getuid(), "retry")) {
             return *refused;
         }
-        auto build = app.agent().get(app.agent().retry(id));
+        // In the token's name, as a submission is: the agent sees only this
+        // forwarder's uid.
+        auto build = app.agent().get(app.agent().retry(id, request.identity));
         auto response = jsonResponse(201, nlohmann::json(build).dump());
         response.headers.emplace_back("Location", "/v1/builds/" + build.id);
         return response;

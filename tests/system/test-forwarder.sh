@@ -249,6 +249,44 @@ test_cancel_is_for_the_submitting_token_or_an_admin() {
     assert_contains "$answer" "'submitter' cannot be given"
 }
 
+# post_as TOKEN URL: POST with no body, prints the body then the status on a line of its own.
+post_as() { curl -s -w '\n%{http_code}' -H "Authorization: Bearer $1" -X POST "$2"; }
+
+# A retry over HTTP is the retrying token's build (BuildManager1.Retry's
+# submitter option), never the forwarder's user's, whoever submitted the old one.
+test_retry_is_in_the_tokens_name() {
+    local old new answer
+    # root's build, over D-Bus: an admin token retries it.
+    old=$(run_in a busctl call org.imagebuild.Agent1 /org/imagebuild/Agent1 org.imagebuild.BuildManager1 \
+        Submit 'a{sv}' 4 type s sleep arch s x86_64 release s 40 kickstart s 'lang C' | awk '{print $2}' | tr -d '"')
+    answer=$(post_as ops-token "$b/v1/builds/$old/retry")
+    assert_eq "${answer##*$'\n'}" 201
+    new=$(echo "${answer%$'\n'*}" | json_get id)
+    assert_eq "$(curl -sf "$a/v1/builds/$new" | json_get retry_of)" "$old"
+    assert_eq "$(curl -sf "$a/v1/builds/$new" | json_get submitter)" ops
+    assert_eq "$(curl -sf "$a/v1/builds/$old" | json_get submitter)" root
+    delete_as ops-token "$a/v1/builds/$new" >/dev/null
+    delete_as ops-token "$a/v1/builds/$old" >/dev/null
+    # alice's build: retried by the admin, it is the admin's; by alice, hers.
+    old=$(submit_sleep)
+    answer=$(post_as ops-token "$a/v1/builds/$old/retry")
+    assert_eq "${answer##*$'\n'}" 201
+    new=$(echo "${answer%$'\n'*}" | json_get id)
+    assert_eq "$(curl -sf "$a/v1/builds/$new" | json_get submitter)" ops
+    delete_as ops-token "$a/v1/builds/$new" >/dev/null
+    answer=$(post_as alice-token "$a/v1/builds/$old/retry")
+    assert_eq "${answer##*$'\n'}" 201
+    new=$(echo "${answer%$'\n'*}" | json_get id)
+    assert_eq "$(curl -sf "$a/v1/builds/$new" | json_get submitter)" alice
+    delete_as ops-token "$a/v1/builds/$new" >/dev/null
+    delete_as ops-token "$a/v1/builds/$old" >/dev/null
+    # Over D-Bus the option needs submit-for: a user without it is told so.
+    answer=$(run_in a setpriv --reuid=nobody --regid=nogroup --clear-groups busctl call \
+        org.imagebuild.Agent1 /org/imagebuild/Agent1 org.imagebuild.BuildManager1 \
+        Retry 'sa{sv}' "$old" 1 submitter s mallory 2>&1 || true)
+    assert_contains "$answer" "org.imagebuild.submit-for"
+}
+
 # The list a host serves is kept between requests (forwarder/agent_list_cache):
 # whatever the agent has answered before a GET /v1/builds is in it, whoever
 # made the change. "ID STATE" per line, this host's builds only.
@@ -357,6 +395,8 @@ test_case "upload: over max_upload_bytes is 413, a missing field is 400 naming i
     test_upload_limits_and_missing_fields
 test_case "DELETE: the submitting token or an admin one; forwarded with name and role" \
     test_cancel_is_for_the_submitting_token_or_an_admin
+test_case "POST /v1/builds/<id>/retry: the new build is the retrying token's" \
+    test_retry_is_in_the_tokens_name
 test_case "GET /v1/builds shows a change by busctl, this forwarder, a restart or a cleanup at once" \
     test_build_list_shows_every_change_at_once
 test_case "a powered-off peer is down within 5 s and up again after boot" test_down_peer_is_marked_down_and_comes_back

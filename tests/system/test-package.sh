@@ -38,6 +38,14 @@ test_package_builds_and_is_lintian_clean() {
         echo "units are not under /lib/systemd/system"
         return 1
     }
+    # The end of every build, started by systemd through OnSuccess=/OnFailure=.
+    local unit
+    for unit in 'imagebuild-end@' 'imagebuild-end-failed@'; do
+        dpkg-deb -c "$deb" | grep -q " \./lib/systemd/system/$unit\.service$" || {
+            echo "$unit.service is not in the package"
+            return 1
+        }
+    done
     out=$(lintian --no-tag-display-limit "$deb" 2>&1) || true
     echo "$out"
     if grep -q '^E: ' <<<"$out"; then

@@ -146,7 +146,7 @@ retry_of_an_interrupted_build() {
     assert_contains "$(run_in r cat "/var/lib/imagebuild/builds/$id/artifacts/manifest.json")" \
         "\"retry_of\": \"$old\""
     # An unknown id is an answer, not a new build.
-    out=$(run_in r busctl call $A $M $I Retry s r-999 2>&1 || true)
+    out=$(run_in r busctl call $A $M $I Retry "sa{sv}" r-999 0 2>&1 || true)
     assert_contains "$out" "no build \"r-999\""
 }
 
@@ -272,6 +272,78 @@ test_invalid_config_is_answered_at_once() {
     assert_eq "$(run_in r busctl get-property $A $M $I Hostname)" 's "r"'
 }
 
+# The build's unit loses its ExecStopPost= steps to a daemon-reload, and the
+# agent is killed: the build ends while no agent runs. systemd still starts
+# the unit's OnSuccess= (imagebuild-end@<id>.service), which records the end
+# systemd reported, stages the build and pokes the agent: the record says
+# the truth, and the end-of-build step ran once.
+test_reload_then_agent_down_end_is_true() {
+    local id out sum
+    # A host booted in a case (the power cut's) ends with that case.
+    sb_is_running r || { sb_release r && boot_host r 127.0.0.41; }
+    # A type with an artifact, for this case; the agent reads it when the
+    # bus next starts it.
+    run_in r systemctl stop imagebuild-agent.service
+    run_in r sh -c 'cat >>/etc/imagebuild/imagebuild.conf' <<'CONF'
+
+[type.staged]
+command = sh -c "echo staged build {id} starts; sleep 8; seq 1 500 > {outdir}/staged.img; echo staged build done"
+tools = sh sleep seq
+artifacts = *.img
+CONF
+    id=$(submit staged)
+    wait_for 20 state_is "$id" running
+    run_in r systemctl daemon-reload
+    # The agent has seen the reload once it answers the next call.
+    assert_eq "$(prop "$id" State)" running
+    run_in r kill -9 "$(agent_pid)"
+    # Nobody calls the agent from here on: the end-of-build step's poke
+    # starts it, and it reads the outcome that step wrote.
+    wait_for 60 record_says "$id" succeeded
+    out=$(run_in r imagebuildctl --no-pager status "$id")
+    assert_contains "$out" succeeded
+    assert_eq "$(prop "$id" ExitStatus)" 0
+    assert_eq "$(prop "$id" Reason)" ""
+    sum=$(run_in r sha256sum "/var/lib/imagebuild/builds/$id/out/staged.img" | cut -d' ' -f1)
+    out=$(run_in r imagebuildctl --no-pager artifacts "$id")
+    assert_contains "$out" "staged.img"
+    assert_contains "$out" "$sum"
+    assert_contains "$(run_in r cat "/var/lib/imagebuild/builds/$id/outcome")" \
+        "SERVICE_RESULT=success"
+    assert_contains "$(run_in r journalctl -q -o cat -u "imagebuild-end@$id.service")" \
+        "recorded the end systemd reported"
+    # Once: one end mark in the build's log, one end-of-build report.
+    assert_eq "$(run_in r journalctl -q -o cat IMAGEBUILD_ID="$id" IMAGEBUILD_LOG_END=succeeded | wc -l)" 1
+    assert_eq "$(run_in r journalctl -q -o cat IMAGEBUILD_ID="$id" | grep -c '^imagebuild: build succeeded; staged ')" 1
+}
+
+# The same reload, with the agent running, and a build that fails: systemd
+# starts its OnFailure= unit (imagebuild-end-failed@<id>.service), which
+# records the failure; the agent waits for it and starts nothing of its own.
+test_reload_then_failure_is_recorded_by_the_failure_unit() {
+    local id
+    sb_is_running r || { sb_release r && boot_host r 127.0.0.41; }
+    run_in r systemctl stop imagebuild-agent.service
+    run_in r sh -c 'cat >>/etc/imagebuild/imagebuild.conf' <<'CONF'
+
+[type.failing]
+command = sh -c "echo failing build {id} starts; sleep 8; exit 3"
+CONF
+    id=$(submit failing)
+    wait_for 20 state_is "$id" running
+    run_in r systemctl daemon-reload
+    assert_eq "$(prop "$id" State)" running
+    wait_for 60 state_is "$id" failed
+    assert_eq "$(prop "$id" ExitStatus)" 3
+    assert_eq "$(prop "$id" Reason)" ""
+    assert_contains "$(run_in r cat "/var/lib/imagebuild/builds/$id/outcome")" \
+        "SERVICE_RESULT=exit-code"
+    assert_contains "$(run_in r journalctl -q -o cat -u "imagebuild-end-failed@$id.service")" \
+        "recorded the end systemd reported"
+    assert_eq "$(run_in r journalctl -q -o cat -u "imagebuild-$id-end.service")" ""
+    assert_eq "$(run_in r journalctl -q -o cat IMAGEBUILD_ID="$id" IMAGEBUILD_LOG_END=failed | wc -l)" 1
+}
+
 test_case "daemon-reload mid-build changes no build's state" test_daemon_reload_mid_build
 test_case "daemon-reexec mid-build changes no build's state" test_daemon_reexec_mid_build
 test_case "kill -9 of the agent with a queue: the queued build starts with no call" test_killed_agent_queue_does_not_stall
@@ -281,4 +353,6 @@ test_case "min_free above what is free: Submit refused with both figures" test_m
 test_case "an invalid configuration is answered ConfigInvalid with file:line at once" test_invalid_config_is_answered_at_once
 # (Last: the host it boots again lives only as long as that case.)
 test_case "a power cut mid-build is recorded as interrupted, never re-run; retry runs it as a new build" test_power_cut_is_interrupted_not_rerun
+test_case "daemon-reload mid-build, then the agent killed: the end is recorded truly, once, by systemd's OnSuccess= unit" test_reload_then_agent_down_end_is_true
+test_case "daemon-reload mid-build, then the build fails: its OnFailure= unit records it" test_reload_then_failure_is_recorded_by_the_failure_unit
 finish

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "agent/state_store.hpp"
+#include "agent/webhook.hpp"
 #include "common/atomic_file.hpp"
 #include "tests/unit/temp_tree.hpp"
 
@@ -98,6 +99,22 @@ TEST_F(BuildEnd, ASecondRunNeitherStagesNorMailsAgain) {
     EXPECT_EQ(again.stagedFiles, 5u);
     EXPECT_EQ(again.mail, "already handled: sent\n");
     EXPECT_EQ(mbox(), firstMail);
+    // One end mark in the build's log (imagebuild-end@ runs after the
+    // unit's own step).
+    EXPECT_EQ(marks_, std::vector<std::string>{record_.id + " succeeded"});
+}
+
+// The outcome could not be written: the step says nothing final (no mail,
+// no webhook claiming "running"), and leaves the final webhook to the agent,
+// which posts it when no marker says the step did.
+TEST_F(BuildEnd, WithoutAnOutcomeNoFinalMailOrWebhookIsSent) {
+    config_.webhook.url = "http://192.0.2.1:9/hook";
+    auto report = finishBuild(buildDir_, config_, "builder", markEnd_);
+    EXPECT_EQ(report.webhook, "not sent: the build's outcome is not recorded");
+    EXPECT_EQ(report.mail, "not sent: the build's outcome is not recorded");
+    EXPECT_FALSE(finalWebhookHandled(buildDir_));
+    EXPECT_FALSE(fs::exists(buildDir_ / "mail-finished"));
+    EXPECT_EQ(mbox(), "");
 }
 
 TEST_F(BuildEnd, AMailFailureIsAProblemNotAResult) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/build_registry.hpp"
+#include "agent/notifications.hpp"
 #include "agent/staging.hpp"
 #include "common/atomic_file.hpp"
 #include "temp_tree.hpp"
@@ -41,6 +42,12 @@ public:
         auto it = ends.find(unit);
         return it == ends.end() ? std::nullopt : std::optional<UnitOutcome>(it->second);
     }
+    void recallEnd(const std::string& unit) override {
+        recalled.push_back(unit);
+        if (auto it = endsKnownToSystemd.find(unit); it != endsKnownToSystemd.end()) {
+            ends[unit] = it->second;
+        }
+    }
     std::string activeState(const std::string& unit) override {
         auto it = states.find(unit);
         return it == states.end() ? std::string() : it->second;
@@ -53,11 +60,12 @@ public:
         done(error);
     }
 
-    std::vector<std::string> started, stopped, checked;
+    std::vector<std::string> started, stopped, checked, recalled;
     std::map<std::string, Done> pendingStarts;
     std::set<std::string> followed, loaded;
-    std::map<std::string, std::string> states;  // what activeState() says
-    std::map<std::string, UnitOutcome> ends;    // what endOf() says
+    std::map<std::string, std::string> states;              // what activeState() says
+    std::map<std::string, UnitOutcome> ends;                // what endOf() says
+    std::map<std::string, UnitOutcome> endsKnownToSystemd;  // what recallEnd() finds
     std::string stopError;
     std::uint64_t hostStart = 0;
 };
@@ -95,9 +103,16 @@ protected:
         lifecycle_->addListener(events_);
     }
 
-    static LifecycleOptions options() {
+    static LifecycleOptions options(bool endTemplates = false) {
         return {parseConfig(kConfig, "test.conf"), "h",
-                HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook", ""}};
+                HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook", "", endTemplates}};
+    }
+
+    // As installed: the build units name imagebuild-end@ and
+    // imagebuild-end-failed@ in OnSuccess=/OnFailure=.
+    void installEndTemplates() {
+        endTemplates_ = true;
+        restartAgent();
     }
 
     // A fresh agent over the same disk, as after a restart.
@@ -106,7 +121,7 @@ protected:
         units_.pendingStarts.clear();
         units_.followed.clear();
         events_.log.clear();
-        lifecycle_ = std::make_unique<BuildLifecycle>(options(), registry_, units_);
+        lifecycle_ = std::make_unique<BuildLifecycle>(options(endTemplates_), registry_, units_);
         lifecycle_->addListener(events_);
     }
 
@@ -141,6 +156,7 @@ protected:
 
     const BuildRecord& record(const std::string& id) { return lifecycle_->get(id); }
 
+    bool endTemplates_ = false;
     imagebuild::testing::TempTree tree_;
     StateStore store_;
     BuildRegistry registry_;
@@ -449,6 +465,115 @@ TEST_F(LifecycleTest, EndOfBuildUnitStartedByTheAgentHandsOverTheStagedArtifacts
     ASSERT_EQ(onDisk(id).artifacts.size(), 1u);
 }
 
+// A daemon-reload dropped the unit's ExecStopPost=, not its OnSuccess=:
+// systemd runs imagebuild-end@, which records the outcome and stages; the
+// agent starts no end-of-build unit of its own, and the build ends when
+// imagebuild-end@ has.
+TEST_F(LifecycleTest, EndUnitStartedBySystemdRecordsAndStagesTheEnd) {
+    installEndTemplates();
+    auto id = submit();
+    const std::string unit = "imagebuild-h-1.service";
+    units_.answerStart(unit);
+    lifecycle_->onUnitState(unit, "active");
+    units_.ends[unit] = {"success", "exited", "0", 0};
+    lifecycle_->onUnitState(unit, "inactive");
+    EXPECT_EQ(units_.started, std::vector<std::string>{unit});
+    EXPECT_TRUE(units_.followed.count("imagebuild-end@h-1.service"));
+    EXPECT_TRUE(units_.followed.count("imagebuild-end-failed@h-1.service"));
+    EXPECT_FALSE(store_.readOutcome(id));  // not written by the agent
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_FALSE(lifecycle_->idle());
+    lifecycle_->onUnitRemoved(unit);  // collected: still not over
+    EXPECT_EQ(record(id).state, state::kRunning);
+    const std::string end = "imagebuild-end@h-1.service";
+    lifecycle_->onUnitState(end, "inactive");  // its job is queued: not its end
+    EXPECT_EQ(record(id).state, state::kRunning);
+    lifecycle_->onUnitState(end, "activating");
+    recordOutcome(id, "success", "exited", "0");
+    StagingResult staged;
+    staged.files.push_back({"disk.iso", "/srv/staging/h-1/disk.iso", 5, "abc"});
+    saveStagingResult(store_.buildDir(id), staged);
+    lifecycle_->onUnitState(end, "inactive");
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+    EXPECT_EQ(record(id).exitStatus, 0);
+    ASSERT_EQ(record(id).artifacts.size(), 1u);
+    EXPECT_EQ(events_.log.back(), "finished h-1 succeeded outcome");
+    EXPECT_TRUE(lifecycle_->idle());
+    EXPECT_FALSE(units_.followed.count("imagebuild-end@h-1.service"));
+    EXPECT_FALSE(units_.followed.count("imagebuild-end-failed@h-1.service"));
+    EXPECT_EQ(units_.started, std::vector<std::string>{unit});
+}
+
+// Cancelled while its start job ran: the unit never ran, so no
+// imagebuild-end@ unit will: nothing to wait for.
+TEST_F(LifecycleTest, UnitStoppedBeforeItRanIsNotWaitedFor) {
+    installEndTemplates();
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->cancel(id, [] {});
+    lifecycle_->onJobRemoved("imagebuild-h-1.service", "canceled");
+    EXPECT_EQ(record(id).state, state::kCancelled);
+    EXPECT_FALSE(units_.followed.count("imagebuild-end@h-1.service"));
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
+// imagebuild-end-failed@ could not record the end (no $MONITOR_* to read):
+// the agent records what it saw and runs the end-of-build step itself.
+TEST_F(LifecycleTest, EndUnitThatRecordedNothingLeavesTheEndToTheAgent) {
+    installEndTemplates();
+    auto id = submit();
+    const std::string unit = "imagebuild-h-1.service";
+    units_.answerStart(unit);
+    units_.ends[unit] = {"exit-code", "exited", "3", 0};
+    lifecycle_->onUnitRemoved(unit);
+    const std::string end = "imagebuild-end-failed@h-1.service";
+    lifecycle_->onUnitState(end, "activating");
+    lifecycle_->onUnitState(end, "failed");
+    ASSERT_TRUE(store_.readOutcome(id));
+    EXPECT_EQ(store_.readOutcome(id)->exitStatus, "3");
+    EXPECT_EQ(units_.started.back(), "imagebuild-h-1-end.service");
+    endOfBuildRuns("imagebuild-h-1-end.service");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).exitStatus, 3);
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
+// An agent started while imagebuild-end@ still stages (its outcome written):
+// the build ends when that unit has, with what it staged.
+TEST_F(LifecycleTest, ReconcileFollowsAnEndUnitStillRunning) {
+    installEndTemplates();
+    auto id = submit();
+    units_.answerStart("imagebuild-h-1.service");
+    recordOutcome(id, "success", "exited", "0");
+    restartAgent();
+    units_.states["imagebuild-end@h-1.service"] = "activating";
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_TRUE(units_.followed.count("imagebuild-end@h-1.service"));
+    lifecycle_->onUnitState("imagebuild-end@h-1.service", "inactive");
+    EXPECT_EQ(record(id).state, state::kSucceeded);
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
+// The unit ended while no agent ran and nothing recorded its outcome, but
+// systemd still has it: its end is asked of systemd, not called unknown.
+TEST_F(LifecycleTest, ReconcileAsksSystemdHowAnEndedUnitEnded) {
+    auto id = submit();
+    const std::string unit = "imagebuild-h-1.service";
+    units_.answerStart(unit);
+    restartAgent();
+    units_.states[unit] = "failed";
+    units_.endsKnownToSystemd[unit] = {"exit-code", "exited", "4", 0};
+    lifecycle_->reconcile();
+    EXPECT_EQ(units_.recalled, std::vector<std::string>{unit});
+    endOfBuildRuns("imagebuild-h-1-end.service");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).exitStatus, 4);
+    EXPECT_EQ(record(id).reason, "");
+    ASSERT_TRUE(store_.readOutcome(id));
+    EXPECT_EQ(store_.readOutcome(id)->serviceResult, "exit-code");
+}
+
 TEST_F(LifecycleTest, FailureSeenFromSystemdOnAGoneUnitEndsFailedWithItsStatus) {
     auto id = submit();
     units_.answerStart("imagebuild-h-1.service");
@@ -629,6 +754,17 @@ TEST_F(LifecycleTest, RetryOfAnInterruptedBuildIsANewBuildLinkedToIt) {
     EXPECT_TRUE(onDisk(old).retryOf.empty());
 }
 
+// A forwarder retrying for a token: the new build is the token's, whoever
+// submitted the old one (the caller was authorized to name a submitter).
+TEST_F(LifecycleTest, RetryInANamedSubmittersNameIsTheirs) {
+    auto old = submit();  // uid 1000's own
+    auto id = lifecycle_->retry(old, 1000, std::string("ops")).id;
+    EXPECT_EQ(record(id).submitter, "ops");
+    EXPECT_EQ(onDisk(id).submitter, "ops");
+    EXPECT_EQ(record(id).submitterUid, 1000u);
+    EXPECT_EQ(record(id).retryOf, old);
+}
+
 TEST_F(LifecycleTest, RetryByAnotherUserIsTheirs) {
     auto old = submit();
     auto id = lifecycle_->retry(old, 0).id;
@@ -655,4 +791,23 @@ TEST_F(LifecycleTest, RetryIsRefusedWhenTheQueueIsFull) {
     } catch (const LifecycleError& e) {
         EXPECT_EQ(e.kind(), LifecycleError::Kind::kQueueFull);
     }
+}
+
+// The final webhook goes out once: from the end-of-build step, whose marker
+// says so, or else from the agent (an end the step could not record, a
+// build whose unit never ran) — never from both.
+TEST_F(LifecycleTest, FinalWebhookIsPostedByTheAgentOnlyWhenTheEndOfBuildStepDidNot) {
+    auto options = LifecycleTest::options();
+    options.config.webhook.url = "http://hooks.example/h";
+    options.helpers.webhook = "/usr/libexec/webhook";
+    Notifications notifications(options, store_, units_);
+    auto id = submit();
+    BuildRecord finished = record(id);
+    finished.state = finished.result = state::kFailed;
+    writeFileAtomic(store_.buildDir(id) / "webhook-finished", "delivered\n");
+    notifications.buildFinished(finished, false);  // its outcome could not be written
+    EXPECT_EQ(units_.started, std::vector<std::string>{"imagebuild-h-1.service"});
+    std::filesystem::remove(store_.buildDir(id) / "webhook-finished");
+    notifications.buildFinished(finished, true);
+    EXPECT_EQ(units_.started.back(), "imagebuild-webhook-h-1-failed.service");
 }

@@ -61,7 +61,7 @@ public:
         return b;
     }
     void cancel(const std::string&) override {}
-    std::string retry(const std::string&) override { return {}; }
+    std::string retry(const std::string&, const std::string&) override { return {}; }
     std::string kickstart(const std::string&) override { return ""; }
     HostInfo host() override { return {}; }
 

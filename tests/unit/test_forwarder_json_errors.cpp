@@ -52,9 +52,9 @@ public:
         cancelled.push_back(id);
         throw sdbus::Error(dbus_names::error::kAlreadyFinished, id + " has ended");
     }
-    std::string retry(const std::string& id) override {
+    std::string retry(const std::string& id, const std::string& submitter) override {
         get(id);
-        retried.push_back(id);
+        retried.push_back(id + " as " + submitter);
         throw sdbus::Error(dbus_names::error::kQueueFull, "2 builds are queued already");
     }
     std::string kickstart(const std::string& id) override {
@@ -274,7 +274,9 @@ TEST_F(Fixture, RetryIsForTheSubmittingTokenOrAnAdminAndMapsTheAgentsErrors) {
     // alice's and the admin's reach the agent (whose fake says its queue is full).
     expectError(as("s", "POST", "/v1/builds/testhost-1/retry"), 503, "QueueFull");
     expectError(as("o", "POST", "/v1/builds/testhost-1/retry"), 503, "QueueFull");
-    EXPECT_EQ(agent->retried.size(), 2u);
+    // Each in its token's name, not as the forwarder's user.
+    EXPECT_EQ(agent->retried,
+              (std::vector<std::string>{"testhost-1 as alice", "testhost-1 as ops"}));
     expectError(as("s", "POST", "/v1/builds/testhost-404/retry"), 404, "NotFound");
 }
 

@@ -335,7 +335,7 @@ public:
         throw sdbus::Error(dbus_names::error::kNotFound, "no build " + id);
     }
     void cancel(const std::string&) override {}
-    std::string retry(const std::string&) override { return {}; }
+    std::string retry(const std::string&, const std::string&) override { return {}; }
     std::string kickstart(const std::string& id) override {
         get(id);
         return "%pre\necho '<script>alert(1)</script>'\n%end\n";

@@ -45,6 +45,12 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     EXPECT_EQ(u.execStopPost, (std::vector<std::string>{"/usr/libexec/rec", dir}));
     EXPECT_EQ(u.execStopPostAfter,
               (std::vector<std::string>{"/usr/libexec/hook", "finished", dir}));
+    // The end of the build, in units a daemon-reload keeps: one per way the
+    // unit can end (systemd 252 passes $MONITOR_* only to a unit named once).
+    auto withEnds = unitSettingsFor(r, c.types.at("oemdrv"), c, store,
+                                    HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook", "", true});
+    EXPECT_EQ(withEnds.onSuccess, std::vector<std::string>{"imagebuild-end@h-3.service"});
+    EXPECT_EQ(withEnds.onFailure, std::vector<std::string>{"imagebuild-end-failed@h-3.service"});
     EXPECT_EQ(u.workingDirectory, dir + "/work");
     EXPECT_EQ(u.logExtraFields,
               (std::vector<std::string>{"IMAGEBUILD_ID=h-3", "IMAGEBUILD_TYPE=oemdrv",
@@ -123,6 +129,8 @@ TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
     HelperPaths helpers{"/rec", "", ""};
     auto u = unitSettingsFor(r, c.types.at("t"), c, store, helpers);
     EXPECT_TRUE(u.execStopPostAfter.empty());
+    EXPECT_TRUE(u.onSuccess.empty());  // no imagebuild-end@ templates installed
+    EXPECT_TRUE(u.onFailure.empty());
     EXPECT_EQ(u.execStart.back(), "h-4");
     ASSERT_TRUE(u.sandbox);
     EXPECT_EQ(u.sandbox->level, Sandbox::kNone);

@@ -63,14 +63,15 @@ void Notifications::postWebhook(const BuildRecord& record) {
         return;
     }
     ++pendingCalls_;
-    units_.start(webhookUnitSettingsFor(record, record.state, url, body.string(), options_.helpers),
-                 [this, id](const std::string& error) {
-                     --pendingCalls_;
-                     if (!error.empty()) {
-                         logEvent(LOG_WARNING, message_id::kWebhookFailed, id,
-                                  fmt::format("cannot start the webhook of {}: {}", id, error));
-                     }
-                 });
+    units_.start(
+        webhookUnitSettingsFor(record, record.state, url, body.string(), store_, options_.helpers),
+        [this, id](const std::string& error) {
+            --pendingCalls_;
+            if (!error.empty()) {
+                logEvent(LOG_WARNING, message_id::kWebhookFailed, id,
+                         fmt::format("cannot start the webhook of {}: {}", id, error));
+            }
+        });
 }
 
 }  // namespace imagebuild::agent

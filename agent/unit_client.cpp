@@ -114,6 +114,10 @@ std::vector<Property> toProperties(const UnitSettings& u) {
         auto sandbox = sandboxProperties(*u.sandbox);
         p.insert(p.end(), sandbox.begin(), sandbox.end());
     }
+    if (u.helperSandbox) {
+        auto sandbox = helperSandboxProperties(*u.helperSandbox);
+        p.insert(p.end(), sandbox.begin(), sandbox.end());
+    }
     return p;
 }
 

@@ -89,6 +89,7 @@ UnitSettings buildHookUnit(const BuildRecord& record, const StateStore& store,
     u.execStart = {helpers.buildHook, verb, store.buildDir(record.id).string()};
     u.logExtraFields = {"IMAGEBUILD_ID=" + record.id};
     u.runtimeMaxUSec = runtimeMaxUSec;
+    u.helperSandbox = helperSandboxFor(HelperProfile::kMail, store, record.id);
     return u;
 }
 
@@ -108,7 +109,7 @@ UnitSettings endOfBuildUnitSettingsFor(const BuildRecord& record, const StateSto
 
 UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string& state,
                                     const std::string& url, const std::string& bodyFile,
-                                    const HelperPaths& helpers) {
+                                    const StateStore& store, const HelperPaths& helpers) {
     UnitSettings u;
     u.unitName = "imagebuild-webhook-" + record.id + "-" + state + ".service";
     u.description = fmt::format("imagebuild {}: webhook ({})", record.id, state);
@@ -117,6 +118,7 @@ UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string
     // The helper's own budget is 30 s (agent/webhook.hpp); this only
     // catches a hang.
     u.runtimeMaxUSec = 120'000'000;
+    u.helperSandbox = helperSandboxFor(HelperProfile::kWebhook, store, record.id);
     return u;
 }
 

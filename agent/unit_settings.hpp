@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/build_record.hpp"
+#include "agent/helper_sandbox.hpp"
 #include "agent/state_store.hpp"
 #include "agent/unit_sandbox.hpp"
 #include "common/config.hpp"
@@ -43,6 +44,8 @@ struct UnitSettings {
     std::optional<std::uint64_t> tasksMax;
     // Build units only: how the build is confined (unit_sandbox.hpp).
     std::optional<BuildSandbox> sandbox;
+    // The mail, end-of-build and webhook units (helper_sandbox.hpp).
+    std::optional<HelperSandbox> helperSandbox;
 };
 
 std::string unitNameOf(const std::string& id);
@@ -87,6 +90,6 @@ UnitSettings endOfBuildUnitSettingsFor(const BuildRecord& record, const StateSto
 // from bodyFile) to url: imagebuild-webhook-<id>-<state>.service.
 UnitSettings webhookUnitSettingsFor(const BuildRecord& record, const std::string& state,
                                     const std::string& url, const std::string& bodyFile,
-                                    const HelperPaths& helpers);
+                                    const StateStore& store, const HelperPaths& helpers);
 
 }  // namespace imagebuild::agent

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "forwarder/json_error.hpp"
+#include "forwarder/head_wait.hpp"
 #include "forwarder/log.hpp"
 
 namespace imagebuild::forwarder {
@@ -27,29 +27,6 @@ struct HttpGate::Pending {
     socklen_t length = 0;
 };
 
-namespace {
-
-const char* reasonPhrase(unsigned status) {
-    switch (status) {
-        case 400:
-            return "Bad Request";
-        case 408:
-            return "Request Timeout";
-        case 414:
-            return "URI Too Long";
-        case 429:
-            return "Too Many Requests";
-        case 431:
-            return "Request Header Fields Too Large";
-        case 505:
-            return "HTTP Version Not Supported";
-        default:
-            return "Error";
-    }
-}
-
-}  // namespace
-
 std::string HttpGate::addressKey(const sockaddr* address) {
     char text[INET6_ADDRSTRLEN] = "?";
     if (address->sa_family == AF_INET) {
@@ -62,9 +39,10 @@ std::string HttpGate::addressKey(const sockaddr* address) {
     return text;
 }
 
-HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff)
+HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefusal onRefusal)
     : limits_(limits),
       handOff_(std::move(handOff)),
+      onRefusal_(std::move(onRefusal)),
       listen_(std::move(listenFd)),
       epoll_(epoll_create1(EPOLL_CLOEXEC)),
       wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
@@ -232,7 +210,7 @@ void HttpGate::peek(int fd) {
     epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     auto pending = std::move(it->second);
     pending_.erase(it);
-    if (!handOff_(fd, reinterpret_cast<sockaddr*>(&pending.address), pending.length)) {
+    if (!handOff_(fd, reinterpret_cast<sockaddr*>(&pending.address), pending.length, length)) {
         release(pending.key);
     }
 }
@@ -255,18 +233,10 @@ void HttpGate::expire() {
 
 void HttpGate::refuse(int fd, unsigned status, const std::string& error,
                       const std::string& message) {
-    auto body = jsonError(status, error, message).body;
-    auto answer = fmt::format(
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
-        "Connection: close\r\n\r\n{}",
-        status, reasonPhrase(status), body.size(), body);
-    (void)!send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    shutdown(fd, SHUT_WR);
-    // What the client sent and we did not read would make close() reset the
-    // connection, and the client could lose the answer: read it away first.
-    char sink[16 * 1024];
-    for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+    if (onRefusal_) {
+        onRefusal_(status, error);  // first: counted before the client can see the answer
     }
+    refuseConnection(fd, status, error, message);
 }
 
 void HttpGate::drop(int fd) {

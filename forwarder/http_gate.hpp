@@ -32,11 +32,15 @@ struct GateLimits {
 
 class HttpGate {
 public:
-    // Hands a connection whose head passed on; returns false if it could not
-    // be taken (the socket is then closed by the callee, and released here).
-    using HandOff = std::function<bool(int fd, const sockaddr* address, socklen_t length)>;
+    // Hands a connection whose head (headBytes long) passed on; returns false
+    // if it could not be taken (the socket is then closed by the callee, and
+    // released here).
+    using HandOff = std::function<bool(int fd, const sockaddr* address, socklen_t length,
+                                       std::size_t headBytes)>;
+    // A connection was refused: status and JSON error name (for /metrics).
+    using OnRefusal = std::function<void(unsigned status, const std::string& error)>;
 
-    HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff);
+    HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefusal onRefusal = {});
     ~HttpGate();
     HttpGate(const HttpGate&) = delete;
     HttpGate& operator=(const HttpGate&) = delete;
@@ -63,6 +67,7 @@ private:
 
     GateLimits limits_;
     HandOff handOff_;
+    OnRefusal onRefusal_;
     UniqueFd listen_;
     UniqueFd epoll_;
     UniqueFd wake_;  // eventfd: a connection ended, or stop

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "forwarder/head_wait.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/upload_form.hpp"
@@ -21,8 +22,12 @@ namespace imagebuild::forwarder {
 struct HttpServer::Tracked {
     std::string address;
     int fd = -1;
-    // Set while the connection waits for its next request head.
-    std::optional<std::chrono::steady_clock::time_point> idleSince;
+    // The bytes the connection's requests took so far, heads and bodies:
+    // while libmicrohttpd has read exactly these, it holds nothing of the
+    // next request and that request's head can be checked first
+    // (head_wait.hpp). A chunked body's length on the wire is not known.
+    std::uint64_t taken = 0;
+    bool countable = true;
 };
 
 struct HttpServer::Context {
@@ -33,6 +38,7 @@ struct HttpServer::Context {
     std::size_t received = 0;
     bool tooLarge = false;
     bool badForm = false;
+    bool keepAlive = false;  // libmicrohttpd keeps the connection after the answer
 
     Context() = default;
     Context(const Context&) = delete;
@@ -182,19 +188,45 @@ std::optional<Response> refusedHead(MHD_Connection* connection, const char* url)
 }
 
 MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const char* method,
-                  const char*, const char* uploadData, size_t* uploadSize, void** state) {
+                  const char* version, const char* uploadData, size_t* uploadSize, void** state) {
     auto* server = static_cast<HttpServer*>(cls);
     return static_cast<MHD_Result>(
-        server->handle(connection, url, method, uploadData, uploadSize, state));
+        server->handle(connection, url, method, version, uploadData, uploadSize, state));
 }
 
-void completed(void* cls, MHD_Connection* connection, void** state, MHD_RequestTerminationCode) {
-    delete static_cast<HttpServer::Context*>(*state);
+// libmicrohttpd 0.9.75 calls this on the connection's own thread, after the
+// whole answer was sent and before it reads from the connection again.
+void completed(void* cls, MHD_Connection* connection, void** state,
+               MHD_RequestTerminationCode code) {
+    auto* context = static_cast<HttpServer::Context*>(*state);
+    bool keptAlive = code == MHD_REQUEST_TERMINATED_COMPLETED_OK && context && context->keepAlive;
+    delete context;
     *state = nullptr;
-    if (const auto* info =
-            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) {
-        static_cast<HttpServer*>(cls)->requestCompleted(info->socket_context);
+    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (keptAlive && info && info->socket_context) {
+        static_cast<HttpServer*>(cls)->awaitNextHead(info->socket_context);
     }
+}
+
+bool hasToken(MHD_Connection* connection, const char* token) {
+    const char* value =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
+    return value && strcasestr(value, token) != nullptr;
+}
+
+// libmicrohttpd's own rule (keepalive_possible() in 0.9.75), for an answer
+// without "Connection: close": HTTP/1.1 unless the client said close;
+// HTTP/1.0 only if it asked for keep-alive and the length is known. A wrong
+// guess costs nothing but the check: a client told to close closes.
+bool keepsAlive(MHD_Connection* connection, const char* version, const Response& response) {
+    if (hasToken(connection, "close")) {
+        return false;
+    }
+    if (std::strcmp(version, MHD_HTTP_VERSION_1_1) == 0) {
+        return true;
+    }
+    return std::strcmp(version, MHD_HTTP_VERSION_1_0) == 0 && hasToken(connection, "keep-alive") &&
+           !(response.stream && response.streamSize == UINT64_MAX);
 }
 
 void notifyConnection(void* cls, MHD_Connection* connection, void** socketContext,
@@ -244,8 +276,12 @@ Request headOf(MHD_Connection* connection, const char* url, const char* method) 
 
 }  // namespace
 
-HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch)
-    : limits_(limits), admit_(std::move(admit)), dispatch_(std::move(dispatch)) {
+HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
+                       OnRefusal onRefusal)
+    : limits_(limits),
+      admit_(std::move(admit)),
+      dispatch_(std::move(dispatch)),
+      onRefusal_(std::move(onRefusal)) {
     // The gate counts and caps connections; libmicrohttpd's own limit is
     // only a backstop above it. Its memory pool holds a head the gate
     // accepted (at most max_head_bytes) with room to spare for the body's
@@ -263,28 +299,30 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
     if (!daemon_) {
         throw std::runtime_error("libmicrohttpd could not start");
     }
-    reaper_ = std::thread([this] { reapIdle(); });
-    gate_ = std::make_unique<HttpGate>(std::move(listenFd), limits_.gate,
-                                       [this](int fd, const sockaddr* address, socklen_t length) {
-                                           return handOff(fd, address, length);
-                                       });
+    gate_ = std::make_unique<HttpGate>(
+        std::move(listenFd), limits_.gate,
+        [this](int fd, const sockaddr* address, socklen_t length, std::size_t headBytes) {
+            return handOff(fd, address, length, headBytes);
+        },
+        [this](unsigned status, const std::string& error) { refused(status, error); });
 }
 
 HttpServer::~HttpServer() {
     gate_->stop();  // no more hand-offs; closing connections still release into it
-    {
-        std::lock_guard lock(reaperMutex_);
-        stopping_ = true;
-    }
-    reaperWake_.notify_all();
-    reaper_.join();
+    // Shuts every connection down: a thread waiting for a next head wakes.
     MHD_stop_daemon(daemon_);
 }
 
-bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length) {
+void HttpServer::refused(unsigned status, const std::string& error) {
+    if (onRefusal_) {
+        onRefusal_(status, error);
+    }
+}
+
+bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::size_t headBytes) {
     {
         std::lock_guard lock(handedOffMutex_);
-        handedOff_[fd] = HttpGate::addressKey(address);
+        handedOff_[fd] = {HttpGate::addressKey(address), headBytes};
     }
     if (MHD_add_connection(daemon_, fd, address, length) == MHD_YES) {
         return true;
@@ -296,19 +334,19 @@ bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length) {
 }
 
 void HttpServer::connectionStarted(int fd, void** socketContext) {
-    std::string address;
+    auto* tracked = new Tracked{};
     {
         std::lock_guard lock(handedOffMutex_);
         auto it = handedOff_.find(fd);
         if (it == handedOff_.end()) {
+            delete tracked;
             return;
         }
-        address = std::move(it->second);
+        tracked->address = std::move(it->second.first);
+        tracked->taken = it->second.second;
         handedOff_.erase(it);
     }
-    auto* tracked = new Tracked{std::move(address), fd, std::nullopt};
-    std::lock_guard lock(trackedMutex_);
-    tracked_.insert(tracked);
+    tracked->fd = fd;
     *socketContext = tracked;
 }
 
@@ -317,54 +355,44 @@ void HttpServer::connectionClosed(void** socketContext) {
     if (!tracked) {
         return;
     }
-    {
-        // Before libmicrohttpd closes the descriptor: the reaper, which
-        // shuts descriptors down under this lock, never sees a reused one.
-        std::lock_guard lock(trackedMutex_);
-        tracked_.erase(tracked);
-    }
     gate_->release(tracked->address);
     delete tracked;
     *socketContext = nullptr;
 }
 
-void HttpServer::requestCompleted(void* socketContext) {
-    if (auto* tracked = static_cast<Tracked*>(socketContext)) {
-        std::lock_guard lock(trackedMutex_);
-        tracked->idleSince = std::chrono::steady_clock::now();
+void HttpServer::awaitNextHead(void* socketContext) {
+    auto* tracked = static_cast<Tracked*>(socketContext);
+    auto consumed = bytesConsumed(tracked->fd);
+    if (!tracked->countable || consumed != tracked->taken) {
+        // libmicrohttpd may hold (part of) the next request already: it
+        // cannot be checked first, and the connection goes on unchecked.
+        tracked->countable = false;
+        return;
     }
+    auto wait = waitForHead(tracked->fd, limits_.gate.head,
+                            std::chrono::seconds(limits_.gate.headTimeoutSec));
+    switch (wait.outcome) {
+        case HeadWait::Outcome::Arrived:
+            tracked->taken += wait.headBytes;
+            return;
+        case HeadWait::Outcome::Refused:
+            refused(wait.problem.status, wait.problem.error);
+            refuseConnection(tracked->fd, wait.problem.status, wait.problem.error,
+                             wait.problem.message);
+            break;
+        case HeadWait::Outcome::Ended:
+            break;
+    }
+    endBeneath(tracked->fd);
 }
 
-void HttpServer::reapIdle() {
-    auto limit = std::chrono::seconds(limits_.gate.headTimeoutSec);
-    std::unique_lock wait(reaperMutex_);
-    while (
-        !reaperWake_.wait_for(wait, std::chrono::milliseconds(250), [this] { return stopping_; })) {
-        auto now = std::chrono::steady_clock::now();
-        std::lock_guard lock(trackedMutex_);
-        for (auto* tracked : tracked_) {
-            if (tracked->idleSince && now - *tracked->idleSince > limit) {
-                // libmicrohttpd's thread wakes to an ended socket and closes it.
-                shutdown(tracked->fd, SHUT_RDWR);
-                tracked->idleSince.reset();
-            }
-        }
-    }
-}
-
-int HttpServer::handle(void* conn, const char* url, const char* method, const char* uploadData,
-                       std::size_t* uploadSize, void** state) {
+int HttpServer::handle(void* conn, const char* url, const char* method, const char* version,
+                       const char* uploadData, std::size_t* uploadSize, void** state) {
     auto* connection = static_cast<MHD_Connection*>(conn);
     if (!*state) {
         auto* context = new Context;
         *state = context;
-        if (const auto* info =
-                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) {
-            if (auto* tracked = static_cast<Tracked*>(info->socket_context)) {
-                std::lock_guard lock(trackedMutex_);
-                tracked->idleSince.reset();  // the next head has arrived
-            }
-        }
+        countBody(connection);
         if (auto refusal = refusedHead(connection, url)) {
             return queue(connection, std::move(*refusal), true);
         }
@@ -434,7 +462,24 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     }
     auto& request = context->request;
     request.form = std::move(context->form);
-    return queue(connection, dispatch_(request), false);
+    auto response = dispatch_(request);
+    context->keepAlive = keepsAlive(connection, version, response);
+    return queue(connection, std::move(response), false);
+}
+
+void HttpServer::countBody(void* conn) {
+    auto* connection = static_cast<MHD_Connection*>(conn);
+    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    auto* tracked = info ? static_cast<Tracked*>(info->socket_context) : nullptr;
+    if (!tracked) {
+        return;
+    }
+    if (MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr) {
+        tracked->countable = false;
+    } else if (auto length = declaredLength(connection)) {
+        tracked->taken += *length;
+    }
 }
 
 }  // namespace imagebuild::forwarder

@@ -3,17 +3,18 @@
 // journal); until then the connection waits in the gate (http_gate.hpp),
 // which costs no thread. At the head, before a byte of the body is read, the
 // request is admitted (routed, authenticated, its body limit known) or
-// refused, and the connection closed. Everything else is the dispatcher's.
+// refused, and the connection closed. A kept-alive connection's next head is
+// checked as the gate checks a first one, on the connection's thread before
+// libmicrohttpd reads it (head_wait.hpp): every refusal is our JSON.
+// Everything else is the dispatcher's.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
-#include <thread>
+#include <string>
 
 #include "common/unique_fd.hpp"
 #include "forwarder/http_gate.hpp"
@@ -33,43 +34,43 @@ public:
     // Called with method, path, query and headers filled, no body.
     using Admit = std::function<Admission(Request&)>;
     using Dispatch = std::function<Response(Request&)>;
+    // A connection refused before any route saw it (the gate, or a
+    // kept-alive connection's next head): status and JSON error name.
+    using OnRefusal = HttpGate::OnRefusal;
 
     // Starts serving at once; throws std::runtime_error if libmicrohttpd refuses.
-    HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch);
+    HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
+               OnRefusal onRefusal = {});
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
     // Called by libmicrohttpd's trampolines; public for them only.
     struct Context;
-    int handle(void* connection, const char* url, const char* method, const char* uploadData,
-               std::size_t* uploadSize, void** state);
+    int handle(void* connection, const char* url, const char* method, const char* version,
+               const char* uploadData, std::size_t* uploadSize, void** state);
     void connectionStarted(int fd, void** socketContext);
     void connectionClosed(void** socketContext);
-    // A request ended: its connection now waits for the next head.
-    void requestCompleted(void* socketContext);
+    // An answer was sent and the connection is kept: on its thread, waits
+    // for its next head and checks it before libmicrohttpd reads it.
+    void awaitNextHead(void* socketContext);
 
     struct Tracked;
 
 private:
-    bool handOff(int fd, const struct sockaddr* address, unsigned length);
-    void reapIdle();
+    bool handOff(int fd, const struct sockaddr* address, unsigned length, std::size_t headBytes);
+    void countBody(void* connection);
+    void refused(unsigned status, const std::string& error);
 
     ServerLimits limits_;
     Admit admit_;
     Dispatch dispatch_;
+    OnRefusal onRefusal_;
     MHD_Daemon* daemon_ = nullptr;
     std::mutex handedOffMutex_;
-    std::map<int, std::string> handedOff_;  // fd -> its address, until libmicrohttpd takes it
+    // fd -> its address and first head's length, until libmicrohttpd takes it
+    std::map<int, std::pair<std::string, std::size_t>> handedOff_;
     std::unique_ptr<HttpGate> gate_;
-    // Kept-alive connections waiting for their next head: past
-    // head_timeout_sec they are shut down (the gate only sees first heads).
-    std::mutex trackedMutex_;
-    std::set<Tracked*> tracked_;
-    std::mutex reaperMutex_;
-    std::condition_variable reaperWake_;
-    bool stopping_ = false;
-    std::thread reaper_;
 };
 
 }  // namespace imagebuild::forwarder

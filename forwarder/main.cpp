@@ -75,7 +75,10 @@ int run(int argc, char** argv) {
     HttpServer server(
         takeListenSocket(config.listen), limits,
         [&app](Request& request) { return app.admit(request); },
-        [&app](Request& request) { return app.dispatch(request); });
+        [&app](Request& request) { return app.dispatch(request); },
+        [&app](unsigned status, const std::string& reason) {
+            app.metrics().countRefusal(status, reason);
+        });
     log::info("imagebuild-forwarder {} serving as {}", IMAGEBUILD_VERSION, app.hostname());
     sd_notify(0, "READY=1\nSTATUS=serving");
 

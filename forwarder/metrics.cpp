@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string_view>
 
 namespace imagebuild::forwarder {
@@ -65,6 +66,23 @@ void Metrics::countForwarded(const std::string& peer, const std::string& outcome
     ++forwarded_[{peer, outcome}];
 }
 
+const std::array<std::string_view, 6>& refusalReasons() {
+    static const std::array<std::string_view, 6> reasons{
+        "BadRequest",     "UriTooLong",        "HeadersTooLarge", "HttpVersionNotSupported",
+        "RequestTimeout", "TooManyConnections"};
+    return reasons;
+}
+
+void Metrics::countRefusal(unsigned status, const std::string& reason) {
+    const auto& known = refusalReasons();
+    bool listed = std::find(known.begin(), known.end(), reason) != known.end();
+    if (status < 400 || status > 599) {
+        status = 0;  // never: the gate refuses with 4xx/5xx only
+    }
+    std::lock_guard lock(mutex_);
+    ++refusals_[{listed ? reason : "other", status}];
+}
+
 void Metrics::setPeerHealth(const std::string& peer, bool healthy) {
     std::lock_guard lock(mutex_);
     peerHealth_[peer] = healthy;
@@ -119,6 +137,14 @@ std::string Metrics::render(const std::map<std::string, std::uint64_t>& buildsBy
         out +=
             fmt::format("imagebuild_forwarder_forwarded_total{{peer=\"{}\",outcome=\"{}\"}} {}\n",
                         escapeLabelValue(key.first), escapeLabelValue(key.second), n);
+    }
+    out +=
+        "# HELP imagebuild_forwarder_refused_total Connections refused before any route "
+        "saw them, by reason and status.\n";
+    out += "# TYPE imagebuild_forwarder_refused_total counter\n";
+    for (const auto& [key, n] : refusals_) {
+        out += fmt::format("imagebuild_forwarder_refused_total{{reason=\"{}\",status=\"{}\"}} {}\n",
+                           key.first, key.second, n);
     }
     return out;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace imagebuild::forwarder {
@@ -23,6 +24,10 @@ public:
                         double seconds);
     void countForwarded(const std::string& peer, const std::string& outcome);
     void setPeerHealth(const std::string& peer, bool healthy);
+    // A connection refused before any route saw it (a bad head, the head
+    // deadline, the per-address cap): by our JSON error name and status. A
+    // name not in refusalReasons() counts as "other".
+    void countRefusal(unsigned status, const std::string& reason);
 
     // `buildsByState`: this host's builds per state, read at scrape time.
     std::string render(const std::map<std::string, std::uint64_t>& buildsByState) const;
@@ -40,7 +45,12 @@ private:
     std::map<std::string, Histogram, std::less<>> latency_;  // by route
     std::map<std::pair<std::string, std::string>, std::uint64_t> forwarded_;
     std::map<std::string, bool> peerHealth_;
+    std::map<std::pair<std::string, unsigned>, std::uint64_t> refusals_;
 };
+
+// The error names the gate and the head checks refuse with: the reason
+// labels of imagebuild_forwarder_refused_total.
+const std::array<std::string_view, 6>& refusalReasons();
 
 // The method's metrics label: itself if standard, else "other".
 const std::string& methodLabel(const std::string& method);

@@ -123,21 +123,29 @@ private:
             return fail("receive", ec);
         }
         const auto& response = parser_.get();
+        if (response.result_int() == 429) {
+            // Too many connections or requests from this host (relayed
+            // follows hold one each): the peer is there and answering.
+            return finish({true, true, "",
+                           fmt::format("busy: GET /v1/health answered 429 {}",
+                                       std::string(response.reason()))});
+        }
         auto body = nlohmann::json::parse(response.body(), nullptr, false);
         if (response.result_int() != 200 || !body.is_object()) {
-            return finish({false, "",
+            return finish({false, false, "",
                            fmt::format("GET /v1/health answered {} {}", response.result_int(),
                                        std::string(response.reason()))});
         }
         auto hostname = body.value("hostname", std::string());
-        finish({true, hostname, ""});
+        finish({true, false, hostname, ""});
     }
 
     void fail(const char* step, error_code ec) {
         if (timedOut_) {
-            return finish({false, "", fmt::format("no answer within {} ms", timeout_.count())});
+            return finish(
+                {false, false, "", fmt::format("no answer within {} ms", timeout_.count())});
         }
-        finish({false, "", fmt::format("{}: {}", step, ec.message())});
+        finish({false, false, "", fmt::format("{}: {}", step, ec.message())});
     }
 
     void finish(const ProbeResult& result) {

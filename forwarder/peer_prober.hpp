@@ -15,8 +15,11 @@ namespace imagebuild::forwarder {
 
 struct ProbeResult {
     bool up = false;
-    std::string hostname;  // what the peer's /v1/health said; empty when down
-    std::string error;     // why it is down: "connect: Connection refused", ...
+    // Up, but it refused the probe as one request too many (429): a peer
+    // that answers is not down, however busy.
+    bool busy = false;
+    std::string hostname;  // what the peer's /v1/health said; empty when down or busy
+    std::string error;     // why it is down: "connect: Connection refused", ...; or busy
 };
 
 class PeerProber {

@@ -22,7 +22,7 @@ Peers::Peers(std::vector<std::string> urls, PeerOptions options, Metrics* metric
     : options_(std::move(options)), metrics_(metrics), urls_(std::move(urls)) {
     for (const auto& url : urls_) {
         clients_.emplace(url, std::make_unique<PeerClient>(url, options_.fleetToken));
-        states_[url] = PeerState{url, "", PeerStatus::Unknown, false, "", 0};
+        states_[url] = PeerState{url, "", PeerStatus::Unknown, false, false, "", 0};
         if (metrics_) {
             metrics_->setPeerHealth(url, false);
         }
@@ -70,11 +70,14 @@ void Peers::setHealth(const std::string& url, const ProbeResult& result) {
     auto& state = states_[url];
     if (result.up && state.status != PeerStatus::Up) {
         log::info("peer {} ({}) is up", url, result.hostname);
+    } else if (result.busy && !state.busy) {
+        log::info("peer {} is up and busy: {}", url, result.error);
     } else if (!result.up && state.status != PeerStatus::Down) {
         log::warning("peer {} is down: {}", url, result.error);
     }
     state.status = result.up ? PeerStatus::Up : PeerStatus::Down;
     state.healthy = result.up;
+    state.busy = result.busy;
     state.error = result.error;
     if (result.up) {
         state.lastSeen = realtimeUsec();
@@ -92,7 +95,7 @@ void Peers::recordForward(const std::string& url, bool reachable) {
         metrics_->countForwarded(url, reachable ? "answered" : "unreachable");
     }
     if (!reachable) {
-        setHealth(url, {false, "", "a forwarded request could not reach it"});
+        setHealth(url, {false, false, "", "a forwarded request could not reach it"});
     }
 }
 

@@ -45,7 +45,8 @@ struct PeerState {
     std::string hostname;  // empty until the peer first answered
     PeerStatus status = PeerStatus::Unknown;
     bool healthy = false;        // status == Up
-    std::string error;           // why it is down
+    bool busy = false;           // up, but its last health answer was 429
+    std::string error;           // why it is down, or why busy
     std::uint64_t lastSeen = 0;  // usec since the epoch
 };
 

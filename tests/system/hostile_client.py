@@ -10,6 +10,10 @@ loop is bounded and every socket closed when the command ends.
                             answered) print "open=<n> answered=<n> 408=<n>"
   hold HOST PORT SRC N      open N connections from SRC, send nothing, and
                             print one line per connection: its status or "open"
+  second HOST PORT FIRST BYTES
+                            send the request FIRST, read its whole answer (kept
+                            alive), then send BYTES on the same connection and
+                            print what follows
 """
 import resource
 import socket
@@ -87,6 +91,36 @@ def slow(host, port, n, sources, seconds):
     print(f"open={len(conns) - len(answers)} answered={len(answers)} 408={timeouts}")
 
 
+def one_answer(s):
+    """Reads one answer with a Content-Length body; returns its head."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("the connection closed before its first answer")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += s.recv(65536)
+    return head
+
+
+def second(host, port, first, text):
+    unescape = lambda t: t.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    with connect(host, int(port), timeout=10) as s:
+        s.sendall(unescape(first))
+        head = one_answer(s)
+        if b"close" in head.lower():
+            sys.exit("the first answer closed the connection")
+        s.sendall(unescape(text))
+        sys.stdout.write(read_all(s).decode("latin-1"))
+
+
 def hold(host, port, source, n):
     conns = [connect(host, int(port), source) for _ in range(int(n))]
     # The last one is the one over the cap: answered at once. Then the
@@ -113,6 +147,8 @@ def main():
         slow(args[0], args[1], args[2], args[3:-1], args[-1])
     elif command == "hold":
         hold(*args)
+    elif command == "second":
+        second(*args)
     else:
         sys.exit(f"unknown command {command}")
 

@@ -188,6 +188,29 @@ test_library_errors_are_our_json() {
     is_json_error 400 "$out"
 }
 
+# The same refusals in a kept-alive connection's second request, which never
+# passes the gate: still our JSON, never libmicrohttpd's HTML.
+test_library_errors_on_a_kept_alive_connection_are_our_json() {
+    local first='GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n' out
+    out=$("${client[@]}" second 127.0.0.2 8470 "$first" 'GET /v1/health HTTP/2.0\r\nHost: a\r\n\r\n')
+    is_json_error 505 "$out"
+    out=$("${client[@]}" second 127.0.0.2 8470 "$first" 'GET /v1/health HTTP/1.1\r\n\r\n')
+    is_json_error 400 "$out"
+    assert_contains "$out" "needs a Host header"
+    out=$("${client[@]}" second 127.0.0.2 8470 "$first" \
+        "GET /v1/health?x=$(head -c 9000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: a\r\n\r\n")
+    is_json_error 414 "$out"
+    out=$("${client[@]}" second 127.0.0.2 8470 "$first" \
+        "GET /v1/health HTTP/1.1\r\nHost: a\r\nX-Big: $(head -c 20000 /dev/zero | tr '\0' a)\r\n\r\n")
+    is_json_error 431 "$out"
+    out=$("${client[@]}" second 127.0.0.2 8470 "$first" 'GET /v1/health HTTP/1.1\r\nHost: a\r\nbroken header\r\n\r\n')
+    is_json_error 400 "$out"
+    # Counted in /metrics by reason and status.
+    out=$(curl -sf "$a/metrics")
+    assert_contains "$out" 'imagebuild_forwarder_refused_total{reason="HttpVersionNotSupported",status="505"}'
+    assert_contains "$out" 'imagebuild_forwarder_refused_total{reason="UriTooLong",status="414"}'
+}
+
 test_the_fleet_token_claims_nobody() {
     local out
     out=$(curl -si -H 'Authorization: Bearer fleet-secret' -H 'X-Imagebuild-Submitter: ops' \
@@ -239,6 +262,8 @@ test_case "NUL in a JSON string or %00 in the path: 400 naming the field" \
 test_case "duplicate or conflicting Content-Length: 400" test_duplicate_content_length_is_400
 test_case "what the HTTP library refused itself (400, 414, 431, 505) is JSON" \
     test_library_errors_are_our_json
+test_case "the same in a kept-alive connection's later request is JSON, and counted" \
+    test_library_errors_on_a_kept_alive_connection_are_our_json
 test_case "the fleet token reads only and cannot claim a submitter or a role" \
     test_the_fleet_token_claims_nobody
 test_case "a relayed stream whose peer is lost ends with an SSE error naming the host" \

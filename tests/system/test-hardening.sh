@@ -174,6 +174,30 @@ test_unit_exposure_scores() {
     done
 }
 
+# The units around a build, while they run: the submission mail (its
+# sendmail, which sleeps here, holds it running) and a webhook post (to a
+# documentation address that never answers: retried for its budget).
+test_helper_unit_exposure_scores() {
+    local id mail webhook conf=/etc/imagebuild/imagebuild.conf
+    run_in h cp "$conf" "$conf.saved"
+    printf '#!/bin/sh\ncat >/dev/null\nexec sleep 12\n' | write_into h /usr/local/bin/ib-slow-sendmail
+    run_in h chmod 0755 /usr/local/bin/ib-slow-sendmail
+    printf '[mail]\nenabled = yes\nsendmail = /usr/local/bin/ib-slow-sendmail\n' |
+        run_in h sh -c "cat >>$conf"
+    run_in h systemctl stop imagebuild-agent.service  # the next call reads the config again
+    id=$(submit sleep 2 notify as 1 someone@example.org webhook s "http://192.0.2.1:9/hook")
+    wait_for 20 run_in h systemctl is-active --quiet "imagebuild-$id-mail.service"
+    mail=$(exposure "imagebuild-$id-mail.service")
+    wait_for 20 run_in h systemctl is-active --quiet "imagebuild-webhook-$id-running.service"
+    webhook=$(exposure "imagebuild-webhook-$id-running.service")
+    echo "systemd-analyze security: submission mail $mail, webhook $webhook"
+    run_in h busctl call $A "$(path_of "$id")" $B Cancel
+    run_in h mv "$conf.saved" "$conf"
+    run_in h systemctl stop imagebuild-agent.service
+    at_most "$webhook" 2.0 || { echo "webhook unit: '$webhook' > 2.0"; return 1; }
+    at_most "$mail" 3.5 || { echo "mail unit: '$mail' > 3.5"; return 1; }
+}
+
 # A kickstart may hold password hashes. On D-Bus: its submitter reads it,
 # anyone else needs polkit's manage.
 test_kickstart_over_dbus() {
@@ -237,6 +261,8 @@ test_case "a strict build: unprivileged, every escape attempt fails, the artifac
 test_case "network = yes: the network, and still no secrets" test_network_yes_reaches_only_the_network
 test_case "a root build (sandbox = none) never sees the fleet token, tokens or other builds" test_root_build_sees_no_secrets
 test_case "systemd-analyze security: strict builds <= 3.0, forwarder <= 2.0, agent <= 2.0" test_unit_exposure_scores
+test_case "systemd-analyze security: webhook unit <= 2.0, mail unit <= 3.5" \
+    test_helper_unit_exposure_scores
 test_case "GetKickstart: the submitter, or polkit manage" test_kickstart_over_dbus
 test_case "GET /v1/builds/<id>/kickstart: the submitting token or an admin token" test_kickstart_over_http
 test_case "webhooks to loopback addresses are not sent" test_webhook_to_loopback_is_refused

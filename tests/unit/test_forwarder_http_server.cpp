@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "forwarder/http_server.hpp"
 #include "forwarder/json_error.hpp"
@@ -45,10 +47,20 @@ struct Server {
             [this](Request& r) {
                 ++served;
                 return jsonResponse(200, "\"" + r.body + "\"");
+            },
+            [this](unsigned status, const std::string& reason) {
+                std::lock_guard lock(mutex);
+                refusals.push_back(std::to_string(status) + " " + reason);
             });
+    }
+    std::vector<std::string> refused() {
+        std::lock_guard lock(mutex);
+        return refusals;
     }
     unsigned short port = 0;
     std::atomic<int> served{0};
+    std::mutex mutex;
+    std::vector<std::string> refusals;
     std::unique_ptr<HttpServer> server;
 };
 
@@ -124,8 +136,60 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
     Server s(limits);
     auto fd = keptAlive(s.port);
     sendText(fd, "GET /y HTTP/1.1\r\n");  // and then nothing more
-    EXPECT_EQ(answer(fd), "");            // closed, not held
-    EXPECT_EQ(s.served, 1);
+    expectJsonError(answer(fd), "408");   // answered and closed, not held
+    auto idle = keptAlive(s.port);
+    EXPECT_EQ(answer(idle), "");  // nothing sent: closed without a word
+    EXPECT_EQ(s.served, 2);
+}
+
+// What libmicrohttpd would refuse itself, with its own HTML and no
+// Content-Type, in a kept-alive connection's later head: our JSON too.
+TEST(ForwarderHttpServer, MalformedLaterHeadsAreOurJson) {
+    Server s({});
+    const std::pair<std::string, std::string> cases[] = {
+        {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
+        {"GET / HTTP/1.1\r\n\r\n", "400"},
+        {"GARBAGE\r\nHost: x\r\n\r\n", "400"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", "400"},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", "400"},
+        {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", "414"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", "431"},
+    };
+    for (const auto& [head, status] : cases) {
+        auto fd = keptAlive(s.port);
+        sendText(fd, head);
+        expectJsonError(answer(fd), status);
+    }
+    EXPECT_EQ(s.served, 7);             // the first requests only
+    EXPECT_EQ(s.refused().size(), 7u);  // counted as the gate's refusals are
+}
+
+// A kept-alive connection serves one request after another, and a client
+// that pipelines (libmicrohttpd reads ahead: its later heads cannot be
+// checked first) is still served in full.
+TEST(ForwarderHttpServer, KeptAliveAndPipelinedRequestsAreServed) {
+    Server s({});
+    auto fd = keptAlive(s.port);
+    for (int i = 0; i < 3; ++i) {
+        sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+        char buffer[4096];
+        auto n = recv(fd.get(), buffer, sizeof(buffer), 0);
+        ASSERT_GT(n, 0);
+        EXPECT_NE(std::string(buffer, static_cast<std::size_t>(n)).find("\"hi\""),
+                  std::string::npos);
+    }
+    auto piped = connectTo(s.port);
+    sendText(piped,
+             "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto reply = answer(piped);
+    std::size_t answers = 0;
+    for (auto at = reply.find("HTTP/1.1 200"); at != std::string::npos;
+         at = reply.find("HTTP/1.1 200", at + 1)) {
+        ++answers;
+    }
+    EXPECT_EQ(answers, 3u) << reply;
+    EXPECT_EQ(s.served, 7);
 }
 
 // The gate sees only a connection's first head; what it refuses there is
@@ -160,6 +224,10 @@ TEST(ForwarderHttpServer, MalformedHeadsAreOurJson) {
                                           "\r\n\r\n"),
                     "431");
     EXPECT_EQ(s.served, 0);
+    // Counted for /metrics: each refusal once, by status and reason.
+    EXPECT_EQ(s.refused(), (std::vector<std::string>{
+                               "505 HttpVersionNotSupported", "400 BadRequest", "400 BadRequest",
+                               "400 BadRequest", "414 UriTooLong", "431 HeadersTooLarge"}));
 }
 
 TEST(ForwarderHttpServer, RefusedAtTheHeadBeforeTheBody) {
@@ -189,6 +257,7 @@ TEST(ForwarderHttpServer, ASlowHeadIsAnswered408) {
     auto reply = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
     expectJsonError(answer(slow), "408");
+    EXPECT_EQ(s.refused(), std::vector<std::string>{"408 RequestTimeout"});
 }
 
 TEST(ForwarderHttpServer, PerAddressCapIs429) {
@@ -199,6 +268,7 @@ TEST(ForwarderHttpServer, PerAddressCapIs429) {
     auto two = connectTo(s.port, "127.0.0.7");
     auto three = connectTo(s.port, "127.0.0.7");
     expectJsonError(answer(three), "429");
+    EXPECT_EQ(s.refused(), std::vector<std::string>{"429 TooManyConnections"});
     auto other = connectTo(s.port, "127.0.0.8");
     sendText(other, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(answer(other).rfind("HTTP/1.1 200", 0), 0u);

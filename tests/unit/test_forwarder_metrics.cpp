@@ -77,3 +77,19 @@ TEST(ForwarderMetrics, PeersBuildsAndForwards) {
 TEST(ForwarderMetrics, LabelValuesAreEscaped) {
     EXPECT_EQ(escapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
+
+TEST(ForwarderMetrics, RefusalsAreCountedByReasonAndStatus) {
+    Metrics m;
+    m.countRefusal(400, "BadRequest");
+    m.countRefusal(400, "BadRequest");
+    m.countRefusal(429, "TooManyConnections");
+    m.countRefusal(400, "a name no refusal has");  // bounded: "other"
+    auto text = m.render({});
+    EXPECT_TRUE(
+        hasLine(text, R"(imagebuild_forwarder_refused_total{reason="BadRequest",status="400"} 2)"));
+    EXPECT_TRUE(hasLine(
+        text, R"(imagebuild_forwarder_refused_total{reason="TooManyConnections",status="429"} 1)"));
+    EXPECT_TRUE(
+        hasLine(text, R"(imagebuild_forwarder_refused_total{reason="other",status="400"} 1)"));
+    EXPECT_TRUE(hasLine(text, "# TYPE imagebuild_forwarder_refused_total counter"));
+}

@@ -142,6 +142,23 @@ TEST(ForwarderPeers, DownWithTheError) {
     }
 }
 
+// A peer that refuses one request too many from this host (429: its
+// per-address connection cap, reached by relayed follows) is answering:
+// up and busy, never down.
+TEST(ForwarderPeers, APeerAnswering429IsUpAndBusy) {
+    FakePeer busy(httpAnswer("429 Too Many Requests", R"({"error":"TooManyConnections"})"));
+    Peers peers({busy.url()}, options(), nullptr);
+    peers.startHealthChecks();
+    auto states = peers.snapshot();
+    ASSERT_EQ(states.size(), 1u);
+    EXPECT_EQ(states[0].status, PeerStatus::Up);
+    EXPECT_TRUE(states[0].healthy);
+    EXPECT_TRUE(states[0].busy);
+    EXPECT_NE(states[0].error.find("busy: GET /v1/health answered 429"), std::string::npos)
+        << states[0].error;
+    EXPECT_NE(states[0].lastSeen, 0u);
+}
+
 TEST(ForwarderPeers, SilentPeerIsDownAfterTheTimeout) {
     Listener silent;  // accepts (in the kernel's backlog) and never answers
     Peers peers({silent.url()}, options(200ms), nullptr);

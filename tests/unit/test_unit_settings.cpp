@@ -143,11 +143,53 @@ TEST_F(UnitSettingsTest, NameDefaultsToIdAndMissingProgramIsAnError) {
     EXPECT_EQ(mail.execStart,
               (std::vector<std::string>{"/hook", "submitted", (dir_ / "builds/h-4").string()}));
     auto hook = webhookUnitSettingsFor(r, "running", "http://ci/h", "/b/webhook-running.json",
-                                       HelperPaths{"/rec", "/hook", "/wh"});
+                                       store, HelperPaths{"/rec", "/hook", "/wh"});
     EXPECT_EQ(hook.unitName, "imagebuild-webhook-h-4-running.service");
     EXPECT_EQ(hook.slice, "imagebuild.slice");
     EXPECT_EQ(hook.execStart,
               (std::vector<std::string>{"/wh", "http://ci/h", "/b/webhook-running.json"}));
     EXPECT_EQ(hook.logExtraFields, (std::vector<std::string>{"IMAGEBUILD_ID=h-4"}));
     EXPECT_NE(hook.runtimeMaxUSec, 0u);
+}
+
+// The units around a build: confined too, the webhook to no capabilities and
+// a read-only system, the mail to what a sendmail needs; neither sees the
+// forwarder's secrets.
+TEST_F(UnitSettingsTest, MailAndWebhookUnitsAreConfined) {
+    StateStore store(dir_);
+    BuildRecord r;
+    r.id = "h-5";
+    HelperPaths helpers{"/rec", "/hook", "/wh"};
+    auto webhook = webhookUnitSettingsFor(r, "running", "http://ci/h", "/b/w.json", store, helpers);
+    ASSERT_TRUE(webhook.helperSandbox);
+    EXPECT_FALSE(webhook.sandbox);
+    auto dir = (dir_ / "builds/h-5").string();
+    EXPECT_EQ(webhook.helperSandbox->buildDir, dir);
+    EXPECT_EQ(webhook.helperSandbox->hiddenDir, dir_.string());
+    for (const auto& secret : webhook.helperSandbox->secrets) {
+        EXPECT_EQ(secret.rfind("-/", 0), 0u) << secret;  // '-': fine if it does not exist
+    }
+    EXPECT_EQ(webhook.helperSandbox->secrets.size(), 2u);
+    auto w = countOf(helperSandboxProperties(*webhook.helperSandbox));
+    for (const char* name :
+         {"CapabilityBoundingSet", "NoNewPrivileges", "ProtectSystem", "TemporaryFileSystem",
+          "BindPaths", "ReadWritePaths", "InaccessiblePaths", "PrivateDevices",
+          "MemoryDenyWriteExecute", "RestrictAddressFamilies", "RestrictNamespaces"}) {
+        EXPECT_EQ(w[name], 1) << name;
+    }
+    EXPECT_EQ(w["SystemCallFilter"], 2);  // the allow-list, then ~@privileged @resources
+    for (const auto& u :
+         {mailUnitSettingsFor(r, store, helpers), endOfBuildUnitSettingsFor(r, store, helpers)}) {
+        ASSERT_TRUE(u.helperSandbox) << u.unitName;
+        auto m = countOf(helperSandboxProperties(*u.helperSandbox));
+        for (const char* name : {"CapabilityBoundingSet", "ProtectSystem", "InaccessiblePaths",
+                                 "PrivateDevices", "SystemCallFilter", "RestrictAddressFamilies"}) {
+            EXPECT_EQ(m[name], 1) << u.unitName << " " << name;
+        }
+        // set-uid and set-gid sendmails, spools anywhere under /var
+        for (const char* name :
+             {"NoNewPrivileges", "TemporaryFileSystem", "MemoryDenyWriteExecute"}) {
+            EXPECT_EQ(m[name], 0) << u.unitName << " " << name;
+        }
+    }
 }

@@ -1,0 +1,142 @@
+#include "forwarder/head_wait.hpp"
+
+#include <fmt/format.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>  // tcp_info with tcpi_bytes_received (glibc's lacks it)
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "forwarder/json_error.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char* reasonPhrase(unsigned status) {
+    switch (status) {
+        case 400:
+            return "Bad Request";
+        case 408:
+            return "Request Timeout";
+        case 414:
+            return "URI Too Long";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Error";
+    }
+}
+
+// poll() is level-triggered and the peeked bytes stay queued: the low-water
+// mark makes it wake for more than what is there already.
+void wakeAbove(int fd, std::size_t queued) {
+    int mark = static_cast<int>(queued + 1);
+    setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &mark, sizeof(mark));
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> bytesConsumed(int fd) {
+    tcp_info info{};
+    socklen_t length = sizeof(info);
+    int queued = 0;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+        length < offsetof(tcp_info, tcpi_bytes_received) + sizeof(info.tcpi_bytes_received) ||
+        ioctl(fd, SIOCINQ, &queued) != 0) {
+        return std::nullopt;
+    }
+    return info.tcpi_bytes_received - static_cast<std::uint64_t>(queued);
+}
+
+HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::seconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    std::string buffer(limits.maxHeadBytes + 1, '\0');
+    std::size_t seen = 0;
+    HeadWait result;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        pollfd p{fd, POLLIN | POLLRDHUP, 0};
+        int ready = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count())) : 0;
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            if (seen > 0) {
+                result.outcome = HeadWait::Outcome::Refused;
+                result.problem = {408, "RequestTimeout",
+                                  fmt::format("the request head did not arrive within {} s "
+                                              "(head_timeout_sec)",
+                                              timeout.count())};
+            }
+            break;  // else Ended: an idle connection closes without a word
+        }
+        ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            continue;
+        }
+        if (n <= 0 || static_cast<std::size_t>(n) == seen) {
+            break;  // Ended: closed (or broken), nothing more will come
+        }
+        seen = static_cast<std::size_t>(n);
+        std::string_view data(buffer.data(), seen);
+        auto length = headLength(data);
+        auto problem = length == 0 ? checkPartialHead(data, limits)
+                                   : checkRequestHead(data.substr(0, length), limits);
+        if (problem) {
+            result.outcome = HeadWait::Outcome::Refused;
+            result.problem = std::move(*problem);
+            break;
+        }
+        if (length != 0) {
+            result.outcome = HeadWait::Outcome::Arrived;
+            result.headBytes = length;
+            break;
+        }
+        wakeAbove(fd, seen);
+    }
+    if (seen > 0) {
+        wakeAbove(fd, 0);
+    }
+    return result;
+}
+
+void refuseConnection(int fd, unsigned status, const std::string& error,
+                      const std::string& message) {
+    auto body = jsonError(status, error, message).body;
+    auto answer = fmt::format(
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
+        "Connection: close\r\n\r\n{}",
+        status, reasonPhrase(status), body.size(), body);
+    (void)!send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    // What the client sent and we did not read would make close() reset the
+    // connection, and the client could lose the answer: read it away first.
+    char sink[16 * 1024];
+    for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+    }
+}
+
+void endBeneath(int fd) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        shutdown(fd, SHUT_RDWR);  // the owner reads an end all the same
+        return;
+    }
+    ::close(pair[1]);
+    dup2(pair[0], fd);  // closes the client's socket: fd is the ended pair now
+    ::close(pair[0]);
+}
+
+}  // namespace imagebuild::forwarder

@@ -1,5 +1,5 @@
 // org.imagebuild.BuildManager1 at /org/imagebuild/Agent1 (with the
-// ObjectManager there) and a Build1 object per build: the bus face of the
+// ObjectManager there) and the Build1 objects (build_objects.hpp): the bus face of the
 // agent's model. Unpacks calls, asks polkit (authorize()), calls the
 // BuildLifecycle and maps its errors to named D-Bus errors; turns the
 // lifecycle's events into signals. The state machine itself lives in
@@ -17,6 +17,7 @@
 
 #include "agent/build_lifecycle.hpp"
 #include "agent/build_object.hpp"
+#include "agent/build_objects.hpp"
 #include "agent/notifications.hpp"
 #include "agent/polkit.hpp"
 #include "common/build_spec.hpp"
@@ -91,7 +92,6 @@ private:
     void submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
                           const BuildSpec& spec);
 
-    BuildObject* objectOf(const std::string& id);
     void touch() { lastActivity_ = std::chrono::steady_clock::now(); }
 
     sdbus::IConnection& connection_;
@@ -99,7 +99,7 @@ private:
     const Notifications& notifications_;
     Polkit& polkit_;
     HostCapabilities capabilities_;
-    std::map<std::string, std::unique_ptr<BuildObject>> objects_;
+    std::unique_ptr<BuildObjects> objects_;
     unsigned pendingCalls_ = 0;  // calls waiting for polkit
     std::chrono::steady_clock::time_point lastActivity_ = std::chrono::steady_clock::now();
 };

@@ -16,7 +16,11 @@ bool byNumber(const BuildSummary& a, const BuildSummary& b) {
 
 // The index as it is read: one row per number, the last line of each.
 std::vector<BuildSummary> lastOfEach(std::vector<BuildSummary> rows) {
-    std::stable_sort(rows.begin(), rows.end(), byNumber);
+    // Appended as builds end, the lines are nearly always in order already:
+    // a sort of rows this size would be most of a start's cost.
+    if (!std::is_sorted(rows.begin(), rows.end(), byNumber)) {
+        std::stable_sort(rows.begin(), rows.end(), byNumber);
+    }
     std::vector<BuildSummary> out;
     out.reserve(rows.size());
     for (auto& row : rows) {
@@ -39,11 +43,16 @@ void BuildRegistry::load(const StateStore::CorruptHandler& onCorrupt) {
     auto indexed = lastOfEach(std::move(index.rows));
     // The directories are the truth: a build is every directory with a
     // record; the index only spares reading the records.
-    auto ids = store_.buildIds();
+    // In number order, so the rows are too, without sorting them.
+    std::vector<std::pair<std::uint64_t, std::string>> ids;
+    for (auto& id : store_.buildIds()) {
+        auto number = BuildId::parse(id)->number;
+        ids.emplace_back(number, std::move(id));
+    }
+    std::sort(ids.begin(), ids.end());
     summaries_.reserve(ids.size());
     bool rewrite = !index.readable;
-    for (const auto& id : ids) {
-        auto number = BuildId::parse(id)->number;
+    for (const auto& [number, id] : ids) {
         auto it =
             std::lower_bound(indexed.begin(), indexed.end(), number,
                              [](const BuildSummary& s, std::uint64_t n) { return s.number < n; });
@@ -67,7 +76,6 @@ void BuildRegistry::load(const StateStore::CorruptHandler& onCorrupt) {
             onCorrupt(store_.buildDir(id) / "record.json", e.what());
         }
     }
-    std::sort(summaries_.begin(), summaries_.end(), byNumber);
     // Lines of removed builds and older lines of pinned ones: compacted
     // once they are as many as the builds.
     rewrite = rewrite || lines > 2 * summaries_.size() + 64;
@@ -87,6 +95,7 @@ void BuildRegistry::load(const StateStore::CorruptHandler& onCorrupt) {
     // What was read to build the index is freed; give it back, so the
     // resident size is what the history keeps, not what reading it took.
     indexed = {};
+    ids = {};
     ::malloc_trim(0);
 }
 

@@ -54,6 +54,8 @@ public:
 
     // One row per build, oldest first.
     const std::vector<BuildSummary>& summaries() const { return summaries_; }
+    // The row of one build; nullptr for an unknown id.
+    const BuildSummary* summary(const std::string& id) const;
     // The records load() read because they were not over, oldest first.
     std::vector<BuildRecord*> unfinished();
     std::size_t size() const { return summaries_.size(); }
@@ -64,7 +66,6 @@ public:
     const StateStore& store() const { return store_; }
 
 private:
-    const BuildSummary* summary(const std::string& id) const;
     BuildSummary* summary(const std::string& id);
     BuildRecord* read(const std::string& id) const;
     std::filesystem::path indexPath() const { return store_.root() / "index"; }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "agent/journal_log.hpp"
 #include "common/build_id.hpp"
@@ -332,16 +333,33 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
     } catch (const FilterError& e) {
         throw sdbus::Error(kInvalidArgs, e.what());
     }
-    // Rows come from the index: no record is read to list.
-    const auto& all = lifecycle_.registry().summaries();
-    auto page = selectPage(f, all.size(), [&](std::size_t i) {
-        const auto& r = all[i];
+    // Rows come from the index: no record is read to list. A filter of
+    // states only a build not over can be in (what `imagebuildctl list`
+    // asks) looks at those builds alone, not the whole history.
+    auto& registry = lifecycle_.registry();
+    std::vector<const BuildSummary*> candidates;
+    bool liveOnly =
+        !f.states.empty() && std::none_of(f.states.begin(), f.states.end(),
+                                          [](const auto& s) { return isFinalState(s); });
+    if (liveOnly) {
+        for (const auto* record : registry.unfinished()) {
+            if (const auto* row = std::as_const(registry).summary(record->id)) {
+                candidates.push_back(row);
+            }
+        }
+    }
+    const auto& all = registry.summaries();
+    auto at = [&](std::size_t i) -> const BuildSummary& {
+        return liveOnly ? *candidates[i] : all[i];
+    };
+    auto page = selectPage(f, liveOnly ? candidates.size() : all.size(), [&](std::size_t i) {
+        const auto& r = at(i);
         return PageProbe{r.number, r.submittedAt, matches(f, r)};
     });
     std::vector<Row> rows;
     rows.reserve(page.size());
     for (auto i : page) {
-        const auto& r = all[i];
+        const auto& r = at(i);
         rows.emplace_back(r.id, r.type, r.arch, r.release, r.name, r.submitter, r.state, r.result,
                           r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
                           sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf);

@@ -682,11 +682,14 @@ void BuildLifecycle::reconcile() {
         logEvent(LOG_WARNING, message_id::kStateCorrupt, "",
                  fmt::format("skipping corrupt build record {}: {}", path.string(), why));
     });
-    for (const auto* record : registry_.all()) {
+    // Only builds not over are read in full (the rest is in the index,
+    // read on demand): they are the ones with anything to reconcile.
+    auto unfinished = registry_.unfinished();
+    for (const auto* record : unfinished) {
         notify([&](LifecycleListener& l) { l.buildLoaded(*record); });
     }
     const auto& store = registry_.store();
-    for (auto* record : registry_.all()) {
+    for (auto* record : unfinished) {
         auto& r = *record;
         if (r.state == state::kQueued && !store.readOutcome(r.id) && !store.wasStarted(r.id) &&
             units_.activeState(r.unit).empty()) {
@@ -812,9 +815,9 @@ void BuildLifecycle::setPinned(const std::string& id, bool pinned) {
 std::vector<std::string> BuildLifecycle::cleanup() {
     const auto& store = registry_.store();
     std::vector<RetentionCandidate> candidates;
-    for (const auto* r : registry_.all()) {
-        candidates.push_back({r->id, r->finished() && !running_.count(r->id) && !r->pinned,
-                              r->finishedAt, directorySize(store.buildDir(r->id))});
+    for (const auto& r : registry_.summaries()) {
+        candidates.push_back({r.id, r.finished() && !running_.count(r.id) && !r.pinned,
+                              r.finishedAt, directorySize(store.buildDir(r.id))});
     }
     std::vector<std::string> removed;
     for (const auto& removal :

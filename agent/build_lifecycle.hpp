@@ -93,6 +93,7 @@ public:
     void addListener(LifecycleListener& listener) { listeners_.push_back(&listener); }
     const LifecycleOptions& options() const { return options_; }
     const BuildRegistry& registry() const { return registry_; }
+    BuildRegistry& registry() { return registry_; }
 
     // Loads every build from disk and brings it up to date with systemd and
     // the outcome files; then starts what fits. Before the loop runs.

@@ -1,7 +1,9 @@
-// Every build this host knows, in memory and on disk: the records (loaded
-// from the StateStore, saved through it), in submission order, found by id
-// or by unit name. Knows nothing of D-Bus or systemd; the lifecycle decides
-// what a record says, the registry keeps it.
+// Every build this host knows, at a cost that does not grow with history:
+// a summary row of every build (from the index, build_index.hpp) in
+// submission order, and full records only for the builds that are not over
+// (read at start) and those asked for since (read on demand from their
+// record.json). Knows nothing of D-Bus or systemd; the lifecycle decides
+// what a record says, the registry keeps it. docs/design.md, "History".
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/build_index.hpp"
 #include "agent/build_record.hpp"
 #include "agent/state_store.hpp"
 
@@ -20,40 +23,58 @@ public:
     BuildRegistry(const BuildRegistry&) = delete;
     BuildRegistry& operator=(const BuildRegistry&) = delete;
 
-    // Reads every record on disk (replacing what is in memory); corrupt ones
-    // go to onCorrupt and are skipped.
+    // Reads the index, and the record of every build it lacks (builds not
+    // over, and any that ended without being indexed: those are indexed
+    // now). Replaces what is in memory. Corrupt records go to onCorrupt
+    // and are skipped.
     void load(const StateStore::CorruptHandler& onCorrupt);
 
     // Persists a new build (kickstart, directories, record) and keeps it.
     // Throws whatever the store throws; nothing is kept then.
     BuildRecord& create(BuildRecord record, const std::string& kickstart);
     // Writes the record as it is now (atomically, the directory synced
-    // unless asked otherwise). Throws on I/O errors.
-    void save(const BuildRecord& record, Sync sync = Sync::kFileAndDirectory) {
-        store_.save(record, sync);
-    }
+    // unless asked otherwise; and its index line once it has ended).
+    // Throws on I/O errors.
+    void save(const BuildRecord& record, Sync sync = Sync::kFileAndDirectory);
     // The build is final: it no longer needs the agent at boot.
     void markDone(const std::string& id) { store_.markDone(id); }
     // Deletes a finished build from disk and memory. Throws
     // std::filesystem::filesystem_error; it is kept then.
     void remove(const std::string& id);
 
+    // The full record, read from disk on first use; nullptr for an unknown
+    // id or an unreadable record. References stay valid until release(id)
+    // or remove(id).
     BuildRecord* find(const std::string& id);
     const BuildRecord* find(const std::string& id) const;
     // imagebuild-<id>.service -> its build; nullptr for any other unit.
     BuildRecord* findByUnit(const std::string& unit);
+    // Drops a finished build's full record from memory (it stays on disk
+    // and in the index); a no-op for builds not over.
+    void release(const std::string& id);
 
-    // Oldest first. Pointers stay valid until that build is removed.
-    const std::vector<BuildRecord*>& all() const { return order_; }
-    std::size_t size() const { return order_.size(); }
+    // One row per build, oldest first.
+    const std::vector<BuildSummary>& summaries() const { return summaries_; }
+    // The row of one build; nullptr for an unknown id.
+    const BuildSummary* summary(const std::string& id) const;
+    // The records load() read because they were not over, oldest first.
+    std::vector<BuildRecord*> unfinished();
+    std::size_t size() const { return summaries_.size(); }
+    // Full records in memory (for tests and benchmarks).
+    std::size_t recordsInMemory() const { return records_.size(); }
 
     StateStore& store() { return store_; }
     const StateStore& store() const { return store_; }
 
 private:
+    BuildSummary* summary(const std::string& id);
+    BuildRecord* read(const std::string& id) const;
+    std::filesystem::path indexPath() const { return store_.root() / "index"; }
+
     StateStore& store_;
-    std::map<std::string, BuildRecord> records_;
-    std::vector<BuildRecord*> order_;
+    // Read on demand by const find() too: a cache, not state.
+    mutable std::map<std::string, BuildRecord> records_;
+    std::vector<BuildSummary> summaries_;  // ascending number
 };
 
 }  // namespace imagebuild::agent

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "agent/journal_log.hpp"
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
+#include "common/list_builds.hpp"
 #include "imagebuild_config.h"
 
 namespace imagebuild::agent {
@@ -70,9 +72,12 @@ Manager::Manager(sdbus::IConnection& connection, BuildLifecycle& lifecycle,
     capabilities_.arches = config.host.arches;
     capabilities_.releases = config.host.releases;
     registerAdaptor();
+    objects_ =
+        std::make_unique<BuildObjects>(connection, getObject(), lifecycle_.registry(), *this);
 }
 
 Manager::~Manager() {
+    objects_.reset();
     unregisterAdaptor();
 }
 
@@ -82,11 +87,6 @@ std::string Manager::Version() {
 
 bool Manager::idle() const {
     return lifecycle_.idle() && notifications_.idle() && pendingCalls_ == 0;
-}
-
-BuildObject* Manager::objectOf(const std::string& id) {
-    auto it = objects_.find(id);
-    return it == objects_.end() ? nullptr : it->second.get();
 }
 
 template <typename Reply>
@@ -112,13 +112,11 @@ void Manager::authorize(const Caller& caller, const char* action,
 // --- Lifecycle events ---------------------------------------------------------
 
 void Manager::buildLoaded(const BuildRecord& record) {
-    objects_[record.id] = std::make_unique<BuildObject>(connection_, record, *this, false);
+    objects_->add(record, false);
 }
 
 void Manager::buildQueued(const BuildRecord& record) {
-    auto object = std::make_unique<BuildObject>(connection_, record, *this, true);
-    auto path = sdbus::ObjectPath(object->getObjectPath());
-    objects_[record.id] = std::move(object);
+    auto path = sdbus::ObjectPath(objects_->add(record, true).getObjectPath());
     emitBuildQueued(record.id, path);
 }
 
@@ -128,17 +126,15 @@ void Manager::buildStarted(const BuildRecord& record) {
 
 void Manager::buildFinished(const BuildRecord& record, bool /*outcomeRecorded*/) {
     emitBuildFinished(record.id, sdbus::ObjectPath(buildObjectPath(record.id)), record.state);
+    objects_->ended(record.id);
 }
 
 void Manager::buildRemoved(const std::string& id) {
-    if (auto* object = objectOf(id)) {
-        object->emitInterfacesRemovedSignal({org::imagebuild::Build1_adaptor::INTERFACE_NAME});
-        objects_.erase(id);
-    }
+    objects_->removed(id);
 }
 
 void Manager::buildChanged(const BuildRecord& record, const std::vector<std::string>& properties) {
-    if (auto* object = objectOf(record.id)) {
+    if (auto* object = objects_->find(record.id)) {
         object->changed(properties);
     }
 }
@@ -371,70 +367,44 @@ sdbus::ObjectPath Manager::GetBuild(const std::string& id) {
     }
 }
 
-namespace {
-
-struct Filter {
-    std::vector<std::string> states;
-    std::string type, arch, release;
-    std::optional<uint32_t> uid;
-};
-
-template <typename T>
-T filterValue(const std::string& key, const sdbus::Variant& v, const char* signature) {
-    if (!v.containsValueOfType<T>()) {
-        throw sdbus::Error(kInvalidArgs,
-                           fmt::format("filter key '{}' must be of type '{}'", key, signature));
-    }
-    return v.get<T>();
-}
-
-Filter parseFilter(const std::map<std::string, sdbus::Variant>& filter) {
-    Filter f;
-    for (const auto& [key, v] : filter) {
-        if (key == "states") {
-            f.states = filterValue<std::vector<std::string>>(key, v, "as");
-        } else if (key == "type") {
-            f.type = filterValue<std::string>(key, v, "s");
-        } else if (key == "arch") {
-            f.arch = filterValue<std::string>(key, v, "s");
-        } else if (key == "release") {
-            f.release = filterValue<std::string>(key, v, "s");
-        } else if (key == "submitter_uid") {
-            f.uid = filterValue<uint32_t>(key, v, "u");
-        } else {
-            throw sdbus::Error(kInvalidArgs,
-                               fmt::format("unknown filter key '{}'; known: states, type, arch, "
-                                           "release, submitter_uid",
-                                           key.substr(0, 80)));
-        }
-    }
-    return f;
-}
-
-bool matches(const Filter& f, const BuildRecord& r) {
-    return (f.states.empty() ||
-            std::find(f.states.begin(), f.states.end(), r.state) != f.states.end()) &&
-           (f.type.empty() || f.type == r.spec.type) && (f.arch.empty() || f.arch == r.spec.arch) &&
-           (f.release.empty() || f.release == r.spec.release) &&
-           (!f.uid || *f.uid == r.submitterUid);
-}
-
-}  // namespace
-
 std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus::Variant>& filter) {
     touch();
-    auto f = parseFilter(filter);
-    std::vector<Row> rows;
-    const auto& all = lifecycle_.registry().all();
-    rows.reserve(all.size());
-    for (const auto* record : all) {
-        const auto& r = *record;
-        if (matches(f, r)) {
-            rows.emplace_back(r.id, r.spec.type, r.spec.arch, r.spec.release, r.spec.name,
-                              r.submitter, r.state, r.result, r.submitterUid, r.submittedAt,
-                              r.startedAt, r.finishedAt, sdbus::ObjectPath(buildObjectPath(r.id)),
-                              r.retryOf);
+    BuildListFilter f;
+    try {
+        f = filterFromDbus(filter);
+    } catch (const FilterError& e) {
+        throw sdbus::Error(kInvalidArgs, e.what());
+    }
+    // Rows come from the index: no record is read to list. A filter of
+    // states only a build not over can be in (what `imagebuildctl list`
+    // asks) looks at those builds alone, not the whole history.
+    auto& registry = lifecycle_.registry();
+    std::vector<const BuildSummary*> candidates;
+    bool liveOnly =
+        !f.states.empty() && std::none_of(f.states.begin(), f.states.end(),
+                                          [](const auto& s) { return isFinalState(s); });
+    if (liveOnly) {
+        for (const auto* record : registry.unfinished()) {
+            if (const auto* row = std::as_const(registry).summary(record->id)) {
+                candidates.push_back(row);
+            }
         }
+    }
+    const auto& all = registry.summaries();
+    auto at = [&](std::size_t i) -> const BuildSummary& {
+        return liveOnly ? *candidates[i] : all[i];
+    };
+    auto page = selectPage(f, liveOnly ? candidates.size() : all.size(), [&](std::size_t i) {
+        const auto& r = at(i);
+        return PageProbe{r.number, r.submittedAt, matches(f, r)};
+    });
+    std::vector<Row> rows;
+    rows.reserve(page.size());
+    for (auto i : page) {
+        const auto& r = at(i);
+        rows.emplace_back(r.id, r.type, r.arch, r.release, r.name, r.submitter, r.state, r.result,
+                          r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
+                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf);
     }
     return rows;
 }

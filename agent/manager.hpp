@@ -1,5 +1,5 @@
 // org.imagebuild.BuildManager1 at /org/imagebuild/Agent1 (with the
-// ObjectManager there) and a Build1 object per build: the bus face of the
+// ObjectManager there) and the Build1 objects (build_objects.hpp): the bus face of the
 // agent's model. Unpacks calls, asks polkit (authorize()), calls the
 // BuildLifecycle and maps its errors to named D-Bus errors; turns the
 // lifecycle's events into signals. The state machine itself lives in
@@ -17,6 +17,7 @@
 
 #include "agent/build_lifecycle.hpp"
 #include "agent/build_object.hpp"
+#include "agent/build_objects.hpp"
 #include "agent/notifications.hpp"
 #include "agent/polkit.hpp"
 #include "agent/service_activity.hpp"
@@ -94,7 +95,6 @@ private:
     void submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
                           const BuildSpec& spec);
 
-    BuildObject* objectOf(const std::string& id);
     // Every call: a record a full disk kept in memory is written as soon as
     // a call finds space again.
     void touch() {
@@ -107,7 +107,7 @@ private:
     const Notifications& notifications_;
     Polkit& polkit_;
     HostCapabilities capabilities_;
-    std::map<std::string, std::unique_ptr<BuildObject>> objects_;
+    std::unique_ptr<BuildObjects> objects_;
     unsigned pendingCalls_ = 0;  // calls waiting for polkit
     std::chrono::steady_clock::time_point lastActivity_ = std::chrono::steady_clock::now();
 };

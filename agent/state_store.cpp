@@ -122,6 +122,29 @@ std::vector<BuildRecord> StateStore::loadAll(const CorruptHandler& onCorrupt) co
     return records;
 }
 
+std::vector<std::string> StateStore::buildIds() const {
+    std::vector<std::string> ids;
+    for (const auto& entry : fs::directory_iterator(root_ / "builds")) {
+        auto name = entry.path().filename().string();
+        if (BuildId::parse(name)) {
+            ids.push_back(std::move(name));
+        }
+    }
+    return ids;
+}
+
+std::optional<BuildRecord> StateStore::load(const std::string& id) const {
+    auto text = readFile(buildDir(id) / "record.json");
+    if (!text) {
+        return std::nullopt;
+    }
+    auto record = recordFromJson(nlohmann::json::parse(*text));
+    if (record.id != id) {
+        throw std::invalid_argument("its id does not match its directory");
+    }
+    return record;
+}
+
 std::optional<UnitOutcome> StateStore::readOutcome(const std::string& id) const {
     auto text = readFile(buildDir(id) / "outcome");
     if (!text) {

@@ -1,6 +1,8 @@
 // The agent's state on disk (StateDirectory=imagebuild, /var/lib/imagebuild):
 //
 //   next-id                     the last build number handed out
+//   index                       a summary line per finished build
+//                               (build_index.hpp): a cache of the records
 //   pending/<id>                one empty file per queued or running build;
 //                               imagebuild-resume.service starts the agent
 //                               at boot when this directory is not empty
@@ -64,6 +66,11 @@ public:
     using CorruptHandler = std::function<void(const std::filesystem::path&, const std::string&)>;
     // All readable records, oldest first; each unreadable one goes to onCorrupt.
     std::vector<BuildRecord> loadAll(const CorruptHandler& onCorrupt) const;
+
+    // The names under builds/ that are build ids (no record read).
+    std::vector<std::string> buildIds() const;
+    // One build's record; nullopt if it has none. Throws on a corrupt one.
+    std::optional<BuildRecord> load(const std::string& id) const;
 
     std::optional<UnitOutcome> readOutcome(const std::string& id) const;
     std::string readKickstart(const std::string& id) const;

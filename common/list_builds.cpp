@@ -1,29 +1,69 @@
 #include "common/list_builds.hpp"
 
+#include <fmt/format.h>
 #include <sdbus-c++/Message.h>
 #include <sdbus-c++/TypeTraits.h>
 
-#include <algorithm>
-
+#include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 
 namespace imagebuild {
 
 namespace {
 
-bool wanted(const std::string& wanted, const std::string& value) {
-    return wanted.empty() || value == wanted;
+void putCursor(std::map<std::string, sdbus::Variant>& out, const char* key,
+               const BuildCursor& cursor) {
+    if (const auto* id = std::get_if<std::string>(&cursor)) {
+        out[key] = sdbus::Variant(*id);
+    } else if (const auto* usec = std::get_if<std::uint64_t>(&cursor)) {
+        out[key] = sdbus::Variant(*usec);
+    }
+}
+
+template <typename T>
+T valueOf(const std::string& key, const sdbus::Variant& v, const char* signature) {
+    if (!v.containsValueOfType<T>()) {
+        throw FilterError(fmt::format("filter key '{}' must be of type '{}'", key, signature));
+    }
+    return v.get<T>();
+}
+
+BuildCursor cursorOf(const std::string& key, const sdbus::Variant& v) {
+    if (v.containsValueOfType<std::uint64_t>()) {
+        return v.get<std::uint64_t>();
+    }
+    auto id = valueOf<std::string>(key, v, "s' (a build id) or 't' (usec since the epoch");
+    if (!BuildId::parse(id)) {
+        throw FilterError(
+            fmt::format("filter key '{}': \"{}\" is not a build id", key, id.substr(0, 80)));
+    }
+    return id;
+}
+
+// The cursor with its id parsed once, for a walk over many rows.
+struct ParsedCursor {
+    bool set = false;
+    bool byTime = false;
+    std::uint64_t value = 0;
+};
+
+ParsedCursor parse(const BuildCursor& cursor) {
+    if (const auto* id = std::get_if<std::string>(&cursor)) {
+        auto parsed = BuildId::parse(*id);
+        return {true, false, parsed ? parsed->number : 0};
+    }
+    if (const auto* usec = std::get_if<std::uint64_t>(&cursor)) {
+        return {true, true, *usec};
+    }
+    return {};
+}
+
+int compare(const ParsedCursor& c, std::uint64_t number, std::uint64_t submittedAt) {
+    auto mine = c.byTime ? submittedAt : number;
+    return mine < c.value ? -1 : mine > c.value ? 1 : 0;
 }
 
 }  // namespace
-
-bool matches(const BuildListFilter& filter, const BuildInfo& build) {
-    const auto& states = filter.states;
-    return (states.empty() ||
-            std::find(states.begin(), states.end(), build.state) != states.end()) &&
-           wanted(filter.type, build.type) && wanted(filter.arch, build.arch) &&
-           wanted(filter.release, build.release);
-}
 
 std::map<std::string, sdbus::Variant> toDbusFilter(const BuildListFilter& filter) {
     std::map<std::string, sdbus::Variant> out;
@@ -39,7 +79,77 @@ std::map<std::string, sdbus::Variant> toDbusFilter(const BuildListFilter& filter
     if (!filter.release.empty()) {
         out["release"] = sdbus::Variant(filter.release);
     }
+    if (filter.submitterUid) {
+        out["submitter_uid"] = sdbus::Variant(*filter.submitterUid);
+    }
+    if (filter.limit) {
+        out["limit"] = sdbus::Variant(*filter.limit);
+    }
+    putCursor(out, "before", filter.before);
+    putCursor(out, "after", filter.after);
     return out;
+}
+
+BuildListFilter filterFromDbus(const std::map<std::string, sdbus::Variant>& filter) {
+    BuildListFilter f;
+    for (const auto& [key, v] : filter) {
+        if (key == "states") {
+            f.states = valueOf<std::vector<std::string>>(key, v, "as");
+        } else if (key == "type") {
+            f.type = valueOf<std::string>(key, v, "s");
+        } else if (key == "arch") {
+            f.arch = valueOf<std::string>(key, v, "s");
+        } else if (key == "release") {
+            f.release = valueOf<std::string>(key, v, "s");
+        } else if (key == "submitter_uid") {
+            f.submitterUid = valueOf<std::uint32_t>(key, v, "u");
+        } else if (key == "limit") {
+            f.limit = valueOf<std::uint32_t>(key, v, "u");
+        } else if (key == "before") {
+            f.before = cursorOf(key, v);
+        } else if (key == "after") {
+            f.after = cursorOf(key, v);
+        } else {
+            throw FilterError(fmt::format(
+                "unknown filter key '{}'; known: states, type, arch, release, submitter_uid, "
+                "limit, before, after",
+                key.substr(0, 80)));
+        }
+    }
+    return f;
+}
+
+int compareToCursor(const BuildCursor& cursor, std::uint64_t number, std::uint64_t submittedAt) {
+    return compare(parse(cursor), number, submittedAt);
+}
+
+std::vector<std::size_t> selectPage(const BuildListFilter& filter, std::size_t count,
+                                    const std::function<PageProbe(std::size_t)>& at) {
+    auto before = parse(filter.before);
+    auto after = parse(filter.after);
+    auto inRange = [&](const PageProbe& p) {
+        return p.matches && (!before.set || compare(before, p.number, p.submittedAt) < 0) &&
+               (!after.set || compare(after, p.number, p.submittedAt) > 0);
+    };
+    std::vector<std::size_t> page;
+    std::size_t limit = filter.limit ? *filter.limit : count;
+    if (!filter.limit || (after.set && !before.set)) {
+        // Forwards from the oldest: every row, or the page just after `after`.
+        for (std::size_t i = 0; i < count && page.size() < limit; ++i) {
+            if (inRange(at(i))) {
+                page.push_back(i);
+            }
+        }
+        return page;
+    }
+    // Backwards from the newest: the newest `limit` rows, then put in order.
+    for (std::size_t i = count; i > 0 && page.size() < limit; --i) {
+        if (inRange(at(i - 1))) {
+            page.push_back(i - 1);
+        }
+    }
+    std::reverse(page.begin(), page.end());
+    return page;
 }
 
 void listBuildRows(sdbus::IProxy& manager, const BuildListFilter& filter,

@@ -1,4 +1,6 @@
-// BuildManager1.ListBuilds read one row at a time: what `reply >>
+// BuildManager1.ListBuilds: its filter (one matcher, used by the agent that
+// answers and by the clients that filter what they already hold) and a
+// reader of its reply one row at a time: what `reply >>
 // std::vector<BuildListRow>` (the generated ListBuilds()) does, into one
 // reused row, so a client listing 10,000 builds never holds them all (the
 // memory is most of what holding them would cost). imagebuildctl and the
@@ -8,31 +10,91 @@
 #include <sdbus-c++/IProxy.h>
 #include <sdbus-c++/Types.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/build_info.hpp"
 
 namespace imagebuild {
 
+// A page boundary: a build id of the host asked (compared by its number,
+// the order of submission) or a submission time in usec since the epoch
+// (what works across hosts, for the forwarder).
+using BuildCursor = std::variant<std::monostate, std::string, std::uint64_t>;
+
 // ListBuilds' filter keys (all optional, ANDed): the agent leaves out the
-// rows that do not match, so they never cross the bus.
+// rows that do not match, so they never cross the bus. Paging: without
+// `limit` every matching row comes back; with it, at most `limit` rows:
+// the newest ones older than `before` (or the newest of all), or, with
+// `after` and no `before`, the oldest ones newer than `after`. A page is in
+// submission order (oldest first) like a whole list; the next older page is
+// the one before its first row.
 struct BuildListFilter {
     std::vector<std::string> states;  // empty: any
     std::string type;                 // empty: any (and so on)
     std::string arch;
     std::string release;
+    std::optional<std::uint32_t> submitterUid;
+    std::optional<std::uint32_t> limit;
+    BuildCursor before;
+    BuildCursor after;
 
-    bool empty() const { return states.empty() && type.empty() && arch.empty() && release.empty(); }
+    bool empty() const {
+        return states.empty() && type.empty() && arch.empty() && release.empty() && !submitterUid &&
+               !limit && before.index() == 0 && after.index() == 0;
+    }
 };
 
-// Whether `build` is one the agent would list with `filter`.
-bool matches(const BuildListFilter& filter, const BuildInfo& build);
+// A filter the agent cannot use: an unknown key, a value of the wrong type,
+// a cursor that is not a build id. The agent answers InvalidArgs with it.
+class FilterError : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
 
 // The a{sv} ListBuilds takes; unset fields are left out.
 std::map<std::string, sdbus::Variant> toDbusFilter(const BuildListFilter& filter);
+// The agent's reading of it. Throws FilterError.
+BuildListFilter filterFromDbus(const std::map<std::string, sdbus::Variant>& filter);
+
+// Whether `build` (a BuildInfo, or anything with the same members: the
+// agent's index rows) passes the filter's keys; paging is not a match.
+template <typename Build>
+bool matches(const BuildListFilter& filter, const Build& build) {
+    const auto wanted = [](const std::string& want, const std::string& value) {
+        return want.empty() || value == want;
+    };
+    const auto& states = filter.states;
+    return (states.empty() ||
+            std::find(states.begin(), states.end(), build.state) != states.end()) &&
+           wanted(filter.type, build.type) && wanted(filter.arch, build.arch) &&
+           wanted(filter.release, build.release) &&
+           (!filter.submitterUid || *filter.submitterUid == build.submitterUid);
+}
+
+// Where a build stands against a cursor, in submission order: <0 older,
+// 0 the cursor itself, >0 newer. number is the build id's number.
+int compareToCursor(const BuildCursor& cursor, std::uint64_t number, std::uint64_t submittedAt);
+
+// The page the filter asks of `count` builds in submission order (oldest
+// first): at(i) gives build i's id number, submission time and whether it
+// matches the filter's keys. Returns the indices of the page, oldest first.
+// Walks from the end the page is at and stops once the page is full, so a
+// small page of a long history costs what the page costs.
+struct PageProbe {
+    std::uint64_t number = 0;
+    std::uint64_t submittedAt = 0;
+    bool matches = false;
+};
+std::vector<std::size_t> selectPage(const BuildListFilter& filter, std::size_t count,
+                                    const std::function<PageProbe(std::size_t)>& at);
 
 // Calls ListBuilds on `manager` (a proxy of /org/imagebuild/Agent1) and
 // hands each row to `each` as it is decoded, in the agent's order. The row

@@ -86,7 +86,11 @@ void addReaders(CLI::App& app, Invocation& inv) {
     list->add_option("--state", inv.list.states, "Only builds in this state (repeatable)")
         ->check(CLI::IsMember(allBuildStates()))
         ->allow_extra_args(false);
-    list->add_flag("-a,--all", inv.list.all, "Include finished builds");
+    list->add_flag("-a,--all", inv.list.all,
+                   "Include finished builds, and list every build (not only the newest 50)");
+    list->add_option("-n,--limit", inv.list.limit,
+                     "Show only the newest N builds (default 50; with --all: every one; 0: all)")
+        ->type_name("N");
 
     auto* status = app.add_subcommand("status", "Show a build's state and its last log lines");
     status->add_option("ID", inv.statusId, "Build id")->required()->check(buildIdCheck());

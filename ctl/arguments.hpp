@@ -64,6 +64,8 @@ struct RetryOptions {
 struct ListOptions {
     std::vector<std::string> states;
     bool all = false;
+    // -n: the newest N builds; unset: 50, or every build with --all. 0: all.
+    std::optional<std::uint32_t> limit;
 };
 
 enum class LogFormat { kShort, kCat, kJson };

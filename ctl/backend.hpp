@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,11 +34,19 @@ public:
     virtual ListResult list(const std::vector<std::string>& states) = 0;
     // The same, one build at a time, in list order, for callers that need
     // not hold them all (a table of 10,000 builds); returns the hosts that
-    // did not answer. The D-Bus backend decodes each row as it hands it on.
+    // did not answer. newest: only the newest N (still oldest first). The
+    // D-Bus backend decodes each row as it hands it on, and asks the agent
+    // for pages (ListBuilds' limit), never the whole history at once.
     virtual std::vector<std::string> listEach(const std::vector<std::string>& states,
-                                              const std::function<void(BuildInfo&&)>& each) {
+                                              const std::function<void(BuildInfo&&)>& each,
+                                              std::optional<std::uint32_t> newest = {}) {
         auto result = list(states);
+        auto skip = newest && result.builds.size() > *newest ? result.builds.size() - *newest : 0;
         for (auto& build : result.builds) {
+            if (skip > 0) {
+                --skip;
+                continue;
+            }
             each(std::move(build));
         }
         return result.unreachable;

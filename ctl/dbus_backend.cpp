@@ -113,19 +113,39 @@ public:
 
     ListResult list(const std::vector<std::string>& states) override {
         ListResult result;
-        listEach(states, [&result](BuildInfo&& b) { result.builds.push_back(std::move(b)); });
+        listEach(states, [&result](BuildInfo&& b) { result.builds.push_back(std::move(b)); }, {});
         return result;
     }
 
     // One row at a time (common/list_builds.hpp): a list of 10,000 builds
     // never holds them all.
+    // newest: one page of that size. Otherwise every build, a page at a
+    // time from the oldest on (each page is the one after the last row of
+    // the previous), so neither side holds the whole history at once.
     std::vector<std::string> listEach(const std::vector<std::string>& states,
-                                      const std::function<void(BuildInfo&&)>& each) override {
+                                      const std::function<void(BuildInfo&&)>& each,
+                                      std::optional<std::uint32_t> newest) override {
+        constexpr std::uint32_t kPage = 1000;
         BuildListFilter filter;
         filter.states = states;  // filtered by the agent
+        filter.limit = newest ? *newest : kPage;
+        if (!newest) {
+            filter.after = std::uint64_t{0};  // from the oldest
+        }
         try {
-            listBuildRows(manager_->raw(), filter,
-                          [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+            for (;;) {
+                std::uint32_t rows = 0;
+                std::string last;
+                listBuildRows(manager_->raw(), filter, [&](const BuildListRow& row) {
+                    ++rows;
+                    last = row.get<0>();
+                    each(buildInfoFromListRow(row));
+                });
+                if (newest || rows < kPage) {
+                    break;
+                }
+                filter.after = last;
+            }
         } catch (const sdbus::Error& e) {
             rethrow(e);
         }

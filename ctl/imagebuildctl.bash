@@ -20,7 +20,7 @@ _imagebuildctl() {
                    --no-ask-password -h --help --version"
     local -A verb_opts=(
         [build]="--config -t --type -a --arch -r --release --name --notify --timeout --label --wait --follow"
-        [list]="--state -a --all"
+        [list]="--state -a --all -n --limit"
         [status]=""
         [log]="-f --follow -n --lines -o --output"
         [cancel]=""

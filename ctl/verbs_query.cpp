@@ -143,6 +143,15 @@ int verbList(Session& session, const ListOptions& options) {
     if (states.empty() && !options.all) {
         states = {"queued", "running"};
     }
+    // The newest 50 unless asked otherwise: a list costs one page however
+    // long the history is.
+    constexpr std::uint32_t kDefaultLimit = 50;
+    std::optional<std::uint32_t> newest;
+    if (options.limit) {
+        newest = *options.limit == 0 ? std::nullopt : options.limit;
+    } else if (!options.all) {
+        newest = kDefaultLimit;
+    }
     const auto& out = session.output();
     auto warn = [](const std::vector<std::string>& unreachable) {
         for (const auto& host : unreachable) {
@@ -154,12 +163,15 @@ int verbList(Session& session, const ListOptions& options) {
         // The array written element by element: the same text as dumping
         // a json array of all builds, without building that array.
         std::string text = "[";
-        auto unreachable = session.backend().listEach(states, [&text](BuildInfo&& b) {
-            if (text.size() > 1) {
-                text += ',';
-            }
-            text += nlohmann::json(b).dump();
-        });
+        auto unreachable = session.backend().listEach(
+            states,
+            [&text](BuildInfo&& b) {
+                if (text.size() > 1) {
+                    text += ',';
+                }
+                text += nlohmann::json(b).dump();
+            },
+            newest);
         text += "]\n";
         warn(unreachable);
         std::fwrite(text.data(), 1, text.size(), stdout);
@@ -168,7 +180,7 @@ int verbList(Session& session, const ListOptions& options) {
     if (out.quiet) {
         std::string ids;
         auto unreachable = session.backend().listEach(
-            states, [&ids](BuildInfo&& b) { ids.append(b.id).push_back('\n'); });
+            states, [&ids](BuildInfo&& b) { ids.append(b.id).push_back('\n'); }, newest);
         warn(unreachable);
         std::fwrite(ids.data(), 1, ids.size(), stdout);
         return kExitOk;
@@ -176,18 +188,26 @@ int verbList(Session& session, const ListOptions& options) {
     // Each build becomes a row as it is decoded; the clock is read once.
     Table table({"ID", "TYPE", "ARCH", "RELEASE", "STATE", "SUBMITTED", "DURATION"});
     auto now = realtimeUsec();
-    auto unreachable = session.backend().listEach(states, [&table, now](BuildInfo&& b) {
-        table.addRow({{b.id},
-                      {b.type},
-                      {b.arch},
-                      {b.release},
-                      {b.state, stateColor(b.state)},
-                      {formatTimestamp(b.submittedAt)},
-                      {buildDuration(b.startedAt, b.finishedAt, now)}});
-    });
+    std::size_t rows = 0;
+    auto unreachable = session.backend().listEach(
+        states,
+        [&table, &rows, now](BuildInfo&& b) {
+            ++rows;
+            table.addRow({{b.id},
+                          {b.type},
+                          {b.arch},
+                          {b.release},
+                          {b.state, stateColor(b.state)},
+                          {formatTimestamp(b.submittedAt)},
+                          {buildDuration(b.startedAt, b.finishedAt, now)}});
+        },
+        newest);
     warn(unreachable);
     Pager pager(session.paging());
     printTable(out, table, "build");
+    if (out.legend && newest && rows == *newest) {
+        fmt::print("Showing the newest {}; pass --all or --limit N for more.\n", *newest);
+    }
     if (out.legend && states.size() == 2 && !options.all && options.states.empty()) {
         fmt::print("Pass --all to see finished builds too.\n");
     }

@@ -106,14 +106,13 @@ std::vector<std::pair<SortKey, json*>> sortedMatches(json& builds, const BuildQu
 }  // namespace
 
 bool BuildQuery::matches(const json& build) const {
-    const auto& states = filter.states;
-    if (!states.empty() &&
-        std::find(states.begin(), states.end(), field(build, "state")) == states.end()) {
-        return false;
-    }
-    return wanted(host, field(build, "host")) && wanted(filter.arch, field(build, "arch")) &&
-           wanted(filter.release, field(build, "release")) &&
-           wanted(filter.type, field(build, "type"));
+    // A peer's build as JSON, through the one filter (common/list_builds.hpp).
+    struct {
+        std::string state, type, arch, release;
+        std::uint32_t submitterUid;
+    } fields{field(build, "state"), field(build, "type"), field(build, "arch"),
+             field(build, "release"), build.value("submitter_uid", std::uint32_t{0})};
+    return wanted(host, field(build, "host")) && imagebuild::matches(filter, fields);
 }
 
 bool BuildQuery::matches(const BuildInfo& build) const {

@@ -404,6 +404,75 @@ test_queued_builds_survive_reboot() {
     assert_eq "$(prop "$three" State)" succeeded
 }
 
+# finished_builds FIRST LAST: finished builds written straight into the
+# state directory, as an agent writes them (a long history in a moment).
+finished_builds() {
+    run_in a bash -c 'cd /var/lib/imagebuild/builds
+        for ((i = $1; i <= $2; i++)); do
+            mkdir -p a-$i
+            printf "{\"id\":\"a-%s\",\"number\":%s,\"type\":\"short\",\"arch\":\"x86_64\",\"release\":\"40\",\"name\":\"old\",\"notify\":[],\"timeout_sec\":0,\"labels\":{},\"state\":\"succeeded\",\"result\":\"succeeded\",\"exit_status\":0,\"unit\":\"imagebuild-a-%s.service\",\"submitter_uid\":0,\"submitter\":\"root\",\"submitted_at\":%s000000,\"started_at\":1,\"finished_at\":2,\"timeout_usec\":0,\"monitor_url\":\"\",\"artifacts\":[],\"cancel_requested\":false}\n" \
+                $i $i $i $i >a-$i/record.json
+        done' _ "$1" "$2"
+}
+# rows OUT: the ids of a ListBuilds reply, in order, space-separated.
+row_ids() { grep -o '"a-[0-9]*" "short"' <<<"$1" | cut -d'"' -f2 | tr '\n' ' ' | sed 's/ $//'; }
+
+test_list_builds_pages() {
+    run_in a systemctl stop imagebuild-agent.service
+    finished_builds 1001 1300
+    # Stopped again: an earlier build's end may have started it meanwhile.
+    run_in a systemctl stop imagebuild-agent.service
+    local page
+    # Newest first pages, each in submission order.
+    page=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 2 limit u 3 type s short)
+    assert_eq "$(row_ids "$page")" "a-1298 a-1299 a-1300"
+    page=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 3 limit u 3 type s short before s a-1298)
+    assert_eq "$(row_ids "$page")" "a-1295 a-1296 a-1297"
+    page=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 3 limit u 2 type s short after s a-1001)
+    assert_eq "$(row_ids "$page")" "a-1002 a-1003"
+    page=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 2 limit u 2 before t 1003000000)
+    assert_eq "$(row_ids "$page")" "a-1001 a-1002"
+    # Without a limit, every row, as before paging.
+    assert_eq "$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 1 type s short | grep -o '"a-1[0-9][0-9][0-9]" "short"' | wc -l)" 300
+    assert_contains "$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 1 before s ../x 2>&1 || true)" "not a build id"
+}
+
+test_old_builds_are_served() {
+    local path
+    path=$(path_of a-1010)
+    assert_eq "$path" /org/imagebuild/Agent1/build/a_2d1010
+    assert_contains "$(run_in a busctl introspect $A "$path")" ".RetryOf"
+    assert_contains "$(run_in a busctl call $A "$path" org.freedesktop.DBus.Properties GetAll s $B)" '"a-1010"'
+    assert_eq "$(prop a-1200 State)" succeeded
+    # Every build in the history is in the tree, made or not.
+    local tree
+    tree=$(run_in a busctl tree --list $A)
+    assert_contains "$tree" /org/imagebuild/Agent1/build/a_2d1001
+    assert_contains "$tree" /org/imagebuild/Agent1/build/a_2d1300
+    # A path of no build has no Build1 (its node answers only the standard
+    # interfaces, as any node under a fallback does).
+    local rc=0 out
+    out=$(run_in a busctl call $A /org/imagebuild/Agent1/build/a_2d9999 \
+        org.freedesktop.DBus.Properties GetAll s $B 2>&1) || rc=$?
+    [ "$rc" -ne 0 ] || { echo "GetAll on a path of no build answered: $out"; return 1; }
+    assert_contains "$out" "Unknown"
+}
+
+test_start_reads_the_index() {
+    assert_contains "$(run_in a cat /var/lib/imagebuild/index)" $'a-1005\tshort'
+    run_in a systemctl stop imagebuild-agent.service
+    # A record damaged after it was indexed: a start does not read it, so
+    # its row is still listed and nothing is reported corrupt.
+    echo '{"id": ' | write_into a /var/lib/imagebuild/builds/a-1100/record.json
+    local since page
+    since=$(run_in a date '+%Y-%m-%d %H:%M:%S')
+    page=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 3 limit u 1 type s short before s a-1101)
+    assert_eq "$(row_ids "$page")" "a-1100"
+    assert_eq "$(run_in a journalctl -q -o cat --since "$since" MESSAGE_ID=889deadd7061417a86090a6b10bf228a | grep -c a-1100 || true)" 0
+    # Asked for in full, it is reported missing, not served half.
+    assert_contains "$(run_in a busctl call $A $M $I GetBuild s a-1100 2>&1 || true)" "no build"
+}
+
 test_case "the contract is on the bus (bus-activated agent)" test_contract
 test_case "meson install again keeps the administrator's imagebuild.conf" test_install_keeps_config
 test_case "an oemdrv build makes an ISO labelled OEMDRV holding the kickstart" test_oemdrv_build
@@ -421,6 +490,9 @@ test_case "ListBuilds filters" test_list_builds_filter
 test_case "kill -9 of the agent mid-build: the next call reports the true result" test_agent_killed_mid_build
 test_case "the agent exits when idle and the bus starts it again" test_idle_exit_and_reactivation
 test_case "a corrupt record is skipped and logged; ids never repeat" test_corrupt_record_is_skipped
+test_case "ListBuilds pages: limit, before and after by id and by time" test_list_builds_pages
+test_case "every old build has its object: introspect, GetAll, busctl tree" test_old_builds_are_served
+test_case "a start reads the index, not every record" test_start_reads_the_index
 test_case "a unit systemd refuses: the build fails with systemd's error as its reason" test_unit_refused_by_systemd
 test_case "a program that cannot be executed: failed, status 203/EXEC as its reason" test_unit_fails_to_exec
 test_case "queued builds run after a power-off and boot" test_queued_builds_survive_reboot

@@ -321,6 +321,35 @@ test_bash_completion() {
     assert_contains "$(sed -n 5p <<<"$out")" "$(id_of_oemdrv)"
 }
 
+# A long history (1,200 finished builds written straight into the state
+# directory, as the agent writes them): list shows a page, --all all of it.
+test_list_pages_a_long_history() {
+    run_in a systemctl stop imagebuild-agent.service
+    run_in a bash -c 'cd /var/lib/imagebuild/builds
+        for ((i = 2001; i <= 3200; i++)); do
+            mkdir -p a-$i
+            printf "{\"id\":\"a-%s\",\"number\":%s,\"type\":\"live\",\"arch\":\"x86_64\",\"release\":\"39\",\"name\":\"old\",\"notify\":[],\"timeout_sec\":0,\"labels\":{},\"state\":\"succeeded\",\"result\":\"succeeded\",\"exit_status\":0,\"unit\":\"imagebuild-a-%s.service\",\"submitter_uid\":0,\"submitter\":\"root\",\"submitted_at\":%s000000,\"started_at\":1,\"finished_at\":2,\"timeout_usec\":0,\"monitor_url\":\"\",\"artifacts\":[],\"cancel_requested\":false}\n" \
+                $i $i $i $i >a-$i/record.json
+        done'
+    # Stopped again: an earlier build's end may have started it meanwhile.
+    run_in a systemctl stop imagebuild-agent.service
+    local all out
+    # --all: every build, across the agent's pages of 1,000, once each, in order.
+    all=$(ctl list --all -q)
+    assert_eq "$(grep -c '^a-[23][0-9][0-9][0-9]$' <<<"$all")" 1200
+    assert_eq "$(sort <<<"$all" | uniq -d | wc -l)" 0
+    assert_eq "$(tail -1 <<<"$all")" a-3200
+    assert_eq "$(grep -n '^a-2001$' <<<"$all" | cut -d: -f1)" "$(($(wc -l <<<"$all") - 1199))"
+    # By default the newest 50, and the table says so.
+    out=$(ctl list --state succeeded)
+    assert_eq "$(grep -c '^a-' <<<"$out")" 50
+    assert_contains "$(grep '^a-' <<<"$out" | head -1)" a-3151
+    assert_contains "$out" "Showing the newest 50"
+    assert_eq "$(ctl list --all -n 3 -q | tr '\n' ' ')" "a-3198 a-3199 a-3200 "
+    assert_eq "$(ctl list --all -n 3 --json | jq -r '.[].id' | tr '\n' ' ')" "a-3198 a-3199 a-3200 "
+    assert_eq "$(ctl list --all -n 0 -q | wc -l)" "$(wc -l <<<"$all")"
+}
+
 test_case "build an oemdrv image with --follow; the ISO holds the flattened kickstart" test_build_follow
 test_case "list shows the build (table with legend, --no-legend, --json)" test_list_shows_it
 test_case "show and status print its properties" test_show_and_status
@@ -334,4 +363,5 @@ test_case "a dead agent says so and exits 5; log still works" test_agent_not_run
 test_case "a legacy imagebuild.conf request builds" test_legacy_request_builds
 test_case "a legacy request with an unsupported key is refused by name" test_legacy_unsupported_key_refused
 test_case "bash completion: verbs, options, types and releases from the agent, ids from list" test_bash_completion
+test_case "list shows the newest 50; --all pages through 1,200 builds; -n N" test_list_pages_a_long_history
 finish

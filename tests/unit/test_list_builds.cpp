@@ -4,6 +4,10 @@
 
 #include "common/list_builds.hpp"
 
+// Filters are written with designated initializers: each test names the
+// keys it sets, the rest stay unset on purpose.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 using namespace imagebuild;
 
 namespace {
@@ -40,15 +44,109 @@ TEST(ListBuildsFilter, OnlyTheSetKeysAreSent) {
     EXPECT_EQ(sent.at("release").get<std::string>(), "41");
     // The signatures the agent checks each key against.
     EXPECT_EQ(sent.at("type").peekValueType(), "s");
-    EXPECT_EQ(toDbusFilter({{"failed"}, "", "", ""}).at("states").peekValueType(), "as");
+    EXPECT_EQ(toDbusFilter({.states = {"failed"}}).at("states").peekValueType(), "as");
 }
 
 TEST(ListBuildsFilter, MatchesLikeTheAgent) {
     auto b = build("running", "oemdrv", "x86_64", "40");
     EXPECT_TRUE(matches({}, b));
-    EXPECT_TRUE(matches({{"queued", "running"}, "oemdrv", "x86_64", "40"}, b));
-    EXPECT_FALSE(matches({{"queued"}, "", "", ""}, b));
-    EXPECT_FALSE(matches({{}, "live", "", ""}, b));
-    EXPECT_FALSE(matches({{}, "", "aarch64", ""}, b));
-    EXPECT_FALSE(matches({{}, "", "", "41"}, b));
+    EXPECT_TRUE(matches(
+        {.states = {"queued", "running"}, .type = "oemdrv", .arch = "x86_64", .release = "40"}, b));
+    EXPECT_FALSE(matches({.states = {"queued"}}, b));
+    EXPECT_FALSE(matches({.type = "live"}, b));
+    EXPECT_FALSE(matches({.arch = "aarch64"}, b));
+    EXPECT_FALSE(matches({.release = "41"}, b));
+    b.submitterUid = 1000;
+    EXPECT_TRUE(matches({.submitterUid = 1000}, b));
+    EXPECT_FALSE(matches({.submitterUid = 0}, b));
+}
+
+TEST(ListBuildsFilter, TheAgentReadsWhatClientsSend) {
+    BuildListFilter sent{.states = {"failed"},
+                         .arch = "aarch64",
+                         .submitterUid = 7,
+                         .limit = 50,
+                         .before = std::string("h-90"),
+                         .after = std::uint64_t{1234}};
+    auto read = filterFromDbus(toDbusFilter(sent));
+    EXPECT_EQ(read.states, sent.states);
+    EXPECT_EQ(read.arch, "aarch64");
+    EXPECT_EQ(read.submitterUid, 7u);
+    EXPECT_EQ(read.limit, 50u);
+    EXPECT_EQ(std::get<std::string>(read.before), "h-90");
+    EXPECT_EQ(std::get<std::uint64_t>(read.after), 1234u);
+    EXPECT_EQ(toDbusFilter(sent).at("limit").peekValueType(), "u");
+    EXPECT_EQ(toDbusFilter(sent).at("after").peekValueType(), "t");
+}
+
+TEST(ListBuildsFilter, ABadFilterIsRefusedWithItsKey) {
+    std::map<std::string, sdbus::Variant> filter{{"colour", sdbus::Variant(std::string("red"))}};
+    EXPECT_THROW(filterFromDbus(filter), FilterError);
+    filter = {{"limit", sdbus::Variant(std::string("50"))}};
+    EXPECT_THROW(filterFromDbus(filter), FilterError);
+    filter = {{"before", sdbus::Variant(std::string("../x"))}};
+    EXPECT_THROW(filterFromDbus(filter), FilterError);
+    filter = {{"before", sdbus::Variant(std::int32_t{3})}};
+    EXPECT_THROW(filterFromDbus(filter), FilterError);
+}
+
+namespace {
+
+// Builds h-1 .. h-count, submitted at 1000*n; odd ones match.
+std::vector<std::size_t> page(const BuildListFilter& filter, std::size_t count = 10) {
+    return selectPage(filter, count, [](std::size_t i) {
+        std::uint64_t n = i + 1;
+        return PageProbe{n, 1000 * n, n % 2 == 1};
+    });
+}
+
+std::vector<std::size_t> numbers(std::initializer_list<std::size_t> n) {
+    std::vector<std::size_t> indices;
+    for (auto v : n) {
+        indices.push_back(v - 1);
+    }
+    return indices;
+}
+
+}  // namespace
+
+TEST(ListBuildsPaging, WithoutALimitEveryMatchingRowOldestFirst) {
+    EXPECT_EQ(page({}), numbers({1, 3, 5, 7, 9}));
+    EXPECT_EQ(page({.before = std::string("h-6")}), numbers({1, 3, 5}));
+    EXPECT_EQ(page({.after = std::string("h-6")}), numbers({7, 9}));
+}
+
+TEST(ListBuildsPaging, ALimitGivesTheNewestPageInOrder) {
+    EXPECT_EQ(page({.limit = 2}), numbers({7, 9}));
+    EXPECT_EQ(page({.limit = 0}), numbers({}));
+    EXPECT_EQ(page({.limit = 100}), numbers({1, 3, 5, 7, 9}));
+}
+
+TEST(ListBuildsPaging, BeforeWalksToOlderPagesUntilNoneIsLeft) {
+    EXPECT_EQ(page({.limit = 2, .before = std::string("h-7")}), numbers({3, 5}));
+    EXPECT_EQ(page({.limit = 2, .before = std::string("h-3")}), numbers({1}));
+    EXPECT_EQ(page({.limit = 2, .before = std::string("h-1")}), numbers({}));
+    // By time: the same pages, for callers merging several hosts.
+    EXPECT_EQ(page({.limit = 2, .before = std::uint64_t{7000}}), numbers({3, 5}));
+    EXPECT_EQ(page({.limit = 2, .before = std::uint64_t{7001}}), numbers({5, 7}));
+}
+
+TEST(ListBuildsPaging, AfterGivesTheOldestPageNewerThanIt) {
+    EXPECT_EQ(page({.limit = 2, .after = std::string("h-2")}), numbers({3, 5}));
+    EXPECT_EQ(page({.limit = 2, .after = std::string("h-9")}), numbers({}));
+    // Both: a window, newest end first.
+    EXPECT_EQ(page({.limit = 2, .before = std::string("h-9"), .after = std::string("h-2")}),
+              numbers({5, 7}));
+    EXPECT_EQ(page({.limit = 5, .before = std::string("h-9"), .after = std::string("h-4")}),
+              numbers({5, 7}));
+}
+
+TEST(ListBuildsPaging, AFullPageStopsTheWalk) {
+    std::size_t asked = 0;
+    auto rows = selectPage({.limit = 3}, 10000, [&asked](std::size_t i) {
+        ++asked;
+        return PageProbe{i + 1, 0, true};
+    });
+    EXPECT_EQ(rows.size(), 3u);
+    EXPECT_EQ(asked, 3u);
 }

@@ -45,7 +45,8 @@ sdbus::ObjectPath ConfigInvalidManager::GetBuild(const std::string&) {
     refuse();
 }
 
-void ConfigInvalidManager::Retry(SubmitReply&& result, std::string) {
+void ConfigInvalidManager::Retry(SubmitReply&& result, std::string,
+                                 std::map<std::string, sdbus::Variant>) {
     refuse(result);
 }
 

@@ -46,7 +46,8 @@ private:
     void Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant> spec) override;
     std::vector<BuildListRow> ListBuilds(const std::map<std::string, sdbus::Variant>&) override;
     sdbus::ObjectPath GetBuild(const std::string& id) override;
-    void Retry(SubmitReply&& result, std::string id) override;
+    void Retry(SubmitReply&& result, std::string id,
+               std::map<std::string, sdbus::Variant> options) override;
     void CancelBuild(sdbus::Result<>&& result, std::string id) override;
     void Cleanup(sdbus::Result<std::vector<std::string>>&& result) override;
     std::string Hostname() override { return hostname_; }

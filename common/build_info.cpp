@@ -69,6 +69,7 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
     info.startedAt = row.get<10>();
     info.finishedAt = row.get<11>();
     info.retryOf = row.get<13>();
+    info.listRow = true;
     if (auto id = BuildId::parse(info.id)) {
         info.host = id->host;
     }

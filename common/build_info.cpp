@@ -3,18 +3,11 @@
 #include <algorithm>
 
 #include "common/build_id.hpp"
+#include "common/dbus_properties.hpp"
 
 namespace imagebuild {
 
 namespace {
-
-template <typename T>
-void take(const std::map<std::string, sdbus::Variant>& properties, const char* key, T& out) {
-    auto it = properties.find(key);
-    if (it != properties.end() && it->second.containsValueOfType<T>()) {
-        out = it->second.get<T>();
-    }
-}
 
 using ArtifactTuple = sdbus::Struct<std::string, std::string, std::uint64_t, std::string>;
 
@@ -22,29 +15,29 @@ using ArtifactTuple = sdbus::Struct<std::string, std::string, std::uint64_t, std
 
 BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& properties) {
     BuildInfo info;
-    take(properties, "Id", info.id);
-    take(properties, "Type", info.type);
-    take(properties, "Arch", info.arch);
-    take(properties, "Release", info.release);
-    take(properties, "Name", info.name);
-    take(properties, "State", info.state);
-    take(properties, "Result", info.result);
-    take(properties, "ExitStatus", info.exitStatus);
-    take(properties, "Reason", info.reason);
-    take(properties, "Unit", info.unit);
-    take(properties, "SubmitterUid", info.submitterUid);
-    take(properties, "Submitter", info.submitter);
-    take(properties, "SubmittedAt", info.submittedAt);
-    take(properties, "StartedAt", info.startedAt);
-    take(properties, "FinishedAt", info.finishedAt);
-    take(properties, "TimeoutUSec", info.timeoutUSec);
-    take(properties, "MonitorUrl", info.monitorUrl);
-    take(properties, "Labels", info.labels);
-    take(properties, "Notify", info.notify);
-    take(properties, "Pinned", info.pinned);
-    take(properties, "RetryOf", info.retryOf);
+    takeProperty(properties, "Id", info.id);
+    takeProperty(properties, "Type", info.type);
+    takeProperty(properties, "Arch", info.arch);
+    takeProperty(properties, "Release", info.release);
+    takeProperty(properties, "Name", info.name);
+    takeProperty(properties, "State", info.state);
+    takeProperty(properties, "Result", info.result);
+    takeProperty(properties, "ExitStatus", info.exitStatus);
+    takeProperty(properties, "Reason", info.reason);
+    takeProperty(properties, "Unit", info.unit);
+    takeProperty(properties, "SubmitterUid", info.submitterUid);
+    takeProperty(properties, "Submitter", info.submitter);
+    takeProperty(properties, "SubmittedAt", info.submittedAt);
+    takeProperty(properties, "StartedAt", info.startedAt);
+    takeProperty(properties, "FinishedAt", info.finishedAt);
+    takeProperty(properties, "TimeoutUSec", info.timeoutUSec);
+    takeProperty(properties, "MonitorUrl", info.monitorUrl);
+    takeProperty(properties, "Labels", info.labels);
+    takeProperty(properties, "Notify", info.notify);
+    takeProperty(properties, "Pinned", info.pinned);
+    takeProperty(properties, "RetryOf", info.retryOf);
     std::vector<ArtifactTuple> artifacts;
-    take(properties, "Artifacts", artifacts);
+    takeProperty(properties, "Artifacts", artifacts);
     for (const auto& a : artifacts) {
         info.artifacts.push_back({a.get<0>(), a.get<1>(), a.get<2>(), a.get<3>()});
     }
@@ -69,6 +62,7 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
     info.startedAt = row.get<10>();
     info.finishedAt = row.get<11>();
     info.retryOf = row.get<13>();
+    info.listRow = true;
     if (auto id = BuildId::parse(info.id)) {
         info.host = id->host;
     }

@@ -44,6 +44,9 @@ struct BuildInfo {
     std::vector<Artifact> artifacts;
     bool pinned = false;  // kept by the host's cleanup whatever its age
     std::string retryOf;  // the build this one re-runs (Build1.RetryOf); empty if none
+    // A row of a list (ListBuilds, GET /v1/builds): only the row's fields are
+    // known; the others hold defaults that must not be shown as facts.
+    bool listRow = false;
 
     bool finished() const { return finishedAt != 0 || !result.empty(); }
 };

@@ -36,21 +36,24 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"name", info.name},
                        {"state", info.state},
                        {"result", info.result},
-                       {"exit_status", info.exitStatus},
-                       {"reason", info.reason},
-                       {"unit", info.unit},
                        {"submitter_uid", info.submitterUid},
                        {"submitter", info.submitter},
                        {"submitted_at", info.submittedAt},
                        {"started_at", info.startedAt},
                        {"finished_at", info.finishedAt},
-                       {"timeout_usec", info.timeoutUSec},
-                       {"monitor_url", info.monitorUrl},
-                       {"labels", info.labels},
-                       {"notify", info.notify},
-                       {"artifacts", info.artifacts},
-                       {"pinned", info.pinned},
                        {"retry_of", info.retryOf}};
+    if (info.listRow) {
+        return;
+    }
+    j["exit_status"] = info.exitStatus;
+    j["reason"] = info.reason;
+    j["unit"] = info.unit;
+    j["timeout_usec"] = info.timeoutUSec;
+    j["monitor_url"] = info.monitorUrl;
+    j["labels"] = info.labels;
+    j["notify"] = info.notify;
+    j["artifacts"] = info.artifacts;
+    j["pinned"] = info.pinned;
 }
 
 void from_json(const nlohmann::json& j, BuildInfo& info) {
@@ -77,6 +80,7 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "artifacts", info.artifacts);
     optional(j, "pinned", info.pinned);
     optional(j, "retry_of", info.retryOf);
+    info.listRow = !j.contains("artifacts");
 }
 
 }  // namespace imagebuild

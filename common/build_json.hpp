@@ -5,6 +5,11 @@
 //    "started_at", "finished_at", "timeout_usec", "monitor_url", "labels": {k: v},
 //    "notify": [addr], "artifacts": [{"name", "path", "size", "sha256"}]}
 // Times are integers, usec since the epoch, 0 while they have not happened.
+// A list row (BuildInfo::listRow) has only the keys a ListBuilds row carries:
+// "id", "host", "type", "arch", "release", "name", "state", "result",
+// "submitter_uid", "submitter", "submitted_at", "started_at", "finished_at",
+// "retry_of"; the others are left out rather than shown with values it does
+// not have. Every producer of a build's JSON goes through to_json here.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -17,7 +22,7 @@ void to_json(nlohmann::json& j, const Artifact& artifact);
 void from_json(const nlohmann::json& j, Artifact& artifact);
 void to_json(nlohmann::json& j, const BuildInfo& info);
 // Missing keys keep their defaults; a key of the wrong type throws
-// nlohmann::json::type_error naming it.
+// nlohmann::json::type_error naming it. Without "artifacts" it is a list row.
 void from_json(const nlohmann::json& j, BuildInfo& info);
 
 }  // namespace imagebuild

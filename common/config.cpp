@@ -14,6 +14,7 @@
 #include <set>
 
 #include "common/atomic_file.hpp"
+#include "common/config_problems.hpp"
 #include "common/http_url.hpp"
 #include "common/ini_file.hpp"
 
@@ -129,14 +130,19 @@ public:
         return s == "yes" || s == "true";
     }
 
+    // Every unknown key of the section, one "file:line: ..." line each in
+    // the order of the file: a typo fixed should not reveal the next one.
     void knownKeys(const std::string& section, const std::map<std::string, Located>& entries,
                    const std::vector<std::string>& known) const {
+        std::map<int, std::string> unknown;
         for (const auto& [key, v] : entries) {
             if (std::find(known.begin(), known.end(), key) == known.end()) {
-                fail(v.line, fmt::format("unknown key '{}' in [{}]; known keys: {}", key, section,
-                                         fmt::join(known, ", ")));
+                unknown[v.line] =
+                    fmt::format("{}:{}: unknown key '{}' in [{}]; known keys: {}", fileName_,
+                                v.line, key, section, fmt::join(known, ", "));
             }
         }
+        throwIfAny(unknown);
     }
 
 private:

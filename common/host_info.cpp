@@ -1,6 +1,20 @@
 #include "common/host_info.hpp"
 
+#include "common/dbus_properties.hpp"
+
 namespace imagebuild {
+
+HostInfo hostInfoFromProperties(const std::map<std::string, sdbus::Variant>& properties) {
+    HostInfo info;
+    takeProperty(properties, "Hostname", info.hostname);
+    takeProperty(properties, "Arches", info.arches);
+    takeProperty(properties, "Releases", info.releases);
+    takeProperty(properties, "ImageTypes", info.imageTypes);
+    takeProperty(properties, "Running", info.running);
+    takeProperty(properties, "Queued", info.queued);
+    takeProperty(properties, "MaxParallel", info.maxParallel);
+    return info;
+}
 
 void to_json(nlohmann::json& j, const HostInfo& host) {
     j = nlohmann::json{{"hostname", host.hostname},

@@ -7,7 +7,10 @@
 // answer, 0 = never.
 #pragma once
 
+#include <sdbus-c++/Types.h>
+
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -28,6 +31,10 @@ struct HostInfo {
     std::string error;
     std::uint64_t lastSeen = 0;
 };
+
+// From org.freedesktop.DBus.Properties.GetAll("org.imagebuild.BuildManager1"):
+// what the agent says of itself (url, status and health are the caller's).
+HostInfo hostInfoFromProperties(const std::map<std::string, sdbus::Variant>& properties);
 
 void to_json(nlohmann::json& j, const HostInfo& host);
 // Missing keys keep their defaults.

@@ -8,7 +8,7 @@
 
 #include "common/build_id.hpp"
 #include "common/build_info.hpp"
-#include "ctl/exit_codes.hpp"
+#include "common/exit_codes.hpp"
 #include "ctl/suggest.hpp"
 #include "imagebuild_config.h"
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "ctl/exit_codes.hpp"
+#include "common/exit_codes.hpp"
 
 namespace imagebuild::ctl {
 

@@ -193,14 +193,13 @@ public:
 
     std::vector<HostInfo> hosts() override {
         try {
-            HostInfo host;
-            host.hostname = manager_->Hostname();
-            host.arches = manager_->Arches();
-            host.releases = manager_->Releases();
-            host.imageTypes = manager_->ImageTypes();
-            host.running = manager_->Running();
-            host.queued = manager_->Queued();
-            host.maxParallel = manager_->MaxParallel();
+            std::map<std::string, sdbus::Variant> all;
+            manager_->raw()
+                .callMethod("GetAll")
+                .onInterface("org.freedesktop.DBus.Properties")
+                .withArguments(std::string(names::kManagerInterface))
+                .storeResultsTo(all);
+            auto host = hostInfoFromProperties(all);
             host.healthy = true;  // it answered
             host.status = "up";
             return {host};

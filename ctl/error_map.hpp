@@ -1,6 +1,7 @@
 // Errors from the agent or the forwarder, turned into a sentence a person can
-// act on and the exit code (exit_codes.hpp) a script can test. One table per
-// transport, so every verb reports the same failure the same way.
+// act on and the exit code (common/exit_codes.hpp) a script can test. Both
+// transports read the one error table (common/error_table.hpp), so every verb
+// reports the same failure the same way, locally or with --host.
 #pragma once
 
 #include <string>

@@ -17,10 +17,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/exit_codes.hpp"
 #include "common/kickstart_flatten.hpp"
 #include "common/kickstart_lint.hpp"
 #include "common/sha256.hpp"
-#include "ctl/exit_codes.hpp"
 
 namespace imagebuild::ctl {
 

@@ -9,9 +9,9 @@
 #include <iostream>
 
 #include "common/build_spec.hpp"
+#include "common/exit_codes.hpp"
 #include "common/sha256.hpp"
 #include "ctl/ctl_error.hpp"
-#include "ctl/exit_codes.hpp"
 
 namespace imagebuild::ctl {
 

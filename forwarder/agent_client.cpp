@@ -46,12 +46,6 @@ private:
                              const std::vector<std::string>&) override {}
 };
 
-template <typename T>
-T property(const std::map<std::string, sdbus::Variant>& all, const char* key) {
-    auto it = all.find(key);
-    return it != all.end() && it->second.containsValueOfType<T>() ? it->second.get<T>() : T{};
-}
-
 // A pooled connection is kept only if it was closed by no one and its calls
 // failed, if at all, with the agent's own errors: anything else (the bus
 // went away, a call timed out and its late reply may still come) drops it.
@@ -208,19 +202,10 @@ public:
     }
 
     HostInfo host() override {
-        auto all = pool_.run([](sdbus::IConnection& bus) {
+        return hostInfoFromProperties(pool_.run([](sdbus::IConnection& bus) {
             ManagerProxy manager(bus);
             return manager.GetAll(dbus_names::kManagerInterface);
-        });
-        HostInfo info;
-        info.hostname = property<std::string>(all, "Hostname");
-        info.arches = property<std::vector<std::string>>(all, "Arches");
-        info.releases = property<std::vector<std::string>>(all, "Releases");
-        info.imageTypes = property<std::vector<std::string>>(all, "ImageTypes");
-        info.running = property<std::uint32_t>(all, "Running");
-        info.queued = property<std::uint32_t>(all, "Queued");
-        info.maxParallel = property<std::uint32_t>(all, "MaxParallel");
-        return info;
+        }));
     }
 
 private:

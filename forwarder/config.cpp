@@ -1,6 +1,7 @@
 #include "forwarder/config.hpp"
 
 #include "common/config.hpp"
+#include "common/config_problems.hpp"
 #include "common/ini_file.hpp"
 
 #include <fmt/format.h>
@@ -30,12 +31,14 @@ public:
           name_(std::move(name)) {}
 
     void checkKnownKeys(const std::set<std::string>& known) const {
+        std::map<int, std::string> unknown;
         for (const auto& [key, value] : section_) {
             if (!known.count(key)) {
-                throw ConfigError(fmt::format("{}:{}: unknown key '{}' in [{}]", name_, value.line,
-                                              key, kSection));
+                unknown[value.line] = fmt::format("{}:{}: unknown key '{}' in [{}]", name_,
+                                                  value.line, key, kSection);
             }
         }
+        throwIfAny(unknown);
     }
 
     [[noreturn]] void fail(const std::string& key, const std::string& what) const {

@@ -1,4 +1,5 @@
-// The one table from the agent's D-Bus errors to HTTP responses.
+// The agent's D-Bus errors as HTTP responses, by the one error table
+// (common/error_table.hpp).
 #pragma once
 
 #include <sdbus-c++/Error.h>

@@ -85,6 +85,14 @@ test_list_shows_it() {
     assert_eq "$(ctl list --all --no-legend | grep -c "^$id ")" 1
     assert_eq "$(ctl list --no-legend | grep -c "^$id " || true)" 0
     assert_eq "$(ctl list --all --json | jq -r --arg id "$id" '.[] | select(.id == $id) | .state')" succeeded
+    # A row says only what a list knows, and all of it as status does: no
+    # exit status -1 or empty artifacts for a build that has both.
+    local row full
+    row=$(ctl list --all --json | jq -c --arg id "$id" '.[] | select(.id == $id)')
+    full=$(ctl status "$id" --json)
+    assert_eq "$(jq -c --argjson f "$full" '[to_entries[] | select($f[.key] != .value) | .key]' <<<"$row")" "[]"
+    assert_eq "$(jq -c '[has("exit_status"), has("artifacts")]' <<<"$row")" "[false,false]"
+    assert_eq "$(jq -c '[.exit_status, (.artifacts | length > 0)]' <<<"$full")" "[0,true]"
 }
 
 test_show_and_status() {

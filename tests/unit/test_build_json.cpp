@@ -79,3 +79,29 @@ TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
     EXPECT_EQ(info.finishedAt, 0u);
     EXPECT_EQ(info.retryOf, "b-3");
 }
+
+TEST(BuildJson, AListRowLeavesOutWhatARowDoesNotCarry) {
+    imagebuild::BuildListRow row("b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "succeeded",
+                                 "succeeded", 998u, 10u, 11u, 12u,
+                                 sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "");
+    nlohmann::json j = imagebuild::buildInfoFromListRow(row);
+    EXPECT_EQ(j["state"], "succeeded");
+    EXPECT_EQ(j["finished_at"], 12u);
+    for (const char* unknown : {"exit_status", "artifacts", "reason", "unit", "labels", "notify",
+                                "monitor_url", "timeout_usec", "pinned"}) {
+        EXPECT_FALSE(j.contains(unknown)) << unknown;
+    }
+    // Read back (imagebuildctl --host), it is a row again and stays one.
+    auto back = j.get<BuildInfo>();
+    EXPECT_TRUE(back.listRow);
+    EXPECT_EQ(nlohmann::json(back), j);
+}
+
+TEST(BuildJson, AWholeRecordIsNotARow) {
+    BuildInfo info;
+    info.exitStatus = 0;
+    nlohmann::json j = info;
+    EXPECT_EQ(j["exit_status"], 0);
+    EXPECT_TRUE(j["artifacts"].is_array());
+    EXPECT_FALSE(j.get<BuildInfo>().listRow);
+}

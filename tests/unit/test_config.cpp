@@ -111,6 +111,13 @@ TEST(Config, EveryErrorNamesFileAndLine) {
               "test.conf:2: unknown key 'colour' in [host]; known keys: arches, releases, "
               "max_parallel, queue_max, idle_exit_sec, monitor_url, memory_max, cpu_quota, "
               "tasks_max, timeout_sec, min_free");
+    // Every unknown key of a section, each with its line, in the order of the file.
+    const std::string hostKeys =
+        "; known keys: arches, releases, max_parallel, queue_max, idle_exit_sec, monitor_url, "
+        "memory_max, cpu_quota, tasks_max, timeout_sec, min_free";
+    EXPECT_EQ(errorOf("[host]\ncolour = red\nmax_parallel = 1\nbogus = 1\n" + type),
+              "test.conf:2: unknown key 'colour' in [host]" + hostKeys + "\n" +
+                  "test.conf:4: unknown key 'bogus' in [host]" + hostKeys);
     EXPECT_EQ(errorOf("[host]\nmax_parallel = 1\nmax_parallel = 2\n" + type),
               "test.conf:3: 'max_parallel' is set twice in [host] (first at line 2)");
     EXPECT_EQ(errorOf("[host]\nmemory_max = lots\n" + type),

@@ -1,10 +1,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/exit_codes.hpp"
 #include "ctl/arguments.hpp"
-#include "ctl/exit_codes.hpp"
 #include "ctl/suggest.hpp"
 
+using namespace imagebuild;
 using namespace imagebuild::ctl;
 using ::testing::HasSubstr;
 

@@ -2,9 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "common/dbus_names.hpp"
+#include "common/exit_codes.hpp"
 #include "ctl/error_map.hpp"
-#include "ctl/exit_codes.hpp"
 
+using namespace imagebuild;
 using namespace imagebuild::ctl;
 namespace names = imagebuild::dbus_names::error;
 using ::testing::HasSubstr;
@@ -92,8 +93,22 @@ TEST(CtlErrorMap, HttpStatusesMapToExitCodes) {
     EXPECT_THAT(mapHttpError(500, "", "", url).message, HasSubstr("HTTP 500"));
 }
 
-TEST(CtlErrorMap, HttpBodyWithADbusErrorNameUsesTheDbusSentence) {
-    auto mapped = mapHttpError(404, names::kNotFound, "no build h-9", "http://x");
+TEST(CtlErrorMap, HttpErrorNamesDecideTheExitStatusAsOnTheBus) {
+    // 503 alone is a host out of reach; a full queue is not.
+    auto full = mapHttpError(503, "QueueFull", "2 builds are queued already", "http://x");
+    EXPECT_EQ(full.exitCode, kExitFailure);
+    EXPECT_EQ(full.message,
+              "The build queue of this host is full; try again later: 2 builds are queued already");
+    auto slow = mapHttpError(504, "AgentTimeout", "no reply", "http://x");
+    EXPECT_EQ(slow.exitCode, kExitUnreachable);
+    EXPECT_THAT(slow.message, HasSubstr("did not answer in time"));
+}
+
+TEST(CtlErrorMap, HttpStatusSentenceStaysWhenTheNameAgrees) {
+    auto mapped = mapHttpError(404, "NotFound", "no build h-9", "http://x");
     EXPECT_EQ(mapped.exitCode, kExitNotFound);
-    EXPECT_EQ(mapped.message, "No such build: no build h-9");
+    EXPECT_EQ(mapped.message, "Not found: no build h-9");
+    auto down = mapHttpError(503, "AgentUnavailable", "no agent", "http://x");
+    EXPECT_EQ(down.exitCode, kExitUnreachable);
+    EXPECT_THAT(down.message, HasSubstr("http://x is not reachable"));
 }

@@ -144,9 +144,10 @@ TEST(CtlHttp, ListFiltersStatesAndReportsUnreachableHosts) {
 
 TEST(CtlHttp, ErrorBodiesMapToExitCodesAndSentences) {
     StandInForwarder forwarder(
-        {{404, R"({"error":"org.imagebuild.Error.NotFound","message":"no build b-9"})"},
+        {{404, R"({"error":"NotFound","message":"no build b-9"})"},
          {401, R"({"error":"unauthorized","message":"token missing"})"},
          {503, R"({"error":"unreachable","message":"host b is down"})"},
+         {503, R"({"error":"QueueFull","message":"2 builds are queued already"})"},
          {204, ""}});
     auto backend = makeHttpBackend(forwarder.url(), "");
     try {
@@ -154,10 +155,12 @@ TEST(CtlHttp, ErrorBodiesMapToExitCodesAndSentences) {
         FAIL() << "no error";
     } catch (const CtlError& e) {
         EXPECT_EQ(e.exitCode(), kExitNotFound);
-        EXPECT_STREQ(e.what(), "No such build: no build b-9");
+        EXPECT_STREQ(e.what(), "Not found: no build b-9");
     }
     EXPECT_EQ(exitCodeOf([&] { backend->list({}); }), kExitAccessDenied);
     EXPECT_EQ(exitCodeOf([&] { backend->get("b-1"); }), kExitUnreachable);
+    // A 503 the error table names otherwise is what it names: as on the bus.
+    EXPECT_EQ(exitCodeOf([&] { backend->get("b-1"); }), kExitFailure);
     EXPECT_EQ(exitCodeOf([&] { backend->cancel("b-1"); }), kExitOk);
 }
 

@@ -8,6 +8,7 @@
 #include "ctl/ctl_error.hpp"
 #include "ctl/legacy_config.hpp"
 
+using namespace imagebuild;
 using namespace imagebuild::ctl;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -79,6 +79,10 @@ TEST(ForwarderConfig, FirstProbeWait) {
 TEST(ForwarderConfig, UnknownKeysAndSyntaxErrorsAreRejected) {
     EXPECT_EQ(errorOf("[forwarder]\nlisten = 1.2.3.4:1\npeer = http://b\n"),
               "imagebuild.conf:3: unknown key 'peer' in [forwarder]");
+    // Every unknown key, in the order of the file, not only the first found.
+    EXPECT_EQ(errorOf("[forwarder]\nzone = 1\nlisten = 1.2.3.4:1\npeer = http://b\n"),
+              "imagebuild.conf:2: unknown key 'zone' in [forwarder]\n"
+              "imagebuild.conf:4: unknown key 'peer' in [forwarder]");
     EXPECT_EQ(errorOf("[forwarder]\nthis is not ini\n"),
               "imagebuild.conf:2: not a [section] or key = value line");
     EXPECT_EQ(errorOf("[forwarder]\nlisten = 1.2.3.4:1\nlisten = 1.2.3.4:2\n"),

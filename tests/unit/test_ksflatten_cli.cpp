@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
+#include "common/exit_codes.hpp"
 #include "common/sha256.hpp"
-#include "ctl/exit_codes.hpp"
 #include "ctl/ksflatten.hpp"
 #include "tests/unit/temp_tree.hpp"
 
@@ -46,7 +46,7 @@ TEST_F(KsflattenCli, PrintsTheFlattenedKickstart) {
     KsflattenOptions options;
     options.file = "main.ks";
     auto r = run(options);
-    EXPECT_EQ(r.code, ctl::kExitOk);
+    EXPECT_EQ(r.code, imagebuild::kExitOk);
     EXPECT_EQ(r.out, "lang C\nkeyboard us\n%packages\n@core\n%end\n");
     EXPECT_EQ(r.err, "");
 }
@@ -56,11 +56,11 @@ TEST_F(KsflattenCli, CheckPrintsNothingAndFailsOnErrors) {
     options.file = "main.ks";
     options.check = true;
     auto ok = run(options);
-    EXPECT_EQ(ok.code, ctl::kExitOk);
+    EXPECT_EQ(ok.code, imagebuild::kExitOk);
     EXPECT_EQ(ok.out, "");
     dir.write("part.ks", "%include missing.ks\n");
     auto bad = run(options);
-    EXPECT_EQ(bad.code, ctl::kExitFailure);
+    EXPECT_EQ(bad.code, imagebuild::kExitFailure);
     EXPECT_EQ(bad.out, "");
     EXPECT_EQ(bad.err,
               "ksflatten: part.ks:1: %include missing.ks: no such file (looked for 'missing.ks' "
@@ -69,18 +69,18 @@ TEST_F(KsflattenCli, CheckPrintsNothingAndFailsOnErrors) {
 
 TEST_F(KsflattenCli, ExitCodesForUsageAndMissingFile) {
     KsflattenOptions options;
-    EXPECT_EQ(run(options).code, ctl::kExitUsage);
+    EXPECT_EQ(run(options).code, imagebuild::kExitUsage);
     options.file = "nothere.ks";
     auto missing = run(options);
-    EXPECT_EQ(missing.code, ctl::kExitNotFound);
+    EXPECT_EQ(missing.code, imagebuild::kExitNotFound);
     EXPECT_EQ(missing.err, "ksflatten: nothere.ks: no such file\n");
     options.file = "main.ks";
     options.root = "no-such-dir";
-    EXPECT_EQ(run(options).code, ctl::kExitNotFound);
+    EXPECT_EQ(run(options).code, imagebuild::kExitNotFound);
     std::filesystem::create_directory(dir.path("bundle"));
     options.root = "bundle";
     auto outside = run(options);
-    EXPECT_EQ(outside.code, ctl::kExitUsage);
+    EXPECT_EQ(outside.code, imagebuild::kExitUsage);
     EXPECT_EQ(outside.err, "ksflatten: main.ks is not inside the bundle root bundle\n");
 }
 
@@ -89,7 +89,7 @@ TEST_F(KsflattenCli, JsonListsFilesWithSha256) {
     options.file = "main.ks";
     options.json = true;
     auto r = run(options);
-    ASSERT_EQ(r.code, ctl::kExitOk);
+    ASSERT_EQ(r.code, imagebuild::kExitOk);
     auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["root"], "main.ks");
     ASSERT_EQ(j["files"].size(), 2u);
@@ -106,12 +106,12 @@ TEST_F(KsflattenCli, OutputIsWrittenAtomically) {
     options.file = "main.ks";
     options.output = "out.ks";
     auto r = run(options);
-    EXPECT_EQ(r.code, ctl::kExitOk);
+    EXPECT_EQ(r.code, imagebuild::kExitOk);
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(dir.read("out.ks"), "lang C\nkeyboard us\n%packages\n@core\n%end\n");
     // A failed flatten leaves the old output alone, and no temporary file.
     dir.write("part.ks", "\xFF");
-    EXPECT_EQ(run(options).code, ctl::kExitFailure);
+    EXPECT_EQ(run(options).code, imagebuild::kExitFailure);
     EXPECT_EQ(dir.read("out.ks"), "lang C\nkeyboard us\n%packages\n@core\n%end\n");
     std::size_t entries = 0;
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.root())) {
@@ -121,7 +121,7 @@ TEST_F(KsflattenCli, OutputIsWrittenAtomically) {
     options.output = "no-such-dir/out.ks";
     dir.write("part.ks", "keyboard us\n");
     auto unwritable = run(options);
-    EXPECT_EQ(unwritable.code, ctl::kExitFailure);
+    EXPECT_EQ(unwritable.code, imagebuild::kExitFailure);
     EXPECT_EQ(unwritable.err,
               "ksflatten: cannot create temporary file for no-such-dir/out.ks: No such file or "
               "directory\n");
@@ -134,7 +134,7 @@ TEST_F(KsflattenCli, LintWarnsWithOriginalFileAndLine) {
     options.lint = true;
     options.check = true;
     auto r = run(options);
-    EXPECT_EQ(r.code, ctl::kExitFailure);
+    EXPECT_EQ(r.code, imagebuild::kExitFailure);
     EXPECT_EQ(r.err,
               "part.ks:2: warning: 'lang' repeats the lang command of main.ks:1; pykickstart "
               "keeps only the last\n");
@@ -151,14 +151,14 @@ TEST_F(KsflattenCli, BundleRootConfinesIncludes) {
     options.file = "bundle/main.ks";
     options.root = "bundle";
     auto r = run(options);
-    EXPECT_EQ(r.code, ctl::kExitFailure);
+    EXPECT_EQ(r.code, imagebuild::kExitFailure);
     EXPECT_EQ(r.err,
               "ksflatten: main.ks:1: %include ../part.ks: '../part.ks' leads outside the bundle "
               "root\n");
     dir.write("bundle/main.ks", "%include part.ks\n");
     dir.write("bundle/part.ks", "lang C\n");
     auto ok = run(options);
-    EXPECT_EQ(ok.code, ctl::kExitOk);
+    EXPECT_EQ(ok.code, imagebuild::kExitOk);
     EXPECT_EQ(ok.out, "lang C\n");
 }
 

@@ -1,7 +1,9 @@
-// imagebuildctl's exit codes: documented in imagebuildctl(1), stable.
+// imagebuildctl's exit codes: documented in imagebuildctl(1), stable. In
+// common because the error table (error_table.hpp) names the exit code of
+// every error, whichever boundary it crosses.
 #pragma once
 
-namespace imagebuild::ctl {
+namespace imagebuild {
 
 enum ExitCode : int {
     kExitOk = 0,
@@ -16,4 +18,4 @@ enum ExitCode : int {
     kExitConfigInvalid = 9,  // the agent's configuration file is invalid
 };
 
-}  // namespace imagebuild::ctl
+}  // namespace imagebuild

@@ -183,7 +183,10 @@ sb_run() {
         sb_die "host '$name' is not running"
         return 1
     }
-    nsenter -t "$pid" -a -- "$@"
+    # --root and --wd of the host's systemd: entering a mount namespace
+    # alone lands at that namespace's root, which is not the host's / when
+    # this runs in a chroot (a fresh root made with debootstrap, schroot).
+    nsenter -t "$pid" -a -r -w -- "$@"
 }
 
 # Prepares the persistent layers and the masks, from outside: only the host's

@@ -90,6 +90,15 @@ sb_check_requirements() {
         echo "  fix: in a container, run it privileged (docker/podman run --privileged --cgroupns=private)" >&2
         return 77
     fi
+    # Not for the sandbox itself: for the builds inside, whose units have
+    # PrivateUsers=. The kernel refuses user namespaces to a chroot'ed
+    # process, and a sysctl may forbid them.
+    if ! err=$(unshare --user true 2>&1); then
+        echo "sandbox: this machine may not create user namespaces, which builds need (PrivateUsers=): ${err:-unshare --user failed}" >&2
+        echo "  fix: not from a chroot (the kernel refuses them there; a container or pivot_root is fine);" >&2
+        echo "  sysctl user.max_user_namespaces above 0" >&2
+        return 77
+    fi
     if ! grep -qw cgroup2 /proc/filesystems || ! grep -qw overlay /proc/filesystems; then
         echo "sandbox: kernel lacks cgroup2 or overlay file systems" >&2
         echo "  fix: modprobe overlay, or a kernel with CONFIG_OVERLAY_FS and cgroup2" >&2

@@ -339,7 +339,10 @@ sb_poweroff() {
     # cgroup kill in sb_release is the quicker end for it.
     case "$(sb_run "$name" systemctl is-system-running 2>/dev/null)" in
     running | degraded) sb_run "$name" systemctl poweroff --no-block >/dev/null 2>&1 || true ;;
-    *) kill -KILL "$unshare_pid" 2>/dev/null ;;
+    # Gone already (a host tied to a caller that ended, its unshare reaped
+    # at once, as an init like systemd reaps): no error, its cgroup is still
+    # emptied and removed below.
+    *) kill -KILL "$unshare_pid" 2>/dev/null || true ;;
     esac
     deadline=$((SECONDS + 30))
     while kill -0 "$unshare_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do

@@ -90,6 +90,15 @@ sb_check_requirements() {
         echo "  fix: in a container, run it privileged (docker/podman run --privileged --cgroupns=private)" >&2
         return 77
     fi
+    # Not for the sandbox itself: for the builds inside, whose units have
+    # PrivateUsers=. The kernel refuses user namespaces to a chroot'ed
+    # process, and a sysctl may forbid them.
+    if ! err=$(unshare --user true 2>&1); then
+        echo "sandbox: this machine may not create user namespaces, which builds need (PrivateUsers=): ${err:-unshare --user failed}" >&2
+        echo "  fix: not from a chroot (the kernel refuses them there; a container or pivot_root is fine);" >&2
+        echo "  sysctl user.max_user_namespaces above 0" >&2
+        return 77
+    fi
     if ! grep -qw cgroup2 /proc/filesystems || ! grep -qw overlay /proc/filesystems; then
         echo "sandbox: kernel lacks cgroup2 or overlay file systems" >&2
         echo "  fix: modprobe overlay, or a kernel with CONFIG_OVERLAY_FS and cgroup2" >&2
@@ -183,7 +192,10 @@ sb_run() {
         sb_die "host '$name' is not running"
         return 1
     }
-    nsenter -t "$pid" -a -- "$@"
+    # --root and --wd of the host's systemd: entering a mount namespace
+    # alone lands at that namespace's root, which is not the host's / when
+    # this runs in a chroot (a fresh root made with debootstrap, schroot).
+    nsenter -t "$pid" -a -r -w -- "$@"
 }
 
 # Prepares the persistent layers and the masks, from outside: only the host's
@@ -327,7 +339,10 @@ sb_poweroff() {
     # cgroup kill in sb_release is the quicker end for it.
     case "$(sb_run "$name" systemctl is-system-running 2>/dev/null)" in
     running | degraded) sb_run "$name" systemctl poweroff --no-block >/dev/null 2>&1 || true ;;
-    *) kill -KILL "$unshare_pid" 2>/dev/null ;;
+    # Gone already (a host tied to a caller that ended, its unshare reaped
+    # at once, as an init like systemd reaps): no error, its cgroup is still
+    # emptied and removed below.
+    *) kill -KILL "$unshare_pid" 2>/dev/null || true ;;
     esac
     deadline=$((SECONDS + 30))
     while kill -0 "$unshare_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do

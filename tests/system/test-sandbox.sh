@@ -146,6 +146,19 @@ test_refuses_without_root() {
     assert_contains "$out" "needs root"
 }
 
+test_refuses_in_a_chroot_and_says_why() {
+    # This machine's / bound elsewhere and chroot'ed into, in a throwaway
+    # mount namespace: the kernel refuses user namespaces there, which the
+    # builds inside a host need.
+    local out rc=0 root=$TEST_SCRATCH/chroot
+    mkdir -p "$root"
+    out=$(unshare --mount --propagation private bash -c \
+        'mount --rbind / "$1" && chroot "$1" bash "$2" check' _ "$root" "$sandbox_cli" 2>&1) || rc=$?
+    assert_eq "$rc" 77
+    assert_contains "$out" "may not create user namespaces"
+    assert_contains "$out" "not from a chroot"
+}
+
 test_upper_layers_on_overlayfs_move_to_a_tmpfs() {
     # overlayfs refuses an upper layer on overlayfs: the probe says so...
     local dir=$TEST_SCRATCH/overlay-probe out
@@ -190,6 +203,7 @@ test_case "powering one host off leaves the other running" \
     test_poweroff_of_one_host_leaves_the_other_running
 test_case "a host name or address in use is an error" test_address_and_name_in_use_are_errors
 test_case "without root the sandbox refuses and asks to skip" test_refuses_without_root
+test_case "from a chroot the sandbox refuses and says why" test_refuses_in_a_chroot_and_says_why
 test_case "upper layers that overlayfs refuses where they are go to a tmpfs" \
     test_upper_layers_on_overlayfs_move_to_a_tmpfs
 finish

@@ -50,17 +50,23 @@ public:
         return n;
     }
 
-    std::optional<std::uint64_t> bytes(const std::string& key, const Located& v) const {
-        if (v.value == "infinity") {
-            return std::nullopt;
-        }
-        std::string digits = v.value;
+    // "2G" -> {"2", 2^30}: the digits and the factor of a K, M, G or T
+    // suffix (powers of 1024), 1 without one.
+    static std::pair<std::string, std::uint64_t> splitSizeUnit(std::string digits) {
         std::uint64_t factor = 1;
         if (!digits.empty() && std::strchr("KMGT", digits.back())) {
             int shift = 10 * (static_cast<int>(std::string_view("KMGT").find(digits.back())) + 1);
             factor = std::uint64_t{1} << shift;
             digits.pop_back();
         }
+        return {digits, factor};
+    }
+
+    std::optional<std::uint64_t> bytes(const std::string& key, const Located& v) const {
+        if (v.value == "infinity") {
+            return std::nullopt;
+        }
+        auto [digits, factor] = splitSizeUnit(v.value);
         auto n = number(key, Located{digits, v.line}, 1, UINT64_MAX / factor);
         return n * factor;
     }
@@ -68,13 +74,7 @@ public:
     // A size: a whole number of bytes, or with K, M, G or T (powers of
     // 1024); 0 is allowed.
     std::uint64_t size(const std::string& key, const Located& v) const {
-        std::string digits = v.value;
-        std::uint64_t factor = 1;
-        if (!digits.empty() && std::strchr("KMGT", digits.back())) {
-            int shift = 10 * (static_cast<int>(std::string_view("KMGT").find(digits.back())) + 1);
-            factor = std::uint64_t{1} << shift;
-            digits.pop_back();
-        }
+        auto [digits, factor] = splitSizeUnit(v.value);
         std::uint64_t n = 0;
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
         if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||

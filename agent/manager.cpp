@@ -58,6 +58,23 @@ std::optional<std::string> retrySubmitterOf(const std::map<std::string, sdbus::V
     return submitter;
 }
 
+// Runs the checks a new build passes before it is authorized (Submit and
+// Retry); a refusal is answered on `result` as its named error, and false.
+template <typename Reply, typename Checks>
+bool passesChecks(Reply& result, Checks&& checks) {
+    try {
+        checks();
+        return true;
+    } catch (const SpecError& e) {
+        result.returnError(sdbus::Error(errors::kInvalidSpec, e.what()));
+    } catch (const UnsupportedError& e) {
+        result.returnError(sdbus::Error(errors::kUnsupported, e.what()));
+    } catch (const LifecycleError& e) {
+        result.returnError(toDbusError(e));
+    }
+    return false;
+}
+
 }  // namespace
 
 Manager::Manager(sdbus::IConnection& connection, BuildLifecycle& lifecycle,
@@ -149,18 +166,11 @@ void Manager::Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant>
     touch();
     auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
     BuildSpec parsed;
-    try {
-        parsed = specFromVariants(spec);
-        checkSupported(parsed, capabilities_);
-        lifecycle_.checkAdmission();
-    } catch (const SpecError& e) {
-        result.returnError(sdbus::Error(errors::kInvalidSpec, e.what()));
-        return;
-    } catch (const UnsupportedError& e) {
-        result.returnError(sdbus::Error(errors::kUnsupported, e.what()));
-        return;
-    } catch (const LifecycleError& e) {
-        result.returnError(toDbusError(e));
+    if (!passesChecks(result, [&] {
+            parsed = specFromVariants(spec);
+            checkSupported(parsed, capabilities_);
+            lifecycle_.checkAdmission();
+        })) {
         return;
     }
     auto reply = std::make_shared<SubmitReply>(std::move(result));
@@ -204,20 +214,13 @@ void Manager::Retry(SubmitReply&& result, std::string id,
     std::uint32_t owner = 0;
     BuildSpec spec;
     std::optional<std::string> submitter;
-    try {
-        submitter = retrySubmitterOf(options);
-        owner = lifecycle_.get(id).submitterUid;
-        spec = lifecycle_.retrySpec(id, caller.uid, submitter);
-        checkSupported(spec, capabilities_);
-        lifecycle_.checkAdmission();
-    } catch (const SpecError& e) {
-        result.returnError(sdbus::Error(errors::kInvalidSpec, e.what()));
-        return;
-    } catch (const UnsupportedError& e) {
-        result.returnError(sdbus::Error(errors::kUnsupported, e.what()));
-        return;
-    } catch (const LifecycleError& e) {
-        result.returnError(toDbusError(e));
+    if (!passesChecks(result, [&] {
+            submitter = retrySubmitterOf(options);
+            owner = lifecycle_.get(id).submitterUid;
+            spec = lifecycle_.retrySpec(id, caller.uid, submitter);
+            checkSupported(spec, capabilities_);
+            lifecycle_.checkAdmission();
+        })) {
         return;
     }
     auto reply = std::make_shared<SubmitReply>(std::move(result));

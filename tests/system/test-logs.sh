@@ -190,12 +190,29 @@ test_case "long lines, NUL, colours, bad UTF-8, CR, no final newline: the same i
 # A unit named as a build's, with journald's rate limit set low: journald
 # drops lines and says so ("Suppressed N messages") once the unit writes
 # again after the interval; every reader shows it where it happened.
+#
+# journald 252 can forget the count itself: when the unit's interval has
+# run out, the first line of any unit whose own group expired makes journald
+# free every expired group, this one and its count with it, and the unit's
+# next line then says nothing. The unit writes again just after its
+# interval to keep that window short, and when journald has no
+# "Suppressed" entry for it (nothing for a reader to show), the case runs
+# again under a new name.
 test_suppressed_lines_are_said() {
-    local id=l-900 out
-    run_in l systemd-run --quiet --wait --unit "imagebuild-$id" -p LogRateLimitIntervalSec=1s \
-        -p LogRateLimitBurst=10 -p LogExtraFields=IMAGEBUILD_ID=$id \
-        sh -c 'seq -f "line %.0f" 1 100; sleep 2; echo after'
-    run_in l journalctl --sync
+    local attempt id out said
+    for attempt in 0 1 2; do
+        id=l-90$attempt
+        run_in l systemd-run --quiet --wait --unit "imagebuild-$id" \
+            -p LogRateLimitIntervalSec=1s -p LogRateLimitBurst=10 \
+            -p LogExtraFields=IMAGEBUILD_ID=$id \
+            sh -c 'seq -f "line %.0f" 1 100; sleep 1.1; echo after'
+        run_in l journalctl --sync
+        said=$(run_in l journalctl --no-pager -o cat \
+            OBJECT_SYSTEMD_UNIT="imagebuild-$id.service" | grep -c '^Suppressed' || true)
+        [ "$said" -gt 0 ] && break
+        echo "# journald kept no count of the lines it dropped from imagebuild-$id (attempt $attempt)"
+    done
+    [ "$said" -gt 0 ] || { echo "# journald never said what it suppressed"; return 1; }
     out=$(run_in l imagebuildctl log "$id" -o cat --no-pager)
     # Kept lines, the notice with the count of the others, then the rest.
     local kept

@@ -16,6 +16,7 @@
 #include "common/dbus_names.hpp"
 #include "common/hashed_copy.hpp"
 #include "common/list_builds.hpp"
+#include "common/sd_bus_of.hpp"
 #include "ctl/backend.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/error_map.hpp"
@@ -77,15 +78,6 @@ private:
                              const std::vector<std::string>&) override {}
 };
 
-// sdbus-c++ 1.2 cannot set ALLOW_INTERACTIVE_AUTHORIZATION on a call (2.x
-// can). Message keeps its sd_bus_message* in a protected member, which a
-// derived class may name; this reads it without touching anything else.
-struct MessageAccess : sdbus::Message {
-    static sd_bus_message* raw(sdbus::Message& message) {
-        return static_cast<sd_bus_message*>(message.*(&MessageAccess::msg_));
-    }
-};
-
 [[noreturn]] void rethrow(const sdbus::Error& e) {
     auto mapped = mapDbusError(e.getName(), e.getMessage());
     throw CtlError(mapped.exitCode, mapped.message);
@@ -96,6 +88,12 @@ public:
     explicit DbusBackend(bool interactive) : interactive_(interactive) {
         try {
             connection_ = sdbus::createSystemBusConnection();
+            // sdbus-c++ 1.2 cannot set ALLOW_INTERACTIVE_AUTHORIZATION on a
+            // call (2.x can); sd-bus sets it on every call of a bus that
+            // allows it (common/sd_bus_of.hpp).
+            if (interactive_) {
+                sd_bus_set_allow_interactive_authorization(sdBusOf(*connection_), 1);
+            }
             manager_ = std::make_unique<ManagerProxy>(*connection_);
         } catch (const sdbus::Error& e) {
             rethrow(e);
@@ -268,8 +266,6 @@ private:
         try {
             auto call = proxy.createMethodCall(interface, method);
             fill(call);
-            sd_bus_message_set_allow_interactive_authorization(MessageAccess::raw(call),
-                                                               interactive_ ? 1 : 0);
             // polkit may wait for a person to type a password: no D-Bus timeout.
             auto reply = proxy.callMethod(call, interactive_ ? UINT64_MAX : 0);
             read(reply);

@@ -146,6 +146,12 @@ public:
     // is asked of the agent and not kept.
     void listEach(const BuildListFilter& filter,
                   const std::function<void(BuildInfo&&)>& each) override {
+        if (filter.limit || filter.before.index() != 0 || filter.after.index() != 0) {
+            // A page: the agent walks only to it; the whole list is not read.
+            listFromAgent(filter,
+                          [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+            return;
+        }
         auto found = listCache_.lookup();
         if (!found.rows && filter.empty()) {
             auto rows = std::make_shared<AgentListCache::Rows>();
@@ -225,10 +231,13 @@ private:
 
 void AgentClient::listEach(const BuildListFilter& filter,
                            const std::function<void(BuildInfo&&)>& each) {
-    for (auto& build : list()) {
-        if (matches(filter, build)) {
-            each(std::move(build));
-        }
+    auto builds = list();
+    auto page = selectPage(filter, builds.size(), [&](std::size_t i) {
+        auto id = BuildId::parse(builds[i].id);
+        return PageProbe{id ? id->number : 0, builds[i].submittedAt, matches(filter, builds[i])};
+    });
+    for (auto i : page) {
+        each(std::move(builds[i]));
     }
 }
 

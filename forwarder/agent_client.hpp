@@ -25,8 +25,9 @@ public:
     virtual std::vector<BuildInfo> list() = 0;             // rows: no artifacts, no unit
     // The builds that match `filter`, one at a time in the agent's order, for
     // callers that keep a few of 10,000 (the D-Bus client has the agent
-    // filter and decodes each row as it hands it on). By default: list(),
-    // filtered here.
+    // filter and decodes each row as it hands it on; a filter with a limit
+    // or a cursor is one page, as ListBuilds pages). By default: list(),
+    // filtered and paged here.
     virtual void listEach(const BuildListFilter& filter,
                           const std::function<void(BuildInfo&&)>& each);
     virtual BuildInfo get(const std::string& id) = 0;  // every property

@@ -9,6 +9,7 @@
 #include "common/build_id.hpp"
 #include "common/build_info.hpp"
 #include "common/build_json.hpp"
+#include "forwarder/build_cursor.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -145,13 +146,24 @@ BuildQuery parseBuildQuery(const Request& request) {
     if (request.query.count("limit")) {
         query.limit = parseCount("limit", request.queryValue("limit"), 1, kMaxPageSize);
     }
-    if (request.query.count("offset")) {
+    bool offset = request.query.count("offset") != 0;
+    if (offset) {
         query.offset = parseCount("offset", request.queryValue("offset"), 0, SIZE_MAX / 2);
+    }
+    query.paged = query.limit && !offset;
+    if (request.query.count("cursor")) {
+        if (!query.paged) {
+            throw QueryError("query parameter 'cursor' needs 'limit' and no 'offset'");
+        }
+        query.cursor = parseBuildCursor(request.queryValue("cursor"));
     }
     return query;
 }
 
 void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery) {
+    if (query.paged) {
+        return;  // a peer lists its own page after the same cursor
+    }
     peerQuery.erase("offset");
     if (query.limit && query.offset + *query.limit <= kMaxPageSize) {
         peerQuery["limit"] = std::to_string(query.offset + *query.limit);

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_json.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/build_cursor.hpp"
@@ -20,6 +19,7 @@
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/placement.hpp"
 #include "forwarder/routes.hpp"
 #include "forwarder/submit_spec.hpp"

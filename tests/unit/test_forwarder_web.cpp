@@ -20,10 +20,10 @@
 #include "common/build_json.hpp"
 #include "common/dbus_names.hpp"
 #include "common/sha256.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/build_query.hpp"
 #include "forwarder/http_cache.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/web_files.hpp"
 #include "temp_tree.hpp"
 
@@ -318,7 +318,7 @@ TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {
 
 namespace {
 
-class ListAgent final : public AgentClient {
+class ListAgent final : public LocalAgent {
 public:
     std::vector<BuildInfo> builds;
     std::optional<BuildListFilter> asked;  // the last listEach's filter
@@ -328,7 +328,7 @@ public:
     void listEach(const BuildListFilter& filter,
                   const std::function<void(BuildInfo&&)>& each) override {
         asked = filter;
-        AgentClient::listEach(filter, each);
+        LocalAgent::listEach(filter, each);
     }
     BuildInfo get(const std::string& id) override {
         for (const auto& b : builds) {

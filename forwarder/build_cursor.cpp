@@ -43,19 +43,6 @@ std::string buildCursorText(const BuildSortKey& key) {
     return fmt::format("{}.{}-{}", key.submittedAt, key.host, key.number);
 }
 
-BuildSortKey sortKeyOfBuild(const json& build) {
-    BuildSortKey key;
-    key.submittedAt = build.value("submitted_at", std::uint64_t{0});
-    auto id = build.value("id", std::string());
-    if (auto parsed = BuildId::parse(id)) {
-        key.host = parsed->host;
-        key.number = parsed->number;
-    } else {
-        key.host = id;
-    }
-    return key;
-}
-
 BuildListFilter agentFilterForPage(const BuildQuery& query, const std::string& host) {
     auto filter = query.filter;
     filter.limit = static_cast<std::uint32_t>(query.limit.value_or(kMaxPageSize));
@@ -89,7 +76,7 @@ MergedPage mergePages(std::vector<SourcePage> sources, const BuildQuery& query) 
     for (auto& source : sources) {
         more = more || source.more;
         for (auto& build : source.builds) {
-            auto key = sortKeyOfBuild(build);
+            auto key = sortKeyOf(build);
             // A source that ignored the cursor (an older forwarder) sends
             // builds from before it: never shown twice.
             if (query.matches(build) && (!query.cursor || isAfter(query, key, *query.cursor))) {

@@ -26,7 +26,6 @@ namespace imagebuild::forwarder {
 // Throws QueryError when `text` is not a cursor this forwarder made.
 BuildSortKey parseBuildCursor(const std::string& text);
 std::string buildCursorText(const BuildSortKey& key);
-BuildSortKey sortKeyOfBuild(const nlohmann::json& build);
 
 // The ListBuilds filter that gives host `host`'s part of the page: the
 // query's filters, its limit, and its cursor as the agent understands it

@@ -67,10 +67,6 @@ SortKey sortKeyOf(std::uint64_t submittedAt, const std::string& id) {
     return key;
 }
 
-SortKey sortKeyOf(const json& build) {
-    return sortKeyOf(build.value("submitted_at", std::uint64_t{0}), field(build, "id"));
-}
-
 SortKey sortKeyOf(const BuildInfo& build) {
     return sortKeyOf(build.submittedAt, build.id);
 }
@@ -89,7 +85,7 @@ std::vector<std::pair<SortKey, json*>> sortedMatches(json& builds, const BuildQu
     kept.reserve(builds.size());
     for (auto& build : builds) {
         if (query.matches(build)) {
-            kept.emplace_back(sortKeyOf(build), &build);
+            kept.emplace_back(forwarder::sortKeyOf(build), &build);
         }
     }
     auto byKey = [&query](const auto& a, const auto& b) {
@@ -105,6 +101,10 @@ std::vector<std::pair<SortKey, json*>> sortedMatches(json& builds, const BuildQu
 }
 
 }  // namespace
+
+BuildSortKey sortKeyOf(const json& build) {
+    return sortKeyOf(build.value("submitted_at", std::uint64_t{0}), field(build, "id"));
+}
 
 bool BuildQuery::matches(const json& build) const {
     // A peer's build as JSON, through the one filter (common/list_builds.hpp).

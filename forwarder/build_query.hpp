@@ -39,6 +39,9 @@ struct BuildSortKey {
     auto operator<=>(const BuildSortKey&) const = default;
 };
 
+// A build's key, from its JSON ("submitted_at", "id").
+BuildSortKey sortKeyOf(const nlohmann::json& build);
+
 struct BuildQuery {
     // The filters the agent's ListBuilds applies itself (so builds that
     // cannot match never cross the bus); host is the forwarder's to apply.

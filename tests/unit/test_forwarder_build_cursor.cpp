@@ -34,7 +34,7 @@ BuildQuery pageQuery(bool newestFirst, std::size_t limit) {
 // selectPage), over one host's builds in submission order.
 SourcePage agentPage(const std::vector<json>& builds, const BuildListFilter& filter) {
     auto indices = selectPage(filter, builds.size(), [&](std::size_t i) {
-        auto key = sortKeyOfBuild(builds[i]);
+        auto key = sortKeyOf(builds[i]);
         return PageProbe{key.number, key.submittedAt, true};
     });
     SourcePage page;
@@ -123,7 +123,7 @@ void walk(bool newestFirst, std::size_t limit) {
         for (int h = 0; h < 3; ++h) {
             if ((t + h) % (h + 2) == 0 || t % 7 == 0) {  // t % 7: all three at once
                 auto b = build(names[h], ++number[h], t * 100);
-                expected.emplace_back(sortKeyOfBuild(b), b["id"]);
+                expected.emplace_back(sortKeyOf(b), b["id"]);
                 hosts[names[h]].push_back(b);
             }
         }

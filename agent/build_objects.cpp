@@ -5,16 +5,14 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "agent/bus_of.hpp"
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 
 namespace imagebuild::agent {
 
-BuildObjects::BuildObjects(sdbus::IConnection& connection, sdbus::IObject& manager,
-                           BuildRegistry& registry, BuildOwner& owner)
+BuildObjects::BuildObjects(sdbus::IConnection& connection, sd_bus* bus, BuildRegistry& registry,
+                           BuildOwner& owner)
     : connection_(connection), registry_(registry), owner_(owner) {
-    sd_bus* bus = busOf(manager);
     int r = sd_bus_add_fallback(bus, &fallback_, dbus_names::kBuildPathPrefix, &onMessage, this);
     if (r >= 0) {
         r = sd_bus_add_node_enumerator(bus, &enumerator_, dbus_names::kBuildPathPrefix,

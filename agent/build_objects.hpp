@@ -10,7 +10,8 @@
 //     whenever a callback registers objects);
 //   - a node enumerator (sd_bus_add_node_enumerator), so introspection and
 //     `busctl tree` list every build.
-// The sd_bus* comes from a message sdbus-c++ creates (bus_of.hpp).
+// The sd_bus* is the connection's own, found through a reply
+// (common/sd_bus_of.hpp).
 // docs/design.md, "History".
 #pragma once
 
@@ -32,8 +33,8 @@ public:
     // made again if asked for).
     static constexpr std::size_t kRecent = 64;
 
-    // manager: any object of the connection, to reach its sd_bus.
-    BuildObjects(sdbus::IConnection& connection, sdbus::IObject& manager, BuildRegistry& registry,
+    // bus: the sd_bus of `connection` (common/sd_bus_of.hpp).
+    BuildObjects(sdbus::IConnection& connection, sd_bus* bus, BuildRegistry& registry,
                  BuildOwner& owner);
     ~BuildObjects();
     BuildObjects(const BuildObjects&) = delete;

@@ -19,6 +19,7 @@
 #include "common/build_id.hpp"
 #include "common/config.hpp"
 #include "common/dbus_names.hpp"
+#include "common/sd_bus_of.hpp"
 #include "imagebuild_config.h"
 
 using namespace imagebuild;
@@ -58,6 +59,8 @@ int run(const std::string& configPath, const std::string& stateDir) {
                                  "\" cannot be part of a build id (letters, digits, '-', '.')");
     }
     auto connection = sdbus::createSystemBusConnection();
+    // Before the name: finding the sd_bus* dispatches what arrives meanwhile.
+    sd_bus* bus = sdBusOf(*connection);
     // The name first, before anything that can fail or take long: a caller
     // gets an answer (maybe an error) at once instead of waiting out the
     // bus's activation timeout. Calls wait in the connection until the loop
@@ -73,12 +76,12 @@ int run(const std::string& configPath, const std::string& stateDir) {
     StateStore store(stateDir);
     UnitClient units(*connection);
     SystemdUnitRunner runner(*connection, units);
-    Polkit polkit(*connection);
+    Polkit polkit(*connection, bus);
     BuildRegistry registry(store);
     LifecycleOptions options{std::move(config), hostname, helperPaths()};
     BuildLifecycle lifecycle(std::move(options), registry, runner);
     Notifications notifications(lifecycle.options(), store, runner);
-    Manager manager(*connection, lifecycle, notifications, polkit);
+    Manager manager(*connection, bus, lifecycle, notifications, polkit);
     lifecycle.addListener(manager);
     lifecycle.addListener(notifications);
     runner.onStateChanged([&lifecycle](const std::string& unit, const std::string& activeState) {

@@ -77,7 +77,7 @@ bool passesChecks(Reply& result, Checks&& checks) {
 
 }  // namespace
 
-Manager::Manager(sdbus::IConnection& connection, BuildLifecycle& lifecycle,
+Manager::Manager(sdbus::IConnection& connection, sd_bus* bus, BuildLifecycle& lifecycle,
                  const Notifications& notifications, Polkit& polkit)
     : AdaptorInterfaces(connection, dbus_names::kManagerPath),
       connection_(connection),
@@ -89,8 +89,7 @@ Manager::Manager(sdbus::IConnection& connection, BuildLifecycle& lifecycle,
     capabilities_.arches = config.host.arches;
     capabilities_.releases = config.host.releases;
     registerAdaptor();
-    objects_ =
-        std::make_unique<BuildObjects>(connection, getObject(), lifecycle_.registry(), *this);
+    objects_ = std::make_unique<BuildObjects>(connection, bus, lifecycle_.registry(), *this);
 }
 
 Manager::~Manager() {
@@ -164,7 +163,7 @@ void Manager::countsChanged() {
 
 void Manager::Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant> spec) {
     touch();
-    auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
+    auto caller = polkit_.callerOf(*getObject().getCurrentlyProcessedMessage());
     BuildSpec parsed;
     if (!passesChecks(result, [&] {
             parsed = specFromVariants(spec);
@@ -210,7 +209,7 @@ void Manager::submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const 
 void Manager::Retry(SubmitReply&& result, std::string id,
                     std::map<std::string, sdbus::Variant> options) {
     touch();
-    auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
+    auto caller = polkit_.callerOf(*getObject().getCurrentlyProcessedMessage());
     std::uint32_t owner = 0;
     BuildSpec spec;
     std::optional<std::string> submitter;
@@ -264,7 +263,7 @@ void Manager::CancelBuild(sdbus::Result<>&& result, std::string id) {
 void Manager::cancelBuild(const std::string& id, sdbus::Result<>&& result,
                           const sdbus::Message& call) {
     touch();
-    auto caller = callerOf(call);
+    auto caller = polkit_.callerOf(call);
     std::uint32_t owner = 0;
     try {
         const auto& record = lifecycle_.get(id);
@@ -291,7 +290,7 @@ void Manager::cancelBuild(const std::string& id, sdbus::Result<>&& result,
 void Manager::setPinned(const std::string& id, bool pinned, sdbus::Result<>&& result,
                         const sdbus::Message& call) {
     touch();
-    auto caller = callerOf(call);
+    auto caller = polkit_.callerOf(call);
     std::uint32_t owner = 0;
     try {
         owner = lifecycle_.get(id).submitterUid;
@@ -315,7 +314,7 @@ void Manager::setPinned(const std::string& id, bool pinned, sdbus::Result<>&& re
 
 void Manager::Cleanup(sdbus::Result<std::vector<std::string>>&& result) {
     touch();
-    auto caller = callerOf(*getObject().getCurrentlyProcessedMessage());
+    auto caller = polkit_.callerOf(*getObject().getCurrentlyProcessedMessage());
     auto reply = std::make_shared<sdbus::Result<std::vector<std::string>>>(std::move(result));
     authorize(caller, action::kManage, {{"verb", "cleanup"}}, reply, "",
               fmt::format("cleanup by uid {}", caller.uid),
@@ -337,7 +336,7 @@ void Manager::readKickstart(const std::string& id, sdbus::Result<std::string>&& 
         result.returnError(toDbusError(e));
         return;
     }
-    auto caller = callerOf(call);
+    auto caller = polkit_.callerOf(call);
     if (caller.uid == owner) {
         sendKickstart(id, result);
         return;

@@ -33,7 +33,9 @@ class Manager final
       public LifecycleListener,
       public ServiceActivity {
 public:
-    Manager(sdbus::IConnection& connection, BuildLifecycle& lifecycle,
+    // bus: the sd_bus of `connection` (common/sd_bus_of.hpp), for the
+    // build objects' fallback.
+    Manager(sdbus::IConnection& connection, sd_bus* bus, BuildLifecycle& lifecycle,
             const Notifications& notifications, Polkit& polkit);
     ~Manager();
     Manager(const Manager&) = delete;

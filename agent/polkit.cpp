@@ -11,28 +11,27 @@ using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>
 using AuthResult = sdbus::Struct<bool, bool, std::map<std::string, std::string>>;
 constexpr std::uint32_t kAllowUserInteraction = 1;
 
-// sdbus-c++ 1.2 has no accessor for the allow-interactive-authorization
-// flag; reach the sd_bus_message through the protected member, the one
-// well-defined way to read it (a member pointer taken in a derived class).
-struct RawMessage : sdbus::Message {
-    static sd_bus_message* of(const sdbus::Message& m) {
-        return static_cast<sd_bus_message*>(m.*(&RawMessage::msg_));
-    }
-};
-
 }  // namespace
 
-Caller callerOf(const sdbus::Message& call) {
+// sdbus-c++ 1.2 has no accessor for the allow-interactive-authorization
+// flag; sd-bus gives the message it is dispatching (the same call, checked
+// by its sender and member) on the bus (common/sd_bus_of.hpp).
+Caller Polkit::callerOf(const sdbus::Message& call) const {
     Caller c;
     c.busName = call.getSender();
     c.uid = call.getCredsUid();
-    c.allowInteractive =
-        sd_bus_message_get_allow_interactive_authorization(RawMessage::of(call)) > 0;
+    sd_bus_message* current = sd_bus_get_current_message(bus_);
+    const char* sender = current != nullptr ? sd_bus_message_get_sender(current) : nullptr;
+    const char* member = current != nullptr ? sd_bus_message_get_member(current) : nullptr;
+    c.allowInteractive = sender != nullptr && member != nullptr && c.busName == sender &&
+                         call.getMemberName() == member &&
+                         sd_bus_message_get_allow_interactive_authorization(current) > 0;
     return c;
 }
 
-Polkit::Polkit(sdbus::IConnection& connection)
-    : authority_(sdbus::createProxy(connection, "org.freedesktop.PolicyKit1",
+Polkit::Polkit(sdbus::IConnection& connection, sd_bus* bus)
+    : bus_(bus),
+      authority_(sdbus::createProxy(connection, "org.freedesktop.PolicyKit1",
                                     "/org/freedesktop/PolicyKit1/Authority")) {
     authority_->finishRegistration();
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
+#include <systemd/sd-bus.h>
 
 #include <functional>
 #include <map>
@@ -26,7 +27,6 @@ struct Caller {
     std::uint32_t uid = 0;
     bool allowInteractive = false;
 };
-Caller callerOf(const sdbus::Message& call);
 
 class Polkit {
 public:
@@ -34,12 +34,17 @@ public:
     // was refused (or why the check failed).
     using Verdict = std::function<void(const std::string& error)>;
 
-    explicit Polkit(sdbus::IConnection& connection);
+    // bus: the connection's own (common/sd_bus_of.hpp).
+    Polkit(sdbus::IConnection& connection, sd_bus* bus);
+
+    // Who sent `call`, the method call being dispatched now.
+    Caller callerOf(const sdbus::Message& call) const;
 
     void check(const Caller& caller, const std::string& actionId,
                const std::map<std::string, std::string>& details, Verdict verdict);
 
 private:
+    sd_bus* bus_;
     std::unique_ptr<sdbus::IProxy> authority_;
 };
 

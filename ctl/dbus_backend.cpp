@@ -1,7 +1,5 @@
-// The local agent, through the proxies sdbus-c++-xml2cpp generates from
-// dbus/*.xml. Every sdbus::Error leaves this file as a CtlError.
-#include <poll.h>
-#include <systemd/sd-bus.h>
+// The local agent, through the one agent client (common/agent_client.hpp).
+// Every sdbus::Error leaves this file as a CtlError.
 
 #include <fmt/format.h>
 
@@ -12,103 +10,38 @@
 #include <functional>
 #include <optional>
 
-#include "common/build_id.hpp"
-#include "common/dbus_names.hpp"
+#include "common/agent_client.hpp"
 #include "common/hashed_copy.hpp"
 #include "common/list_builds.hpp"
 #include "ctl/backend.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/error_map.hpp"
 #include "ctl/polkit_agent.hpp"
-#include "dbus/Build1_proxy.h"
-#include "dbus/BuildManager1_proxy.h"
 
 namespace imagebuild::ctl {
 
 namespace {
-
-namespace names = dbus_names;
-
-class ManagerProxy final : public sdbus::ProxyInterfaces<org::imagebuild::BuildManager1_proxy> {
-public:
-    explicit ManagerProxy(sdbus::IConnection& connection)
-        : ProxyInterfaces(connection, names::kBusName, names::kManagerPath) {}
-    ~ManagerProxy() { unregisterProxy(); }
-
-    // The signal matches (an AddMatch round trip each) only for `wait`:
-    // calls need no registration, and most verbs only call.
-    void subscribe() {
-        if (!subscribed_) {
-            registerProxy();
-            subscribed_ = true;
-        }
-    }
-
-    // The generated methods cannot carry the interactive-authorization
-    // flag; privileged calls are built on the underlying proxy instead.
-    sdbus::IProxy& raw() { return getProxy(); }
-
-    std::function<void(const std::string& id)> finished;
-
-private:
-    bool subscribed_ = false;
-
-    void onBuildQueued(const std::string&, const sdbus::ObjectPath&) override {}
-    void onBuildStarted(const std::string&, const sdbus::ObjectPath&) override {}
-    void onBuildFinished(const std::string& id, const sdbus::ObjectPath&,
-                         const std::string&) override {
-        if (finished) {
-            finished(id);
-        }
-    }
-};
-
-class BuildProxy final
-    : public sdbus::ProxyInterfaces<org::imagebuild::Build1_proxy, sdbus::Properties_proxy> {
-public:
-    BuildProxy(sdbus::IConnection& connection, const std::string& path)
-        : ProxyInterfaces(connection, names::kBusName, path) {}  // calls only: no matches
-    ~BuildProxy() { unregisterProxy(); }
-
-    sdbus::IProxy& raw() { return getProxy(); }
-
-private:
-    void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
-                             const std::vector<std::string>&) override {}
-};
-
-// sdbus-c++ 1.2 cannot set ALLOW_INTERACTIVE_AUTHORIZATION on a call (2.x
-// can). Message keeps its sd_bus_message* in a protected member, which a
-// derived class may name; this reads it without touching anything else.
-struct MessageAccess : sdbus::Message {
-    static sd_bus_message* raw(sdbus::Message& message) {
-        return static_cast<sd_bus_message*>(message.*(&MessageAccess::msg_));
-    }
-};
 
 [[noreturn]] void rethrow(const sdbus::Error& e) {
     auto mapped = mapDbusError(e.getName(), e.getMessage());
     throw CtlError(mapped.exitCode, mapped.message);
 }
 
+// Every call goes through the one agent client (common/agent_client.hpp);
+// this maps its errors and runs a tty polkit agent around the calls polkit
+// may ask a person about.
 class DbusBackend final : public Backend {
 public:
     explicit DbusBackend(bool interactive) : interactive_(interactive) {
         try {
-            connection_ = sdbus::createSystemBusConnection();
-            manager_ = std::make_unique<ManagerProxy>(*connection_);
+            agent_ = std::make_unique<AgentClient>(AgentClientOptions{interactive, {}});
         } catch (const sdbus::Error& e) {
             rethrow(e);
         }
     }
 
     BuildInfo submit(const BuildRequest& request) override {
-        std::string id;
-        sdbus::ObjectPath path;
-        privileged(
-            "Submit", [&](sdbus::MethodCall& call) { call << toDbusSpec(request); },
-            [&](sdbus::MethodReply& reply) { reply >> id >> path; });
-        return get(id);
+        return get(privileged([&] { return agent_->submit(toDbusSpec(request)); }));
     }
 
     ListResult list(const std::vector<std::string>& states) override {
@@ -136,7 +69,7 @@ public:
             for (;;) {
                 std::uint32_t rows = 0;
                 std::string last;
-                listBuildRows(manager_->raw(), filter, [&](const BuildListRow& row) {
+                agent_->listRows(filter, [&](const BuildListRow& row) {
                     ++rows;
                     last = row.get<0>();
                     each(buildInfoFromListRow(row));
@@ -154,52 +87,27 @@ public:
 
     BuildInfo get(const std::string& id) override {
         try {
-            auto path = manager_->GetBuild(id);
-            BuildProxy build(*connection_, path);
-            return buildInfoFromProperties(build.GetAll(names::kBuildInterface));
+            return agent_->get(id);
         } catch (const sdbus::Error& e) {
             rethrow(e);
         }
     }
 
     void cancel(const std::string& id) override {
-        privileged(
-            "CancelBuild", [&](sdbus::MethodCall& call) { call << id; },
-            [](sdbus::MethodReply&) {});
+        privileged([&] { agent_->cancel(id); });
     }
 
     BuildInfo retry(const std::string& id) override {
-        std::string newId;
-        sdbus::ObjectPath path;
-        privileged(
-            "Retry",
-            [&](sdbus::MethodCall& call) { call << id << std::map<std::string, sdbus::Variant>{}; },
-            [&](sdbus::MethodReply& reply) { reply >> newId >> path; });
-        return get(newId);
+        return get(privileged([&] { return agent_->retry(id); }));
     }
 
     void setPinned(const std::string& id, bool pinned) override {
-        sdbus::ObjectPath path;
-        try {
-            path = manager_->GetBuild(id);
-        } catch (const sdbus::Error& e) {
-            rethrow(e);
-        }
-        BuildProxy build(*connection_, path);
-        privileged(
-            build.raw(), names::kBuildInterface, "SetPinned",
-            [pinned](sdbus::MethodCall& call) { call << pinned; }, [](sdbus::MethodReply&) {});
+        privileged([&] { agent_->setPinned(id, pinned); });
     }
 
     std::vector<HostInfo> hosts() override {
         try {
-            std::map<std::string, sdbus::Variant> all;
-            manager_->raw()
-                .callMethod("GetAll")
-                .onInterface("org.freedesktop.DBus.Properties")
-                .withArguments(std::string(names::kManagerInterface))
-                .storeResultsTo(all);
-            auto host = hostInfoFromProperties(all);
+            auto host = agent_->host();
             host.healthy = true;  // it answered
             host.status = "up";
             return {host};
@@ -212,19 +120,25 @@ public:
         // Subscribed (the proxy's match) before the first look at the state,
         // so an end between the look and the wait still wakes us.
         bool signalled = false;
-        manager_->subscribe();
-        manager_->finished = [&](const std::string& finishedId) {
-            signalled = signalled || finishedId == id;
-        };
+        try {
+            agent_->onFinished(
+                [&](const std::string& finishedId) { signalled = signalled || finishedId == id; });
+        } catch (const sdbus::Error& e) {
+            rethrow(e);
+        }
         auto info = get(id);
         while (!info.finished()) {
             // Re-read on the signal, and every few seconds anyway: a signal
             // is lost if the agent was restarted while we waited.
-            dispatchUntil(signalled, kRecheckMs);
+            try {
+                agent_->dispatchUntil(signalled, kRecheckMs);
+            } catch (const sdbus::Error& e) {
+                rethrow(e);
+            }
             signalled = false;
             info = get(id);
         }
-        manager_->finished = nullptr;
+        agent_->onFinished(nullptr);
         return info;
     }
 
@@ -251,53 +165,23 @@ public:
 private:
     static constexpr int kRecheckMs = 5000;
 
-    // Submit and cancel may need polkit: they go out with the interactive
-    // flag (when allowed) and with a tty agent running.
-    template <typename Fill, typename Read>
-    void privileged(const char* method, Fill fill, Read read) {
-        privileged(manager_->raw(), names::kManagerInterface, method, fill, read);
-    }
-
-    template <typename Fill, typename Read>
-    void privileged(sdbus::IProxy& proxy, const char* interface, const char* method, Fill fill,
-                    Read read) {
+    // Submit, retry, cancel and pin may need polkit: with a tty agent
+    // running when interactive (the client flags the calls).
+    template <typename Call>
+    auto privileged(Call call) -> decltype(call()) {
         std::optional<PolkitTtyAgent> agent;
         if (interactive_) {
             agent.emplace();
         }
         try {
-            auto call = proxy.createMethodCall(interface, method);
-            fill(call);
-            sd_bus_message_set_allow_interactive_authorization(MessageAccess::raw(call),
-                                                               interactive_ ? 1 : 0);
-            // polkit may wait for a person to type a password: no D-Bus timeout.
-            auto reply = proxy.callMethod(call, interactive_ ? UINT64_MAX : 0);
-            read(reply);
-        } catch (const sdbus::Error& e) {
-            rethrow(e);
-        }
-    }
-
-    void dispatchUntil(const bool& flag, int timeoutMs) {
-        try {
-            while (connection_->processPendingRequest()) {
-            }
-            if (flag) {
-                return;
-            }
-            auto data = connection_->getEventLoopPollData();
-            pollfd fd{data.fd, static_cast<short>(data.events), 0};
-            poll(&fd, 1, timeoutMs);
-            while (connection_->processPendingRequest()) {
-            }
+            return call();
         } catch (const sdbus::Error& e) {
             rethrow(e);
         }
     }
 
     bool interactive_;
-    std::unique_ptr<sdbus::IConnection> connection_;
-    std::unique_ptr<ManagerProxy> manager_;
+    std::unique_ptr<AgentClient> agent_;
 };
 
 }  // namespace

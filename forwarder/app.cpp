@@ -3,9 +3,9 @@
 #include <chrono>
 #include <exception>
 
-#include "forwarder/agent_client.hpp"
 #include "forwarder/http_cache.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/peers.hpp"
 #include "forwarder/upload_form.hpp"
@@ -17,12 +17,12 @@ App::App(ForwarderConfig config, TokenStore tokens, std::string hostname)
       tokens_(std::move(tokens)),
       authPolicy_{config_.readOpen, config_.fleetTokenName},
       hostname_(std::move(hostname)),
-      agent_(makeDbusAgentClient()),
+      agent_(makeDbusLocalAgent()),
       peers_(std::make_unique<Peers>(std::vector<std::string>{}, PeerOptions{}, nullptr)) {}
 
 App::~App() = default;
 
-void App::setAgent(std::unique_ptr<AgentClient> agent) {
+void App::setAgent(std::unique_ptr<LocalAgent> agent) {
     agent_ = std::move(agent);
 }
 void App::setPeers(std::unique_ptr<Peers> peers) {

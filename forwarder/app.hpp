@@ -15,7 +15,7 @@
 
 namespace imagebuild::forwarder {
 
-class AgentClient;
+class LocalAgent;
 class Peers;
 
 class App {
@@ -41,8 +41,8 @@ public:
     std::string publicUrl() const;
 
     // The local agent: D-Bus by default; tests put a fake here.
-    AgentClient& agent() { return *agent_; }
-    void setAgent(std::unique_ptr<AgentClient> agent);
+    LocalAgent& agent() { return *agent_; }
+    void setAgent(std::unique_ptr<LocalAgent> agent);
     Peers& peers() { return *peers_; }
     void setPeers(std::unique_ptr<Peers> peers);
 
@@ -53,7 +53,7 @@ private:
     std::string hostname_;
     Router router_;
     Metrics metrics_;
-    std::unique_ptr<AgentClient> agent_;
+    std::unique_ptr<LocalAgent> agent_;
     std::unique_ptr<Peers> peers_;
 };
 

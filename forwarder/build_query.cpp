@@ -9,6 +9,7 @@
 #include "common/build_id.hpp"
 #include "common/build_info.hpp"
 #include "common/build_json.hpp"
+#include "forwarder/build_cursor.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -66,10 +67,6 @@ SortKey sortKeyOf(std::uint64_t submittedAt, const std::string& id) {
     return key;
 }
 
-SortKey sortKeyOf(const json& build) {
-    return sortKeyOf(build.value("submitted_at", std::uint64_t{0}), field(build, "id"));
-}
-
 SortKey sortKeyOf(const BuildInfo& build) {
     return sortKeyOf(build.submittedAt, build.id);
 }
@@ -88,7 +85,7 @@ std::vector<std::pair<SortKey, json*>> sortedMatches(json& builds, const BuildQu
     kept.reserve(builds.size());
     for (auto& build : builds) {
         if (query.matches(build)) {
-            kept.emplace_back(sortKeyOf(build), &build);
+            kept.emplace_back(forwarder::sortKeyOf(build), &build);
         }
     }
     auto byKey = [&query](const auto& a, const auto& b) {
@@ -104,6 +101,10 @@ std::vector<std::pair<SortKey, json*>> sortedMatches(json& builds, const BuildQu
 }
 
 }  // namespace
+
+BuildSortKey sortKeyOf(const json& build) {
+    return sortKeyOf(build.value("submitted_at", std::uint64_t{0}), field(build, "id"));
+}
 
 bool BuildQuery::matches(const json& build) const {
     // A peer's build as JSON, through the one filter (common/list_builds.hpp).
@@ -145,13 +146,24 @@ BuildQuery parseBuildQuery(const Request& request) {
     if (request.query.count("limit")) {
         query.limit = parseCount("limit", request.queryValue("limit"), 1, kMaxPageSize);
     }
-    if (request.query.count("offset")) {
+    bool offset = request.query.count("offset") != 0;
+    if (offset) {
         query.offset = parseCount("offset", request.queryValue("offset"), 0, SIZE_MAX / 2);
+    }
+    query.paged = query.limit && !offset;
+    if (request.query.count("cursor")) {
+        if (!query.paged) {
+            throw QueryError("query parameter 'cursor' needs 'limit' and no 'offset'");
+        }
+        query.cursor = parseBuildCursor(request.queryValue("cursor"));
     }
     return query;
 }
 
 void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery) {
+    if (query.paged) {
+        return;  // a peer lists its own page after the same cursor
+    }
     peerQuery.erase("offset");
     if (query.limit && query.offset + *query.limit <= kMaxPageSize) {
         peerQuery["limit"] = std::to_string(query.offset + *query.limit);

@@ -1,11 +1,15 @@
 // Server-side filtering and paging of GET /v1/builds, so that a dashboard of a
 // fleet with 10,000 builds fetches one page of the builds it shows:
 //   state=S[,S...]  host=H  arch=A  release=R  type=T   (exact matches)
-//   order=oldest|newest (default oldest)  limit=1..1000  offset=0..
+//   order=oldest|newest (default oldest)  limit=1..1000  cursor=C  offset=0..
 // Without limit every matching build is returned (the API before paging).
+// limit alone (and cursor) pages by cursor (build_cursor.hpp); limit with
+// offset cuts the page out of every host's whole list, and counts them.
 #pragma once
 
+#include <compare>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -25,6 +29,19 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Where builds sort in a list: submission order, then the owner and its
+// counter (a stable order for paging even when many share a timestamp).
+struct BuildSortKey {
+    std::uint64_t submittedAt = 0;
+    std::string host;
+    std::uint64_t number = 0;
+
+    auto operator<=>(const BuildSortKey&) const = default;
+};
+
+// A build's key, from its JSON ("submitted_at", "id").
+BuildSortKey sortKeyOf(const nlohmann::json& build);
+
 struct BuildQuery {
     // The filters the agent's ListBuilds applies itself (so builds that
     // cannot match never cross the bus); host is the forwarder's to apply.
@@ -33,6 +50,10 @@ struct BuildQuery {
     bool newestFirst = false;
     std::optional<std::size_t> limit;
     std::size_t offset = 0;
+    // Cursor paging (build_cursor.hpp): a limit without an offset. Each
+    // host lists one page, and the answer has "next_cursor", not "total".
+    bool paged = false;
+    std::optional<BuildSortKey> cursor;  // the page after this build
 
     bool matches(const nlohmann::json& build) const;
     bool matches(const BuildInfo& build) const;
@@ -47,16 +68,6 @@ BuildQuery parseBuildQuery(const Request& request);
 // builds that can be on it (its first offset + limit in the same order: the
 // page is cut from the merged lists). A page too deep for that asks for all.
 void peerQueryFor(const BuildQuery& query, std::map<std::string, std::string>& peerQuery);
-
-// Where builds sort in a list: submission order, then the owner and its
-// counter (a stable order for paging even when many share a timestamp).
-struct BuildSortKey {
-    std::uint64_t submittedAt = 0;
-    std::string host;
-    std::uint64_t number = 0;
-
-    auto operator<=>(const BuildSortKey&) const = default;
-};
 
 // This host's part of the answer, built one build at a time as the agent
 // lists them: of the builds that match, only the first offset + limit in

@@ -10,13 +10,13 @@
 #include <cerrno>
 #include <cstring>
 
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/byte_range.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/http_cache.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/routes.hpp"
 

@@ -10,15 +10,16 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_json.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
+#include "forwarder/build_cursor.hpp"
 #include "forwarder/build_query.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/fan_out.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/placement.hpp"
 #include "forwarder/routes.hpp"
 #include "forwarder/submit_spec.hpp"
@@ -107,6 +108,7 @@ struct PeerBuilds {
     json builds = json::array();
     json unreachable = json::array();  // the peer's own agent, when it did not answer
     std::size_t notSent = 0;           // counted but not sent (asked for the top only)
+    bool more = false;                 // a cursor page: the peer has more after it
 };
 
 PeerBuilds askPeerForBuilds(App& app, const PeerState& peer, const Request& request) {
@@ -124,6 +126,9 @@ PeerBuilds askPeerForBuilds(App& app, const PeerState& peer, const Request& requ
         out.notSent = std::max<std::size_t>(total->get<std::size_t>(), sent) - sent;
     }
     out.builds = std::move(body["builds"]);
+    if (auto next = body.find("next_cursor"); next != body.end()) {
+        out.more = next->is_string();
+    }
     if (auto names = body.find("unreachable"); names != body.end() && names->is_array()) {
         for (auto& name : *names) {
             if (name.is_string()) {
@@ -134,11 +139,10 @@ PeerBuilds askPeerForBuilds(App& app, const PeerState& peer, const Request& requ
     return out;
 }
 
-// The peers' matching builds, asked all at once; `unreachable` names the
-// peers that are down or did not answer, and those whose agent did not.
-void addPeersBuilds(App& app, const BuildQuery& query, const Request& request, json& builds,
-                    json& unreachable, std::size_t& notFetched) {
-    std::vector<PeerState> peers;
+// The peers that may hold builds of the query's host, and their answers to
+// `request`, asked all at once.
+std::vector<PeerBuilds> askPeers(App& app, const BuildQuery& query, const Request& request,
+                                 std::vector<PeerState>& peers) {
     for (auto& peer : app.peers().snapshot()) {
         if (query.host.empty() || query.host == peer.hostname || peer.hostname.empty()) {
             peers.push_back(std::move(peer));
@@ -150,20 +154,76 @@ void addPeersBuilds(App& app, const BuildQuery& query, const Request& request, j
             answers[i] = askPeerForBuilds(app, peers[i], request);
         }
     });
+    return answers;
+}
+
+void addUnreachable(const PeerState& peer, PeerBuilds& answer, json& unreachable) {
+    if (!answer.answered) {
+        unreachable.push_back(peer.hostname.empty() ? peer.url : peer.hostname);
+    }
+    for (auto& name : answer.unreachable) {
+        unreachable.push_back(std::move(name));
+    }
+}
+
+// The peers' matching builds, asked all at once; `unreachable` names the
+// peers that are down or did not answer, and those whose agent did not.
+void addPeersBuilds(App& app, const BuildQuery& query, const Request& request, json& builds,
+                    json& unreachable, std::size_t& notFetched) {
+    std::vector<PeerState> peers;
+    auto answers = askPeers(app, query, request, peers);
     for (std::size_t i = 0; i < peers.size(); ++i) {
         auto& answer = answers[i];
-        if (!answer.answered) {
-            unreachable.push_back(peers[i].hostname.empty() ? peers[i].url : peers[i].hostname);
-            continue;
-        }
+        addUnreachable(peers[i], answer, unreachable);
         for (auto& build : answer.builds) {
             builds.push_back(std::move(build));
         }
-        for (auto& name : answer.unreachable) {
-            unreachable.push_back(std::move(name));
-        }
         notFetched += answer.notSent;
     }
+}
+
+// A cursor page: this host's agent lists one page after the cursor
+// (ListBuilds' limit and before/after), each peer its own, and the pages
+// are merged by time (build_cursor.hpp).
+Response handleBuildsPage(App& app, Request& request, const BuildQuery& query) {
+    std::vector<SourcePage> sources;
+    json unreachable = json::array();
+    if (query.host.empty() || query.host == app.hostname()) {
+        try {
+            SourcePage local;
+            auto filter = agentFilterForPage(query, app.hostname());
+            std::size_t rows = 0;
+            app.agent().listEach(filter, [&local, &rows](BuildInfo&& build) {
+                ++rows;
+                local.builds.push_back(json(build));
+            });
+            local.more = filter.limit && rows >= *filter.limit;
+            sources.push_back(std::move(local));
+        } catch (const sdbus::Error& e) {
+            if (statusForDbusError(e.getName()) != 503) {
+                return responseForDbusError(e);
+            }
+            unreachable.push_back(app.hostname());
+        }
+    }
+    if (request.queryValue("scope") != "local" && !wasForwarded(request)) {
+        Request forwarded = request;
+        forwarded.headers.erase("if-none-match");  // the client's tag is for the merged list
+        std::vector<PeerState> peers;
+        auto answers = askPeers(app, query, forwarded, peers);
+        for (std::size_t i = 0; i < peers.size(); ++i) {
+            addUnreachable(peers[i], answers[i], unreachable);
+            if (answers[i].answered) {
+                sources.push_back({std::move(answers[i].builds), answers[i].more});
+            }
+        }
+    }
+    auto page = mergePages(std::move(sources), query);
+    json body{{"builds", std::move(page.builds)},
+              {"unreachable", std::move(unreachable)},
+              {"limit", *query.limit},
+              {"next_cursor", std::move(page.nextCursor)}};
+    return jsonResponse(200, body.dump());
 }
 
 Response handleBuildsGet(App& app, Request& request) {
@@ -172,6 +232,9 @@ Response handleBuildsGet(App& app, Request& request) {
         query = parseBuildQuery(request);
     } catch (const QueryError& e) {
         return jsonError(400, "InvalidQuery", e.what());
+    }
+    if (query.paged) {
+        return handleBuildsPage(app, request, query);
     }
     json builds = json::array();
     json unreachable = json::array();

@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/fan_out.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/peers.hpp"
 #include "forwarder/routes.hpp"

@@ -6,11 +6,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/routes.hpp"
 
 namespace imagebuild::forwarder {

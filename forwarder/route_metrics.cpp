@@ -2,8 +2,8 @@
 // scrape time; if it cannot be reached the other metrics are still served.
 #include <sdbus-c++/Error.h>
 
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/routes.hpp"
 

@@ -5,11 +5,11 @@
 
 #include <chrono>
 
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/monitor_stream.hpp"
 #include "forwarder/routes.hpp"

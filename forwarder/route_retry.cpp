@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_json.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/routes.hpp"
 
 namespace imagebuild::forwarder {

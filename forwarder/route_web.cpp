@@ -39,10 +39,10 @@ std::string formEncoded(const std::string& value) {
 // while it still loads the scripts; a mismatch costs a second request, never
 // a wrong list (the script uses the preload only for the same URL).
 std::string firstBuildsUrl(const Request& request) {
-    std::size_t offset = 0;
-    const auto& text = request.queryValue("offset");
-    std::from_chars(text.data(), text.data() + text.size(), offset);
-    auto url = "/v1/builds?order=newest&limit=50&offset=" + std::to_string(offset);
+    std::string url = "/v1/builds?order=newest&limit=50";
+    if (const auto& cursor = request.queryValue("cursor"); !cursor.empty()) {
+        url += "&cursor=" + formEncoded(cursor);
+    }
     for (const char* key : {"state", "host", "arch", "release", "type"}) {
         if (const auto& value = request.queryValue(key); !value.empty()) {
             url += std::string("&") + key + "=" + formEncoded(value);

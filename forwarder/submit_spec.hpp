@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "forwarder/agent_client.hpp"
+#include "forwarder/local_agent.hpp"
 
 namespace imagebuild::forwarder {
 

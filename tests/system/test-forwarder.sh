@@ -297,6 +297,88 @@ listed() { curl -sf "$a/v1/builds?scope=local" | python3 -c '
 import json, sys
 for b in json.load(sys.stdin)["builds"]:
     print(b["id"], b["state"])'; }
+# write_builds HOST FIRST COUNT T0 STEP [TIE]: finished builds HOST-FIRST.. in
+# the agent's on-disk format, release "paging", the k-th submitted at
+# T0 + k*STEP usec, plus TIE for every fifth (read when the agent next
+# starts; next-id moved past them). Written aside, then moved in with the
+# agent stopped, and stopped again after: any call (a peer's health probe)
+# starts it, and an agent started meanwhile would not see them all.
+write_builds() {
+    run_in "$1" /usr/bin/python3 - "$@" <<'PY'
+import json, os, sys
+host, first, count, t0, step, *tie = sys.argv[1], *map(int, sys.argv[2:])
+for k in range(count):
+    n = first + k
+    d = f'/var/lib/imagebuild/paging-staging/{host}-{n}'
+    os.makedirs(d)
+    t = t0 + k * step + (tie[0] if tie and k % 5 == 4 else 0)
+    record = {'id': f'{host}-{n}', 'number': n, 'type': 'noop', 'arch': 'x86_64', 'release': 'paging',
+              'name': f'page-{n}', 'notify': [], 'timeout_sec': 0, 'labels': {},
+              'state': 'succeeded', 'result': 'succeeded', 'exit_status': 0,
+              'unit': f'imagebuild-{host}-{n}.service', 'submitter_uid': 0, 'submitted_at': t,
+              'started_at': t + 1000, 'finished_at': t + 2000, 'timeout_usec': 0,
+              'monitor_url': '', 'artifacts': [], 'cancel_requested': False}
+    with open(f'{d}/record.json', 'w') as f:
+        json.dump(record, f)
+PY
+    run_in "$1" sh -c 'systemctl stop imagebuild-agent.service &&
+        find /var/lib/imagebuild/paging-staging -mindepth 1 -maxdepth 1 -exec mv -t /var/lib/imagebuild/builds {} + &&
+        n=$(cat /var/lib/imagebuild/next-id 2>/dev/null || echo 0) &&
+        if [ "$n" -lt "$1" ]; then echo "$1" >/var/lib/imagebuild/next-id; fi &&
+        systemctl stop imagebuild-agent.service' sh "$(($2 + $3 - 1))"
+}
+# walk_pages URL: every page of URL by its next_cursor; prints the ids in order.
+walk_pages() {
+    python3 - "$1" <<'PY'
+import json, sys, urllib.parse, urllib.request
+url, cursor, pages = sys.argv[1], None, 0
+while True:
+    page = json.load(urllib.request.urlopen(url + ('&cursor=' + urllib.parse.quote(cursor) if cursor else '')))
+    assert 'total' not in page, page
+    assert page['unreachable'] == [], page['unreachable']
+    pages += 1
+    for b in page['builds']:
+        print(b['id'])
+    cursor = page['next_cursor']
+    if cursor is None:
+        break
+    assert pages < 100, 'no end of pages'
+PY
+}
+test_builds_page_by_cursor_across_hosts() {
+    # 30 builds on a and 25 on b, interleaved in time (every fifth of b's in
+    # the same microsecond as one of a's): more than a page on each host and
+    # in the fleet.
+    local t0=1710000000000000
+    write_builds a 5001 30 $t0 2000000
+    write_builds b 5001 25 $((t0 + 1000000)) 2000000 1000000
+    # Both agents started again (they read the builds), both peers up.
+    curl -sf "$a/v1/builds?scope=local&limit=1" >/dev/null
+    curl -sf "$b/v1/builds?scope=local&limit=1" >/dev/null
+    wait_for 10 peer_up "$a" "$b" 1
+    wait_for 10 peer_up "$b" "$a" 1
+    local expected got
+    # The fleet's order, newest first: time, then host, then number.
+    expected=$(curl -sf "$a/v1/builds?release=paging" | python3 -c '
+import json, sys
+bs = json.load(sys.stdin)["builds"]
+key = lambda b: (b["submitted_at"], b["host"], int(b["id"].rsplit("-", 1)[1]))
+print("\n".join(b["id"] for b in sorted(bs, key=key, reverse=True)))')
+    assert_eq "$(echo "$expected" | wc -l)" 55 "$expected"
+    got=$(walk_pages "$a/v1/builds?release=paging&order=newest&limit=7")
+    assert_eq "$got" "$expected"
+    # Oldest first, a page of one, through b: the same builds the other way.
+    got=$(walk_pages "$b/v1/builds?release=paging&order=oldest&limit=8")
+    assert_eq "$got" "$(echo "$expected" | tac)"
+    # One host's own pages.
+    got=$(walk_pages "$b/v1/builds?release=paging&order=newest&limit=10&scope=local")
+    assert_eq "$got" "$(echo "$expected" | grep '^b-')"
+    # A page answer has no total; the offset pages keep theirs.
+    assert_eq "$(curl -sf "$a/v1/builds?release=paging&limit=5&offset=50" | json_get total)" 55
+    assert_eq "$(http_status "$a/v1/builds?limit=5&cursor=nonsense")" 400
+    assert_eq "$(http_status "$a/v1/builds?cursor=1.a-1")" 400
+}
+
 agent_state() {
     run_in a busctl get-property $A "$(run_in a busctl call $A $M $I GetBuild s "$1" | awk '{print $2}' | tr -d '"')" \
         org.imagebuild.Build1 State | awk '{print $2}' | tr -d '"'
@@ -397,6 +479,8 @@ test_case "DELETE: the submitting token or an admin one; forwarded with name and
     test_cancel_is_for_the_submitting_token_or_an_admin
 test_case "POST /v1/builds/<id>/retry: the new build is the retrying token's" \
     test_retry_is_in_the_tokens_name
+test_case "GET /v1/builds pages by cursor across hosts, each agent asked for one page" \
+    test_builds_page_by_cursor_across_hosts
 test_case "GET /v1/builds shows a change by busctl, this forwarder, a restart or a cleanup at once" \
     test_build_list_shows_every_change_at_once
 test_case "a powered-off peer is down within 5 s and up again after boot" test_down_peer_is_marked_down_and_comes_back

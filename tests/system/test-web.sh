@@ -209,7 +209,7 @@ test_finished_log_without_javascript() {
 
 # 10,000 finished builds written in the agent's on-disk format on host b
 # (the agent reads them when it starts), then the dashboard on a, measured.
-local_total_is() { [ "$(curl -sf "$b/v1/builds?scope=local&limit=1" | json_get total)" = "$1" ]; }
+local_total_is() { [ "$(curl -sf "$b/v1/builds?scope=local&limit=1&offset=0" | json_get total)" = "$1" ]; }
 test_dashboard_with_10000_builds() {
     local n=10000
     run_in b /usr/bin/python3 - "$n" <<'PY'

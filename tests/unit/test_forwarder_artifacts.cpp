@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/byte_range.hpp"
+#include "forwarder/local_agent.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::forwarder;
@@ -48,7 +48,7 @@ TEST(ForwarderByteRange, MalformedOrMultipleMeansWholeFile) {
 
 namespace {
 
-class OneArtifactAgent final : public AgentClient {
+class OneArtifactAgent final : public LocalAgent {
 public:
     explicit OneArtifactAgent(std::string path) : path_(std::move(path)) {}
     std::string submit(const DbusSpec&) override { return ""; }

@@ -9,10 +9,10 @@
 
 #include "common/dbus_names.hpp"
 #include "common/sha256.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/submit_spec.hpp"
 
 using namespace imagebuild;
@@ -21,7 +21,7 @@ using json = nlohmann::json;
 
 namespace {
 
-class FakeAgent final : public AgentClient {
+class FakeAgent final : public LocalAgent {
 public:
     std::string submitError;
     DbusSpec lastSpec;

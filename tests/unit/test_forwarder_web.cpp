@@ -20,10 +20,10 @@
 #include "common/build_json.hpp"
 #include "common/dbus_names.hpp"
 #include "common/sha256.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/build_query.hpp"
 #include "forwarder/http_cache.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/web_files.hpp"
 #include "temp_tree.hpp"
 
@@ -171,8 +171,11 @@ TEST(ForwarderBuildQuery, PeersAreAskedForWhatCanBeOnThePage) {
     EXPECT_EQ(
         peerQuery({{"state", "running"}, {"limit", "50"}, {"offset", "100"}, {"order", "newest"}}),
         (Query{{"state", "running"}, {"limit", "150"}, {"order", "newest"}}));
-    EXPECT_EQ(peerQuery({{"arch", "x"}, {"limit", "10"}}),
+    EXPECT_EQ(peerQuery({{"arch", "x"}, {"limit", "10"}, {"offset", "0"}}),
               (Query{{"arch", "x"}, {"limit", "10"}, {"order", "oldest"}}));
+    // A cursor page: a peer is asked the same page after the same cursor.
+    EXPECT_EQ(peerQuery({{"arch", "x"}, {"limit", "10"}, {"cursor", "5.b-1"}}),
+              (Query{{"arch", "x"}, {"limit", "10"}, {"cursor", "5.b-1"}}));
     // Deeper than one peer page: everything that matches.
     EXPECT_EQ(peerQuery({{"limit", "50"}, {"offset", "5000"}, {"order", "newest"}}), Query{});
     EXPECT_EQ(peerQuery({{"host", "b"}}), (Query{{"host", "b"}}));
@@ -182,7 +185,8 @@ TEST(ForwarderBuildQuery, TotalCountsWhatPeersDidNotSend) {
     json all = json::array({build("a-1", "succeeded", 1), build("b-9", "succeeded", 9)});
     auto body = buildListBody(
         all, json::array(),
-        parseBuildQuery(get("/v1/builds", {{"limit", "1"}, {"order", "newest"}})), 100);
+        parseBuildQuery(get("/v1/builds", {{"limit", "1"}, {"offset", "0"}, {"order", "newest"}})),
+        100);
     EXPECT_EQ(body["total"], 102);
     EXPECT_EQ(body["next"], 1);
     EXPECT_EQ(body["builds"][0]["id"], "b-9");
@@ -314,7 +318,7 @@ TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {
 
 namespace {
 
-class ListAgent final : public AgentClient {
+class ListAgent final : public LocalAgent {
 public:
     std::vector<BuildInfo> builds;
     std::optional<BuildListFilter> asked;  // the last listEach's filter
@@ -324,7 +328,7 @@ public:
     void listEach(const BuildListFilter& filter,
                   const std::function<void(BuildInfo&&)>& each) override {
         asked = filter;
-        AgentClient::listEach(filter, each);
+        LocalAgent::listEach(filter, each);
     }
     BuildInfo get(const std::string& id) override {
         for (const auto& b : builds) {
@@ -381,9 +385,39 @@ std::string readFile(const std::filesystem::path& path) {
 
 }  // namespace
 
-TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
+TEST_F(Web, BuildListPagesByCursor) {
     auto first =
         call(get("/v1/builds", {{"state", "failed"}, {"limit", "30"}, {"order", "newest"}}));
+    ASSERT_EQ(first.status, 200u) << first.body;
+    auto body = json::parse(first.body);
+    EXPECT_FALSE(body.contains("total"));
+    ASSERT_EQ(body["builds"].size(), 30u);
+    EXPECT_EQ(body["builds"][0]["id"], "h-120");
+    EXPECT_EQ(body["builds"][29]["id"], "h-33");
+    // The agent was asked for a page, not its whole list.
+    ASSERT_TRUE(agent->asked);
+    EXPECT_EQ(agent->asked->limit, 30u);
+    ASSERT_TRUE(body["next_cursor"].is_string());
+    auto second = call(get("/v1/builds", {{"state", "failed"},
+                                          {"limit", "30"},
+                                          {"order", "newest"},
+                                          {"cursor", body["next_cursor"]}}));
+    ASSERT_EQ(second.status, 200u) << second.body;
+    body = json::parse(second.body);
+    ASSERT_EQ(body["builds"].size(), 10u);
+    EXPECT_EQ(body["builds"][0]["id"], "h-30");
+    EXPECT_EQ(body["builds"][9]["id"], "h-3");
+    EXPECT_TRUE(body["next_cursor"].is_null());
+    auto bad = call(get("/v1/builds", {{"limit", "3"}, {"cursor", "h-3"}}));
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_NE(json::parse(bad.body)["message"].get<std::string>().find("cursor"),
+              std::string::npos);
+}
+
+TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
+    auto first =
+        call(get("/v1/builds",
+                 {{"state", "failed"}, {"limit", "30"}, {"offset", "0"}, {"order", "newest"}}));
     ASSERT_EQ(first.status, 200u) << first.body;
     auto body = json::parse(first.body);
     EXPECT_EQ(body["total"], 40);
@@ -391,7 +425,8 @@ TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
     EXPECT_EQ(body["builds"][0]["id"], "h-120");
     EXPECT_EQ(body["next"], 30);
     // The same question again with the ETag: 304, nothing sent.
-    auto again = get("/v1/builds", {{"state", "failed"}, {"limit", "30"}, {"order", "newest"}});
+    auto again = get("/v1/builds",
+                     {{"state", "failed"}, {"limit", "30"}, {"offset", "0"}, {"order", "newest"}});
     again.headers["if-none-match"] = headerOf(first, "ETag");
     auto notModified = call(again);
     EXPECT_EQ(notModified.status, 304u);
@@ -432,20 +467,21 @@ TEST_F(Web, DashboardPreloadsItsFirstBuildsPage) {
     auto plain = call(get("/"));
     ASSERT_EQ(plain.status, 200u);
     EXPECT_NE(
-        plain.body.find("<link rel=\"preload\" href=\"/v1/builds?order=newest&amp;limit=50&amp;"
-                        "offset=0\" as=\"fetch\""),
+        plain.body.find(
+            "<link rel=\"preload\" href=\"/v1/builds?order=newest&amp;limit=50\" as=\"fetch\""),
         std::string::npos)
         << plain.body.substr(0, 600);
     auto filtered = call(get("/", {{"release", "40 beta"},
                                    {"state", "queued,running"},
-                                   {"offset", "50"},
+                                   {"cursor", "1700000000000000.h-5"},
                                    {"x", "<script>"}}));
-    EXPECT_NE(filtered.body.find("href=\"/v1/builds?order=newest&amp;limit=50&amp;offset=50&amp;"
+    EXPECT_NE(filtered.body.find("href=\"/v1/builds?order=newest&amp;limit=50&amp;"
+                                 "cursor=1700000000000000.h-5&amp;"
                                  "state=queued%2Crunning&amp;release=40+beta\""),
               std::string::npos)
         << filtered.body.substr(0, 600);
-    auto odd = call(get("/", {{"offset", "x"}, {"type", "<a\"b>"}}));
-    EXPECT_NE(odd.body.find("offset=0&amp;type=%3Ca%22b%3E\""), std::string::npos);
+    auto odd = call(get("/", {{"cursor", "<x y>"}, {"type", "<a\"b>"}}));
+    EXPECT_NE(odd.body.find("cursor=%3Cx+y%3E&amp;type=%3Ca%22b%3E\""), std::string::npos);
 }
 
 // A kickstart may hold password hashes: the token that submitted the build

@@ -1,6 +1,8 @@
 // The fleet dashboard (GET /): hosts from /v1/hosts, one page of the fleet's
 // builds from /v1/builds with the filters applied by the server. Both are
 // polled with If-None-Match, so an unchanged fleet costs a 304 and no redraw.
+// Pages go by cursor: "Older" asks for the page after the last build shown
+// (the answer's next_cursor), "Newer" goes back to the cursor before it.
 import {every, get} from './api.js';
 import {setupSignIn} from './signin.js';
 import {buildSeconds, byId, durationText, el, say, stateBadge, submitterOf, timeElement} from './ui.js';
@@ -8,7 +10,7 @@ import {buildSeconds, byId, durationText, el, say, stateBadge, submitterOf, time
 const PAGE = 50;
 const FILTERS = ['state', 'host', 'arch', 'release', 'type'];
 
-const view = {offset: 0, filters: {}};
+const view = {cursor: '', back: [], next: null, filters: {}};
 const hostsCache = {};
 const buildsCache = {};
 let buildsPoll = null;
@@ -19,7 +21,7 @@ function readLocation() {
     for (const key of FILTERS) {
         view.filters[key] = params.get(key) || '';
     }
-    view.offset = Math.max(0, parseInt(params.get('offset') || '0', 10) || 0);
+    view.cursor = params.get('cursor') || '';
 }
 
 function writeLocation() {
@@ -29,15 +31,18 @@ function writeLocation() {
             params.set(key, view.filters[key]);
         }
     }
-    if (view.offset) {
-        params.set('offset', view.offset);
+    if (view.cursor) {
+        params.set('cursor', view.cursor);
     }
     const query = params.toString();
     history.replaceState(null, '', query ? `/?${query}` : '/');
 }
 
 function buildsUrl() {
-    const params = new URLSearchParams({order: 'newest', limit: PAGE, offset: view.offset});
+    const params = new URLSearchParams({order: 'newest', limit: PAGE});
+    if (view.cursor) {
+        params.set('cursor', view.cursor);
+    }
     for (const key of FILTERS) {
         if (view.filters[key]) {
             params.set(key, view.filters[key]);
@@ -158,12 +163,18 @@ function renderRows(builds) {
 
 function renderBuilds(body) {
     renderRows(body.builds);
-    const first = body.total ? view.offset + 1 : 0;
-    const last = view.offset + body.builds.length;
-    byId('page-info').textContent = `${first}–${last} of ${body.total}`;
-    byId('builds-caption').textContent = `Builds ${first}–${last} of ${body.total}, newest first`;
-    byId('prev').disabled = view.offset === 0;
-    byId('next').disabled = body.next === null || body.next === undefined;
+    // Where the page is counts from the newest only when we paged here; a
+    // page opened from its URL says how many it shows.
+    const known = !view.cursor || view.back.length > 0;
+    const skipped = view.back.length * PAGE;
+    const first = body.builds.length ? skipped + 1 : 0;
+    const last = skipped + body.builds.length;
+    const shows = known ? `${first}–${last}` : `${body.builds.length} older`;
+    byId('page-info').textContent = shows;
+    byId('builds-caption').textContent = `Builds ${shows}, newest first`;
+    view.next = body.next_cursor || null;
+    byId('prev').disabled = !view.cursor;
+    byId('next').disabled = !view.next;
     const unreachable = body.unreachable || [];
     say(byId('builds-status'),
         unreachable.length ? `Not shown: the builds of ${unreachable.join(', ')} (not answering).` : '',
@@ -199,7 +210,8 @@ function refilter() {
     for (const key of FILTERS) {
         view.filters[key] = form.elements[key].value;
     }
-    view.offset = 0;
+    view.cursor = '';
+    view.back = [];
     writeLocation();
     buildsPoll.now();
 }
@@ -217,12 +229,16 @@ function setupControls() {
     form.addEventListener('reset', () => setTimeout(refilter));
     form.addEventListener('submit', (event) => event.preventDefault());
     byId('prev').addEventListener('click', () => {
-        view.offset = Math.max(0, view.offset - PAGE);
+        view.cursor = view.back.pop() || '';
         writeLocation();
         buildsPoll.now();
     });
     byId('next').addEventListener('click', () => {
-        view.offset += PAGE;
+        if (!view.next) {
+            return;
+        }
+        view.back.push(view.cursor);
+        view.cursor = view.next;
         writeLocation();
         buildsPoll.now();
     });

@@ -10,23 +10,25 @@
 #include <string>
 #include <vector>
 
+#include "common/agent_client.hpp"
 #include "common/build_info.hpp"
 #include "common/list_builds.hpp"
 #include "forwarder/host_info.hpp"
 
 namespace imagebuild::forwarder {
 
-using DbusSpec = std::map<std::string, sdbus::Variant>;
+using imagebuild::DbusSpec;
 
-class AgentClient {
+class LocalAgent {
 public:
-    virtual ~AgentClient() = default;
+    virtual ~LocalAgent() = default;
     virtual std::string submit(const DbusSpec& spec) = 0;  // returns the new id
     virtual std::vector<BuildInfo> list() = 0;             // rows: no artifacts, no unit
     // The builds that match `filter`, one at a time in the agent's order, for
     // callers that keep a few of 10,000 (the D-Bus client has the agent
-    // filter and decodes each row as it hands it on). By default: list(),
-    // filtered here.
+    // filter and decodes each row as it hands it on; a filter with a limit
+    // or a cursor is one page, as ListBuilds pages). By default: list(),
+    // filtered and paged here.
     virtual void listEach(const BuildListFilter& filter,
                           const std::function<void(BuildInfo&&)>& each);
     virtual BuildInfo get(const std::string& id) = 0;  // every property
@@ -38,11 +40,12 @@ public:
     virtual HostInfo host() = 0;  // capabilities and load; url/healthy left to the caller
 };
 
-// Talks to org.imagebuild.Agent1 on the system bus. Connections are kept
-// between calls in a small pool: a call takes one (or opens one when all are
-// busy), uses it alone and gives it back, so no two threads use a pooled
-// sd-bus connection at once and a call pays the bus handshake only the first
-// time. (The list cache's own connection is used under its mutex.)
-std::unique_ptr<AgentClient> makeDbusAgentClient();
+// Talks to org.imagebuild.Agent1 on the system bus through the one agent
+// client (common/agent_client.hpp). Clients, each with its connection, are
+// kept between calls in a small pool: a call takes one (or opens one when
+// all are busy), uses it alone and gives it back, so no two threads use a
+// pooled sd-bus connection at once and a call pays the bus handshake only
+// the first time. (The list cache's own connection is used under its mutex.)
+std::unique_ptr<LocalAgent> makeDbusLocalAgent();
 
 }  // namespace imagebuild::forwarder

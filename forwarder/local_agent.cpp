@@ -1,0 +1,185 @@
+#include "forwarder/local_agent.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <mutex>
+#include <type_traits>
+
+#include "common/agent_client.hpp"
+#include "common/build_id.hpp"
+#include "forwarder/agent_bus.hpp"
+#include "forwarder/agent_list_cache.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+// A pooled client is kept only if its calls failed, if at all, with the
+// agent's own errors: anything else (the bus went away, a call timed out
+// and its late reply may still come) drops it.
+bool keepsConnection(const sdbus::Error& e) {
+    return e.getName().rfind("org.imagebuild.Error.", 0) == 0;
+}
+
+// Idle agent clients (common/agent_client.hpp), each on its own system-bus
+// connection. At most kMaxIdle are kept: more threads than that calling at
+// once open their own and close them after.
+class ClientPool {
+public:
+    // Runs `call` on a pooled client, given back unless the call broke it.
+    template <typename Call>
+    auto run(Call&& call) {
+        auto client = take();
+        try {
+            if constexpr (std::is_void_v<decltype(call(*client))>) {
+                call(*client);
+                giveBack(std::move(client));
+            } else {
+                auto result = call(*client);
+                giveBack(std::move(client));
+                return result;
+            }
+        } catch (const sdbus::Error& e) {
+            if (keepsConnection(e)) {
+                giveBack(std::move(client));
+            }
+            throw;
+        }
+    }
+
+private:
+    static constexpr std::size_t kMaxIdle = 4;
+
+    // A client whose connection the bus closed while it was idle is
+    // dropped here rather than seen as a failed call.
+    std::unique_ptr<imagebuild::AgentClient> take() {
+        while (auto client = takeIdle()) {
+            if (client->stillOpen()) {
+                return client;
+            }
+        }
+        return std::make_unique<imagebuild::AgentClient>(
+            AgentClientOptions{false, kAgentCallTimeout});
+    }
+
+    void giveBack(std::unique_ptr<imagebuild::AgentClient> client) {
+        std::lock_guard lock(mutex_);
+        if (idle_.size() < kMaxIdle) {
+            idle_.push_back(std::move(client));
+        }
+    }
+
+    std::unique_ptr<imagebuild::AgentClient> takeIdle() {
+        std::lock_guard lock(mutex_);
+        if (idle_.empty()) {
+            return nullptr;
+        }
+        auto client = std::move(idle_.back());
+        idle_.pop_back();
+        return client;
+    }
+
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<imagebuild::AgentClient>> idle_;
+};
+
+class DbusLocalAgent final : public LocalAgent {
+public:
+    std::string submit(const DbusSpec& spec) override {
+        auto id = pool_.run([&](imagebuild::AgentClient& agent) { return agent.submit(spec); });
+        listCache_.invalidate();
+        return id;
+    }
+
+    std::vector<BuildInfo> list() override {
+        std::vector<BuildInfo> out;
+        listEach({}, [&out](BuildInfo&& build) { out.push_back(std::move(build)); });
+        return out;
+    }
+
+    // From the kept list when nothing changed since it was read
+    // (agent_list_cache.hpp); a whole list read now is kept, a filtered one
+    // is asked of the agent and not kept.
+    void listEach(const BuildListFilter& filter,
+                  const std::function<void(BuildInfo&&)>& each) override {
+        if (filter.limit || filter.before.index() != 0 || filter.after.index() != 0) {
+            // A page: the agent walks only to it; the whole list is not read.
+            listFromAgent(filter,
+                          [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+            return;
+        }
+        auto found = listCache_.lookup();
+        if (!found.rows && filter.empty()) {
+            auto rows = std::make_shared<AgentListCache::Rows>();
+            listFromAgent(filter, [&rows](const BuildListRow& row) { rows->push_back(row); });
+            rows->shrink_to_fit();  // kept: no room for 16,384 rows when there are 10,000
+            listCache_.store(found.generation, rows);
+            found.rows = std::move(rows);
+        }
+        if (found.rows) {
+            for (const auto& row : *found.rows) {
+                auto build = buildInfoFromListRow(row);
+                if (matches(filter, build)) {
+                    each(std::move(build));
+                }
+            }
+            return;
+        }
+        listFromAgent(filter,
+                      [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+    }
+
+    BuildInfo get(const std::string& id) override {
+        return pool_.run([&](imagebuild::AgentClient& agent) { return agent.get(id); });
+    }
+
+    void cancel(const std::string& id) override {
+        pool_.run([&](imagebuild::AgentClient& agent) { agent.cancel(id); });
+        listCache_.invalidate();
+    }
+
+    std::string retry(const std::string& id, const std::string& submitter) override {
+        auto newId = pool_.run([&](imagebuild::AgentClient& agent) {
+            return agent.retry(id, {{"submitter", sdbus::Variant(submitter)}});
+        });
+        listCache_.invalidate();
+        return newId;
+    }
+
+    std::string kickstart(const std::string& id) override {
+        return pool_.run([&](imagebuild::AgentClient& agent) { return agent.kickstart(id); });
+    }
+
+    HostInfo host() override {
+        return pool_.run([](imagebuild::AgentClient& agent) { return agent.host(); });
+    }
+
+private:
+    void listFromAgent(const BuildListFilter& filter,
+                       const std::function<void(const BuildListRow&)>& each) {
+        pool_.run([&](imagebuild::AgentClient& agent) { agent.listRows(filter, each); });
+    }
+
+    ClientPool pool_;
+    AgentListCache listCache_;
+};
+
+}  // namespace
+
+void LocalAgent::listEach(const BuildListFilter& filter,
+                          const std::function<void(BuildInfo&&)>& each) {
+    auto builds = list();
+    auto page = selectPage(filter, builds.size(), [&](std::size_t i) {
+        auto id = BuildId::parse(builds[i].id);
+        return PageProbe{id ? id->number : 0, builds[i].submittedAt, matches(filter, builds[i])};
+    });
+    for (auto i : page) {
+        each(std::move(builds[i]));
+    }
+}
+
+std::unique_ptr<LocalAgent> makeDbusLocalAgent() {
+    return std::make_unique<DbusLocalAgent>();
+}
+
+}  // namespace imagebuild::forwarder

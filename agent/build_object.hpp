@@ -73,6 +73,8 @@ private:
         override;
     bool Pinned() override { return record_.pinned; }
     std::string RetryOf() override { return record_.retryOf; }
+    // Classes are not recorded by this agent yet: empty, as for a build that did not fail.
+    std::string FailureClass() override { return {}; }
 
     const BuildRecord& record_;
     BuildOwner& owner_;

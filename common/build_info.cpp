@@ -36,6 +36,7 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     takeProperty(properties, "Notify", info.notify);
     takeProperty(properties, "Pinned", info.pinned);
     takeProperty(properties, "RetryOf", info.retryOf);
+    takeProperty(properties, "FailureClass", info.failureClass);
     std::vector<ArtifactTuple> artifacts;
     takeProperty(properties, "Artifacts", artifacts);
     for (const auto& a : artifacts) {
@@ -62,6 +63,7 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
     info.startedAt = row.get<10>();
     info.finishedAt = row.get<11>();
     info.retryOf = row.get<13>();
+    info.failureClass = row.get<14>();
     info.listRow = true;
     if (auto id = BuildId::parse(info.id)) {
         info.host = id->host;

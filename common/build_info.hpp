@@ -44,6 +44,8 @@ struct BuildInfo {
     std::vector<Artifact> artifacts;
     bool pinned = false;  // kept by the host's cleanup whatever its age
     std::string retryOf;  // the build this one re-runs (Build1.RetryOf); empty if none
+    // build, infra, timeout or cancelled (Build1.FailureClass); empty unless it failed
+    std::string failureClass;
     // A row of a list (ListBuilds, GET /v1/builds): only the row's fields are
     // known; the others hold defaults that must not be shown as facts.
     bool listRow = false;
@@ -58,12 +60,12 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
 
 // One row of BuildManager1.ListBuilds: id, type, arch, release, name,
 // submitter, state, result, submitter_uid, submitted_at, started_at,
-// finished_at, path, retry_of (last, so positional readers of the older
-// row keep their columns).
+// finished_at, path, retry_of, failure_class (new columns last, so
+// positional readers of the older row keep their columns).
 using BuildListRow =
     sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
                   std::string, std::string, std::uint32_t, std::uint64_t, std::uint64_t,
-                  std::uint64_t, sdbus::ObjectPath, std::string>;
+                  std::uint64_t, sdbus::ObjectPath, std::string, std::string>;
 BuildInfo buildInfoFromListRow(const BuildListRow& row);
 
 // The states a build can be in, in lifecycle order.

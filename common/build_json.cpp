@@ -41,7 +41,8 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"submitted_at", info.submittedAt},
                        {"started_at", info.startedAt},
                        {"finished_at", info.finishedAt},
-                       {"retry_of", info.retryOf}};
+                       {"retry_of", info.retryOf},
+                       {"failure_class", info.failureClass}};
     if (info.listRow) {
         return;
     }
@@ -80,6 +81,7 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "artifacts", info.artifacts);
     optional(j, "pinned", info.pinned);
     optional(j, "retry_of", info.retryOf);
+    optional(j, "failure_class", info.failureClass);
     info.listRow = !j.contains("artifacts");
 }
 

@@ -8,7 +8,7 @@
 // A list row (BuildInfo::listRow) has only the keys a ListBuilds row carries:
 // "id", "host", "type", "arch", "release", "name", "state", "result",
 // "submitter_uid", "submitter", "submitted_at", "started_at", "finished_at",
-// "retry_of"; the others are left out rather than shown with values it does
+// "retry_of", "failure_class"; the others are left out rather than shown with values it does
 // not have. Every producer of a build's JSON goes through to_json here.
 #pragma once
 

@@ -1,7 +1,8 @@
-// The web interface: GET / (fleet dashboard), /builds/{id} (one build),
-// /submit (the form) and /static/{name}. The pages carry no data: their
-// scripts read the /v1 API, so every forwarder serves the same interface for
-// the whole fleet. See docs/web.md.
+// The web interface: GET / (fleet dashboard), /stats (the fleet's last days
+// in charts), /builds/{id} (one build), /submit (the form), /static/{name}
+// and /javascript/{library}/{name} (Debian's packaged libraries: Chart.js). The pages carry no
+// data: their scripts read the /v1 API, so every forwarder serves the same interface for the whole
+// fleet. See docs/web.md.
 #include <cctype>
 #include <charconv>
 #include <string>
@@ -69,8 +70,17 @@ Response handleBuildPage(App& app, Request& request) {
     return htmlPage(app.config().wwwDir, "build.html", {{"id", id}});
 }
 
+Response handleStatsPage(App& app, Request&) {
+    return htmlPage(app.config().wwwDir, "stats.html");
+}
+
 Response handleStatic(App& app, Request& request) {
     return staticFile(app.config().wwwDir, request.params.at("name"), request);
+}
+
+Response handleJavascript(Request& request) {
+    return javascriptFile(kDebianJavascriptDir, request.params.at("library"),
+                          request.params.at("name"), request);
 }
 
 }  // namespace
@@ -81,7 +91,9 @@ void registerWeb(App& app) {
     router.add("GET", "/submit", Access::Read, std::bind_front(handleSubmitPage, std::ref(app)));
     router.add("GET", "/builds/{id}", Access::Read,
                std::bind_front(handleBuildPage, std::ref(app)));
+    router.add("GET", "/stats", Access::Read, std::bind_front(handleStatsPage, std::ref(app)));
     router.add("GET", "/static/{name}", Access::Read, std::bind_front(handleStatic, std::ref(app)));
+    router.add("GET", "/javascript/{library}/{name}", Access::Read, handleJavascript);
 }
 
 }  // namespace imagebuild::forwarder

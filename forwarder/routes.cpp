@@ -10,6 +10,7 @@ void registerRoutes(App& app) {
     registerBuilds(app);
     registerRetry(app);
     registerHosts(app);
+    registerStats(app);
     registerMonitor(app);
     registerArtifacts(app);
     registerKickstart(app);

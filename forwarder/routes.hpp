@@ -15,5 +15,6 @@ void registerArtifacts(App& app);
 void registerKickstart(App& app);
 void registerWeb(App& app);
 void registerWhoami(App& app);
+void registerStats(App& app);
 
 }  // namespace imagebuild::forwarder

@@ -72,13 +72,11 @@ std::optional<std::string> staticContentType(const std::string& name) {
     return std::nullopt;
 }
 
-Response staticFile(const std::string& wwwDir, const std::string& name, const Request& request) {
-    auto type = staticContentType(name);
-    if (!type) {
-        return notFound(name);
-    }
-    auto path = wwwDir + "/static/" + name;
-    auto fd = std::make_shared<UniqueFd>(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+namespace {
+
+Response fileResponse(const std::string& path, const std::string& type, const std::string& name,
+                      const Request& request, int openFlags) {
+    auto fd = std::make_shared<UniqueFd>(open(path.c_str(), O_RDONLY | O_CLOEXEC | openFlags));
     struct stat st {};
     if (!*fd || fstat(fd->get(), &st) < 0 || !S_ISREG(st.st_mode)) {
         return notFound(name);
@@ -86,7 +84,7 @@ Response staticFile(const std::string& wwwDir, const std::string& name, const Re
     auto etag = fmt::format("\"{:x}-{:x}-{:x}\"", st.st_ino, st.st_size,
                             st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec);
     Response response;
-    response.contentType = *type;
+    response.contentType = type;
     response.headers = {
         {"ETag", etag}, {"Cache-Control", "no-cache"}, {"X-Content-Type-Options", "nosniff"}};
     if (etagMatches(request.header("if-none-match"), etag)) {
@@ -98,6 +96,26 @@ Response staticFile(const std::string& wwwDir, const std::string& name, const Re
     file->length = static_cast<std::uint64_t>(st.st_size);
     response.file = std::move(file);
     return response;
+}
+
+}  // namespace
+
+Response staticFile(const std::string& wwwDir, const std::string& name, const Request& request) {
+    auto type = staticContentType(name);
+    if (!type) {
+        return notFound(name);
+    }
+    return fileResponse(wwwDir + "/static/" + name, *type, name, request, O_NOFOLLOW);
+}
+
+Response javascriptFile(const std::string& javascriptDir, const std::string& library,
+                        const std::string& name, const Request& request) {
+    auto type = staticContentType(name);
+    if (!safeName(library) || !type || (!endsWith(name, ".js") && !endsWith(name, ".css"))) {
+        return notFound(library + "/" + name);
+    }
+    return fileResponse(javascriptDir + "/" + library + "/" + name, *type, library + "/" + name,
+                        request, 0);
 }
 
 namespace {

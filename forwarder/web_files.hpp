@@ -32,6 +32,18 @@ std::optional<std::string> staticContentType(const std::string& name);
 // (JSON) for anything not servable.
 Response staticFile(const std::string& wwwDir, const std::string& name, const Request& request);
 
+// Where Debian's libjs-* packages put the JavaScript libraries they ship
+// (served at /javascript/, as javascript-common does for Apache).
+inline constexpr const char* kDebianJavascriptDir = "/usr/share/javascript";
+
+// GET /javascript/<library>/<name>: a .js or .css file of a Debian
+// JavaScript package (the top of its directory), served like a static file, except that
+// symlinks in the package's directory are followed (packages link names to
+// files, and root owns all of it). 404 (JSON) for anything else: a missing
+// package reads as missing, so a page can say what to install.
+Response javascriptFile(const std::string& javascriptDir, const std::string& library,
+                        const std::string& name, const Request& request);
+
 // An HTML page of wwwDir with "{{> header}}" replaced by wwwDir/header.html
 // (the top bar every page shares, trusted markup, not escaped) and every
 // "{{key}}" by the HTML-escaped value; 404 page if either file is missing.

@@ -444,6 +444,62 @@ JSON
     run_in a systemctl stop imagebuild-agent.service
 }
 
+# stats_match_builds URL: GET URL/v1/stats adds up what GET URL/v1/builds
+# lists: per UTC day and state, and per host the builds that started and
+# ended. Prints "<succeeded> <hosts>" of the stats.
+stats_match_builds() {
+    python3 - "$1" <<'PY'
+import datetime, json, sys, urllib.request
+base = sys.argv[1]
+def get(path):
+    with urllib.request.urlopen(base + path, timeout=30) as answer:
+        return json.load(answer)
+stats, builds = get("/v1/stats"), get("/v1/builds")["builds"]
+assert stats["days"] == 14 and len(stats["per_day"]) == 14, stats
+assert "samples" not in stats, "the fleet answer carries the peers' samples"
+def day(usec):
+    return datetime.datetime.fromtimestamp(usec // 1000000, datetime.timezone.utc).strftime("%Y-%m-%d")
+mine = [b for b in builds if b["submitted_at"] >= stats["from"]]
+for d in stats["per_day"]:
+    expected = {}
+    for b in mine:
+        if day(b["submitted_at"]) == d["day"]:
+            expected[b["state"]] = expected.get(b["state"], 0) + 1
+    assert d["states"] == expected, (d, expected)
+    assert d["total"] == sum(expected.values()), d
+for host, summary in stats["duration"]["per_host"].items():
+    ended = [b for b in mine if b["host"] == host and b["started_at"] and b["finished_at"]]
+    assert summary["count"] == len(ended), (host, summary, len(ended))
+    assert summary["max_usec"] == max(b["finished_at"] - b["started_at"] for b in ended), host
+print(sum(d["states"].get("succeeded", 0) for d in stats["per_day"]), ",".join(sorted(stats["hosts"])))
+PY
+}
+succeeded_on() { [ "$(curl -sf "$a/v1/builds/$1" | json_get state)" = succeeded ]; }
+test_stats_add_up_the_fleets_builds() {
+    local before after id ids=()
+    before=$(stats_match_builds "$a")
+    # Two builds on a, one on b, through a.
+    for arch in x86_64 x86_64 aarch64; do
+        id=$(curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
+            --data-binary "{\"type\":\"noop\",\"arch\":\"$arch\",\"release\":\"40\",\"kickstart\":\"lang C\"}" |
+            json_get id)
+        ids+=("$id")
+    done
+    for id in "${ids[@]}"; do wait_for 30 succeeded_on "$id"; done
+    after=$(stats_match_builds "$a")
+    assert_eq "${after% *}" "$((${before% *} + 3))"
+    assert_eq "${after#* }" "a,b"
+    # Asked of b, the same fleet.
+    assert_eq "$(stats_match_builds "$b")" "$after"
+    # A peer's part carries its samples; days are bounded.
+    local part
+    part=$(curl -sf -H 'Authorization: Bearer fleet-secret' "$b/v1/stats?scope=local&days=2")
+    assert_contains "$part" '"samples":[{"duration_usec":['
+    assert_contains "$part" '"hosts":["b"]'
+    assert_eq "$(http_status "$a/v1/stats?days=91")" 400
+    assert_eq "$(http_status "$a/v1/stats?days=x")" 400
+}
+
 test_down_peer_is_marked_down_and_comes_back() {
     poweroff_host b
     # Down within 5 s (interval 1 s, timeout 1 s).
@@ -451,6 +507,9 @@ test_down_peer_is_marked_down_and_comes_back() {
     assert_eq "$(http_status "$a/v1/builds/b-1")" 503
     assert_contains "$(curl -s "$a/v1/builds/b-1")" '"error":"HostDown"'
     assert_contains "$(unreachable_of "$a/v1/builds")" '"b"'
+    # The statistics still answer, of a alone, and name b.
+    assert_contains "$(unreachable_of "$a/v1/stats")" '"b"'
+    assert_contains "$(curl -sf "$a/v1/stats")" '"hosts":["a"]'
     boot_host b 127.0.0.3
     # Installed again as after an upgrade; setup_forwarder writes b's configuration.
     install_into b
@@ -483,5 +542,8 @@ test_case "GET /v1/builds pages by cursor across hosts, each agent asked for one
     test_builds_page_by_cursor_across_hosts
 test_case "GET /v1/builds shows a change by busctl, this forwarder, a restart or a cleanup at once" \
     test_build_list_shows_every_change_at_once
-test_case "a powered-off peer is down within 5 s and up again after boot" test_down_peer_is_marked_down_and_comes_back
+test_case "GET /v1/stats adds up the fleet's builds per day, state and host, asked of either host" \
+    test_stats_add_up_the_fleets_builds
+test_case "a powered-off peer is down within 5 s and up again after boot; /v1/stats names it" \
+    test_down_peer_is_marked_down_and_comes_back
 finish

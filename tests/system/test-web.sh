@@ -107,7 +107,7 @@ test_dashboard_shows_hosts_and_builds() {
 test_http_side_of_the_pages() {
     local id headers
     id=$(cat "$TEST_SCRATCH/build_id")
-    for path in / /submit "/builds/$id"; do
+    for path in / /stats /submit "/builds/$id"; do
         headers=$(curl -sf -D - -o /dev/null "$a$path")
         assert_contains "$headers" "Content-Security-Policy: default-src 'none'; script-src 'self'"
         [[ $headers != *unsafe-inline* ]] || { echo "$path allows inline script"; return 1; }
@@ -125,6 +125,12 @@ test_http_side_of_the_pages() {
     assert_eq "$(http_status "$a/static/..%2F..%2Findex.html")" 404
     assert_eq "$(http_status "$a/static/../../etc/passwd")" 404
     assert_eq "$(http_status --path-as-is "$a/static/../../etc/passwd")" 404
+    # Debian's Chart.js, from its package's directory; nothing else there.
+    if [ -f /usr/share/javascript/chart.js/chart.min.js ]; then
+        assert_contains "$(curl -sf -D - -o /dev/null "$a/javascript/chart.js/chart.min.js")" "Content-Type: text/javascript"
+    fi
+    assert_eq "$(http_status --path-as-is "$a/javascript/chart.js/../../../etc/passwd")" 404
+    assert_eq "$(http_status "$a/javascript/chart.js/..%2F..%2Fdoc%2Flibjs-chart.js%2Fcopyright")" 404
     # The list the dashboard polls: filtered on the server, paged, 304 when unchanged.
     local list
     list=$(curl -sf "$a/v1/builds?host=a&state=succeeded&limit=1&order=newest")
@@ -203,6 +209,36 @@ PY
     browse bad-upload /tmp/web-bad.tar
 }
 
+# Debian's Chart.js is what draws the charts: without it on this machine
+# (tools/install-deps installs libjs-chart.js) the two cases below fail, saying so.
+chartjs=/usr/share/javascript/chart.js/chart.min.js
+need_chartjs() {
+    [ -f "$chartjs" ] || {
+        echo "$chartjs is missing: install libjs-chart.js (tools/install-deps)"
+        return 1
+    }
+}
+
+test_stats_page_draws_the_fleets_days() {
+    need_chartjs || return 1
+    browse stats "$(cat "$TEST_SCRATCH/build_id")"
+}
+
+# Inside host a only (its /usr is an overlay): the package's file moved away
+# and back, whatever the case's outcome.
+test_stats_page_without_chartjs() {
+    need_chartjs || return 1
+    run_in a mv "$chartjs" /var/tmp/chart.min.js.away
+    assert_eq "$(http_status "$a/javascript/chart.js/chart.min.js")" 404 || {
+        run_in a mv /var/tmp/chart.min.js.away "$chartjs"
+        return 1
+    }
+    local rc=0
+    browse stats-no-chartjs "$(cat "$TEST_SCRATCH/build_id")" || rc=$?
+    run_in a mv /var/tmp/chart.min.js.away "$chartjs"
+    return $rc
+}
+
 test_finished_log_without_javascript() {
     browse no-javascript "$(cat "$TEST_SCRATCH/build_id")"
 }
@@ -275,6 +311,10 @@ test_case "text on the dashboard, a build page and the form has at least 4.5:1 c
 test_case "on a 375 px phone the dashboard, a build page and the form scroll no page sideways" test_readable_on_a_phone
 test_case "a tar with an entry outside its tree is refused next to the file field" test_bad_tree_is_refused_at_the_field
 test_case "a finished build's log reads without JavaScript" test_finished_log_without_javascript
+test_case "/stats draws the last 14 days with Debian's Chart.js; a build page its time bar and resources" \
+    test_stats_page_draws_the_fleets_days
+test_case "without libjs-chart.js the pages say so and show the numbers as tables" \
+    test_stats_page_without_chartjs
 test_case "dashboard first paint with 10,000 builds in the fleet (printed)" test_dashboard_with_10000_builds
 test_case "the form offers only what a healthy host builds (b off: its type is gone)" test_types_of_a_down_host_are_not_offered
 finish

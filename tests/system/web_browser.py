@@ -693,6 +693,126 @@ def case_phone(base, out, build_id):
         driver.quit()
 
 
+def chart_of(driver, canvas_id):
+    """The Chart.js chart on a canvas: its labels and datasets, or None."""
+    return driver.execute_script('''
+        const canvas = document.getElementById(arguments[0]);
+        const chart = window.Chart && canvas && window.Chart.getChart(canvas);
+        if (!chart) { return null; }
+        return {labels: chart.data.labels, width: canvas.width, height: canvas.height,
+                datasets: chart.data.datasets.map((d) => ({label: d.label, outcome: d.outcome || '', data: d.data}))};''',
+        canvas_id)
+
+
+def facts(driver, list_id):
+    """A <dl class="facts"> as {term: text}."""
+    return driver.execute_script('''
+        const out = {};
+        for (const dt of document.querySelectorAll(`#${arguments[0]} dt`)) {
+            out[dt.textContent] = dt.nextElementSibling.textContent;
+        }
+        return out;''', list_id)
+
+
+def utc_day(usec):
+    return time.strftime('%Y-%m-%d', time.gmtime(usec // 1000000))
+
+
+def todays_outcomes(base):
+    """What /v1/builds says today's (UTC) builds became: {outcome: count}."""
+    today = utc_day(int(time.time() * 1e6))
+    outcomes = {}
+    for build in api(base, '/v1/builds')['builds']:
+        if utc_day(build['submitted_at']) == today:
+            key = build['state'] + (':' + build['failure_class'] if build.get('failure_class') else '')
+            outcomes[key] = outcomes.get(key, 0) + 1
+    return today, outcomes
+
+
+def case_stats(base, out, build_id):
+    """The last 14 days: three charts drawn by Debian's Chart.js, today's bar the builds
+    of today; a build page's time bar and resource record."""
+    driver = browser()
+    try:
+        driver.get(base + '/stats')
+        per_day = wait(driver, 15, 'the per-day chart', lambda d: chart_of(d, 'per-day-chart'))
+        check(per_day['width'] > 0 and per_day['height'] > 0, f'the per-day canvas is empty: {per_day}')
+        check(len(per_day['labels']) == 14, f'the chart has {len(per_day["labels"])} days, not 14')
+        today, expected = todays_outcomes(base)
+        check(per_day['labels'][-1] == today, f'the last day is {per_day["labels"][-1]}, not today ({today})')
+        drawn = {d['outcome']: d['data'][-1] for d in per_day['datasets'] if d['data'][-1]}
+        check(drawn == expected, f'today\'s bar is {drawn}; the builds of today are {expected}')
+        check(sum(drawn.values()) >= 2, f'today\'s bar has fewer builds than the suite ran: {drawn}')
+        print(f'per-day chart: 14 days, today ({today}) {drawn}')
+        check(not driver.find_element(By.ID, 'charts-missing').is_displayed(), 'the page says Chart.js is missing')
+        rows = driver.find_elements(By.CSS_SELECTOR, '#per-day tbody tr')
+        check(len(rows) == 14, f'the per-day table has {len(rows)} rows')
+        stats = api(base, '/v1/stats')
+        for canvas, label, by in (('per-type-chart', 'oemdrv', 'per_type'), ('per-host-chart', 'a', 'per_host')):
+            chart = wait(driver, 10, f'the chart {canvas}', lambda d: chart_of(d, canvas))
+            check(label in chart['labels'], f'{canvas} has no {label}: {chart["labels"]}')
+            median = next(d for d in chart['datasets'] if d['label'] == 'duration, median')
+            want = stats['duration'][by][label]['median_usec'] / 1e6
+            got = median['data'][chart['labels'].index(label)]
+            check(abs(got - want) < 1e-6, f'{canvas}: median duration of {label} drawn {got} s, /v1/stats says {want} s')
+            print(f'{canvas}: {chart["labels"]}, median duration of {label} {got} s')
+        screenshot(driver, out, 'stats.png')
+        no_script_errors(driver)
+
+        build = api(base, f'/v1/builds/{build_id}')
+        driver.get(f'{base}/builds/{build_id}')
+        bar = wait(driver, 15, 'the time bar', lambda d: chart_of(d, 'time-chart'))
+        spent = {d['label']: d['data'][0] for d in bar['datasets']}
+        queued = (build['started_at'] - build['submitted_at']) / 1e6
+        running = (build['finished_at'] - build['started_at']) / 1e6
+        check(abs(spent['queued'] - queued) < 1e-6 and abs(spent['running'] - running) < 1e-6,
+              f'the time bar is {spent}; the record says queued {queued} s, running {running} s')
+        if build.get('staged_at'):
+            staging = (build['staged_at'] - build['finished_at']) / 1e6
+            check(abs(spent['staging'] - staging) < 1e-6, f'staging drawn {spent["staging"]} s, not {staging} s')
+        listed = facts(driver, 'time-spent')
+        check(set(listed) == {'Queued', 'Running', 'Staging'}, f'the time list is {listed}')
+        resources = facts(driver, 'resources')
+        record = build.get('resources') or {}
+        keys = {'CPU time': 'cpu_usec', 'Peak memory': 'memory_peak_bytes', 'Read from disk': 'io_read_bytes',
+                'Written to disk': 'io_write_bytes', 'Wall time': 'wall_usec'}
+        check(set(resources) == set(keys), f'the resources list is {resources}')
+        for term, key in keys.items():
+            missing = record.get(key) is None
+            check((resources[term] == 'not available') == missing,
+                  f'{term} reads "{resources[term]}" where the record has {record.get(key)!r}')
+        print(f'build page: time bar {spent}, resources {resources}')
+        screenshot(driver, out, 'build-time.png')
+        no_script_errors(driver)
+    finally:
+        driver.quit()
+
+
+def case_stats_without_chartjs(base, out, build_id):
+    """Without libjs-chart.js the pages say what the charts need and show the numbers."""
+    driver = browser()
+    try:
+        driver.get(base + '/stats')
+        wait(driver, 15, 'the per-day table', lambda d: len(d.find_elements(By.CSS_SELECTOR, '#per-day tbody tr')) == 14)
+        check(driver.execute_script('return typeof window.Chart') == 'undefined', 'Chart.js loaded after all')
+        note = driver.find_element(By.ID, 'charts-missing')
+        check(note.is_displayed() and 'libjs-chart.js' in note.text, 'the page does not say the charts need libjs-chart.js')
+        check(not driver.find_element(By.ID, 'per-day-chart').is_displayed(), 'an empty chart is shown')
+        check('oemdrv' in text_of(driver, 'per-type'), 'the per-type table does not list oemdrv')
+        today = utc_day(int(time.time() * 1e6))
+        row = driver.find_element(By.XPATH, f'//table[@id="per-day"]//th[text()="{today}"]/..')
+        check(int(row.find_elements(By.TAG_NAME, 'td')[0].text) >= 2, f'today\'s row counts fewer builds: {row.text}')
+        print(f'stats without Chart.js: tables only; today: {row.text}')
+        screenshot(driver, out, 'stats-no-chartjs.png')
+        driver.get(f'{base}/builds/{build_id}')
+        wait(driver, 15, 'the time list', lambda d: 'Queued' in text_of(d, 'time-spent'))
+        check(driver.find_element(By.ID, 'time-chart-missing').is_displayed(), 'the build page does not say the bar needs libjs-chart.js')
+        check(not driver.find_element(By.ID, 'time-chart').is_displayed(), 'an empty time bar is shown')
+        print('build page without Chart.js: the time list alone')
+    finally:
+        driver.quit()
+
+
 CASES = {
     'dashboard': case_dashboard,
     'submit-tree': case_submit_tree,
@@ -706,6 +826,8 @@ CASES = {
     'keyboard': case_keyboard,
     'contrast': case_contrast,
     'phone': case_phone,
+    'stats': case_stats,
+    'stats-no-chartjs': case_stats_without_chartjs,
 }
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ TEST(BuildJson, RoundTripsEveryField) {
     info.submittedAt = 1700000000000000;
     info.submitter = "alice";
     info.retryOf = "hostA-2";
+    info.failureClass = "infra";
     info.labels = {{"team", "qa"}};
     info.notify = {"a@example.org"};
     info.artifacts = {{"oemdrv.iso", "/var/lib/imagebuild/x/oemdrv.iso", 374784, "ab"}};
@@ -32,6 +33,8 @@ TEST(BuildJson, RoundTripsEveryField) {
     EXPECT_EQ(back.submitter, "alice");
     EXPECT_EQ(j["retry_of"], "hostA-2");
     EXPECT_EQ(back.retryOf, "hostA-2");
+    EXPECT_EQ(j["failure_class"], "infra");
+    EXPECT_EQ(back.failureClass, "infra");
     EXPECT_EQ(back.labels, info.labels);
     EXPECT_EQ(back.artifacts.at(0).name, "oemdrv.iso");
     EXPECT_TRUE(back.finished());
@@ -65,9 +68,9 @@ TEST(BuildInfo, FromDbusPropertiesTakesKnownKeysAndDerivesHost) {
 }
 
 TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
-    imagebuild::BuildListRow row("b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "running", "",
-                                 998u, 10u, 11u, 0u,
-                                 sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "b-3");
+    imagebuild::BuildListRow row(
+        "b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "running", "", 998u, 10u, 11u, 0u,
+        sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "b-3", "");
     auto info = imagebuild::buildInfoFromListRow(row);
     EXPECT_EQ(info.host, "b");
     EXPECT_EQ(info.name, "nightly");
@@ -78,14 +81,16 @@ TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
     EXPECT_EQ(info.startedAt, 11u);
     EXPECT_EQ(info.finishedAt, 0u);
     EXPECT_EQ(info.retryOf, "b-3");
+    EXPECT_EQ(info.failureClass, "");
 }
 
 TEST(BuildJson, AListRowLeavesOutWhatARowDoesNotCarry) {
-    imagebuild::BuildListRow row("b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "succeeded",
-                                 "succeeded", 998u, 10u, 11u, 12u,
-                                 sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "");
+    imagebuild::BuildListRow row(
+        "b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "failed", "failed", 998u, 10u, 11u,
+        12u, sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "", "timeout");
     nlohmann::json j = imagebuild::buildInfoFromListRow(row);
-    EXPECT_EQ(j["state"], "succeeded");
+    EXPECT_EQ(j["state"], "failed");
+    EXPECT_EQ(j["failure_class"], "timeout");
     EXPECT_EQ(j["finished_at"], 12u);
     for (const char* unknown : {"exit_status", "artifacts", "reason", "unit", "labels", "notify",
                                 "monitor_url", "timeout_usec", "pinned"}) {

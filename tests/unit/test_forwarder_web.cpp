@@ -638,13 +638,40 @@ TEST(ForwarderWebFiles, SymlinksAreNotFollowed) {
 // What the shipped files promise (docs/web.md): no inline script, style or
 // event handler (the CSP would block them), every referenced /static file
 // exists, and a page with everything it loads weighs under 100 KB.
+// /javascript/<library>/<name>: what a Debian libjs-* package installs, its
+// symlinks followed (packages link names to files); nothing outside it.
+TEST(ForwarderWebFiles, DebianJavascriptIsServedFromItsPackageDirectory) {
+    imagebuild::testing::TempTree tree;
+    tree.write("chart.js/chart.min.js", "window.Chart = function () {};");
+    std::filesystem::create_symlink("chart.min.js", tree.path("chart.js/Chart.min.js"));
+    tree.write("chart.js/README.txt", "text");
+    tree.write("secret.js", "secret");
+    auto dir = tree.root().string();
+    auto served = javascriptFile(dir, "chart.js", "chart.min.js", get("/"));
+    EXPECT_EQ(served.status, 200u);
+    EXPECT_EQ(served.contentType, "text/javascript; charset=utf-8");
+    ASSERT_TRUE(served.file);
+    EXPECT_EQ(served.file->length, 30u);
+    EXPECT_EQ(javascriptFile(dir, "chart.js", "Chart.min.js", get("/")).status, 200u);
+    auto etag = headerOf(served, "ETag");
+    auto again = get("/");
+    again.headers["if-none-match"] = etag;
+    EXPECT_EQ(javascriptFile(dir, "chart.js", "chart.min.js", again).status, 304u);
+    // Not a script, not there (the package is not installed), or out of the tree: 404.
+    EXPECT_EQ(javascriptFile(dir, "chart.js", "README.txt", get("/")).status, 404u);
+    EXPECT_EQ(javascriptFile(dir, "chart.js", "chart.esm.js", get("/")).status, 404u);
+    EXPECT_EQ(javascriptFile(dir, "other", "chart.min.js", get("/")).status, 404u);
+    EXPECT_EQ(javascriptFile(dir, "..", "secret.js", get("/")).status, 404u);
+    EXPECT_EQ(javascriptFile(dir, "chart.js", "../secret.js", get("/")).status, 404u);
+}
+
 TEST(ForwarderWebFiles, ShippedPagesKeepThePromises) {
     std::filesystem::path www(IMAGEBUILD_WWW_SOURCE);
     std::regex reference(R"re((?:src|href)="/static/([^"]+)")re");
     std::regex import(R"re(from '\./([^']+)')re");
     std::regex inlineScript(R"(<script(?![^>]*\bsrc=)[^>]*>)");
     std::regex handler(R"(\son[a-z]+\s*=)");
-    for (const char* page : {"index.html", "build.html", "submit.html"}) {
+    for (const char* page : {"index.html", "stats.html", "build.html", "submit.html"}) {
         // As served: with the shared top bar (www/header.html) in place.
         auto served = htmlPage(www.string(), page);
         ASSERT_EQ(served.status, 200u) << page;

@@ -3,6 +3,7 @@
 // Server-Sent Events (EventSource resumes with Last-Event-ID after a
 // reconnect: no line lost or repeated), artifacts, the kickstart, Cancel.
 import {ApiError, every, explainAuth, get, token, write} from './api.js';
+import {chartLibrary, drawChart} from './charts.js';
 import {setupSignIn, signedInAs} from './signin.js';
 import {buildSeconds, byId, durationText, el, say, sizeText, stateBadge, submitterOf, timeElement} from './ui.js';
 
@@ -64,6 +65,65 @@ function renderTimeline(build) {
     byId('timeline').replaceChildren(...items);
 }
 
+// Where the build's time went: queued (submitted to started), running
+// (started to the end of its command) and staging (the end-of-build step,
+// to staged_at), as a list and as one stacked bar.
+function timeSpent(build) {
+    const now = Date.now() * 1000;
+    const end = build.finished_at || (build.result ? build.submitted_at : now);
+    const queued = (build.started_at || end) - build.submitted_at;
+    const running = build.started_at ? end - build.started_at : null;
+    const staging = build.staged_at && build.finished_at ? build.staged_at - build.finished_at : null;
+    return {queued, running, staging};
+}
+
+function renderTimeSpent(build) {
+    const spent = timeSpent(build);
+    const text = (usec, unknown) => (usec === null ? unknown : durationText(usec / 1e6));
+    const stagingUnknown = !build.result ? 'not yet'
+        : build.staged_at === 0 ? 'not yet' : 'not recorded';
+    byId('time-spent').replaceChildren(
+        ...fact('Queued', text(spent.queued, '—')),
+        ...fact('Running', text(spent.running, build.result ? 'never ran' : 'not yet')),
+        ...fact('Staging', text(spent.staging, stagingUnknown)));
+    const bar = (label, usec, colour) => ({label, data: [usec === null ? 0 : usec / 1e6], backgroundColor: colour});
+    drawChart(byId('time-chart'), {
+        type: 'bar',
+        data: {
+            labels: ['this build'],
+            datasets: [bar('queued', spent.queued, '#8c959f'), bar('running', spent.running, '#0969da'),
+                bar('staging', spent.staging, '#2da44e')],
+        },
+        options: {
+            indexAxis: 'y',
+            scales: {x: {stacked: true, beginAtZero: true, title: {display: true, text: 'seconds'}},
+                y: {stacked: true, display: false}},
+            plugins: {legend: {position: 'bottom'}},
+        },
+    });
+}
+
+// The resource record a finished build carries (null: this host cannot
+// measure it, never shown as 0).
+function renderResources(build) {
+    const record = build.resources || {};
+    const shown = (key, format) => {
+        const value = record[key];
+        if (value === null || value === undefined) {
+            return build.result ? 'not available' : 'recorded when the build ends';
+        }
+        return format(value);
+    };
+    const usec = (v) => `${durationText(v / 1e6)} (${(v / 1e6).toFixed(3)} s)`;
+    const bytes = (v) => sizeText(v);
+    byId('resources').replaceChildren(
+        ...fact('CPU time', shown('cpu_usec', usec)),
+        ...fact('Peak memory', shown('memory_peak_bytes', bytes)),
+        ...fact('Read from disk', shown('io_read_bytes', bytes)),
+        ...fact('Written to disk', shown('io_write_bytes', bytes)),
+        ...fact('Wall time', shown('wall_usec', usec)));
+}
+
 function renderArtifacts(build) {
     const artifacts = build.artifacts || [];
     byId('artifacts').hidden = artifacts.length === 0;
@@ -109,6 +169,8 @@ function render(build) {
     current = build;
     renderSummary(build);
     renderTimeline(build);
+    renderTimeSpent(build);
+    renderResources(build);
     renderArtifacts(build);
     if (!wasFinished) {
         renderCommands(build);
@@ -231,6 +293,8 @@ byId('kickstart-details').addEventListener('toggle', async (event) => {
 });
 
 setupSignIn();
+byId('time-chart-missing').hidden = Boolean(chartLibrary());
+byId('time-chart').parentElement.hidden = !chartLibrary();
 document.addEventListener('imagebuild-token', renderCancel);
 poll = every(2000, refresh);
 followLog.start();

@@ -13,12 +13,12 @@
 
 #include "common/build_id.hpp"
 #include "common/clock.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/dbus_errors.hpp"
 #include "forwarder/fan_out.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/peers.hpp"
 #include "forwarder/routes.hpp"
 #include "forwarder/stats.hpp"

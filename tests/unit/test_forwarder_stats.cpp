@@ -9,9 +9,9 @@
 #include "common/build_id.hpp"
 #include "common/clock.hpp"
 #include "common/list_builds.hpp"
-#include "forwarder/agent_client.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/config.hpp"
+#include "forwarder/local_agent.hpp"
 #include "forwarder/peers.hpp"
 #include "forwarder/stats.hpp"
 
@@ -203,7 +203,7 @@ TEST(StatsPart, APeerPartOfTheWrongShapeMergesNothing) {
 namespace {
 
 // An agent that pages as the real one does (selectPage), and counts its calls.
-class PagingAgent final : public AgentClient {
+class PagingAgent final : public LocalAgent {
 public:
     std::vector<BuildInfo> builds;
     int calls = 0;

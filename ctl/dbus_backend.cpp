@@ -102,11 +102,11 @@ public:
         }
     }
 
-    BuildInfo submit(const BuildRequest& request) override {
+    BuildInfo submit(const BuildSpec& spec) override {
         std::string id;
         sdbus::ObjectPath path;
         privileged(
-            "Submit", [&](sdbus::MethodCall& call) { call << toDbusSpec(request); },
+            "Submit", [&](sdbus::MethodCall& call) { call << specToVariants(spec); },
             [&](sdbus::MethodReply& reply) { reply >> id >> path; });
         return get(id);
     }

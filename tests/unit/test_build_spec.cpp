@@ -2,8 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include "read_doc.hpp"
 
 using imagebuild::BuildSpec;
 using imagebuild::SpecError;
@@ -258,14 +257,6 @@ Spec everyKey() {
     s["webhook"] = sdbus::Variant(std::string("http://ci:8080/hook"));
     s["submitter"] = sdbus::Variant(std::string("alice"));
     return s;
-}
-
-std::string readDoc(const std::string& relative) {
-    std::ifstream in(std::string(IMAGEBUILD_SOURCE_ROOT) + "/" + relative);
-    std::stringstream text;
-    text << in.rdbuf();
-    EXPECT_FALSE(text.str().empty()) << relative;
-    return text.str();
 }
 
 // The part of text from the first `from` to the next `to` after it.

@@ -39,18 +39,20 @@ std::string userNameOf(std::uint32_t uid) {
     return name;
 }
 
+// record.json has a codec of its own, not common/build_json's: it carries what
+// only the agent needs (number, cancel_requested, the spec's webhook), and
+// reads records of older agents. Its spec keys are the spec codec's
+// (common/build_spec.hpp), at the top level, with every key written; the
+// kickstart is ks.cfg and "submitter" is the record's own (who submitted,
+// from the spec's submitter or the caller's uid).
 nlohmann::json recordToJson(const BuildRecord& r) {
-    return {
+    BuildSpec spec = r.spec;
+    spec.submitter.reset();
+    auto j = specToJson(spec, SpecJson::kEveryKey);
+    j.erase("kickstart");
+    j.update(nlohmann::json{
         {"id", r.id},
         {"number", r.number},
-        {"type", r.spec.type},
-        {"arch", r.spec.arch},
-        {"release", r.spec.release},
-        {"name", r.spec.name},
-        {"notify", r.spec.notify},
-        {"timeout_sec", r.spec.timeoutSec},
-        {"labels", r.spec.labels},
-        {"webhook", r.spec.webhook},
         {"state", r.state},
         {"result", r.result},
         {"exit_status", r.exitStatus},
@@ -67,7 +69,8 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"cancel_requested", r.cancelRequested},
         {"pinned", r.pinned},
         {"retry_of", r.retryOf},
-    };
+    });
+    return j;
 }
 
 BuildRecord recordFromJson(const nlohmann::json& j) {
@@ -78,16 +81,10 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
         throw std::invalid_argument("bad build id \"" + r.id + "\"");
     }
     r.number = id->number;
-    j.at("type").get_to(r.spec.type);
-    j.at("arch").get_to(r.spec.arch);
-    j.at("release").get_to(r.spec.release);
-    j.at("name").get_to(r.spec.name);
-    j.at("notify").get_to(r.spec.notify);
-    j.at("timeout_sec").get_to(r.spec.timeoutSec);
-    j.at("labels").get_to(r.spec.labels);
-    if (auto it = j.find("webhook"); it != j.end()) {  // absent in records of older agents
-        it->get_to(r.spec.webhook);
-    }
+    // Keys absent (webhook, in records of older agents) keep their defaults.
+    readSpecKeys(j, r.spec);
+    r.spec.submitter.reset();  // "submitter" is the record's own, below
+    r.spec.kickstart.clear();
     j.at("state").get_to(r.state);
     j.at("result").get_to(r.result);
     j.at("exit_status").get_to(r.exitStatus);
@@ -117,11 +114,33 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     return r;
 }
 
-BuildInfo buildInfoOf(const BuildRecord& record) {
-    auto info = recordToJson(record).get<BuildInfo>();
-    if (auto id = BuildId::parse(record.id)) {
+BuildInfo buildInfoOf(const BuildRecord& r) {
+    BuildInfo info;
+    info.id = r.id;
+    if (auto id = BuildId::parse(r.id)) {
         info.host = id->host;
     }
+    info.type = r.spec.type;
+    info.arch = r.spec.arch;
+    info.release = r.spec.release;
+    info.name = r.spec.name;
+    info.state = r.state;
+    info.result = r.result;
+    info.exitStatus = r.exitStatus;
+    info.reason = r.reason;
+    info.unit = r.unit;
+    info.submitterUid = r.submitterUid;
+    info.submitter = r.submitter;
+    info.submittedAt = r.submittedAt;
+    info.startedAt = r.startedAt;
+    info.finishedAt = r.finishedAt;
+    info.timeoutUSec = r.timeoutUSec;
+    info.monitorUrl = r.monitorUrl;
+    info.labels = r.spec.labels;
+    info.notify = r.spec.notify;
+    info.artifacts = r.artifacts;
+    info.pinned = r.pinned;
+    info.retryOf = r.retryOf;
     return info;
 }
 

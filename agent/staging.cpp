@@ -134,29 +134,25 @@ private:
         for (const auto& tool : options_.tools) {
             tools[tool] = toolVersion(tool);
         }
-        nlohmann::json manifest{
-            {"id", record_.id},
-            {"host", options_.host},
-            {"spec",
-             {{"type", record_.spec.type},
-              {"arch", record_.spec.arch},
-              {"release", record_.spec.release},
-              {"name", record_.spec.name},
-              {"labels", record_.spec.labels},
-              {"notify", record_.spec.notify},
-              {"timeout_sec", record_.spec.timeoutSec}}},
-            {"submitter_uid", record_.submitterUid},
-            {"submitter", record_.submitter},
-            {"retry_of", record_.retryOf},
-            {"submitted_at", record_.submittedAt},
-            {"started_at", record_.startedAt},
-            {"finished_at", record_.finishedAt},
-            {"result", record_.result},
-            {"exit_status", record_.exitStatus},
-            {"files", result_.files},
-            {"tools", tools},
-            {"problems", result_.problems},
-        };
+        // The build's JSON as every client sees it (common/build_json.hpp),
+        // its artifacts the files staged so far; its spec as the spec codec
+        // writes it, but for what is not public (the webhook URL) or is
+        // staged beside it (ks.cfg); then what only staging knows.
+        auto info = buildInfoOf(record_);
+        if (!options_.host.empty()) {
+            info.host = options_.host;
+        }
+        info.artifacts = result_.files;
+        nlohmann::json manifest = info;
+        BuildSpec spec = record_.spec;
+        spec.webhook.clear();
+        spec.submitter.reset();
+        manifest["spec"] = specToJson(spec, SpecJson::kEveryKey);
+        manifest["spec"].erase("kickstart");
+        manifest["spec"].erase("webhook");
+        manifest["files"] = result_.files;
+        manifest["tools"] = tools;
+        manifest["problems"] = result_.problems;
         try {
             writeFileAtomic(result_.dir / "manifest.json", manifest.dump(2) + "\n");
             stageWritten("manifest.json");

@@ -99,29 +99,6 @@ void StateStore::remove(const std::string& id) {
     markDone(id);
 }
 
-std::vector<BuildRecord> StateStore::loadAll(const CorruptHandler& onCorrupt) const {
-    std::vector<BuildRecord> records;
-    for (const auto& entry : fs::directory_iterator(root_ / "builds")) {
-        auto path = entry.path() / "record.json";
-        try {
-            auto text = readFile(path);
-            if (!text) {
-                continue;  // a build dir whose record was never written
-            }
-            auto record = recordFromJson(nlohmann::json::parse(*text));
-            if (record.id != entry.path().filename().string()) {
-                throw std::invalid_argument("its id does not match its directory");
-            }
-            records.push_back(std::move(record));
-        } catch (const std::exception& e) {
-            onCorrupt(path, e.what());
-        }
-    }
-    std::sort(records.begin(), records.end(),
-              [](const BuildRecord& a, const BuildRecord& b) { return a.number < b.number; });
-    return records;
-}
-
 std::vector<std::string> StateStore::buildIds() const {
     std::vector<std::string> ids;
     for (const auto& entry : fs::directory_iterator(root_ / "builds")) {

@@ -59,13 +59,12 @@ public:
     // Called once the build is final: drops the pending marker.
     void markDone(const std::string& id);
     // Deletes a finished build's directory: record.json first, so a crash
-    // midway leaves a directory loadAll() skips, never a half build.
+    // midway leaves a directory load() finds no record in, never a half build.
     // Throws std::filesystem::filesystem_error.
     void remove(const std::string& id);
 
+    // Told of a record that cannot be read: its path and why.
     using CorruptHandler = std::function<void(const std::filesystem::path&, const std::string&)>;
-    // All readable records, oldest first; each unreadable one goes to onCorrupt.
-    std::vector<BuildRecord> loadAll(const CorruptHandler& onCorrupt) const;
 
     // The names under builds/ that are build ids (no record read).
     std::vector<std::string> buildIds() const;

@@ -122,15 +122,6 @@ std::optional<JournalEntry> BuildJournal::next() {
     return entry;
 }
 
-bool BuildJournal::nextMessage(std::string& message) {
-    sd_journal* j = journal_.get();
-    if (sd_journal_next(j) <= 0) {
-        return false;
-    }
-    message = field(j, "MESSAGE");
-    return true;
-}
-
 namespace {
 
 // Sets `to` and returns true if `data` is NAME=value.
@@ -225,14 +216,6 @@ bool BuildJournal::wait(std::chrono::milliseconds timeout) {
 bool BuildJournal::hasFiles() const {
     return sd_journal_has_runtime_files(journal_.get()) > 0 ||
            sd_journal_has_persistent_files(journal_.get()) > 0;
-}
-
-std::vector<JournalEntry> BuildJournal::readAll() {
-    std::vector<JournalEntry> entries;
-    while (auto entry = next()) {
-        entries.push_back(std::move(*entry));
-    }
-    return entries;
 }
 
 std::uint64_t countBuildEntries(const std::string& buildId) {

@@ -67,15 +67,12 @@ public:
     void seekLast(std::uint64_t n);
     // The next entry, or nullopt if there is none (yet).
     std::optional<JournalEntry> next();
-    // Moves to the next entry like next() but reads its MESSAGE only (what
-    // `journalctl -o cat` reads): false if there is none (yet).
-    bool nextMessage(std::string& message);
     // Moves to the next entry and reads it in one pass over its fields;
     // false if there is none (yet). meta: also time, host, identifier, pid.
     bool nextRaw(RawEntry& entry, bool meta);
     // Makes entries journald stored since the last wait() visible.
     void refresh();
-    // The cursor of the entry the reader is on (after next()/nextMessage()).
+    // The cursor of the entry the reader is on (after next()/nextRaw()).
     std::string cursor() const;
     // Waits up to timeout for the journal to change; false if the journal
     // cannot be waited on (an error, never a timeout: callers must stop, or
@@ -84,9 +81,6 @@ public:
     // False when no journal file could be opened at all: journald is not
     // running, or the caller may not read the system journal.
     bool hasFiles() const;
-
-    // Every remaining line.
-    std::vector<JournalEntry> readAll();
 
 private:
     struct Closer {

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <memory>
+#include <type_traits>
 
 #include "common/http_url.hpp"
 
@@ -12,10 +15,7 @@ namespace imagebuild {
 
 namespace {
 
-const std::vector<std::string> kKeys = {"type",    "arch",     "release",     "kickstart",
-                                        "name",    "notify",   "timeout_sec", "labels",
-                                        "webhook", "submitter"};
-const std::vector<std::string> kRequired = {"type", "arch", "release", "kickstart"};
+using json = nlohmann::json;
 
 constexpr std::size_t kMaxNotify = 16;
 constexpr std::size_t kMaxLabels = 32;
@@ -36,7 +36,22 @@ void checkWord(const std::string& field, const std::string& value, std::size_t m
     }
 }
 
-void checkKickstart(const std::string& ks) {
+// ---- The validation of each key (the table's last column)
+
+void checkType(const std::string& key, const std::string& value) {
+    checkWord(key, value, 32);
+}
+void checkArch(const std::string& key, const std::string& value) {
+    checkWord(key, value, 32);
+}
+void checkRelease(const std::string& key, const std::string& value) {
+    checkWord(key, value, 64);
+}
+void checkName(const std::string& key, const std::string& value) {
+    checkWord(key, value, 128);
+}
+
+void checkKickstart(const std::string&, const std::string& ks) {
     if (ks.empty()) {
         throw SpecError("kickstart",
                         "spec field 'kickstart' is empty; it must hold the "
@@ -68,7 +83,38 @@ void checkEmail(const std::string& address) {
     }
 }
 
-void checkWebhook(const std::string& url) {
+void checkNotify(const std::string&, const std::vector<std::string>& notify) {
+    if (notify.size() > kMaxNotify) {
+        throw SpecError("notify", fmt::format("spec field 'notify' lists {} addresses; at most {}",
+                                              notify.size(), kMaxNotify));
+    }
+    std::for_each(notify.begin(), notify.end(), checkEmail);
+}
+
+void checkTimeout(const std::string&, const std::uint64_t& timeoutSec) {
+    if (timeoutSec > kMaxTimeoutSec) {
+        throw SpecError("timeout_sec", fmt::format("spec field 'timeout_sec' is {}; allowed: 1 to "
+                                                   "{} (or 0 for the host's default)",
+                                                   timeoutSec, kMaxTimeoutSec));
+    }
+}
+
+void checkLabels(const std::string&, const std::map<std::string, std::string>& labels) {
+    if (labels.size() > kMaxLabels) {
+        throw SpecError("labels", fmt::format("spec field 'labels' has {} entries; at most {}",
+                                              labels.size(), kMaxLabels));
+    }
+    for (const auto& [key, value] : labels) {
+        checkWord("labels", key, 64);
+        if (value.size() > 256 || !isValidUtf8(value)) {
+            throw SpecError("labels", fmt::format("label '{}' must be UTF-8 text of at most 256 "
+                                                  "bytes",
+                                                  key));
+        }
+    }
+}
+
+void checkWebhook(const std::string&, const std::string& url) {
     std::string why;
     if (!parseHttpUrl(url, &why)) {
         throw SpecError("webhook", fmt::format("spec field 'webhook' is not a usable URL (\"{}\"): "
@@ -77,90 +123,233 @@ void checkWebhook(const std::string& url) {
     }
 }
 
-void checkFields(const BuildSpec& s) {
-    checkWord("type", s.type, 32);
-    checkWord("arch", s.arch, 32);
-    checkWord("release", s.release, 64);
-    checkKickstart(s.kickstart);
-    if (!s.name.empty()) {
-        checkWord("name", s.name, 128);
-    }
-    if (s.notify.size() > kMaxNotify) {
-        throw SpecError("notify", fmt::format("spec field 'notify' lists {} addresses; at most {}",
-                                              s.notify.size(), kMaxNotify));
-    }
-    std::for_each(s.notify.begin(), s.notify.end(), checkEmail);
-    if (s.timeoutSec > kMaxTimeoutSec) {
-        throw SpecError("timeout_sec", fmt::format("spec field 'timeout_sec' is {}; allowed: 1 to "
-                                                   "{} (or 0 for the host's default)",
-                                                   s.timeoutSec, kMaxTimeoutSec));
-    }
-    if (s.labels.size() > kMaxLabels) {
-        throw SpecError("labels", fmt::format("spec field 'labels' has {} entries; at most {}",
-                                              s.labels.size(), kMaxLabels));
-    }
-    for (const auto& [key, value] : s.labels) {
-        checkWord("labels", key, 64);
-        if (value.size() > 256 || !isValidUtf8(value)) {
-            throw SpecError("labels", fmt::format("label '{}' must be UTF-8 text of at most 256 "
-                                                  "bytes",
-                                                  key));
-        }
-    }
-    if (!s.webhook.empty()) {
-        checkWebhook(s.webhook);
-    }
-    if (s.submitter) {
-        if (auto problem = submitterNameProblem(*s.submitter); !problem.empty()) {
-            throw SpecError("submitter", "spec field 'submitter' " + problem);
-        }
+void checkSubmitter(const std::string&, const std::string& submitter) {
+    if (auto problem = submitterNameProblem(submitter); !problem.empty()) {
+        throw SpecError("submitter", "spec field 'submitter' " + problem);
     }
 }
 
-[[noreturn]] void unknownKey(const std::string& key) {
-    throw SpecError(key, fmt::format("unknown spec field '{}'; allowed fields: {}",
-                                     key.substr(0, 80), fmt::join(kKeys, ", ")));
-}
+// ---- How each C++ type of a key travels
 
-void checkRequired(const std::vector<std::string>& present) {
-    for (const auto& key : kRequired) {
-        if (std::find(present.begin(), present.end(), key) == present.end()) {
-            throw SpecError(key, fmt::format("spec field '{}' is missing; required: {}", key,
-                                             fmt::join(kRequired, ", ")));
+struct Row;
+
+// What a key's JSON, form text and D-Bus value become, by the member's type.
+template <typename T>
+struct Wire;
+
+template <>
+struct Wire<std::string> {
+    static constexpr const char* kJson = "a string";
+    static constexpr bool kRepeatable = false;
+    static bool isJson(const json& v) { return v.is_string(); }
+    static void fromText(const std::string&, const std::string& text, std::string& out) {
+        out = text;
+    }
+};
+
+template <>
+struct Wire<std::vector<std::string>> {
+    static constexpr const char* kJson = "an array of strings";
+    static constexpr bool kRepeatable = true;  // a form field given once per item
+    static bool isJson(const json& v) {
+        return v.is_array() &&
+               std::all_of(v.begin(), v.end(), [](const json& item) { return item.is_string(); });
+    }
+    static void fromText(const std::string&, const std::string& text,
+                         std::vector<std::string>& out) {
+        out.push_back(text);
+    }
+};
+
+template <>
+struct Wire<std::uint64_t> {
+    static constexpr const char* kJson = "a non-negative integer";
+    static constexpr bool kRepeatable = false;
+    static bool isJson(const json& v) { return v.is_number_unsigned(); }
+    static void fromText(const std::string& key, const std::string& text, std::uint64_t& out) {
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+        if (ec != std::errc() || end != text.data() + text.size()) {
+            throw SpecError(key, fmt::format("'{}' must be {}", key, kJson));
         }
     }
-}
+};
 
-const char* signatureOf(const std::string& key) {
-    if (key == "notify") {
-        return "as";
+// A form gives one KEY=VALUE field per entry ("label=team=qa").
+template <>
+struct Wire<std::map<std::string, std::string>> {
+    static constexpr const char* kJson = "an object of strings";
+    static constexpr bool kRepeatable = true;
+    static bool isJson(const json& v) { return v.is_object(); }
+    static void fromText(const std::string& field, const std::string& text,
+                         std::map<std::string, std::string>& out) {
+        auto eq = text.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            throw SpecError(field, fmt::format("{} '{}' must be KEY=VALUE", field, text));
+        }
+        if (!out.emplace(text.substr(0, eq), text.substr(eq + 1)).second) {
+            throw SpecError(field,
+                            fmt::format("{} '{}' is given twice", field, text.substr(0, eq)));
+        }
     }
-    if (key == "timeout_sec") {
-        return "t";
-    }
-    if (key == "labels") {
-        return "a{ss}";
-    }
-    return "s";
-}
+};
+
+// A member that may be absent (std::optional) or is unset at its default.
+template <typename M>
+struct Slot {
+    using Value = M;
+    static bool isSet(const M& m) { return m != M{}; }
+    static const M& get(const M& m) { return m; }
+    static M& fill(M& m) { return m; }
+};
 
 template <typename T>
-T take(const std::string& key, const sdbus::Variant& v) {
-    if (!v.containsValueOfType<T>()) {
-        throw SpecError(key, fmt::format("spec field '{}' must be of D-Bus type '{}', got '{}'",
-                                         key, signatureOf(key), v.peekValueType()));
+struct Slot<std::optional<T>> {
+    using Value = T;
+    static bool isSet(const std::optional<T>& m) { return m.has_value(); }
+    static const T& get(const std::optional<T>& m) { return *m; }
+    static T& fill(std::optional<T>& m) { return m ? *m : m.emplace(); }
+};
+
+// One key's codec, made from its member by FieldOf below.
+class Field {
+public:
+    virtual ~Field() = default;
+    virtual std::string dbusType() const = 0;
+    virtual std::string jsonType() const = 0;
+    virtual bool repeatable() const = 0;
+    virtual bool isSet(const BuildSpec& s) const = 0;
+    virtual bool canBeUnset() const = 0;  // std::optional: "absent" has no value to write
+    virtual void fromVariant(const std::string& key, const sdbus::Variant& v,
+                             BuildSpec& s) const = 0;
+    virtual sdbus::Variant toVariant(const BuildSpec& s) const = 0;
+    // item: what one entry of a map is called in messages ("label").
+    virtual void fromJson(const std::string& key, const std::string& item, const json& v,
+                          BuildSpec& s) const = 0;
+    virtual json toJson(const BuildSpec& s) const = 0;
+    virtual void fromText(const std::string& field, const std::string& text,
+                          BuildSpec& s) const = 0;
+    virtual void check(const std::string& key, const BuildSpec& s) const = 0;
+};
+
+template <typename M>
+class FieldOf final : public Field {
+public:
+    using Value = typename Slot<M>::Value;
+    using Check = void (*)(const std::string& key, const Value& value);
+
+    FieldOf(M BuildSpec::*member, Check check) : member_(member), check_(check) {}
+
+    std::string dbusType() const override { return sdbus::signature_of<Value>::str(); }
+    std::string jsonType() const override { return Wire<Value>::kJson; }
+    bool repeatable() const override { return Wire<Value>::kRepeatable; }
+    bool isSet(const BuildSpec& s) const override { return Slot<M>::isSet(s.*member_); }
+    bool canBeUnset() const override { return !std::is_same_v<M, Value>; }
+
+    void fromVariant(const std::string& key, const sdbus::Variant& v, BuildSpec& s) const override {
+        if (!v.containsValueOfType<Value>()) {
+            throw SpecError(key, fmt::format("spec field '{}' must be of D-Bus type '{}', got '{}'",
+                                             key, dbusType(), v.peekValueType()));
+        }
+        Slot<M>::fill(s.*member_) = v.get<Value>();
     }
-    return v.get<T>();
+
+    sdbus::Variant toVariant(const BuildSpec& s) const override {
+        return sdbus::Variant(Slot<M>::get(s.*member_));
+    }
+
+    void fromJson(const std::string& key, const std::string& item, const json& v,
+                  BuildSpec& s) const override {
+        if (!Wire<Value>::isJson(v)) {
+            throw SpecError(key, fmt::format("'{}' must be {}", key, jsonType()));
+        }
+        if constexpr (std::is_same_v<Value, std::map<std::string, std::string>>) {
+            for (const auto& [k, value] : v.items()) {
+                if (!value.is_string()) {
+                    throw SpecError(key, fmt::format("{} '{}' must be a string", item, k));
+                }
+            }
+        }
+        Slot<M>::fill(s.*member_) = v.get<Value>();
+    }
+
+    json toJson(const BuildSpec& s) const override { return json(Slot<M>::get(s.*member_)); }
+
+    void fromText(const std::string& field, const std::string& text, BuildSpec& s) const override {
+        Wire<Value>::fromText(field, text, Slot<M>::fill(s.*member_));
+    }
+
+    void check(const std::string& key, const BuildSpec& s) const override {
+        check_(key, Slot<M>::get(s.*member_));
+    }
+
+private:
+    M BuildSpec::*member_;
+    Check check_;
+};
+
+enum class Need { kRequired, kOptional };
+
+// One key: the row of the table.
+struct Row {
+    std::string name;
+    Need need;
+    // Its field in the multipart form of POST /v1/builds; empty: none (the
+    // form takes the kickstart as text, file or tree itself).
+    std::string formField;
+    // Why a JSON body may not set it; empty: it may.
+    std::string notInBody;
+    std::shared_ptr<const Field> field;
+
+    bool required() const { return need == Need::kRequired; }
+};
+
+template <typename M>
+Row row(std::string name, M BuildSpec::*member, Need need, std::string formField,
+        typename FieldOf<M>::Check check, std::string notInBody = {}) {
+    return Row{std::move(name), need, std::move(formField), std::move(notInBody),
+               std::make_shared<FieldOf<M>>(member, check)};
 }
 
-template <typename T>
-T takeJson(const std::string& key, const nlohmann::json& v, const char* what) {
-    try {
-        return v.get<T>();
-    } catch (const nlohmann::json::exception&) {
-        throw SpecError(
-            key, fmt::format("spec field '{}' must be {}, got {}", key, what, v.type_name()));
+// THE key table. Its order is the order of validation and of the lists in
+// messages ("allowed fields: ..."). Required keys are strings.
+const std::vector<Row>& keyTable() {
+    static const std::vector<Row> table = {
+        row("type", &BuildSpec::type, Need::kRequired, "type", checkType),
+        row("arch", &BuildSpec::arch, Need::kRequired, "arch", checkArch),
+        row("release", &BuildSpec::release, Need::kRequired, "release", checkRelease),
+        row("kickstart", &BuildSpec::kickstart, Need::kRequired, "", checkKickstart),
+        row("name", &BuildSpec::name, Need::kOptional, "name", checkName),
+        row("notify", &BuildSpec::notify, Need::kOptional, "notify", checkNotify),
+        row("timeout_sec", &BuildSpec::timeoutSec, Need::kOptional, "timeout_sec", checkTimeout),
+        row("labels", &BuildSpec::labels, Need::kOptional, "label", checkLabels),
+        row("webhook", &BuildSpec::webhook, Need::kOptional, "webhook", checkWebhook),
+        row("submitter", &BuildSpec::submitter, Need::kOptional, "", checkSubmitter,
+            "it is the name of the bearer token"),
+    };
+    return table;
+}
+
+const Row* findRow(const std::string& name) {
+    const auto& table = keyTable();
+    auto it =
+        std::find_if(table.begin(), table.end(), [&](const Row& r) { return r.name == name; });
+    return it == table.end() ? nullptr : &*it;
+}
+
+// The names of the rows that pass `keep`, joined with ", ".
+template <typename Keep>
+std::string namesOf(Keep keep, bool formNames = false) {
+    std::vector<std::string> names;
+    for (const auto& r : keyTable()) {
+        if (keep(r)) {
+            names.push_back(formNames ? r.formField : r.name);
+        }
     }
+    return fmt::format("{}", fmt::join(names, ", "));
+}
+
+bool isRequired(const Row& r) {
+    return r.required();
 }
 
 }  // namespace
@@ -226,38 +415,55 @@ std::string submitterNameProblem(std::string_view name) {
     return {};
 }
 
+const std::vector<SpecKey>& specKeys() {
+    static const std::vector<SpecKey> keys = [] {
+        std::vector<SpecKey> out;
+        for (const auto& r : keyTable()) {
+            out.push_back({r.name, r.field->dbusType(), r.field->jsonType(), r.required(),
+                           r.formField, r.notInBody.empty()});
+        }
+        return out;
+    }();
+    return keys;
+}
+
+void validateSpec(const BuildSpec& spec) {
+    for (const auto& r : keyTable()) {
+        if (r.required() || r.field->isSet(spec)) {
+            r.field->check(r.name, spec);
+        }
+    }
+}
+
 BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec) {
     BuildSpec s;
-    std::vector<std::string> present;
     for (const auto& [key, value] : spec) {
-        if (key == "type") {
-            s.type = take<std::string>(key, value);
-        } else if (key == "arch") {
-            s.arch = take<std::string>(key, value);
-        } else if (key == "release") {
-            s.release = take<std::string>(key, value);
-        } else if (key == "kickstart") {
-            s.kickstart = take<std::string>(key, value);
-        } else if (key == "name") {
-            s.name = take<std::string>(key, value);
-        } else if (key == "notify") {
-            s.notify = take<std::vector<std::string>>(key, value);
-        } else if (key == "timeout_sec") {
-            s.timeoutSec = take<std::uint64_t>(key, value);
-        } else if (key == "labels") {
-            s.labels = take<std::map<std::string, std::string>>(key, value);
-        } else if (key == "webhook") {
-            s.webhook = take<std::string>(key, value);
-        } else if (key == "submitter") {
-            s.submitter = take<std::string>(key, value);
-        } else {
-            unknownKey(key);
+        const auto* r = findRow(key);
+        if (!r) {
+            throw SpecError(
+                key, fmt::format("unknown spec field '{}'; allowed fields: {}", key.substr(0, 80),
+                                 namesOf([](const Row&) { return true; })));
         }
-        present.push_back(key);
+        r->field->fromVariant(key, value, s);
     }
-    checkRequired(present);
-    checkFields(s);
+    for (const auto& r : keyTable()) {
+        if (r.required() && !spec.count(r.name)) {
+            throw SpecError(r.name, fmt::format("spec field '{}' is missing; required: {}", r.name,
+                                                namesOf(isRequired)));
+        }
+    }
+    validateSpec(s);
     return s;
+}
+
+std::map<std::string, sdbus::Variant> specToVariants(const BuildSpec& spec) {
+    std::map<std::string, sdbus::Variant> out;
+    for (const auto& r : keyTable()) {
+        if (r.required() || r.field->isSet(spec)) {
+            out.emplace(r.name, r.field->toVariant(spec));
+        }
+    }
+    return out;
 }
 
 BuildSpec specFromJson(const nlohmann::json& spec) {
@@ -266,39 +472,79 @@ BuildSpec specFromJson(const nlohmann::json& spec) {
                         fmt::format("the spec must be a JSON object, got {}", spec.type_name()));
     }
     BuildSpec s;
-    std::vector<std::string> present;
-    for (const auto& [key, value] : spec.items()) {
-        if (key == "type" || key == "arch" || key == "release" || key == "kickstart" ||
-            key == "name" || key == "webhook") {
-            auto text = takeJson<std::string>(key, value, "a string");
-            (key == "type"      ? s.type
-             : key == "arch"    ? s.arch
-             : key == "release" ? s.release
-             : key == "name"    ? s.name
-             : key == "webhook" ? s.webhook
-                                : s.kickstart) = std::move(text);
-        } else if (key == "submitter") {
-            s.submitter = takeJson<std::string>(key, value, "a string");
-        } else if (key == "notify") {
-            s.notify = takeJson<std::vector<std::string>>(key, value, "an array of strings");
-        } else if (key == "timeout_sec") {
-            if (!value.is_number_unsigned()) {
-                throw SpecError(key, fmt::format("spec field 'timeout_sec' must be a non-negative "
-                                                 "integer, got {}",
-                                                 value.dump().substr(0, 40)));
-            }
-            s.timeoutSec = value.get<std::uint64_t>();
-        } else if (key == "labels") {
-            s.labels = takeJson<std::map<std::string, std::string>>(key, value,
-                                                                    "an object of string values");
-        } else {
-            unknownKey(key);
+    for (const auto& r : keyTable()) {
+        if (!r.required()) {
+            continue;
         }
-        present.push_back(key);
+        auto it = spec.find(r.name);
+        if (it == spec.end()) {
+            throw SpecError(r.name, fmt::format("'{}' is required", r.name));
+        }
+        if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+            throw SpecError(r.name, fmt::format("'{}' must be a non-empty string", r.name));
+        }
     }
-    checkRequired(present);
-    checkFields(s);
+    for (const auto& [key, value] : spec.items()) {
+        const auto* r = findRow(key);
+        if (!r) {
+            throw SpecError(key,
+                            fmt::format("unknown key '{}' (allowed: {})", key,
+                                        namesOf([](const Row& r) { return r.notInBody.empty(); })));
+        }
+        if (!r->notInBody.empty()) {
+            throw SpecError(key, fmt::format("'{}' cannot be given: {}", key, r->notInBody));
+        }
+        r->field->fromJson(key, r->formField.empty() ? key : r->formField, value, s);
+    }
+    validateSpec(s);
     return s;
+}
+
+nlohmann::json specToJson(const BuildSpec& spec, SpecJson keys) {
+    auto out = nlohmann::json::object();
+    for (const auto& r : keyTable()) {
+        bool every = keys == SpecJson::kEveryKey && !r.field->canBeUnset();
+        if (every || r.required() || r.field->isSet(spec)) {
+            out[r.name] = r.field->toJson(spec);
+        }
+    }
+    return out;
+}
+
+void readSpecKeys(const nlohmann::json& j, BuildSpec& spec) {
+    for (const auto& r : keyTable()) {
+        if (auto it = j.find(r.name); it != j.end()) {
+            r.field->fromJson(r.name, r.name, *it, spec);
+        }
+    }
+}
+
+bool specFieldFromForm(const std::string& field, const std::string& text, BuildSpec& spec,
+                       std::set<std::string>& given) {
+    const auto& table = keyTable();
+    auto it = std::find_if(table.begin(), table.end(), [&](const Row& r) {
+        return !r.formField.empty() && r.formField == field;
+    });
+    if (it == table.end()) {
+        return false;
+    }
+    if (!given.insert(field).second && !it->field->repeatable()) {
+        throw SpecError(it->name, fmt::format("'{}' is given twice", field));
+    }
+    it->field->fromText(field, text, spec);
+    return true;
+}
+
+void checkFormRequired(const BuildSpec& spec) {
+    for (const auto& r : keyTable()) {
+        if (r.required() && !r.formField.empty() && !r.field->isSet(spec)) {
+            throw SpecError(r.name, fmt::format("'{}' is required", r.formField));
+        }
+    }
+}
+
+std::string specFormFields() {
+    return namesOf([](const Row& r) { return !r.formField.empty(); }, true);
 }
 
 void checkSupported(const BuildSpec& spec, const HostCapabilities& host) {

@@ -1,12 +1,17 @@
-// What a client asks for when it submits a build, validated. The same rules
-// apply to the D-Bus a{sv} (agent) and to the JSON body of POST /v1/builds
-// (forwarder), so both reject bad input with the same words.
+// What a client asks for when it submits a build, validated, and the one
+// codec of it. Every entry point converts to and from a BuildSpec through one
+// table of keys (keyTable() in build_spec.cpp): the D-Bus a{sv} of Submit
+// (agent, imagebuildctl), the JSON body of POST /v1/builds (forwarder,
+// imagebuildctl -H), the fields of the multipart form (forwarder) and the
+// spec part of record.json (agent). Each row names the key, its C++ member,
+// whether it is required, its form field and its validation; its D-Bus and
+// JSON types follow from the member's type. So every path rejects bad input
+// with the same words.
 //
-//   type s, arch s, release s, kickstart s        required
-//   name s, notify as, timeout_sec t, labels a{ss},  optional
-//   webhook s (http://HOST[:PORT]/PATH, common/http_url.hpp)
-//   submitter s (the name to record instead of the caller's; the agent asks
-//                polkit for org.imagebuild.submit-for)
+// Adding a key: a member of BuildSpec and a row of keyTable(); then its line
+// in the Submit docs (the XML and docs/org.imagebuild.BuildManager1.md) and
+// in POST /v1/builds (docs/imagebuild-forwarder.md), and a sample value in
+// tests/unit/test_build_spec.cpp (the tests fail until all three are there).
 #pragma once
 
 #include <sdbus-c++/Types.h>
@@ -15,6 +20,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -65,9 +71,49 @@ struct HostCapabilities {
     std::vector<std::string> releases;  // empty: any release
 };
 
+// One key of the spec, as the table has it.
+struct SpecKey {
+    std::string name;
+    std::string dbusType;  // its signature in Submit's a{sv}: "s", "as", "t", "a{ss}"
+    std::string jsonType;  // what a JSON body holds for it: "a string", ...
+    bool required = false;
+    std::string formField;  // its multipart form field; empty: none
+    bool inBody = true;     // a POST /v1/builds body may set it
+};
+const std::vector<SpecKey>& specKeys();
+
 // Throw SpecError for the first bad field (unknown keys included).
 BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec);
+// Optional keys at their default (empty, 0, absent) are left out.
+std::map<std::string, sdbus::Variant> specToVariants(const BuildSpec& spec);
+
+// The body of POST /v1/builds: the same keys and rules, in the words of
+// the HTTP API ("'kickstart' is required"); a body may not set "submitter"
+// (the forwarder records its token's name).
 BuildSpec specFromJson(const nlohmann::json& spec);
+enum class SpecJson { kSetKeys, kEveryKey };
+// kSetKeys leaves optional keys at their default out (a request body);
+// kEveryKey writes them all but an absent submitter (record.json).
+nlohmann::json specToJson(const BuildSpec& spec, SpecJson keys = SpecJson::kSetKeys);
+// record.json: the spec keys present in j (other keys are ignored, absent
+// ones keep their defaults), not validated: a record is the truth of what
+// was accepted. Throws SpecError for a key of the wrong type.
+void readSpecKeys(const nlohmann::json& j, BuildSpec& spec);
+
+// The multipart form of POST /v1/builds: one field into spec. Returns false
+// for a name that is no spec key's form field; throws SpecError (in the
+// form's words: "'arch' is given twice", "label 'x' must be KEY=VALUE").
+// `given` holds the fields taken so far.
+bool specFieldFromForm(const std::string& field, const std::string& text, BuildSpec& spec,
+                       std::set<std::string>& given);
+// The form fields of the table, for messages: "type, arch, ..., label, webhook".
+std::string specFormFields();
+// The first required key with a form field that spec lacks ("'arch' is required").
+void checkFormRequired(const BuildSpec& spec);
+// Throws SpecError for the first field spec breaks the rules of (a spec
+// filled field by field).
+void validateSpec(const BuildSpec& spec);
+
 // Throws UnsupportedError naming the field and what the host offers.
 void checkSupported(const BuildSpec& spec, const HostCapabilities& host);
 

@@ -119,10 +119,6 @@ BuildListFilter filterFromDbus(const std::map<std::string, sdbus::Variant>& filt
     return f;
 }
 
-int compareToCursor(const BuildCursor& cursor, std::uint64_t number, std::uint64_t submittedAt) {
-    return compare(parse(cursor), number, submittedAt);
-}
-
 std::vector<std::size_t> selectPage(const BuildListFilter& filter, std::size_t count,
                                     const std::function<PageProbe(std::size_t)>& at) {
     auto before = parse(filter.before);

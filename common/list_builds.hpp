@@ -79,10 +79,6 @@ bool matches(const BuildListFilter& filter, const Build& build) {
            (!filter.submitterUid || *filter.submitterUid == build.submitterUid);
 }
 
-// Where a build stands against a cursor, in submission order: <0 older,
-// 0 the cursor itself, >0 newer. number is the build id's number.
-int compareToCursor(const BuildCursor& cursor, std::uint64_t number, std::uint64_t submittedAt);
-
 // The page the filter asks of `count` builds in submission order (oldest
 // first): at(i) gives build i's id number, submission time and whether it
 // matches the filter's keys. Returns the indices of the page, oldest first.

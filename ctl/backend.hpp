@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "common/build_info.hpp"
+#include "common/build_spec.hpp"
 #include "common/host_info.hpp"
-#include "ctl/build_request.hpp"
 
 namespace imagebuild::ctl {
 
@@ -29,7 +29,7 @@ class Backend {
 public:
     virtual ~Backend() = default;
 
-    virtual BuildInfo submit(const BuildRequest& request) = 0;
+    virtual BuildInfo submit(const BuildSpec& spec) = 0;
     // states empty: every build.
     virtual ListResult list(const std::vector<std::string>& states) = 0;
     // The same, one build at a time, in list order, for callers that need

@@ -40,8 +40,8 @@ public:
         }
     }
 
-    BuildInfo submit(const BuildRequest& request) override {
-        return get(privileged([&] { return agent_->submit(toDbusSpec(request)); }));
+    BuildInfo submit(const BuildSpec& spec) override {
+        return get(privileged([&] { return agent_->submit(specToVariants(spec)); }));
     }
 
     ListResult list(const std::vector<std::string>& states) override {

@@ -75,8 +75,8 @@ public:
     HttpBackend(std::string url, std::string token)
         : url_(std::move(url)), endpoint_(parseUrl(url_)), token_(std::move(token)) {}
 
-    BuildInfo submit(const BuildRequest& request) override {
-        return json(http::verb::post, "/v1/builds", toJsonSpec(request).dump()).get<BuildInfo>();
+    BuildInfo submit(const BuildSpec& spec) override {
+        return json(http::verb::post, "/v1/builds", specToJson(spec).dump()).get<BuildInfo>();
     }
 
     ListResult list(const std::vector<std::string>& states) override {

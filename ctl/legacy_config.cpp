@@ -143,7 +143,7 @@ private:
                             file_, type_));
             type_.clear();
         }
-        out_.request.type = type_;
+        out_.spec.type = type_;
     }
 
     void mapKey(const Entry& e) {
@@ -152,7 +152,7 @@ private:
                 error(e, fmt::format("conflicts with [DEFAULT] type={}", type_));
             }
         } else if (e.key == "arch") {
-            out_.request.arch = e.value;
+            out_.spec.arch = e.value;
         } else if (e.key == "release" || e.key == "releasever") {
             setRelease(e);
         } else if (e.key == "version") {
@@ -160,11 +160,10 @@ private:
         } else if (e.key == "product" || e.key == "name") {
             setName(e);
         } else if (e.key == "label" || e.key == "title" || e.key == "flavor") {
-            out_.request.labels[e.key] = e.value;
+            out_.spec.labels[e.key] = e.value;
         } else if (e.key == "email") {
             auto addresses = splitAddresses(e.value);
-            out_.request.notify.insert(out_.request.notify.end(), addresses.begin(),
-                                       addresses.end());
+            out_.spec.notify.insert(out_.spec.notify.end(), addresses.begin(), addresses.end());
         } else if (e.key == "config") {
             setKickstart(e);
         } else if (e.key == "stage") {
@@ -197,11 +196,11 @@ private:
     }
 
     void setRelease(const Entry& e) {
-        if (!out_.request.release.empty() && e.value != out_.request.release) {
-            error(e, fmt::format("conflicts with {}={}", releaseFrom_, out_.request.release));
+        if (!out_.spec.release.empty() && e.value != out_.spec.release) {
+            error(e, fmt::format("conflicts with {}={}", releaseFrom_, out_.spec.release));
             return;
         }
-        out_.request.release = e.value;
+        out_.spec.release = e.value;
         releaseFrom_ = fmt::format("[{}] {}", e.section, e.key);
     }
 
@@ -209,7 +208,7 @@ private:
     // different names in one section are an error.
     void setName(const Entry& e) {
         bool fromDefault = e.section == kDefaultSection;
-        auto& name = out_.request.name;
+        auto& name = out_.spec.name;
         if (!name.empty() && name != e.value) {
             if (fromDefault && !nameFromDefault_) {
                 return;
@@ -245,18 +244,18 @@ private:
     }
 
     void checkRequired() {
-        if (version_ && version_->value != out_.request.release) {
+        if (version_ && version_->value != out_.spec.release) {
             error(*version_, fmt::format("differs from release {}; imagebuild builds the "
                                          "release's own version",
-                                         out_.request.release));
+                                         out_.spec.release));
         }
         auto missing = [this](const std::string& what, const std::string& key, const char* hint) {
             if (what.empty() && !type_.empty()) {
                 errors_.push_back(fmt::format("{}: {}: missing; {}", file_, key, hint));
             }
         };
-        missing(out_.request.arch, "[DEFAULT] arch", "e.g. arch=x86_64");
-        missing(out_.request.release, fmt::format("[{}] release", type_), "e.g. release=39");
+        missing(out_.spec.arch, "[DEFAULT] arch", "e.g. arch=x86_64");
+        missing(out_.spec.release, fmt::format("[{}] release", type_), "e.g. release=39");
         missing(out_.kickstartPath, fmt::format("[{}] config", type_),
                 "the path of the kickstart file");
     }

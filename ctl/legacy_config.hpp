@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "ctl/build_request.hpp"
+#include "common/build_spec.hpp"
 
 namespace imagebuild::ctl {
 
 struct LegacyRequest {
-    BuildRequest request;               // kickstart left empty: the caller flattens
+    BuildSpec spec;                     // kickstart left empty: the caller flattens
     std::string kickstartPath;          // `config`, resolved against the file's directory
     std::vector<std::string> warnings;  // one sentence per key not honoured
 };

@@ -30,15 +30,33 @@ std::string flattenKickstart(const std::string& path) {
     }
 }
 
-BuildRequest requestFrom(const BuildOptions& o) {
-    BuildRequest request;
+// "K=V" arguments of --label; throws CtlError (usage) naming the bad one.
+std::map<std::string, std::string> parseLabels(const std::vector<std::string>& labels) {
+    std::map<std::string, std::string> result;
+    for (const auto& label : labels) {
+        auto eq = label.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            throw CtlError(
+                kExitUsage,
+                fmt::format("--label '{}': expected KEY=VALUE, e.g. --label team=qa", label));
+        }
+        result[label.substr(0, eq)] = label.substr(eq + 1);
+    }
+    return result;
+}
+
+// The spec of the options and of the legacy request file (--config), which
+// the options override; sent as the agent's a{sv} or the HTTP API's JSON by
+// the one spec codec (common/build_spec.hpp).
+BuildSpec specFrom(const BuildOptions& o) {
+    BuildSpec request;
     std::string kickstartPath = o.kickstart;
     if (!o.config.empty()) {
         auto legacy = loadLegacyConfig(o.config);
         for (const auto& warning : legacy.warnings) {
             fmt::print(stderr, "Warning: {}\n", warning);
         }
-        request = legacy.request;
+        request = legacy.spec;
         kickstartPath = legacy.kickstartPath;
     }
     auto override = [](std::string& field, const std::string& value) {
@@ -55,7 +73,7 @@ BuildRequest requestFrom(const BuildOptions& o) {
         request.labels[key] = value;
     }
     if (o.timeoutSec) {
-        request.timeoutSec = o.timeoutSec;
+        request.timeoutSec = *o.timeoutSec;
     }
     request.kickstart = flattenKickstart(kickstartPath);
     return request;
@@ -128,7 +146,7 @@ int afterSubmit(Session& session, const BuildInfo& info, bool wait, bool followL
 }  // namespace
 
 int verbBuild(Session& session, const BuildOptions& options) {
-    auto request = requestFrom(options);
+    auto request = specFrom(options);
     return afterSubmit(session, session.backend().submit(request), options.wait, options.follow);
 }
 

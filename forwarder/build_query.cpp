@@ -221,14 +221,6 @@ json LocalPage::take(std::size_t& notSent) {
     return out;
 }
 
-json localBuilds(std::vector<BuildInfo> builds, const BuildQuery& query, std::size_t& notSent) {
-    LocalPage page(query);
-    for (auto& build : builds) {
-        page.add(std::move(build));
-    }
-    return page.take(notSent);
-}
-
 json selectBuilds(json builds, const BuildQuery& query, std::size_t& total) {
     auto kept = sortedMatches(builds, query, query.offset, query.limit, total);
     json page = json::array();

@@ -94,10 +94,6 @@ private:
     std::vector<std::pair<BuildSortKey, std::size_t>> order_;
 };
 
-// The same for builds already in a vector.
-nlohmann::json localBuilds(std::vector<BuildInfo> builds, const BuildQuery& query,
-                           std::size_t& notSent);
-
 // Sorts `builds` (oldest or newest first; ties by host, then build number),
 // drops those that do not match, and cuts the page. Fills `total` (matching
 // builds) and returns the page.

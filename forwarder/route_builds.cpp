@@ -19,6 +19,7 @@
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/kickstart_upload.hpp"
 #include "forwarder/local_agent.hpp"
 #include "forwarder/placement.hpp"
 #include "forwarder/routes.hpp"
@@ -45,15 +46,15 @@ Response afterBuildsPostLocal(App& app, const std::string& id) {
     return buildResponse(201, app.agent().get(id));
 }
 
-Response submitLocally(App& app, SubmitSpec& spec) {
+Response submitLocally(App& app, const BuildSpec& spec) {
     try {
-        return afterBuildsPostLocal(app, app.agent().submit(spec.dbus));
+        return afterBuildsPostLocal(app, app.agent().submit(specToVariants(spec)));
     } catch (const sdbus::Error& e) {
         return responseForDbusError(e);
     }
 }
 
-Response noHostFor(const SubmitSpec& spec, const std::vector<HostInfo>& hosts) {
+Response noHostFor(const BuildSpec& spec, const std::vector<HostInfo>& hosts) {
     bool downHostServes = std::any_of(hosts.begin(), hosts.end(), [&](const HostInfo& h) {
         return !h.healthy && serves(h, spec.type, spec.arch, spec.release);
     });
@@ -68,17 +69,39 @@ Response noHostFor(const SubmitSpec& spec, const std::vector<HostInfo>& hosts) {
     return response;
 }
 
-Response handleBuildsPost(App& app, Request& request) {
-    if (auto refused = convertFormRequest(request, app.config())) {
-        return *refused;
+// The spec of a JSON or form request; a form's request becomes the JSON one
+// a peer is sent. The refusal if the spec is bad.
+std::optional<Response> readSpec(App& app, Request& request, BuildSpec& spec) {
+    if (isMultipartForm(request)) {
+        try {
+            auto form = specFromForm(request.form, app.config());
+            spec = std::move(form.spec);
+            request.body = std::move(form.body);
+        } catch (const UploadError& e) {
+            return jsonError(e.status, e.error, e.what());
+        }
+        request.form.clear();
+        request.headers["content-type"] = "application/json";
+        return std::nullopt;
     }
-    SubmitSpec spec;
     try {
-        spec = parseSubmitSpec(request.body);
+        spec = parseSubmitBody(request.body);
     } catch (const SpecError& e) {
         return jsonError(400, "InvalidSpec", e.what());
     }
-    setSubmitter(spec, request.identity);
+    return std::nullopt;
+}
+
+Response handleBuildsPost(App& app, Request& request) {
+    BuildSpec spec;
+    if (auto refused = readSpec(app, request, spec)) {
+        return *refused;
+    }
+    // Who submitted over HTTP: the token's name (the agent lets the
+    // forwarder's user do so: polkit action org.imagebuild.submit-for).
+    if (!request.identity.empty()) {
+        spec.submitter = request.identity;
+    }
     if (wasForwarded(request)) {
         return submitLocally(app, spec);
     }

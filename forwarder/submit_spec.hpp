@@ -1,33 +1,21 @@
-// POST /v1/builds bodies: a JSON object whose keys are the D-Bus Submit spec
-// keys (type, arch, release, kickstart, name, notify, timeout_sec, labels,
-// webhook),
-// checked here only as far as routing needs; the agent validates the rest.
+// POST /v1/builds bodies: a JSON object with the keys of BuildManager1.Submit,
+// read into a BuildSpec by the one spec codec (common/build_spec.hpp) and
+// sent on to the agent with specToVariants.
 #pragma once
 
-#include <stdexcept>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include "forwarder/local_agent.hpp"
+#include "common/build_spec.hpp"
 
 namespace imagebuild::forwarder {
 
-struct SubmitSpec {
-    std::string type;
-    std::string arch;
-    std::string release;
-    DbusSpec dbus;  // what Submit gets
-};
+// Throws imagebuild::SpecError naming the key and what was expected.
+BuildSpec parseSubmitBody(const std::string& body);
 
-// Bad input: the message names the key and what was expected.
-class SpecError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-SubmitSpec parseSubmitSpec(const std::string& body);
-// Records who submitted over HTTP (the token's name) as the agent's spec key
-// "submitter" (the agent lets the forwarder's user do so: polkit action
-// org.imagebuild.submit-for). A body cannot set it.
-void setSubmitter(SubmitSpec& spec, const std::string& name);
+// D-Bus strings end at a NUL: "\u0000" in any string would silently cut
+// the kickstart, a name or a label short on its way to the agent. Throws
+// SpecError naming where ("'labels'['k'] holds a NUL character").
+void refuseNul(const nlohmann::json& spec);
 
 }  // namespace imagebuild::forwarder

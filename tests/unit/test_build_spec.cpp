@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "read_doc.hpp"
+
 using imagebuild::BuildSpec;
 using imagebuild::SpecError;
 using imagebuild::specFromJson;
@@ -144,7 +146,7 @@ TEST(BuildSpec, JsonFollowsTheSameRules) {
         specFromJson(bad);
         FAIL();
     } catch (const SpecError& e) {
-        EXPECT_STREQ(e.what(), "spec field 'arch' must be a string, got number");
+        EXPECT_STREQ(e.what(), "'arch' must be a non-empty string");
     }
     bad = j;
     bad["extra"] = true;
@@ -224,11 +226,117 @@ TEST(BuildSpec, SubmitterIsOptionalPrintableUtf8OfAtMost64Characters) {
     }
     EXPECT_EQ(errorOf(with("submitter", sdbus::Variant(std::uint32_t{0}))).second,
               "spec field 'submitter' must be of D-Bus type 's', got 'u'");
-    auto j = specFromJson({{"type", "oemdrv"},
-                           {"arch", "x86_64"},
-                           {"release", "40"},
-                           {"kickstart", "lang en_US.UTF-8\n"},
-                           {"submitter", "alice"}});
-    EXPECT_EQ(j.submitter, "alice");
+    // A POST /v1/builds body may not name it: the forwarder records its token's name.
+    nlohmann::json body{{"type", "oemdrv"},
+                        {"arch", "x86_64"},
+                        {"release", "40"},
+                        {"kickstart", "lang en_US.UTF-8\n"},
+                        {"submitter", "alice"}};
+    try {
+        specFromJson(body);
+        FAIL();
+    } catch (const SpecError& e) {
+        EXPECT_STREQ(e.what(), "'submitter' cannot be given: it is the name of the bearer token");
+    }
+    BuildSpec fromRecord;
+    imagebuild::readSpecKeys(body, fromRecord);
+    EXPECT_EQ(fromRecord.submitter, "alice");
     EXPECT_EQ(imagebuild::submitterNameProblem("alice"), "");
+}
+
+namespace {
+
+// A value of every key of the table, none at its default (a key added to
+// the table without one here fails KeysSurviveEveryShape).
+Spec everyKey() {
+    auto s = good();
+    s["name"] = sdbus::Variant(std::string("nightly-1"));
+    s["notify"] = sdbus::Variant(std::vector<std::string>{"a@example.org", "b@example.org"});
+    s["timeout_sec"] = sdbus::Variant(std::uint64_t{3600});
+    s["labels"] = sdbus::Variant(std::map<std::string, std::string>{{"team", "qa"}, {"t", "x=y"}});
+    s["webhook"] = sdbus::Variant(std::string("http://ci:8080/hook"));
+    s["submitter"] = sdbus::Variant(std::string("alice"));
+    return s;
+}
+
+// The part of text from the first `from` to the next `to` after it.
+std::string between(const std::string& text, const std::string& from, const std::string& to) {
+    auto start = text.find(from);
+    if (start == std::string::npos) {
+        ADD_FAILURE() << "no " << from;
+        return {};
+    }
+    return text.substr(start, text.find(to, start + from.size()) - start);
+}
+
+}  // namespace
+
+// variants -> spec -> JSON -> spec -> variants, for every key of the table:
+// each comes out with its type and value.
+TEST(BuildSpec, KeysSurviveEveryShape) {
+    auto in = everyKey();
+    for (const auto& key : imagebuild::specKeys()) {
+        ASSERT_EQ(in.count(key.name), 1u) << "no sample value of spec key " << key.name;
+        EXPECT_EQ(in.at(key.name).peekValueType(), key.dbusType) << key.name;
+    }
+    EXPECT_EQ(in.size(), imagebuild::specKeys().size());
+    auto spec = specFromVariants(in);
+    auto json = imagebuild::specToJson(spec);
+    BuildSpec back;
+    imagebuild::readSpecKeys(json, back);
+    imagebuild::validateSpec(back);
+    auto out = imagebuild::specToVariants(back);
+    ASSERT_EQ(out.size(), in.size());
+    for (const auto& key : imagebuild::specKeys()) {
+        ASSERT_EQ(json.count(key.name), 1u) << key.name;
+        ASSERT_EQ(out.count(key.name), 1u) << key.name;
+        EXPECT_EQ(out.at(key.name).peekValueType(), key.dbusType) << key.name;
+        // One key at a time: only it differs from the spec without it.
+        auto alone = good();
+        alone[key.name] = out.at(key.name);
+        auto without = good();
+        without.erase(key.name);
+        if (!key.required) {
+            EXPECT_NE(imagebuild::specToJson(specFromVariants(alone)),
+                      imagebuild::specToJson(specFromVariants(without)))
+                << key.name;
+        }
+        EXPECT_EQ(imagebuild::specToJson(specFromVariants(alone))[key.name], json[key.name])
+            << key.name;
+    }
+    EXPECT_EQ(imagebuild::specToJson(specFromVariants(out)), json);
+    // The HTTP body takes the same JSON, but for what a body may not set.
+    auto body = json;
+    for (const auto& key : imagebuild::specKeys()) {
+        if (!key.inBody) {
+            body.erase(key.name);
+        }
+    }
+    auto fromBody = specFromJson(body);
+    fromBody.submitter = spec.submitter;
+    EXPECT_EQ(imagebuild::specToJson(fromBody), json);
+}
+
+TEST(BuildSpec, EveryKeyIsDocumented) {
+    auto xml = between(readDoc("dbus/org.imagebuild.BuildManager1.xml"), "Submit a build.", "-->");
+    auto reference =
+        between(readDoc("docs/org.imagebuild.BuildManager1.md"), "### Submit(", "\n### ");
+    auto http = between(readDoc("docs/imagebuild-forwarder.md"), "### POST /v1/builds", "\n### ");
+    for (const auto& key : imagebuild::specKeys()) {
+        EXPECT_NE(xml.find(key.name + " " + key.dbusType), std::string::npos)
+            << "the Submit comment of the XML does not give \"" << key.name << " " << key.dbusType
+            << "\"";
+        EXPECT_NE(reference.find("| `" + key.name + "` | " + key.dbusType + " | " +
+                                 (key.required ? "yes" : "no") + " |"),
+                  std::string::npos)
+            << "docs/org.imagebuild.BuildManager1.md has no row of " << key.name;
+        if (key.inBody) {
+            EXPECT_NE(http.find("`" + key.name + "`"), std::string::npos)
+                << "POST /v1/builds in docs/imagebuild-forwarder.md does not name " << key.name;
+        }
+        if (!key.formField.empty()) {
+            EXPECT_NE(http.find("`" + key.formField + "`"), std::string::npos)
+                << "the form of POST /v1/builds does not name its field " << key.formField;
+        }
+    }
 }

@@ -103,7 +103,7 @@ int exitCodeOf(const std::function<void()>& f) {
 TEST(CtlHttp, SubmitPostsTheSpecWithTheToken) {
     BuildInfo info;
     StandInForwarder forwarder({{201, buildJson("b-7", "queued")}});
-    BuildRequest request;
+    BuildSpec request;
     request.type = "oemdrv";
     request.arch = "x86_64";
     request.release = "39";

@@ -46,7 +46,7 @@ config=fedora-live-desktop.ks
 
 TEST(CtlLegacyConfig, MapsALiveRequest) {
     auto mapped = mapLegacyConfig(kLive, "/srv/req/imagebuild.conf");
-    const auto& r = mapped.request;
+    const auto& r = mapped.spec;
     EXPECT_EQ(r.type, "live");
     EXPECT_EQ(r.arch, "i686");
     EXPECT_EQ(r.release, "17");
@@ -81,7 +81,7 @@ proxy=
 config=/abs/boot.ks
 )",
                                   "b.conf");
-    EXPECT_EQ(mapped.request.release, "17");
+    EXPECT_EQ(mapped.spec.release, "17");
     EXPECT_EQ(mapped.kickstartPath, "/abs/boot.ks");
     EXPECT_TRUE(mapped.warnings.empty());
 }
@@ -144,7 +144,7 @@ TEST(CtlLegacyConfig, SectionNameWinsOverDefault) {
         "[DEFAULT]\ntype=live\narch=x86_64\nname=generic\n[live]\nrelease=1\nname=mine\nconfig=a."
         "ks\n",
         "x.conf");
-    EXPECT_EQ(mapped.request.name, "mine");
+    EXPECT_EQ(mapped.spec.name, "mine");
 }
 
 TEST(CtlLegacyConfig, UnknownSectionAndSyntaxErrors) {

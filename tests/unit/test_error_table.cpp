@@ -19,19 +19,12 @@
 #include "common/exit_codes.hpp"
 #include "ctl/error_map.hpp"
 #include "forwarder/dbus_errors.hpp"
+#include "read_doc.hpp"
 
 using namespace imagebuild;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string readDoc(const std::string& relative) {
-    std::ifstream in(std::string(IMAGEBUILD_SOURCE_ROOT) + "/" + relative);
-    std::stringstream text;
-    text << in.rdbuf();
-    EXPECT_FALSE(text.str().empty()) << relative;
-    return text.str();
-}
 
 // The paragraph of one exit status in the man page's EXIT STATUS section.
 std::string manExitParagraph(const std::string& man, int code) {

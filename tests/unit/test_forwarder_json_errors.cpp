@@ -353,23 +353,43 @@ TEST_F(Fixture, FleetListSaysWhatDidNotAnswer) {
     EXPECT_EQ(body["unreachable"], json::array());
 }
 
+namespace {
+
+std::string bodyError(const std::string& body) {
+    try {
+        parseSubmitBody(body);
+    } catch (const SpecError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
 TEST(ForwarderSubmitSpec, TypesAreChecked) {
-    EXPECT_THROW(parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
-                                 R"("timeout_sec":-1})"),
-                 SpecError);
-    EXPECT_THROW(parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
-                                 R"("labels":{"a":1}})"),
-                 SpecError);
-    EXPECT_THROW(parseSubmitSpec(R"({"type":"","arch":"x","release":"r","kickstart":"k"})"),
-                 SpecError);
+    const std::string head = R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)";
+    EXPECT_EQ(bodyError(head + R"("timeout_sec":-1})"),
+              "'timeout_sec' must be a non-negative integer");
+    EXPECT_EQ(bodyError(head + R"("labels":{"a":1}})"), "label 'a' must be a string");
+    EXPECT_EQ(bodyError(head + R"("labels":[]})"), "'labels' must be an object of strings");
+    EXPECT_EQ(bodyError(head + R"("notify":["a@b",2]})"), "'notify' must be an array of strings");
+    EXPECT_EQ(bodyError(head + R"("name":7})"), "'name' must be a string");
+    EXPECT_EQ(bodyError(R"({"type":"","arch":"x","release":"r","kickstart":"k"})"),
+              "'type' must be a non-empty string");
+    EXPECT_EQ(bodyError(head + R"("colour":1})"),
+              "unknown key 'colour' (allowed: type, arch, release, kickstart, name, notify, "
+              "timeout_sec, labels, webhook)");
+    EXPECT_EQ(bodyError("[1]"), "the body must be a JSON object");
+    EXPECT_EQ(bodyError("{"), "the body is not valid JSON");
 }
 
 TEST(ForwarderSubmitSpec, WebhookIsPassedToTheAgent) {
-    auto spec = parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
+    auto spec = parseSubmitBody(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
                                 R"("webhook":"http://ci:8080/hook"})");
-    ASSERT_EQ(spec.dbus.count("webhook"), 1u);
-    EXPECT_EQ(spec.dbus.at("webhook").get<std::string>(), "http://ci:8080/hook");
-    EXPECT_THROW(parseSubmitSpec(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
+    auto dbus = specToVariants(spec);
+    ASSERT_EQ(dbus.count("webhook"), 1u);
+    EXPECT_EQ(dbus.at("webhook").get<std::string>(), "http://ci:8080/hook");
+    EXPECT_THROW(parseSubmitBody(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
                                  R"("webhook":1})"),
                  SpecError);
 }

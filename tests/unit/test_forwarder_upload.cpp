@@ -188,7 +188,7 @@ TEST(KickstartUpload, KickstartErrorsNameFileAndLine) {
                       kInvalidKickstart, "my.ks:1:");
 }
 
-TEST(UploadForm, FieldsBecomeTheJsonSpec) {
+TEST(UploadForm, FieldsBecomeTheSpecAndItsJson) {
     auto form = baseForm();
     form.push_back(field("name", "nightly"));
     form.push_back(field("notify", "a@example.org"));
@@ -200,7 +200,11 @@ TEST(UploadForm, FieldsBecomeTheJsonSpec) {
     form.push_back(field("kickstart_main", "main.ks"));
     form.push_back(field("kickstart_file", makeTar({{"main.ks", kBase}, {"parts/repo.ks", kRepo}}),
                          "tree.tar"));
-    auto spec = json::parse(specBodyFromForm(form, ForwarderConfig{}));
+    auto parsed = specFromForm(form, ForwarderConfig{});
+    EXPECT_EQ(parsed.spec.type, "boot");
+    EXPECT_EQ(parsed.spec.labels.at("ticket"), "a=b");
+    EXPECT_EQ(parsed.spec.timeoutSec, 600u);
+    auto spec = json::parse(parsed.body);
     EXPECT_EQ(spec["type"], "boot");
     EXPECT_EQ(spec["name"], "nightly");
     EXPECT_EQ(spec["notify"], json::array({"a@example.org", "b@example.org"}));
@@ -213,17 +217,21 @@ TEST(UploadForm, FieldsBecomeTheJsonSpec) {
 TEST(UploadForm, PastedTextAndWebhookPassThrough) {
     auto form = baseForm();
     form.push_back(field("kickstart", "lang C\n"));
-    form.push_back(field("webhook", "https://hooks.example/x"));
+    form.push_back(field("webhook", "http://hooks.example/x"));
     form.push_back(field("kickstart_file", "", ""));  // a file input left empty
-    auto spec = json::parse(specBodyFromForm(form, ForwarderConfig{}));
+    auto spec = json::parse(specFromForm(form, ForwarderConfig{}).body);
     EXPECT_EQ(spec["kickstart"], "lang C\n");
-    EXPECT_EQ(spec["webhook"], "https://hooks.example/x");
+    EXPECT_EQ(spec["webhook"], "http://hooks.example/x");
+    // Checked by the rules every spec follows, in the agent's words.
+    form[form.size() - 2] = field("webhook", "https://hooks.example/x");
+    expectUploadError([&] { specFromForm(form, ForwarderConfig{}); }, 400, "InvalidSpec",
+                      "spec field 'webhook' is not a usable URL");
 }
 
 TEST(UploadForm, BadFormsNameTheField) {
     auto refuse = [](std::vector<FormField> form, const std::string& needle,
                      unsigned status = 400) {
-        expectUploadError([&] { specBodyFromForm(form, ForwarderConfig{}); }, status,
+        expectUploadError([&] { specFromForm(form, ForwarderConfig{}); }, status,
                           status == 413 ? "PayloadTooLarge" : "InvalidSpec", needle);
     };
     refuse({field("type", "boot"), field("release", "f40"), field("kickstart", "x")},
@@ -236,7 +244,9 @@ TEST(UploadForm, BadFormsNameTheField) {
         f.push_back(std::move(extra));
         return f;
     };
-    refuse(with(field("colour", "red")), "unknown field 'colour'");
+    refuse(with(field("colour", "red")),
+           "unknown field 'colour' (allowed: type, arch, release, name, notify, timeout_sec, "
+           "label, webhook, kickstart, kickstart_file, kickstart_main)");
     refuse(with(field("arch", "aarch64")), "'arch' is given twice");
     refuse(with(field("label", "novalue")), "label 'novalue' must be KEY=VALUE");
     refuse(with(field("timeout_sec", "-5")), "'timeout_sec' must be a non-negative integer");
@@ -246,5 +256,5 @@ TEST(UploadForm, BadFormsNameTheField) {
     small.maxBodyBytes = 100;
     auto big = baseForm();
     big.push_back(field("kickstart", "lang C\n" + std::string(200, '#') + "\n"));
-    expectUploadError([&] { specBodyFromForm(big, small); }, 400, kInvalidKickstart, "");
+    expectUploadError([&] { specFromForm(big, small); }, 400, kInvalidKickstart, "");
 }

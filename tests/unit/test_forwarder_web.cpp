@@ -66,6 +66,15 @@ std::string headerOf(const Response& r, const std::string& name) {
     return "";
 }
 
+// The page of builds already in a vector, as route_builds makes it of the agent's.
+json pageOf(std::vector<BuildInfo> builds, const BuildQuery& query, std::size_t& notSent) {
+    LocalPage page(query);
+    for (auto& build : builds) {
+        page.add(std::move(build));
+    }
+    return page.take(notSent);
+}
+
 }  // namespace
 
 TEST(ForwarderBuildQuery, FiltersAreExactAndStatesAList) {
@@ -208,7 +217,7 @@ TEST(ForwarderBuildQuery, LocalBuildsSendOnlyWhatCanBeOnThePage) {
     auto query = parseBuildQuery(get(
         "/v1/builds", {{"arch", "x86_64"}, {"order", "newest"}, {"limit", "3"}, {"offset", "2"}}));
     std::size_t notSent = 1;
-    auto sent = localBuilds(mine, query, notSent);
+    auto sent = pageOf(mine, query, notSent);
     EXPECT_EQ(idsOf(sent), (std::vector<std::string>{"h-19", "h-17", "h-15", "h-13", "h-11"}));
     EXPECT_EQ(notSent, 1u + 10u - 5u);
     EXPECT_EQ(sent[0]["arch"], "x86_64");
@@ -219,8 +228,7 @@ TEST(ForwarderBuildQuery, LocalBuildsSendOnlyWhatCanBeOnThePage) {
     EXPECT_EQ(body["next"], 5);
     // Without a limit everything that matches is sent, oldest first by default.
     notSent = 0;
-    auto all =
-        localBuilds(mine, parseBuildQuery(get("/v1/builds", {{"arch", "aarch64"}})), notSent);
+    auto all = pageOf(mine, parseBuildQuery(get("/v1/builds", {{"arch", "aarch64"}})), notSent);
     EXPECT_EQ(all.size(), 10u);
     EXPECT_EQ(all[0]["id"], "h-2");
     EXPECT_EQ(notSent, 0u);

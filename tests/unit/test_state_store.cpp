@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/atomic_file.hpp"
@@ -31,10 +32,22 @@ protected:
         return r;
     }
 
+    // Every readable record, oldest first (as the registry reads those the
+    // index lacks); the ids of unreadable ones go to corrupt.
     std::vector<BuildRecord> load(const StateStore& store, std::vector<std::string>* corrupt) {
-        return store.loadAll([corrupt](const fs::path& p, const std::string&) {
-            corrupt->push_back(p.parent_path().filename().string());
-        });
+        std::vector<BuildRecord> records;
+        for (const auto& id : store.buildIds()) {
+            try {
+                if (auto record = store.load(id)) {
+                    records.push_back(std::move(*record));
+                }
+            } catch (const std::exception&) {
+                corrupt->push_back(id);
+            }
+        }
+        std::sort(records.begin(), records.end(),
+                  [](const BuildRecord& a, const BuildRecord& b) { return a.number < b.number; });
+        return records;
     }
 
     fs::path dir_;

@@ -407,7 +407,7 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
         const auto& r = at(i);
         rows.emplace_back(r.id, r.type, r.arch, r.release, r.name, r.submitter, r.state, r.result,
                           r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
-                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf);
+                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf, r.failureClass);
     }
     return rows;
 }

@@ -182,8 +182,20 @@ bool recordOutcomeOnce(const fs::path& buildDir, const UnitOutcome& outcome) {
     if (store.readOutcome(buildDir.filename().string())) {
         return false;
     }
+    if (betweenAttempts(buildDir)) {
+        return false;
+    }
     writeFileAtomic(buildDir / "outcome", formatOutcome(outcome));
     return true;
+}
+
+bool betweenAttempts(const fs::path& buildDir) {
+    try {
+        auto record = readRecord(buildDir);
+        return record.state == state::kQueued && record.attempt > 1;
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 bool endOfBuildRan(const fs::path& buildDir) {

@@ -288,6 +288,11 @@ void BuildLifecycle::start(BuildRecord& r) {
     r.startedAt = realtimeUsec();
     running_.insert(id);
     if (r.attempt > 1) {
+        // An outcome (or staging) the last attempt's OnFailure= unit wrote
+        // after the agent kept that attempt's: this attempt has not run yet.
+        std::error_code ec;
+        fs::remove(registry_.store().buildDir(id) / "outcome", ec);
+        fs::remove(registry_.store().buildDir(id) / "staging.json", ec);
         const auto& last = r.attempts.back();
         logAttemptStart(id, r.attempt,
                         fmt::format("imagebuild: ---- attempt {} of build {} (attempt {}: {}, {}: "

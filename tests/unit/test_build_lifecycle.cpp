@@ -858,11 +858,18 @@ TEST_F(LifecycleTest, InfraFailureOfARetryingTypeRunsAgainAsTheNextAttempt) {
     EXPECT_EQ(units_.started.size(), 1u);
     EXPECT_FALSE(lifecycle_->idle());
     EXPECT_NE(events_.log.back(), "finished h-1 failed outcome");
-    // systemd collects the unit: the same name runs attempt 2.
+    // The ended unit's OnFailure= unit records its end once more, late.
+    recordOutcome(id, "signal", "killed", "KILL");
+    // systemd collects the unit: the same name runs attempt 2, and that
+    // late outcome is not taken for attempt 2's.
     units_.loaded.erase(unit);
     lifecycle_->onUnitRemoved(unit);
     EXPECT_EQ(units_.started, (std::vector<std::string>{unit, unit}));
     EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_FALSE(store_.readOutcome(id));
+    lifecycle_->onUnitState(unit, "inactive");  // before it starts
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_EQ(record(id).attempt, 2u);
     units_.answerStart(unit);
     recordOutcome(id, "signal", "killed", "KILL");
     lifecycle_->onUnitState(unit, "failed");

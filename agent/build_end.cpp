@@ -6,6 +6,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "agent/build_outcome.hpp"
 #include "agent/build_record.hpp"
 #include "agent/mailer.hpp"
 #include "agent/staging.hpp"
@@ -16,6 +17,7 @@
 #include "common/build_json.hpp"
 #include "common/build_log.hpp"
 #include "common/build_notification.hpp"
+#include "common/clock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -47,6 +49,17 @@ void applyOutcome(BuildRecord& record, const StateStore& store) {
     record.state = record.result = final.state;
     record.exitStatus = final.exitStatus;
     record.finishedAt = outcome->finishedAt;
+    record.resources = resourcesOf(*outcome, record.startedAt);
+    record.failureClass =
+        failureClassOf({final.state, outcome, record.cancelRequested, record.reason});
+}
+
+// Whether the agent runs this attempt again (the type's retry = infra:N):
+// then it is not the build's end, and nothing here happens for it.
+bool runsAgain(const BuildRecord& record, const Config& config) {
+    auto type = config.types.find(record.spec.type);
+    return record.finished() && type != config.types.end() &&
+           shouldRetry(type->second.retry, record.failureClass, record.attempt);
 }
 
 NotificationContext contextFor(const Config& config, const std::string& host) {
@@ -89,6 +102,7 @@ StagingResult stageOnce(const fs::path& buildDir, const BuildRecord& record, con
     options.copyTo = config.staging.copyTo;
     options.host = host;
     auto result = stageBuild(buildDir, record, options);
+    result.stagedAt = realtimeUsec();
     saveStagingResult(buildDir, result);
     return result;
 }
@@ -117,6 +131,13 @@ BuildEndReport finishBuild(const fs::path& buildDir, const Config& config, const
 
     BuildEndReport report;
     report.result = record.result.empty() ? record.state : record.result;
+    if (runsAgain(record, config)) {
+        // No end mark, staging, mail or webhook: the next attempt's unit
+        // continues the same log, and the last attempt's end is the build's.
+        report.mail = report.webhook = fmt::format(
+            "not sent: attempt {} failed ({}) and runs again", record.attempt, record.failureClass);
+        return report;
+    }
     // The build's processes are gone: once journald has stored what they
     // wrote, the end mark tells every reader its log is complete. Before
     // staging, which reads the log up to it.
@@ -161,8 +182,20 @@ bool recordOutcomeOnce(const fs::path& buildDir, const UnitOutcome& outcome) {
     if (store.readOutcome(buildDir.filename().string())) {
         return false;
     }
+    if (betweenAttempts(buildDir)) {
+        return false;
+    }
     writeFileAtomic(buildDir / "outcome", formatOutcome(outcome));
     return true;
+}
+
+bool betweenAttempts(const fs::path& buildDir) {
+    try {
+        auto record = readRecord(buildDir);
+        return record.state == state::kQueued && record.attempt > 1;
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 bool endOfBuildRan(const fs::path& buildDir) {

@@ -41,6 +41,11 @@ BuildEndReport finishBuild(const std::filesystem::path& buildDir, const Config& 
 // Throws std::runtime_error if it cannot.
 bool recordOutcomeOnce(const std::filesystem::path& buildDir, const UnitOutcome& outcome);
 
+// Whether the build is queued for its next attempt (retry = infra:N): the
+// agent has kept the ended attempt's outcome as outcome.<n>, and an
+// imagebuild-end@ unit of that attempt has nothing to record or stage.
+bool betweenAttempts(const std::filesystem::path& buildDir);
+
 // Whether the end-of-build step ran already (its staging is recorded).
 bool endOfBuildRan(const std::filesystem::path& buildDir);
 

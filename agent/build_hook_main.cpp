@@ -91,6 +91,11 @@ bool recordEnded(const std::filesystem::path& buildDir) {
         std::cout << "imagebuild: the end of build " << id << " was handled by its unit\n";
         return false;
     }
+    if (imagebuild::agent::betweenAttempts(buildDir)) {
+        std::cout << "imagebuild: an attempt of build " << id
+                  << " ended and the agent runs the next one: nothing to do\n";
+        return false;
+    }
     imagebuild::agent::UnitOutcome outcome;
     outcome.serviceResult = env("MONITOR_SERVICE_RESULT");
     outcome.exitCode = env("MONITOR_EXIT_CODE");

@@ -14,7 +14,7 @@ namespace imagebuild::agent {
 namespace {
 
 constexpr std::string_view kHeader = "imagebuild-index 1\n";
-constexpr std::size_t kFields = 15;
+constexpr std::size_t kFields = 16;  // 15 in lines of older agents
 
 void putField(std::string& out, std::string_view value) {
     for (char c : value) {
@@ -57,9 +57,9 @@ bool number(std::string_view text, T& out) {
 }  // namespace
 
 BuildSummary summaryOf(const BuildRecord& r) {
-    return {r.id,          r.number,    r.spec.type,  r.spec.arch, r.spec.release,
-            r.spec.name,   r.submitter, r.state,      r.result,    r.submitterUid,
-            r.submittedAt, r.startedAt, r.finishedAt, r.retryOf,   r.pinned};
+    return {r.id,         r.number,  r.spec.type, r.spec.arch,    r.spec.release, r.spec.name,
+            r.submitter,  r.state,   r.result,    r.submitterUid, r.submittedAt,  r.startedAt,
+            r.finishedAt, r.retryOf, r.pinned,    r.failureClass};
 }
 
 std::string formatIndexLine(const BuildSummary& s) {
@@ -75,7 +75,9 @@ std::string formatIndexLine(const BuildSummary& s) {
         line += std::to_string(n);
         line += '\t';
     }
-    line += s.pinned ? "1\n" : "0\n";
+    line += s.pinned ? "1\t" : "0\t";
+    putField(line, s.failureClass);
+    line += '\n';
     return line;
 }
 
@@ -89,7 +91,7 @@ std::optional<BuildSummary> parseIndexLine(std::string_view line) {
             start = i + 1;
         }
     }
-    if (fields.size() != kFields) {
+    if (fields.size() != kFields && fields.size() != kFields - 1) {
         return std::nullopt;
     }
     BuildSummary s;
@@ -105,6 +107,9 @@ std::optional<BuildSummary> parseIndexLine(std::string_view line) {
         return std::nullopt;
     }
     s.pinned = fields[14] == "1";
+    if (fields.size() == kFields) {
+        s.failureClass = unescape(fields[15]);
+    }
     return s;
 }
 

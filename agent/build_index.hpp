@@ -6,7 +6,8 @@
 //
 // Format (builds/../index): a header line, then one line per build, fields
 // separated by tabs, '\\', tab and newline escaped as \\ \t \n. Lines are
-// appended (a build's end, a pin); the last line of an id wins.
+// appended (a build's end, a pin); the last line of an id wins. The failure
+// class is a 16th field, last; a line of 15 (from an older agent) has none.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@ struct BuildSummary {
     std::uint64_t submittedAt = 0, startedAt = 0, finishedAt = 0;
     std::string retryOf;
     bool pinned = false;
+    std::string failureClass;
 
     bool finished() const { return !result.empty(); }
 };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "agent/build_outcome.hpp"
 #include "agent/disk_space.hpp"
 #include "agent/journal_log.hpp"
 #include "agent/retention.hpp"
@@ -27,46 +28,6 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
         text.replace(pos, from.size(), to);
     }
     return text;
-}
-
-// Exit statuses systemd uses when it cannot set up or execute a unit's
-// program (systemd.exec(5), "Process Exit Codes"); a build's own program
-// could use them too, so the reason says "status N/NAME", as systemctl does.
-const char* systemdExitStatusName(int32_t status) {
-    static const std::map<int32_t, const char*> names = {
-        {200, "CHDIR"},
-        {201, "NICE"},
-        {202, "FDS"},
-        {203, "EXEC"},
-        {204, "MEMORY"},
-        {205, "LIMITS"},
-        {206, "OOM_ADJUST"},
-        {207, "SIGNAL_MASK"},
-        {208, "STDIN"},
-        {209, "STDOUT"},
-        {210, "CHROOT"},
-        {211, "IOPRIO"},
-        {212, "TIMERSLACK"},
-        {213, "SECUREBITS"},
-        {214, "SETSCHEDULER"},
-        {215, "CPUAFFINITY"},
-        {216, "GROUP"},
-        {217, "USER"},
-        {218, "CAPABILITIES"},
-        {219, "CGROUP"},
-        {220, "SETSID"},
-        {222, "STDERR"},
-        {224, "PAM"},
-        {225, "NETWORK"},
-        {226, "NAMESPACE"},
-        {227, "NO_NEW_PRIVILEGES"},
-        {228, "SECCOMP"},
-        {233, "RUNTIME_DIRECTORY"},
-        {238, "STATE_DIRECTORY"},
-        {243, "CREDENTIALS"},
-    };
-    auto it = names.find(status);
-    return it == names.end() ? nullptr : it->second;
 }
 
 // Below this much free, a filesystem is full for any purpose of ours: a
@@ -326,6 +287,19 @@ void BuildLifecycle::start(BuildRecord& r) {
     r.state = state::kRunning;
     r.startedAt = realtimeUsec();
     running_.insert(id);
+    if (r.attempt > 1) {
+        // An outcome (or staging) the last attempt's OnFailure= unit wrote
+        // after the agent kept that attempt's: this attempt has not run yet.
+        std::error_code ec;
+        fs::remove(registry_.store().buildDir(id) / "outcome", ec);
+        fs::remove(registry_.store().buildDir(id) / "staging.json", ec);
+        const auto& last = r.attempts.back();
+        logAttemptStart(id, r.attempt,
+                        fmt::format("imagebuild: ---- attempt {} of build {} (attempt {}: {}, {}: "
+                                    "{}) ----",
+                                    r.attempt, id, last.attempt, last.state, last.failureClass,
+                                    last.reason.empty() ? "see its log above" : last.reason));
+    }
     // Follow the unit before it exists, so no change can be missed.
     units_.follow(r.unit);
     ++pendingCalls_;
@@ -392,6 +366,10 @@ void BuildLifecycle::onUnitRemoved(const std::string& unit) {
         return;
     }
     auto* record = registry_.findByUnit(unit);
+    if (record != nullptr && awaitingUnitGone_.count(record->id)) {
+        queueWhenUnitGone(record->id);
+        return;
+    }
     if (record == nullptr || !running_.count(record->id)) {
         return;
     }
@@ -637,15 +615,22 @@ void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32
     r.exitStatus = exitStatus;
     r.reason = reason.find(full) != std::string::npos ? reason : joinReasons(full, reason);
     r.finishedAt = finishedAt;
+    auto outcome = store.readOutcome(id);
+    bool outcomeRecorded = outcome.has_value();
+    r.failureClass = failureClassOf({finalState, outcome, r.cancelRequested, r.reason});
+    r.resources = outcome ? resourcesOf(*outcome, r.startedAt) : ResourceUsage{};
+    if (runsAgain(r)) {
+        return;
+    }
     // What the build unit's end-of-build step staged, with checksums; the
     // type's outputs as they lie when no staging happened (no hook
     // installed). A build whose unit ended without an outcome (interrupted)
     // keeps its partial output on disk, but none of it is an artifact.
-    bool outcomeRecorded = store.readOutcome(id).has_value();
     if (!full.empty()) {
         r.artifacts.clear();
     } else if (auto staged = loadStagingResult(store.buildDir(id))) {
         r.artifacts = staged->files;
+        r.stagedAt = staged->stagedAt;
     } else if (auto type = options_.config.types.find(r.spec.type);
                outcomeRecorded && type != options_.config.types.end()) {
         r.artifacts = findArtifacts(store.outDir(id), type->second.artifacts);
@@ -656,12 +641,71 @@ void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32
     registry_.markDone(id);
     forget(id);
     notify([&](LifecycleListener& l) {
-        l.buildChanged(r, {"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts"});
+        l.buildChanged(r, {"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts",
+                           "FailureClass", "Resources", "StagedAt"});
         l.buildFinished(r, outcomeRecorded);
     });
     logEvent(finalState == state::kSucceeded ? LOG_INFO : LOG_WARNING, message_id::kBuildFinished,
              id, fmt::format("build {} {} (exit status {})", id, finalState, exitStatus));
     schedule();
+}
+
+// --- Attempts -------------------------------------------------------------------
+
+// The attempt that just ended failed for a reason of the host and its type
+// says `retry = infra:N`: the same build runs again, as its next attempt,
+// once systemd has collected the ended unit (the next one has its name).
+// The ended attempt's end is kept in the record (Attempts) and on disk
+// (outcome.<n>); its unit's end-of-build step skipped staging, mail and
+// webhook for the same reason (build_end.cpp), so only the last attempt's
+// end is the build's.
+bool BuildLifecycle::runsAgain(BuildRecord& r) {
+    auto type = options_.config.types.find(r.spec.type);
+    if (type == options_.config.types.end() ||
+        !shouldRetry(type->second.retry, r.failureClass, r.attempt)) {
+        return false;
+    }
+    auto id = r.id;
+    try {
+        registry_.store().endAttempt(id, r.attempt);
+    } catch (const std::exception& e) {
+        logEvent(LOG_ERR, "", id,
+                 fmt::format("build {} is not run again: cannot keep attempt {}'s end: {}", id,
+                             r.attempt, e.what()));
+        return false;
+    }
+    logEvent(LOG_WARNING, message_id::kBuildAttemptFailed, id,
+             fmt::format("build {} attempt {} failed ({}{}{}); attempt {} of {} queued", id,
+                         r.attempt, r.failureClass, r.reason.empty() ? "" : ": ", r.reason,
+                         r.attempt + 1, type->second.retry.infra + 1));
+    beginNextAttempt(r);
+    saveRecord(r);
+    running_.erase(id);
+    started_.erase(id);
+    jobFailures_.erase(id);
+    endUnitsDone_.erase(id);
+    // Still followed: its UnitRemoved says the name is free again.
+    awaitingUnitGone_.insert(id);
+    notify([&](LifecycleListener& l) {
+        l.buildChanged(
+            r, {"State", "Result", "ExitStatus", "Reason", "StartedAt", "FinishedAt", "Artifacts",
+                "FailureClass", "Resources", "StagedAt", "Attempt", "Attempts"});
+    });
+    queueWhenUnitGone(id);
+    return true;
+}
+
+void BuildLifecycle::queueWhenUnitGone(const std::string& id) {
+    ++pendingCalls_;
+    units_.checkLoaded(unitNameOf(id), [this, id](UnitRunner::Presence presence) {
+        --pendingCalls_;
+        if (presence != UnitRunner::Presence::kGone || awaitingUnitGone_.erase(id) == 0) {
+            return;  // its UnitRemoved asks again
+        }
+        units_.unfollow(unitNameOf(id));
+        queue_.push_back(id);
+        schedule();
+    });
 }
 
 void BuildLifecycle::forget(const std::string& id) {
@@ -673,6 +717,9 @@ void BuildLifecycle::forget(const std::string& id) {
     started_.erase(id);
     jobFailures_.erase(id);
     endUnitsDone_.erase(id);
+    if (awaitingUnitGone_.erase(id) != 0) {  // cancelled between two attempts
+        units_.unfollow(unitNameOf(id));
+    }
 }
 
 // --- Reconcile ------------------------------------------------------------------

@@ -8,6 +8,11 @@
 //                                              unit gone without an outcome)--> failed
 //                                         +--(no unit, no outcome at reconcile:
 //                                              "interrupted: ...")--> failed
+//                                         +--(failed, class infra, the type's
+//                                              retry = infra:N not used up: the
+//                                              next attempt, same id and unit
+//                                              name, once the old unit is gone)
+//                                              --> queued
 //
 // A build ends only on its outcome file, on a failed start job, or when
 // systemd says its unit is gone and a fresh GetUnit confirms it: a
@@ -145,7 +150,8 @@ public:
     // record that exists only in memory: an agent that exited then would
     // take the record on disk for the truth.
     bool idle() const {
-        return queue_.empty() && running_.empty() && pendingCalls_ == 0 && unsaved_.empty();
+        return queue_.empty() && running_.empty() && pendingCalls_ == 0 && unsaved_.empty() &&
+               awaitingUnitGone_.empty();
     }
 
 private:
@@ -181,6 +187,11 @@ private:
     void finish(BuildRecord& record, const std::string& finalState, std::int32_t exitStatus,
                 std::uint64_t finishedAt, const std::string& reason = {});
     void forget(const std::string& id);
+    // The type's retry policy runs r again (its attempt ended as the record
+    // says): the attempt is kept, r is queued as the next one once its old
+    // unit is gone. False: r ends here.
+    bool runsAgain(BuildRecord& r);
+    void queueWhenUnitGone(const std::string& id);
     // A record write that may fail without losing the truth: a failure
     // keeps the record in memory (unsaved_, written again by
     // retryUnsavedRecords()), refuses new builds (storageProblem_) and is
@@ -222,7 +233,10 @@ private:
     std::set<std::string> endingIds_;     // builds that end when their end unit has
     std::set<std::string> endUnitsDone_;  // builds whose imagebuild-end@ unit has ended
     unsigned pendingCalls_ = 0;
-    std::set<std::string> unsaved_;    // ids whose record on disk is behind
+    std::set<std::string> unsaved_;  // ids whose record on disk is behind
+    // Builds queued for their next attempt, waiting for systemd to collect
+    // the unit of the last one (the next has the same name).
+    std::set<std::string> awaitingUnitGone_;
     std::string storageProblem_;       // why records cannot be written; empty: they can
     std::uint64_t hostStartedAt_ = 0;  // asked once, by reconcile()
 };

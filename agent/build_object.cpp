@@ -44,4 +44,13 @@ BuildObject::Artifacts() {
     return out;
 }
 
+std::vector<sdbus::Struct<uint32_t, std::string, std::string, std::string, uint64_t, uint64_t>>
+BuildObject::Attempts() {
+    std::vector<BuildAttemptTuple> out;
+    for (const auto& a : record_.attempts) {
+        out.push_back(toTuple(a));
+    }
+    return out;
+}
+
 }  // namespace imagebuild::agent

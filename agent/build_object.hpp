@@ -73,8 +73,14 @@ private:
         override;
     bool Pinned() override { return record_.pinned; }
     std::string RetryOf() override { return record_.retryOf; }
-    // Classes are not recorded by this agent yet: empty, as for a build that did not fail.
-    std::string FailureClass() override { return {}; }
+    std::string FailureClass() override { return record_.failureClass; }
+    std::map<std::string, uint64_t> Resources() override {
+        return resourceMapOf(record_.resources);
+    }
+    uint64_t StagedAt() override { return record_.stagedAt; }
+    uint32_t Attempt() override { return record_.attempt; }
+    std::vector<sdbus::Struct<uint32_t, std::string, std::string, std::string, uint64_t, uint64_t>>
+    Attempts() override;
 
     const BuildRecord& record_;
     BuildOwner& owner_;

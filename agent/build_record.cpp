@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -69,6 +70,11 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"cancel_requested", r.cancelRequested},
         {"pinned", r.pinned},
         {"retry_of", r.retryOf},
+        {"failure_class", r.failureClass},
+        {"resources", r.resources},
+        {"staged_at", r.stagedAt},
+        {"attempt", r.attempt},
+        {"attempts", r.attempts},
     });
     return j;
 }
@@ -107,6 +113,16 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
         it->get_to(r.pinned);
     }
     r.retryOf = j.value("retry_of", std::string());  // absent in records of older agents
+    // These too.
+    r.failureClass = j.value("failure_class", std::string());
+    if (auto it = j.find("resources"); it != j.end() && it->is_object()) {
+        it->get_to(r.resources);
+    }
+    r.stagedAt = j.value("staged_at", std::uint64_t{0});
+    r.attempt = j.value("attempt", std::uint32_t{1});
+    if (auto it = j.find("attempts"); it != j.end()) {
+        it->get_to(r.attempts);
+    }
     const auto& states = allBuildStates();
     if (std::find(states.begin(), states.end(), r.state) == states.end()) {
         throw std::invalid_argument("bad state \"" + r.state + "\"");
@@ -141,6 +157,11 @@ BuildInfo buildInfoOf(const BuildRecord& r) {
     info.artifacts = r.artifacts;
     info.pinned = r.pinned;
     info.retryOf = r.retryOf;
+    info.failureClass = r.failureClass;
+    info.resources = r.resources;
+    info.stagedAt = r.stagedAt;
+    info.attempt = r.attempt;
+    info.attempts = r.attempts;
     return info;
 }
 
@@ -148,11 +169,18 @@ std::string formatOutcome(const UnitOutcome& o) {
     std::ostringstream out;
     out << "SERVICE_RESULT=" << o.serviceResult << "\nEXIT_CODE=" << o.exitCode
         << "\nEXIT_STATUS=" << o.exitStatus << "\nFINISHED_AT=" << o.finishedAt << "\n";
+    // Only the figures the host has: a missing line is "not available".
+    for (const auto& [name, value] : resourceMapOf(o.resources)) {
+        if (name != "wall_usec") {
+            out << "RESOURCE_" << name << "=" << value << "\n";
+        }
+    }
     return out.str();
 }
 
 std::optional<UnitOutcome> parseOutcome(std::string_view text) {
     UnitOutcome o;
+    std::map<std::string, std::uint64_t> resources;
     bool haveResult = false;
     std::istringstream in{std::string(text)};
     std::string line;
@@ -172,11 +200,15 @@ std::optional<UnitOutcome> parseOutcome(std::string_view text) {
             o.exitStatus = value;
         } else if (key == "FINISHED_AT") {
             o.finishedAt = std::strtoull(value.c_str(), nullptr, 10);
+        } else if (key.starts_with("RESOURCE_")) {
+            resources[key.substr(9)] = std::strtoull(value.c_str(), nullptr, 10);
         }
     }
     if (!haveResult) {
         return std::nullopt;
     }
+    resources.erase("wall_usec");
+    o.resources = resourceUsageOf(resources);
     return o;
 }
 

@@ -48,6 +48,13 @@ struct BuildRecord {
     bool pinned = false;           // kept by Cleanup (Build1.SetPinned)
     // The build this one re-runs (Build1.RetryOf); empty for a new spec.
     std::string retryOf;
+    // Why it did not succeed (failure_class::*); empty while it runs or
+    // when it succeeded.
+    std::string failureClass;
+    ResourceUsage resources;             // of the last attempt's unit
+    std::uint64_t stagedAt = 0;          // when its end-of-build step staged it
+    std::uint32_t attempt = 1;           // a type's retry = infra:N runs 2, 3, ...
+    std::vector<BuildAttempt> attempts;  // the earlier attempts, oldest first
 
     bool finished() const { return !result.empty(); }
 };
@@ -70,6 +77,9 @@ struct UnitOutcome {
     std::string exitCode;       // exited, killed, dumped
     std::string exitStatus;     // a number, or a signal name
     std::uint64_t finishedAt = 0;
+    // What the unit's cgroup said it used, read by the recorder while the
+    // cgroup still existed (wallUsec is the agent's: finished - started).
+    ResourceUsage resources;
 };
 
 std::string formatOutcome(const UnitOutcome& outcome);

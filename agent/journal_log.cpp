@@ -18,4 +18,12 @@ void logEvent(int priority, const char* messageId, const std::string& buildId,
                     program_invocation_short_name, a, b, nullptr);
 }
 
+void logAttemptStart(const std::string& buildId, std::uint32_t attempt,
+                     const std::string& message) {
+    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%i", LOG_NOTICE,
+                    "SYSLOG_IDENTIFIER=%s", program_invocation_short_name, "IMAGEBUILD_ID=%s",
+                    buildId.c_str(), "IMAGEBUILD_ATTEMPT=%u", static_cast<unsigned>(attempt),
+                    nullptr);
+}
+
 }  // namespace imagebuild::agent

@@ -6,6 +6,7 @@
 
 #include <syslog.h>
 
+#include <cstdint>
 #include <string>
 
 namespace imagebuild::agent {
@@ -17,6 +18,8 @@ inline constexpr const char* kBuildStarted = "87057ed0f80345098344c46d0d7ebfdb";
 inline constexpr const char* kBuildFinished = "c2d9552254b24c459152f1592d2e7b6e";
 // The build could not start: systemd refused its unit, or its program is gone.
 inline constexpr const char* kBuildStartFailed = "a23e22f45bd140169028c39cdf3887ad";
+// An attempt failed for a reason of the host and runs again (retry = infra:N).
+inline constexpr const char* kBuildAttemptFailed = "4d3c1b8e9f2a47e6b05d7a1c3e8f6b92";
 inline constexpr const char* kBuildCancelRequested = "79379dea001544bd8d30479d112a4307";
 inline constexpr const char* kAccessDenied = "0ee116e676e24d739fe0c52528f1d76d";
 inline constexpr const char* kStateCorrupt = "889deadd7061417a86090a6b10bf228a";
@@ -33,6 +36,11 @@ inline constexpr const char* kWebhookFailed = "b6d94c2e07a84f3c8e1f5a2d9c3b7e60"
 // messageId and buildId may be empty (the field is then left out).
 void logEvent(int priority, const char* messageId, const std::string& buildId,
               const std::string& message);
+// The line in a build's log that says a new attempt of it starts (a type's
+// retry = infra:N), with IMAGEBUILD_ID and IMAGEBUILD_ATTEMPT: what
+// `imagebuildctl log` shows between two attempts.
+void logAttemptStart(const std::string& buildId, std::uint32_t attempt, const std::string& message);
+
 inline void logInfo(const std::string& message) {
     logEvent(LOG_INFO, "", "", message);
 }

@@ -406,8 +406,7 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
         const auto& r = at(i);
         rows.emplace_back(r.id, r.type, r.arch, r.release, r.name, r.submitter, r.state, r.result,
                           r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
-                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf,
-                          std::string());  // failure_class: not recorded by this agent yet
+                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf, r.failureClass);
     }
     return rows;
 }

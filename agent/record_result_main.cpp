@@ -1,12 +1,15 @@
 // imagebuild-record-result <build dir>: the ExecStopPost= of every build
 // unit. Writes systemd's $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS into
 // <build dir>/outcome, atomically, so a build's end is on disk even when no
-// agent is running to see it.
+// agent is running to see it. It runs in the unit's cgroup while that still
+// exists: what the unit used (CPU time, peak memory, IO bytes, as far as the
+// host's controllers tell) goes into the same file.
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "agent/build_record.hpp"
+#include "agent/cgroup_usage.hpp"
 #include "common/atomic_file.hpp"
 #include "common/clock.hpp"
 
@@ -24,6 +27,12 @@ int main(int argc, char** argv) {
     outcome.exitCode = env("EXIT_CODE");
     outcome.exitStatus = env("EXIT_STATUS");
     outcome.finishedAt = imagebuild::realtimeUsec();
+    if (auto self = imagebuild::readFile("/proc/self/cgroup")) {
+        auto cgroup = imagebuild::agent::unifiedCgroupOf(*self);
+        if (!cgroup.empty()) {
+            outcome.resources = imagebuild::agent::readCgroupUsage("/sys/fs/cgroup", cgroup);
+        }
+    }
     if (outcome.serviceResult.empty()) {
         std::cerr
             << "imagebuild-record-result: $SERVICE_RESULT is not set; run me as ExecStopPost=\n";

@@ -283,8 +283,10 @@ std::vector<Artifact> findArtifacts(const fs::path& outDir,
 }
 
 void saveStagingResult(const fs::path& buildDir, const StagingResult& result) {
-    nlohmann::json j{
-        {"dir", result.dir.string()}, {"files", result.files}, {"problems", result.problems}};
+    nlohmann::json j{{"dir", result.dir.string()},
+                     {"files", result.files},
+                     {"problems", result.problems},
+                     {"staged_at", result.stagedAt}};
     writeFileAtomic(buildDir / "staging.json", j.dump(2) + "\n");
 }
 
@@ -297,7 +299,8 @@ std::optional<StagingResult> loadStagingResult(const fs::path& buildDir) {
         auto j = nlohmann::json::parse(*text);
         return StagingResult{j.at("dir").get<std::string>(),
                              j.at("files").get<std::vector<Artifact>>(),
-                             j.at("problems").get<std::vector<std::string>>()};
+                             j.at("problems").get<std::vector<std::string>>(),
+                             j.value("staged_at", std::uint64_t{0})};
     } catch (const std::exception&) {
         return std::nullopt;
     }

@@ -9,6 +9,7 @@
 // build's result never depends on staging.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,6 +30,7 @@ struct StagingResult {
     std::filesystem::path dir;          // <build dir>/artifacts
     std::vector<Artifact> files;        // all staged files, with size and sha256
     std::vector<std::string> problems;  // each a sentence naming the file
+    std::uint64_t stagedAt = 0;         // usec since the epoch; 0 from older files
 };
 
 // record: the build as it ended (state, result and finishedAt already set).

@@ -87,6 +87,20 @@ bool StateStore::wasStarted(const std::string& id) const {
     return fs::exists(buildDir(id) / "started", ec);
 }
 
+void StateStore::endAttempt(const std::string& id, std::uint32_t attempt) {
+    auto dir = buildDir(id);
+    std::error_code ec;
+    for (const auto& [from, to] :
+         {std::pair{std::string("outcome"), "outcome." + std::to_string(attempt)},
+          std::pair{std::string("staging.json"), "staging." + std::to_string(attempt) + ".json"}}) {
+        if (fs::exists(dir / from, ec)) {
+            fs::rename(dir / from, dir / to);  // throws
+        }
+    }
+    fs::remove(dir / "started");
+    fsyncDirectory(dir);
+}
+
 void StateStore::markDone(const std::string& id) {
     std::error_code ec;
     fs::remove(root_ / "pending" / id, ec);

@@ -56,6 +56,12 @@ public:
     // it takes no data block, so it is written even on a full filesystem.
     void markStarted(const std::string& id);
     bool wasStarted(const std::string& id) const;
+    // The build's attempt `attempt` ended and it runs again (a type's
+    // retry = infra:N): its outcome and staging files are kept as
+    // outcome.<attempt> and staging.<attempt>.json, its started marker goes,
+    // so the next attempt starts as a queued build does. Throws
+    // std::system_error (then nothing of the next attempt may start).
+    void endAttempt(const std::string& id, std::uint32_t attempt);
     // Called once the build is final: drops the pending marker.
     void markDone(const std::string& id);
     // Deletes a finished build's directory: record.json first, so a crash

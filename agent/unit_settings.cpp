@@ -60,6 +60,9 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
     u.environment.push_back("IMAGEBUILD_TYPE=" + spec.type);
     u.logExtraFields = {"IMAGEBUILD_ID=" + record.id, "IMAGEBUILD_TYPE=" + spec.type,
                         "IMAGEBUILD_ARCH=" + spec.arch, "IMAGEBUILD_RELEASE=" + spec.release};
+    // Each attempt of a build (a type's retry = infra:N) is its own unit run:
+    // `journalctl IMAGEBUILD_ID=<id> IMAGEBUILD_ATTEMPT=<n>` picks one.
+    u.logExtraFields.push_back("IMAGEBUILD_ATTEMPT=" + std::to_string(record.attempt));
     // Every line a build writes is its log: a limit journald would only
     // reach if the build wrote faster than journald can store. (An interval
     // of 0 would mean "journald's default", not "no limit".) journald scales

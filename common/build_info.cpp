@@ -37,6 +37,17 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     takeProperty(properties, "Pinned", info.pinned);
     takeProperty(properties, "RetryOf", info.retryOf);
     takeProperty(properties, "FailureClass", info.failureClass);
+    takeProperty(properties, "StagedAt", info.stagedAt);
+    takeProperty(properties, "Attempt", info.attempt);
+    std::map<std::string, std::uint64_t> resources;
+    takeProperty(properties, "Resources", resources);
+    info.resources = resourceUsageOf(resources);
+    std::vector<BuildAttemptTuple> attempts;
+    takeProperty(properties, "Attempts", attempts);
+    for (const auto& a : attempts) {
+        info.attempts.push_back(
+            {a.get<0>(), a.get<1>(), a.get<2>(), a.get<3>(), a.get<4>(), a.get<5>()});
+    }
     std::vector<ArtifactTuple> artifacts;
     takeProperty(properties, "Artifacts", artifacts);
     for (const auto& a : artifacts) {
@@ -69,6 +80,46 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
         info.host = id->host;
     }
     return info;
+}
+
+BuildAttemptTuple toTuple(const BuildAttempt& a) {
+    return {a.attempt, a.state, a.failureClass, a.reason, a.startedAt, a.finishedAt};
+}
+
+namespace {
+
+// The JSON names of ResourceUsage's figures, for the map and the JSON.
+const std::vector<std::pair<const char*, std::optional<std::uint64_t> ResourceUsage::*>>&
+resourceFields() {
+    static const std::vector<std::pair<const char*, std::optional<std::uint64_t> ResourceUsage::*>>
+        fields{{"cpu_usec", &ResourceUsage::cpuUsec},
+               {"memory_peak_bytes", &ResourceUsage::memoryPeakBytes},
+               {"io_read_bytes", &ResourceUsage::ioReadBytes},
+               {"io_write_bytes", &ResourceUsage::ioWriteBytes},
+               {"wall_usec", &ResourceUsage::wallUsec}};
+    return fields;
+}
+
+}  // namespace
+
+std::map<std::string, std::uint64_t> resourceMapOf(const ResourceUsage& usage) {
+    std::map<std::string, std::uint64_t> figures;
+    for (const auto& [name, member] : resourceFields()) {
+        if (const auto& value = usage.*member) {
+            figures[name] = *value;
+        }
+    }
+    return figures;
+}
+
+ResourceUsage resourceUsageOf(const std::map<std::string, std::uint64_t>& figures) {
+    ResourceUsage usage;
+    for (const auto& [name, member] : resourceFields()) {
+        if (auto it = figures.find(name); it != figures.end()) {
+            usage.*member = it->second;
+        }
+    }
+    return usage;
 }
 
 const std::vector<std::string>& allBuildStates() {

@@ -6,6 +6,7 @@
 #include <sdbus-c++/Types.h>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,41 @@ struct Artifact {
     std::string path;
     std::uint64_t size = 0;
     std::string sha256;  // empty if not computed
+};
+
+// Why a build that did not succeed ended so (Build1.FailureClass, JSON
+// "failure_class"); empty for a build that did not fail.
+namespace failure_class {
+inline constexpr const char* kBuild = "build";          // its program exited non-zero
+inline constexpr const char* kInfra = "infra";          // the host: OOM kill, lost, signal, ...
+inline constexpr const char* kTimeout = "timeout";      // it ran out of time
+inline constexpr const char* kCancelled = "cancelled";  // someone cancelled it
+}  // namespace failure_class
+
+// What a build's unit used, from its cgroup as it ended (Build1.Resources,
+// JSON "resources"). nullopt: this host cannot tell (no such controller, or
+// the unit's cgroup was gone), never 0.
+struct ResourceUsage {
+    std::optional<std::uint64_t> cpuUsec;
+    std::optional<std::uint64_t> memoryPeakBytes;
+    std::optional<std::uint64_t> ioReadBytes;
+    std::optional<std::uint64_t> ioWriteBytes;
+    std::optional<std::uint64_t> wallUsec;
+
+    bool operator==(const ResourceUsage&) const = default;
+};
+
+// An earlier attempt of a build a type's `retry = infra:N` ran again
+// (Build1.Attempts, JSON "attempts").
+struct BuildAttempt {
+    std::uint32_t attempt = 0;  // 1, 2, ...
+    std::string state;
+    std::string failureClass;
+    std::string reason;
+    std::uint64_t startedAt = 0;
+    std::uint64_t finishedAt = 0;
+
+    bool operator==(const BuildAttempt&) const = default;
 };
 
 struct BuildInfo {
@@ -42,10 +78,13 @@ struct BuildInfo {
     std::map<std::string, std::string> labels;
     std::vector<std::string> notify;
     std::vector<Artifact> artifacts;
-    bool pinned = false;  // kept by the host's cleanup whatever its age
-    std::string retryOf;  // the build this one re-runs (Build1.RetryOf); empty if none
-    // build, infra, timeout or cancelled (Build1.FailureClass); empty unless it failed
-    std::string failureClass;
+    bool pinned = false;       // kept by the host's cleanup whatever its age
+    std::string retryOf;       // the build this one re-runs (Build1.RetryOf); empty if none
+    std::string failureClass;  // failure_class::*; empty unless it failed
+    ResourceUsage resources;
+    std::uint64_t stagedAt = 0;          // usec since the epoch its end-of-build step staged it
+    std::uint32_t attempt = 1;           // the attempt running, or the last one
+    std::vector<BuildAttempt> attempts;  // the earlier attempts, oldest first
     // A row of a list (ListBuilds, GET /v1/builds): only the row's fields are
     // known; the others hold defaults that must not be shown as facts.
     bool listRow = false;
@@ -60,12 +99,22 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
 
 // One row of BuildManager1.ListBuilds: id, type, arch, release, name,
 // submitter, state, result, submitter_uid, submitted_at, started_at,
-// finished_at, path, retry_of, failure_class (new columns last, so
+// finished_at, path, retry_of, failure_class (each added last, so
 // positional readers of the older row keep their columns).
 using BuildListRow =
     sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
                   std::string, std::string, std::uint32_t, std::uint64_t, std::uint64_t,
                   std::uint64_t, sdbus::ObjectPath, std::string, std::string>;
+
+// Build1.Attempts' element: attempt, state, failure_class, reason,
+// started_at, finished_at.
+using BuildAttemptTuple = sdbus::Struct<std::uint32_t, std::string, std::string, std::string,
+                                        std::uint64_t, std::uint64_t>;
+BuildAttemptTuple toTuple(const BuildAttempt& attempt);
+// Build1.Resources: the figures this host has, by JSON name ("cpu_usec",
+// ...); one it lacks is left out.
+std::map<std::string, std::uint64_t> resourceMapOf(const ResourceUsage& usage);
+ResourceUsage resourceUsageOf(const std::map<std::string, std::uint64_t>& figures);
 BuildInfo buildInfoFromListRow(const BuildListRow& row);
 
 // The states a build can be in, in lifecycle order.

@@ -27,6 +27,41 @@ void from_json(const nlohmann::json& j, Artifact& artifact) {
     optional(j, "sha256", artifact.sha256);
 }
 
+void to_json(nlohmann::json& j, const ResourceUsage& usage) {
+    j = nlohmann::json::object();
+    auto figures = resourceMapOf(usage);
+    for (const auto& name :
+         {"cpu_usec", "memory_peak_bytes", "io_read_bytes", "io_write_bytes", "wall_usec"}) {
+        auto it = figures.find(name);
+        j[name] = it == figures.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
+    }
+}
+
+void from_json(const nlohmann::json& j, ResourceUsage& usage) {
+    std::map<std::string, std::uint64_t> figures;
+    for (const auto& [name, value] : j.items()) {
+        if (value.is_number_unsigned()) {
+            figures[name] = value.get<std::uint64_t>();
+        }
+    }
+    usage = resourceUsageOf(figures);
+}
+
+void to_json(nlohmann::json& j, const BuildAttempt& a) {
+    j = nlohmann::json{
+        {"attempt", a.attempt}, {"state", a.state},          {"failure_class", a.failureClass},
+        {"reason", a.reason},   {"started_at", a.startedAt}, {"finished_at", a.finishedAt}};
+}
+
+void from_json(const nlohmann::json& j, BuildAttempt& a) {
+    optional(j, "attempt", a.attempt);
+    optional(j, "state", a.state);
+    optional(j, "failure_class", a.failureClass);
+    optional(j, "reason", a.reason);
+    optional(j, "started_at", a.startedAt);
+    optional(j, "finished_at", a.finishedAt);
+}
+
 void to_json(nlohmann::json& j, const BuildInfo& info) {
     j = nlohmann::json{{"id", info.id},
                        {"host", info.host},
@@ -55,6 +90,10 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
     j["notify"] = info.notify;
     j["artifacts"] = info.artifacts;
     j["pinned"] = info.pinned;
+    j["resources"] = info.resources;
+    j["staged_at"] = info.stagedAt;
+    j["attempt"] = info.attempt;
+    j["attempts"] = info.attempts;
 }
 
 void from_json(const nlohmann::json& j, BuildInfo& info) {
@@ -82,6 +121,10 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "pinned", info.pinned);
     optional(j, "retry_of", info.retryOf);
     optional(j, "failure_class", info.failureClass);
+    optional(j, "resources", info.resources);
+    optional(j, "staged_at", info.stagedAt);
+    optional(j, "attempt", info.attempt);
+    optional(j, "attempts", info.attempts);
     info.listRow = !j.contains("artifacts");
 }
 

@@ -118,6 +118,20 @@ MailMessage finalMail(const BuildInfo& build, const NotificationContext& context
     mail.body += fmt::format("  started:   {}\n  finished:  {}\n  exit status: {}\n",
                              utcTime(build.startedAt), utcTime(build.finishedAt),
                              build.exitStatus < 0 ? "-" : std::to_string(build.exitStatus));
+    if (!build.failureClass.empty()) {
+        mail.body += fmt::format("  failure class: {}\n", build.failureClass);
+    }
+    if (!build.reason.empty()) {
+        mail.body += fmt::format("  reason:    {}\n", build.reason);
+    }
+    for (const auto& a : build.attempts) {
+        mail.body += fmt::format("  attempt {}: {}{}{}{}\n", a.attempt, a.state,
+                                 a.failureClass.empty() ? "" : " (" + a.failureClass + ")",
+                                 a.reason.empty() ? "" : ": ", a.reason);
+    }
+    if (build.resources.cpuUsec) {
+        mail.body += fmt::format("  CPU time:  {}\n", humanDuration(*build.resources.cpuUsec));
+    }
     mail.body += "\nArtifacts:\n" + artifactLines(build, context, staging);
     if (!staging.problems.empty()) {
         mail.body += "\nStaging problems:\n";

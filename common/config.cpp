@@ -20,13 +20,36 @@
 
 namespace imagebuild {
 
+std::optional<RetryPolicy> parseRetryPolicy(const std::string& text, std::string* problem) {
+    constexpr std::string_view kPrefix = "infra:";
+    RetryPolicy policy;
+    std::string_view count(text);
+    bool ok = count.substr(0, kPrefix.size()) == kPrefix;
+    if (ok) {
+        count.remove_prefix(kPrefix.size());
+        auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), policy.infra);
+        ok = !count.empty() && ec == std::errc{} && end == count.data() + count.size() &&
+             policy.infra <= kMaxRetries;
+    }
+    if (!ok) {
+        if (problem != nullptr) {
+            *problem = fmt::format(
+                "retry must be infra:N (N from 0 to {}: how many more attempts a build whose "
+                "attempt failed for a reason of the host gets), not \"{}\"",
+                kMaxRetries, text);
+        }
+        return std::nullopt;
+    }
+    return policy;
+}
+
 namespace {
 
 const std::vector<std::string> kHostKeys = {
     "arches",     "releases",  "max_parallel", "queue_max",   "idle_exit_sec", "monitor_url",
     "memory_max", "cpu_quota", "tasks_max",    "timeout_sec", "min_free"};
-const std::vector<std::string> kTypeKeys = {"command", "tools",     "sandbox",
-                                            "network", "artifacts", "description"};
+const std::vector<std::string> kTypeKeys = {"command",   "tools",       "sandbox", "network",
+                                            "artifacts", "description", "retry"};
 
 using Located = IniValue;
 
@@ -325,6 +348,14 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
     }
     if (auto it = e.find("description"); it != e.end()) {
         t.description = it->second.value;
+    }
+    if (auto it = e.find("retry"); it != e.end()) {
+        std::string problem;
+        auto policy = parseRetryPolicy(it->second.value, &problem);
+        if (!policy) {
+            check.fail(it->second.line, problem);
+        }
+        t.retry = *policy;
     }
     return t;
 }

@@ -38,6 +38,18 @@ enum class Sandbox {
               // writes only to its own out/ and work/
 };
 
+// A type's `retry = infra:N`: a build whose attempt failed for a reason of
+// the host, not of its own (failure class "infra"), runs again as attempt
+// 2, 3, ... of the same build, at most N more times. Failures of any other
+// class are never re-run.
+struct RetryPolicy {
+    std::uint32_t infra = 0;  // extra attempts after an infra failure; 0: none
+};
+
+// "infra:N" (N from 0 to kMaxRetries); nullopt with why in *problem.
+inline constexpr std::uint32_t kMaxRetries = 10;
+std::optional<RetryPolicy> parseRetryPolicy(const std::string& text, std::string* problem);
+
 struct ImageType {
     std::string name;
     std::string description;
@@ -46,6 +58,7 @@ struct ImageType {
     Sandbox sandbox = Sandbox::kStrict;
     bool network = false;                // no: the build may open no IP socket
     std::vector<std::string> artifacts;  // globs under {outdir}
+    RetryPolicy retry;
 };
 
 struct HostConfig {

@@ -45,6 +45,30 @@ void printTable(const OutputMode& out, const Table& table, const std::string& no
     }
 }
 
+// What the build's unit used, as a person reads it; a figure the host
+// could not give is "not available", never 0.
+std::string describeResources(const ResourceUsage& r) {
+    auto figure = [](const std::optional<std::uint64_t>& value, auto format) {
+        return value ? format(*value) : std::string("not available");
+    };
+    return fmt::format("CPU {}, memory peak {}, IO read {}, IO write {}, wall {}",
+                       figure(r.cpuUsec, formatDuration), figure(r.memoryPeakBytes, humanSize),
+                       figure(r.ioReadBytes, humanSize), figure(r.ioWriteBytes, humanSize),
+                       figure(r.wallUsec, formatDuration));
+}
+
+std::string describeAttempt(const BuildAttempt& a) {
+    return fmt::format("{}{}{}{}, {} - {}", a.state,
+                       a.failureClass.empty() ? "" : " (" + a.failureClass + ")",
+                       a.reason.empty() ? "" : ": ", a.reason, formatTimestamp(a.startedAt),
+                       formatTimestamp(a.finishedAt));
+}
+
+// "failed (infra)": the state, with the failure class when there is one.
+std::string stateWithClass(const BuildInfo& b) {
+    return b.failureClass.empty() ? b.state : fmt::format("{} ({})", b.state, b.failureClass);
+}
+
 // The properties `show` prints, named as on the bus (org.imagebuild.Build1).
 std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) {
     std::vector<std::string> artifacts;
@@ -54,6 +78,10 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
     std::vector<std::string> labels;
     for (const auto& [k, v] : b.labels) {
         labels.push_back(k + "=" + v);
+    }
+    std::vector<std::string> attemptTexts;
+    for (const auto& a : b.attempts) {
+        attemptTexts.push_back(fmt::format("{}: {}", a.attempt, describeAttempt(a)));
     }
     return {{"Id", b.id},
             {"Host", b.host},
@@ -77,6 +105,11 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
             {"Notify", fmt::format("{}", fmt::join(b.notify, " "))},
             {"Pinned", b.pinned ? "yes" : "no"},
             {"RetryOf", b.retryOf},
+            {"FailureClass", b.failureClass},
+            {"Resources", b.finished() ? describeResources(b.resources) : ""},
+            {"StagedAt", formatTimestamp(b.stagedAt)},
+            {"Attempt", std::to_string(b.attempt)},
+            {"Attempts", fmt::format("{}", fmt::join(attemptTexts, "; "))},
             {"Artifacts", fmt::format("{}", fmt::join(artifacts, " "))}};
 }
 
@@ -117,11 +150,21 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
         }
     };
     line("Reason", b.reason);
+    line("Class", b.failureClass);
     line("Retry of", b.retryOf);
+    if (b.attempt > 1 || !b.attempts.empty()) {
+        line("Attempt", std::to_string(b.attempt));
+        for (const auto& a : b.attempts) {
+            line(fmt::format("Attempt {}", a.attempt).c_str(), describeAttempt(a));
+        }
+    }
     line("Unit", b.unit);
     line("Submitted", formatTimestamp(b.submittedAt));
     line("Started", formatTimestamp(b.startedAt));
     line("Finished", formatTimestamp(b.finishedAt));
+    if (b.finished() && b.startedAt != 0) {
+        line("Resources", describeResources(b.resources));
+    }
     // Agents older than Build1.Submitter give only the uid.
     line("Submitter", b.submitter.empty() ? fmt::format("uid {}", b.submitterUid) : b.submitter);
     line("Monitor", b.monitorUrl);
@@ -197,7 +240,7 @@ int verbList(Session& session, const ListOptions& options) {
                           {b.type},
                           {b.arch},
                           {b.release},
-                          {b.state, stateColor(b.state)},
+                          {stateWithClass(b), stateColor(b.state)},
                           {formatTimestamp(b.submittedAt)},
                           {buildDuration(b.startedAt, b.finishedAt, now)}});
         },

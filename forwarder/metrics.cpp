@@ -88,7 +88,9 @@ void Metrics::setPeerHealth(const std::string& peer, bool healthy) {
     peerHealth_[peer] = healthy;
 }
 
-std::string Metrics::render(const std::map<std::string, std::uint64_t>& buildsByState) const {
+std::string Metrics::render(
+    const std::map<std::string, std::uint64_t>& buildsByState,
+    const std::map<std::pair<std::string, std::string>, std::uint64_t>& failedByClass) const {
     std::lock_guard lock(mutex_);
     std::string out;
     out += "# HELP imagebuild_forwarder_requests_total HTTP requests by route, method and code.\n";
@@ -124,6 +126,14 @@ std::string Metrics::render(const std::map<std::string, std::uint64_t>& buildsBy
     for (const auto& [state, n] : buildsByState) {
         out += fmt::format("imagebuild_forwarder_builds{{state=\"{}\"}} {}\n",
                            escapeLabelValue(state), n);
+    }
+    out +=
+        "# HELP imagebuild_forwarder_builds_failed This host's builds that did not succeed, "
+        "by state and failure class (build, infra, timeout, cancelled).\n";
+    out += "# TYPE imagebuild_forwarder_builds_failed gauge\n";
+    for (const auto& [key, n] : failedByClass) {
+        out += fmt::format("imagebuild_forwarder_builds_failed{{state=\"{}\",class=\"{}\"}} {}\n",
+                           escapeLabelValue(key.first), escapeLabelValue(key.second), n);
     }
     out += "# HELP imagebuild_forwarder_peer_up 1 if the peer answered its last health check.\n";
     out += "# TYPE imagebuild_forwarder_peer_up gauge\n";

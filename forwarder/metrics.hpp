@@ -29,8 +29,12 @@ public:
     // name not in refusalReasons() counts as "other".
     void countRefusal(unsigned status, const std::string& reason);
 
-    // `buildsByState`: this host's builds per state, read at scrape time.
-    std::string render(const std::map<std::string, std::uint64_t>& buildsByState) const;
+    // `buildsByState`: this host's builds per state, read at scrape time;
+    // `failedByClass`: those that did not succeed, per (state, failure
+    // class).
+    std::string render(const std::map<std::string, std::uint64_t>& buildsByState,
+                       const std::map<std::pair<std::string, std::string>, std::uint64_t>&
+                           failedByClass = {}) const;
 
 private:
     struct Histogram {

@@ -11,10 +11,20 @@ namespace imagebuild::forwarder {
 
 namespace {
 
-std::map<std::string, std::uint64_t> localBuildsByState(App& app) {
-    std::map<std::string, std::uint64_t> counts;
+struct LocalBuildCounts {
+    std::map<std::string, std::uint64_t> byState;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> failedByClass;
+};
+
+LocalBuildCounts localBuildCounts(App& app) {
+    LocalBuildCounts counts;
     try {
-        app.agent().listEach({}, [&counts](BuildInfo&& build) { ++counts[build.state]; });
+        app.agent().listEach({}, [&counts](BuildInfo&& build) {
+            ++counts.byState[build.state];
+            if (!build.failureClass.empty()) {
+                ++counts.failedByClass[{build.state, build.failureClass}];
+            }
+        });
     } catch (const sdbus::Error& e) {
         log::warning("metrics: builds by state unavailable: {}", e.getMessage());
     }
@@ -24,7 +34,8 @@ std::map<std::string, std::uint64_t> localBuildsByState(App& app) {
 Response handleMetricsGet(App& app, Request&) {
     Response response;
     response.contentType = "text/plain; version=0.0.4; charset=utf-8";
-    response.body = app.metrics().render(localBuildsByState(app));
+    auto counts = localBuildCounts(app);
+    response.body = app.metrics().render(counts.byState, counts.failedByClass);
     return response;
 }
 

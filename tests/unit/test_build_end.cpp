@@ -39,7 +39,7 @@ protected:
         config_.mail.publicUrl = "http://builder:8470";
     }
     void recordOutcome(const std::string& result, const std::string& status) {
-        UnitOutcome outcome{result, "exited", status, 1700000060000000};
+        UnitOutcome outcome{result, "exited", status, 1700000060000000, {}};
         writeFileAtomic(buildDir_ / "outcome", formatOutcome(outcome));
     }
     std::string mbox() { return readFile(root_ / "mbox").value_or(""); }

@@ -40,6 +40,38 @@ TEST(BuildJson, RoundTripsEveryField) {
     EXPECT_TRUE(back.finished());
 }
 
+TEST(BuildJson, FailureClassResourcesAndAttempts) {
+    BuildInfo info;
+    info.id = "h-1";
+    info.state = info.result = "failed";
+    info.failureClass = "infra";
+    info.resources.cpuUsec = 1234;
+    info.resources.wallUsec = 5000;
+    info.stagedAt = 99;
+    info.attempt = 2;
+    info.attempts = {{1, "failed", "infra", "interrupted: host restarted while running", 1, 2}};
+    nlohmann::json j = info;
+    EXPECT_EQ(j["failure_class"], "infra");
+    EXPECT_EQ(j["resources"]["cpu_usec"], 1234);
+    // What the host cannot tell is null, never 0.
+    EXPECT_TRUE(j["resources"]["memory_peak_bytes"].is_null());
+    EXPECT_TRUE(j["resources"]["io_read_bytes"].is_null());
+    EXPECT_TRUE(j["resources"]["io_write_bytes"].is_null());
+    EXPECT_EQ(j["staged_at"], 99);
+    EXPECT_EQ(j["attempts"][0]["failure_class"], "infra");
+    auto back = j.get<BuildInfo>();
+    EXPECT_EQ(back.failureClass, "infra");
+    EXPECT_EQ(back.resources, info.resources);
+    EXPECT_EQ(back.attempts, info.attempts);
+    EXPECT_EQ(back.attempt, 2u);
+    // A list row carries the class too.
+    BuildInfo row = info;
+    row.listRow = true;
+    nlohmann::json rowJson = row;
+    EXPECT_EQ(rowJson["failure_class"], "infra");
+    EXPECT_FALSE(rowJson.contains("resources"));
+}
+
 TEST(BuildJson, MissingKeysKeepDefaultsAndWrongTypesThrow) {
     auto partial = nlohmann::json{{"id", "h-1"}, {"state", "queued"}}.get<BuildInfo>();
     EXPECT_EQ(partial.exitStatus, -1);
@@ -69,19 +101,19 @@ TEST(BuildInfo, FromDbusPropertiesTakesKnownKeysAndDerivesHost) {
 
 TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
     imagebuild::BuildListRow row(
-        "b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "running", "", 998u, 10u, 11u, 0u,
-        sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "b-3", "");
+        "b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "failed", "failed", 998u, 10u, 11u, 0u,
+        sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "b-3", "infra");
     auto info = imagebuild::buildInfoFromListRow(row);
     EXPECT_EQ(info.host, "b");
     EXPECT_EQ(info.name, "nightly");
     EXPECT_EQ(info.submitter, "alice");
-    EXPECT_EQ(info.state, "running");
+    EXPECT_EQ(info.state, "failed");
+    EXPECT_EQ(info.failureClass, "infra");
     EXPECT_EQ(info.submitterUid, 998u);
     EXPECT_EQ(info.submittedAt, 10u);
     EXPECT_EQ(info.startedAt, 11u);
     EXPECT_EQ(info.finishedAt, 0u);
     EXPECT_EQ(info.retryOf, "b-3");
-    EXPECT_EQ(info.failureClass, "");
 }
 
 TEST(BuildJson, AListRowLeavesOutWhatARowDoesNotCarry) {

@@ -90,6 +90,9 @@ queue_max = 1
 min_free = 0
 [type.short]
 command = sh -c "exit 0"
+[type.flaky]
+command = sh -c "exit 0"
+retry = infra:2
 )";
 
 }  // namespace
@@ -125,9 +128,9 @@ protected:
         lifecycle_->addListener(events_);
     }
 
-    std::string submit() {
+    std::string submit(const std::string& type = "short") {
         BuildSpec spec;
-        spec.type = "short";
+        spec.type = type;
         spec.arch = "x86_64";
         spec.release = "40";
         spec.kickstart = "lang en_US\n";
@@ -138,7 +141,7 @@ protected:
     void recordOutcome(const std::string& id, const std::string& result,
                        const std::string& exitCode, const std::string& status) {
         writeFileAtomic(store_.buildDir(id) / "outcome",
-                        formatOutcome({result, exitCode, status, 1234}));
+                        formatOutcome({result, exitCode, status, 1234, {}}));
     }
 
     // The agent's end-of-build unit starts, runs and ends.
@@ -186,6 +189,7 @@ TEST_F(LifecycleTest, OutcomeOfSuccessEndsSucceeded) {
     EXPECT_EQ(record(id).exitStatus, 0);
     EXPECT_EQ(record(id).finishedAt, 1234u);
     EXPECT_EQ(onDisk(id).result, state::kSucceeded);
+    EXPECT_EQ(record(id).failureClass, "");
     EXPECT_EQ(events_.log.back(), "finished h-1 succeeded outcome");
     EXPECT_FALSE(units_.followed.count("imagebuild-h-1.service"));
     EXPECT_TRUE(lifecycle_->idle());
@@ -200,6 +204,8 @@ TEST_F(LifecycleTest, OutcomeOfFailureEndsFailedWithItsStatus) {
     EXPECT_EQ(record(id).state, state::kFailed);
     EXPECT_EQ(record(id).exitStatus, 3);
     EXPECT_EQ(record(id).reason, "");
+    EXPECT_EQ(record(id).failureClass, "build");
+    EXPECT_EQ(onDisk(id).failureClass, "build");
 }
 
 TEST_F(LifecycleTest, OutcomeOfTimeoutEndsTimedOut) {
@@ -208,6 +214,7 @@ TEST_F(LifecycleTest, OutcomeOfTimeoutEndsTimedOut) {
     lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
     EXPECT_EQ(record(id).state, state::kTimedOut);
     EXPECT_EQ(record(id).exitStatus, 128 + 15);
+    EXPECT_EQ(record(id).failureClass, "timeout");
 }
 
 TEST_F(LifecycleTest, ProgramThatCannotRunSaysSoInItsReason) {
@@ -266,6 +273,7 @@ TEST_F(LifecycleTest, CancelWhileRunningStopsTheUnitAndEndsCancelled) {
     recordOutcome(id, "signal", "killed", "TERM");
     lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
     EXPECT_EQ(record(id).state, state::kCancelled);
+    EXPECT_EQ(record(id).failureClass, "cancelled");
 }
 
 TEST_F(LifecycleTest, CancelOfAFinishedBuildIsRefused) {
@@ -287,6 +295,7 @@ TEST_F(LifecycleTest, StartRefusedBySystemdFailsWithSystemdsError) {
     EXPECT_EQ(record(id).state, state::kFailed);
     EXPECT_NE(record(id).reason.find("systemd refused to start imagebuild-h-1.service"),
               std::string::npos);
+    EXPECT_EQ(record(id).failureClass, "infra");
     EXPECT_EQ(onDisk(id).state, state::kFailed);
     EXPECT_EQ(events_.log.back(), "finished h-1 failed");
 }
@@ -415,7 +424,7 @@ TEST_F(LifecycleTest, EndSeenFromSystemdWithoutOutcomeFileIsRecordedAndEndsTheBu
     auto id = submit();
     units_.answerStart("imagebuild-h-1.service");
     lifecycle_->onUnitState("imagebuild-h-1.service", "active");
-    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
+    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0, {}};
     lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
     // The end-of-build step runs on its own, since the unit's went too; the
     // build ends once it has (it stages and marks the log's end).
@@ -443,7 +452,7 @@ TEST_F(LifecycleTest, EndSeenFromSystemdWithoutOutcomeFileIsRecordedAndEndsTheBu
 TEST_F(LifecycleTest, EndOfBuildUnitStartedByTheAgentHandsOverTheStagedArtifacts) {
     auto id = submit();
     units_.answerStart("imagebuild-h-1.service");
-    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
+    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0, {}};
     lifecycle_->onUnitRemoved("imagebuild-h-1.service");
     ASSERT_EQ(record(id).state, state::kRunning);
     const std::string end = "imagebuild-h-1-end.service";
@@ -475,7 +484,7 @@ TEST_F(LifecycleTest, EndUnitStartedBySystemdRecordsAndStagesTheEnd) {
     const std::string unit = "imagebuild-h-1.service";
     units_.answerStart(unit);
     lifecycle_->onUnitState(unit, "active");
-    units_.ends[unit] = {"success", "exited", "0", 0};
+    units_.ends[unit] = {"success", "exited", "0", 0, {}};
     lifecycle_->onUnitState(unit, "inactive");
     EXPECT_EQ(units_.started, std::vector<std::string>{unit});
     EXPECT_TRUE(units_.followed.count("imagebuild-end@h-1.service"));
@@ -524,7 +533,7 @@ TEST_F(LifecycleTest, EndUnitThatRecordedNothingLeavesTheEndToTheAgent) {
     auto id = submit();
     const std::string unit = "imagebuild-h-1.service";
     units_.answerStart(unit);
-    units_.ends[unit] = {"exit-code", "exited", "3", 0};
+    units_.ends[unit] = {"exit-code", "exited", "3", 0, {}};
     lifecycle_->onUnitRemoved(unit);
     const std::string end = "imagebuild-end-failed@h-1.service";
     lifecycle_->onUnitState(end, "activating");
@@ -563,7 +572,7 @@ TEST_F(LifecycleTest, ReconcileAsksSystemdHowAnEndedUnitEnded) {
     units_.answerStart(unit);
     restartAgent();
     units_.states[unit] = "failed";
-    units_.endsKnownToSystemd[unit] = {"exit-code", "exited", "4", 0};
+    units_.endsKnownToSystemd[unit] = {"exit-code", "exited", "4", 0, {}};
     lifecycle_->reconcile();
     EXPECT_EQ(units_.recalled, std::vector<std::string>{unit});
     endOfBuildRuns("imagebuild-h-1-end.service");
@@ -577,7 +586,7 @@ TEST_F(LifecycleTest, ReconcileAsksSystemdHowAnEndedUnitEnded) {
 TEST_F(LifecycleTest, FailureSeenFromSystemdOnAGoneUnitEndsFailedWithItsStatus) {
     auto id = submit();
     units_.answerStart("imagebuild-h-1.service");
-    units_.ends["imagebuild-h-1.service"] = {"signal", "killed", "KILL", 0};
+    units_.ends["imagebuild-h-1.service"] = {"signal", "killed", "KILL", 0, {}};
     lifecycle_->onUnitRemoved("imagebuild-h-1.service");
     EXPECT_EQ(units_.started.back(), "imagebuild-h-1-end.service");
     endOfBuildRuns("imagebuild-h-1-end.service");
@@ -592,7 +601,7 @@ TEST_F(LifecycleTest, RecordedOutcomeWinsOverTheEndSeenFromSystemd) {
     auto id = submit();
     units_.answerStart("imagebuild-h-1.service");
     lifecycle_->onUnitState("imagebuild-h-1.service", "active");
-    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0};
+    units_.ends["imagebuild-h-1.service"] = {"success", "exited", "0", 0, {}};
     recordOutcome(id, "exit-code", "exited", "2");
     lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
     EXPECT_EQ(record(id).state, state::kFailed);
@@ -810,4 +819,120 @@ TEST_F(LifecycleTest, FinalWebhookIsPostedByTheAgentOnlyWhenTheEndOfBuildStepDid
     std::filesystem::remove(store_.buildDir(id) / "webhook-finished");
     notifications.buildFinished(finished, true);
     EXPECT_EQ(units_.started.back(), "imagebuild-webhook-h-1-failed.service");
+}
+
+// --- Attempts: a type's retry = infra:N ------------------------------------------
+
+TEST_F(LifecycleTest, ResourcesOfTheOutcomeAreRecordedWithWallTime) {
+    auto id = submit();
+    auto started = record(id).startedAt;
+    UnitOutcome o{"success", "exited", "0", started + 5'000'000, {}};
+    o.resources.cpuUsec = 1500;
+    writeFileAtomic(store_.buildDir(id) / "outcome", formatOutcome(o));
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    EXPECT_EQ(record(id).resources.cpuUsec, 1500u);
+    EXPECT_EQ(record(id).resources.wallUsec, 5'000'000u);
+    EXPECT_FALSE(record(id).resources.memoryPeakBytes);
+    EXPECT_EQ(onDisk(id).resources, record(id).resources);
+}
+
+TEST_F(LifecycleTest, InfraFailureOfARetryingTypeRunsAgainAsTheNextAttempt) {
+    auto id = submit("flaky");
+    const std::string unit = "imagebuild-h-1.service";
+    units_.answerStart(unit);
+    lifecycle_->onUnitState(unit, "active");
+    recordOutcome(id, "signal", "killed", "KILL");
+    units_.loaded.insert(unit);  // not collected yet: its name is not free
+    lifecycle_->onUnitState(unit, "failed");
+    EXPECT_EQ(record(id).state, state::kQueued);
+    EXPECT_EQ(record(id).attempt, 2u);
+    ASSERT_EQ(record(id).attempts.size(), 1u);
+    EXPECT_EQ(record(id).attempts[0].state, state::kFailed);
+    EXPECT_EQ(record(id).attempts[0].failureClass, "infra");
+    EXPECT_EQ(onDisk(id).attempt, 2u);
+    // The ended attempt's outcome is kept under its number; the next
+    // attempt starts as a queued build does.
+    EXPECT_TRUE(readFile(store_.buildDir(id) / "outcome.1"));
+    EXPECT_FALSE(store_.readOutcome(id));
+    EXPECT_FALSE(store_.wasStarted(id));
+    EXPECT_EQ(units_.started.size(), 1u);
+    EXPECT_FALSE(lifecycle_->idle());
+    EXPECT_NE(events_.log.back(), "finished h-1 failed outcome");
+    // The ended unit's OnFailure= unit records its end once more, late.
+    recordOutcome(id, "signal", "killed", "KILL");
+    // systemd collects the unit: the same name runs attempt 2, and that
+    // late outcome is not taken for attempt 2's.
+    units_.loaded.erase(unit);
+    lifecycle_->onUnitRemoved(unit);
+    EXPECT_EQ(units_.started, (std::vector<std::string>{unit, unit}));
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_FALSE(store_.readOutcome(id));
+    lifecycle_->onUnitState(unit, "inactive");  // before it starts
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_EQ(record(id).attempt, 2u);
+    units_.answerStart(unit);
+    recordOutcome(id, "signal", "killed", "KILL");
+    lifecycle_->onUnitState(unit, "failed");
+    EXPECT_EQ(record(id).attempt, 3u);
+    EXPECT_EQ(units_.started.size(), 3u);
+    units_.answerStart(unit);
+    // Attempt 3 of infra:2 is the last: its failure is the build's.
+    recordOutcome(id, "signal", "killed", "KILL");
+    lifecycle_->onUnitState(unit, "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).failureClass, "infra");
+    EXPECT_EQ(record(id).attempt, 3u);
+    EXPECT_EQ(record(id).attempts.size(), 2u);
+    EXPECT_EQ(events_.log.back(), "finished h-1 failed outcome");
+    EXPECT_EQ(units_.started.size(), 3u);
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
+TEST_F(LifecycleTest, BuildFailureOfARetryingTypeIsNotRunAgain) {
+    auto id = submit("flaky");
+    recordOutcome(id, "exit-code", "exited", "1");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).failureClass, "build");
+    EXPECT_EQ(record(id).attempt, 1u);
+    EXPECT_TRUE(record(id).attempts.empty());
+    EXPECT_EQ(units_.started.size(), 1u);
+}
+
+TEST_F(LifecycleTest, InfraFailureOfATypeWithoutRetryEndsTheBuild) {
+    auto id = submit();
+    recordOutcome(id, "signal", "killed", "KILL");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "failed");
+    EXPECT_EQ(record(id).state, state::kFailed);
+    EXPECT_EQ(record(id).failureClass, "infra");
+    EXPECT_EQ(units_.started.size(), 1u);
+}
+
+TEST_F(LifecycleTest, CancelBetweenTwoAttemptsEndsCancelledAndNothingStarts) {
+    auto id = submit("flaky");
+    const std::string unit = "imagebuild-h-1.service";
+    units_.answerStart(unit);
+    recordOutcome(id, "signal", "killed", "KILL");
+    units_.loaded.insert(unit);
+    lifecycle_->onUnitState(unit, "failed");
+    ASSERT_EQ(record(id).attempt, 2u);
+    lifecycle_->cancel(id, [] {});
+    EXPECT_EQ(record(id).state, state::kCancelled);
+    units_.loaded.erase(unit);
+    lifecycle_->onUnitRemoved(unit);
+    EXPECT_EQ(units_.started.size(), 1u);
+    EXPECT_TRUE(lifecycle_->idle());
+}
+
+TEST_F(LifecycleTest, InterruptedAttemptOfARetryingTypeRunsAgainAfterARestart) {
+    auto id = submit("flaky");
+    units_.answerStart("imagebuild-h-1.service");
+    restartAgent();
+    units_.hostStart = record(id).startedAt + 1;  // the host came up after it started
+    lifecycle_->reconcile();
+    EXPECT_EQ(record(id).attempt, 2u);
+    EXPECT_EQ(record(id).attempts.at(0).reason, "interrupted: host restarted while running");
+    EXPECT_EQ(record(id).attempts.at(0).failureClass, "infra");
+    EXPECT_EQ(record(id).state, state::kRunning);
+    EXPECT_EQ(units_.started.size(), 2u);
 }

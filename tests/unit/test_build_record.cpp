@@ -6,7 +6,7 @@ using namespace imagebuild::agent;
 
 namespace {
 UnitOutcome outcome(const char* result, const char* code, const char* status) {
-    return UnitOutcome{result, code, status, 0};
+    return UnitOutcome{result, code, status, 0, {}};
 }
 }  // namespace
 
@@ -34,7 +34,7 @@ TEST(BuildRecord, FinalStateFromSystemdsOutcome) {
 }
 
 TEST(BuildRecord, OutcomeRoundTripsAndRejectsGarbage) {
-    UnitOutcome o{"exit-code", "exited", "2", 1234};
+    UnitOutcome o{"exit-code", "exited", "2", 1234, {}};
     auto parsed = parseOutcome(formatOutcome(o));
     ASSERT_TRUE(parsed.has_value());
     EXPECT_EQ(parsed->serviceResult, "exit-code");

@@ -57,7 +57,7 @@ protected:
 
 TEST(BuildIndex, ALineReadsBackAsWritten) {
     BuildSummary s{"h-7",       7,    "oemdrv", "x86_64", "40", "a\tb\\c\nd", "alice", "succeeded",
-                   "succeeded", 1000, 1,        2,        3,    "h-6",        true};
+                   "succeeded", 1000, 1,        2,        3,    "h-6",        true,    ""};
     auto line = formatIndexLine(s);
     EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
     line.pop_back();
@@ -71,6 +71,22 @@ TEST(BuildIndex, ALineReadsBackAsWritten) {
     EXPECT_TRUE(back->pinned);
     EXPECT_FALSE(parseIndexLine("h-7\toemdrv"));
     EXPECT_FALSE(parseIndexLine(line.substr(0, line.size() - 1) + "x"));
+}
+
+TEST(BuildIndex, FailureClassIsTheLastFieldAndOlderLinesHaveNone) {
+    BuildSummary s{"h-8",    8,    "oemdrv", "x86_64", "40", "", "alice", "failed",
+                   "failed", 1000, 1,        2,        3,    "", false,   "infra"};
+    auto line = formatIndexLine(s);
+    line.pop_back();
+    auto back = parseIndexLine(line);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->failureClass, "infra");
+    EXPECT_FALSE(back->pinned);
+    // A line of an agent before the field: 15 fields, no class.
+    auto older = parseIndexLine(line.substr(0, line.rfind('\t')));
+    ASSERT_TRUE(older);
+    EXPECT_EQ(older->failureClass, "");
+    EXPECT_EQ(older->state, "failed");
 }
 
 TEST_F(RegistryTest, AStartReadsOnlyTheRecordsOfBuildsNotOver) {

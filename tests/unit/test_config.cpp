@@ -148,7 +148,7 @@ TEST(Config, TypeErrorsNameFileAndLine) {
               "test.conf:3: sandbox must be strict or none, not \"loose\"");
     EXPECT_EQ(errorOf("[type.t]\ncommand = true\nmemory = 1\n"),
               "test.conf:3: unknown key 'memory' in [type.t]; known keys: command, tools, "
-              "sandbox, network, artifacts, description");
+              "sandbox, network, artifacts, description, retry");
     EXPECT_EQ(errorOf("[type.t]\ncommand = true\nnetwork = sometimes\n"),
               "test.conf:3: network must be yes or no, not \"sometimes\"");
     EXPECT_EQ(errorOf("[webhook]\nallow_private = 1\n[type.t]\ncommand = true\n"),

@@ -93,3 +93,15 @@ TEST(ForwarderMetrics, RefusalsAreCountedByReasonAndStatus) {
         hasLine(text, R"(imagebuild_forwarder_refused_total{reason="other",status="400"} 1)"));
     EXPECT_TRUE(hasLine(text, "# TYPE imagebuild_forwarder_refused_total counter"));
 }
+
+TEST(ForwarderMetrics, BuildsThatDidNotSucceedAreCountedByStateAndClass) {
+    Metrics m;
+    auto text = m.render({{"failed", 3}, {"succeeded", 1}},
+                         {{{"failed", "infra"}, 2}, {{"failed", "build"}, 1}});
+    EXPECT_TRUE(hasLine(text, R"(imagebuild_forwarder_builds{state="failed"} 3)"));
+    EXPECT_TRUE(
+        hasLine(text, R"(imagebuild_forwarder_builds_failed{state="failed",class="infra"} 2)"));
+    EXPECT_TRUE(
+        hasLine(text, R"(imagebuild_forwarder_builds_failed{state="failed",class="build"} 1)"));
+    EXPECT_TRUE(hasLine(text, "# TYPE imagebuild_forwarder_builds_failed gauge"));
+}

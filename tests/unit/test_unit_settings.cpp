@@ -54,7 +54,8 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     EXPECT_EQ(u.workingDirectory, dir + "/work");
     EXPECT_EQ(u.logExtraFields,
               (std::vector<std::string>{"IMAGEBUILD_ID=h-3", "IMAGEBUILD_TYPE=oemdrv",
-                                        "IMAGEBUILD_ARCH=x86_64", "IMAGEBUILD_RELEASE=40"}));
+                                        "IMAGEBUILD_ARCH=x86_64", "IMAGEBUILD_RELEASE=40",
+                                        "IMAGEBUILD_ATTEMPT=1"}));
     // Its own journald rate limit, far above what journald can store in
     // 30 s: a build's burst of output is never dropped.
     EXPECT_EQ(u.logRateLimitIntervalUSec, 30'000'000u);

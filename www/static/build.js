@@ -19,11 +19,48 @@ function fact(term, ...value) {
     return [el('dt', {text: term}), el('dd', {}, ...value)];
 }
 
+// What the unit used; a figure the host cannot give is null: "not available".
+function resourcesText(resources) {
+    const r = resources || {};
+    const figure = (value, format) => (value === null || value === undefined ? 'not available' : format(value));
+    const seconds = (usec) => (usec < 1e6 ? `${Math.round(usec / 1000)} ms` : durationText(usec / 1e6));
+    return `CPU ${figure(r.cpu_usec, seconds)}, memory peak ${figure(r.memory_peak_bytes, sizeText)}, ` +
+        `IO read ${figure(r.io_read_bytes, sizeText)}, IO write ${figure(r.io_write_bytes, sizeText)}, ` +
+        `wall ${figure(r.wall_usec, seconds)}`;
+}
+
+// The failure class next to the reason: "infra: interrupted: host restarted".
+function failureFacts(build) {
+    if (!build.failure_class && !build.reason) {
+        return [];
+    }
+    const why = el('span', {class: 'reason'});
+    if (build.failure_class) {
+        why.append(el('strong', {class: 'failure-class', text: build.failure_class}), build.reason ? ': ' : '');
+    }
+    why.append(build.reason || '');
+    return fact('Reason', why);
+}
+
+function attemptFacts(build) {
+    const attempts = build.attempts || [];
+    if (!attempts.length) {
+        return [];
+    }
+    const items = attempts.map((a) => el('li', {text: `Attempt ${a.attempt}: ${a.state}` +
+        `${a.failure_class ? ` (${a.failure_class})` : ''}${a.reason ? `: ${a.reason}` : ''}`}));
+    items.push(el('li', {text: `Attempt ${build.attempt}: ${build.result || build.state}`}));
+    return fact('Attempts', el('ol', {class: 'plain attempts'}, items));
+}
+
 function renderSummary(build) {
     const labels = Object.entries(build.labels || {}).map(([k, v]) => el('li', {}, el('code', {text: `${k}=${v}`})));
     byId('summary').replaceChildren(
         ...fact('State', stateBadge(build.state, build.result),
             build.exit_status >= 0 && build.result ? ` (exit status ${build.exit_status})` : ''),
+        ...failureFacts(build),
+        ...attemptFacts(build),
+        ...(build.result && build.started_at ? fact('Resources', el('span', {class: 'resources', text: resourcesText(build.resources)})) : []),
         ...fact('Name', build.name || '—'),
         ...fact('Image', `${build.type} for ${build.arch}, release ${build.release}`),
         ...fact('Host', build.host),

@@ -67,6 +67,10 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"cancel_requested", r.cancelRequested},
         {"pinned", r.pinned},
         {"retry_of", r.retryOf},
+        {"repos", r.spec.repos},
+        {"updates", r.spec.updates},
+        {"updates_testing", r.spec.updatesTesting},
+        {"side_packages", r.sidePackages},
     };
 }
 
@@ -110,6 +114,15 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
         it->get_to(r.pinned);
     }
     r.retryOf = j.value("retry_of", std::string());  // absent in records of older agents
+    // Absent in records of older agents, as the next.
+    if (auto it = j.find("repos"); it != j.end()) {
+        it->get_to(r.spec.repos);
+    }
+    r.spec.updates = j.value("updates", false);
+    r.spec.updatesTesting = j.value("updates_testing", false);
+    if (auto it = j.find("side_packages"); it != j.end()) {
+        it->get_to(r.sidePackages);
+    }
     const auto& states = allBuildStates();
     if (std::find(states.begin(), states.end(), r.state) == states.end()) {
         throw std::invalid_argument("bad state \"" + r.state + "\"");

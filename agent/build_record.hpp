@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/side_repo.hpp"
 #include "common/build_info.hpp"
 #include "common/build_spec.hpp"
 
@@ -48,6 +49,8 @@ struct BuildRecord {
     bool pinned = false;           // kept by Cleanup (Build1.SetPinned)
     // The build this one re-runs (Build1.RetryOf); empty for a new spec.
     std::string retryOf;
+    // The packages of its side repository (builds/<id>/repo/), if any.
+    std::vector<SidePackage> sidePackages;
 
     bool finished() const { return !result.empty(); }
 };

@@ -7,14 +7,15 @@
 #include <cctype>
 
 #include "common/http_url.hpp"
+#include "common/side_repos.hpp"
 
 namespace imagebuild {
 
 namespace {
 
-const std::vector<std::string> kKeys = {"type",    "arch",     "release",     "kickstart",
-                                        "name",    "notify",   "timeout_sec", "labels",
-                                        "webhook", "submitter"};
+const std::vector<std::string> kKeys = {
+    "type",   "arch",    "release",   "kickstart", "name",    "notify",          "timeout_sec",
+    "labels", "webhook", "submitter", "repos",     "updates", "updates_testing", "rpms"};
 const std::vector<std::string> kRequired = {"type", "arch", "release", "kickstart"};
 
 constexpr std::size_t kMaxNotify = 16;
@@ -77,6 +78,47 @@ void checkWebhook(const std::string& url) {
     }
 }
 
+void checkRepos(const std::map<std::string, std::string>& repos) {
+    if (repos.size() > kMaxRepos) {
+        throw SpecError("repos", fmt::format("spec field 'repos' has {} entries; at most {}",
+                                             repos.size(), kMaxRepos));
+    }
+    for (const auto& [name, url] : repos) {
+        if (auto problem = repoNameProblem(name); !problem.empty()) {
+            throw SpecError("repos",
+                            fmt::format("repository name \"{}\" {}", name.substr(0, 80), problem));
+        }
+        if (auto problem = repoUrlProblem(url); !problem.empty()) {
+            throw SpecError("repos", fmt::format("the URL of repository {} (\"{}\") {}", name,
+                                                 url.substr(0, 120), problem));
+        }
+    }
+}
+
+// The names are the client's, used in messages only; the agent reads the
+// files and names them by what rpm says they hold.
+void checkRpmNames(const std::map<std::string, sdbus::UnixFd>& rpms) {
+    if (rpms.size() > kMaxSideRpms) {
+        throw SpecError("rpms", fmt::format("spec field 'rpms' has {} files; at most {}",
+                                            rpms.size(), kMaxSideRpms));
+    }
+    for (const auto& [name, fd] : rpms) {
+        bool printable = std::all_of(name.begin(), name.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u >= 0x20 && u != 0x7f && c != '/';
+        });
+        if (name.empty() || name.size() > 255 || !printable || !isValidUtf8(name)) {
+            throw SpecError("rpms", fmt::format("spec field 'rpms' names a file \"{}\"; a name "
+                                                "must be 1 to 255 bytes of printable UTF-8 "
+                                                "without '/'",
+                                                name.substr(0, 80)));
+        }
+        if (!fd.isValid()) {
+            throw SpecError("rpms", fmt::format("spec field 'rpms' has no open file for {}", name));
+        }
+    }
+}
+
 void checkFields(const BuildSpec& s) {
     checkWord("type", s.type, 32);
     checkWord("arch", s.arch, 32);
@@ -115,6 +157,8 @@ void checkFields(const BuildSpec& s) {
             throw SpecError("submitter", "spec field 'submitter' " + problem);
         }
     }
+    checkRepos(s.repos);
+    checkRpmNames(s.rpms);
 }
 
 [[noreturn]] void unknownKey(const std::string& key) {
@@ -138,8 +182,14 @@ const char* signatureOf(const std::string& key) {
     if (key == "timeout_sec") {
         return "t";
     }
-    if (key == "labels") {
+    if (key == "labels" || key == "repos") {
         return "a{ss}";
+    }
+    if (key == "updates" || key == "updates_testing") {
+        return "b";
+    }
+    if (key == "rpms") {
+        return "a{sh}";
     }
     return "s";
 }
@@ -250,6 +300,14 @@ BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec) {
             s.webhook = take<std::string>(key, value);
         } else if (key == "submitter") {
             s.submitter = take<std::string>(key, value);
+        } else if (key == "repos") {
+            s.repos = take<std::map<std::string, std::string>>(key, value);
+        } else if (key == "updates") {
+            s.updates = take<bool>(key, value);
+        } else if (key == "updates_testing") {
+            s.updatesTesting = take<bool>(key, value);
+        } else if (key == "rpms") {
+            s.rpms = take<std::map<std::string, sdbus::UnixFd>>(key, value);
         } else {
             unknownKey(key);
         }
@@ -291,6 +349,16 @@ BuildSpec specFromJson(const nlohmann::json& spec) {
         } else if (key == "labels") {
             s.labels = takeJson<std::map<std::string, std::string>>(key, value,
                                                                     "an object of string values");
+        } else if (key == "repos") {
+            s.repos = takeJson<std::map<std::string, std::string>>(key, value,
+                                                                   "an object of string values");
+        } else if (key == "updates" || key == "updates_testing") {
+            (key == "updates" ? s.updates : s.updatesTesting) =
+                takeJson<bool>(key, value, "true or false");
+        } else if (key == "rpms") {
+            throw SpecError(key,
+                            "spec field 'rpms' is not taken in JSON; upload the RPM files "
+                            "as form fields named rpm (multipart/form-data)");
         } else {
             unknownKey(key);
         }

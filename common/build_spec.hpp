@@ -7,6 +7,10 @@
 //   webhook s (http://HOST[:PORT]/PATH, common/http_url.hpp)
 //   submitter s (the name to record instead of the caller's; the agent asks
 //                polkit for org.imagebuild.submit-for)
+//   repos a{ss} (name -> http(s):// or file:/// base URL, common/side_repos.hpp),
+//   updates b, updates_testing b (the release's updates repositories),
+//   rpms a{sh} (D-Bus only: file name -> an fd open for reading; the agent
+//               makes the build's side repository of them)
 #pragma once
 
 #include <sdbus-c++/Types.h>
@@ -43,6 +47,8 @@ public:
 inline constexpr std::size_t kMaxKickstartBytes = 1024 * 1024;
 inline constexpr std::uint64_t kMaxTimeoutSec = 7 * 24 * 3600;
 inline constexpr std::size_t kMaxSubmitterChars = 64;
+inline constexpr std::size_t kMaxRepos = 16;
+inline constexpr std::size_t kMaxSideRpms = 64;
 
 struct BuildSpec {
     std::string type;
@@ -56,6 +62,16 @@ struct BuildSpec {
     std::string webhook;  // http:// URL POSTed the build's JSON at each state; empty: none
     // Recorded as Build1.Submitter; absent: the caller's user name.
     std::optional<std::string> submitter;
+    // Remote repositories added to the kickstart: name -> base URL.
+    std::map<std::string, std::string> repos;
+    // The release's updates / updates-testing repositories ([release.*] of
+    // imagebuild.conf) added to the kickstart.
+    bool updates = false;
+    bool updatesTesting = false;
+    // RPMs of the side repository: the client's file name (for messages)
+    // -> an fd to read the file from. Never recorded: the agent copies the
+    // files into the build's repository and records what they are.
+    std::map<std::string, sdbus::UnixFd> rpms;
 };
 
 // What a host builds, to check a spec against.

@@ -22,14 +22,24 @@ struct BuildRequest {
     std::vector<std::string> notify;
     std::optional<std::uint64_t> timeoutSec;
     std::map<std::string, std::string> labels;
+    std::vector<std::string> rpms;             // paths of side RPMs (D-Bus only)
+    std::map<std::string, std::string> repos;  // name -> base URL
+    bool updates = false;
+    bool updatesTesting = false;
 };
 
-// The Submit spec; optional keys are left out when unset.
+// The Submit spec; optional keys are left out when unset. The rpms are
+// opened here (read-only, their fds go with the call); a file that cannot
+// be opened, or two of the same file name, is CtlError (usage) naming it.
 std::map<std::string, sdbus::Variant> toDbusSpec(const BuildRequest& request);
 // The POST /v1/builds body: the same keys.
 nlohmann::json toJsonSpec(const BuildRequest& request);
 
 // "K=V" arguments of --label; throws CtlError (usage) naming the bad one.
 std::map<std::string, std::string> parseLabels(const std::vector<std::string>& labels);
+
+// "NAME=URL" arguments of --repo: each URL http://, https:// or file:///
+// (common/side_repos.hpp); throws CtlError (usage) naming the bad one.
+std::map<std::string, std::string> parseRepos(const std::vector<std::string>& repos);
 
 }  // namespace imagebuild::ctl

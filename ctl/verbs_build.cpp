@@ -57,6 +57,12 @@ BuildRequest requestFrom(const BuildOptions& o) {
     if (o.timeoutSec) {
         request.timeoutSec = o.timeoutSec;
     }
+    request.rpms.insert(request.rpms.end(), o.rpms.begin(), o.rpms.end());
+    for (const auto& [name, url] : parseRepos(o.repos)) {
+        request.repos[name] = url;
+    }
+    request.updates = request.updates || o.updates;
+    request.updatesTesting = request.updatesTesting || o.updatesTesting;
     request.kickstart = flattenKickstart(kickstartPath);
     return request;
 }

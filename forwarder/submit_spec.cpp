@@ -50,25 +50,37 @@ sdbus::Variant convert(const std::string& key, const json& value) {
         }
         return sdbus::Variant(value.get<std::uint64_t>());
     }
-    if (key == "labels") {
+    if (key == "labels" || key == "repos") {
         if (!value.is_object()) {
-            throw SpecError("'labels' must be an object of strings");
+            throw SpecError(fmt::format("'{}' must be an object of strings", key));
         }
         std::map<std::string, std::string> out;
         for (const auto& [k, v] : value.items()) {
             if (!v.is_string()) {
-                throw SpecError(fmt::format("label '{}' must be a string", k));
+                throw SpecError(fmt::format("{} '{}' must be a string",
+                                            key == "labels" ? "label" : "repository", k));
             }
             out[k] = v.get<std::string>();
         }
         return sdbus::Variant(out);
+    }
+    if (key == "updates" || key == "updates_testing") {
+        if (!value.is_boolean()) {
+            throw SpecError(fmt::format("'{}' must be true or false", key));
+        }
+        return sdbus::Variant(value.get<bool>());
+    }
+    if (key == "rpms") {
+        throw SpecError(
+            "'rpms' cannot be given over HTTP: side RPMs are uploaded over D-Bus "
+            "only (imagebuildctl build --rpm on the build host)");
     }
     if (key == "submitter") {
         throw SpecError("'submitter' cannot be given: it is the name of the bearer token");
     }
     throw SpecError(
         fmt::format("unknown key '{}' (allowed: type, arch, release, kickstart, name, notify, "
-                    "timeout_sec, labels, webhook)",
+                    "timeout_sec, labels, webhook, repos, updates, updates_testing)",
                     key));
 }
 

@@ -1,6 +1,6 @@
 // POST /v1/builds bodies: a JSON object whose keys are the D-Bus Submit spec
 // keys (type, arch, release, kickstart, name, notify, timeout_sec, labels,
-// webhook),
+// webhook, repos, updates, updates_testing; not rpms, which only D-Bus carries),
 // checked here only as far as routing needs; the agent validates the rest.
 #pragma once
 

@@ -1,6 +1,7 @@
 #include "common/build_spec.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 using imagebuild::BuildSpec;
 using imagebuild::SpecError;
@@ -65,7 +66,8 @@ TEST(BuildSpec, UnknownKeyListsTheAllowedOnes) {
     EXPECT_EQ(field, "colour");
     EXPECT_EQ(message,
               "unknown spec field 'colour'; allowed fields: type, arch, release, "
-              "kickstart, name, notify, timeout_sec, labels, webhook, submitter");
+              "kickstart, name, notify, timeout_sec, labels, webhook, submitter, repos, "
+              "updates, updates_testing, rpms");
 }
 
 TEST(BuildSpec, WrongTypesNameFieldAndSignature) {
@@ -231,4 +233,70 @@ TEST(BuildSpec, SubmitterIsOptionalPrintableUtf8OfAtMost64Characters) {
                            {"submitter", "alice"}});
     EXPECT_EQ(j.submitter, "alice");
     EXPECT_EQ(imagebuild::submitterNameProblem("alice"), "");
+}
+
+TEST(BuildSpec, TakesRepositoriesAndUpdatesOverDbus) {
+    auto s = good();
+    s["repos"] = sdbus::Variant(
+        std::map<std::string, std::string>{{"extras", "https://example.org/extras/"}});
+    s["updates"] = sdbus::Variant(true);
+    s["updates_testing"] = sdbus::Variant(false);
+    BuildSpec b = specFromVariants(s);
+    EXPECT_EQ(b.repos.at("extras"), "https://example.org/extras/");
+    EXPECT_TRUE(b.updates);
+    EXPECT_FALSE(b.updatesTesting);
+}
+
+TEST(BuildSpec, RefusesARepositoryUrlThatIsNotHttpOrFileByName) {
+    auto [field, message] = errorOf(with("repos", sdbus::Variant(std::map<std::string, std::string>{
+                                                      {"old", "ftp://example.org/os/"}})));
+    EXPECT_EQ(field, "repos");
+    EXPECT_NE(message.find("repository old"), std::string::npos) << message;
+    EXPECT_NE(message.find("allowed: http://, https:// and file:///"), std::string::npos)
+        << message;
+    auto [field2, message2] = errorOf(
+        with("repos",
+             sdbus::Variant(std::map<std::string, std::string>{{"imagebuild-side", "file:///x"}})));
+    EXPECT_EQ(field2, "repos");
+    EXPECT_NE(message2.find("kept for the repositories"), std::string::npos) << message2;
+}
+
+TEST(BuildSpec, UpdatesMustBeABoolean) {
+    auto [field, message] = errorOf(with("updates", sdbus::Variant(std::string("yes"))));
+    EXPECT_EQ(field, "updates");
+    EXPECT_NE(message.find("type 'b'"), std::string::npos) << message;
+}
+
+TEST(BuildSpec, RpmsAreFileDescriptorsByName) {
+    auto [field, message] = errorOf(with("rpms", sdbus::Variant(std::vector<std::string>{"a"})));
+    EXPECT_EQ(field, "rpms");
+    EXPECT_NE(message.find("type 'a{sh}'"), std::string::npos) << message;
+    auto s = good();
+    s["rpms"] = sdbus::Variant(
+        std::map<std::string, sdbus::UnixFd>{{"foo.rpm", sdbus::UnixFd(STDIN_FILENO)}});
+    EXPECT_EQ(specFromVariants(s).rpms.count("foo.rpm"), 1u);
+    auto [field2, message2] = errorOf(
+        with("rpms",
+             sdbus::Variant(std::map<std::string, sdbus::UnixFd>{{"a/b.rpm", sdbus::UnixFd(0)}})));
+    EXPECT_EQ(field2, "rpms");
+    EXPECT_NE(message2.find("without '/'"), std::string::npos) << message2;
+}
+
+TEST(BuildSpec, JsonTakesRepositoriesButNotRpms) {
+    auto j = nlohmann::json{{"type", "oemdrv"},
+                            {"arch", "x86_64"},
+                            {"release", "40"},
+                            {"kickstart", "lang en_US\n"},
+                            {"repos", {{"extras", "file:///srv/extras"}}},
+                            {"updates_testing", true}};
+    auto b = specFromJson(j);
+    EXPECT_EQ(b.repos.at("extras"), "file:///srv/extras");
+    EXPECT_TRUE(b.updatesTesting);
+    j["rpms"] = nlohmann::json::array();
+    try {
+        specFromJson(j);
+        FAIL() << "rpms in JSON was taken";
+    } catch (const SpecError& e) {
+        EXPECT_EQ(e.field(), "rpms");
+    }
 }

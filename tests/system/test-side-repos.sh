@@ -212,8 +212,13 @@ test_bad_url() {
 }
 
 test_release_without_updates() {
-    refused 2 "release rawhide has no updates repository" --updates \
-        --release rawhide
+    local out rc=0 before
+    before=$(build_dirs)
+    out=$(ctl build $work/ks.cfg --type keep --arch x86_64 --release rawhide --updates 2>&1) || rc=$?
+    echo "$out"
+    assert_eq "$rc" 2
+    assert_contains "$out" "release rawhide has no updates repository"
+    assert_eq "$(build_dirs)" "$before"
 }
 
 test_legacy_request_maps_repositories() {

@@ -171,9 +171,10 @@ std::string BuildLifecycle::fullDiskReason(const fs::path& path) const {
 }
 
 const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitterUid,
-                                          const std::string& retryOf) {
+                                          const std::string& retryOf, SideRepo* side) {
     checkAdmission();
     BuildRecord* created = nullptr;
+    std::filesystem::path sideRepo;
     try {
         BuildRecord r;
         r.number = registry_.store().allocateNumber();
@@ -189,9 +190,23 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
                                   "{host}", options_.hostname);
         std::string kickstart = std::move(spec.kickstart);
         spec.kickstart.clear();
+        spec.rpms.clear();
+        if (side != nullptr) {
+            sideRepo = registry_.store().buildDir(r.id) / "repo";
+            std::filesystem::create_directories(sideRepo.parent_path());
+            side->moveTo(sideRepo);
+            r.sidePackages = side->packages();
+        }
+        // ks.cfg is the kickstart the build runs: with its repo lines.
+        kickstart = withAddedRepos(
+            kickstart, addedRepos(spec, options_.config.repositories, sideRepo.string()));
         r.spec = std::move(spec);
         created = &registry_.create(std::move(r), kickstart);
     } catch (const std::exception& e) {
+        if (!sideRepo.empty()) {
+            std::error_code ec;
+            std::filesystem::remove_all(sideRepo.parent_path(), ec);
+        }
         logError(fmt::format("cannot record a new build: {}", e.what()));
         if (isNoSpace(errorCodeOf(e))) {
             auto space = diskSpaceOf(registry_.store().root() / "builds");
@@ -242,7 +257,21 @@ BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerU
 
 const BuildRecord& BuildLifecycle::retry(const std::string& id, std::uint32_t callerUid,
                                          const std::optional<std::string>& submitter) {
-    return submit(retrySpec(id, callerUid, submitter), callerUid, id);
+    auto spec = retrySpec(id, callerUid, submitter);
+    const auto& old = get(id);
+    if (old.sidePackages.empty()) {
+        return submit(std::move(spec), callerUid, id);
+    }
+    std::optional<SideRepo> side;
+    try {
+        side.emplace(SideRepo::copyOf(registry_.store().buildDir(id) / "repo", old.sidePackages,
+                                      uploadsDir()));
+    } catch (const std::exception& e) {
+        throw LifecycleError(
+            Kind::kInternal,
+            fmt::format("cannot copy the side repository of {}: {}", id, e.what()));
+    }
+    return submit(std::move(spec), callerUid, id, &*side);
 }
 
 // --- Running builds -------------------------------------------------------------
@@ -725,6 +754,9 @@ void BuildLifecycle::forget(const std::string& id) {
 // --- Reconcile ------------------------------------------------------------------
 
 void BuildLifecycle::reconcile() {
+    // Side repositories an agent was making when it died belong to no build.
+    std::error_code ec;
+    fs::remove_all(uploadsDir(), ec);
     registry_.load([](const fs::path& path, const std::string& why) {
         logEvent(LOG_WARNING, message_id::kStateCorrupt, "",
                  fmt::format("skipping corrupt build record {}: {}", path.string(), why));

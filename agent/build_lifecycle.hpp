@@ -113,10 +113,14 @@ public:
     // saveRecord()); cheap when there are none. Called on every bus call.
     void retryUnsavedRecords();
     // Records a new build (persisted before this returns) and queues it.
-    // spec was validated by the caller. retryOf: the build it re-runs.
+    // spec was validated by the caller (addedRepos() included). retryOf: the
+    // build it re-runs. side: its side repository, moved to builds/<id>/repo.
+    // The kickstart gets the build's repo lines (side_repo.hpp) at its top.
     // Throws LifecycleError.
     const BuildRecord& submit(BuildSpec spec, std::uint32_t submitterUid,
-                              const std::string& retryOf = {});
+                              const std::string& retryOf = {}, SideRepo* side = nullptr);
+    // Where side repositories are made before their build exists.
+    std::filesystem::path uploadsDir() const { return registry_.store().root() / "uploads"; }
     // The spec build id ran with, kickstart included, to submit again by
     // callerUid: named submitter when one is given (the caller was
     // authorized to name one), else the old submitter's name when the
@@ -125,7 +129,8 @@ public:
     BuildSpec retrySpec(const std::string& id, std::uint32_t callerUid,
                         const std::optional<std::string>& submitter = std::nullopt) const;
     // submit(retrySpec(id, callerUid, submitter), callerUid, id): a new build
-    // with its own id and output directory; id's record is not touched.
+    // with its own id and output directory, and a copy of id's side
+    // repository; id's record is not touched.
     const BuildRecord& retry(const std::string& id, std::uint32_t callerUid,
                              const std::optional<std::string>& submitter = std::nullopt);
     // Throws kNotFound.

@@ -75,6 +75,7 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"staged_at", r.stagedAt},
         {"attempt", r.attempt},
         {"attempts", r.attempts},
+        {"side_packages", r.sidePackages},
     });
     return j;
 }
@@ -122,6 +123,9 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     r.attempt = j.value("attempt", std::uint32_t{1});
     if (auto it = j.find("attempts"); it != j.end()) {
         it->get_to(r.attempts);
+    }
+    if (auto it = j.find("side_packages"); it != j.end()) {
+        it->get_to(r.sidePackages);
     }
     const auto& states = allBuildStates();
     if (std::find(states.begin(), states.end(), r.state) == states.end()) {

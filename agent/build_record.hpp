@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/side_repo.hpp"
 #include "common/build_info.hpp"
 #include "common/build_spec.hpp"
 
@@ -55,6 +56,8 @@ struct BuildRecord {
     std::uint64_t stagedAt = 0;          // when its end-of-build step staged it
     std::uint32_t attempt = 1;           // a type's retry = infra:N runs 2, 3, ...
     std::vector<BuildAttempt> attempts;  // the earlier attempts, oldest first
+    // The packages of its side repository (builds/<id>/repo/), if any.
+    std::vector<SidePackage> sidePackages;
 
     bool finished() const { return !result.empty(); }
 };

@@ -71,6 +71,10 @@ bool passesChecks(Reply& result, Checks&& checks) {
         result.returnError(sdbus::Error(errors::kUnsupported, e.what()));
     } catch (const LifecycleError& e) {
         result.returnError(toDbusError(e));
+    } catch (const PackageError& e) {
+        result.returnError(sdbus::Error(errors::kInvalidPackage, e.what()));
+    } catch (const UploadTooLargeError& e) {
+        result.returnError(sdbus::Error(errors::kUploadTooLarge, e.what()));
     }
     return false;
 }
@@ -168,6 +172,8 @@ void Manager::Submit(SubmitReply&& result, std::map<std::string, sdbus::Variant>
     if (!passesChecks(result, [&] {
             parsed = specFromVariants(spec);
             checkSupported(parsed, capabilities_);
+            addedRepos(parsed, lifecycle_.options().config.repositories, {});
+            checkUploadSizes(parsed.rpms, lifecycle_.options().config.repositories.maxUploadBytes);
             lifecycle_.checkAdmission();
         })) {
         return;
@@ -192,13 +198,39 @@ void Manager::submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const 
         {{"verb", "submit"}, {"type", spec.type}, {"arch", spec.arch}, {"release", spec.release}},
         reply, "", fmt::format("submit by uid {}", caller.uid),
         [this, reply, spec, uid = caller.uid] {
+            // The side RPMs are read only now: rpm and createrepo_c run for
+            // an authorized caller alone.
+            std::optional<SideRepo> side;
+            if (!passesChecks(*reply, [&] { side = sideRepoOf(spec); })) {
+                return;
+            }
             try {
-                const auto& record = lifecycle_.submit(spec, uid);
+                const auto& record = lifecycle_.submit(spec, uid, {}, side ? &*side : nullptr);
                 reply->returnResults(record.id, sdbus::ObjectPath(buildObjectPath(record.id)));
             } catch (const LifecycleError& e) {
                 reply->returnError(toDbusError(e));
             }
         });
+}
+
+std::optional<SideRepo> Manager::sideRepoOf(const BuildSpec& spec) {
+    if (spec.rpms.empty()) {
+        return std::nullopt;
+    }
+    try {
+        return SideRepo::fromUploads(spec.rpms, spec.arch,
+                                     lifecycle_.options().config.repositories.maxUploadBytes,
+                                     lifecycle_.uploadsDir());
+    } catch (const PackageError&) {
+        throw;
+    } catch (const UploadTooLargeError&) {
+        throw;
+    } catch (const UnsupportedError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw LifecycleError(LifecycleError::Kind::kInternal,
+                             fmt::format("cannot make the side repository: {}", e.what()));
+    }
 }
 
 // --- Retry ----------------------------------------------------------------------
@@ -218,6 +250,7 @@ void Manager::Retry(SubmitReply&& result, std::string id,
             owner = lifecycle_.get(id).submitterUid;
             spec = lifecycle_.retrySpec(id, caller.uid, submitter);
             checkSupported(spec, capabilities_);
+            addedRepos(spec, lifecycle_.options().config.repositories, {});
             lifecycle_.checkAdmission();
         })) {
         return;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,9 @@ private:
                    const std::map<std::string, std::string>& details,
                    const std::shared_ptr<Reply>& reply, const std::string& id,
                    const std::string& what, std::function<void()> allowed);
+    // The side repository of spec.rpms (none without); throws PackageError,
+    // UploadTooLargeError, LifecycleError (kInternal: a tool failed).
+    std::optional<SideRepo> sideRepoOf(const BuildSpec& spec);
     void submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
                           const BuildSpec& spec);
 

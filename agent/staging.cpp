@@ -2,23 +2,18 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "agent/capture_output.hpp"
 #include "common/atomic_file.hpp"
 #include "common/build_json.hpp"
 #include "common/build_log.hpp"
 #include "common/hashed_copy.hpp"
 #include "common/unique_fd.hpp"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -26,7 +21,6 @@ namespace imagebuild::agent {
 
 namespace {
 
-constexpr int kVersionTimeoutMs = 5000;
 constexpr std::size_t kLogChunk = 1 << 16;
 
 class Stager {
@@ -150,6 +144,8 @@ private:
         manifest["spec"] = specToJson(spec, SpecJson::kEveryKey);
         manifest["spec"].erase("kickstart");
         manifest["spec"].erase("webhook");
+        manifest["spec"].erase("rpms");  // side_packages says what they were
+        manifest["side_packages"] = record_.sidePackages;
         manifest["files"] = result_.files;
         manifest["tools"] = tools;
         manifest["problems"] = result_.problems;
@@ -207,55 +203,6 @@ private:
 std::string firstLine(const std::string& text) {
     auto end = text.find('\n');
     return text.substr(0, end);
-}
-
-struct CapturedOutput {
-    std::string text;
-    bool failed = true;  // did not start, or exited non-zero
-};
-
-// Runs argv with stdout (and stderr) on a pipe; returns what it printed
-// within the timeout. The child is killed and reaped in every case; one
-// still running then (a slow talker) has not failed.
-CapturedOutput captureOutput(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) {
-        return {};
-    }
-    UniqueFd readEnd(fds[0]);
-    UniqueFd writeEnd(fds[1]);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-        args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    int r = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    writeEnd.reset();
-    if (r != 0) {
-        return {};
-    }
-    std::string output;
-    pollfd pfd{readEnd.get(), POLLIN, 0};
-    while (output.size() < 4096 && ::poll(&pfd, 1, kVersionTimeoutMs) > 0) {
-        char buffer[1024];
-        ssize_t n = ::read(readEnd.get(), buffer, sizeof buffer);
-        if (n <= 0) {
-            break;
-        }
-        output.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    bool exitedNonZero = WIFEXITED(status) && WEXITSTATUS(status) != 0;
-    return {std::move(output), exitedNonZero};
 }
 
 }  // namespace

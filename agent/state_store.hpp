@@ -12,6 +12,9 @@
 //   builds/<id>/outcome         written by the unit's ExecStopPost= recorder
 //   builds/<id>/out/            {outdir}: the artifacts
 //   builds/<id>/work/           {workdir}: scratch space
+//   builds/<id>/repo/           its side repository, if any (side_repo.hpp)
+//   uploads/side-*/             side repositories being made, before their
+//                               build exists
 //
 // Every file is written atomically; a corrupt record is skipped and
 // reported, never fatal.

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "common/http_url.hpp"
+#include "common/side_repos.hpp"
 
 namespace imagebuild {
 
@@ -129,6 +130,49 @@ void checkSubmitter(const std::string&, const std::string& submitter) {
     }
 }
 
+void checkRepos(const std::string&, const std::map<std::string, std::string>& repos) {
+    if (repos.size() > kMaxRepos) {
+        throw SpecError("repos", fmt::format("spec field 'repos' has {} entries; at most {}",
+                                             repos.size(), kMaxRepos));
+    }
+    for (const auto& [name, url] : repos) {
+        if (auto problem = repoNameProblem(name); !problem.empty()) {
+            throw SpecError("repos",
+                            fmt::format("repository name \"{}\" {}", name.substr(0, 80), problem));
+        }
+        if (auto problem = repoUrlProblem(url); !problem.empty()) {
+            throw SpecError("repos", fmt::format("the URL of repository {} (\"{}\") {}", name,
+                                                 url.substr(0, 120), problem));
+        }
+    }
+}
+
+void checkFlag(const std::string&, const bool&) {}
+
+// The names are the client's, used in messages only; the agent reads the
+// files and names them by what rpm says they hold.
+void checkRpmNames(const std::string&, const std::map<std::string, sdbus::UnixFd>& rpms) {
+    if (rpms.size() > kMaxSideRpms) {
+        throw SpecError("rpms", fmt::format("spec field 'rpms' has {} files; at most {}",
+                                            rpms.size(), kMaxSideRpms));
+    }
+    for (const auto& [name, fd] : rpms) {
+        bool printable = std::all_of(name.begin(), name.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u >= 0x20 && u != 0x7f && c != '/';
+        });
+        if (name.empty() || name.size() > 255 || !printable || !isValidUtf8(name)) {
+            throw SpecError("rpms", fmt::format("spec field 'rpms' names a file \"{}\"; a name "
+                                                "must be 1 to 255 bytes of printable UTF-8 "
+                                                "without '/'",
+                                                name.substr(0, 80)));
+        }
+        if (!fd.isValid()) {
+            throw SpecError("rpms", fmt::format("spec field 'rpms' has no open file for {}", name));
+        }
+    }
+}
+
 // ---- How each C++ type of a key travels
 
 struct Row;
@@ -193,11 +237,43 @@ struct Wire<std::map<std::string, std::string>> {
     }
 };
 
+template <>
+struct Wire<bool> {
+    static constexpr const char* kJson = "true or false";
+    static constexpr bool kRepeatable = false;
+    static bool isJson(const json& v) { return v.is_boolean(); }
+    static void fromText(const std::string& key, const std::string& text, bool& out) {
+        if (text != "true" && text != "false") {
+            throw SpecError(key, fmt::format("'{}' must be {}", key, kJson));
+        }
+        out = text == "true";
+    }
+};
+
+// Open files travel only over D-Bus: JSON carries their names (what a
+// record keeps), and reading names back gives no files.
+using RpmFds = std::map<std::string, sdbus::UnixFd>;
+template <>
+struct Wire<RpmFds> {
+    static constexpr const char* kJson = "a list of file names";
+    static constexpr bool kRepeatable = false;
+    static bool isJson(const json& v) { return v.is_array(); }
+    static void fromText(const std::string& key, const std::string&, RpmFds&) {
+        throw SpecError(key, fmt::format("'{}' cannot be given in a form", key));
+    }
+};
+
 // A member that may be absent (std::optional) or is unset at its default.
 template <typename M>
 struct Slot {
     using Value = M;
-    static bool isSet(const M& m) { return m != M{}; }
+    static bool isSet(const M& m) {
+        if constexpr (std::is_same_v<M, RpmFds>) {
+            return !m.empty();
+        } else {
+            return m != M{};
+        }
+    }
     static const M& get(const M& m) { return m; }
     static M& fill(M& m) { return m; }
 };
@@ -269,10 +345,22 @@ public:
                 }
             }
         }
-        Slot<M>::fill(s.*member_) = v.get<Value>();
+        if constexpr (!std::is_same_v<Value, RpmFds>) {
+            Slot<M>::fill(s.*member_) = v.get<Value>();
+        }
     }
 
-    json toJson(const BuildSpec& s) const override { return json(Slot<M>::get(s.*member_)); }
+    json toJson(const BuildSpec& s) const override {
+        if constexpr (std::is_same_v<Value, RpmFds>) {
+            json names = json::array();
+            for (const auto& entry : s.*member_) {
+                names.push_back(entry.first);
+            }
+            return names;
+        } else {
+            return json(Slot<M>::get(s.*member_));
+        }
+    }
 
     void fromText(const std::string& field, const std::string& text, BuildSpec& s) const override {
         Wire<Value>::fromText(field, text, Slot<M>::fill(s.*member_));
@@ -325,6 +413,12 @@ const std::vector<Row>& keyTable() {
         row("webhook", &BuildSpec::webhook, Need::kOptional, "webhook", checkWebhook),
         row("submitter", &BuildSpec::submitter, Need::kOptional, "", checkSubmitter,
             "it is the name of the bearer token"),
+        row("repos", &BuildSpec::repos, Need::kOptional, "", checkRepos),
+        row("updates", &BuildSpec::updates, Need::kOptional, "", checkFlag),
+        row("updates_testing", &BuildSpec::updatesTesting, Need::kOptional, "", checkFlag),
+        row("rpms", &BuildSpec::rpms, Need::kOptional, "", checkRpmNames,
+            "side RPMs are uploaded over D-Bus only (imagebuildctl build --rpm on the build "
+            "host)"),
     };
     return table;
 }

@@ -49,6 +49,8 @@ public:
 inline constexpr std::size_t kMaxKickstartBytes = 1024 * 1024;
 inline constexpr std::uint64_t kMaxTimeoutSec = 7 * 24 * 3600;
 inline constexpr std::size_t kMaxSubmitterChars = 64;
+inline constexpr std::size_t kMaxRepos = 16;
+inline constexpr std::size_t kMaxSideRpms = 64;
 
 struct BuildSpec {
     std::string type;
@@ -62,6 +64,16 @@ struct BuildSpec {
     std::string webhook;  // http:// URL POSTed the build's JSON at each state; empty: none
     // Recorded as Build1.Submitter; absent: the caller's user name.
     std::optional<std::string> submitter;
+    // Remote repositories added to the kickstart: name -> base URL.
+    std::map<std::string, std::string> repos;
+    // The release's updates / updates-testing repositories ([release.*] of
+    // imagebuild.conf) added to the kickstart.
+    bool updates = false;
+    bool updatesTesting = false;
+    // RPMs of the side repository (D-Bus only): the client's file name (for
+    // messages) -> an fd to read the file from. Never recorded: the agent
+    // copies the files into the build's repository and records what they are.
+    std::map<std::string, sdbus::UnixFd> rpms;
 };
 
 // What a host builds, to check a spec against.

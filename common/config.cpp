@@ -17,6 +17,7 @@
 #include "common/config_problems.hpp"
 #include "common/http_url.hpp"
 #include "common/ini_file.hpp"
+#include "common/side_repos.hpp"
 
 namespace imagebuild {
 
@@ -306,6 +307,42 @@ WebhookConfig checkWebhook(const Checker& check, const std::map<std::string, Loc
     return webhook;
 }
 
+// An updates URL template: checked as a repository URL once {release} and
+// {arch} are filled in; empty is allowed (no such repository).
+void checkUpdatesUrl(const Checker& check, const std::string& key, const Located& v) {
+    if (v.value.empty()) {
+        return;
+    }
+    if (auto problem = repoUrlProblem(expandRepoTemplate(v.value, "39", "x86_64"));
+        !problem.empty()) {
+        check.fail(v.line, fmt::format("{} \"{}\" {}", key, v.value, problem));
+    }
+}
+
+ReleaseRepos checkReleaseRepos(const Checker& check, const std::map<std::string, Located>& e,
+                               ReleaseRepos repos) {
+    if (auto it = e.find("updates"); it != e.end()) {
+        checkUpdatesUrl(check, "updates", it->second);
+        repos.updates = it->second.value;
+    }
+    if (auto it = e.find("updates_testing"); it != e.end()) {
+        checkUpdatesUrl(check, "updates_testing", it->second);
+        repos.updatesTesting = it->second.value;
+    }
+    return repos;
+}
+
+RepositoriesConfig checkRepositories(const Checker& check,
+                                     const std::map<std::string, Located>& e) {
+    check.knownKeys("repositories", e, {"updates", "updates_testing", "max_upload"});
+    RepositoriesConfig repositories;
+    repositories.defaults = checkReleaseRepos(check, e, repositories.defaults);
+    if (auto it = e.find("max_upload"); it != e.end()) {
+        repositories.maxUploadBytes = check.size("max_upload", it->second);
+    }
+    return repositories;
+}
+
 ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
                     const std::map<std::string, Located>& e) {
     if (!isName(name)) {
@@ -394,19 +431,29 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     config.mail = checkMail(check, raw.sections["mail"]);
     config.retention = checkRetention(check, raw.sections["retention"]);
     config.webhook = checkWebhook(check, raw.sections["webhook"]);
+    config.repositories = checkRepositories(check, raw.sections["repositories"]);
     applyForwarderPublicUrl(raw.sections["forwarder"], config);
     for (const auto& section : raw.sectionOrder) {
         int line = raw.sectionLines[section];
         // [forwarder] shares the file and is the forwarder's to check.
         if (section == "host" || section == "staging" || section == "mail" ||
-            section == "retention" || section == "webhook" || section == "forwarder") {
+            section == "retention" || section == "webhook" || section == "forwarder" ||
+            section == "repositories") {
+            continue;
+        }
+        if (section.rfind("release.", 0) == 0) {
+            auto release = section.substr(8);
+            check.knownKeys(section, raw.sections[section], {"updates", "updates_testing"});
+            config.repositories.releases[release] =
+                checkReleaseRepos(check, raw.sections[section], config.repositories.defaults);
             continue;
         }
         if (section.rfind("type.", 0) != 0) {
             int at = raw.sections[section].begin()->second.line;
             check.fail(line ? line : at,
                        fmt::format("unknown section [{}]; known: [host], [staging], [mail], "
-                                   "[retention], [webhook], [forwarder], [type.<name>]",
+                                   "[retention], [webhook], [repositories], [forwarder], "
+                                   "[release.<name>], [type.<name>]",
                                    section));
         }
         auto name = section.substr(5);
@@ -419,6 +466,14 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
                         fileName, raw.lineCount + 1));
     }
     return config;
+}
+
+std::string updatesUrlFor(const RepositoriesConfig& repositories, const std::string& release,
+                          const std::string& arch, bool testing) {
+    auto it = repositories.releases.find(release);
+    const auto& repos = it == repositories.releases.end() ? repositories.defaults : it->second;
+    const auto& url = testing ? repos.updatesTesting : repos.updates;
+    return url.empty() ? std::string() : expandRepoTemplate(url, release, arch);
 }
 
 std::vector<std::string> splitWords(const std::string& value) {

@@ -7,6 +7,8 @@
 //   [mail]                      enabled, from, sendmail, public_url
 //   [retention]                 max_age, max_total_size
 //   [webhook]                   url, allow_private
+//   [repositories]              updates, updates_testing, max_upload
+//   [release.<name>]            updates, updates_testing
 //   [type.<name>]               command (argv template), tools, sandbox,
 //                               network, artifacts, description
 //
@@ -109,14 +111,41 @@ struct WebhookConfig {
     bool allowPrivate = false;
 };
 
+// The updates repositories of one release: URL templates ({release},
+// {arch}); an empty one: the release has none.
+struct ReleaseRepos {
+    std::string updates;
+    std::string updatesTesting;
+};
+
+// [repositories] and [release.<name>]: what --updates / --updates-testing
+// add, and how much a build's side RPMs may weigh.
+struct RepositoriesConfig {
+    // The defaults, Fedora's on its primary mirror; [release.<name>]
+    // overrides them for one release (rawhide: no updates repositories).
+    ReleaseRepos defaults{
+        "https://dl.fedoraproject.org/pub/fedora/linux/updates/{release}/Everything/{arch}/",
+        "https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/{release}/Everything/"
+        "{arch}/"};
+    std::map<std::string, ReleaseRepos> releases;
+    // All side RPMs of one build together.
+    std::uint64_t maxUploadBytes = std::uint64_t{1} << 30;
+};
+
 struct Config {
     HostConfig host;
     StagingConfig staging;
     MailConfig mail;
     RetentionConfig retention;
     WebhookConfig webhook;
+    RepositoriesConfig repositories;
     std::map<std::string, ImageType> types;
 };
+
+// The base URL of release's updates (testing: updates-testing) repository
+// for arch, from [release.<release>] or [repositories]; empty: none.
+std::string updatesUrlFor(const RepositoriesConfig& repositories, const std::string& release,
+                          const std::string& arch, bool testing);
 
 // fileName is only used in messages. Throws ConfigError("file:line: ...").
 Config parseConfig(std::string_view text, const std::string& fileName);

@@ -24,6 +24,11 @@ inline constexpr const char* kInternal = "org.imagebuild.Error.Internal";
 inline constexpr const char* kNoSpace = "org.imagebuild.Error.NoSpace";
 // The agent's configuration file is invalid; the message says file:line.
 inline constexpr const char* kConfigInvalid = "org.imagebuild.Error.ConfigInvalid";
+// An uploaded side RPM is refused (not an RPM, a source package, another
+// arch, the same package twice); the message names the file.
+inline constexpr const char* kInvalidPackage = "org.imagebuild.Error.InvalidPackage";
+// The side RPMs weigh more than [repositories] max_upload.
+inline constexpr const char* kUploadTooLarge = "org.imagebuild.Error.UploadTooLarge";
 }  // namespace error
 
 }  // namespace imagebuild::dbus_names

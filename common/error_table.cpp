@@ -29,6 +29,9 @@ constexpr std::array kRows{
     ErrorRow{e::kQueueFull,       503, "QueueFull",       kExitFailure,      "The build queue of this host is full; try again later"},
     ErrorRow{e::kAlreadyFinished, 409, "AlreadyFinished", kExitFailure,      "The build has already ended"},
     ErrorRow{e::kInternal,        500, "Internal",        kExitFailure,      "The imagebuild agent failed"},
+    // Side RPMs uploaded with a Submit (--rpm).
+    ErrorRow{e::kInvalidPackage,  400, "InvalidPackage",  kExitUsage,        "An uploaded package was refused"},
+    ErrorRow{e::kUploadTooLarge,  413, "UploadTooLarge",  kExitUsage,        "The upload is larger than this host takes"},
     // The host's disk is full or below [host] min_free: 507 Insufficient Storage.
     ErrorRow{e::kNoSpace,         507, "NoSpace",         kExitNoSpace,      "The build host is out of disk space"},
     // The agent answers, but its configuration is broken: an operator's job.

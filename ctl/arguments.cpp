@@ -61,6 +61,15 @@ void addBuild(CLI::App& app, BuildOptions& b) {
     sub->add_option("--label", b.labels, "A label K=V (repeatable)")
         ->type_name("K=V")
         ->allow_extra_args(false);
+    sub->add_option("--rpm", b.rpms, "Put this RPM into the build's side repository (repeatable)")
+        ->type_name("FILE")
+        ->allow_extra_args(false);
+    sub->add_option("--repo", b.repos, "Add a repository NAME=URL to the kickstart (repeatable)")
+        ->type_name("NAME=URL")
+        ->allow_extra_args(false);
+    sub->add_flag("--updates", b.updates, "Add the release's updates repository");
+    sub->add_flag("--updates-testing", b.updatesTesting,
+                  "Add the release's updates-testing repository");
     auto* wait = sub->add_flag("--wait", b.wait, "Wait for the build to end; exit with its result");
     auto* follow = sub->add_flag("--follow", b.follow,
                                  "Stream the log until the build ends; exit with its result");

@@ -50,6 +50,10 @@ struct BuildOptions {
     std::vector<std::string> notify;
     std::optional<std::uint64_t> timeoutSec;
     std::vector<std::string> labels;
+    std::vector<std::string> rpms;   // --rpm FILE
+    std::vector<std::string> repos;  // --repo NAME=URL
+    bool updates = false;
+    bool updatesTesting = false;
     bool wait = false;
     bool follow = false;
 };

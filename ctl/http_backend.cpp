@@ -76,6 +76,12 @@ public:
         : url_(std::move(url)), endpoint_(parseUrl(url_)), token_(std::move(token)) {}
 
     BuildInfo submit(const BuildSpec& spec) override {
+        if (!spec.rpms.empty()) {
+            throw CtlError(kExitUsage,
+                           "--rpm is not supported over -H: side RPMs are uploaded "
+                           "over D-Bus only; run imagebuildctl build --rpm on the "
+                           "build host");
+        }
         return json(http::verb::post, "/v1/builds", specToJson(spec).dump()).get<BuildInfo>();
     }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "common/side_repos.hpp"
 #include "ctl/ctl_error.hpp"
 
 namespace imagebuild::ctl {
@@ -89,15 +90,12 @@ const std::map<std::string, Unhonoured>& unhonouredKeys() {
         {"nosource", {Fate::kWarn, "source packages are never included"}},
         {"nvr",
          {Fate::kRefuseIfSet,
-          "extra packages from Koji builds are not supported; add a repo "
-          "line and the package to the kickstart"}},
+          "extra packages from Koji builds are not fetched; download them and give "
+          "each with --rpm FILE (and the package in the kickstart's %packages)"}},
         {"bid",
          {Fate::kRefuseIfSet,
-          "extra packages from Koji build ids are not supported; add a "
-          "repo line and the package to the kickstart"}},
-        {"updates", {Fate::kRefuseIfSet, "repositories come from the kickstart's repo lines"}},
-        {"updates-testing",
-         {Fate::kRefuseIfSet, "repositories come from the kickstart's repo lines"}},
+          "extra packages from Koji build ids are not fetched; download them and give "
+          "each with --rpm FILE (and the package in the kickstart's %packages)"}},
         {"sourceisos", {Fate::kRefuseIfSet, "source ISOs are not built"}},
     };
     return keys;
@@ -170,12 +168,32 @@ private:
             if (e.value != "all" && !e.value.empty()) {
                 error(e, "only complete composes are built (stage=all)");
             }
-        } else if (endsWith(e.key, "_url") || endsWith(e.key, "_mirror")) {
+        } else if (e.key == "updates" || e.key == "updates-testing") {
+            (e.key == "updates" ? out_.spec.updates : out_.spec.updatesTesting) = isSet(e.value);
+        } else if (endsWith(e.key, "_url")) {
+            mapRepo(e);
+        } else if (endsWith(e.key, "_mirror")) {
             if (!e.value.empty()) {
-                error(e, "repositories come from the kickstart's repo lines; add one there");
+                error(e, "mirror lists are not supported; give the repository's base URL as " +
+                             e.key.substr(0, e.key.size() - 7) + "_url");
             }
         } else {
             mapUnhonoured(e);
+        }
+    }
+
+    // NAME_url = URL: a repository named NAME (--repo NAME=URL).
+    void mapRepo(const Entry& e) {
+        if (e.value.empty()) {
+            return;
+        }
+        auto name = e.key.substr(0, e.key.size() - 4);
+        if (auto problem = repoNameProblem(name); !problem.empty()) {
+            error(e, "the repository name " + problem);
+        } else if (auto urlProblem = repoUrlProblem(e.value); !urlProblem.empty()) {
+            error(e, "the URL " + urlProblem);
+        } else {
+            out_.spec.repos[name] = e.value;
         }
     }
 

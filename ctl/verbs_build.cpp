@@ -10,6 +10,7 @@
 #include "ctl/ctl_error.hpp"
 #include "ctl/journal_log.hpp"
 #include "ctl/legacy_config.hpp"
+#include "ctl/side_repo_options.hpp"
 #include "ctl/verbs.hpp"
 
 namespace imagebuild::ctl {
@@ -75,6 +76,12 @@ BuildSpec specFrom(const BuildOptions& o) {
     if (o.timeoutSec) {
         request.timeoutSec = *o.timeoutSec;
     }
+    request.rpms = openRpms(o.rpms);
+    for (const auto& [name, url] : parseRepos(o.repos)) {
+        request.repos[name] = url;
+    }
+    request.updates = request.updates || o.updates;
+    request.updatesTesting = request.updatesTesting || o.updatesTesting;
     request.kickstart = flattenKickstart(kickstartPath);
     return request;
 }

@@ -1,6 +1,7 @@
 #include "common/build_spec.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "read_doc.hpp"
 
@@ -67,7 +68,8 @@ TEST(BuildSpec, UnknownKeyListsTheAllowedOnes) {
     EXPECT_EQ(field, "colour");
     EXPECT_EQ(message,
               "unknown spec field 'colour'; allowed fields: type, arch, release, "
-              "kickstart, name, notify, timeout_sec, labels, webhook, submitter");
+              "kickstart, name, notify, timeout_sec, labels, webhook, submitter, repos, "
+              "updates, updates_testing, rpms");
 }
 
 TEST(BuildSpec, WrongTypesNameFieldAndSignature) {
@@ -256,8 +258,17 @@ Spec everyKey() {
     s["labels"] = sdbus::Variant(std::map<std::string, std::string>{{"team", "qa"}, {"t", "x=y"}});
     s["webhook"] = sdbus::Variant(std::string("http://ci:8080/hook"));
     s["submitter"] = sdbus::Variant(std::string("alice"));
+    s["repos"] = sdbus::Variant(
+        std::map<std::string, std::string>{{"extras", "https://example.org/extras/"}});
+    s["updates"] = sdbus::Variant(true);
+    s["updates_testing"] = sdbus::Variant(true);
+    s["rpms"] = sdbus::Variant(
+        std::map<std::string, sdbus::UnixFd>{{"foo.rpm", sdbus::UnixFd(STDIN_FILENO)}});
     return s;
 }
+
+// Open files travel over D-Bus only: JSON keeps their names, not them.
+const std::string kDbusOnly = "rpms";
 
 // The part of text from the first `from` to the next `to` after it.
 std::string between(const std::string& text, const std::string& from, const std::string& to) {
@@ -281,13 +292,20 @@ TEST(BuildSpec, KeysSurviveEveryShape) {
     }
     EXPECT_EQ(in.size(), imagebuild::specKeys().size());
     auto spec = specFromVariants(in);
+    EXPECT_EQ(imagebuild::specToVariants(spec).size(), in.size());
     auto json = imagebuild::specToJson(spec);
+    EXPECT_EQ(json[kDbusOnly], nlohmann::json::array({"foo.rpm"}));
+    json.erase(kDbusOnly);
+    in.erase(kDbusOnly);
     BuildSpec back;
     imagebuild::readSpecKeys(json, back);
     imagebuild::validateSpec(back);
     auto out = imagebuild::specToVariants(back);
     ASSERT_EQ(out.size(), in.size());
     for (const auto& key : imagebuild::specKeys()) {
+        if (key.name == kDbusOnly) {
+            continue;
+        }
         ASSERT_EQ(json.count(key.name), 1u) << key.name;
         ASSERT_EQ(out.count(key.name), 1u) << key.name;
         EXPECT_EQ(out.at(key.name).peekValueType(), key.dbusType) << key.name;
@@ -338,5 +356,71 @@ TEST(BuildSpec, EveryKeyIsDocumented) {
             EXPECT_NE(http.find("`" + key.formField + "`"), std::string::npos)
                 << "the form of POST /v1/builds does not name its field " << key.formField;
         }
+    }
+}
+
+TEST(BuildSpec, TakesRepositoriesAndUpdatesOverDbus) {
+    auto s = good();
+    s["repos"] = sdbus::Variant(
+        std::map<std::string, std::string>{{"extras", "https://example.org/extras/"}});
+    s["updates"] = sdbus::Variant(true);
+    s["updates_testing"] = sdbus::Variant(false);
+    BuildSpec b = specFromVariants(s);
+    EXPECT_EQ(b.repos.at("extras"), "https://example.org/extras/");
+    EXPECT_TRUE(b.updates);
+    EXPECT_FALSE(b.updatesTesting);
+}
+
+TEST(BuildSpec, RefusesARepositoryUrlThatIsNotHttpOrFileByName) {
+    auto [field, message] = errorOf(with("repos", sdbus::Variant(std::map<std::string, std::string>{
+                                                      {"old", "ftp://example.org/os/"}})));
+    EXPECT_EQ(field, "repos");
+    EXPECT_NE(message.find("repository old"), std::string::npos) << message;
+    EXPECT_NE(message.find("allowed: http://, https:// and file:///"), std::string::npos)
+        << message;
+    auto [field2, message2] = errorOf(
+        with("repos",
+             sdbus::Variant(std::map<std::string, std::string>{{"imagebuild-side", "file:///x"}})));
+    EXPECT_EQ(field2, "repos");
+    EXPECT_NE(message2.find("kept for the repositories"), std::string::npos) << message2;
+}
+
+TEST(BuildSpec, UpdatesMustBeABoolean) {
+    auto [field, message] = errorOf(with("updates", sdbus::Variant(std::string("yes"))));
+    EXPECT_EQ(field, "updates");
+    EXPECT_NE(message.find("type 'b'"), std::string::npos) << message;
+}
+
+TEST(BuildSpec, RpmsAreFileDescriptorsByName) {
+    auto [field, message] = errorOf(with("rpms", sdbus::Variant(std::vector<std::string>{"a"})));
+    EXPECT_EQ(field, "rpms");
+    EXPECT_NE(message.find("type 'a{sh}'"), std::string::npos) << message;
+    auto s = good();
+    s["rpms"] = sdbus::Variant(
+        std::map<std::string, sdbus::UnixFd>{{"foo.rpm", sdbus::UnixFd(STDIN_FILENO)}});
+    EXPECT_EQ(specFromVariants(s).rpms.count("foo.rpm"), 1u);
+    auto [field2, message2] = errorOf(
+        with("rpms",
+             sdbus::Variant(std::map<std::string, sdbus::UnixFd>{{"a/b.rpm", sdbus::UnixFd(0)}})));
+    EXPECT_EQ(field2, "rpms");
+    EXPECT_NE(message2.find("without '/'"), std::string::npos) << message2;
+}
+
+TEST(BuildSpec, JsonTakesRepositoriesButNotRpms) {
+    auto j = nlohmann::json{{"type", "oemdrv"},
+                            {"arch", "x86_64"},
+                            {"release", "40"},
+                            {"kickstart", "lang en_US\n"},
+                            {"repos", {{"extras", "file:///srv/extras"}}},
+                            {"updates_testing", true}};
+    auto b = specFromJson(j);
+    EXPECT_EQ(b.repos.at("extras"), "file:///srv/extras");
+    EXPECT_TRUE(b.updatesTesting);
+    j["rpms"] = nlohmann::json::array();
+    try {
+        specFromJson(j);
+        FAIL() << "rpms in JSON was taken";
+    } catch (const SpecError& e) {
+        EXPECT_EQ(e.field(), "rpms");
     }
 }

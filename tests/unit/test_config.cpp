@@ -156,7 +156,7 @@ TEST(Config, TypeErrorsNameFileAndLine) {
     EXPECT_EQ(
         errorOf("[types]\ncommand = true\n"),
         "test.conf:1: unknown section [types]; known: [host], [staging], [mail], [retention], "
-        "[webhook], [forwarder], [type.<name>]");
+        "[webhook], [repositories], [forwarder], [release.<name>], [type.<name>]");
 }
 
 TEST(Config, OverlongLineIsAnErrorNotATruncation) {
@@ -187,4 +187,55 @@ TEST(Config, OnlyTypesWithInstalledToolsAreAvailable) {
     EXPECT_EQ(imagebuild::availableTypes(c), std::vector<std::string>{"here"});
     EXPECT_EQ(imagebuild::findProgram("sh").front(), '/');
     EXPECT_EQ(imagebuild::findProgram("../sh"), "");
+}
+
+TEST(Config, UpdatesRepositoriesDefaultToFedorasAndAreSetPerRelease) {
+    auto c = parseConfig(R"([repositories]
+max_upload = 10M
+
+[release.rawhide]
+updates =
+updates_testing =
+
+[release.40]
+updates = http://mirror.lan/updates/{release}/{arch}/
+
+[type.oemdrv]
+command = true
+)",
+                         "test.conf");
+    EXPECT_EQ(c.repositories.maxUploadBytes, 10u << 20);
+    EXPECT_EQ(updatesUrlFor(c.repositories, "39", "x86_64", false),
+              "https://dl.fedoraproject.org/pub/fedora/linux/updates/39/Everything/x86_64/");
+    EXPECT_EQ(updatesUrlFor(c.repositories, "39", "aarch64", true),
+              "https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/39/Everything/"
+              "aarch64/");
+    EXPECT_EQ(updatesUrlFor(c.repositories, "40", "x86_64", false),
+              "http://mirror.lan/updates/40/x86_64/");
+    // Not overridden in [release.40]: the default.
+    EXPECT_EQ(updatesUrlFor(c.repositories, "40", "x86_64", true),
+              "https://dl.fedoraproject.org/pub/fedora/linux/updates/testing/40/Everything/"
+              "x86_64/");
+    EXPECT_EQ(updatesUrlFor(c.repositories, "rawhide", "x86_64", false), "");
+    EXPECT_EQ(updatesUrlFor(c.repositories, "rawhide", "x86_64", true), "");
+}
+
+TEST(Config, AnUpdatesUrlThatIsNotARepositoryUrlIsAnError) {
+    try {
+        parseConfig("[release.40]\nupdates = ftp://mirror/{release}/\n[type.a]\ncommand = true\n",
+                    "test.conf");
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("test.conf:2: updates \"ftp://mirror/{release}/\""),
+                  std::string::npos)
+            << e.what();
+    }
+    try {
+        parseConfig("[release.40]\nmirror = x\n[type.a]\ncommand = true\n", "test.conf");
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown key 'mirror' in [release.40]"),
+                  std::string::npos)
+            << e.what();
+    }
 }

@@ -192,3 +192,13 @@ TEST(CtlArguments, IdsMustBeBuildIds) {
     EXPECT_THAT(ok({"wait", "a-1", "b.example.org-22"}).ids,
                 ::testing::ElementsAre("a-1", "b.example.org-22"));
 }
+
+TEST(CtlArguments, BuildWithSideRpmsRepositoriesAndUpdates) {
+    auto inv =
+        ok({"build", "ks.cfg", "-t", "live", "-a", "x86_64", "-r", "40", "--rpm", "a.rpm", "--rpm",
+            "b.rpm", "--repo", "extras=https://example.org/x/", "--updates", "--updates-testing"});
+    EXPECT_THAT(inv.build.rpms, ::testing::ElementsAre("a.rpm", "b.rpm"));
+    EXPECT_THAT(inv.build.repos, ::testing::ElementsAre("extras=https://example.org/x/"));
+    EXPECT_TRUE(inv.build.updates);
+    EXPECT_TRUE(inv.build.updatesTesting);
+}

@@ -7,6 +7,7 @@
 
 #include "ctl/ctl_error.hpp"
 #include "ctl/legacy_config.hpp"
+#include "ctl/side_repo_options.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::ctl;
@@ -83,6 +84,9 @@ config=/abs/boot.ks
                                   "b.conf");
     EXPECT_EQ(mapped.spec.release, "17");
     EXPECT_EQ(mapped.kickstartPath, "/abs/boot.ks");
+    EXPECT_FALSE(mapped.spec.updates);
+    EXPECT_FALSE(mapped.spec.updatesTesting);
+    EXPECT_TRUE(mapped.spec.repos.empty());
     EXPECT_TRUE(mapped.warnings.empty());
 }
 
@@ -107,11 +111,30 @@ TEST(CtlLegacyConfig, KeysThatWouldBuildSomethingElseAreErrors) {
     auto base = std::string("[DEFAULT]\ntype=boot\narch=x86_64\n[boot]\nrelease=17\nconfig=a.ks\n");
     EXPECT_THAT(errorOf(base + "nvr=wget-1.13.4-4.fc17\n"),
                 HasSubstr("[boot] nvr=wget-1.13.4-4.fc17"));
-    EXPECT_THAT(errorOf(base + "updates=1\n"), HasSubstr("[boot] updates=1: repositories"));
-    EXPECT_THAT(errorOf(base + "17_url=http://x/os\n"), HasSubstr("[boot] 17_url=http://x/os"));
+    EXPECT_THAT(errorOf(base + "17_mirror=http://x/mirrorlist\n"),
+                HasSubstr("[boot] 17_mirror=http://x/mirrorlist: mirror lists are not supported; "
+                          "give the repository's base URL as 17_url"));
+    EXPECT_THAT(errorOf(base + "extra_url=ftp://x/os\n"),
+                HasSubstr("[boot] extra_url=ftp://x/os: the URL has the scheme ftp:"));
+    EXPECT_THAT(errorOf(base + "imagebuild-side_url=http://x/os\n"),
+                HasSubstr("the repository name starts with \"imagebuild-\""));
     EXPECT_THAT(errorOf(base + "version=18\n"),
                 HasSubstr("[boot] version=18: differs from release 17"));
     EXPECT_THAT(errorOf(base + "stage=gather\n"), HasSubstr("stage=gather"));
+}
+
+TEST(CtlLegacyConfig, UpdatesAndRepositoryKeysMapOntoTheRequest) {
+    auto mapped = mapLegacyConfig(
+        "[DEFAULT]\ntype=boot\narch=x86_64\n[boot]\nrelease=17\nconfig=a.ks\nupdates=1\n"
+        "updates-testing=yes\n17_url=http://x/os\nextras_url=file:///srv/extras\n",
+        "b.conf");
+    const auto& r = mapped.spec;
+    EXPECT_TRUE(r.updates);
+    EXPECT_TRUE(r.updatesTesting);
+    EXPECT_EQ(r.repos.size(), 2u);
+    EXPECT_EQ(r.repos.at("17"), "http://x/os");
+    EXPECT_EQ(r.repos.at("extras"), "file:///srv/extras");
+    EXPECT_TRUE(mapped.warnings.empty());
 }
 
 TEST(CtlLegacyConfig, EveryErrorIsReportedAtOnce) {
@@ -161,4 +184,54 @@ TEST(CtlLegacyConfig, MissingFileIsNamed) {
     } catch (const CtlError& e) {
         EXPECT_THAT(e.what(), HasSubstr("/nonexistent/imagebuild.conf: cannot read"));
     }
+}
+
+TEST(CtlBuildRequest, RepoArgumentsAreNameEqualsAUsableUrl) {
+    auto repos = parseRepos({"extras=https://example.org/x/", "local=file:///srv/repo"});
+    EXPECT_EQ(repos.at("extras"), "https://example.org/x/");
+    EXPECT_EQ(repos.at("local"), "file:///srv/repo");
+    auto errorOfRepo = [](const std::string& arg) {
+        try {
+            parseRepos({arg});
+        } catch (const CtlError& e) {
+            EXPECT_EQ(e.exitCode(), kExitUsage);
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_THAT(errorOfRepo("extras"), HasSubstr("expected NAME=URL"));
+    EXPECT_THAT(errorOfRepo("old=ftp://x/"), HasSubstr("--repo 'old=ftp://x/': the URL has the "
+                                                       "scheme ftp:; allowed: http://, https:// "
+                                                       "and file:///"));
+    EXPECT_THAT(errorOfRepo("imagebuild-side=file:///x"), HasSubstr("the name starts with"));
+    try {
+        parseRepos({"a=http://x/", "a=http://y/"});
+        FAIL() << "no error";
+    } catch (const CtlError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("another --repo is named a"));
+    }
+}
+
+TEST(CtlBuildRequest, RpmsThatCannotBeOpenedOrShareANameAreRefused) {
+    try {
+        openRpms({"/nonexistent/foo.rpm"});
+        FAIL() << "no error";
+    } catch (const CtlError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("--rpm /nonexistent/foo.rpm: cannot open it"));
+    }
+    try {
+        openRpms({"/dev/null", "/dev/../dev/null"});
+        FAIL() << "no error";
+    } catch (const CtlError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("another --rpm has the file name null"));
+    }
+    BuildSpec spec;
+    spec.rpms = openRpms({"/dev/null"});
+    spec.repos = {{"extras", "http://x/"}};
+    spec.updates = true;
+    auto variants = specToVariants(spec);
+    EXPECT_EQ(variants.count("rpms"), 1u);
+    EXPECT_EQ(variants.count("repos"), 1u);
+    EXPECT_EQ(variants.count("updates"), 1u);
+    EXPECT_EQ(variants.count("updates_testing"), 0u);
 }

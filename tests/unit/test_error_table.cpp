@@ -47,6 +47,8 @@ const std::vector<std::string> kAgentNames{
     dbus_names::error::kQueueFull,
     dbus_names::error::kAlreadyFinished,
     dbus_names::error::kInternal,
+    dbus_names::error::kInvalidPackage,
+    dbus_names::error::kUploadTooLarge,
     // The agent refuses ListBuilds filters of the wrong shape with the bus's own.
     "org.freedesktop.DBus.Error.InvalidArgs",
 };

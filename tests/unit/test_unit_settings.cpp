@@ -29,7 +29,10 @@ command = sh -c "exit 0" {outdir}/{name}.iso {ks} {arch}-{release}
     StateStore store(dir_);
     BuildRecord r;
     r.id = "h-3";
-    r.spec = BuildSpec{"oemdrv", "x86_64", "40", "", "my image", {}, 0, {}, "", {}};
+    r.spec.type = "oemdrv";
+    r.spec.arch = "x86_64";
+    r.spec.release = "40";
+    r.spec.name = "my image";
     r.timeoutUSec = 5'000'000;
     auto u = unitSettingsFor(r, c.types.at("oemdrv"), c, store,
                              HelperPaths{"/usr/libexec/rec", "/usr/libexec/hook", ""});

@@ -73,6 +73,9 @@ private:
         override;
     bool Pinned() override { return record_.pinned; }
     std::string RetryOf() override { return record_.retryOf; }
+    int32_t Priority() override { return record_.spec.priority; }
+    bool Stalled() override { return record_.stalledSince != 0; }
+    uint64_t StalledSince() override { return record_.stalledSince; }
 
     const BuildRecord& record_;
     BuildOwner& owner_;

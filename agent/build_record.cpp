@@ -67,6 +67,9 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"cancel_requested", r.cancelRequested},
         {"pinned", r.pinned},
         {"retry_of", r.retryOf},
+        {"priority", r.spec.priority},
+        {"stalled_since", r.stalledSince},
+        {"cancel_reason", r.cancelReason},
     };
 }
 
@@ -109,7 +112,10 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     if (auto it = j.find("pinned"); it != j.end()) {  // absent in records of older agents
         it->get_to(r.pinned);
     }
-    r.retryOf = j.value("retry_of", std::string());  // absent in records of older agents
+    r.retryOf = j.value("retry_of", std::string());          // absent in records of older agents
+    r.spec.priority = j.value("priority", std::int32_t{0});  // absent in older records
+    r.cancelReason = j.value("cancel_reason", std::string());
+    r.stalledSince = j.value("stalled_since", std::uint64_t{0});
     const auto& states = allBuildStates();
     if (std::find(states.begin(), states.end(), r.state) == states.end()) {
         throw std::invalid_argument("bad state \"" + r.state + "\"");

@@ -94,6 +94,11 @@ private:
                    const std::string& what, std::function<void()> allowed);
     void submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
                           const BuildSpec& spec);
+    // allowed() at once for a priority up to normal; above it, when polkit
+    // grants org.imagebuild.manage (verb "priority").
+    void authorizePriority(const Caller& caller, std::int32_t priority,
+                           const std::shared_ptr<SubmitReply>& reply, const std::string& id,
+                           std::function<void()> allowed);
 
     // Every call: a record a full disk kept in memory is written as soon as
     // a call finds space again.

@@ -36,6 +36,8 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
     takeProperty(properties, "Notify", info.notify);
     takeProperty(properties, "Pinned", info.pinned);
     takeProperty(properties, "RetryOf", info.retryOf);
+    takeProperty(properties, "Priority", info.priority);
+    takeProperty(properties, "StalledSince", info.stalledSince);
     std::vector<ArtifactTuple> artifacts;
     takeProperty(properties, "Artifacts", artifacts);
     for (const auto& a : artifacts) {
@@ -62,6 +64,8 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
     info.startedAt = row.get<10>();
     info.finishedAt = row.get<11>();
     info.retryOf = row.get<13>();
+    info.priority = row.get<14>();
+    info.stalledSince = row.get<15>();
     info.listRow = true;
     if (auto id = BuildId::parse(info.id)) {
         info.host = id->host;

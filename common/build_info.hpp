@@ -42,13 +42,18 @@ struct BuildInfo {
     std::map<std::string, std::string> labels;
     std::vector<std::string> notify;
     std::vector<Artifact> artifacts;
-    bool pinned = false;  // kept by the host's cleanup whatever its age
-    std::string retryOf;  // the build this one re-runs (Build1.RetryOf); empty if none
+    bool pinned = false;        // kept by the host's cleanup whatever its age
+    std::string retryOf;        // the build this one re-runs (Build1.RetryOf); empty if none
+    std::int32_t priority = 0;  // queue order, higher first; 0 normal (Build1.Priority)
+    // When its log last fell silent for the type's stall_timeout, usec since
+    // the epoch; 0 when not stalled (Build1.StalledSince).
+    std::uint64_t stalledSince = 0;
     // A row of a list (ListBuilds, GET /v1/builds): only the row's fields are
     // known; the others hold defaults that must not be shown as facts.
     bool listRow = false;
 
     bool finished() const { return finishedAt != 0 || !result.empty(); }
+    bool stalled() const { return stalledSince != 0; }
 };
 
 // From org.freedesktop.DBus.Properties.GetAll("org.imagebuild.Build1").
@@ -58,12 +63,12 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
 
 // One row of BuildManager1.ListBuilds: id, type, arch, release, name,
 // submitter, state, result, submitter_uid, submitted_at, started_at,
-// finished_at, path, retry_of (last, so positional readers of the older
-// row keep their columns).
+// finished_at, path, retry_of, priority, stalled_since (added last, so
+// positional readers of the older row keep their columns).
 using BuildListRow =
     sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
                   std::string, std::string, std::uint32_t, std::uint64_t, std::uint64_t,
-                  std::uint64_t, sdbus::ObjectPath, std::string>;
+                  std::uint64_t, sdbus::ObjectPath, std::string, std::int32_t, std::uint64_t>;
 BuildInfo buildInfoFromListRow(const BuildListRow& row);
 
 // The states a build can be in, in lifecycle order.

@@ -41,7 +41,10 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"submitted_at", info.submittedAt},
                        {"started_at", info.startedAt},
                        {"finished_at", info.finishedAt},
-                       {"retry_of", info.retryOf}};
+                       {"retry_of", info.retryOf},
+                       {"priority", info.priority},
+                       {"stalled", info.stalled()},
+                       {"stalled_since", info.stalledSince}};
     if (info.listRow) {
         return;
     }
@@ -80,6 +83,8 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "artifacts", info.artifacts);
     optional(j, "pinned", info.pinned);
     optional(j, "retry_of", info.retryOf);
+    optional(j, "priority", info.priority);
+    optional(j, "stalled_since", info.stalledSince);
     info.listRow = !j.contains("artifacts");
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "common/http_url.hpp"
 
@@ -12,9 +13,9 @@ namespace imagebuild {
 
 namespace {
 
-const std::vector<std::string> kKeys = {"type",    "arch",     "release",     "kickstart",
-                                        "name",    "notify",   "timeout_sec", "labels",
-                                        "webhook", "submitter"};
+const std::vector<std::string> kKeys = {"type",    "arch",      "release",     "kickstart",
+                                        "name",    "notify",    "timeout_sec", "labels",
+                                        "webhook", "submitter", "priority"};
 const std::vector<std::string> kRequired = {"type", "arch", "release", "kickstart"};
 
 constexpr std::size_t kMaxNotify = 16;
@@ -77,6 +78,30 @@ void checkWebhook(const std::string& url) {
     }
 }
 
+void checkPriority(std::int64_t priority) {
+    if (priority < kMinPriority || priority > kMaxPriority) {
+        throw SpecError("priority", fmt::format("spec field 'priority' is {}; allowed: {} to {} "
+                                                "(0 is normal, higher starts first)",
+                                                priority, kMinPriority, kMaxPriority));
+    }
+}
+
+// An integer; one outside int32 is out of range, said with the range.
+std::int32_t priorityFromJson(const nlohmann::json& value) {
+    if (!value.is_number_integer()) {
+        throw SpecError("priority",
+                        fmt::format("spec field 'priority' must be an integer from {} "
+                                    "to {}, got {}",
+                                    kMinPriority, kMaxPriority, value.dump().substr(0, 40)));
+    }
+    auto wide = value.is_number_unsigned()
+                    ? static_cast<std::int64_t>(std::min<std::uint64_t>(
+                          value.get<std::uint64_t>(), std::numeric_limits<std::int64_t>::max()))
+                    : value.get<std::int64_t>();
+    checkPriority(wide);
+    return static_cast<std::int32_t>(wide);
+}
+
 void checkFields(const BuildSpec& s) {
     checkWord("type", s.type, 32);
     checkWord("arch", s.arch, 32);
@@ -110,6 +135,7 @@ void checkFields(const BuildSpec& s) {
     if (!s.webhook.empty()) {
         checkWebhook(s.webhook);
     }
+    checkPriority(s.priority);
     if (s.submitter) {
         if (auto problem = submitterNameProblem(*s.submitter); !problem.empty()) {
             throw SpecError("submitter", "spec field 'submitter' " + problem);
@@ -140,6 +166,9 @@ const char* signatureOf(const std::string& key) {
     }
     if (key == "labels") {
         return "a{ss}";
+    }
+    if (key == "priority") {
+        return "i";
     }
     return "s";
 }
@@ -250,6 +279,8 @@ BuildSpec specFromVariants(const std::map<std::string, sdbus::Variant>& spec) {
             s.webhook = take<std::string>(key, value);
         } else if (key == "submitter") {
             s.submitter = take<std::string>(key, value);
+        } else if (key == "priority") {
+            s.priority = take<std::int32_t>(key, value);
         } else {
             unknownKey(key);
         }
@@ -288,6 +319,8 @@ BuildSpec specFromJson(const nlohmann::json& spec) {
                                                  value.dump().substr(0, 40)));
             }
             s.timeoutSec = value.get<std::uint64_t>();
+        } else if (key == "priority") {
+            s.priority = priorityFromJson(value);
         } else if (key == "labels") {
             s.labels = takeJson<std::map<std::string, std::string>>(key, value,
                                                                     "an object of string values");

@@ -7,6 +7,8 @@
 //   webhook s (http://HOST[:PORT]/PATH, common/http_url.hpp)
 //   submitter s (the name to record instead of the caller's; the agent asks
 //                polkit for org.imagebuild.submit-for)
+//   priority i (kMinPriority to kMaxPriority, 0 normal; higher starts first;
+//               above normal the agent asks polkit for org.imagebuild.manage)
 #pragma once
 
 #include <sdbus-c++/Types.h>
@@ -43,6 +45,8 @@ public:
 inline constexpr std::size_t kMaxKickstartBytes = 1024 * 1024;
 inline constexpr std::uint64_t kMaxTimeoutSec = 7 * 24 * 3600;
 inline constexpr std::size_t kMaxSubmitterChars = 64;
+inline constexpr std::int32_t kMinPriority = -100;
+inline constexpr std::int32_t kMaxPriority = 100;
 
 struct BuildSpec {
     std::string type;
@@ -56,6 +60,8 @@ struct BuildSpec {
     std::string webhook;  // http:// URL POSTed the build's JSON at each state; empty: none
     // Recorded as Build1.Submitter; absent: the caller's user name.
     std::optional<std::string> submitter;
+    // Queue order: higher first, equal first-in first-out; 0 is normal.
+    std::int32_t priority = 0;
 };
 
 // What a host builds, to check a spec against.

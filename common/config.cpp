@@ -25,8 +25,9 @@ namespace {
 const std::vector<std::string> kHostKeys = {
     "arches",     "releases",  "max_parallel", "queue_max",   "idle_exit_sec", "monitor_url",
     "memory_max", "cpu_quota", "tasks_max",    "timeout_sec", "min_free"};
-const std::vector<std::string> kTypeKeys = {"command", "tools",     "sandbox",
-                                            "network", "artifacts", "description"};
+const std::vector<std::string> kTypeKeys = {"command",       "tools",       "sandbox",
+                                            "network",       "artifacts",   "description",
+                                            "stall_timeout", "stall_action"};
 
 using Located = IniValue;
 
@@ -325,6 +326,20 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
     }
     if (auto it = e.find("description"); it != e.end()) {
         t.description = it->second.value;
+    }
+    if (auto it = e.find("stall_timeout"); it != e.end()) {
+        t.stallTimeoutSec = check.number("stall_timeout", it->second, 0, 7 * 86400);
+    }
+    if (auto it = e.find("stall_action"); it != e.end()) {
+        if (it->second.value == "none") {
+            t.stallAction = StallAction::kNone;
+        } else if (it->second.value == "cancel") {
+            t.stallAction = StallAction::kCancel;
+        } else {
+            check.fail(
+                it->second.line,
+                fmt::format("stall_action must be none or cancel, not \"{}\"", it->second.value));
+        }
     }
     return t;
 }

@@ -38,6 +38,9 @@ enum class Sandbox {
               // writes only to its own out/ and work/
 };
 
+// stall_action: kCancel cancels a stalled build ("stalled for 30 min").
+enum class StallAction { kNone, kCancel };
+
 struct ImageType {
     std::string name;
     std::string description;
@@ -46,6 +49,9 @@ struct ImageType {
     Sandbox sandbox = Sandbox::kStrict;
     bool network = false;                // no: the build may open no IP socket
     std::vector<std::string> artifacts;  // globs under {outdir}
+    // A running build whose log is silent this long is stalled; 0: never.
+    std::uint64_t stallTimeoutSec = 30 * 60;
+    StallAction stallAction = StallAction::kNone;  // what a stall does besides being shown
 };
 
 struct HostConfig {

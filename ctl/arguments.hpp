@@ -49,6 +49,7 @@ struct BuildOptions {
     std::string name;
     std::vector<std::string> notify;
     std::optional<std::uint64_t> timeoutSec;
+    std::optional<std::int32_t> priority;
     std::vector<std::string> labels;
     bool wait = false;
     bool follow = false;

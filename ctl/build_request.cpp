@@ -25,6 +25,9 @@ std::map<std::string, sdbus::Variant> toDbusSpec(const BuildRequest& request) {
     if (!request.labels.empty()) {
         spec["labels"] = sdbus::Variant(request.labels);
     }
+    if (request.priority) {
+        spec["priority"] = sdbus::Variant(*request.priority);
+    }
     return spec;
 }
 
@@ -44,6 +47,9 @@ nlohmann::json toJsonSpec(const BuildRequest& request) {
     }
     if (!request.labels.empty()) {
         spec["labels"] = request.labels;
+    }
+    if (request.priority) {
+        spec["priority"] = *request.priority;
     }
     return spec;
 }

@@ -22,6 +22,7 @@ struct BuildRequest {
     std::vector<std::string> notify;
     std::optional<std::uint64_t> timeoutSec;
     std::map<std::string, std::string> labels;
+    std::optional<std::int32_t> priority;
 };
 
 // The Submit spec; optional keys are left out when unset.

@@ -57,6 +57,9 @@ BuildRequest requestFrom(const BuildOptions& o) {
     if (o.timeoutSec) {
         request.timeoutSec = o.timeoutSec;
     }
+    if (o.priority) {
+        request.priority = o.priority;
+    }
     request.kickstart = flattenKickstart(kickstartPath);
     return request;
 }

@@ -77,6 +77,9 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
             {"Notify", fmt::format("{}", fmt::join(b.notify, " "))},
             {"Pinned", b.pinned ? "yes" : "no"},
             {"RetryOf", b.retryOf},
+            {"Priority", std::to_string(b.priority)},
+            {"Stalled", b.stalled() ? "yes" : "no"},
+            {"StalledSince", formatTimestamp(b.stalledSince)},
             {"Artifacts", fmt::format("{}", fmt::join(artifacts, " "))}};
 }
 
@@ -94,11 +97,21 @@ std::vector<std::string> remoteLastLines(Backend& backend, const std::string& id
     return lines;
 }
 
+// "running (stalled 31min 5s)" while its log has been silent for the
+// type's stall_timeout; the state alone otherwise.
+std::string stateWithStall(const BuildInfo& b, std::uint64_t now) {
+    if (!b.stalled() || b.finished()) {
+        return b.state;
+    }
+    return fmt::format("{} (stalled {})", b.state,
+                       formatDuration(now > b.stalledSince ? now - b.stalledSince : 0));
+}
+
 void printStatus(const OutputMode& out, const BuildInfo& b) {
-    std::string state = b.state;
+    std::string state = stateWithStall(b, realtimeUsec());
     std::string color(stateColor(b.state));
     if (out.colors && !color.empty()) {
-        state = color + b.state + "\033[0m";
+        state = color + state + "\033[0m";
     }
     auto dot = out.colors ? color + "●\033[0m" : std::string("●");
     fmt::print("{} {}{} ({} {} {})\n", dot, b.id, b.name.empty() ? "" : " - " + b.name, b.type,
@@ -118,6 +131,7 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
     };
     line("Reason", b.reason);
     line("Retry of", b.retryOf);
+    line("Priority", b.priority == 0 ? std::string("0 (normal)") : std::to_string(b.priority));
     line("Unit", b.unit);
     line("Submitted", formatTimestamp(b.submittedAt));
     line("Started", formatTimestamp(b.startedAt));
@@ -197,7 +211,7 @@ int verbList(Session& session, const ListOptions& options) {
                           {b.type},
                           {b.arch},
                           {b.release},
-                          {b.state, stateColor(b.state)},
+                          {stateWithStall(b, now), stateColor(b.state)},
                           {formatTimestamp(b.submittedAt)},
                           {buildDuration(b.startedAt, b.finishedAt, now)}});
         },

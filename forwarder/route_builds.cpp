@@ -77,6 +77,9 @@ Response handleBuildsPost(App& app, Request& request) {
     } catch (const SpecError& e) {
         return jsonError(400, "InvalidSpec", e.what());
     }
+    if (auto refused = refusePriority(request, spec.priority)) {
+        return *refused;
+    }
     setSubmitter(spec, request.identity);
     if (wasForwarded(request)) {
         return submitLocally(app, spec);

@@ -1,7 +1,11 @@
 #include "forwarder/submit_spec.hpp"
 
+#include "common/build_spec.hpp"
+
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -50,6 +54,18 @@ sdbus::Variant convert(const std::string& key, const json& value) {
         }
         return sdbus::Variant(value.get<std::uint64_t>());
     }
+    if (key == "priority") {
+        using Limits = std::numeric_limits<std::int32_t>;
+        bool fits = value.is_number_unsigned()
+                        ? value.get<std::uint64_t>() <= std::uint64_t{Limits::max()}
+                        : value.is_number_integer() && value.get<std::int64_t>() >= Limits::min() &&
+                              value.get<std::int64_t>() <= Limits::max();
+        if (!fits) {
+            throw SpecError(fmt::format("'priority' must be an integer from {} to {}", kMinPriority,
+                                        kMaxPriority));
+        }
+        return sdbus::Variant(value.get<std::int32_t>());
+    }
     if (key == "labels") {
         if (!value.is_object()) {
             throw SpecError("'labels' must be an object of strings");
@@ -68,7 +84,7 @@ sdbus::Variant convert(const std::string& key, const json& value) {
     }
     throw SpecError(
         fmt::format("unknown key '{}' (allowed: type, arch, release, kickstart, name, notify, "
-                    "timeout_sec, labels, webhook)",
+                    "timeout_sec, labels, webhook, priority)",
                     key));
 }
 
@@ -113,6 +129,9 @@ SubmitSpec parseSubmitSpec(const std::string& body) {
     requireString(j, "kickstart");
     for (const auto& [key, value] : j.items()) {
         spec.dbus[key] = convert(key, value);
+    }
+    if (auto it = spec.dbus.find("priority"); it != spec.dbus.end()) {
+        spec.priority = it->second.get<std::int32_t>();
     }
     return spec;
 }

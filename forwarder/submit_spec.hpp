@@ -1,6 +1,6 @@
 // POST /v1/builds bodies: a JSON object whose keys are the D-Bus Submit spec
 // keys (type, arch, release, kickstart, name, notify, timeout_sec, labels,
-// webhook),
+// webhook, priority),
 // checked here only as far as routing needs; the agent validates the rest.
 #pragma once
 
@@ -15,7 +15,8 @@ struct SubmitSpec {
     std::string type;
     std::string arch;
     std::string release;
-    DbusSpec dbus;  // what Submit gets
+    std::int32_t priority = 0;  // the body's "priority", range-checked by the agent
+    DbusSpec dbus;              // what Submit gets
 };
 
 // Bad input: the message names the key and what was expected.

@@ -65,7 +65,8 @@ TEST(BuildSpec, UnknownKeyListsTheAllowedOnes) {
     EXPECT_EQ(field, "colour");
     EXPECT_EQ(message,
               "unknown spec field 'colour'; allowed fields: type, arch, release, "
-              "kickstart, name, notify, timeout_sec, labels, webhook, submitter");
+              "kickstart, name, notify, timeout_sec, labels, webhook, submitter, "
+              "priority");
 }
 
 TEST(BuildSpec, WrongTypesNameFieldAndSignature) {
@@ -231,4 +232,37 @@ TEST(BuildSpec, SubmitterIsOptionalPrintableUtf8OfAtMost64Characters) {
                            {"submitter", "alice"}});
     EXPECT_EQ(j.submitter, "alice");
     EXPECT_EQ(imagebuild::submitterNameProblem("alice"), "");
+}
+
+TEST(BuildSpec, PriorityIsAnIntegerInItsRange) {
+    EXPECT_EQ(specFromVariants(good()).priority, 0);
+    EXPECT_EQ(specFromVariants(with("priority", sdbus::Variant(std::int32_t{100}))).priority, 100);
+    EXPECT_EQ(specFromVariants(with("priority", sdbus::Variant(std::int32_t{-100}))).priority,
+              -100);
+    for (std::int32_t bad : {101, -101, 1000000}) {
+        auto [field, message] = errorOf(with("priority", sdbus::Variant(bad)));
+        EXPECT_EQ(field, "priority");
+        EXPECT_NE(message.find("-100 to 100"), std::string::npos) << message;
+    }
+    auto [field, message] = errorOf(with("priority", sdbus::Variant(std::uint64_t{5})));
+    EXPECT_EQ(field, "priority");
+    EXPECT_NE(message.find("'i'"), std::string::npos) << message;
+}
+
+TEST(BuildSpec, JsonPriorityIsCheckedAsOnTheBus) {
+    auto base = nlohmann::json{
+        {"type", "oemdrv"}, {"arch", "x86_64"}, {"release", "40"}, {"kickstart", "lang en\n"}};
+    base["priority"] = 7;
+    EXPECT_EQ(specFromJson(base).priority, 7);
+    for (auto bad : {nlohmann::json(101), nlohmann::json(-101), nlohmann::json(1e20),
+                     nlohmann::json(18446744073709551615ULL), nlohmann::json("5")}) {
+        base["priority"] = bad;
+        try {
+            specFromJson(base);
+            ADD_FAILURE() << "priority " << bad.dump() << " was accepted";
+        } catch (const SpecError& e) {
+            EXPECT_EQ(e.field(), "priority");
+            EXPECT_NE(std::string(e.what()).find("-100"), std::string::npos) << e.what();
+        }
+    }
 }

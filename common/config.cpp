@@ -284,6 +284,19 @@ WebhookConfig checkWebhook(const Checker& check, const std::map<std::string, Loc
     return webhook;
 }
 
+// A key with two words for values: "KEY must be A or B, not \"...\"" else.
+template <typename E>
+E eitherOf(const Checker& check, const char* key, const Located& v, const char* a, E aValue,
+           const char* b, E bValue) {
+    if (v.value == a) {
+        return aValue;
+    }
+    if (v.value != b) {
+        check.fail(v.line, fmt::format("{} must be {} or {}, not \"{}\"", key, a, b, v.value));
+    }
+    return bValue;
+}
+
 ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
                     const std::map<std::string, Located>& e) {
     if (!isName(name)) {
@@ -309,14 +322,8 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
         t.tools = {t.command.elements().front()};
     }
     if (auto it = e.find("sandbox"); it != e.end()) {
-        if (it->second.value == "strict") {
-            t.sandbox = Sandbox::kStrict;
-        } else if (it->second.value == "none") {
-            t.sandbox = Sandbox::kNone;
-        } else {
-            check.fail(it->second.line,
-                       fmt::format("sandbox must be strict or none, not \"{}\"", it->second.value));
-        }
+        t.sandbox = eitherOf(check, "sandbox", it->second, "strict", Sandbox::kStrict, "none",
+                             Sandbox::kNone);
     }
     if (auto it = e.find("network"); it != e.end()) {
         t.network = check.yesNo("network", it->second);
@@ -331,15 +338,8 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
         t.stallTimeoutSec = check.number("stall_timeout", it->second, 0, 7 * 86400);
     }
     if (auto it = e.find("stall_action"); it != e.end()) {
-        if (it->second.value == "none") {
-            t.stallAction = StallAction::kNone;
-        } else if (it->second.value == "cancel") {
-            t.stallAction = StallAction::kCancel;
-        } else {
-            check.fail(
-                it->second.line,
-                fmt::format("stall_action must be none or cancel, not \"{}\"", it->second.value));
-        }
+        t.stallAction = eitherOf(check, "stall_action", it->second, "none", StallAction::kNone,
+                                 "cancel", StallAction::kCancel);
     }
     return t;
 }

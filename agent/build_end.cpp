@@ -208,4 +208,12 @@ std::string mailSubmitted(const fs::path& buildDir, const Config& config, const 
     return describe(sendOnce(buildDir, "submitted", config.mail, mail));
 }
 
+std::string mailStalled(const fs::path& buildDir, const Config& config, const std::string& host) {
+    auto record = readRecord(buildDir);
+    auto type = config.types.find(record.spec.type);
+    bool cancels = type != config.types.end() && type->second.stallAction == StallAction::kCancel;
+    auto mail = stallMail(buildInfoOf(record), contextFor(config, host), cancels);
+    return describe(sendOnce(buildDir, "stalled", config.mail, mail));
+}
+
 }  // namespace imagebuild::agent

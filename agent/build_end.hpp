@@ -52,5 +52,8 @@ bool endOfBuildRan(const std::filesystem::path& buildDir);
 // Sends the submission mail of the build, once. Returns what happened.
 std::string mailSubmitted(const std::filesystem::path& buildDir, const Config& config,
                           const std::string& host);
+// Sends the mail saying the build stalled (record.json's stalled_since), once.
+std::string mailStalled(const std::filesystem::path& buildDir, const Config& config,
+                        const std::string& host);
 
 }  // namespace imagebuild::agent

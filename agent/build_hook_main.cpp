@@ -3,6 +3,7 @@
 //   submitted  send the submission mail, once (a transient unit the agent
 //              starts right after Submit, so a slow mail server never holds
 //              up the bus)
+//   stalled    send the mail saying the build's log fell silent, once
 //   finished   stage the artifacts, send the final mail and post the final
 //              record to the build's webhook, once each (the second
 //              ExecStopPost= of the build unit, after the outcome recorder);
@@ -62,7 +63,7 @@ void pokeAgent() {
 }
 
 int usage() {
-    std::cerr << "usage: imagebuild-build-hook submitted|finished|ended BUILD-DIR\n";
+    std::cerr << "usage: imagebuild-build-hook submitted|stalled|finished|ended BUILD-DIR\n";
     return 2;
 }
 
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
         return usage();
     }
     std::string_view verb = argv[1];
-    if (verb != "submitted" && verb != "finished" && verb != "ended") {
+    if (verb != "submitted" && verb != "stalled" && verb != "finished" && verb != "ended") {
         return usage();
     }
     int rc = 0;
@@ -129,6 +130,9 @@ int main(int argc, char** argv) {
         if (verb == "submitted") {
             std::cout << "imagebuild: submission mail "
                       << imagebuild::agent::mailSubmitted(argv[2], config, host) << "\n";
+        } else if (verb == "stalled") {
+            std::cout << "imagebuild: stall mail "
+                      << imagebuild::agent::mailStalled(argv[2], config, host) << "\n";
         } else if (verb == "finished" || recordEnded(argv[2])) {
             printFinished(
                 imagebuild::agent::finishBuild(argv[2], config, host, imagebuild::markLogEnd));
@@ -137,7 +141,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::cerr << "imagebuild-build-hook: " << e.what() << "\n";
         rc = 1;
-        poke = verb != "submitted";
+        poke = verb != "submitted" && verb != "stalled";
     }
     if (poke) {
         pokeAgent();

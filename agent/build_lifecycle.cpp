@@ -11,6 +11,7 @@
 #include "agent/journal_log.hpp"
 #include "agent/retention.hpp"
 #include "agent/staging.hpp"
+#include "agent/stall_tracker.hpp"
 #include "common/atomic_file.hpp"
 #include "common/build_id.hpp"
 #include "common/clock.hpp"
@@ -219,11 +220,13 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
         throw LifecycleError(Kind::kInternal, fmt::format("cannot record the build: {}", e.what()));
     }
     const auto& r = *created;
-    queue_.push_back(r.id);
-    logEvent(LOG_INFO, message_id::kBuildQueued, r.id,
-             fmt::format("build {} queued ({} {} {}, uid {}, submitter {}{})", r.id, r.spec.type,
-                         r.spec.arch, r.spec.release, r.submitterUid, r.submitter,
-                         r.retryOf.empty() ? "" : ", retry of " + r.retryOf));
+    enqueue(r);
+    logEvent(
+        LOG_INFO, message_id::kBuildQueued, r.id,
+        fmt::format("build {} queued ({} {} {}, uid {}, submitter {}{}{})", r.id, r.spec.type,
+                    r.spec.arch, r.spec.release, r.submitterUid, r.submitter,
+                    r.retryOf.empty() ? "" : ", retry of " + r.retryOf,
+                    r.spec.priority == 0 ? "" : fmt::format(", priority {}", r.spec.priority)));
     notify([&](LifecycleListener& l) { l.buildQueued(r); });
     schedule();
     return r;
@@ -275,6 +278,15 @@ const BuildRecord& BuildLifecycle::retry(const std::string& id, std::uint32_t ca
 }
 
 // --- Running builds -------------------------------------------------------------
+
+void BuildLifecycle::enqueue(const BuildRecord& record) {
+    auto priority = record.spec.priority;
+    auto behind = std::find_if(queue_.begin(), queue_.end(), [&](const std::string& id) {
+        const auto* queued = registry_.find(id);
+        return queued != nullptr && queued->spec.priority < priority;
+    });
+    queue_.insert(behind, record.id);
+}
 
 void BuildLifecycle::schedule() {
     while (running_.size() < options_.config.host.maxParallel && !queue_.empty()) {
@@ -642,7 +654,10 @@ void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32
     r.state = finalState;
     r.result = finalState;
     r.exitStatus = exitStatus;
-    r.reason = reason.find(full) != std::string::npos ? reason : joinReasons(full, reason);
+    // Cancelled by the agent itself (stall_action = cancel): says why.
+    auto own = finalState == state::kCancelled && reason.empty() ? r.cancelReason : reason;
+    r.reason = own.find(full) != std::string::npos ? own : joinReasons(full, own);
+    r.stalledSince = 0;
     r.finishedAt = finishedAt;
     auto outcome = store.readOutcome(id);
     bool outcomeRecorded = outcome.has_value();
@@ -671,7 +686,7 @@ void BuildLifecycle::finish(BuildRecord& r, const std::string& finalState, int32
     forget(id);
     notify([&](LifecycleListener& l) {
         l.buildChanged(r, {"State", "Result", "ExitStatus", "Reason", "FinishedAt", "Artifacts",
-                           "FailureClass", "Resources", "StagedAt"});
+                           "FailureClass", "Resources", "StagedAt", "Stalled", "StalledSince"});
         l.buildFinished(r, outcomeRecorded);
     });
     logEvent(finalState == state::kSucceeded ? LOG_INFO : LOG_WARNING, message_id::kBuildFinished,
@@ -772,7 +787,7 @@ void BuildLifecycle::reconcile() {
         auto& r = *record;
         if (r.state == state::kQueued && !store.readOutcome(r.id) && !store.wasStarted(r.id) &&
             units_.activeState(r.unit).empty()) {
-            queue_.push_back(r.id);
+            enqueue(r);
         } else if (r.state == state::kQueued || r.state == state::kRunning) {
             if (hostStartedAt_ == 0) {
                 hostStartedAt_ = units_.hostStartedAt();
@@ -872,6 +887,44 @@ void BuildLifecycle::cancel(const std::string& id, std::function<void()> done) {
         }
         done();
     });
+}
+
+void BuildLifecycle::markStalled(const std::string& id, std::uint64_t since) {
+    auto* r = registry_.find(id);
+    if (r == nullptr || r->state != state::kRunning || r->stalledSince != 0) {
+        return;
+    }
+    r->stalledSince = since;
+    saveRecord(*r, Sync::kFile);  // the stall mail reads it
+    auto reason = stallReason(realtimeUsec() - std::min(since, realtimeUsec()));
+    logEvent(LOG_WARNING, "", id, fmt::format("build {} {}: no log line since then", id, reason));
+    notify([&](LifecycleListener& l) {
+        l.buildChanged(*r, {"Stalled", "StalledSince"});
+        l.buildStalled(*r);
+    });
+    auto type = options_.config.types.find(r->spec.type);
+    if (type == options_.config.types.end() || type->second.stallAction != StallAction::kCancel ||
+        r->cancelRequested) {
+        return;
+    }
+    r->cancelReason = reason;
+    try {
+        cancel(id, [] {});
+    } catch (const LifecycleError& e) {
+        r->cancelReason.clear();
+        logError(fmt::format("cannot cancel stalled build {}: {}", id, e.what()));
+    }
+}
+
+void BuildLifecycle::markUnstalled(const std::string& id) {
+    auto* r = registry_.find(id);
+    if (r == nullptr || r->stalledSince == 0) {
+        return;
+    }
+    r->stalledSince = 0;
+    saveRecord(*r, Sync::kFile);
+    logEvent(LOG_INFO, "", id, fmt::format("build {} writes its log again; no longer stalled", id));
+    notify([&](LifecycleListener& l) { l.buildChanged(*r, {"Stalled", "StalledSince"}); });
 }
 
 void BuildLifecycle::setPinned(const std::string& id, bool pinned) {

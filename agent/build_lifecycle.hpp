@@ -65,6 +65,8 @@ public:
     // posts the final webhook and mail itself).
     virtual void buildFinished(const BuildRecord& /*record*/, bool /*outcomeRecorded*/) {}
     virtual void buildRemoved(const std::string& /*id*/) {}
+    // Its log has been silent for its type's stall_timeout (record.stalledSince).
+    virtual void buildStalled(const BuildRecord& /*record*/) {}
     // Properties of the record changed (Build1 property names).
     virtual void buildChanged(const BuildRecord& /*record*/,
                               const std::vector<std::string>& /*properties*/) {}
@@ -139,6 +141,12 @@ public:
     // (its end comes from its outcome). done runs when systemd has taken the
     // stop. Throws kNotFound, kAlreadyFinished.
     void cancel(const std::string& id, std::function<void()> done);
+    // The stall watcher's verdicts on a running build: no log line since
+    // `since` (usec since the epoch) for the type's stall_timeout; with
+    // stall_action = cancel the build is cancelled, its Reason
+    // stallReason(now - since). And: a new line ended the stall.
+    void markStalled(const std::string& id, std::uint64_t since);
+    void markUnstalled(const std::string& id);
     // Throws kNotFound, kInternal (not persisted; unchanged).
     void setPinned(const std::string& id, bool pinned);
     // Removes what [retention] says may go; returns the removed ids.
@@ -161,6 +169,8 @@ public:
 
 private:
     BuildRecord& mustFind(const std::string& id);
+    // Into queue_ behind every build of its priority or higher.
+    void enqueue(const BuildRecord& record);
     void schedule();
     void start(BuildRecord& record);
     void reattach(BuildRecord& record);
@@ -220,7 +230,9 @@ private:
     UnitRunner& units_;
     std::vector<LifecycleListener*> listeners_;
 
-    std::deque<std::string> queue_;                   // FIFO of queued ids
+    // Queued ids in start order: higher priority first, equal ones in
+    // submission order (enqueue()).
+    std::deque<std::string> queue_;
     std::set<std::string> running_;                   // ids whose unit the agent follows
     std::set<std::string> started_;                   // running builds systemd has confirmed
     std::map<std::string, std::string> jobFailures_;  // id -> systemd's failed start job

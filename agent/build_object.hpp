@@ -81,6 +81,9 @@ private:
     uint32_t Attempt() override { return record_.attempt; }
     std::vector<sdbus::Struct<uint32_t, std::string, std::string, std::string, uint64_t, uint64_t>>
     Attempts() override;
+    int32_t Priority() override { return record_.spec.priority; }
+    bool Stalled() override { return record_.stalledSince != 0; }
+    uint64_t StalledSince() override { return record_.stalledSince; }
 
     const BuildRecord& record_;
     BuildOwner& owner_;

@@ -76,6 +76,8 @@ nlohmann::json recordToJson(const BuildRecord& r) {
         {"attempt", r.attempt},
         {"attempts", r.attempts},
         {"side_packages", r.sidePackages},
+        {"stalled_since", r.stalledSince},
+        {"cancel_reason", r.cancelReason},
     });
     return j;
 }
@@ -127,6 +129,8 @@ BuildRecord recordFromJson(const nlohmann::json& j) {
     if (auto it = j.find("side_packages"); it != j.end()) {
         it->get_to(r.sidePackages);
     }
+    r.cancelReason = j.value("cancel_reason", std::string());
+    r.stalledSince = j.value("stalled_since", std::uint64_t{0});
     const auto& states = allBuildStates();
     if (std::find(states.begin(), states.end(), r.state) == states.end()) {
         throw std::invalid_argument("bad state \"" + r.state + "\"");

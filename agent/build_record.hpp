@@ -58,6 +58,13 @@ struct BuildRecord {
     std::vector<BuildAttempt> attempts;  // the earlier attempts, oldest first
     // The packages of its side repository (builds/<id>/repo/), if any.
     std::vector<SidePackage> sidePackages;
+    // Since when its log has been silent for the type's stall_timeout (usec
+    // since the epoch); 0: not stalled. Written with the record for the
+    // stall mail and the next agent; the stall watcher keeps it true.
+    std::uint64_t stalledSince = 0;
+    // The Reason a cancel by the agent itself gives the build (stall_action
+    // = cancel: "stalled for 30 min"); empty for a caller's cancel.
+    std::string cancelReason;
 
     bool finished() const { return !result.empty(); }
 };

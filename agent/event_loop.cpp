@@ -15,18 +15,18 @@
 
 namespace imagebuild::agent {
 
+std::uint64_t monotonicUSec() {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
 namespace {
 
 volatile std::sig_atomic_t stopRequested = 0;
 
 void onStopSignal(int) {
     stopRequested = 1;
-}
-
-uint64_t monotonicUSec() {
-    struct timespec ts {};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
 }
 
 // Milliseconds until the absolute monotonic usec deadline (-1: none).
@@ -91,7 +91,7 @@ void releaseNameForExit(sdbus::IConnection& connection, const char* busName) {
 }  // namespace
 
 int runEventLoop(sdbus::IConnection& connection, const ServiceActivity& manager,
-                 std::uint64_t idleExitSec, const char* busName) {
+                 std::uint64_t idleExitSec, const char* busName, LoopSource* source) {
     struct sigaction sa {};
     sa.sa_handler = onStopSignal;
     ::sigaction(SIGTERM, &sa, nullptr);
@@ -113,17 +113,25 @@ int runEventLoop(sdbus::IConnection& connection, const ServiceActivity& manager,
             releaseNameForExit(connection, busName);
             return 0;
         }
+        if (source != nullptr) {
+            source->dispatch();  // cheap when nothing is due
+        }
         auto poll = connection.getEventLoopPollData();
         int timeout = msUntil(poll.timeout_usec);
+        if (source != nullptr) {
+            if (int due = msUntil(source->deadline()); due >= 0) {
+                timeout = timeout < 0 ? due : std::min(timeout, due);
+            }
+        }
         if (idleExitSec != 0 && !busy) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(idleAfter - idleFor);
             int idleMs = static_cast<int>(std::max<long>(left.count(), 0)) + 1;
             timeout = timeout < 0 ? idleMs : std::min(timeout, idleMs);
         }
-        struct pollfd fd {
-            poll.fd, poll.events, 0
-        };
-        if (::poll(&fd, 1, timeout) < 0 && errno != EINTR) {
+        struct pollfd fds[2] = {
+            {poll.fd, static_cast<short>(poll.events), 0},
+            {source ? source->fd() : -1, source ? source->events() : short{0}, 0}};
+        if (::poll(fds, 2, timeout) < 0 && errno != EINTR) {
             logError(fmt::format("poll failed: {}", std::strerror(errno)));
             return 1;
         }

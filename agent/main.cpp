@@ -15,6 +15,7 @@
 #include "agent/journal_log.hpp"
 #include "agent/manager.hpp"
 #include "agent/notifications.hpp"
+#include "agent/stall_watcher.hpp"
 #include "agent/systemd_units.hpp"
 #include "common/build_id.hpp"
 #include "common/config.hpp"
@@ -82,8 +83,10 @@ int run(const std::string& configPath, const std::string& stateDir) {
     BuildLifecycle lifecycle(std::move(options), registry, runner);
     Notifications notifications(lifecycle.options(), store, runner);
     Manager manager(*connection, bus, lifecycle, notifications, polkit);
+    StallWatcher stalls(lifecycle);
     lifecycle.addListener(manager);
     lifecycle.addListener(notifications);
+    lifecycle.addListener(stalls);
     runner.onStateChanged([&lifecycle](const std::string& unit, const std::string& activeState) {
         lifecycle.onUnitState(unit, activeState);
     });
@@ -101,7 +104,7 @@ int run(const std::string& configPath, const std::string& stateDir) {
     }
     logEvent(LOG_INFO, message_id::kAgentStarted, "",
              "imagebuild-agent " IMAGEBUILD_VERSION " serving on " + hostname);
-    return runEventLoop(*connection, manager, idleExitSec, dbus_names::kBusName);
+    return runEventLoop(*connection, manager, idleExitSec, dbus_names::kBusName, &stalls);
 }
 
 }  // namespace

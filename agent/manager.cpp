@@ -196,20 +196,24 @@ void Manager::submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const 
     authorize(
         caller, action::kSubmit,
         {{"verb", "submit"}, {"type", spec.type}, {"arch", spec.arch}, {"release", spec.release}},
-        reply, "", fmt::format("submit by uid {}", caller.uid),
-        [this, reply, spec, uid = caller.uid] {
-            // The side RPMs are read only now: rpm and createrepo_c run for
-            // an authorized caller alone.
-            std::optional<SideRepo> side;
-            if (!passesChecks(*reply, [&] { side = sideRepoOf(spec); })) {
-                return;
-            }
-            try {
-                const auto& record = lifecycle_.submit(spec, uid, {}, side ? &*side : nullptr);
-                reply->returnResults(record.id, sdbus::ObjectPath(buildObjectPath(record.id)));
-            } catch (const LifecycleError& e) {
-                reply->returnError(toDbusError(e));
-            }
+        reply, "", fmt::format("submit by uid {}", caller.uid), [this, reply, caller, spec] {
+            authorizePriority(caller, spec.priority, reply, "",
+                              [this, reply, spec, uid = caller.uid] {
+                                  // The side RPMs are read only now: rpm and createrepo_c run
+                                  // for an authorized caller alone.
+                                  std::optional<SideRepo> side;
+                                  if (!passesChecks(*reply, [&] { side = sideRepoOf(spec); })) {
+                                      return;
+                                  }
+                                  try {
+                                      const auto& record =
+                                          lifecycle_.submit(spec, uid, {}, side ? &*side : nullptr);
+                                      reply->returnResults(
+                                          record.id, sdbus::ObjectPath(buildObjectPath(record.id)));
+                                  } catch (const LifecycleError& e) {
+                                      reply->returnError(toDbusError(e));
+                                  }
+                              });
         });
 }
 
@@ -231,6 +235,20 @@ std::optional<SideRepo> Manager::sideRepoOf(const BuildSpec& spec) {
         throw LifecycleError(LifecycleError::Kind::kInternal,
                              fmt::format("cannot make the side repository: {}", e.what()));
     }
+}
+
+// A place ahead of normal builds is a decision of those who manage the
+// host: asked after submit, so a caller who may not submit learns that.
+void Manager::authorizePriority(const Caller& caller, std::int32_t priority,
+                                const std::shared_ptr<SubmitReply>& reply, const std::string& id,
+                                std::function<void()> allowed) {
+    if (priority <= 0) {
+        allowed();
+        return;
+    }
+    authorize(caller, action::kManage,
+              {{"verb", "priority"}, {"priority", std::to_string(priority)}}, reply, id,
+              fmt::format("priority {} asked by uid {}", priority, caller.uid), std::move(allowed));
 }
 
 // --- Retry ----------------------------------------------------------------------
@@ -261,17 +279,21 @@ void Manager::Retry(SubmitReply&& result, std::string id,
                                                {"type", spec.type},
                                                {"arch", spec.arch},
                                                {"release", spec.release}};
-    auto retry = [this, reply, caller, owner, id, details, submitter] {
+    // The retry keeps the old build's priority, asked for again.
+    auto retry = [this, reply, caller, owner, id, details, submitter, priority = spec.priority] {
         authorize(caller, caller.uid == owner ? action::kSubmit : action::kManage, details, reply,
                   id, fmt::format("retry of {} by uid {}", id, caller.uid),
-                  [this, reply, id, uid = caller.uid, submitter] {
-                      try {
-                          const auto& record = lifecycle_.retry(id, uid, submitter);
-                          reply->returnResults(record.id,
-                                               sdbus::ObjectPath(buildObjectPath(record.id)));
-                      } catch (const LifecycleError& e) {
-                          reply->returnError(toDbusError(e));
-                      }
+                  [this, reply, id, caller, submitter, priority] {
+                      authorizePriority(
+                          caller, priority, reply, id, [this, reply, id, caller, submitter] {
+                              try {
+                                  const auto& record = lifecycle_.retry(id, caller.uid, submitter);
+                                  reply->returnResults(
+                                      record.id, sdbus::ObjectPath(buildObjectPath(record.id)));
+                              } catch (const LifecycleError& e) {
+                                  reply->returnError(toDbusError(e));
+                              }
+                          });
                   });
     };
     if (!submitter) {
@@ -437,9 +459,13 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
     rows.reserve(page.size());
     for (auto i : page) {
         const auto& r = at(i);
+        // Priority and stall matter while a build is not over; the record
+        // of such a build is in memory, the index keeps neither.
+        const auto* live = r.finished() ? nullptr : std::as_const(registry).find(r.id);
         rows.emplace_back(r.id, r.type, r.arch, r.release, r.name, r.submitter, r.state, r.result,
                           r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
-                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf, r.failureClass);
+                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf, r.failureClass,
+                          live ? live->spec.priority : 0, live ? live->stalledSince : 0);
     }
     return rows;
 }

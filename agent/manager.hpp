@@ -100,6 +100,11 @@ private:
     std::optional<SideRepo> sideRepoOf(const BuildSpec& spec);
     void submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
                           const BuildSpec& spec);
+    // allowed() at once for a priority up to normal; above it, when polkit
+    // grants org.imagebuild.manage (verb "priority").
+    void authorizePriority(const Caller& caller, std::int32_t priority,
+                           const std::shared_ptr<SubmitReply>& reply, const std::string& id,
+                           std::function<void()> allowed);
 
     // Every call: a record a full disk kept in memory is written as soon as
     // a call finds space again.

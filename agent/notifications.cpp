@@ -12,8 +12,12 @@
 namespace imagebuild::agent {
 
 void Notifications::buildQueued(const BuildRecord& record) {
-    sendSubmissionMail(record);
+    sendMail(record, mailUnitSettingsFor(record, store_, options_.helpers), "submission mail");
     postWebhook(record);
+}
+
+void Notifications::buildStalled(const BuildRecord& record) {
+    sendMail(record, stallMailUnitSettingsFor(record, store_, options_.helpers), "stall mail");
 }
 
 // The end-of-build step posts the final record, once (its marker,
@@ -27,22 +31,21 @@ void Notifications::buildFinished(const BuildRecord& record, bool /*outcomeRecor
     }
 }
 
-void Notifications::sendSubmissionMail(const BuildRecord& record) {
+void Notifications::sendMail(const BuildRecord& record, const UnitSettings& settings,
+                             const char* what) {
     if (record.spec.notify.empty() || !options_.config.mail.enabled ||
         options_.helpers.buildHook.empty()) {
         return;
     }
     auto id = record.id;
     ++pendingCalls_;
-    units_.start(mailUnitSettingsFor(record, store_, options_.helpers),
-                 [this, id](const std::string& error) {
-                     --pendingCalls_;
-                     if (!error.empty()) {
-                         logEvent(
-                             LOG_WARNING, "", id,
-                             fmt::format("cannot start the submission mail of {}: {}", id, error));
-                     }
-                 });
+    units_.start(settings, [this, id, what](const std::string& error) {
+        --pendingCalls_;
+        if (!error.empty()) {
+            logEvent(LOG_WARNING, "", id,
+                     fmt::format("cannot start the {} of {}: {}", what, id, error));
+        }
+    });
 }
 
 // The record is handed over in a file of the build's directory (written

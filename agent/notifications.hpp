@@ -21,12 +21,16 @@ public:
     void buildQueued(const BuildRecord& record) override;
     void buildStarted(const BuildRecord& record) override { postWebhook(record); }
     void buildFinished(const BuildRecord& record, bool outcomeRecorded) override;
+    // The stall mail, once per build.
+    void buildStalled(const BuildRecord& record) override;
 
     // No unit start in flight.
     bool idle() const { return pendingCalls_ == 0; }
 
 private:
-    void sendSubmissionMail(const BuildRecord& record);
+    // imagebuild-build-hook's mail unit `settings`, when the build has a
+    // notify list and mail is enabled.
+    void sendMail(const BuildRecord& record, const UnitSettings& settings, const char* what);
     void postWebhook(const BuildRecord& record);
 
     const LifecycleOptions& options_;

@@ -104,6 +104,12 @@ UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& st
                          300'000'000);
 }
 
+UnitSettings stallMailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
+                                      const HelperPaths& helpers) {
+    return buildHookUnit(record, store, helpers, "stalled", "stall-mail", "stall mail",
+                         300'000'000);
+}
+
 UnitSettings endOfBuildUnitSettingsFor(const BuildRecord& record, const StateStore& store,
                                        const HelperPaths& helpers) {
     // Staging copies and checksums whole images: the limit only catches a hang.

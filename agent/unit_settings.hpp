@@ -78,6 +78,9 @@ UnitSettings unitSettingsFor(const BuildRecord& record, const ImageType& type, c
 // notify list and mail is enabled).
 UnitSettings mailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
                                  const HelperPaths& helpers);
+// The one that sends its stall mail (imagebuild-<id>-stall-mail.service).
+UnitSettings stallMailUnitSettingsFor(const BuildRecord& record, const StateStore& store,
+                                      const HelperPaths& helpers);
 
 // The unit that runs a build's end-of-build step (imagebuild-build-hook
 // finished: staging, final mail, log end mark, final webhook) on its own,

@@ -48,6 +48,8 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
         info.attempts.push_back(
             {a.get<0>(), a.get<1>(), a.get<2>(), a.get<3>(), a.get<4>(), a.get<5>()});
     }
+    takeProperty(properties, "Priority", info.priority);
+    takeProperty(properties, "StalledSince", info.stalledSince);
     std::vector<ArtifactTuple> artifacts;
     takeProperty(properties, "Artifacts", artifacts);
     for (const auto& a : artifacts) {
@@ -75,6 +77,8 @@ BuildInfo buildInfoFromListRow(const BuildListRow& row) {
     info.finishedAt = row.get<11>();
     info.retryOf = row.get<13>();
     info.failureClass = row.get<14>();
+    info.priority = row.get<15>();
+    info.stalledSince = row.get<16>();
     info.listRow = true;
     if (auto id = BuildId::parse(info.id)) {
         info.host = id->host;

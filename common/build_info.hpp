@@ -85,11 +85,16 @@ struct BuildInfo {
     std::uint64_t stagedAt = 0;          // usec since the epoch its end-of-build step staged it
     std::uint32_t attempt = 1;           // the attempt running, or the last one
     std::vector<BuildAttempt> attempts;  // the earlier attempts, oldest first
+    std::int32_t priority = 0;           // queue order, higher first; 0 normal (Build1.Priority)
+    // When its log last fell silent for the type's stall_timeout, usec since
+    // the epoch; 0 when not stalled (Build1.StalledSince).
+    std::uint64_t stalledSince = 0;
     // A row of a list (ListBuilds, GET /v1/builds): only the row's fields are
     // known; the others hold defaults that must not be shown as facts.
     bool listRow = false;
 
     bool finished() const { return finishedAt != 0 || !result.empty(); }
+    bool stalled() const { return stalledSince != 0; }
 };
 
 // From org.freedesktop.DBus.Properties.GetAll("org.imagebuild.Build1").
@@ -99,12 +104,12 @@ BuildInfo buildInfoFromProperties(const std::map<std::string, sdbus::Variant>& p
 
 // One row of BuildManager1.ListBuilds: id, type, arch, release, name,
 // submitter, state, result, submitter_uid, submitted_at, started_at,
-// finished_at, path, retry_of, failure_class (each added last, so
+// finished_at, path, retry_of, failure_class, priority, stalled_since (each added last, so
 // positional readers of the older row keep their columns).
-using BuildListRow =
-    sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
-                  std::string, std::string, std::uint32_t, std::uint64_t, std::uint64_t,
-                  std::uint64_t, sdbus::ObjectPath, std::string, std::string>;
+using BuildListRow = sdbus::Struct<std::string, std::string, std::string, std::string, std::string,
+                                   std::string, std::string, std::string, std::uint32_t,
+                                   std::uint64_t, std::uint64_t, std::uint64_t, sdbus::ObjectPath,
+                                   std::string, std::string, std::int32_t, std::uint64_t>;
 
 // Build1.Attempts' element: attempt, state, failure_class, reason,
 // started_at, finished_at.

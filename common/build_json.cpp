@@ -77,7 +77,10 @@ void to_json(nlohmann::json& j, const BuildInfo& info) {
                        {"started_at", info.startedAt},
                        {"finished_at", info.finishedAt},
                        {"retry_of", info.retryOf},
-                       {"failure_class", info.failureClass}};
+                       {"failure_class", info.failureClass},
+                       {"priority", info.priority},
+                       {"stalled", info.stalled()},
+                       {"stalled_since", info.stalledSince}};
     if (info.listRow) {
         return;
     }
@@ -125,6 +128,8 @@ void from_json(const nlohmann::json& j, BuildInfo& info) {
     optional(j, "staged_at", info.stagedAt);
     optional(j, "attempt", info.attempt);
     optional(j, "attempts", info.attempts);
+    optional(j, "priority", info.priority);
+    optional(j, "stalled_since", info.stalledSince);
     info.listRow = !j.contains("artifacts");
 }
 

@@ -104,6 +104,24 @@ MailMessage submissionMail(const BuildInfo& build, const NotificationContext& co
     return mail;
 }
 
+MailMessage stallMail(const BuildInfo& build, const NotificationContext& context, bool cancels) {
+    auto mail = envelope(build, context, "stalled");
+    mail.subject = fmt::format("[imagebuild] {} stalled: {}", build.id, subjectTail(build));
+    auto now = static_cast<std::uint64_t>(context.now) * 1000000;
+    mail.body = fmt::format("Build {} on {} has written no log line since {} ({} ago).\n\n",
+                            build.id, context.host, utcTime(build.stalledSince),
+                            humanDuration(now > build.stalledSince ? now - build.stalledSince : 0));
+    mail.body += describe(build);
+    mail.body += "\nIts last lines and what it does now:\n" + monitorLines(build, context);
+    mail.body += cancels ? "\nIts image type cancels a stalled build (stall_action = cancel): a "
+                           "second mail follows when it has ended.\n"
+                         : fmt::format(
+                               "\nIt still runs: it may be waiting on something slow. "
+                               "Cancel it with\n  imagebuildctl cancel {}\n",
+                               build.id);
+    return mail;
+}
+
 MailMessage finalMail(const BuildInfo& build, const NotificationContext& context,
                       const StagingReport& staging, const std::vector<std::string>& logTail) {
     std::string result = build.result.empty() ? build.state : build.result;

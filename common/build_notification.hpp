@@ -32,6 +32,10 @@ MailMessage submissionMail(const BuildInfo& build, const NotificationContext& co
 MailMessage finalMail(const BuildInfo& build, const NotificationContext& context,
                       const StagingReport& staging, const std::vector<std::string>& logTail);
 
+// The build's log has been silent since build.stalledSince; cancels: its
+// type's stall_action cancels it.
+MailMessage stallMail(const BuildInfo& build, const NotificationContext& context, bool cancels);
+
 // "1 h 02 min 03 s", "4 min 05 s", "12 s".
 std::string humanDuration(std::uint64_t usec);
 

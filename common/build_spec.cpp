@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <memory>
 #include <type_traits>
 
@@ -149,6 +150,14 @@ void checkRepos(const std::string&, const std::map<std::string, std::string>& re
 
 void checkFlag(const std::string&, const bool&) {}
 
+void checkPriority(const std::string&, const std::int32_t& priority) {
+    if (priority < kMinPriority || priority > kMaxPriority) {
+        throw SpecError("priority", fmt::format("spec field 'priority' is {}; allowed: {} to {} "
+                                                "(0 is normal, higher starts first)",
+                                                priority, kMinPriority, kMaxPriority));
+    }
+}
+
 // The names are the client's, used in messages only; the agent reads the
 // files and names them by what rpm says they hold.
 void checkRpmNames(const std::string&, const std::map<std::string, sdbus::UnixFd>& rpms) {
@@ -233,6 +242,27 @@ struct Wire<std::map<std::string, std::string>> {
         if (!out.emplace(text.substr(0, eq), text.substr(eq + 1)).second) {
             throw SpecError(field,
                             fmt::format("{} '{}' is given twice", field, text.substr(0, eq)));
+        }
+    }
+};
+
+// The priority: any JSON integer that fits, its range checked by
+// checkPriority (kMinPriority to kMaxPriority, said here too).
+template <>
+struct Wire<std::int32_t> {
+    static constexpr const char* kJson = "an integer from -100 to 100";
+    static constexpr bool kRepeatable = false;
+    static bool isJson(const json& v) {
+        using Limits = std::numeric_limits<std::int32_t>;
+        return v.is_number_unsigned()
+                   ? v.get<std::uint64_t>() <= std::uint64_t{Limits::max()}
+                   : v.is_number_integer() && v.get<std::int64_t>() >= Limits::min() &&
+                         v.get<std::int64_t>() <= Limits::max();
+    }
+    static void fromText(const std::string& key, const std::string& text, std::int32_t& out) {
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+        if (ec != std::errc() || end != text.data() + text.size()) {
+            throw SpecError(key, fmt::format("'{}' must be {}", key, kJson));
         }
     }
 };
@@ -413,6 +443,7 @@ const std::vector<Row>& keyTable() {
         row("webhook", &BuildSpec::webhook, Need::kOptional, "webhook", checkWebhook),
         row("submitter", &BuildSpec::submitter, Need::kOptional, "", checkSubmitter,
             "it is the name of the bearer token"),
+        row("priority", &BuildSpec::priority, Need::kOptional, "", checkPriority),
         row("repos", &BuildSpec::repos, Need::kOptional, "", checkRepos),
         row("updates", &BuildSpec::updates, Need::kOptional, "", checkFlag),
         row("updates_testing", &BuildSpec::updatesTesting, Need::kOptional, "", checkFlag),

@@ -12,6 +12,8 @@
 // in the Submit docs (the XML and docs/org.imagebuild.BuildManager1.md) and
 // in POST /v1/builds (docs/imagebuild-forwarder.md), and a sample value in
 // tests/unit/test_build_spec.cpp (the tests fail until all three are there).
+//   priority i (kMinPriority to kMaxPriority, 0 normal; higher starts first;
+//               above normal the agent asks polkit for org.imagebuild.manage)
 #pragma once
 
 #include <sdbus-c++/Types.h>
@@ -51,6 +53,8 @@ inline constexpr std::uint64_t kMaxTimeoutSec = 7 * 24 * 3600;
 inline constexpr std::size_t kMaxSubmitterChars = 64;
 inline constexpr std::size_t kMaxRepos = 16;
 inline constexpr std::size_t kMaxSideRpms = 64;
+inline constexpr std::int32_t kMinPriority = -100;
+inline constexpr std::int32_t kMaxPriority = 100;
 
 struct BuildSpec {
     std::string type;
@@ -74,6 +78,8 @@ struct BuildSpec {
     // messages) -> an fd to read the file from. Never recorded: the agent
     // copies the files into the build's repository and records what they are.
     std::map<std::string, sdbus::UnixFd> rpms;
+    // Queue order: higher first, equal first-in first-out; 0 is normal.
+    std::int32_t priority = 0;
 };
 
 // What a host builds, to check a spec against.

@@ -49,8 +49,9 @@ namespace {
 const std::vector<std::string> kHostKeys = {
     "arches",     "releases",  "max_parallel", "queue_max",   "idle_exit_sec", "monitor_url",
     "memory_max", "cpu_quota", "tasks_max",    "timeout_sec", "min_free"};
-const std::vector<std::string> kTypeKeys = {"command",   "tools",       "sandbox", "network",
-                                            "artifacts", "description", "retry"};
+const std::vector<std::string> kTypeKeys = {"command", "tools",         "sandbox",
+                                            "network", "artifacts",     "description",
+                                            "retry",   "stall_timeout", "stall_action"};
 
 using Located = IniValue;
 
@@ -343,6 +344,19 @@ RepositoriesConfig checkRepositories(const Checker& check,
     return repositories;
 }
 
+// A key with two words for values: "KEY must be A or B, not \"...\"" else.
+template <typename E>
+E eitherOf(const Checker& check, const char* key, const Located& v, const char* a, E aValue,
+           const char* b, E bValue) {
+    if (v.value == a) {
+        return aValue;
+    }
+    if (v.value != b) {
+        check.fail(v.line, fmt::format("{} must be {} or {}, not \"{}\"", key, a, b, v.value));
+    }
+    return bValue;
+}
+
 ImageType checkType(const Checker& check, const std::string& name, int sectionLine,
                     const std::map<std::string, Located>& e) {
     if (!isName(name)) {
@@ -368,14 +382,8 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
         t.tools = {t.command.elements().front()};
     }
     if (auto it = e.find("sandbox"); it != e.end()) {
-        if (it->second.value == "strict") {
-            t.sandbox = Sandbox::kStrict;
-        } else if (it->second.value == "none") {
-            t.sandbox = Sandbox::kNone;
-        } else {
-            check.fail(it->second.line,
-                       fmt::format("sandbox must be strict or none, not \"{}\"", it->second.value));
-        }
+        t.sandbox = eitherOf(check, "sandbox", it->second, "strict", Sandbox::kStrict, "none",
+                             Sandbox::kNone);
     }
     if (auto it = e.find("network"); it != e.end()) {
         t.network = check.yesNo("network", it->second);
@@ -393,6 +401,13 @@ ImageType checkType(const Checker& check, const std::string& name, int sectionLi
             check.fail(it->second.line, problem);
         }
         t.retry = *policy;
+    }
+    if (auto it = e.find("stall_timeout"); it != e.end()) {
+        t.stallTimeoutSec = check.number("stall_timeout", it->second, 0, 7 * 86400);
+    }
+    if (auto it = e.find("stall_action"); it != e.end()) {
+        t.stallAction = eitherOf(check, "stall_action", it->second, "none", StallAction::kNone,
+                                 "cancel", StallAction::kCancel);
     }
     return t;
 }

@@ -51,6 +51,8 @@ struct RetryPolicy {
 // "infra:N" (N from 0 to kMaxRetries); nullopt with why in *problem.
 inline constexpr std::uint32_t kMaxRetries = 10;
 std::optional<RetryPolicy> parseRetryPolicy(const std::string& text, std::string* problem);
+// stall_action: kCancel cancels a stalled build ("stalled for 30 min").
+enum class StallAction { kNone, kCancel };
 
 struct ImageType {
     std::string name;
@@ -61,6 +63,9 @@ struct ImageType {
     bool network = false;                // no: the build may open no IP socket
     std::vector<std::string> artifacts;  // globs under {outdir}
     RetryPolicy retry;
+    // A running build whose log is silent this long is stalled; 0: never.
+    std::uint64_t stallTimeoutSec = 30 * 60;
+    StallAction stallAction = StallAction::kNone;  // what a stall does besides being shown
 };
 
 struct HostConfig {

@@ -58,6 +58,9 @@ void addBuild(CLI::App& app, BuildOptions& b) {
     sub->add_option("--timeout", b.timeoutSec, "Stop the build after SEC seconds")
         ->type_name("SEC")
         ->check(CLI::PositiveNumber);
+    sub->add_option("--priority", b.priority,
+                    "Queue order, -100 to 100 (default 0; above 0 needs the manage right)")
+        ->type_name("N");
     sub->add_option("--label", b.labels, "A label K=V (repeatable)")
         ->type_name("K=V")
         ->allow_extra_args(false);

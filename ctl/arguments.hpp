@@ -49,6 +49,7 @@ struct BuildOptions {
     std::string name;
     std::vector<std::string> notify;
     std::optional<std::uint64_t> timeoutSec;
+    std::optional<std::int32_t> priority;
     std::vector<std::string> labels;
     std::vector<std::string> rpms;   // --rpm FILE
     std::vector<std::string> repos;  // --repo NAME=URL

@@ -19,7 +19,7 @@ _imagebuildctl() {
     local globals="-H --host --token-file --json --no-pager --no-legend -q --quiet
                    --no-ask-password -h --help --version"
     local -A verb_opts=(
-        [build]="--config -t --type -a --arch -r --release --name --notify --timeout --label --rpm --repo --updates --updates-testing --wait --follow"
+        [build]="--config -t --type -a --arch -r --release --name --notify --timeout --priority --label --rpm --repo --updates --updates-testing --wait --follow"
         [list]="--state -a --all -n --limit"
         [status]=""
         [log]="-f --follow -n --lines -o --output"
@@ -52,7 +52,7 @@ _imagebuildctl() {
     done
 
     case $prev in
-        -H | --host | --name | --notify | --timeout | --label | --repo | -n | --lines)
+        -H | --host | --name | --notify | --timeout | --priority | --label | --repo | -n | --lines)
             return ;;
         --token-file | --config)
             _filedir

@@ -82,6 +82,9 @@ BuildSpec specFrom(const BuildOptions& o) {
     }
     request.updates = request.updates || o.updates;
     request.updatesTesting = request.updatesTesting || o.updatesTesting;
+    if (o.priority) {
+        request.priority = *o.priority;
+    }
     request.kickstart = flattenKickstart(kickstartPath);
     return request;
 }

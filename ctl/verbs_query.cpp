@@ -110,6 +110,9 @@ std::vector<std::pair<std::string, std::string>> properties(const BuildInfo& b) 
             {"StagedAt", formatTimestamp(b.stagedAt)},
             {"Attempt", std::to_string(b.attempt)},
             {"Attempts", fmt::format("{}", fmt::join(attemptTexts, "; "))},
+            {"Priority", std::to_string(b.priority)},
+            {"Stalled", b.stalled() ? "yes" : "no"},
+            {"StalledSince", formatTimestamp(b.stalledSince)},
             {"Artifacts", fmt::format("{}", fmt::join(artifacts, " "))}};
 }
 
@@ -127,11 +130,21 @@ std::vector<std::string> remoteLastLines(Backend& backend, const std::string& id
     return lines;
 }
 
+// "running (stalled 31min 5s)" while its log has been silent for the
+// type's stall_timeout; the state alone otherwise.
+std::string stateWithStall(const BuildInfo& b, std::uint64_t now) {
+    if (!b.stalled() || b.finished()) {
+        return b.state;
+    }
+    return fmt::format("{} (stalled {})", b.state,
+                       formatDuration(now > b.stalledSince ? now - b.stalledSince : 0));
+}
+
 void printStatus(const OutputMode& out, const BuildInfo& b) {
-    std::string state = b.state;
+    std::string state = stateWithStall(b, realtimeUsec());
     std::string color(stateColor(b.state));
     if (out.colors && !color.empty()) {
-        state = color + b.state + "\033[0m";
+        state = color + state + "\033[0m";
     }
     auto dot = out.colors ? color + "●\033[0m" : std::string("●");
     fmt::print("{} {}{} ({} {} {})\n", dot, b.id, b.name.empty() ? "" : " - " + b.name, b.type,
@@ -158,6 +171,7 @@ void printStatus(const OutputMode& out, const BuildInfo& b) {
             line(fmt::format("Attempt {}", a.attempt).c_str(), describeAttempt(a));
         }
     }
+    line("Priority", b.priority == 0 ? std::string("0 (normal)") : std::to_string(b.priority));
     line("Unit", b.unit);
     line("Submitted", formatTimestamp(b.submittedAt));
     line("Started", formatTimestamp(b.startedAt));
@@ -236,13 +250,14 @@ int verbList(Session& session, const ListOptions& options) {
         states,
         [&table, &rows, now](BuildInfo&& b) {
             ++rows;
-            table.addRow({{b.id},
-                          {b.type},
-                          {b.arch},
-                          {b.release},
-                          {stateWithClass(b), stateColor(b.state)},
-                          {formatTimestamp(b.submittedAt)},
-                          {buildDuration(b.startedAt, b.finishedAt, now)}});
+            table.addRow(
+                {{b.id},
+                 {b.type},
+                 {b.arch},
+                 {b.release},
+                 {b.finished() ? stateWithClass(b) : stateWithStall(b, now), stateColor(b.state)},
+                 {formatTimestamp(b.submittedAt)},
+                 {buildDuration(b.startedAt, b.finishedAt, now)}});
         },
         newest);
     warn(unreachable);

@@ -64,6 +64,16 @@ std::optional<Response> refuseCancel(const Request& request, const BuildInfo& bu
     return refuseChange(request, build, forwarderUid, "cancel");
 }
 
+std::optional<Response> refusePriority(const Request& request, std::int32_t priority) {
+    if (priority <= 0 || request.role == TokenRole::Admin) {
+        return std::nullopt;
+    }
+    return jsonError(403, "Forbidden",
+                     fmt::format("priority {} is above normal (0); token '{}' may ask 0 or less, "
+                                 "only an admin token more",
+                                 priority, request.identity));
+}
+
 std::optional<Response> refuseChange(const Request& request, const BuildInfo& build,
                                      std::uint32_t forwarderUid, const char* verb) {
     if (request.role == TokenRole::Admin) {

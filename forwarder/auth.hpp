@@ -45,6 +45,9 @@ std::optional<Response> authorize(Request& request, Access access, const TokenSt
 // why.
 std::optional<Response> refuseCancel(const Request& request, const BuildInfo& build,
                                      std::uint32_t forwarderUid);
+// A priority above normal (spec key "priority" > 0) needs an admin token,
+// as it needs org.imagebuild.manage on D-Bus. nullopt when allowed.
+std::optional<Response> refusePriority(const Request& request, std::int32_t priority);
 // The same rule for another verb on a build ("retry"), named in the 403.
 std::optional<Response> refuseChange(const Request& request, const BuildInfo& build,
                                      std::uint32_t forwarderUid, const char* verb);

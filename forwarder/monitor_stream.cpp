@@ -1,5 +1,6 @@
 #include "forwarder/monitor_stream.hpp"
 
+#include <fmt/format.h>
 #include <poll.h>
 
 #include <cstring>
@@ -140,6 +141,7 @@ bool MonitorStream::produceLines(std::string& out) {
         for (const auto& line : batch_) {
             write(line, out);
         }
+        noteStall(step == LogFollower::Step::Lines, out);
         if (step == LogFollower::Step::Ended) {
             endState_ = follower_.finalState();
             phase_ = Phase::End;
@@ -154,6 +156,24 @@ bool MonitorStream::produceLines(std::string& out) {
         }
     }
     return true;
+}
+
+// The agent's word on the stall (asked each quiet second by the follower,
+// and after new lines while the build is stalled), as an event when it
+// changes: "stalled" and "unstalled", data {"stalled_since": usec}.
+void MonitorStream::noteStall(bool newLines, std::string& out) {
+    if (format_ != MonitorFormat::EventStream) {
+        return;
+    }
+    if (newLines && sentStalled_) {
+        build_ = refresh_();
+    }
+    if (build_.stalled() == sentStalled_ || build_.finished()) {
+        return;
+    }
+    sentStalled_ = build_.stalled();
+    out += sseEvent(fmt::format("{{\"stalled_since\":{}}}", build_.stalledSince), "",
+                    sentStalled_ ? "stalled" : "unstalled");
 }
 
 void MonitorStream::finish(std::string& out) {

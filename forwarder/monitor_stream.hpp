@@ -42,6 +42,7 @@ private:
     std::optional<std::string> finalState();
     bool clientGone() const;
     void finish(std::string& out);
+    void noteStall(bool newLines, std::string& out);
 
     BuildInfo build_;
     Refresh refresh_;
@@ -54,6 +55,7 @@ private:
     std::string endState_;  // the final state the log's end names
     Phase phase_ = Phase::Start;
     bool wroteLine_ = false;
+    bool sentStalled_ = false;  // the last stall event said "stalled"
     std::string lastCursor_;
     std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();
 };

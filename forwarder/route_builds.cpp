@@ -97,6 +97,9 @@ Response handleBuildsPost(App& app, Request& request) {
     if (auto refused = readSpec(app, request, spec)) {
         return *refused;
     }
+    if (auto refused = refusePriority(request, spec.priority)) {
+        return *refused;
+    }
     // Who submitted over HTTP: the token's name (the agent lets the
     // forwarder's user do so: polkit action org.imagebuild.submit-for).
     if (!request.identity.empty()) {

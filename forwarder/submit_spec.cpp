@@ -1,5 +1,7 @@
 #include "forwarder/submit_spec.hpp"
 
+#include "common/build_spec.hpp"
+
 #include <fmt/format.h>
 
 namespace imagebuild::forwarder {

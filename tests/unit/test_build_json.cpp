@@ -102,7 +102,7 @@ TEST(BuildInfo, FromDbusPropertiesTakesKnownKeysAndDerivesHost) {
 TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
     imagebuild::BuildListRow row(
         "b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "failed", "failed", 998u, 10u, 11u, 0u,
-        sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "b-3", "infra");
+        sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "b-3", "infra", 7, 9u);
     auto info = imagebuild::buildInfoFromListRow(row);
     EXPECT_EQ(info.host, "b");
     EXPECT_EQ(info.name, "nightly");
@@ -114,12 +114,18 @@ TEST(BuildInfo, FromListRowTakesTheSubmitterAfterTheName) {
     EXPECT_EQ(info.startedAt, 11u);
     EXPECT_EQ(info.finishedAt, 0u);
     EXPECT_EQ(info.retryOf, "b-3");
+    EXPECT_EQ(info.priority, 7);
+    EXPECT_EQ(info.stalledSince, 9u);
+    nlohmann::json j = info;
+    EXPECT_EQ(j["priority"], 7);
+    EXPECT_EQ(j["stalled"], true);
+    EXPECT_EQ(j["stalled_since"], 9u);
 }
 
 TEST(BuildJson, AListRowLeavesOutWhatARowDoesNotCarry) {
     imagebuild::BuildListRow row(
         "b-4", "oemdrv", "x86_64", "40", "nightly", "alice", "failed", "failed", 998u, 10u, 11u,
-        12u, sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "", "timeout");
+        12u, sdbus::ObjectPath("/org/imagebuild/Agent1/build/b_2d4"), "", "timeout", 0, 0u);
     nlohmann::json j = imagebuild::buildInfoFromListRow(row);
     EXPECT_EQ(j["state"], "failed");
     EXPECT_EQ(j["failure_class"], "timeout");

@@ -14,6 +14,7 @@
 #include "agent/notifications.hpp"
 #include "agent/staging.hpp"
 #include "common/atomic_file.hpp"
+#include "common/clock.hpp"
 #include "temp_tree.hpp"
 
 using namespace imagebuild;
@@ -935,4 +936,125 @@ TEST_F(LifecycleTest, InterruptedAttemptOfARetryingTypeRunsAgainAfterARestart) {
     EXPECT_EQ(record(id).attempts.at(0).failureClass, "infra");
     EXPECT_EQ(record(id).state, state::kRunning);
     EXPECT_EQ(units_.started.size(), 2u);
+}
+
+// --- Priorities and stalls ------------------------------------------------------
+
+class QueueTest : public LifecycleTest {
+protected:
+    QueueTest() { restartWith(queueOptions()); }
+
+    static LifecycleOptions queueOptions() {
+        auto o = LifecycleTest::options();
+        o.config.host.queueMax = 10;
+        return o;
+    }
+
+    void restartWith(LifecycleOptions o) {
+        lifecycle_.reset();
+        units_.pendingStarts.clear();
+        events_.log.clear();
+        lifecycle_ = std::make_unique<BuildLifecycle>(std::move(o), registry_, units_);
+        lifecycle_->addListener(events_);
+    }
+
+    std::string submitWith(std::int32_t priority) {
+        BuildSpec spec;
+        spec.type = "short";
+        spec.arch = "x86_64";
+        spec.release = "40";
+        spec.kickstart = "lang en_US\n";
+        spec.priority = priority;
+        return lifecycle_->submit(spec, 1000).id;
+    }
+
+    // The running build ends; the next queued one starts.
+    void endRunning(const std::string& id) {
+        auto unit = "imagebuild-" + id + ".service";
+        if (units_.pendingStarts.count(unit)) {
+            units_.answerStart(unit);
+        }
+        recordOutcome(id, "success", "exited", "0");
+        lifecycle_->onUnitState(unit, "inactive");
+    }
+};
+
+TEST_F(QueueTest, HigherPriorityStartsFirstAndEqualOnesInSubmissionOrder) {
+    auto running = submitWith(0);
+    auto b = submitWith(0);
+    auto c = submitWith(5);
+    auto d = submitWith(0);
+    auto e = submitWith(5);
+    auto f = submitWith(-3);
+    auto g = submitWith(100);
+    std::vector<std::string> order;
+    for (auto now = running; lifecycle_->queued() > 0;) {
+        endRunning(now);
+        now = units_.started.back().substr(std::string("imagebuild-").size());
+        now = now.substr(0, now.size() - std::string(".service").size());
+        order.push_back(now);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{g, c, e, b, d, f}));
+}
+
+TEST_F(QueueTest, PriorityIsRecordedAndKeepsTheOrderAcrossARestart) {
+    auto running = submitWith(0);
+    auto low = submitWith(-1);
+    auto normal = submitWith(0);
+    auto high = submitWith(10);
+    EXPECT_EQ(onDisk(high).spec.priority, 10);
+    EXPECT_EQ(onDisk(low).spec.priority, -1);
+    units_.answerStart("imagebuild-" + running + ".service");
+    units_.states["imagebuild-" + running + ".service"] = "active";
+    restartWith(queueOptions());
+    lifecycle_->reconcile();
+    EXPECT_EQ(lifecycle_->queued(), 3u);
+    std::vector<std::string> order;
+    for (auto now = running; lifecycle_->queued() > 0;) {
+        units_.states.erase("imagebuild-" + now + ".service");
+        endRunning(now);
+        now = units_.started.back().substr(std::string("imagebuild-").size());
+        now = now.substr(0, now.size() - std::string(".service").size());
+        order.push_back(now);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{high, normal, low}));
+}
+
+TEST_F(QueueTest, AStallIsShownAndClearedByTheNextLine) {
+    class Stalls final : public LifecycleListener {
+    public:
+        void buildStalled(const BuildRecord& r) override { stalled.push_back(r.id); }
+        void buildChanged(const BuildRecord&, const std::vector<std::string>& p) override {
+            changed.insert(changed.end(), p.begin(), p.end());
+        }
+        std::vector<std::string> stalled, changed;
+    } stalls;
+    lifecycle_->addListener(stalls);
+    auto id = submitWith(0);
+    stalls.changed.clear();
+    lifecycle_->markStalled(id, 5'000'000);
+    EXPECT_EQ(record(id).stalledSince, 5'000'000u);
+    EXPECT_EQ(onDisk(id).stalledSince, 5'000'000u);
+    EXPECT_EQ(stalls.stalled, std::vector<std::string>{id});
+    EXPECT_EQ(stalls.changed, (std::vector<std::string>{"Stalled", "StalledSince"}));
+    EXPECT_TRUE(units_.stopped.empty());  // stall_action = none
+    lifecycle_->markUnstalled(id);
+    EXPECT_EQ(record(id).stalledSince, 0u);
+    EXPECT_EQ(record(id).state, state::kRunning);
+}
+
+TEST_F(QueueTest, StallActionCancelEndsTheBuildCancelledWithTheReason) {
+    auto o = queueOptions();
+    o.config.types.at("short").stallAction = StallAction::kCancel;
+    restartWith(o);
+    auto id = submitWith(0);
+    units_.answerStart("imagebuild-h-1.service");
+    lifecycle_->markStalled(id, realtimeUsec() - 30 * 60'000'000ULL);
+    EXPECT_EQ(units_.stopped, std::vector<std::string>{"imagebuild-h-1.service"});
+    EXPECT_TRUE(onDisk(id).cancelRequested);
+    recordOutcome(id, "signal", "killed", "TERM");
+    lifecycle_->onUnitState("imagebuild-h-1.service", "inactive");
+    EXPECT_EQ(record(id).state, state::kCancelled);
+    EXPECT_EQ(record(id).reason, "stalled for 30 min");
+    EXPECT_EQ(record(id).stalledSince, 0u);
 }

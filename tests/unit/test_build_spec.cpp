@@ -68,8 +68,8 @@ TEST(BuildSpec, UnknownKeyListsTheAllowedOnes) {
     EXPECT_EQ(field, "colour");
     EXPECT_EQ(message,
               "unknown spec field 'colour'; allowed fields: type, arch, release, "
-              "kickstart, name, notify, timeout_sec, labels, webhook, submitter, repos, "
-              "updates, updates_testing, rpms");
+              "kickstart, name, notify, timeout_sec, labels, webhook, submitter, priority, "
+              "repos, updates, updates_testing, rpms");
 }
 
 TEST(BuildSpec, WrongTypesNameFieldAndSignature) {
@@ -258,6 +258,7 @@ Spec everyKey() {
     s["labels"] = sdbus::Variant(std::map<std::string, std::string>{{"team", "qa"}, {"t", "x=y"}});
     s["webhook"] = sdbus::Variant(std::string("http://ci:8080/hook"));
     s["submitter"] = sdbus::Variant(std::string("alice"));
+    s["priority"] = sdbus::Variant(std::int32_t{-5});
     s["repos"] = sdbus::Variant(
         std::map<std::string, std::string>{{"extras", "https://example.org/extras/"}});
     s["updates"] = sdbus::Variant(true);
@@ -361,6 +362,7 @@ TEST(BuildSpec, EveryKeyIsDocumented) {
 
 TEST(BuildSpec, TakesRepositoriesAndUpdatesOverDbus) {
     auto s = good();
+    s["priority"] = sdbus::Variant(std::int32_t{-5});
     s["repos"] = sdbus::Variant(
         std::map<std::string, std::string>{{"extras", "https://example.org/extras/"}});
     s["updates"] = sdbus::Variant(true);
@@ -422,5 +424,37 @@ TEST(BuildSpec, JsonTakesRepositoriesButNotRpms) {
         FAIL() << "rpms in JSON was taken";
     } catch (const SpecError& e) {
         EXPECT_EQ(e.field(), "rpms");
+    }
+}
+TEST(BuildSpec, PriorityIsAnIntegerInItsRange) {
+    EXPECT_EQ(specFromVariants(good()).priority, 0);
+    EXPECT_EQ(specFromVariants(with("priority", sdbus::Variant(std::int32_t{100}))).priority, 100);
+    EXPECT_EQ(specFromVariants(with("priority", sdbus::Variant(std::int32_t{-100}))).priority,
+              -100);
+    for (std::int32_t bad : {101, -101, 1000000}) {
+        auto [field, message] = errorOf(with("priority", sdbus::Variant(bad)));
+        EXPECT_EQ(field, "priority");
+        EXPECT_NE(message.find("-100 to 100"), std::string::npos) << message;
+    }
+    auto [field, message] = errorOf(with("priority", sdbus::Variant(std::uint64_t{5})));
+    EXPECT_EQ(field, "priority");
+    EXPECT_NE(message.find("'i'"), std::string::npos) << message;
+}
+
+TEST(BuildSpec, JsonPriorityIsCheckedAsOnTheBus) {
+    auto base = nlohmann::json{
+        {"type", "oemdrv"}, {"arch", "x86_64"}, {"release", "40"}, {"kickstart", "lang en\n"}};
+    base["priority"] = 7;
+    EXPECT_EQ(specFromJson(base).priority, 7);
+    for (auto bad : {nlohmann::json(101), nlohmann::json(-101), nlohmann::json(1e20),
+                     nlohmann::json(18446744073709551615ULL), nlohmann::json("5")}) {
+        base["priority"] = bad;
+        try {
+            specFromJson(base);
+            ADD_FAILURE() << "priority " << bad.dump() << " was accepted";
+        } catch (const SpecError& e) {
+            EXPECT_EQ(e.field(), "priority");
+            EXPECT_NE(std::string(e.what()).find("-100"), std::string::npos) << e.what();
+        }
     }
 }

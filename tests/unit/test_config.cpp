@@ -148,7 +148,7 @@ TEST(Config, TypeErrorsNameFileAndLine) {
               "test.conf:3: sandbox must be strict or none, not \"loose\"");
     EXPECT_EQ(errorOf("[type.t]\ncommand = true\nmemory = 1\n"),
               "test.conf:3: unknown key 'memory' in [type.t]; known keys: command, tools, "
-              "sandbox, network, artifacts, description, retry");
+              "sandbox, network, artifacts, description, retry, stall_timeout, stall_action");
     EXPECT_EQ(errorOf("[type.t]\ncommand = true\nnetwork = sometimes\n"),
               "test.conf:3: network must be yes or no, not \"sometimes\"");
     EXPECT_EQ(errorOf("[webhook]\nallow_private = 1\n[type.t]\ncommand = true\n"),
@@ -238,4 +238,18 @@ TEST(Config, AnUpdatesUrlThatIsNotARepositoryUrlIsAnError) {
                   std::string::npos)
             << e.what();
     }
+}
+
+TEST(Config, StallTimeoutAndActionOfAType) {
+    auto t = parseConfig("[type.t]\ncommand = true\n", "x").types.at("t");
+    EXPECT_EQ(t.stallTimeoutSec, 30u * 60);  // documented default
+    EXPECT_EQ(t.stallAction, imagebuild::StallAction::kNone);
+    t = parseConfig("[type.t]\ncommand = true\nstall_timeout = 0\nstall_action = cancel\n", "x")
+            .types.at("t");
+    EXPECT_EQ(t.stallTimeoutSec, 0u);
+    EXPECT_EQ(t.stallAction, imagebuild::StallAction::kCancel);
+    EXPECT_EQ(errorOf("[type.t]\ncommand = true\nstall_timeout = 5m\n"),
+              "test.conf:3: stall_timeout must be a whole number from 0 to 604800, not \"5m\"");
+    EXPECT_EQ(errorOf("[type.t]\ncommand = true\n\nstall_action = kill\n"),
+              "test.conf:4: stall_action must be none or cancel, not \"kill\"");
 }

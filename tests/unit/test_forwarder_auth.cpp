@@ -224,3 +224,20 @@ TEST(ForwarderAuth, ABuildIsCancelledByItsTokenOrAnAdmin) {
     EXPECT_NE(refused->body.find("only an admin token may cancel it"), std::string::npos);
     EXPECT_FALSE(refuseCancel(ops, build, 998));
 }
+
+TEST(ForwarderAuth, APriorityAboveNormalNeedsAnAdminToken) {
+    Request alice;
+    alice.identity = "alice";
+    alice.role = TokenRole::Write;
+    EXPECT_FALSE(refusePriority(alice, 0));
+    EXPECT_FALSE(refusePriority(alice, -20));
+    auto refused = refusePriority(alice, 1);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403u);
+    EXPECT_NE(refused->body.find("priority 1 is above normal (0); token 'alice' may ask 0 or less"),
+              std::string::npos)
+        << refused->body;
+    Request ops = alice;
+    ops.role = TokenRole::Admin;
+    EXPECT_FALSE(refusePriority(ops, 100));
+}

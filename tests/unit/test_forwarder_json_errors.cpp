@@ -378,7 +378,7 @@ TEST(ForwarderSubmitSpec, TypesAreChecked) {
               "'type' must be a non-empty string");
     EXPECT_EQ(bodyError(head + R"("colour":1})"),
               "unknown key 'colour' (allowed: type, arch, release, kickstart, name, notify, "
-              "timeout_sec, labels, webhook, repos, updates, updates_testing)");
+              "timeout_sec, labels, webhook, priority, repos, updates, updates_testing)");
     EXPECT_EQ(bodyError("[1]"), "the body must be a JSON object");
     EXPECT_EQ(bodyError("{"), "the body is not valid JSON");
 }

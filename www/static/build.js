@@ -57,10 +57,12 @@ function renderSummary(build) {
     const labels = Object.entries(build.labels || {}).map(([k, v]) => el('li', {}, el('code', {text: `${k}=${v}`})));
     byId('summary').replaceChildren(
         ...fact('State', stateBadge(build.state, build.result),
-            build.exit_status >= 0 && build.result ? ` (exit status ${build.exit_status})` : ''),
+            build.exit_status >= 0 && build.result ? ` (exit status ${build.exit_status})` : '',
+            ...stallNote(build)),
         ...failureFacts(build),
         ...attemptFacts(build),
         ...(build.result && build.started_at ? fact('Resources', el('span', {class: 'resources', text: resourcesText(build.resources)})) : []),
+        ...(build.priority ? fact('Priority', `${build.priority > 0 ? '+' : ''}${build.priority}`) : []),
         ...fact('Name', build.name || '—'),
         ...fact('Image', `${build.type} for ${build.arch}, release ${build.release}`),
         ...fact('Host', build.host),
@@ -72,6 +74,16 @@ function renderSummary(build) {
     byId('badge').replaceChildren(stateBadge(build.state, build.result));
     document.title = `Build ${build.id} (${build.result || build.state}) — imagebuild`;
     renderCancel();
+}
+
+// "stalled: no log line since <time>" while the agent says the build's log
+// has been silent for its type's stall_timeout.
+function stallNote(build) {
+    if (!build.stalled || build.result) {
+        return [];
+    }
+    return [' ', el('span', {class: 'state state-stalled', id: 'stalled', text: 'stalled'}),
+        ' no log line since ', timeElement(build.stalled_since)];
 }
 
 // Cancel: shown while the build is queued or running; usable only when signed
@@ -280,6 +292,10 @@ const followLog = (() => {
         source.addEventListener('state', (event) => {
             status.textContent = `Following the log live (build ${event.data}).`;
         });
+        // The agent's stall verdict changed: the record says since when.
+        for (const kind of ['stalled', 'unstalled']) {
+            source.addEventListener(kind, () => refresh());
+        }
         source.addEventListener('end', (event) => {
             stop();
             flush();

@@ -67,14 +67,22 @@ NotificationContext contextFor(const Config& config, const std::string& host) {
             config.mail.publicUrl, std::time(nullptr)};
 }
 
-// The last lines of the build's log, up to its end mark (read after it),
-// escaped as the monitor's HTML and SSE show them.
+// The last lines the build itself wrote, up to its end mark (read after
+// it), escaped as the monitor's HTML and SSE show them. Lines our helpers
+// log about the build (SYSLOG_IDENTIFIER imagebuild-*: a webhook delivered
+// late, the end-of-build step) are in its log but not in this excerpt: a
+// slow webhook must not push the build's last lines out of the mail.
 std::vector<std::string> logTail(const std::string& id) {
+    // Room for the helpers' lines among the last entries, and the end mark.
+    constexpr std::uint64_t kHelperLinesRoom = 64;
     std::vector<std::string> lines;
     try {
-        BuildLog log(id, {});
-        log.seekLast(kLogTailLines + 1);  // and the end mark
+        BuildLog log(id, {.cursor = false, .meta = true});
+        log.seekLast(kLogTailLines + kHelperLinesRoom + 1);
         while (auto line = log.next()) {
+            if (!line->notice && line->identifier.starts_with("imagebuild-")) {
+                continue;
+            }
             // A mail body is text: no CR, NUL or invalid UTF-8 in it.
             lines.push_back(escapeLogText(line->text));
         }

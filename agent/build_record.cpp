@@ -170,6 +170,8 @@ BuildInfo buildInfoOf(const BuildRecord& r) {
     info.stagedAt = r.stagedAt;
     info.attempt = r.attempt;
     info.attempts = r.attempts;
+    info.priority = r.spec.priority;
+    info.stalledSince = r.stalledSince;
     return info;
 }
 

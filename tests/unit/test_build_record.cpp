@@ -95,6 +95,19 @@ TEST(BuildRecord, RetryOfRoundTripsAndOldRecordsHaveNone) {
     EXPECT_EQ(recordFromJson(j).retryOf, "");
 }
 
+// The webhook body and manifest.json are buildInfoOf's: they carry the
+// queue's facts as the bus does.
+TEST(BuildRecord, BuildInfoCarriesPriorityAndStall) {
+    BuildRecord r;
+    r.id = "host-9";
+    r.spec.priority = 7;
+    r.stalledSince = 42;
+    auto info = buildInfoOf(r);
+    EXPECT_EQ(info.priority, 7);
+    EXPECT_EQ(info.stalledSince, 42u);
+    EXPECT_TRUE(info.stalled());
+}
+
 TEST(BuildRecord, ReasonRoundTripsAndOldRecordsHaveNone) {
     BuildRecord r;
     r.id = "host-8";

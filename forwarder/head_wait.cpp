@@ -26,6 +26,8 @@ const char* reasonPhrase(unsigned status) {
             return "Bad Request";
         case 408:
             return "Request Timeout";
+        case 411:
+            return "Length Required";
         case 414:
             return "URI Too Long";
         case 429:

@@ -11,9 +11,9 @@
 // Waiting is sound only if libmicrohttpd holds no byte of the next request in
 // its own buffer (a client that pipelines): the bytes it has read,
 // tcpi_bytes_received less what is still queued in the kernel, must equal
-// what the requests so far took (heads measured here, Content-Length bodies).
-// When that cannot be shown (a chunked body, pipelining) the connection goes
-// on unchecked, as libmicrohttpd alone would serve it.
+// what the requests so far took (heads measured here, Content-Length bodies:
+// no other body is admitted). When they differ, the client pipelined and the
+// connection ends after its complete answer (http_server.cpp).
 #pragma once
 
 #include <chrono>

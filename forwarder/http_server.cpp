@@ -22,12 +22,14 @@ namespace imagebuild::forwarder {
 struct HttpServer::Tracked {
     std::string address;
     int fd = -1;
-    // The bytes the connection's requests took so far, heads and bodies:
-    // while libmicrohttpd has read exactly these, it holds nothing of the
-    // next request and that request's head can be checked first
-    // (head_wait.hpp). A chunked body's length on the wire is not known.
+    // The bytes the connection's requests took so far, heads and
+    // Content-Length bodies (the only bodies admitted): while libmicrohttpd
+    // has read exactly these, it holds nothing of the next request and that
+    // request's head can be checked first (head_wait.hpp).
     std::uint64_t taken = 0;
-    bool countable = true;
+    // Ended beneath libmicrohttpd: whatever it still parses from its own
+    // buffer is never served.
+    bool ended = false;
 };
 
 struct HttpServer::Context {
@@ -35,8 +37,6 @@ struct HttpServer::Context {
     std::vector<FormField> form;
     MHD_PostProcessor* post = nullptr;  // set for a multipart/form-data body
     std::size_t limit = 0;
-    std::size_t received = 0;
-    bool tooLarge = false;
     bool badForm = false;
     bool keepAlive = false;  // libmicrohttpd keeps the connection after the answer
 
@@ -55,10 +55,6 @@ namespace {
 // More parts than any form of ours has (labels and notify repeat): a body of
 // a million tiny parts is refused instead of costing a million FormFields.
 constexpr std::size_t kMaxFormFields = 256;
-
-// How far past twice its limit a chunked body is read (and dropped) to answer
-// 413 at its end, before the connection is cut instead.
-constexpr std::size_t kDiscardSlack = 1024 * 1024;
 
 // A part's bytes arrive in pieces (off > 0 continues the current one); a new
 // part of the same name starts again at off 0. A part libmicrohttpd announces
@@ -183,6 +179,11 @@ std::optional<Response> refusedHead(MHD_Connection* connection, const char* url)
     if (counts.first == 1 && counts.second) {
         return jsonError(400, "BadRequest",
                          "Content-Length and Transfer-Encoding together are ambiguous");
+    }
+    if (counts.second) {
+        return jsonError(411, "LengthRequired",
+                         "a request body needs a Content-Length; Transfer-Encoding "
+                         "(a chunked body) is not accepted");
     }
     return std::nullopt;
 }
@@ -362,11 +363,15 @@ void HttpServer::connectionClosed(void** socketContext) {
 
 void HttpServer::awaitNextHead(void* socketContext) {
     auto* tracked = static_cast<Tracked*>(socketContext);
-    auto consumed = bytesConsumed(tracked->fd);
-    if (!tracked->countable || consumed != tracked->taken) {
-        // libmicrohttpd may hold (part of) the next request already: it
-        // cannot be checked first, and the connection goes on unchecked.
-        tracked->countable = false;
+    if (bytesConsumed(tracked->fd) != tracked->taken) {
+        // libmicrohttpd has read (part of) the next request already, which
+        // only a client that pipelines (sends before its answer is whole)
+        // makes it do: that head cannot be checked first, so the connection
+        // ends here, after a complete answer, as HTTP/1.1 lets a server end
+        // any connection; a client that pipelines sends its unanswered
+        // requests again.
+        tracked->ended = true;
+        endBeneath(tracked->fd);
         return;
     }
     auto wait = waitForHead(tracked->fd, limits_.gate.head,
@@ -383,6 +388,7 @@ void HttpServer::awaitNextHead(void* socketContext) {
         case HeadWait::Outcome::Ended:
             break;
     }
+    tracked->ended = true;
     endBeneath(tracked->fd);
 }
 
@@ -390,6 +396,9 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
                        const char* uploadData, std::size_t* uploadSize, void** state) {
     auto* connection = static_cast<MHD_Connection*>(conn);
     if (!*state) {
+        if (endedBeneath(connection)) {
+            return MHD_NO;  // a request read ahead of a pipelining client
+        }
         auto* context = new Context;
         *state = context;
         countBody(connection);
@@ -414,10 +423,9 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
                              true);
             }
         }
-        bool chunked = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
-        if (auto length = declaredLength(connection);
-            (length && *length > context->limit) || (chunked && context->limit == 0)) {
+        // Every body has a Content-Length (request_head.cpp): over the
+        // limit, it is refused before a byte of it is read.
+        if (auto length = declaredLength(connection); length && *length > context->limit) {
             return queue(connection, tooLarge(context->request, context->limit, context->post),
                          true);
         }
@@ -425,16 +433,6 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     }
     auto* context = static_cast<Context*>(*state);
     if (*uploadSize != 0) {
-        context->received += *uploadSize;
-        if (context->received > context->limit) {
-            // A chunked body had no Content-Length to refuse by at the head,
-            // and libmicrohttpd 0.9.75 cannot answer in the middle of a body:
-            // the rest is read and dropped, 413 at its end. One that goes on
-            // far past the limit is cut off without an answer.
-            context->tooLarge = true;
-            *uploadSize = 0;
-            return context->received > 2 * context->limit + kDiscardSlack ? MHD_NO : MHD_YES;
-        }
         if (context->badForm) {
             // keep reading to the end, then answer
         } else if (context->post) {
@@ -444,9 +442,6 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
         }
         *uploadSize = 0;
         return MHD_YES;
-    }
-    if (context->tooLarge) {
-        return queue(connection, tooLarge(context->request, context->limit, context->post), true);
     }
     if (context->post) {
         context->badForm |= MHD_destroy_post_processor(context->post) != MHD_YES;
@@ -467,6 +462,13 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     return queue(connection, std::move(response), false);
 }
 
+bool HttpServer::endedBeneath(void* conn) {
+    auto* connection = static_cast<MHD_Connection*>(conn);
+    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    auto* tracked = info ? static_cast<Tracked*>(info->socket_context) : nullptr;
+    return tracked && tracked->ended;
+}
+
 void HttpServer::countBody(void* conn) {
     auto* connection = static_cast<MHD_Connection*>(conn);
     const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -474,10 +476,7 @@ void HttpServer::countBody(void* conn) {
     if (!tracked) {
         return;
     }
-    if (MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                    MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr) {
-        tracked->countable = false;
-    } else if (auto length = declaredLength(connection)) {
+    if (auto length = declaredLength(connection)) {
         tracked->taken += *length;
     }
 }

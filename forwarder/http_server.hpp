@@ -60,6 +60,8 @@ public:
 private:
     bool handOff(int fd, const struct sockaddr* address, unsigned length, std::size_t headBytes);
     void countBody(void* connection);
+    // The connection was ended beneath libmicrohttpd (awaitNextHead).
+    bool endedBeneath(void* connection);
     void refused(unsigned status, const std::string& error);
 
     ServerLimits limits_;

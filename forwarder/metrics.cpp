@@ -66,10 +66,10 @@ void Metrics::countForwarded(const std::string& peer, const std::string& outcome
     ++forwarded_[{peer, outcome}];
 }
 
-const std::array<std::string_view, 6>& refusalReasons() {
-    static const std::array<std::string_view, 6> reasons{
-        "BadRequest",     "UriTooLong",        "HeadersTooLarge", "HttpVersionNotSupported",
-        "RequestTimeout", "TooManyConnections"};
+const std::array<std::string_view, 7>& refusalReasons() {
+    static const std::array<std::string_view, 7> reasons{
+        "BadRequest",     "UriTooLong",         "HeadersTooLarge", "HttpVersionNotSupported",
+        "RequestTimeout", "TooManyConnections", "LengthRequired"};
     return reasons;
 }
 

@@ -54,7 +54,7 @@ private:
 
 // The error names the gate and the head checks refuse with: the reason
 // labels of imagebuild_forwarder_refused_total.
-const std::array<std::string_view, 6>& refusalReasons();
+const std::array<std::string_view, 7>& refusalReasons();
 
 // The method's metrics label: itself if standard, else "other".
 const std::string& methodLabel(const std::string& method);

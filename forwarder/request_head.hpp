@@ -2,7 +2,9 @@
 // libmicrohttpd ever sees the connection: everything it would refuse with its
 // own HTML answer (400, 414, 431, 505) is refused here with our JSON error,
 // plus what it would let through (a NUL as %00 in the target, a duplicate or
-// conflicting Content-Length). Pure: the gate (http_gate.cpp) peeks the bytes.
+// conflicting Content-Length) and a body without a Content-Length (411: a
+// chunked body is decoded where only libmicrohttpd's HTML can refuse it).
+// Pure: the gate (http_gate.cpp) peeks the bytes.
 #pragma once
 
 #include <cstddef>

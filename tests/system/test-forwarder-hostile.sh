@@ -72,11 +72,33 @@ test_each_route_caps_its_body() {
     out=$(curl -si -X GET --data-binary 'x=1' "$a/v1/health")
     is_json_error 413 "$out"
     assert_contains "$out" "GET /v1/health takes no request body"
-    # No Content-Length to refuse by: refused while reading.
+    # No Content-Length: refused at the head, before a byte of the body.
     out=$(head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' |
         curl -si "${auth[@]}" -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' \
             --data-binary @- "$a/v1/builds" || true)
-    is_json_error 413 "$out"
+    is_json_error 411 "$out"
+}
+
+# A malformed chunked body would be answered by libmicrohttpd with its own
+# HTML: no chunked body is read at all, in our JSON.
+test_a_chunked_body_is_411() {
+    local out
+    out=$("${client[@]}" raw 127.0.0.2 8470 \
+        'POST /v1/builds HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot a chunk\r\n0\r\n\r\n')
+    is_json_error 411 "$out"
+    assert_contains "$out" "needs a Content-Length"
+}
+
+# A client that pipelines makes libmicrohttpd read ahead, where a later head
+# cannot be checked first: it gets its first answer whole, then the
+# connection ends; a malformed head read ahead gets no HTML answer.
+test_a_pipelining_client_gets_one_answer_and_an_end() {
+    local out
+    out=$("${client[@]}" raw 127.0.0.2 8470 \
+        'GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert_eq "$(grep -c '^HTTP/1.1 ' <<<"$out")" 1
+    assert_contains "$out" "HTTP/1.1 200"
+    [[ $out != *"<html"* && $out != *"<HTML"* ]] || { echo "library HTML: $out"; return 1; }
 }
 
 test_upload_entries_are_capped() {
@@ -250,7 +272,7 @@ test_a_lost_peer_ends_the_relayed_stream_with_an_error() {
 
 test_case "20 unauthenticated 15 MB POSTs: 401 at the headers, peak RSS stays small" \
     test_unauthenticated_bodies_are_refused_at_the_headers
-test_case "each route caps its body: 413 naming the limit, at the headers or while reading" \
+test_case "each route caps its body: 413 naming the limit at the headers; no Content-Length: 411" \
     test_each_route_caps_its_body
 test_case "an upload's entries are capped: 413 naming max_upload_entries" test_upload_entries_are_capped
 test_case "metrics: unknown methods and paths share one series" test_metrics_labels_stay_bounded
@@ -264,6 +286,10 @@ test_case "what the HTTP library refused itself (400, 414, 431, 505) is JSON" \
     test_library_errors_are_our_json
 test_case "the same in a kept-alive connection's later request is JSON, and counted" \
     test_library_errors_on_a_kept_alive_connection_are_our_json
+test_case "a chunked request body: 411 in JSON at the head, never the library's HTML" \
+    test_a_chunked_body_is_411
+test_case "a pipelining client: one whole answer, then the end; nothing read ahead answered" \
+    test_a_pipelining_client_gets_one_answer_and_an_end
 test_case "the fleet token reads only and cannot claim a submitter or a role" \
     test_the_fleet_token_claims_nobody
 test_case "a relayed stream whose peer is lost ends with an SSE error naming the host" \

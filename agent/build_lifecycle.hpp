@@ -23,7 +23,7 @@
 // its end, and its end-of-build step runs as a unit of its own.
 // It talks to systemd only through a UnitRunner and tells the world through
 // LifecycleListeners (the D-Bus adaptor, notifications), so every transition
-// can be driven and checked without a bus (tests/unit/test_build_lifecycle.cpp).
+// can be driven and checked without a bus (tests/unit/agent/test_build_lifecycle.cpp).
 // docs/design.md, "Build lifecycle", draws it with who writes what, where.
 #pragma once
 

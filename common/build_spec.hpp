@@ -11,7 +11,7 @@
 // Adding a key: a member of BuildSpec and a row of keyTable(); then its line
 // in the Submit docs (the XML and docs/org.imagebuild.BuildManager1.md) and
 // in POST /v1/builds (docs/imagebuild-forwarder.md), and a sample value in
-// tests/unit/test_build_spec.cpp (the tests fail until all three are there).
+// tests/unit/common/test_build_spec.cpp (the tests fail until all three are there).
 //   priority i (kMinPriority to kMaxPriority, 0 normal; higher starts first;
 //               above normal the agent asks polkit for org.imagebuild.manage)
 #pragma once

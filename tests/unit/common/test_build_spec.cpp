@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "read_doc.hpp"
+#include "tests/unit/read_doc.hpp"
 
 using imagebuild::BuildSpec;
 using imagebuild::SpecError;

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/atomic_file.hpp"
-#include "temp_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::agent;

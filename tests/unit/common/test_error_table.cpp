@@ -19,7 +19,7 @@
 #include "common/exit_codes.hpp"
 #include "ctl/error_map.hpp"
 #include "forwarder/dbus_errors.hpp"
-#include "read_doc.hpp"
+#include "tests/unit/read_doc.hpp"
 
 using namespace imagebuild;
 using ::testing::HasSubstr;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/retention.hpp"
-#include "temp_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using imagebuild::RetentionConfig;
 using imagebuild::agent::directorySize;

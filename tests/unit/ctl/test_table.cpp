@@ -101,37 +101,3 @@ TEST(CtlTable, AnEmptyTableIsItsLegend) {
     table.render(false, false, [&](std::string_view) { ++pieces; });
     EXPECT_EQ(pieces, 0u);
 }
-
-TEST(CtlTerminal, ColorsOnlyOnATtyWithoutNoColor) {
-    EXPECT_TRUE(colorsWanted(true, nullptr, "xterm"));
-    EXPECT_FALSE(colorsWanted(false, nullptr, "xterm"));
-    EXPECT_FALSE(colorsWanted(true, "1", "xterm"));
-    EXPECT_TRUE(colorsWanted(true, "", "xterm"));  // NO_COLOR set but empty: no effect
-    EXPECT_FALSE(colorsWanted(true, nullptr, "dumb"));
-}
-
-TEST(CtlTerminal, PagerChoice) {
-    EXPECT_EQ(pagerCommand(nullptr, nullptr), "less");
-    EXPECT_EQ(pagerCommand(nullptr, "more"), "more");
-    EXPECT_EQ(pagerCommand("most", "more"), "most");
-    EXPECT_EQ(pagerCommand("cat", "more"), "");
-    EXPECT_EQ(pagerCommand("", "more"), "");
-}
-
-TEST(CtlTimeFormat, Durations) {
-    EXPECT_EQ(formatDuration(350'000), "350ms");
-    EXPECT_EQ(formatDuration(42'000'000), "42s");
-    EXPECT_EQ(formatDuration(185'000'000), "3min 5s");
-    EXPECT_EQ(formatDuration(2ull * 3600'000'000 + 240'000'000), "2h 4min");
-    EXPECT_EQ(formatDuration(3ull * 86400'000'000 + 7200'000'000), "3d 2h");
-    EXPECT_EQ(buildDuration(0, 0, 99), "-");
-    EXPECT_EQ(buildDuration(1'000'000, 4'000'000, 99), "3s");
-    EXPECT_EQ(buildDuration(1'000'000, 0, 11'000'000), "10s");  // still running
-}
-
-TEST(CtlTimeFormat, TimestampsInTheLocalZone) {
-    setenv("TZ", "UTC", 1);
-    tzset();
-    EXPECT_EQ(formatTimestamp(0), "-");
-    EXPECT_EQ(formatTimestamp(1'700'000'000'000'000ull), "Tue 2023-11-14 22:13:20 UTC");
-}

@@ -167,20 +167,6 @@ TEST(CtlArguments, LabelAndTimeoutValidation) {
     EXPECT_EQ(parse({"build", "--config", "c", "--timeout", "abc"}).exitCode, kExitUsage);
 }
 
-TEST(CtlSuggest, EditDistanceCountsTranspositionsOnce) {
-    EXPECT_EQ(editDistance("list", "list"), 0u);
-    EXPECT_EQ(editDistance("lsit", "list"), 1u);
-    EXPECT_EQ(editDistance("cancle", "cancel"), 1u);
-    EXPECT_EQ(editDistance("", "abc"), 3u);
-}
-
-TEST(CtlSuggest, ClosestMatchOnlyWhenClose) {
-    std::vector<std::string> verbs{"build", "list", "log", "status", "show", "wait", "cancel"};
-    EXPECT_EQ(closestMatch("lst", verbs), "list");
-    EXPECT_EQ(closestMatch("canc", verbs), "cancel");  // unique prefix
-    EXPECT_EQ(closestMatch("xyzzy", verbs), std::nullopt);
-}
-
 TEST(CtlArguments, IdsMustBeBuildIds) {
     for (const char* verb :
          {"status", "log", "show", "artifacts", "cancel", "pin", "unpin", "wait"}) {

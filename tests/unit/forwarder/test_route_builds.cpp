@@ -1,5 +1,6 @@
-// Every error is {"error", "message"} with the right status: the D-Bus error
-// table, the dispatcher's own errors, and the builds routes with a fake agent.
+// The builds routes through the dispatcher, with fake agents: submit, cancel,
+// retry and read; admission at the head and the dispatcher's own errors; every
+// error {"error", "message"} with the right status; the list's pages and filters.
 #include <gtest/gtest.h>
 #include <sdbus-c++/Error.h>
 
@@ -14,9 +15,12 @@
 #include "forwarder/json_error.hpp"
 #include "forwarder/local_agent.hpp"
 #include "forwarder/submit_spec.hpp"
+#include "tests/unit/forwarder/http_testing.hpp"
+#include "tests/unit/forwarder/list_agent.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::forwarder;
+using namespace imagebuild::testing;
 using json = nlohmann::json;
 
 namespace {
@@ -119,33 +123,6 @@ const char* kSpec =
     R"("timeout_sec":60,"labels":{"team":"qa"}})";
 
 }  // namespace
-
-TEST(ForwarderJsonErrors, ShapeIsErrorAndMessage) {
-    auto r = jsonError(418, "Teapot", "short and \"stout\"");
-    EXPECT_EQ(r.status, 418u);
-    EXPECT_EQ(json::parse(r.body), (json{{"error", "Teapot"}, {"message", "short and \"stout\""}}));
-    // Invalid UTF-8 from user input must not break the JSON.
-    EXPECT_NO_THROW(json::parse(jsonError(400, "X", "bad \xff byte").body));
-}
-
-TEST(ForwarderJsonErrors, DbusErrorTable) {
-    namespace e = dbus_names::error;
-    EXPECT_EQ(statusForDbusError(e::kNotFound), 404u);
-    EXPECT_EQ(statusForDbusError(e::kInvalidSpec), 400u);
-    EXPECT_EQ(statusForDbusError(e::kUnsupported), 422u);
-    EXPECT_EQ(statusForDbusError(e::kAccessDenied), 403u);
-    EXPECT_EQ(statusForDbusError(e::kQueueFull), 503u);
-    EXPECT_EQ(statusForDbusError(e::kAlreadyFinished), 409u);
-    EXPECT_EQ(statusForDbusError(e::kInternal), 500u);
-    EXPECT_EQ(statusForDbusError(e::kNoSpace), 507u);
-    EXPECT_EQ(statusForDbusError(e::kConfigInvalid), 503u);
-    EXPECT_EQ(statusForDbusError("org.example.Whatever"), 500u);
-    expectError(responseForDbusError(sdbus::Error(e::kNoSpace, "0 B free on /var")), 507,
-                "NoSpace");
-    auto r = responseForDbusError(sdbus::Error(e::kInvalidSpec, "'arch' must be one of x"));
-    expectError(r, 400, "InvalidSpec");
-    EXPECT_EQ(json::parse(r.body)["message"], "'arch' must be one of x");
-}
 
 TEST_F(Fixture, AdmissionAtTheHeadAuthenticatesAndKnowsTheBodyLimit) {
     auto head = [](std::string method, std::string path, std::string token = "",
@@ -353,43 +330,79 @@ TEST_F(Fixture, FleetListSaysWhatDidNotAnswer) {
     EXPECT_EQ(body["unreachable"], json::array());
 }
 
-namespace {
-
-std::string bodyError(const std::string& body) {
-    try {
-        parseSubmitBody(body);
-    } catch (const SpecError& e) {
-        return e.what();
-    }
-    return "(no error)";
+// GET /v1/builds against an agent with 120 builds: pages, filters, revalidation.
+TEST_F(Web, BuildListPagesByCursor) {
+    auto first =
+        call(get("/v1/builds", {{"state", "failed"}, {"limit", "30"}, {"order", "newest"}}));
+    ASSERT_EQ(first.status, 200u) << first.body;
+    auto body = json::parse(first.body);
+    EXPECT_FALSE(body.contains("total"));
+    ASSERT_EQ(body["builds"].size(), 30u);
+    EXPECT_EQ(body["builds"][0]["id"], "h-120");
+    EXPECT_EQ(body["builds"][29]["id"], "h-33");
+    // The agent was asked for a page, not its whole list.
+    ASSERT_TRUE(agent->asked);
+    EXPECT_EQ(agent->asked->limit, 30u);
+    ASSERT_TRUE(body["next_cursor"].is_string());
+    auto second = call(get("/v1/builds", {{"state", "failed"},
+                                          {"limit", "30"},
+                                          {"order", "newest"},
+                                          {"cursor", body["next_cursor"]}}));
+    ASSERT_EQ(second.status, 200u) << second.body;
+    body = json::parse(second.body);
+    ASSERT_EQ(body["builds"].size(), 10u);
+    EXPECT_EQ(body["builds"][0]["id"], "h-30");
+    EXPECT_EQ(body["builds"][9]["id"], "h-3");
+    EXPECT_TRUE(body["next_cursor"].is_null());
+    auto bad = call(get("/v1/builds", {{"limit", "3"}, {"cursor", "h-3"}}));
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_NE(json::parse(bad.body)["message"].get<std::string>().find("cursor"),
+              std::string::npos);
 }
 
-}  // namespace
-
-TEST(ForwarderSubmitSpec, TypesAreChecked) {
-    const std::string head = R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)";
-    EXPECT_EQ(bodyError(head + R"("timeout_sec":-1})"),
-              "'timeout_sec' must be a non-negative integer");
-    EXPECT_EQ(bodyError(head + R"("labels":{"a":1}})"), "label 'a' must be a string");
-    EXPECT_EQ(bodyError(head + R"("labels":[]})"), "'labels' must be an object of strings");
-    EXPECT_EQ(bodyError(head + R"("notify":["a@b",2]})"), "'notify' must be an array of strings");
-    EXPECT_EQ(bodyError(head + R"("name":7})"), "'name' must be a string");
-    EXPECT_EQ(bodyError(R"({"type":"","arch":"x","release":"r","kickstart":"k"})"),
-              "'type' must be a non-empty string");
-    EXPECT_EQ(bodyError(head + R"("colour":1})"),
-              "unknown key 'colour' (allowed: type, arch, release, kickstart, name, notify, "
-              "timeout_sec, labels, webhook, priority, repos, updates, updates_testing)");
-    EXPECT_EQ(bodyError("[1]"), "the body must be a JSON object");
-    EXPECT_EQ(bodyError("{"), "the body is not valid JSON");
+TEST_F(Web, BuildListIsFilteredPagedAndRevalidated) {
+    auto first =
+        call(get("/v1/builds",
+                 {{"state", "failed"}, {"limit", "30"}, {"offset", "0"}, {"order", "newest"}}));
+    ASSERT_EQ(first.status, 200u) << first.body;
+    auto body = json::parse(first.body);
+    EXPECT_EQ(body["total"], 40);
+    EXPECT_EQ(body["builds"].size(), 30u);
+    EXPECT_EQ(body["builds"][0]["id"], "h-120");
+    EXPECT_EQ(body["next"], 30);
+    // The same question again with the ETag: 304, nothing sent.
+    auto again = get("/v1/builds",
+                     {{"state", "failed"}, {"limit", "30"}, {"offset", "0"}, {"order", "newest"}});
+    again.headers["if-none-match"] = headerOf(first, "ETag");
+    auto notModified = call(again);
+    EXPECT_EQ(notModified.status, 304u);
+    EXPECT_TRUE(notModified.body.empty());
+    // A new build changes the answer.
+    agent->builds.push_back(info("h-121", "failed", 121));
+    auto changed = call(again);
+    EXPECT_EQ(changed.status, 200u);
+    EXPECT_EQ(json::parse(changed.body)["builds"][0]["id"], "h-121");
+    // A bad parameter is a 400 naming it.
+    auto bad = call(get("/v1/builds", {{"limit", "x"}}));
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_EQ(json::parse(bad.body)["error"], "InvalidQuery");
+    // A host filter naming another host leaves this one out.
+    agent->asked.reset();
+    EXPECT_EQ(json::parse(call(get("/v1/builds", {{"host", "other"}})).body)["total"], 0);
+    EXPECT_FALSE(agent->asked);
 }
 
-TEST(ForwarderSubmitSpec, WebhookIsPassedToTheAgent) {
-    auto spec = parseSubmitBody(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
-                                R"("webhook":"http://ci:8080/hook"})");
-    auto dbus = specToVariants(spec);
-    ASSERT_EQ(dbus.count("webhook"), 1u);
-    EXPECT_EQ(dbus.at("webhook").get<std::string>(), "http://ci:8080/hook");
-    EXPECT_THROW(parseSubmitBody(R"({"type":"boot","arch":"x","release":"r","kickstart":"k",)"
-                                 R"("webhook":1})"),
-                 SpecError);
+// The agent filters what it can: builds that cannot match never cross the bus.
+TEST_F(Web, BuildListFiltersAreAskedOfTheAgent) {
+    auto r = call(get("/v1/builds", {{"state", "failed,queued"},
+                                     {"arch", "x86_64"},
+                                     {"release", "40"},
+                                     {"type", "oemdrv"},
+                                     {"limit", "5"}}));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    ASSERT_TRUE(agent->asked);
+    EXPECT_EQ(agent->asked->states, (std::vector<std::string>{"failed", "queued"}));
+    EXPECT_EQ(agent->asked->arch, "x86_64");
+    EXPECT_EQ(agent->asked->release, "40");
+    EXPECT_EQ(agent->asked->type, "oemdrv");
 }

@@ -15,7 +15,7 @@
 #include "agent/staging.hpp"
 #include "common/atomic_file.hpp"
 #include "common/clock.hpp"
-#include "temp_tree.hpp"
+#include "tests/unit/temp_tree.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::agent;

@@ -1,0 +1,18 @@
+// Every error the forwarder answers is {"error", "message"}, valid JSON
+// whatever the message holds.
+#include "forwarder/json_error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+using namespace imagebuild::forwarder;
+using json = nlohmann::json;
+
+TEST(ForwarderJsonErrors, ShapeIsErrorAndMessage) {
+    auto r = jsonError(418, "Teapot", "short and \"stout\"");
+    EXPECT_EQ(r.status, 418u);
+    EXPECT_EQ(json::parse(r.body), (json{{"error", "Teapot"}, {"message", "short and \"stout\""}}));
+    // Invalid UTF-8 from user input must not break the JSON.
+    EXPECT_NO_THROW(json::parse(jsonError(400, "X", "bad \xff byte").body));
+}

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 
@@ -14,7 +15,8 @@ namespace imagebuild::agent {
 namespace {
 
 constexpr std::string_view kHeader = "imagebuild-index 1\n";
-constexpr std::size_t kFields = 16;  // 15 in lines of older agents
+constexpr std::size_t kFields = 17;        // fewer in lines of older agents
+constexpr std::size_t kOldestFields = 15;  // before the failure class
 
 void putField(std::string& out, std::string_view value) {
     for (char c : value) {
@@ -34,18 +36,22 @@ void putField(std::string& out, std::string_view value) {
     }
 }
 
-std::string unescape(std::string_view field) {
-    std::string out;
-    out.reserve(field.size());
+// The field as it was written: itself when it has no escape (nearly
+// always), else unescaped into `scratch`.
+std::string_view unescape(std::string_view field, std::string& scratch) {
+    if (field.find('\\') == std::string_view::npos) {
+        return field;
+    }
+    scratch.clear();
     for (std::size_t i = 0; i < field.size(); ++i) {
         if (field[i] == '\\' && i + 1 < field.size()) {
             char next = field[++i];
-            out += next == 't' ? '\t' : next == 'n' ? '\n' : next;
+            scratch += next == 't' ? '\t' : next == 'n' ? '\n' : next;
         } else {
-            out += field[i];
+            scratch += field[i];
         }
     }
-    return out;
+    return scratch;
 }
 
 template <typename T>
@@ -59,15 +65,15 @@ bool number(std::string_view text, T& out) {
 BuildSummary summaryOf(const BuildRecord& r) {
     return {r.id,         r.number,  r.spec.type, r.spec.arch,    r.spec.release, r.spec.name,
             r.submitter,  r.state,   r.result,    r.submitterUid, r.submittedAt,  r.startedAt,
-            r.finishedAt, r.retryOf, r.pinned,    r.failureClass};
+            r.finishedAt, r.retryOf, r.pinned,    r.failureClass, r.spec.priority};
 }
 
-std::string formatIndexLine(const BuildSummary& s) {
+std::string formatIndexLine(const SummaryView& s) {
     std::string line;
     line.reserve(160);
-    for (const std::string* text : {&s.id, &s.type, &s.arch, &s.release, &s.name, &s.submitter,
-                                    &s.state, &s.result, &s.retryOf}) {
-        putField(line, *text);
+    for (std::string_view text :
+         {s.id, s.type, s.arch, s.release, s.name, s.submitter, s.state, s.result, s.retryOf}) {
+        putField(line, text);
         line += '\t';
     }
     for (std::uint64_t n :
@@ -77,79 +83,97 @@ std::string formatIndexLine(const BuildSummary& s) {
     }
     line += s.pinned ? "1\t" : "0\t";
     putField(line, s.failureClass);
+    line += '\t';
+    line += std::to_string(s.priority);
     line += '\n';
     return line;
 }
 
-std::optional<BuildSummary> parseIndexLine(std::string_view line) {
-    std::vector<std::string_view> fields;
-    fields.reserve(kFields);
-    std::size_t start = 0;
+std::optional<SummaryView> parseIndexLine(std::string_view line, IndexScratch& scratch) {
+    std::string_view fields[kFields];
+    std::size_t count = 0, start = 0;
     for (std::size_t i = 0; i <= line.size(); ++i) {
         if (i == line.size() || line[i] == '\t') {
-            fields.push_back(line.substr(start, i - start));
+            if (count == kFields) {
+                return std::nullopt;  // more fields: a newer format
+            }
+            fields[count++] = line.substr(start, i - start);
             start = i + 1;
         }
     }
-    if (fields.size() != kFields && fields.size() != kFields - 1) {
+    if (count < kOldestFields) {
         return std::nullopt;
     }
-    BuildSummary s;
-    std::string* texts[] = {&s.id,        &s.type,  &s.arch,   &s.release, &s.name,
-                            &s.submitter, &s.state, &s.result, &s.retryOf};
+    SummaryView s;
+    std::string_view* texts[] = {&s.id,        &s.type,  &s.arch,   &s.release, &s.name,
+                                 &s.submitter, &s.state, &s.result, &s.retryOf};
     for (std::size_t i = 0; i < 9; ++i) {
-        *texts[i] = unescape(fields[i]);
+        *texts[i] = unescape(fields[i], scratch.fields[i]);
     }
     if (!number(fields[9], s.number) || !number(fields[10], s.submitterUid) ||
         !number(fields[11], s.submittedAt) || !number(fields[12], s.startedAt) ||
         !number(fields[13], s.finishedAt) || (fields[14] != "0" && fields[14] != "1") ||
-        s.id.empty()) {
+        s.id.empty() || (count > 16 && !number(fields[16], s.priority))) {
         return std::nullopt;
     }
     s.pinned = fields[14] == "1";
-    if (fields.size() == kFields) {
-        s.failureClass = unescape(fields[15]);
+    if (count > 15) {
+        s.failureClass = unescape(fields[15], scratch.fields[9]);
     }
     return s;
 }
 
-IndexContents readIndex(const std::filesystem::path& path) {
-    IndexContents contents;
+std::optional<BuildSummary> parseIndexLine(std::string_view line) {
+    IndexScratch scratch;
+    auto view = parseIndexLine(line, scratch);
+    return view ? std::optional(view->owned()) : std::nullopt;
+}
+
+IndexRead readIndex(const std::filesystem::path& path, BuildSummaries& into) {
+    IndexRead read;
     auto text = readFile(path);
     if (!text || text->compare(0, kHeader.size(), kHeader) != 0) {
-        return contents;
+        return read;
     }
-    contents.readable = true;
+    read.readable = true;
     std::string_view rest(*text);
     rest.remove_prefix(kHeader.size());
+    into.reserve(static_cast<std::size_t>(std::count(rest.begin(), rest.end(), '\n')));
+    IndexScratch scratch;
     while (!rest.empty()) {
         auto end = rest.find('\n');
         if (end == std::string_view::npos) {
             break;  // a line torn by a crash mid-append: its build is re-read
         }
-        if (auto row = parseIndexLine(rest.substr(0, end))) {
-            contents.rows.push_back(std::move(*row));
+        if (auto row = parseIndexLine(rest.substr(0, end), scratch)) {
+            into.put(*row);
+            ++read.lines;
         }
         rest.remove_prefix(end + 1);
     }
-    return contents;
+    return read;
 }
 
-void appendIndexLine(const std::filesystem::path& path, const BuildSummary& summary) {
+void appendIndexLine(const std::filesystem::path& path, const SummaryView& summary) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
     if (!fd) {
         // No index yet (or it went): start one, with what is known now.
-        writeIndex(path, {summary});
+        BuildSummaries rows;
+        rows.put(summary);
+        writeIndex(path, rows);
         return;
     }
     writeAllToFd(fd.get(), formatIndexLine(summary), path);
 }
 
-void writeIndex(const std::filesystem::path& path, const std::vector<BuildSummary>& rows) {
+void writeIndex(const std::filesystem::path& path, const BuildSummaries& rows) {
     std::string text(kHeader);
     text.reserve(rows.size() * 120 + kHeader.size());
-    for (const auto& row : rows) {
-        text += formatIndexLine(row);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        auto row = rows[i];
+        if (row.finished()) {
+            text += formatIndexLine(row);
+        }
     }
     // Not synced: a lost index is rebuilt from the records.
     writeFileAtomic(path, text, 0644, Sync::kNone);

@@ -6,8 +6,9 @@
 //
 // Format (builds/../index): a header line, then one line per build, fields
 // separated by tabs, '\\', tab and newline escaped as \\ \t \n. Lines are
-// appended (a build's end, a pin); the last line of an id wins. The failure
-// class is a 16th field, last; a line of 15 (from an older agent) has none.
+// appended (a build's end, a pin); the last line of an id wins. Fields added
+// later come last: the failure class (16th), the priority (17th); a line of
+// an older agent has fewer, and those read as empty and 0.
 #pragma once
 
 #include <cstdint>
@@ -18,39 +19,34 @@
 #include <vector>
 
 #include "agent/build_record.hpp"
+#include "agent/build_summaries.hpp"
 
 namespace imagebuild::agent {
 
-// Its members are named as BuildInfo's, for the one filter
-// (common/list_builds.hpp).
-struct BuildSummary {
-    std::string id;
-    std::uint64_t number = 0;
-    std::string type, arch, release, name, submitter, state, result;
-    std::uint32_t submitterUid = 0;
-    std::uint64_t submittedAt = 0, startedAt = 0, finishedAt = 0;
-    std::string retryOf;
-    bool pinned = false;
-    std::string failureClass;
-
-    bool finished() const { return !result.empty(); }
-};
-
 BuildSummary summaryOf(const BuildRecord& record);
 
-std::string formatIndexLine(const BuildSummary& summary);
+std::string formatIndexLine(const SummaryView& summary);
+// Fields with an escape are read into `scratch` (the view points there);
+// the others into `line`.
+struct IndexScratch {
+    std::string fields[10];
+};
 // nullopt for a line this agent cannot read (torn, or from a newer format).
+std::optional<SummaryView> parseIndexLine(std::string_view line, IndexScratch& scratch);
 std::optional<BuildSummary> parseIndexLine(std::string_view line);
 
-struct IndexContents {
-    std::vector<BuildSummary> rows;  // in file order, duplicates included
-    bool readable = false;           // the file exists and has our header
+struct IndexRead {
+    bool readable = false;  // the file exists and has our header
+    std::size_t lines = 0;  // rows read, duplicates included
 };
-IndexContents readIndex(const std::filesystem::path& path);
+// Puts every line's row into `into` (a later line of a build replaces its
+// earlier one).
+IndexRead readIndex(const std::filesystem::path& path, BuildSummaries& into);
 // Appends one line (O_APPEND: lines from one writer never interleave).
 // Throws std::system_error.
-void appendIndexLine(const std::filesystem::path& path, const BuildSummary& summary);
-// Replaces the index with these rows, atomically. Throws std::system_error.
-void writeIndex(const std::filesystem::path& path, const std::vector<BuildSummary>& rows);
+void appendIndexLine(const std::filesystem::path& path, const SummaryView& summary);
+// Replaces the index with the finished builds' rows, atomically. Throws
+// std::system_error.
+void writeIndex(const std::filesystem::path& path, const BuildSummaries& rows);
 
 }  // namespace imagebuild::agent

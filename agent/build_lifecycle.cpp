@@ -947,9 +947,13 @@ void BuildLifecycle::setPinned(const std::string& id, bool pinned) {
 std::vector<std::string> BuildLifecycle::cleanup() {
     const auto& store = registry_.store();
     std::vector<RetentionCandidate> candidates;
-    for (const auto& r : registry_.summaries()) {
-        candidates.push_back({r.id, r.finished() && !running_.count(r.id) && !r.pinned,
-                              r.finishedAt, directorySize(store.buildDir(r.id))});
+    const auto& summaries = registry_.summaries();
+    for (std::size_t i = 0; i < summaries.size(); ++i) {
+        auto r = summaries[i];
+        std::string id(r.id);
+        bool removable = r.finished() && !running_.count(id) && !r.pinned;
+        auto size = directorySize(store.buildDir(id));
+        candidates.push_back({std::move(id), removable, r.finishedAt, size});
     }
     std::vector<std::string> removed;
     for (const auto& removal :

@@ -102,8 +102,8 @@ int BuildObjects::onEnumerate(sd_bus* /*bus*/, const char* /*prefix*/, void* sel
     }
     std::size_t n = 0;
     try {
-        for (const auto& s : summaries) {
-            out[n] = ::strdup(buildObjectPath(s.id).c_str());
+        for (std::size_t i = 0; i < summaries.size(); ++i) {
+            out[n] = ::strdup(buildObjectPath(summaries[i].id).c_str());
             if (out[n] == nullptr) {
                 throw std::bad_alloc();
             }

@@ -8,64 +8,40 @@
 
 namespace imagebuild::agent {
 
-namespace {
-
-bool byNumber(const BuildSummary& a, const BuildSummary& b) {
-    return a.number < b.number;
-}
-
-// The index as it is read: one row per number, the last line of each.
-std::vector<BuildSummary> lastOfEach(std::vector<BuildSummary> rows) {
-    // Appended as builds end, the lines are nearly always in order already:
-    // a sort of rows this size would be most of a start's cost.
-    if (!std::is_sorted(rows.begin(), rows.end(), byNumber)) {
-        std::stable_sort(rows.begin(), rows.end(), byNumber);
-    }
-    std::vector<BuildSummary> out;
-    out.reserve(rows.size());
-    for (auto& row : rows) {
-        if (!out.empty() && out.back().number == row.number) {
-            out.back() = std::move(row);
-        } else {
-            out.push_back(std::move(row));
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 void BuildRegistry::load(const StateStore::CorruptHandler& onCorrupt) {
     records_.clear();
-    summaries_.clear();
-    auto index = readIndex(indexPath());
-    auto lines = index.rows.size();
-    auto indexed = lastOfEach(std::move(index.rows));
+    summaries_ = BuildSummaries();
+    auto index = readIndex(indexPath(), summaries_);
     // The directories are the truth: a build is every directory with a
-    // record; the index only spares reading the records.
-    // In number order, so the rows are too, without sorting them.
+    // record; the index only spares reading the records. Walked in number
+    // order beside the rows, which are in that order too.
     std::vector<std::pair<std::uint64_t, std::string>> ids;
     for (auto& id : store_.buildIds()) {
         auto number = BuildId::parse(id)->number;
         ids.emplace_back(number, std::move(id));
     }
     std::sort(ids.begin(), ids.end());
-    summaries_.reserve(ids.size());
+    std::vector<bool> keep(summaries_.size(), false);
+    std::vector<BuildSummary> fromRecords;
     bool rewrite = !index.readable;
+    std::size_t row = 0;
     for (const auto& [number, id] : ids) {
-        auto it =
-            std::lower_bound(indexed.begin(), indexed.end(), number,
-                             [](const BuildSummary& s, std::uint64_t n) { return s.number < n; });
-        if (it != indexed.end() && it->number == number && it->id == id && it->finished()) {
-            summaries_.push_back(std::move(*it));
-            continue;
+        while (row < summaries_.size() && summaries_.number(row) < number) {
+            ++row;
+        }
+        if (row < summaries_.size() && summaries_.number(row) == number) {
+            auto indexed = summaries_[row];
+            if (indexed.id == id && indexed.finished()) {
+                keep[row] = true;
+                continue;
+            }
         }
         try {
             auto record = store_.load(id);
             if (!record) {
                 continue;  // a build dir whose record was never written
             }
-            summaries_.push_back(summaryOf(*record));
+            fromRecords.push_back(summaryOf(*record));
             if (record->finished()) {
                 rewrite = true;  // ended without being indexed: indexed now
                 store_.markDone(id);
@@ -76,49 +52,49 @@ void BuildRegistry::load(const StateStore::CorruptHandler& onCorrupt) {
             onCorrupt(store_.buildDir(id) / "record.json", e.what());
         }
     }
+    // Rows without a directory (removed builds) go; the builds read from
+    // their records come in, nearly always at the end (the newest).
+    summaries_.keepOnly(keep);
+    summaries_.reserve(fromRecords.size());
+    for (const auto& s : fromRecords) {
+        summaries_.put(s.view());
+    }
+    summaries_.shrinkToFit();
     // Lines of removed builds and older lines of pinned ones: compacted
     // once they are as many as the builds.
-    rewrite = rewrite || lines > 2 * summaries_.size() + 64;
+    rewrite = rewrite || index.lines > 2 * summaries_.size() + 64;
     if (rewrite) {
-        std::vector<BuildSummary> finished;
-        for (const auto& s : summaries_) {
-            if (s.finished()) {
-                finished.push_back(s);
-            }
-        }
         try {
-            writeIndex(indexPath(), finished);
+            writeIndex(indexPath(), summaries_);
         } catch (const std::exception&) {
             // A cache: the next start reads the records again.
         }
     }
     // What was read to build the index is freed; give it back, so the
     // resident size is what the history keeps, not what reading it took.
-    indexed = {};
     ids = {};
+    fromRecords = {};
+    keep = {};
     ::malloc_trim(0);
 }
 
 BuildRecord& BuildRegistry::create(BuildRecord record, const std::string& kickstart) {
     store_.create(record, kickstart);
     auto id = record.id;
-    summaries_.push_back(summaryOf(record));
-    if (summaries_.size() > 1 && !byNumber(summaries_[summaries_.size() - 2], summaries_.back())) {
-        std::sort(summaries_.begin(), summaries_.end(), byNumber);
-    }
+    summaries_.put(summaryOf(record).view());
     return records_.insert_or_assign(id, std::move(record)).first->second;
 }
 
 void BuildRegistry::save(const BuildRecord& record, Sync sync) {
     store_.save(record, sync);
-    auto* row = summary(record.id);
-    if (row == nullptr) {
+    if (!position(record.id)) {
         return;
     }
-    *row = summaryOf(record);
+    auto row = summaryOf(record);
+    summaries_.put(row.view());
     if (record.finished()) {
         try {
-            appendIndexLine(indexPath(), *row);
+            appendIndexLine(indexPath(), row.view());
         } catch (const std::exception&) {
             // The record is saved; the next start indexes it from there.
         }
@@ -126,36 +102,36 @@ void BuildRegistry::save(const BuildRecord& record, Sync sync) {
 }
 
 void BuildRegistry::remove(const std::string& id) {
-    auto* row = summary(id);
-    if (row == nullptr) {
+    auto row = position(id);
+    if (!row) {
         return;
     }
     // The index keeps its line until it is compacted: load() drops lines
     // without a build directory.
     store_.remove(id);
-    summaries_.erase(summaries_.begin() + (row - summaries_.data()));
+    summaries_.erase(*row);
     records_.erase(id);
 }
 
-const BuildSummary* BuildRegistry::summary(const std::string& id) const {
+std::optional<std::size_t> BuildRegistry::position(const std::string& id) const {
     auto parsed = BuildId::parse(id);
-    if (!parsed) {
-        return nullptr;
+    auto row = parsed ? summaries_.find(parsed->number) : std::nullopt;
+    if (!row || summaries_[*row].id != id) {
+        return std::nullopt;
     }
-    auto it = std::lower_bound(summaries_.begin(), summaries_.end(), parsed->number,
-                               [](const BuildSummary& s, std::uint64_t n) { return s.number < n; });
-    return it != summaries_.end() && it->id == id ? &*it : nullptr;
+    return row;
 }
 
-BuildSummary* BuildRegistry::summary(const std::string& id) {
-    return const_cast<BuildSummary*>(std::as_const(*this).summary(id));
+std::optional<SummaryView> BuildRegistry::summary(const std::string& id) const {
+    auto row = position(id);
+    return row ? std::optional(summaries_[*row]) : std::nullopt;
 }
 
 BuildRecord* BuildRegistry::read(const std::string& id) const {
     if (auto it = records_.find(id); it != records_.end()) {
         return &it->second;
     }
-    if (summary(id) == nullptr) {
+    if (!position(id)) {
         return nullptr;
     }
     try {

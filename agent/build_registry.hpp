@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,9 @@ public:
     void release(const std::string& id);
 
     // One row per build, oldest first.
-    const std::vector<BuildSummary>& summaries() const { return summaries_; }
-    // The row of one build; nullptr for an unknown id.
-    const BuildSummary* summary(const std::string& id) const;
+    const BuildSummaries& summaries() const { return summaries_; }
+    // The row of one build; nullopt for an unknown id.
+    std::optional<SummaryView> summary(const std::string& id) const;
     // The records load() read because they were not over, oldest first.
     std::vector<BuildRecord*> unfinished();
     std::size_t size() const { return summaries_.size(); }
@@ -67,14 +68,15 @@ public:
     const StateStore& store() const { return store_; }
 
 private:
-    BuildSummary* summary(const std::string& id);
+    // The position of the row of `id`; nullopt for an unknown id.
+    std::optional<std::size_t> position(const std::string& id) const;
     BuildRecord* read(const std::string& id) const;
     std::filesystem::path indexPath() const { return store_.root() / "index"; }
 
     StateStore& store_;
     // Read on demand by const find() too: a cache, not state.
     mutable std::map<std::string, BuildRecord> records_;
-    std::vector<BuildSummary> summaries_;  // ascending number
+    BuildSummaries summaries_;
 };
 
 }  // namespace imagebuild::agent

@@ -435,37 +435,45 @@ std::vector<Manager::Row> Manager::ListBuilds(const std::map<std::string, sdbus:
     // Rows come from the index: no record is read to list. A filter of
     // states only a build not over can be in (what `imagebuildctl list`
     // asks) looks at those builds alone, not the whole history.
-    auto& registry = lifecycle_.registry();
-    std::vector<const BuildSummary*> candidates;
+    const auto& registry = lifecycle_.registry();
+    const auto& all = registry.summaries();
     bool liveOnly =
         !f.states.empty() && std::none_of(f.states.begin(), f.states.end(),
                                           [](const auto& s) { return isFinalState(s); });
+    std::vector<std::size_t> live;
     if (liveOnly) {
-        for (const auto* record : registry.unfinished()) {
-            if (const auto* row = std::as_const(registry).summary(record->id)) {
-                candidates.push_back(row);
+        for (const auto* record : lifecycle_.registry().unfinished()) {
+            if (auto row = all.find(record->number)) {
+                live.push_back(*row);
             }
         }
     }
-    const auto& all = registry.summaries();
-    auto at = [&](std::size_t i) -> const BuildSummary& {
-        return liveOnly ? *candidates[i] : all[i];
+    auto at = [&](std::size_t i) {
+        return all[liveOnly ? live[i] : i];
     };
-    auto page = selectPage(f, liveOnly ? candidates.size() : all.size(), [&](std::size_t i) {
-        const auto& r = at(i);
-        return PageProbe{r.number, r.submittedAt, matches(f, r)};
-    });
+    // Rows are in id-number order, so a page at a cursor starts there.
+    RowOrder order{true, !liveOnly && all.timesAscend()};
+    auto page = selectPage(
+        f, liveOnly ? live.size() : all.size(),
+        [&](std::size_t i) {
+            auto r = at(i);
+            return PageProbe{r.number, r.submittedAt, matches(f, r)};
+        },
+        order);
     std::vector<Row> rows;
     rows.reserve(page.size());
     for (auto i : page) {
-        const auto& r = at(i);
-        // Priority and stall matter while a build is not over; the record
-        // of such a build is in memory, the index keeps neither.
-        const auto* live = r.finished() ? nullptr : std::as_const(registry).find(r.id);
-        rows.emplace_back(r.id, r.type, r.arch, r.release, r.name, r.submitter, r.state, r.result,
-                          r.submitterUid, r.submittedAt, r.startedAt, r.finishedAt,
-                          sdbus::ObjectPath(buildObjectPath(r.id)), r.retryOf, r.failureClass,
-                          live ? live->spec.priority : 0, live ? live->stalledSince : 0);
+        auto r = at(i);
+        std::string id(r.id);
+        // A stall matters while a build is not over; the record of such a
+        // build is in memory, and the row does not keep it.
+        const auto* running = r.finished() ? nullptr : registry.find(id);
+        rows.emplace_back(id, std::string(r.type), std::string(r.arch), std::string(r.release),
+                          std::string(r.name), std::string(r.submitter), std::string(r.state),
+                          std::string(r.result), r.submitterUid, r.submittedAt, r.startedAt,
+                          r.finishedAt, sdbus::ObjectPath(buildObjectPath(id)),
+                          std::string(r.retryOf), std::string(r.failureClass), r.priority,
+                          running ? running->stalledSince : 0);
     }
     return rows;
 }

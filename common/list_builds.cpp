@@ -58,6 +58,12 @@ ParsedCursor parse(const BuildCursor& cursor) {
     return {};
 }
 
+// What the filter's keys look at in a row, borrowed.
+struct RowKeys {
+    std::string_view state, type, arch, release;
+    std::uint32_t submitterUid = 0;
+};
+
 int compare(const ParsedCursor& c, std::uint64_t number, std::uint64_t submittedAt) {
     auto mine = c.byTime ? submittedAt : number;
     return mine < c.value ? -1 : mine > c.value ? 1 : 0;
@@ -120,18 +126,41 @@ BuildListFilter filterFromDbus(const std::map<std::string, sdbus::Variant>& filt
 }
 
 std::vector<std::size_t> selectPage(const BuildListFilter& filter, std::size_t count,
-                                    const std::function<PageProbe(std::size_t)>& at) {
+                                    const std::function<PageProbe(std::size_t)>& at,
+                                    RowOrder order) {
     auto before = parse(filter.before);
     auto after = parse(filter.after);
     auto inRange = [&](const PageProbe& p) {
         return p.matches && (!before.set || compare(before, p.number, p.submittedAt) < 0) &&
                (!after.set || compare(after, p.number, p.submittedAt) > 0);
     };
+    // The rows outside the cursors, cut off without a walk where the rows
+    // are in the cursor's order: [lo, hi) holds every row in range.
+    auto ordered = [&](const ParsedCursor& c) {
+        return c.byTime ? order.byTime : order.byNumber;
+    };
+    auto firstNotBelow = [&](const ParsedCursor& c, bool orEqual) {
+        std::size_t lo = 0, hi = count;
+        while (lo < hi) {
+            auto mid = lo + (hi - lo) / 2;
+            auto p = at(mid);
+            auto cmp = compare(c, p.number, p.submittedAt);
+            if (cmp < 0 || (orEqual && cmp == 0)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    };
+    std::size_t lo = after.set && ordered(after) ? firstNotBelow(after, true) : 0;
+    std::size_t hi = before.set && ordered(before) ? firstNotBelow(before, false) : count;
+    hi = std::max(lo, hi);
     std::vector<std::size_t> page;
-    std::size_t limit = filter.limit ? *filter.limit : count;
+    std::size_t limit = filter.limit ? *filter.limit : hi - lo;
     if (!filter.limit || (after.set && !before.set)) {
         // Forwards from the oldest: every row, or the page just after `after`.
-        for (std::size_t i = 0; i < count && page.size() < limit; ++i) {
+        for (std::size_t i = lo; i < hi && page.size() < limit; ++i) {
             if (inRange(at(i))) {
                 page.push_back(i);
             }
@@ -139,13 +168,30 @@ std::vector<std::size_t> selectPage(const BuildListFilter& filter, std::size_t c
         return page;
     }
     // Backwards from the newest: the newest `limit` rows, then put in order.
-    for (std::size_t i = count; i > 0 && page.size() < limit; --i) {
+    for (std::size_t i = hi; i > lo && page.size() < limit; --i) {
         if (inRange(at(i - 1))) {
             page.push_back(i - 1);
         }
     }
     std::reverse(page.begin(), page.end());
     return page;
+}
+
+void pageOfRows(const BuildListFilter& filter, const std::vector<BuildListRow>& rows,
+                const std::function<void(const BuildListRow&)>& each) {
+    // The agent lists in id-number order; times are not known to ascend.
+    auto page = selectPage(
+        filter, rows.size(),
+        [&](std::size_t i) {
+            const auto& row = rows[i];
+            auto id = BuildId::parse(row.get<0>());
+            RowKeys keys{row.get<6>(), row.get<1>(), row.get<2>(), row.get<3>(), row.get<8>()};
+            return PageProbe{id ? id->number : 0, row.get<9>(), matches(filter, keys)};
+        },
+        RowOrder{true, false});
+    for (auto i : page) {
+        each(rows[i]);
+    }
 }
 
 void listBuildRows(sdbus::IProxy& manager, const BuildListFilter& filter,

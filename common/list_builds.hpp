@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -68,7 +69,7 @@ BuildListFilter filterFromDbus(const std::map<std::string, sdbus::Variant>& filt
 // agent's index rows) passes the filter's keys; paging is not a match.
 template <typename Build>
 bool matches(const BuildListFilter& filter, const Build& build) {
-    const auto wanted = [](const std::string& want, const std::string& value) {
+    const auto wanted = [](const std::string& want, std::string_view value) {
         return want.empty() || value == want;
     };
     const auto& states = filter.states;
@@ -83,14 +84,27 @@ bool matches(const BuildListFilter& filter, const Build& build) {
 // first): at(i) gives build i's id number, submission time and whether it
 // matches the filter's keys. Returns the indices of the page, oldest first.
 // Walks from the end the page is at and stops once the page is full, so a
-// small page of a long history costs what the page costs.
+// small page of a long history costs what the page costs. Where the rows
+// are known to be in the order of a cursor (`order`), the walk starts at
+// the cursor, found by bisection, instead of walking to it.
 struct PageProbe {
     std::uint64_t number = 0;
     std::uint64_t submittedAt = 0;
     bool matches = false;
 };
+struct RowOrder {
+    bool byNumber = false;  // id numbers ascend
+    bool byTime = false;    // submission times never go down
+};
 std::vector<std::size_t> selectPage(const BuildListFilter& filter, std::size_t count,
-                                    const std::function<PageProbe(std::size_t)>& at);
+                                    const std::function<PageProbe(std::size_t)>& at,
+                                    RowOrder order = {});
+
+// The page `filter` asks of rows a client already holds, in submission
+// order (a whole list kept from an earlier call): each row that matches
+// the keys and is on the page, in order. The same answer as the agent's.
+void pageOfRows(const BuildListFilter& filter, const std::vector<BuildListRow>& rows,
+                const std::function<void(const BuildListRow&)>& each);
 
 // Calls ListBuilds on `manager` (a proxy of /org/imagebuild/Agent1) and
 // hands each row to `each` as it is decoded, in the agent's order. The row

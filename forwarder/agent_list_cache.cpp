@@ -61,7 +61,8 @@ std::uint64_t AgentListCache::syncLocked() {
         }
         auto call = agent_->createMethodCall(dbus_names::kManagerInterface, "ListBuilds");
         call << std::map<std::string, sdbus::Variant>{
-            {"submitter_uid", sdbus::Variant(kNoSubmitter)}};
+            {"submitter_uid", sdbus::Variant(kNoSubmitter)},
+            {"limit", sdbus::Variant(std::uint32_t{0})}};
         agent_->callMethod(call);
         while (watch_->processPendingRequest()) {
         }
@@ -73,6 +74,11 @@ std::uint64_t AgentListCache::syncLocked() {
     }
     lastSync_ = now;
     return generation_;
+}
+
+bool AgentListCache::holdsRows() {
+    std::lock_guard lock(mutex_);
+    return rows_ != nullptr;
 }
 
 AgentListCache::Lookup AgentListCache::lookup() {

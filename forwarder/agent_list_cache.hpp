@@ -12,9 +12,10 @@
 // its signals in order with its replies and the bus daemon keeps that order
 // to each receiver, so every change whose caller has had its reply (a
 // Submit by busctl, a cancel, a cleanup) shows in the next list. The round
-// trip is a ListBuilds that matches no build: like the whole list it
-// replaces, it starts an agent that exited on idle and keeps a polled one
-// from exiting (an activation with 10,000 builds takes seconds).
+// trip is a ListBuilds that matches no build (a page of none: the agent
+// walks no row for it): like the whole list it replaces, it starts an agent
+// that exited on idle and keeps a polled one from exiting. The kept list
+// answers any filter, pages included (common/list_builds.hpp pageOfRows).
 // Between uses nothing reads the connection; rows unused for kMaxUnread are
 // not trusted (the bus daemon queues unread signals only up to a limit).
 #pragma once
@@ -48,6 +49,9 @@ public:
     AgentListCache(const AgentListCache&) = delete;
     AgentListCache& operator=(const AgentListCache&) = delete;
 
+    // Whether rows are kept at all (true or not): without, a lookup is no use
+    // to a caller that would not keep what it reads.
+    bool holdsRows();
     // Throws sdbus::Error when the agent cannot be asked (as ListBuilds would),
     // also when a try that ended while this call waited for it failed.
     Lookup lookup();

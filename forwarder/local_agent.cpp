@@ -98,14 +98,18 @@ public:
     }
 
     // From the kept list when nothing changed since it was read
-    // (agent_list_cache.hpp); a whole list read now is kept, a filtered one
-    // is asked of the agent and not kept.
+    // (agent_list_cache.hpp), a page as the agent would answer it; a whole
+    // list read now is kept, a filtered one is asked of the agent and not
+    // kept. Without a kept list a page is asked at once: checking whether
+    // the list is still true would cost a call for nothing.
     void listEach(const BuildListFilter& filter,
                   const std::function<void(BuildInfo&&)>& each) override {
-        if (filter.limit || filter.before.index() != 0 || filter.after.index() != 0) {
-            // A page: the agent walks only to it; the whole list is not read.
-            listFromAgent(filter,
-                          [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+        auto toInfo = [&each](const BuildListRow& row) {
+            each(buildInfoFromListRow(row));
+        };
+        bool page = filter.limit || filter.before.index() != 0 || filter.after.index() != 0;
+        if (page && !listCache_.holdsRows()) {
+            listFromAgent(filter, toInfo);  // the agent walks only to the page
             return;
         }
         auto found = listCache_.lookup();
@@ -117,16 +121,10 @@ public:
             found.rows = std::move(rows);
         }
         if (found.rows) {
-            for (const auto& row : *found.rows) {
-                auto build = buildInfoFromListRow(row);
-                if (matches(filter, build)) {
-                    each(std::move(build));
-                }
-            }
+            pageOfRows(filter, *found.rows, toInfo);
             return;
         }
-        listFromAgent(filter,
-                      [&each](const BuildListRow& row) { each(buildInfoFromListRow(row)); });
+        listFromAgent(filter, toInfo);
     }
 
     BuildInfo get(const std::string& id) override {

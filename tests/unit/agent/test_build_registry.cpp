@@ -36,8 +36,9 @@ protected:
 
     std::vector<std::string> ids(const BuildRegistry& registry) {
         std::vector<std::string> out;
-        for (const auto& s : registry.summaries()) {
-            out.push_back(s.id);
+        const auto& rows = registry.summaries();
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            out.emplace_back(rows[i].id);
         }
         return out;
     }
@@ -56,9 +57,10 @@ protected:
 }  // namespace
 
 TEST(BuildIndex, ALineReadsBackAsWritten) {
-    BuildSummary s{"h-7",       7,    "oemdrv", "x86_64", "40", "a\tb\\c\nd", "alice", "succeeded",
-                   "succeeded", 1000, 1,        2,        3,    "h-6",        true,    ""};
-    auto line = formatIndexLine(s);
+    BuildSummary s{"h-7",   7,           "oemdrv",    "x86_64", "40", "a\tb\\c\nd",
+                   "alice", "succeeded", "succeeded", 1000,     1,    2,
+                   3,       "h-6",       true,        "",       -5};
+    auto line = formatIndexLine(s.view());
     EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
     line.pop_back();
     auto back = parseIndexLine(line);
@@ -69,24 +71,145 @@ TEST(BuildIndex, ALineReadsBackAsWritten) {
     EXPECT_EQ(back->finishedAt, 3u);
     EXPECT_EQ(back->retryOf, "h-6");
     EXPECT_TRUE(back->pinned);
+    EXPECT_EQ(back->priority, -5);
     EXPECT_FALSE(parseIndexLine("h-7\toemdrv"));
     EXPECT_FALSE(parseIndexLine(line.substr(0, line.size() - 1) + "x"));
 }
 
 TEST(BuildIndex, FailureClassIsTheLastFieldAndOlderLinesHaveNone) {
-    BuildSummary s{"h-8",    8,    "oemdrv", "x86_64", "40", "", "alice", "failed",
-                   "failed", 1000, 1,        2,        3,    "", false,   "infra"};
-    auto line = formatIndexLine(s);
+    BuildSummary s{"h-8", 8, "oemdrv", "x86_64", "40", "",    "alice", "failed", "failed",
+                   1000,  1, 2,        3,        "",   false, "infra", 10};
+    auto line = formatIndexLine(s.view());
     line.pop_back();
     auto back = parseIndexLine(line);
     ASSERT_TRUE(back);
     EXPECT_EQ(back->failureClass, "infra");
+    EXPECT_EQ(back->priority, 10);
     EXPECT_FALSE(back->pinned);
-    // A line of an agent before the field: 15 fields, no class.
+    // A line of an agent before the priority: 16 fields, priority 0.
+    line = line.substr(0, line.rfind('\t'));
+    auto noPriority = parseIndexLine(line);
+    ASSERT_TRUE(noPriority);
+    EXPECT_EQ(noPriority->failureClass, "infra");
+    EXPECT_EQ(noPriority->priority, 0);
+    // Before the failure class: 15 fields, no class.
     auto older = parseIndexLine(line.substr(0, line.rfind('\t')));
     ASSERT_TRUE(older);
     EXPECT_EQ(older->failureClass, "");
     EXPECT_EQ(older->state, "failed");
+    // A line of a newer format, with more fields: not read (its build is
+    // read from its record).
+    auto full = formatIndexLine(s.view());
+    full.pop_back();
+    EXPECT_TRUE(parseIndexLine(full));
+    EXPECT_FALSE(parseIndexLine(full + "\tmore"));
+}
+
+namespace {
+
+BuildSummary row(std::uint64_t number, std::uint64_t submittedAt, const std::string& state) {
+    BuildSummary s;
+    s.number = number;
+    s.id = "h-" + std::to_string(number);
+    s.type = "oemdrv";
+    s.arch = "x86_64";
+    s.release = "40";
+    s.name = "b" + std::to_string(number);
+    s.submitter = "alice";
+    s.state = state;
+    s.result = state == "succeeded" ? state : "";
+    s.submittedAt = submittedAt;
+    return s;
+}
+
+std::vector<std::uint64_t> numbers(const BuildSummaries& rows) {
+    std::vector<std::uint64_t> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        out.push_back(rows[i].number);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(BuildSummaries, RowsReadBackAsPutInNumberOrder) {
+    BuildSummaries rows;
+    auto seven = row(7, 700, "succeeded");
+    seven.name = "tab\there";
+    seven.retryOf = "h-3";
+    seven.failureClass = "infra";
+    seven.priority = 20;
+    seven.pinned = true;
+    seven.submitterUid = 1000;
+    rows.put(seven.view());
+    rows.put(row(9, 900, "running").view());
+    rows.put(row(8, 800, "queued").view());  // out of order: goes between
+    EXPECT_EQ(numbers(rows), (std::vector<std::uint64_t>{7, 8, 9}));
+    auto back = rows[0].owned();
+    EXPECT_EQ(back.id, "h-7");
+    EXPECT_EQ(back.name, "tab\there");
+    EXPECT_EQ(back.retryOf, "h-3");
+    EXPECT_EQ(back.failureClass, "infra");
+    EXPECT_EQ(back.priority, 20);
+    EXPECT_TRUE(back.pinned);
+    EXPECT_EQ(back.submitterUid, 1000u);
+    EXPECT_EQ(back.submittedAt, 700u);
+    EXPECT_TRUE(back.finished());
+    EXPECT_FALSE(rows[2].finished());
+    // The same build again replaces its row.
+    auto nine = row(9, 900, "succeeded");
+    rows.put(nine.view());
+    EXPECT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[2].state, "succeeded");
+    EXPECT_EQ(rows[2].name, "b9");
+    ASSERT_TRUE(rows.find(8));
+    EXPECT_EQ(*rows.find(8), 1u);
+    EXPECT_FALSE(rows.find(10));
+    rows.erase(1);
+    EXPECT_EQ(numbers(rows), (std::vector<std::uint64_t>{7, 9}));
+    rows.keepOnly({false, true});
+    EXPECT_EQ(numbers(rows), (std::vector<std::uint64_t>{9}));
+    EXPECT_EQ(rows[0].id, "h-9");
+}
+
+TEST(BuildSummaries, SubmissionTimesAscendUnlessTheClockWentBack) {
+    BuildSummaries rows;
+    rows.put(row(1, 100, "succeeded").view());
+    rows.put(row(2, 200, "succeeded").view());
+    rows.put(row(4, 400, "succeeded").view());
+    EXPECT_TRUE(rows.timesAscend());
+    rows.put(row(3, 500, "succeeded").view());  // 500 before 400
+    EXPECT_FALSE(rows.timesAscend());
+    rows.put(row(3, 300, "succeeded").view());
+    EXPECT_TRUE(rows.timesAscend());
+    rows.put(row(5, 50, "succeeded").view());
+    EXPECT_FALSE(rows.timesAscend());
+    rows.erase(4);
+    EXPECT_TRUE(rows.timesAscend());
+    rows.put(row(0, 250, "succeeded").view());
+    EXPECT_FALSE(rows.timesAscend());
+    rows.keepOnly({false, true, true, true, true});
+    EXPECT_TRUE(rows.timesAscend());
+}
+
+// The point of the table: a long history is about 100 bytes a build, the
+// values every build repeats (type, arch, release, submitter, state) kept
+// once, and a build saved again (a later state) adds no text.
+TEST(BuildSummaries, ALongHistoryCostsAboutOneHundredBytesABuild) {
+    BuildSummaries rows;
+    constexpr std::size_t kBuilds = 10000;
+    for (std::size_t n = 1; n <= kBuilds; ++n) {
+        auto s = row(n, n * 1000, "running");
+        s.id = "build-host-" + std::to_string(n);
+        rows.put(s.view());
+        s.state = s.result = "succeeded";
+        rows.put(s.view());
+    }
+    rows.shrinkToFit();
+    EXPECT_EQ(rows.size(), kBuilds);
+    EXPECT_EQ(rows[kBuilds - 1].id, "build-host-10000");
+    EXPECT_EQ(rows[kBuilds - 1].state, "succeeded");
+    EXPECT_LT(rows.bytes() / kBuilds, 130u);
 }
 
 TEST_F(RegistryTest, AStartReadsOnlyTheRecordsOfBuildsNotOver) {
@@ -131,9 +254,11 @@ TEST_F(RegistryTest, BuildsMissingFromTheIndexAreReadAndIndexed) {
     load(registry);
     EXPECT_EQ(ids(registry), (std::vector<std::string>{"h-1", "h-2", "h-3"}));
     EXPECT_EQ(registry.recordsInMemory(), 0u);
-    auto index = readIndex(tree_.root() / "index");
+    BuildSummaries rows;
+    auto index = readIndex(tree_.root() / "index", rows);
     EXPECT_TRUE(index.readable);
-    EXPECT_EQ(index.rows.size(), 3u);
+    EXPECT_EQ(index.lines, 3u);
+    EXPECT_EQ(rows.size(), 3u);
 }
 
 TEST_F(RegistryTest, TheDirectoriesAreTheTruthNotTheIndex) {
@@ -171,6 +296,57 @@ TEST_F(RegistryTest, ARemovedBuildIsGoneFromTheNextStartToo) {
     BuildRegistry again(store_);
     load(again);
     EXPECT_EQ(ids(again), (std::vector<std::string>{"h-2"}));
+}
+
+TEST_F(RegistryTest, AFinishedBuildKeepsItsPriorityInTheIndex) {
+    {
+        BuildRegistry first(store_);
+        load(first);
+        add(first, true);
+        BuildRecord r;
+        r.number = store_.allocateNumber();
+        r.id = "h-" + std::to_string(r.number);
+        r.spec.type = "oemdrv";
+        r.spec.priority = 50;
+        auto& kept = first.create(r, "ks\n");
+        EXPECT_EQ(first.summary("h-2")->priority, 50);
+        kept.state = kept.result = state::kFailed;
+        first.save(kept);
+    }
+    BuildRegistry registry(store_);
+    load(registry);
+    EXPECT_EQ(registry.recordsInMemory(), 0u);  // from the index alone
+    ASSERT_TRUE(registry.summary("h-2"));
+    EXPECT_EQ(registry.summary("h-2")->priority, 50);
+    EXPECT_EQ(registry.summary("h-2")->state, "failed");
+    EXPECT_EQ(registry.summary("h-1")->priority, 0);
+    EXPECT_FALSE(registry.summary("h-3"));
+    EXPECT_FALSE(registry.summary("x-2"));
+}
+
+TEST_F(RegistryTest, IndexLinesOutOfOrderAndRepeatedReadAsOneRowEach) {
+    {
+        BuildRegistry first(store_);
+        load(first);
+        add(first, false);
+        add(first, false);
+        add(first, false);
+        // They end in another order than they started; h-2 is then pinned.
+        for (const char* id : {"h-3", "h-1", "h-2"}) {
+            auto& r = *first.find(id);
+            r.state = r.result = state::kSucceeded;
+            first.save(r);
+        }
+        auto& pinned = *first.find("h-2");
+        pinned.pinned = true;
+        first.save(pinned);
+    }
+    BuildRegistry registry(store_);
+    load(registry);
+    EXPECT_EQ(ids(registry), (std::vector<std::string>{"h-1", "h-2", "h-3"}));
+    EXPECT_EQ(registry.recordsInMemory(), 0u);
+    EXPECT_TRUE(registry.summary("h-2")->pinned);
+    EXPECT_FALSE(registry.summary("h-3")->pinned);
 }
 
 TEST_F(RegistryTest, ACorruptRecordIsReportedAndSkipped) {

@@ -92,12 +92,19 @@ TEST(ListBuildsFilter, ABadFilterIsRefusedWithItsKey) {
 
 namespace {
 
-// Builds h-1 .. h-count, submitted at 1000*n; odd ones match.
+// Builds h-1 .. h-count, submitted at 1000*n; odd ones match. Each page
+// is asked both without telling the order of the rows (a walk) and telling
+// it (bisection to the cursors): the answers must be the same.
 std::vector<std::size_t> page(const BuildListFilter& filter, std::size_t count = 10) {
-    return selectPage(filter, count, [](std::size_t i) {
+    auto at = [](std::size_t i) {
         std::uint64_t n = i + 1;
         return PageProbe{n, 1000 * n, n % 2 == 1};
-    });
+    };
+    auto walked = selectPage(filter, count, at);
+    EXPECT_EQ(selectPage(filter, count, at, RowOrder{true, true}), walked);
+    EXPECT_EQ(selectPage(filter, count, at, RowOrder{true, false}), walked);
+    EXPECT_EQ(selectPage(filter, count, at, RowOrder{false, true}), walked);
+    return walked;
 }
 
 std::vector<std::size_t> numbers(std::initializer_list<std::size_t> n) {
@@ -149,4 +156,69 @@ TEST(ListBuildsPaging, AFullPageStopsTheWalk) {
     });
     EXPECT_EQ(rows.size(), 3u);
     EXPECT_EQ(asked, 3u);
+}
+
+// A page at a cursor in rows known to be in its order costs the page and a
+// bisection, not a walk from an end of the history to the cursor.
+TEST(ListBuildsPaging, APageAtACursorIsFoundWithoutAWalk) {
+    std::size_t asked = 0;
+    auto at = [&asked](std::size_t i) {
+        ++asked;
+        std::uint64_t n = i + 1;
+        return PageProbe{n, 1000 * n, true};
+    };
+    constexpr std::size_t kRows = 10000;
+    auto rows =
+        selectPage({.limit = 3, .after = std::string("h-9000")}, kRows, at, RowOrder{true, true});
+    EXPECT_EQ(rows, (std::vector<std::size_t>{9000, 9001, 9002}));
+    EXPECT_LE(asked, 3u + 15u);  // log2(10,000) < 14
+    asked = 0;
+    rows = selectPage({.limit = 2, .before = std::uint64_t{1000 * 100}}, kRows, at,
+                      RowOrder{true, true});
+    EXPECT_EQ(rows, (std::vector<std::size_t>{97, 98}));
+    EXPECT_LE(asked, 2u + 15u);
+    // Times not known to ascend (the clock was set back once): walked.
+    asked = 0;
+    rows = selectPage({.limit = 2, .before = std::uint64_t{1000 * 100}}, kRows, at,
+                      RowOrder{true, false});
+    EXPECT_EQ(rows, (std::vector<std::size_t>{97, 98}));
+    EXPECT_GT(asked, kRows / 2);
+}
+
+namespace {
+
+BuildListRow listRow(std::uint64_t n, const std::string& state) {
+    BuildListRow row;
+    row.get<0>() = "h-" + std::to_string(n);
+    row.get<1>() = "oemdrv";
+    row.get<6>() = state;
+    row.get<9>() = 1000 * n;
+    return row;
+}
+
+std::vector<std::string> idsOf(const BuildListFilter& filter,
+                               const std::vector<BuildListRow>& rows) {
+    std::vector<std::string> ids;
+    pageOfRows(filter, rows, [&ids](const BuildListRow& row) { ids.push_back(row.get<0>()); });
+    return ids;
+}
+
+}  // namespace
+
+// What a client does with a whole list it kept (the forwarder's cache):
+// the page the agent would have answered, keys and limit and cursors.
+TEST(ListBuildsPaging, AKeptListAnswersPagesAsTheAgentDoes) {
+    std::vector<BuildListRow> rows;
+    for (std::uint64_t n = 1; n <= 6; ++n) {
+        rows.push_back(listRow(n, n == 6 ? "running" : "succeeded"));
+    }
+    using Ids = std::vector<std::string>;
+    EXPECT_EQ(idsOf({}, rows).size(), 6u);
+    EXPECT_EQ(idsOf({.limit = 2}, rows), (Ids{"h-5", "h-6"}));
+    EXPECT_EQ(idsOf({.limit = 2, .after = std::string("h-1")}, rows), (Ids{"h-2", "h-3"}));
+    EXPECT_EQ(idsOf({.limit = 2, .before = std::string("h-3")}, rows), (Ids{"h-1", "h-2"}));
+    EXPECT_EQ(idsOf({.limit = 3, .after = std::uint64_t{4000}}, rows), (Ids{"h-5", "h-6"}));
+    EXPECT_EQ(idsOf({.states = {"succeeded"}, .limit = 1}, rows), (Ids{"h-5"}));
+    EXPECT_EQ(idsOf({.states = {"running"}}, rows), (Ids{"h-6"}));
+    EXPECT_EQ(idsOf({.type = "other", .limit = 5}, rows), (Ids{}));
 }

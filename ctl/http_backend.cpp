@@ -24,6 +24,8 @@ namespace {
 
 constexpr std::chrono::milliseconds kRequestTimeout = std::chrono::seconds(30);
 constexpr auto kWaitPoll = std::chrono::seconds(2);
+// GET /v1/builds takes at most 1000 builds a page.
+constexpr std::uint32_t kPage = 1000;
 
 struct Endpoint {
     HttpUrl url;       // its target is not used: requests go to base + path
@@ -63,6 +65,28 @@ std::string percentEncode(const std::string& s) {
     return out;
 }
 
+// The query of GET /v1/builds for one page: the states filtered by the server.
+std::string pageQuery(const std::vector<std::string>& states, bool newestFirst, std::uint32_t limit,
+                      const std::string& cursor) {
+    auto query =
+        fmt::format("/v1/builds?order={}&limit={}", newestFirst ? "newest" : "oldest", limit);
+    if (!states.empty()) {
+        query += "&state=" + percentEncode(fmt::format("{}", fmt::join(states, ",")));
+    }
+    if (!cursor.empty()) {
+        query += "&cursor=" + percentEncode(cursor);
+    }
+    return query;
+}
+
+void addUnreachable(const nlohmann::json& page, std::vector<std::string>& unreachable) {
+    for (auto& host : page.value("unreachable", std::vector<std::string>{})) {
+        if (std::find(unreachable.begin(), unreachable.end(), host) == unreachable.end()) {
+            unreachable.push_back(std::move(host));
+        }
+    }
+}
+
 class HttpBackend final : public Backend {
 public:
     HttpBackend(std::string url, const std::string& token)
@@ -83,17 +107,45 @@ public:
     }
 
     ListResult list(const std::vector<std::string>& states) override {
-        auto body = json("GET", "/v1/builds", "");
         ListResult result;
-        for (auto& b :
-             body.value("builds", nlohmann::json::array()).get<std::vector<BuildInfo>>()) {
-            if (states.empty() ||
-                std::find(states.begin(), states.end(), b.state) != states.end()) {
-                result.builds.push_back(std::move(b));
-            }
-        }
-        result.unreachable = body.value("unreachable", std::vector<std::string>{});
+        result.unreachable = listEach(
+            states, [&result](BuildInfo&& b) { result.builds.push_back(std::move(b)); }, {});
         return result;
+    }
+
+    // As over D-Bus: newest, the newest N (asked newest first, handed on
+    // oldest first); else every build, page after page from the oldest on,
+    // each build handed on as its page arrives. The server filters by state.
+    std::vector<std::string> listEach(const std::vector<std::string>& states,
+                                      const std::function<void(BuildInfo&&)>& each,
+                                      std::optional<std::uint32_t> newest) override {
+        std::vector<std::string> unreachable;
+        std::vector<BuildInfo> newestFirst;
+        std::string cursor;
+        for (;;) {
+            auto limit =
+                newest ? std::min(kPage, *newest - static_cast<std::uint32_t>(newestFirst.size()))
+                       : kPage;
+            auto page = json("GET", pageQuery(states, newest.has_value(), limit, cursor), "");
+            addUnreachable(page, unreachable);
+            for (auto& b : page.value("builds", nlohmann::json::array())) {
+                if (newest) {
+                    newestFirst.push_back(b.get<BuildInfo>());
+                } else {
+                    each(b.get<BuildInfo>());
+                }
+            }
+            auto next = page.find("next_cursor");
+            if (next == page.end() || !next->is_string() ||
+                (newest && newestFirst.size() >= *newest)) {
+                break;
+            }
+            cursor = next->get<std::string>();
+        }
+        for (auto it = newestFirst.rbegin(); it != newestFirst.rend(); ++it) {
+            each(std::move(*it));
+        }
+        return unreachable;
     }
 
     BuildInfo get(const std::string& id) override {

@@ -336,11 +336,14 @@ test_bash_completion() {
 # directory, as the agent writes them): list shows a page, --all all of it.
 test_list_pages_a_long_history() {
     run_in a systemctl stop imagebuild-agent.service
+    # Submitted after the builds above, in the order of their numbers, as
+    # real ones are (the agent pages by number, the forwarder by time).
     run_in a bash -c 'cd /var/lib/imagebuild/builds
+        now=$(date +%s)
         for ((i = 2001; i <= 3200; i++)); do
             mkdir -p a-$i
             printf "{\"id\":\"a-%s\",\"number\":%s,\"type\":\"live\",\"arch\":\"x86_64\",\"release\":\"39\",\"name\":\"old\",\"notify\":[],\"timeout_sec\":0,\"labels\":{},\"state\":\"succeeded\",\"result\":\"succeeded\",\"exit_status\":0,\"unit\":\"imagebuild-a-%s.service\",\"submitter_uid\":0,\"submitter\":\"root\",\"submitted_at\":%s000000,\"started_at\":1,\"finished_at\":2,\"timeout_usec\":0,\"monitor_url\":\"\",\"artifacts\":[],\"cancel_requested\":false}\n" \
-                $i $i $i $i >a-$i/record.json
+                $i $i $i $((now + i)) >a-$i/record.json
         done'
     # Stopped again: an earlier build's end may have started it meanwhile.
     run_in a systemctl stop imagebuild-agent.service
@@ -364,12 +367,21 @@ test_list_pages_a_long_history() {
 # The same long history through the forwarder (imagebuildctl -H): the same
 # lists as over D-Bus, the newest 50 by default, --all paging through the
 # forwarder's cursor pages of 1,000.
+# builds_gets URL: how many GET /v1/builds the forwarder has answered.
+builds_gets() {
+    curl -sf "$1/metrics" |
+        awk '/^imagebuild_forwarder_requests_total\{.*route="\/v1\/builds".*method="GET"/ { n += $NF } END { print n + 0 }'
+}
+
 test_list_over_http_pages_as_over_dbus() {
     FORWARDER_EXTRA_CONF=$agent_conf setup_forwarder a 127.0.0.40
-    local h=http://127.0.0.40:8470 all
+    local h=http://127.0.0.40:8470 all before
     all=$(ctl list --all -q)
     assert_eq "$(grep -c '^a-[23][0-9][0-9][0-9]$' <<<"$all")" 1200
+    before=$(builds_gets $h)
     assert_eq "$(ctl -H $h list --all -q)" "$all"
+    # 1,206 builds: two pages of GET /v1/builds, not one whole list.
+    assert_eq "$(($(builds_gets $h) - before))" 2
     assert_eq "$(ctl -H $h list --all --json)" "$(ctl list --all --json)"
     assert_eq "$(ctl -H $h list --state succeeded)" "$(ctl list --state succeeded)"
     assert_contains "$(ctl -H $h list --state succeeded)" "Showing the newest 50"

@@ -2,10 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -13,35 +9,32 @@
 #include "agent/webhook_address.hpp"
 #include "common/atomic_file.hpp"
 #include "common/build_json.hpp"
+#include "common/http_client.hpp"
 #include "imagebuild_config.h"
 
 namespace imagebuild::agent {
 
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using std::chrono::milliseconds;
 
 // Answers are read only for their status; a webhook that sends a lot back
 // is cut off rather than held in memory.
 constexpr std::uint64_t kMaxAnswerBytes = 64 * 1024;
 
-// The resolved endpoints a webhook may go to; `why` says what was dropped.
-std::vector<tcp::endpoint> allowedEndpoints(const tcp::resolver::results_type& resolved,
-                                            bool allowPrivate, std::string& why) {
-    std::vector<tcp::endpoint> out;
-    for (const auto& entry : resolved) {
-        auto kind = allowPrivate ? std::string() : internalAddressKind(entry.endpoint().address());
-        if (kind.empty()) {
-            out.push_back(entry.endpoint());
-        } else if (why.empty()) {
-            why = fmt::format("{} is a {} address", entry.endpoint().address().to_string(), kind);
-        }
+// The step that failed, in the words of the build's log.
+std::string stepWords(HttpStep step) {
+    switch (step) {
+        case HttpStep::Resolve:
+            return "resolving the host";
+        case HttpStep::Connect:
+            return "connecting";
+        case HttpStep::Send:
+            return "sending the request";
+        case HttpStep::Receive:
+            break;
     }
-    return out;
+    return "reading the answer";
 }
 
 }  // namespace
@@ -56,53 +49,36 @@ bool retryable(unsigned status) {
 
 WebhookAttempt postJson(const HttpUrl& url, const std::string& body, const std::string& event,
                         milliseconds stepTimeout, bool allowPrivate) {
-    const char* step = "resolving the host";
+    HttpClientOptions options;
+    options.userAgent = std::string("imagebuild-webhook/") + IMAGEBUILD_VERSION;
+    options.bodyLimit = kMaxAnswerBytes;
+    if (!allowPrivate) {
+        options.refuseAddress = [](const boost::asio::ip::address& address) -> std::string {
+            auto kind = internalAddressKind(address);
+            return kind.empty() ? kind
+                                : fmt::format("{} is a {} address", address.to_string(), kind);
+        };
+    }
+    HttpClient client(url, std::move(options));
+    HttpRequest request{
+        "POST", url.target, body, "application/json", {{"X-Imagebuild-Event", event}}};
     try {
-        asio::io_context io;
-        beast::tcp_stream stream(io);
-        tcp::resolver resolver(io);
-        std::string dropped;
-        auto endpoints =
-            allowedEndpoints(resolver.resolve(url.host, url.port), allowPrivate, dropped);
-        if (endpoints.empty()) {
+        auto answer = client.request(request, stepTimeout);
+        if (answer.status < 200 || answer.status >= 300) {
+            return {fmt::format("the server answered {} {}", answer.status, answer.reason),
+                    answer.status};
+        }
+        return {"", answer.status};
+    } catch (const HttpError& e) {
+        if (e.refused()) {
             return {fmt::format("not sent: {} ({}); webhooks go to public addresses only "
                                 "unless imagebuild.conf has [webhook] allow_private = yes",
-                                url.host, dropped),
+                                url.host, e.detail()),
                     0, true};
         }
-        step = "connecting";
-        stream.expires_after(stepTimeout);
-        stream.connect(endpoints);
-        http::request<http::string_body> req{http::verb::post, url.target, 11};
-        req.set(http::field::host, url.hostHeader());
-        req.set(http::field::user_agent, std::string("imagebuild-webhook/") + IMAGEBUILD_VERSION);
-        req.set(http::field::content_type, "application/json");
-        req.set("X-Imagebuild-Event", event);
-        req.body() = body;
-        req.prepare_payload();
-        step = "sending the request";
-        stream.expires_after(stepTimeout);
-        http::write(stream, req);
-        step = "reading the answer";
-        stream.expires_after(stepTimeout);
-        beast::flat_buffer buffer;
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(kMaxAnswerBytes);
-        http::read(stream, buffer, parser);
-        beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        auto status = parser.get().result_int();
-        if (status < 200 || status >= 300) {
-            return {fmt::format("the server answered {} {}", status,
-                                std::string(parser.get().reason())),
-                    status};
-        }
-        return {"", status};
-    } catch (const boost::system::system_error& e) {
-        auto what = e.code() == beast::error::timeout
-                        ? fmt::format("no progress in {} ms", stepTimeout.count())
-                        : e.code().message();
-        return {fmt::format("{}: {}", step, what), 0};
+        auto what =
+            e.timedOut() ? fmt::format("no progress in {} ms", stepTimeout.count()) : e.detail();
+        return {fmt::format("{}: {}", stepWords(e.step()), what), 0};
     }
 }
 

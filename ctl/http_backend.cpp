@@ -1,17 +1,16 @@
 // `imagebuildctl -H URL`: the forwarder's HTTP API (/v1/builds, /v1/hosts,
-// /monitor, /artifacts) with Boost.Beast's synchronous client. The whole
-// HTTP client is this file. Plain http only (no TLS in this version).
+// /monitor, /artifacts) with the one HTTP client (common/http_client.hpp),
+// one kept-alive connection reused from call to call (list pages, polls).
+// Plain http only (no TLS in this version).
 #include <fmt/format.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/build_json.hpp"
+#include "common/http_client.hpp"
 #include "common/http_url.hpp"
 #include "ctl/atomic_file.hpp"
 #include "ctl/backend.hpp"
@@ -23,17 +22,13 @@ namespace imagebuild::ctl {
 
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
+constexpr std::chrono::milliseconds kRequestTimeout = std::chrono::seconds(30);
 constexpr auto kWaitPoll = std::chrono::seconds(2);
+// GET /v1/builds takes at most 1000 builds a page.
+constexpr std::uint32_t kPage = 1000;
 
 struct Endpoint {
-    std::string host;  // without the brackets of an IPv6 literal
-    std::string port;
+    HttpUrl url;       // its target is not used: requests go to base + path
     std::string base;  // path prefix, no trailing '/'
 };
 
@@ -51,7 +46,7 @@ Endpoint parseUrl(const std::string& url) {
     if (!parsed) {
         throw CtlError(kExitUsage, fmt::format("-H {}: {}", url, why));
     }
-    Endpoint e{std::move(parsed->host), std::move(parsed->port), std::move(parsed->target)};
+    Endpoint e{*parsed, std::move(parsed->target)};
     while (!e.base.empty() && e.base.back() == '/') {
         e.base.pop_back();
     }
@@ -70,10 +65,36 @@ std::string percentEncode(const std::string& s) {
     return out;
 }
 
+// The query of GET /v1/builds for one page: the states filtered by the server.
+std::string pageQuery(const std::vector<std::string>& states, bool newestFirst, std::uint32_t limit,
+                      const std::string& cursor) {
+    auto query =
+        fmt::format("/v1/builds?order={}&limit={}", newestFirst ? "newest" : "oldest", limit);
+    if (!states.empty()) {
+        query += "&state=" + percentEncode(fmt::format("{}", fmt::join(states, ",")));
+    }
+    if (!cursor.empty()) {
+        query += "&cursor=" + percentEncode(cursor);
+    }
+    return query;
+}
+
+void addUnreachable(const nlohmann::json& page, std::vector<std::string>& unreachable) {
+    for (auto& host : page.value("unreachable", std::vector<std::string>{})) {
+        if (std::find(unreachable.begin(), unreachable.end(), host) == unreachable.end()) {
+            unreachable.push_back(std::move(host));
+        }
+    }
+}
+
 class HttpBackend final : public Backend {
 public:
-    HttpBackend(std::string url, std::string token)
-        : url_(std::move(url)), endpoint_(parseUrl(url_)), token_(std::move(token)) {}
+    HttpBackend(std::string url, const std::string& token)
+        : url_(std::move(url)),
+          endpoint_(parseUrl(url_)),
+          client_(endpoint_.url,
+                  HttpClientOptions{std::string("imagebuildctl/") + IMAGEBUILD_VERSION, token,
+                                    /*maxIdle=*/1, HttpClientOptions{}.bodyLimit, nullptr}) {}
 
     BuildInfo submit(const BuildSpec& spec) override {
         if (!spec.rpms.empty()) {
@@ -82,34 +103,61 @@ public:
                            "over D-Bus only; run imagebuildctl build --rpm on the "
                            "build host");
         }
-        return json(http::verb::post, "/v1/builds", specToJson(spec).dump()).get<BuildInfo>();
+        return json("POST", "/v1/builds", specToJson(spec).dump()).get<BuildInfo>();
     }
 
     ListResult list(const std::vector<std::string>& states) override {
-        auto body = json(http::verb::get, "/v1/builds", "");
         ListResult result;
-        for (auto& b :
-             body.value("builds", nlohmann::json::array()).get<std::vector<BuildInfo>>()) {
-            if (states.empty() ||
-                std::find(states.begin(), states.end(), b.state) != states.end()) {
-                result.builds.push_back(std::move(b));
-            }
-        }
-        result.unreachable = body.value("unreachable", std::vector<std::string>{});
+        result.unreachable = listEach(
+            states, [&result](BuildInfo&& b) { result.builds.push_back(std::move(b)); }, {});
         return result;
     }
 
+    // As over D-Bus: newest, the newest N (asked newest first, handed on
+    // oldest first); else every build, page after page from the oldest on,
+    // each build handed on as its page arrives. The server filters by state.
+    std::vector<std::string> listEach(const std::vector<std::string>& states,
+                                      const std::function<void(BuildInfo&&)>& each,
+                                      std::optional<std::uint32_t> newest) override {
+        std::vector<std::string> unreachable;
+        std::vector<BuildInfo> newestFirst;
+        std::string cursor;
+        for (;;) {
+            auto limit =
+                newest ? std::min(kPage, *newest - static_cast<std::uint32_t>(newestFirst.size()))
+                       : kPage;
+            auto page = json("GET", pageQuery(states, newest.has_value(), limit, cursor), "");
+            addUnreachable(page, unreachable);
+            for (auto& b : page.value("builds", nlohmann::json::array())) {
+                if (newest) {
+                    newestFirst.push_back(b.get<BuildInfo>());
+                } else {
+                    each(b.get<BuildInfo>());
+                }
+            }
+            auto next = page.find("next_cursor");
+            if (next == page.end() || !next->is_string() ||
+                (newest && newestFirst.size() >= *newest)) {
+                break;
+            }
+            cursor = next->get<std::string>();
+        }
+        for (auto it = newestFirst.rbegin(); it != newestFirst.rend(); ++it) {
+            each(std::move(*it));
+        }
+        return unreachable;
+    }
+
     BuildInfo get(const std::string& id) override {
-        return json(http::verb::get, "/v1/builds/" + percentEncode(id), "").get<BuildInfo>();
+        return json("GET", "/v1/builds/" + percentEncode(id), "").get<BuildInfo>();
     }
 
     void cancel(const std::string& id) override {
-        exchange(http::verb::delete_, "/v1/builds/" + percentEncode(id), "");
+        exchange("DELETE", "/v1/builds/" + percentEncode(id), "");
     }
 
     BuildInfo retry(const std::string& id) override {
-        return json(http::verb::post, "/v1/builds/" + percentEncode(id) + "/retry", "")
-            .get<BuildInfo>();
+        return json("POST", "/v1/builds/" + percentEncode(id) + "/retry", "").get<BuildInfo>();
     }
 
     void setPinned(const std::string& id, bool pinned) override {
@@ -121,8 +169,7 @@ public:
 
     std::vector<HostInfo> hosts() override {
         std::vector<HostInfo> hosts;
-        for (const auto& h :
-             json(http::verb::get, "/v1/hosts", "").value("hosts", nlohmann::json::array())) {
+        for (const auto& h : json("GET", "/v1/hosts", "").value("hosts", nlohmann::json::array())) {
             hosts.push_back(h.get<HostInfo>());
         }
         return hosts;
@@ -152,21 +199,7 @@ public:
     }
 
 private:
-    template <typename Body>
-    void prepare(http::request<Body>& req) const {
-        req.set(http::field::host, endpoint_.host);
-        req.set(http::field::user_agent, std::string("imagebuildctl/") + IMAGEBUILD_VERSION);
-        if (!token_.empty()) {
-            req.set(http::field::authorization, "Bearer " + token_);
-        }
-    }
-
-    void connect(beast::tcp_stream& stream) const {
-        tcp::resolver resolver(stream.get_executor());
-        stream.connect(resolver.resolve(endpoint_.host, endpoint_.port));
-    }
-
-    [[noreturn]] void unreachable(const std::exception& e) const {
+    [[noreturn]] void unreachable(const HttpError& e) const {
         throw CtlError(kExitUnreachable,
                        fmt::format("Cannot reach the forwarder at {}: {}", url_, e.what()));
     }
@@ -185,36 +218,23 @@ private:
         throw CtlError(mapped.exitCode, mapped.message);
     }
 
-    std::string exchange(http::verb verb, const std::string& target, const std::string& body) {
-        http::response<http::string_body> res;
+    std::string exchange(const char* method, const std::string& target, const std::string& body) {
+        HttpResponse res;
         try {
-            asio::io_context io;
-            beast::tcp_stream stream(io);
-            stream.expires_after(kRequestTimeout);
-            connect(stream);
-            http::request<http::string_body> req{verb, endpoint_.base + target, 11};
-            prepare(req);
-            if (!body.empty()) {
-                req.set(http::field::content_type, "application/json");
-                req.body() = body;
-            }
-            req.prepare_payload();
-            http::write(stream, req);
-            beast::flat_buffer buffer;
-            http::read(stream, buffer, res);
-            beast::error_code ignored;
-            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        } catch (const boost::system::system_error& e) {
+            res = client_.request(
+                {method, endpoint_.base + target, body, body.empty() ? "" : "application/json", {}},
+                kRequestTimeout);
+        } catch (const HttpError& e) {
             unreachable(e);
         }
-        if (res.result_int() >= 300) {
-            failed(res.result_int(), res.body());
+        if (res.status >= 300) {
+            failed(res.status, res.body);
         }
-        return res.body();
+        return std::move(res.body);
     }
 
-    nlohmann::json json(http::verb verb, const std::string& target, const std::string& body) {
-        auto text = exchange(verb, target, body);
+    nlohmann::json json(const char* method, const std::string& target, const std::string& body) {
+        auto text = exchange(method, target, body);
         try {
             return nlohmann::json::parse(text);
         } catch (const nlohmann::json::exception& e) {
@@ -226,57 +246,35 @@ private:
     }
 
     // For bodies that may be long or endless (a followed log, an ISO): hand
-    // each piece to sink as it arrives.
+    // each piece to sink as it arrives. An endless one waits as long as the
+    // build is silent; any other gives up after kRequestTimeout without a byte.
     void stream(const std::string& target, bool endless,
                 const std::function<void(std::string_view)>& sink) {
         try {
-            asio::io_context io;
-            beast::tcp_stream stream(io);
-            stream.expires_after(kRequestTimeout);
-            connect(stream);
-            http::request<http::empty_body> req{http::verb::get, endpoint_.base + target, 11};
-            prepare(req);
-            req.set(http::field::accept, "text/plain");
-            http::write(stream, req);
-            beast::flat_buffer buffer;
-            http::response_parser<http::buffer_body> parser;
-            parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-            http::read_header(stream, buffer, parser);
-            if (endless) {
-                stream.expires_never();
-            }
+            auto response =
+                client_.stream({"GET", endpoint_.base + target, "", "", {{"Accept", "text/plain"}}},
+                               kRequestTimeout, endless ? kNoTimeout : kRequestTimeout);
+            bool ok = response->head().status < 300;
             std::string errorBody;
-            bool ok = parser.get().result_int() < 300;
             char chunk[16384];
-            while (!parser.is_done()) {
-                parser.get().body().data = chunk;
-                parser.get().body().size = sizeof chunk;
-                beast::error_code ec;
-                http::read(stream, buffer, parser, ec);
-                if (ec && ec != http::error::need_buffer) {
-                    throw boost::system::system_error(ec);
-                }
-                std::string_view piece(chunk, sizeof chunk - parser.get().body().size);
+            while (auto n = response->read(chunk, sizeof chunk)) {
                 if (ok) {
-                    sink(piece);
+                    sink(std::string_view(chunk, n));
                 } else {
-                    errorBody.append(piece);
-                }
-                if (!endless) {
-                    stream.expires_after(kRequestTimeout);
+                    errorBody.append(chunk, n);
                 }
             }
             if (!ok) {
-                failed(parser.get().result_int(), errorBody);
+                failed(response->head().status, errorBody);
             }
-        } catch (const boost::system::system_error& e) {
+        } catch (const HttpError& e) {
             unreachable(e);
         }
     }
 
     std::string url_;
     Endpoint endpoint_;
-    std::string token_;
+    HttpClient client_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/build_id.hpp"
@@ -18,6 +19,8 @@
 namespace imagebuild::forwarder {
 
 namespace {
+
+using boost::beast::iequals;
 
 std::string percentEncode(const std::string& text) {
     std::string out;
@@ -55,8 +58,29 @@ std::string lostNotice(const std::string& url, const std::string& contentType,
     return {};  // a file's bytes: cut short, and the length tells
 }
 
+// The fields of a peer's answer worth passing on to our client (its
+// Content-Type apart); the rest (Date, Server, Connection, its length and
+// framing) are ours to set.
+HttpHeaders passedOn(HttpHeaders headers) {
+    std::erase_if(headers, [](const auto& field) {
+        const auto& name = field.first;
+        return !(iequals(name, "etag") || iequals(name, "content-range") ||
+                 iequals(name, "accept-ranges") || iequals(name, "www-authenticate") ||
+                 iequals(name, "cache-control") || iequals(name, "location"));
+    });
+    return headers;
+}
+
+// What broke while relaying a peer's stream, in the words a client reads.
+std::string streamBroke(const HttpError& e, bool head) {
+    if (e.step() != HttpStep::Receive) {
+        return e.what();
+    }
+    return fmt::format("reading the peer's response{}: {}", head ? " head" : "", e.detail());
+}
+
 // The peer's body, piece by piece; once the peer is lost, the notice, then the end.
-BodyStream relayed(std::shared_ptr<PeerStream> stream, const std::string& url,
+BodyStream relayed(std::shared_ptr<HttpStream> stream, const std::string& url,
                    const std::string& contentType) {
     auto notice = std::make_shared<std::string>();
     auto ended = std::make_shared<bool>(false);
@@ -68,11 +92,12 @@ BodyStream relayed(std::shared_ptr<PeerStream> stream, const std::string& url,
                     return static_cast<long>(n);
                 }
                 *ended = true;
-            } catch (const PeerError& e) {
-                log::warning("stream from {} broke: {}", url, e.what());
+            } catch (const HttpError& e) {
+                auto what = streamBroke(e, false);
+                log::warning("stream from {} broke: {}", url, what);
                 *ended = true;
                 if (stream->head().contentLength == UINT64_MAX) {  // else the length tells
-                    *notice = lostNotice(url, contentType, e.what());
+                    *notice = lostNotice(url, contentType, what);
                 }
             }
         }
@@ -138,8 +163,8 @@ std::string targetOf(const Request& request) {
     return target;
 }
 
-PeerRequest peerRequestFor(const Request& request) {
-    PeerRequest out;
+HttpRequest peerRequestFor(const Request& request) {
+    HttpRequest out;
     out.method = request.method;
     out.target = targetOf(request);
     out.body = request.body;
@@ -166,10 +191,10 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
         response.status = answer.status;
         response.contentType = answer.contentType;
         response.body = std::move(answer.body);
-        response.headers = std::move(answer.headers);
+        response.headers = passedOn(std::move(answer.headers));
         response.fromPeer = true;
         return response;
-    } catch (const PeerError& e) {
+    } catch (const HttpError& e) {
         app.peers().recordForward(url, false);
         log::warning("forwarding {} {} to {}: {}", request.method, request.path, url, e.what());
         return unreachable(url, e.what());
@@ -179,20 +204,20 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
 Response forwardStreamTo(App& app, const std::string& url, const Request& request,
                          std::chrono::milliseconds idleTimeout) {
     try {
-        std::shared_ptr<PeerStream> stream = app.peers().client(url).stream(
+        std::shared_ptr<HttpStream> stream = app.peers().client(url).stream(
             peerRequestFor(request), app.peers().options().requestTimeout, idleTimeout);
         app.peers().recordForward(url, true);
         Response response;
         response.status = stream->head().status;
         response.contentType = stream->head().contentType;
-        response.headers = stream->head().headers;
+        response.headers = passedOn(stream->head().headers);
         response.streamSize = stream->head().contentLength;
         response.fromPeer = true;
         response.stream = relayed(stream, url, response.contentType);
         return response;
-    } catch (const PeerError& e) {
+    } catch (const HttpError& e) {
         app.peers().recordForward(url, false);
-        return unreachable(url, e.what());
+        return unreachable(url, streamBroke(e, true));
     }
 }
 

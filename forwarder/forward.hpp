@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "common/http_client.hpp"
 #include "forwarder/http_types.hpp"
-#include "forwarder/peer_client.hpp"
 #include "forwarder/peers.hpp"
 
 namespace imagebuild::forwarder {
@@ -35,7 +35,7 @@ Response forBuild(App& app, Request& request,
 
 // The path plus the query, percent-encoded again.
 std::string targetOf(const Request& request);
-PeerRequest peerRequestFor(const Request& request);
+HttpRequest peerRequestFor(const Request& request);
 
 // The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
 Response forwardTo(App& app, const std::string& url, const Request& request);

@@ -1,8 +1,10 @@
 // Health checks of every peer from one thread: an asio io_context on which
-// each round asks all peers GET /v1/health at once (asynchronous Beast
-// requests on a fresh connection each), then waits the interval and starts
-// the next round. A hundred peers are a hundred sockets in flight, not a
-// hundred threads; only asio's resolver adds a thread of its own, once.
+// each round asks all peers GET /v1/health at once (common/http_client.hpp's
+// asyncHttpRequest, a fresh connection each), then waits the interval and
+// starts the next round. A hundred peers are a hundred sockets in flight, not
+// a hundred threads; only asio's resolver adds a thread of its own, once.
+// (The blocking HttpClient would need a thread per peer in flight: the
+// probes share its request building and answer parsing, not its sockets.)
 #pragma once
 
 #include <chrono>

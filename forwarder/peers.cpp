@@ -1,10 +1,34 @@
 #include "forwarder/peers.hpp"
+
+#include <fmt/format.h>
+
 #include "common/clock.hpp"
 
 #include "forwarder/log.hpp"
 #include "forwarder/metrics.hpp"
 
 namespace imagebuild::forwarder {
+
+namespace {
+
+// Keep-alive connections kept per peer: enough for the requests a busy
+// fleet has in flight to one peer at once.
+constexpr std::size_t kMaxIdlePerPeer = 64;
+// A forwarded answer is held whole (streams are not).
+constexpr std::uint64_t kPeerBodyLimit = 64ull * 1024 * 1024;
+
+std::unique_ptr<HttpClient> makePeerClient(const std::string& url, const std::string& token) {
+    std::string why;
+    auto parsed = parseHttpUrl(url, &why);
+    if (!parsed) {  // the config checked it already
+        throw std::invalid_argument(fmt::format("peer {}: {}", url, why));
+    }
+    return std::make_unique<HttpClient>(
+        *parsed,
+        HttpClientOptions{"imagebuild-forwarder", token, kMaxIdlePerPeer, kPeerBodyLimit, nullptr});
+}
+
+}  // namespace
 
 std::string_view statusName(PeerStatus status) {
     switch (status) {
@@ -21,7 +45,7 @@ std::string_view statusName(PeerStatus status) {
 Peers::Peers(std::vector<std::string> urls, PeerOptions options, Metrics* metrics)
     : options_(std::move(options)), metrics_(metrics), urls_(std::move(urls)) {
     for (const auto& url : urls_) {
-        clients_.emplace(url, std::make_unique<PeerClient>(url, options_.fleetToken));
+        clients_.emplace(url, makePeerClient(url, options_.fleetToken));
         states_[url] = PeerState{url, "", PeerStatus::Unknown, false, false, "", 0};
         if (metrics_) {
             metrics_->setPeerHealth(url, false);
@@ -131,7 +155,7 @@ std::optional<HostInfo> Peers::lastKnown(const std::string& url) const {
     return it == known_.end() ? std::nullopt : std::optional<HostInfo>(it->second);
 }
 
-PeerClient& Peers::client(const std::string& url) {
+HttpClient& Peers::client(const std::string& url) {
     return *clients_.at(url);
 }
 

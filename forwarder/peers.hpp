@@ -1,4 +1,5 @@
-// The static fleet from [forwarder] peers=: one PeerClient per peer, and one
+// The static fleet from [forwarder] peers=: one HttpClient per peer (a pool of
+// up to 64 idle keep-alive connections, the fleet token on every request), and one
 // prober thread that asks every peer GET /v1/health each interval (all at
 // once, asynchronously: see peer_prober.hpp). A peer is `unknown` until its
 // first probe ends, then `up` or `down` (with the error); one failed check
@@ -19,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/http_client.hpp"
 #include "forwarder/host_info.hpp"
-#include "forwarder/peer_client.hpp"
 #include "forwarder/peer_prober.hpp"
 
 namespace imagebuild::forwarder {
@@ -63,7 +64,7 @@ public:
     // Both wait for the first round of probes (at most firstProbeWait).
     std::vector<PeerState> snapshot() const;
     std::optional<PeerState> byHostname(const std::string& hostname) const;
-    PeerClient& client(const std::string& url);
+    HttpClient& client(const std::string& url);
     const PeerOptions& options() const { return options_; }
     // Records the outcome of a forwarded request; a network failure marks the
     // peer down without waiting for the next health check.
@@ -80,7 +81,7 @@ private:
     PeerOptions options_;
     Metrics* metrics_;
     std::vector<std::string> urls_;
-    std::map<std::string, std::unique_ptr<PeerClient>> clients_;
+    std::map<std::string, std::unique_ptr<HttpClient>> clients_;
     mutable std::mutex mutex_;
     mutable std::condition_variable probed_;
     bool probing_ = false;     // the prober has started

@@ -5,12 +5,13 @@
 # agent configuration (a long sleep to cancel, a failing command, a `live`
 # type for the legacy request file).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/forwarder-lib.sh"
 sandbox_require
 
 boot_host a 127.0.0.40
 install_into a
 
-write_into a /etc/imagebuild/imagebuild.conf <<'EOF'
+agent_conf=$(cat <<'EOF'
 [host]
 arches = x86_64
 releases = 39
@@ -32,6 +33,8 @@ tools = sh
 command = cp {ks} {outdir}/live.ks
 artifacts = live.ks
 EOF
+)
+printf '%s\n' "$agent_conf" | write_into a /etc/imagebuild/imagebuild.conf
 
 ctl() { run_in a imagebuildctl --no-pager "$@"; }
 
@@ -333,11 +336,14 @@ test_bash_completion() {
 # directory, as the agent writes them): list shows a page, --all all of it.
 test_list_pages_a_long_history() {
     run_in a systemctl stop imagebuild-agent.service
+    # Submitted after the builds above, in the order of their numbers, as
+    # real ones are (the agent pages by number, the forwarder by time).
     run_in a bash -c 'cd /var/lib/imagebuild/builds
+        now=$(date +%s)
         for ((i = 2001; i <= 3200; i++)); do
             mkdir -p a-$i
             printf "{\"id\":\"a-%s\",\"number\":%s,\"type\":\"live\",\"arch\":\"x86_64\",\"release\":\"39\",\"name\":\"old\",\"notify\":[],\"timeout_sec\":0,\"labels\":{},\"state\":\"succeeded\",\"result\":\"succeeded\",\"exit_status\":0,\"unit\":\"imagebuild-a-%s.service\",\"submitter_uid\":0,\"submitter\":\"root\",\"submitted_at\":%s000000,\"started_at\":1,\"finished_at\":2,\"timeout_usec\":0,\"monitor_url\":\"\",\"artifacts\":[],\"cancel_requested\":false}\n" \
-                $i $i $i $i >a-$i/record.json
+                $i $i $i $((now + i)) >a-$i/record.json
         done'
     # Stopped again: an earlier build's end may have started it meanwhile.
     run_in a systemctl stop imagebuild-agent.service
@@ -358,6 +364,31 @@ test_list_pages_a_long_history() {
     assert_eq "$(ctl list --all -n 0 -q | wc -l)" "$(wc -l <<<"$all")"
 }
 
+# The same long history through the forwarder (imagebuildctl -H): the same
+# lists as over D-Bus, the newest 50 by default, --all paging through the
+# forwarder's cursor pages of 1,000.
+# builds_gets URL: how many GET /v1/builds the forwarder has answered.
+builds_gets() {
+    curl -sf "$1/metrics" |
+        awk '/^imagebuild_forwarder_requests_total\{.*route="\/v1\/builds".*method="GET"/ { n += $NF } END { print n + 0 }'
+}
+
+test_list_over_http_pages_as_over_dbus() {
+    FORWARDER_EXTRA_CONF=$agent_conf setup_forwarder a 127.0.0.40
+    local h=http://127.0.0.40:8470 all before
+    all=$(ctl list --all -q)
+    assert_eq "$(grep -c '^a-[23][0-9][0-9][0-9]$' <<<"$all")" 1200
+    before=$(builds_gets $h)
+    assert_eq "$(ctl -H $h list --all -q)" "$all"
+    # 1,206 builds: two pages of GET /v1/builds, not one whole list.
+    assert_eq "$(($(builds_gets $h) - before))" 2
+    assert_eq "$(ctl -H $h list --all --json)" "$(ctl list --all --json)"
+    assert_eq "$(ctl -H $h list --state succeeded)" "$(ctl list --state succeeded)"
+    assert_contains "$(ctl -H $h list --state succeeded)" "Showing the newest 50"
+    assert_eq "$(ctl -H $h list --all -n 3 -q | tr '\n' ' ')" "a-3198 a-3199 a-3200 "
+    assert_eq "$(ctl -H $h list --all -n 1100 --json)" "$(ctl list --all -n 1100 --json)"
+}
+
 test_case "build an oemdrv image with --follow; the ISO holds the flattened kickstart" test_build_follow
 test_case "list shows the build (table with legend, --no-legend, --json)" test_list_shows_it
 test_case "show and status print its properties" test_show_and_status
@@ -372,4 +403,5 @@ test_case "a legacy imagebuild.conf request builds" test_legacy_request_builds
 test_case "a legacy request with an unsupported key is refused by name" test_legacy_unsupported_key_refused
 test_case "bash completion: verbs, options, types and releases from the agent, ids from list" test_bash_completion
 test_case "list shows the newest 50; --all pages through 1,200 builds; -n N" test_list_pages_a_long_history
+test_case "list over -H pages as over D-Bus: the newest 50, --all, -n N, --json" test_list_over_http_pages_as_over_dbus
 finish

@@ -124,22 +124,49 @@ TEST(CtlHttp, SubmitPostsTheSpecWithTheToken) {
     EXPECT_FALSE(body.contains("timeout_sec"));
 }
 
-TEST(CtlHttp, ListFiltersStatesAndReportsUnreachableHosts) {
-    auto list = nlohmann::json{
-        {"builds", nlohmann::json::array({nlohmann::json::parse(buildJson("a-1", "running")),
-                                          nlohmann::json::parse(buildJson("b-2", "failed"))})},
-        {"unreachable", {"c"}}};
+namespace {
+
+nlohmann::json page(std::vector<std::string> ids, nlohmann::json next,
+                    std::vector<std::string> unreachable = {}) {
+    auto builds = nlohmann::json::array();
+    for (const auto& id : ids) {
+        builds.push_back(nlohmann::json::parse(buildJson(id, "running")));
+    }
+    return {{"builds", builds}, {"unreachable", unreachable}, {"next_cursor", next}};
+}
+
+}  // namespace
+
+TEST(CtlHttp, ListPagesThroughEveryBuildFollowingTheCursor) {
     ListResult result;
     {
-        StandInForwarder forwarder({{200, list.dump()}});
-        result = makeHttpBackend(forwarder.url(), "")->list({"running"});
+        StandInForwarder forwarder({{200, page({"a-1", "b-2"}, "100.b-2", {"c"}).dump()},
+                                    {200, page({"a-3"}, nullptr, {"c", "d"}).dump()}});
+        result = makeHttpBackend(forwarder.url(), "")->list({"queued", "running"});
         auto seen = forwarder.requests();
-        EXPECT_EQ(seen.at(0).target(), "/v1/builds");
-        EXPECT_EQ(seen.at(0).count(http::field::authorization), 0u);
+        ASSERT_EQ(seen.size(), 2u);
+        // The server filters, a page of 1000 at a time from the oldest on.
+        EXPECT_EQ(seen[0].target(), "/v1/builds?order=oldest&limit=1000&state=queued%2Crunning");
+        EXPECT_EQ(seen[1].target(),
+                  "/v1/builds?order=oldest&limit=1000&state=queued%2Crunning&cursor=100.b-2");
+        EXPECT_EQ(seen[0].count(http::field::authorization), 0u);
     }
-    ASSERT_EQ(result.builds.size(), 1u);
-    EXPECT_EQ(result.builds[0].id, "a-1");
-    EXPECT_THAT(result.unreachable, ::testing::ElementsAre("c"));
+    std::vector<std::string> ids;
+    for (const auto& b : result.builds) {
+        ids.push_back(b.id);
+    }
+    EXPECT_THAT(ids, ::testing::ElementsAre("a-1", "b-2", "a-3"));
+    EXPECT_THAT(result.unreachable, ::testing::ElementsAre("c", "d"));
+}
+
+TEST(CtlHttp, TheNewestNAreAskedNewestFirstAndListedOldestFirst) {
+    std::vector<std::string> ids;
+    StandInForwarder forwarder({{200, page({"a-9", "a-8"}, "100.a-8").dump()}});
+    makeHttpBackend(forwarder.url(), "")
+        ->listEach(
+            {}, [&ids](BuildInfo&& b) { ids.push_back(b.id); }, 2);
+    EXPECT_EQ(forwarder.requests().at(0).target(), "/v1/builds?order=newest&limit=2");
+    EXPECT_THAT(ids, ::testing::ElementsAre("a-8", "a-9"));
 }
 
 TEST(CtlHttp, ErrorBodiesMapToExitCodesAndSentences) {
@@ -222,5 +249,5 @@ TEST(CtlHttp, AUrlWithoutSchemeIsHttpAndAPathIsAPrefix) {
     auto seen = forwarder.requests();
     EXPECT_EQ(seen.at(0).target(), "/v1/builds/b-3");
     EXPECT_EQ(seen.at(1).target(), "/imagebuild/v1/builds/b-4");
-    EXPECT_EQ(seen.at(0)[http::field::host], "127.0.0.1");
+    EXPECT_EQ(seen.at(0)[http::field::host], bare);
 }

@@ -1,0 +1,358 @@
+// common/http_client.hpp against a scripted server on a loopback socket of
+// this process: what goes on the wire, keep-alive reuse, a pooled connection
+// the server closed, deadlines, streamed bodies, refused addresses, and one
+// asynchronous request. The callers' own tests (ctl's HTTP backend, the
+// webhook, the forwarder's peers) test what they make of it.
+#include "common/http_client.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "common/unique_fd.hpp"
+
+using namespace imagebuild;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Accepts connections one after the other; `serve` gets each one.
+class ScriptedServer {
+public:
+    explicit ScriptedServer(std::function<void(int fd)> serve) : serve_(std::move(serve)) {
+        listen_ = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+        EXPECT_EQ(listen(listen_.get(), 8), 0);
+        socklen_t len = sizeof(addr);
+        getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] {
+            while (true) {
+                int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+                if (fd < 0) {
+                    return;
+                }
+                ++accepted_;
+                serve_(fd);
+                close(fd);
+            }
+        });
+    }
+    ~ScriptedServer() {
+        shutdown(listen_.get(), SHUT_RDWR);
+        thread_.join();
+    }
+    HttpUrl url() const { return *parseHttpUrl("http://127.0.0.1:" + std::to_string(port_)); }
+    int accepted() const { return accepted_; }
+
+private:
+    std::function<void(int)> serve_;
+    UniqueFd listen_;
+    int port_ = 0;
+    std::atomic<int> accepted_{0};
+    std::thread thread_;
+};
+
+// Reads one request head, and `body` more bytes after it.
+std::string readRequest(int fd, std::size_t body = 0) {
+    std::string got;
+    char c;
+    while (got.find("\r\n\r\n") == std::string::npos ||
+           got.size() < got.find("\r\n\r\n") + 4 + body) {
+        if (read(fd, &c, 1) != 1) {
+            return {};
+        }
+        got += c;
+    }
+    return got;
+}
+
+void send(int fd, const std::string& text) {
+    EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+}
+
+void answer(int fd, const std::string& body) {
+    send(fd,
+         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"x\"\r\n"
+         "Content-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+HttpRequest get(const std::string& target) {
+    HttpRequest r;
+    r.target = target;
+    return r;
+}
+
+HttpClientOptions pooled() {
+    HttpClientOptions o;
+    o.userAgent = "test/1";
+    o.maxIdle = 4;
+    return o;
+}
+
+std::string header(const HttpResponse& r, const std::string& name) {
+    for (const auto& [n, v] : r.headers) {
+        if (n == name) {
+            return v;
+        }
+    }
+    return "-";
+}
+
+}  // namespace
+
+TEST(HttpClient, SendsTheRequestAndReadsTheAnswer) {
+    std::string seen;
+    ScriptedServer server([&seen](int fd) {
+        seen = readRequest(fd, 7);
+        answer(fd, "{\"ok\":1}");
+    });
+    auto options = pooled();
+    options.maxIdle = 0;
+    options.bearerToken = "s3cret";
+    HttpClient client(server.url(), options);
+    auto response = client.request(
+        {"POST", "/v1/x?a=b", "{\"a\":1}", "application/json", {{"X-Extra", "yes"}}}, 2000ms);
+    EXPECT_EQ(response.status, 200u);
+    EXPECT_EQ(response.reason, "OK");
+    EXPECT_EQ(response.contentType, "application/json");
+    EXPECT_EQ(response.body, "{\"ok\":1}");
+    EXPECT_EQ(header(response, "ETag"), "\"x\"");
+    EXPECT_EQ(seen.rfind("POST /v1/x?a=b HTTP/1.1\r\n", 0), 0u) << seen;
+    for (const auto* line :
+         {"Host: 127.0.0.1:", "User-Agent: test/1\r\n", "Authorization: Bearer s3cret\r\n",
+          "Content-Type: application/json\r\n", "Content-Length: 7\r\n", "X-Extra: yes\r\n",
+          "Connection: close\r\n", "\r\n\r\n{\"a\":1}"}) {
+        EXPECT_NE(seen.find(line), std::string::npos) << line << " in " << seen;
+    }
+}
+
+TEST(HttpClient, AHeaderOfTheRequestReplacesTheClientsOwn) {
+    std::string seen;
+    ScriptedServer server([&seen](int fd) {
+        seen = readRequest(fd);
+        answer(fd, "{}");
+    });
+    auto options = pooled();
+    options.bearerToken = "fleet";
+    HttpClient client(server.url(), options);
+    client.request({"GET", "/", "", "", {{"authorization", "Bearer user"}}}, 2000ms);
+    EXPECT_NE(seen.find("Bearer user"), std::string::npos) << seen;
+    EXPECT_EQ(seen.find("Bearer fleet"), std::string::npos) << seen;
+}
+
+TEST(HttpClient, KeepAliveConnectionIsReused) {
+    ScriptedServer server([](int fd) {
+        for (int n = 0; !readRequest(fd).empty(); ++n) {
+            answer(fd, "{\"n\":" + std::to_string(n) + "}");
+        }
+    });
+    HttpClient client(server.url(), pooled());
+    for (int n = 0; n < 3; ++n) {
+        auto response = client.request(get("/v1/health"), 2000ms);
+        EXPECT_EQ(response.status, 200u);
+        EXPECT_EQ(response.body, "{\"n\":" + std::to_string(n) + "}");
+    }
+    EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST(HttpClient, WithoutAPoolEachRequestHasItsOwnConnection) {
+    ScriptedServer server([](int fd) {
+        while (!readRequest(fd).empty()) {
+            answer(fd, "{}");
+        }
+    });
+    auto options = pooled();
+    options.maxIdle = 0;
+    HttpClient client(server.url(), options);
+    client.request(get("/a"), 2000ms);
+    client.request(get("/b"), 2000ms);
+    EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST(HttpClient, ConnectionClosedByTheServerIsRetriedOnAFreshOne) {
+    // Answers one request per connection, then closes it (keep-alive promised).
+    ScriptedServer server([](int fd) {
+        if (!readRequest(fd).empty()) {
+            answer(fd, "{}");
+        }
+    });
+    HttpClient client(server.url(), pooled());
+    EXPECT_EQ(client.request(get("/a"), 2000ms).status, 200u);
+    std::this_thread::sleep_for(50ms);  // the server has closed the pooled connection
+    EXPECT_EQ(client.request(get("/b"), 2000ms).status, 200u);
+    EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST(HttpClient, AServerThatNeverAnswersTimesOut) {
+    ScriptedServer server([](int fd) {
+        readRequest(fd);
+        char c;
+        (void)read(fd, &c, 1);  // until the client gives up and closes
+    });
+    HttpClient client(server.url(), pooled());
+    // Without the deadline this would wait forever (and meson's timeout fail it).
+    try {
+        client.request(get("/slow"), 300ms);
+        FAIL() << "no HttpError";
+    } catch (const HttpError& e) {
+        EXPECT_EQ(e.step(), HttpStep::Receive);
+        EXPECT_TRUE(e.timedOut());
+        EXPECT_EQ(std::string(e.what()).rfind("reading the response: ", 0), 0u) << e.what();
+    }
+}
+
+TEST(HttpClient, NobodyListeningIsAConnectError) {
+    HttpUrl url;
+    {
+        ScriptedServer server([](int) {});
+        url = server.url();
+    }
+    HttpClient client(url, pooled());
+    try {
+        client.request(get("/"), 500ms);
+        FAIL() << "no HttpError";
+    } catch (const HttpError& e) {
+        EXPECT_EQ(e.step(), HttpStep::Connect);
+        EXPECT_FALSE(e.timedOut());
+        EXPECT_STREQ(e.what(), "connecting: Connection refused");
+    }
+}
+
+// A request on a reused connection that the server took but never answered
+// is not sent again: the server may have acted on it (a POST submits a build).
+TEST(HttpClient, TimeoutOnAReusedConnectionIsNotRetried) {
+    std::atomic<int> requests{0};
+    ScriptedServer server([&requests](int fd) {
+        if (!readRequest(fd).empty()) {
+            ++requests;
+            answer(fd, "{}");
+        }
+        if (!readRequest(fd).empty()) {
+            ++requests;
+            char c;
+            (void)read(fd, &c, 1);  // never answers; until the client closes
+        }
+    });
+    HttpClient client(server.url(), pooled());
+    EXPECT_EQ(client.request(get("/first"), 2000ms).status, 200u);
+    EXPECT_THROW(client.request(get("/second"), 300ms), HttpError);
+    EXPECT_EQ(requests.load(), 2);
+    EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST(HttpClient, AStreamHandsOnTheBodyAsItArrives) {
+    std::atomic<bool> secondPiece{false};
+    ScriptedServer server([&secondPiece](int fd) {
+        readRequest(fd);
+        send(fd,
+             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "6\r\nline 1\r\n");
+        while (!secondPiece) {
+            std::this_thread::sleep_for(5ms);
+        }
+        send(fd, "6\r\nline 2\r\n0\r\n\r\n");
+    });
+    HttpClient client(server.url(), pooled());
+    auto stream = client.stream(get("/monitor/a-1"), 2000ms, kNoTimeout);
+    EXPECT_EQ(stream->head().status, 200u);
+    EXPECT_EQ(stream->head().contentType, "text/plain");
+    EXPECT_EQ(stream->head().contentLength, UINT64_MAX);
+    char buffer[64];
+    // The first piece arrives while the server still holds the second.
+    EXPECT_EQ(std::string(buffer, stream->read(buffer, sizeof buffer)), "line 1");
+    secondPiece = true;
+    EXPECT_EQ(std::string(buffer, stream->read(buffer, sizeof buffer)), "line 2");
+    EXPECT_EQ(stream->read(buffer, sizeof buffer), 0u);
+}
+
+TEST(HttpClient, AStreamThatFallsSilentTimesOutAfterItsIdleTimeout) {
+    ScriptedServer server([](int fd) {
+        readRequest(fd);
+        send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
+        char c;
+        (void)read(fd, &c, 1);  // until the client gives up and closes
+    });
+    HttpClient client(server.url(), pooled());
+    auto stream = client.stream(get("/artifacts/a-1/x.iso"), 2000ms, 200ms);
+    EXPECT_EQ(stream->head().contentLength, 100u);
+    char buffer[64];
+    EXPECT_EQ(std::string(buffer, stream->read(buffer, sizeof buffer)), "abc");
+    try {
+        stream->read(buffer, sizeof buffer);
+        FAIL() << "no HttpError";
+    } catch (const HttpError& e) {
+        EXPECT_EQ(e.step(), HttpStep::Receive);
+        EXPECT_TRUE(e.timedOut());
+    }
+}
+
+TEST(HttpClient, ARefusedAddressIsNeverConnectedTo) {
+    ScriptedServer server([](int fd) {
+        readRequest(fd);
+        answer(fd, "{}");
+    });
+    auto options = pooled();
+    options.refuseAddress = [](const boost::asio::ip::address& a) {
+        return a.to_string() + " is not for us";
+    };
+    HttpClient client(server.url(), options);
+    try {
+        client.request(get("/"), 2000ms);
+        FAIL() << "no HttpError";
+    } catch (const HttpError& e) {
+        EXPECT_TRUE(e.refused());
+        EXPECT_EQ(e.detail(), "127.0.0.1 is not for us");
+    }
+    EXPECT_EQ(server.accepted(), 0);
+}
+
+TEST(HttpClient, AsynchronousRequestsRunOnTheCallersLoop) {
+    ScriptedServer server([](int fd) {
+        readRequest(fd);
+        answer(fd, "{\"hostname\":\"b\"}");
+    });
+    boost::asio::io_context io;
+    std::string body;
+    std::string error;
+    asyncHttpRequest(io, server.url(), get("/v1/health"), pooled(), 2000ms,
+                     [&](const HttpResponse* response, const HttpError* e) {
+                         body = response ? response->body : "";
+                         error = e ? e->what() : "";
+                     });
+    io.run();
+    EXPECT_EQ(body, "{\"hostname\":\"b\"}");
+    EXPECT_EQ(error, "");
+}
+
+TEST(HttpClient, AnAsynchronousRequestEndsAtItsDeadline) {
+    ScriptedServer server([](int fd) {
+        readRequest(fd);
+        char c;
+        (void)read(fd, &c, 1);  // until the client gives up and closes
+    });
+    boost::asio::io_context io;
+    std::string error;
+    bool timedOut = false;
+    asyncHttpRequest(io, server.url(), get("/v1/health"), pooled(), 200ms,
+                     [&](const HttpResponse*, const HttpError* e) {
+                         ASSERT_NE(e, nullptr);
+                         error = e->detail();
+                         timedOut = e->timedOut();
+                     });
+    io.run();
+    EXPECT_TRUE(timedOut);
+    EXPECT_EQ(error, "no answer within 200 ms");
+}

@@ -276,6 +276,15 @@ Request headOf(MHD_Connection* connection, const char* url, const char* method) 
 
 }  // namespace
 
+namespace {
+
+// A connection's thread: handlers need far less than glibc's 8 MiB default,
+// and ten thousand followers are ten thousand threads (address space and
+// page tables; only the pages touched count in RSS).
+constexpr std::size_t kConnectionStackBytes = 512 * 1024;
+
+}  // namespace
+
 HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
                        OnRefusal onRefusal)
     : limits_(limits),
@@ -292,8 +301,9 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
             MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET,
         0, nullptr, nullptr, &access, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
-        MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        memoryLimit, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
+        MHD_OPTION_THREAD_STACK_SIZE, kConnectionStackBytes, MHD_OPTION_CONNECTION_TIMEOUT,
+        limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memoryLimit,
+        MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
         &notifyConnection, this, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
         MHD_OPTION_END);
     if (!daemon_) {

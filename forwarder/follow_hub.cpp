@@ -224,6 +224,9 @@ void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
         build.ended = true;
         build.endState = *endState;
         build.failure = failure;
+        if (!endState->empty() && !build.info.finished()) {
+            build.info.result = *endState;  // what a follower that comes now is told
+        }
     }
     build.changed.notify_all();
 }

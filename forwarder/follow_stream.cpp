@@ -43,6 +43,12 @@ FollowStream::FollowStream(FollowHub& hub, std::shared_ptr<FollowHub::Followed> 
       clientFd_(clientFd) {
     if (format_ == MonitorFormat::EventStream) {
         pending_ = sseEvent(info_.state, "", "state");
+        if (info_.stalled() && !info_.finished()) {
+            // A stream that opens on a stalled build starts by saying so.
+            sentStalled_ = true;
+            pending_ += sseEvent(fmt::format("{{\"stalled_since\":{}}}", info_.stalledSince), "",
+                                 "stalled");
+        }
     }
     {
         std::lock_guard lock(build_->mutex);

@@ -33,8 +33,7 @@ Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
         response.stream =
             app.followHub().follow(std::move(build), format, resume, request.connectionFd);
     } else {
-        auto stream = std::make_shared<MonitorStream>(std::move(build), nullptr, format, false,
-                                                      resume, request.connectionFd);
+        auto stream = std::make_shared<MonitorStream>(std::move(build), format, resume);
         response.stream = bodyStreamOf(std::move(stream));
     }
     response.contentType = contentTypeOf(format);

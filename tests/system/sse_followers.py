@@ -7,7 +7,7 @@ sse_followers.py URL --followers N --lines L --end STATE [--slow S]
 Connects N followers (HTTP/1.0: the stream ends with the connection) and S
 slow ones (a 4 KiB receive buffer, reading nothing after the first event),
 waits until every one has its first event, runs CMD (the build then writes
-its lines: "line 1" ... "line L"), and reads. A follower is complete when its
+its lines: "line 1" ... "line L", maybe padded after a blank), and reads. A follower is complete when its
 message events are exactly "line 1" ... "line L" in order and its last event
 is `end` naming STATE. A slow follower starts reading once the others are
 done (after K late followers, which come once the others are done, have
@@ -88,6 +88,9 @@ class Follower:
         if self.error:
             return "error", self.error
         messages, named = parse_events(b"".join(self.chunks))
+        # The build's own lines; the log also holds ours (start, end mark).
+        # "line N" and what pads it.
+        messages = [b" ".join(m.split(b" ", 2)[:2]) for m in messages if m.startswith(b"line ")]
         expected = [f"line {i}".encode() for i in range(1, len(messages) + 1)]
         if messages != expected:
             first = next(i for i, (a, b) in enumerate(zip(messages, expected)) if a != b) \
@@ -101,21 +104,29 @@ class Follower:
         return "incomplete", f"{len(messages)} of {lines} lines, last event {last}"
 
 
-async def watch_health(url, done, counts):
-    u = urllib.parse.urlsplit(url)
-    while not done.is_set():
-        counts["total"] += 1
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(u.hostname, u.port), 5)
-            writer.write(f"GET {u.path} HTTP/1.0\r\nHost: {u.hostname}\r\n\r\n".encode())
-            answer = await asyncio.wait_for(reader.read(), 5)
-            writer.close()
-            if answer.startswith(b"HTTP/1.1 200") or answer.startswith(b"HTTP/1.0 200"):
-                counts["ok"] += 1
-        except Exception:  # noqa: BLE001 - a failure is what is counted
-            pass
-        await asyncio.sleep(0.2)
+# Asks GET /v1/health every 0.2 s from a process of its own (this one is
+# busy reading the followers) until its stdin closes; prints "ok total p99_ms".
+HEALTH_WATCHER = """
+import http.client, select, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+ok = total = 0
+times = []
+while not select.select([sys.stdin], [], [], 0.2)[0]:
+    total += 1
+    t0 = time.monotonic()
+    try:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+        c.request("GET", u.path)
+        if c.getresponse().status == 200:
+            ok += 1
+            times.append(time.monotonic() - t0)
+        c.close()
+    except OSError:
+        pass
+times.sort()
+p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000 if times else 0
+print(ok, total, round(p99, 1))
+"""
 
 
 async def main():
@@ -145,9 +156,8 @@ async def main():
     started = time.monotonic()
     if args.then:
         subprocess.run(args.then, shell=True, check=True)
-    health = {"ok": 0, "total": 0}
-    done = asyncio.Event()
-    watcher = asyncio.create_task(watch_health(args.health, done, health)) \
+    watcher = subprocess.Popen([sys.executable, "-c", HEALTH_WATCHER, args.health],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) \
         if args.health else None
     await asyncio.gather(*(t for t, f in zip(tasks, fast + slow) if not f.slow))
     # Late followers come while the slow ones still hold the build's reader.
@@ -155,9 +165,9 @@ async def main():
     await asyncio.gather(*(f.run(u.hostname, u.port, path, release) for f in late))
     release.set()
     await asyncio.gather(*tasks)
-    done.set()
+    health = ["0", "0", "0"]
     if watcher:
-        await watcher
+        health = watcher.communicate("")[0].split()
     counts = {"connected": sum(connected)}
     problems = []
     for f in fast + slow + late:
@@ -166,8 +176,7 @@ async def main():
         counts[key] = counts.get(key, 0) + 1
         if why and len(problems) < 5 and (kind != "cut" or not f.slow):
             problems.append(f"{key}: {why}")
-    counts["health_ok"] = health["ok"]
-    counts["health_total"] = health["total"]
+    counts["health_ok"], counts["health_total"], counts["health_p99_ms"] = health
     counts["seconds"] = round(time.monotonic() - started, 1)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     for p in problems:

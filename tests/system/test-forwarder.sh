@@ -19,18 +19,22 @@ install_into b
 # /metrics) and builds "noop" for x86_64/40 on a, aarch64/40 on b.
 a_conf=$'[host]\narches = x86_64\nreleases = 40\n[type.noop]\ncommand = true\n[type.sleep]\ncommand = sleep 600'
 b_conf=${a_conf/x86_64/aarch64}
-# "lines N": waits for /run/ib-go, writes "line 1" ... "line N", fails.
+# "lines N [PAD]": waits for /run/ib-go, writes "line 1" ... "line N" (each
+# followed by PAD x's), fails.
 for host in a b; do
     write_into "$host" /usr/local/bin/ib-lines <<'SH'
 #!/bin/sh
 while [ ! -e /run/ib-go ]; do sleep 0.1; done
-seq -f 'line %.0f' 1 "$1"
+awk -v n="$1" -v pad="${2:-0}" 'BEGIN {
+    p = sprintf("%*s", pad, ""); gsub(/ /, "x", p)
+    for (i = 1; i <= n; i++) print "line " i (pad ? " " p : "")
+}'
 exit 3
 SH
     run_in "$host" chmod 0755 /usr/local/bin/ib-lines
 done
 a_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 2000'
-b_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 5000'
+b_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 5000 2000'
 # a: a thousand followers from one address; b: a small ring, so that a
 # follower that reads nothing falls off it.
 FORWARDER_EXTRA_CONF=$a_conf FORWARDER_OPTIONS='max_connections_per_address = 2048' \
@@ -552,7 +556,8 @@ test_a_slow_follower_is_cut_and_the_others_complete() {
     run_in b rm -f /run/ib-go
     id=$(submit_lines "$b" aarch64)
     wait_for 30 is_state_on "$b" "$id" running
-    # Late followers come once the others are done, while the slow one
+    # Lines of 2 KB: 10 MB, more than the socket buffers of the slow one
+    # hold. Late followers come once the others are done, while the slow one
     # still holds the build's reader, whose ring has moved on: they read the
     # history from the journal, then the rest: every line, the true end.
     result=$(python3 "$FOLLOWERS" "$b/monitor/$id" --followers 5 --slow 1 --late 2 --lines 5000 \

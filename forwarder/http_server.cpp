@@ -110,8 +110,10 @@ MHD_Response* makeMhdResponse(Response& r) {
         return MHD_create_response_from_fd_at_offset64(r.file->length, fd, r.file->offset);
     }
     if (r.stream) {
+        // The block is a buffer of each streamed answer, written by every
+        // follower of a log: small, as ten thousand of them are held at once.
         return MHD_create_response_from_callback(
-            r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, 16 * 1024, readStream,
+            r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, 4 * 1024, readStream,
             new BodyStream(std::move(r.stream)), freeStream);
     }
     return MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);

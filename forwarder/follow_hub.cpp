@@ -1,6 +1,7 @@
 #include "forwarder/follow_hub.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
@@ -287,6 +288,7 @@ std::vector<std::shared_ptr<FollowHub::Followed>> FollowHub::liveBuilds(bool& st
 }
 
 void FollowHub::run() {
+    pthread_setname_np(pthread_self(), "follow-hub");
     std::vector<pollfd> fds;
     std::vector<std::shared_ptr<Followed>> polled;
     for (;;) {

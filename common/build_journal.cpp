@@ -1,6 +1,7 @@
 #include "common/build_journal.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <systemd/sd-journal.h>
 
 #include <cstdlib>
@@ -211,6 +212,19 @@ std::string BuildJournal::cursor() const {
 
 bool BuildJournal::wait(std::chrono::milliseconds timeout) {
     return sd_journal_wait(journal_.get(), static_cast<std::uint64_t>(timeout.count()) * 1000) >= 0;
+}
+
+int BuildJournal::fd() {
+    return sd_journal_get_fd(journal_.get());
+}
+
+short BuildJournal::events() {
+    int events = sd_journal_get_events(journal_.get());
+    return static_cast<short>(events < 0 ? POLLIN : events);
+}
+
+bool BuildJournal::process() {
+    return sd_journal_process(journal_.get()) >= 0;
 }
 
 bool BuildJournal::hasFiles() const {

@@ -78,6 +78,14 @@ public:
     // cannot be waited on (an error, never a timeout: callers must stop, or
     // they would spin). Never throws: callers run inside C callbacks.
     bool wait(std::chrono::milliseconds timeout);
+    // For a caller that waits on many journals in one poll(): the
+    // descriptor to wait on (sd_journal_get_fd; it takes one inotify
+    // instance) and the events to wait for; negative errno if there is none.
+    int fd();
+    short events();
+    // Makes what changed since the last poll visible (sd_journal_process);
+    // false if the journal cannot be processed.
+    bool process();
     // False when no journal file could be opened at all: journald is not
     // running, or the caller may not read the system journal.
     bool hasFiles() const;

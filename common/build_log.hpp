@@ -81,6 +81,9 @@ public:
     std::vector<LogLine> endWithoutMark(const std::string& finalState);
     // Makes what journald stored since the last wait() visible.
     void refresh() { journal_.refresh(); }
+    // The journal itself, for a caller that polls its descriptor
+    // (forwarder/follow_hub.cpp).
+    BuildJournal& journal() { return journal_; }
 
 private:
     std::optional<LogLine> fromEntry();

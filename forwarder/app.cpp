@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "forwarder/follow_hub.hpp"
 #include "forwarder/http_cache.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/local_agent.hpp"
@@ -18,7 +19,10 @@ App::App(ForwarderConfig config, TokenStore tokens, std::string hostname)
       authPolicy_{config_.readOpen, config_.fleetTokenName},
       hostname_(std::move(hostname)),
       agent_(makeDbusLocalAgent()),
-      peers_(std::make_unique<Peers>(std::vector<std::string>{}, PeerOptions{}, nullptr)) {}
+      peers_(std::make_unique<Peers>(std::vector<std::string>{}, PeerOptions{}, nullptr)),
+      followHub_(std::make_unique<FollowHub>(
+          [this](const std::string& id) { return agent().get(id); },
+          FollowLimits{config_.followRingLines, FollowLimits{}.ringBytes})) {}
 
 App::~App() = default;
 

@@ -15,6 +15,7 @@
 
 namespace imagebuild::forwarder {
 
+class FollowHub;
 class LocalAgent;
 class Peers;
 
@@ -43,6 +44,8 @@ public:
     // The local agent: D-Bus by default; tests put a fake here.
     LocalAgent& agent() { return *agent_; }
     void setAgent(std::unique_ptr<LocalAgent> agent);
+    // The readers of followed builds' logs, one per build (follow_hub.hpp).
+    FollowHub& followHub() { return *followHub_; }
     Peers& peers() { return *peers_; }
     void setPeers(std::unique_ptr<Peers> peers);
 
@@ -55,6 +58,7 @@ private:
     Metrics metrics_;
     std::unique_ptr<LocalAgent> agent_;
     std::unique_ptr<Peers> peers_;
+    std::unique_ptr<FollowHub> followHub_;  // last: its thread asks agent_
 };
 
 // Every route, registered in one place (routes.cpp).

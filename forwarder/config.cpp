@@ -163,6 +163,7 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
                       "max_connections_per_address",
                       "head_timeout_sec",
                       "request_timeout_sec",
+                      "follow_ring_lines",
                       "www_dir"});
     ForwarderConfig c = defaultConfig();
     r.string("listen", c.listen);
@@ -199,6 +200,7 @@ ForwarderConfig parseConfig(std::string_view text, const std::string& name) {
     r.number("max_connections_per_address", c.maxConnectionsPerAddress, 1u, 65535u);
     r.number("head_timeout_sec", c.headTimeoutSec, 1u, 3600u);
     r.number("request_timeout_sec", c.requestTimeoutSec, 1u, 86400u);
+    r.number("follow_ring_lines", c.followRingLines, std::size_t{16}, std::size_t{1} << 24);
     r.string("www_dir", c.wwwDir);
     return c;
 }

@@ -28,11 +28,13 @@ struct ForwarderConfig {
     std::size_t maxUploadBytes = 16 * 1024 * 1024;  // multipart/form-data, and a tar unpacked
     std::size_t maxUploadEntries = 1000;            // entries of an uploaded tar
     std::size_t maxHeadBytes = 16 * 1024;           // request line and header fields
-    unsigned maxConnections = 4096;
+    // A release day: ten thousand followers of one build, each a connection.
+    unsigned maxConnections = 16384;
     unsigned maxConnectionsPerAddress = 128;
-    unsigned headTimeoutSec = 10;     // for the request head to arrive whole
-    unsigned requestTimeoutSec = 60;  // an idle connection is closed after this
-    std::string wwwDir;               // the web interface's pages and static files
+    unsigned headTimeoutSec = 10;         // for the request head to arrive whole
+    unsigned requestTimeoutSec = 60;      // an idle connection is closed after this
+    std::size_t followRingLines = 65536;  // lines of a followed build kept in memory
+    std::string wwwDir;                   // the web interface's pages and static files
 };
 
 // Messages read "<file>:<line>: <what is wrong>"; the same error the agent

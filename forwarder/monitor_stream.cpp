@@ -1,7 +1,6 @@
 #include "forwarder/monitor_stream.hpp"
 
 #include <fmt/format.h>
-#include <poll.h>
 
 #include <cstring>
 
@@ -13,8 +12,6 @@ namespace imagebuild::forwarder {
 namespace {
 
 constexpr std::size_t kBatch = 512;
-constexpr auto kPoll = std::chrono::milliseconds(1000);
-constexpr auto kKeepAlive = std::chrono::seconds(15);
 
 }  // namespace
 
@@ -51,39 +48,16 @@ const char* contentTypeOf(MonitorFormat format) {
     return "text/plain; charset=utf-8";
 }
 
-MonitorStream::MonitorStream(BuildInfo build, Refresh refresh, MonitorFormat format, bool follow,
-                             const std::string& resumeCursor, int clientFd)
+MonitorStream::MonitorStream(BuildInfo build, MonitorFormat format, const std::string& resumeCursor)
     : build_(std::move(build)),
-      refresh_(std::move(refresh)),
       format_(format),
-      follow_(follow && format != MonitorFormat::Html),
-      clientFd_(clientFd),
       // SSE ids and the HTML page's resume point are line cursors: resuming
       // after the last line (not after the end mark) still reaches the mark.
-      log_(build_.id, {format != MonitorFormat::Text, false}),
-      follower_(log_, [this] { return finalState(); }) {
+      log_(build_.id, {format != MonitorFormat::Text, false}) {
     if (!resumeCursor.empty()) {
         log_.seekAfter(resumeCursor);
         lastCursor_ = resumeCursor;
     }
-}
-
-bool MonitorStream::clientGone() const {
-    if (clientFd_ < 0) {
-        return false;
-    }
-    pollfd p{clientFd_, POLLRDHUP, 0};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
-// Asked by the follower when the journal is quiet: the agent's word that
-// the build has ended (its unit is gone, so its end mark is stored).
-std::optional<std::string> MonitorStream::finalState() {
-    build_ = refresh_();
-    if (!build_.finished()) {
-        return std::nullopt;
-    }
-    return build_.result.empty() ? build_.state : build_.result;
 }
 
 void MonitorStream::write(const LogLine& line, std::string& out) {
@@ -111,7 +85,7 @@ void MonitorStream::write(const LogLine& line, std::string& out) {
     wroteLine_ = wroteLine_ || !line.notice;
 }
 
-// Without follow: the lines the journal holds now, up to the end mark.
+// The lines the journal holds now, up to the end mark.
 bool MonitorStream::readLines(std::string& out) {
     std::size_t n = 0;
     for (; n < kBatch; ++n) {
@@ -124,63 +98,10 @@ bool MonitorStream::readLines(std::string& out) {
     return n > 0;
 }
 
-bool MonitorStream::produceLines(std::string& out) {
-    if (!follow_) {
-        if (!readLines(out)) {
-            phase_ = Phase::End;
-        }
-        return true;
-    }
-    while (out.empty()) {
-        if (clientGone()) {
-            phase_ = Phase::Done;
-            return false;
-        }
-        batch_.clear();
-        auto step = follower_.step(batch_, kBatch, kPoll);
-        for (const auto& line : batch_) {
-            write(line, out);
-        }
-        noteStall(step == LogFollower::Step::Lines, out);
-        if (step == LogFollower::Step::Ended) {
-            endState_ = follower_.finalState();
-            phase_ = Phase::End;
-            return true;
-        }
-        if (step == LogFollower::Step::Lines) {
-            lastSent_ = std::chrono::steady_clock::now();
-        } else if (format_ == MonitorFormat::EventStream &&
-                   std::chrono::steady_clock::now() - lastSent_ > kKeepAlive) {
-            out += sseComment("keep-alive");
-            lastSent_ = std::chrono::steady_clock::now();
-        }
-    }
-    return true;
-}
-
-// The agent's word on the stall (asked each quiet second by the follower,
-// and after new lines while the build is stalled), as an event when it
-// changes: "stalled" and "unstalled", data {"stalled_since": usec}.
-void MonitorStream::noteStall(bool newLines, std::string& out) {
-    if (format_ != MonitorFormat::EventStream) {
-        return;
-    }
-    if (newLines && sentStalled_) {
-        build_ = refresh_();
-    }
-    if (build_.stalled() == sentStalled_ || build_.finished()) {
-        return;
-    }
-    sentStalled_ = build_.stalled();
-    out += sseEvent(fmt::format("{{\"stalled_since\":{}}}", build_.stalledSince), "",
-                    sentStalled_ ? "stalled" : "unstalled");
-}
-
 void MonitorStream::finish(std::string& out) {
-    auto state = endState_;
-    if (state.empty()) {
-        state = build_.result.empty() ? build_.state : build_.result;
-    }
+    auto state = log_.ended()            ? log_.finalState()
+                 : build_.result.empty() ? build_.state
+                                         : build_.result;
     switch (format_) {
         case MonitorFormat::EventStream:
             out += sseEvent(state, "", "end");
@@ -207,18 +128,10 @@ bool MonitorStream::produce(std::string& out) {
             phase_ = Phase::Lines;
             return true;
         case Phase::Lines:
-            try {
-                return produceLines(out);
-            } catch (const std::exception& e) {
-                // The journal cannot be waited on: say so, and end.
-                LogLine line;
-                line.notice = true;
-                line.text =
-                    std::string("-- imagebuild: cannot follow the journal: ") + e.what() + " --";
-                write(line, out);
+            if (!readLines(out)) {
                 phase_ = Phase::End;
-                return true;
             }
+            return true;
         case Phase::End:
             finish(out);
             phase_ = Phase::Done;

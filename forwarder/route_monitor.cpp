@@ -7,6 +7,7 @@
 
 #include "forwarder/app.hpp"
 #include "forwarder/dbus_errors.hpp"
+#include "forwarder/follow_hub.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/local_agent.hpp"
@@ -19,18 +20,6 @@ namespace imagebuild::forwarder {
 
 namespace {
 
-// A follower of a build that cannot be asked about any more stops following.
-BuildInfo refreshBuild(App& app, const BuildInfo& last) {
-    try {
-        return app.agent().get(last.id);
-    } catch (const sdbus::Error& e) {
-        log::warning("monitor {}: state unavailable: {}", last.id, e.getMessage());
-        BuildInfo stopped = last;
-        stopped.result = stopped.result.empty() ? "unknown" : stopped.result;
-        return stopped;
-    }
-}
-
 Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     auto format = chooseMonitorFormat(request);
     bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
@@ -38,14 +27,15 @@ Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     if (resume.empty()) {
         resume = request.queryValue("after");
     }
-    auto refresh = [&app, id = build.id]() {
-        BuildInfo last;
-        last.id = id;
-        return refreshBuild(app, last);
-    };
-    auto stream = std::make_shared<MonitorStream>(std::move(build), refresh, format, follow, resume,
-                                                  request.connectionFd);
     Response response;
+    if (follow && format != MonitorFormat::Html) {
+        // Every follower of the build reads the one reader the hub keeps.
+        response.stream =
+            app.followHub().follow(std::move(build), format, resume, request.connectionFd);
+    } else {
+        auto stream = std::make_shared<MonitorStream>(std::move(build), format, resume);
+        response.stream = bodyStreamOf(std::move(stream));
+    }
     response.contentType = contentTypeOf(format);
     response.headers.emplace_back("Cache-Control", "no-cache");
     // nginx and friends must not buffer a live stream.
@@ -53,7 +43,6 @@ Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     if (format == MonitorFormat::Html) {
         addPageSecurityHeaders(response);
     }
-    response.stream = bodyStreamOf(std::move(stream));
     return response;
 }
 
@@ -67,6 +56,14 @@ Response handleMonitorGet(App& app, Request& request) {
         // The owner sends at least a keep-alive every 15 s on SSE; a followed
         // text log may be silent for as long as a build step takes.
         return forwardStreamTo(app, owner.peer->url, request, std::chrono::hours(1));
+    }
+    auto format = chooseMonitorFormat(request);
+    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
+    if (follow && format != MonitorFormat::Html) {
+        // A followed build: the hub's word on it, not one bus call per follower.
+        if (auto known = app.followHub().known(id)) {
+            return afterMonitorGet(app, request, std::move(*known));
+        }
     }
     try {
         return afterMonitorGet(app, request, app.agent().get(id));

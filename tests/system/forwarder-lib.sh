@@ -13,7 +13,8 @@ unreachable_of() { curl -s "$1" | grep -o '"unreachable":\[[^]]*\]'; }
 peer_up() { curl -sf "$1/metrics" | grep -qx "imagebuild_forwarder_peer_up{peer=\"$2\"} $3"; }
 
 # setup_forwarder HOST ADDRESS [PEER_URL...]: the [forwarder] section (after
-# $FORWARDER_EXTRA_CONF, e.g. an agent's [host] and [type.*] sections),
+# $FORWARDER_EXTRA_CONF, e.g. an agent's [host] and [type.*] sections, and
+# with $FORWARDER_OPTIONS in it),
 # tokens (alice, bob: write, carol: read, ops: admin, fleet), the fleet token, the user, and
 # the socket on the host's own address (hosts share the network namespace).
 setup_forwarder() {
@@ -23,6 +24,7 @@ setup_forwarder() {
         printf '%s\n' "${FORWARDER_EXTRA_CONF:-}"
         printf '[forwarder]\npeers = %s\npublic_url = http://%s:8470\n' "$*" "$address"
         printf 'health_interval_sec = 1\nhealth_timeout_sec = 1\n'
+        printf '%s\n' "${FORWARDER_OPTIONS:-}"
     } | write_into "$host" /etc/imagebuild/imagebuild.conf
     {
         echo "# name  sha256(token)  role"

@@ -19,8 +19,28 @@ install_into b
 # /metrics) and builds "noop" for x86_64/40 on a, aarch64/40 on b.
 a_conf=$'[host]\narches = x86_64\nreleases = 40\n[type.noop]\ncommand = true\n[type.sleep]\ncommand = sleep 600'
 b_conf=${a_conf/x86_64/aarch64}
-FORWARDER_EXTRA_CONF=$a_conf setup_forwarder a 127.0.0.2 "$b"
-FORWARDER_EXTRA_CONF=$b_conf setup_forwarder b 127.0.0.3 "$a"
+# "lines N [PAD]": waits for /run/ib-go, writes "line 1" ... "line N" (each
+# followed by PAD x's), fails.
+for host in a b; do
+    write_into "$host" /usr/local/bin/ib-lines <<'SH'
+#!/bin/sh
+while [ ! -e /run/ib-go ]; do sleep 0.1; done
+awk -v n="$1" -v pad="${2:-0}" 'BEGIN {
+    p = sprintf("%*s", pad, ""); gsub(/ /, "x", p)
+    for (i = 1; i <= n; i++) print "line " i (pad ? " " p : "")
+}'
+exit 3
+SH
+    run_in "$host" chmod 0755 /usr/local/bin/ib-lines
+done
+a_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 2000'
+b_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 5000 2000'
+# a: a thousand followers from one address; b: a small ring, so that a
+# follower that reads nothing falls off it.
+FORWARDER_EXTRA_CONF=$a_conf FORWARDER_OPTIONS='max_connections_per_address = 2048' \
+    setup_forwarder a 127.0.0.2 "$b"
+FORWARDER_EXTRA_CONF=$b_conf FORWARDER_OPTIONS='follow_ring_lines = 1000' \
+    setup_forwarder b 127.0.0.3 "$a"
 auth=(-H 'Authorization: Bearer alice-token')
 json_get() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
@@ -199,6 +219,7 @@ test_upload_limits_and_missing_fields() {
 delete_as() { curl -s -w '\n%{http_code}' -H "Authorization: Bearer $1" -X DELETE "$2"; }
 build_state() { curl -sf "$a/v1/builds/$1" | json_get state; }
 is_state() { [ "$(build_state "$1")" = "$2" ]; }
+is_state_on() { [ "$(curl -sf "$1/v1/builds/$2" | json_get state)" = "$3" ]; }
 submit_sleep() {
     curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
         --data-binary '{"type":"sleep","arch":"x86_64","release":"40","kickstart":"lang C"}' |
@@ -500,6 +521,51 @@ test_stats_add_up_the_fleets_builds() {
     assert_eq "$(http_status "$a/v1/stats?days=x")" 400
 }
 
+FOLLOWERS=$(dirname "$0")/sse_followers.py
+submit_lines() {
+    curl -sf "${auth[@]}" -X POST "$1/v1/builds" \
+        --data-binary "{\"type\":\"lines\",\"arch\":\"$2\",\"release\":\"40\",\"kickstart\":\"lang C\"}" |
+        json_get id
+}
+go_command() { echo "nsenter -t $(sb_pid "$1") -a -r -w -- touch /run/ib-go"; }
+inotify_instances() { find /proc/"$1"/fd -lname 'anon_inode:inotify' 2>/dev/null | wc -l; }
+
+test_a_thousand_followers_share_one_reader() {
+    local id result pid
+    run_in a rm -f /run/ib-go
+    id=$(submit_lines "$a" x86_64)
+    wait_for 30 is_state "$id" running
+    # Default inotify limits (128 instances a user): one reader for all.
+    echo "# fs.inotify.max_user_instances=$(cat /proc/sys/fs/inotify/max_user_instances)"
+    result=$(python3 "$FOLLOWERS" "$a/monitor/$id" --followers 1000 --lines 2000 --end failed \
+        --then "$(go_command a)" --health "$a/v1/health")
+    echo "# $result" | head -3
+    pid=$(run_in a systemctl show -P MainPID imagebuild-forwarder.service)
+    echo "# forwarder inotify instances after: $(run_in a sh -c "find /proc/$pid/fd -lname 'anon_inode:inotify' | wc -l")"
+    assert_contains "$result" "connected=1000 complete=1000 "
+    [[ $result =~ health_ok=([0-9]+)\ health_total=([0-9]+) ]] &&
+        [ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] || {
+        echo "/v1/health did not answer every time: $result"
+        return 1
+    }
+    assert_eq "$(build_state "$id")" failed
+}
+
+test_a_slow_follower_is_cut_and_the_others_complete() {
+    local id result
+    run_in b rm -f /run/ib-go
+    id=$(submit_lines "$b" aarch64)
+    wait_for 30 is_state_on "$b" "$id" running
+    # Lines of 2 KB: 10 MB, more than the socket buffers of the slow one
+    # hold. Late followers come once the others are done, while the slow one
+    # still holds the build's reader, whose ring has moved on: they read the
+    # history from the journal, then the rest: every line, the true end.
+    result=$(python3 "$FOLLOWERS" "$b/monitor/$id" --followers 5 --slow 1 --late 2 --lines 5000 \
+        --end failed --then "$(go_command b)")
+    echo "# $result" | head -3
+    assert_contains "$result" "connected=6 complete=5 slow_cut=1 late_complete=2 "
+}
+
 test_down_peer_is_marked_down_and_comes_back() {
     poweroff_host b
     # Down within 5 s (interval 1 s, timeout 1 s).
@@ -544,6 +610,10 @@ test_case "GET /v1/builds shows a change by busctl, this forwarder, a restart or
     test_build_list_shows_every_change_at_once
 test_case "GET /v1/stats adds up the fleet's builds per day, state and host, asked of either host" \
     test_stats_add_up_the_fleets_builds
+test_case "1,000 SSE followers of one build: every line in order, the true end; /v1/health answers" \
+    test_a_thousand_followers_share_one_reader
+test_case "a follower that reads nothing is cut with SlowFollower; the others and a late one complete" \
+    test_a_slow_follower_is_cut_and_the_others_complete
 test_case "a powered-off peer is down within 5 s and up again after boot; /v1/stats names it" \
     test_down_peer_is_marked_down_and_comes_back
 finish

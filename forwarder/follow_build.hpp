@@ -1,0 +1,71 @@
+// The state of one followed build, shared by the hub's thread (which reads
+// its journal and appends to the ring) and its followers' threads (which
+// read the ring). Internal to follow_hub.cpp and follow_stream.cpp.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/build_info.hpp"
+#include "common/build_log.hpp"
+#include "forwarder/follow_hub.hpp"
+
+namespace imagebuild::forwarder {
+
+// One line as every follower sends it, formatted once.
+struct RingLine {
+    std::uint64_t seqnum =
+        0;  // the journal's sequence number of its entry (a notice: the previous)
+    bool notice = false;
+    std::string cursor;  // "" for a notice
+    std::string text;    // the bytes, for text followers
+    std::string sse;     // the whole SSE event, for EventStream followers
+};
+
+// The journal's sequence number in a cursor ("s=...;i=<hex>;..."), 0 if none.
+std::uint64_t cursorSeqnum(const std::string& cursor);
+
+struct FollowHub::Followed {
+    explicit Followed(std::string buildId) : id(std::move(buildId)) {}
+
+    const std::string id;
+
+    // The hub's thread only (set before the build is published to it).
+    std::unique_ptr<BuildLog> log;
+    std::unique_ptr<LogFollower> follower;
+    std::chrono::steady_clock::time_point nextStep{};
+    std::chrono::steady_clock::time_point lastAsk{};
+    std::uint64_t lastSeqnum = 0;
+
+    // Everything below under `mutex`; `changed` is notified on every change.
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<RingLine> ring;
+    std::uint64_t base = 0;          // the position of ring.front(): lines dropped before it
+    std::size_t bytes = 0;           // of the lines in the ring
+    std::uint64_t fastest = 0;       // the furthest position an attached follower has read to
+    unsigned followers = 0;          // every follower, attached or catching up
+    unsigned attached = 0;           // followers reading the ring
+    bool paused = false;             // the reader waits for the fastest follower
+    bool ended = false;              // the end is decided: after the last line of the ring
+    std::string endState;            // the final state the end names
+    std::string failure;             // the journal could not be followed (ended too)
+    BuildInfo info;                  // the agent's last word on the build
+    std::uint64_t stallVersion = 0;  // bumped when info's stall changes
+
+    std::uint64_t end() const { return base + ring.size(); }
+    // A follower at `position` is within half a ring of the newest line.
+    bool nearTheEnd(std::uint64_t position, const FollowLimits& limits) const {
+        return position + limits.ringLines / 2 >= end();
+    }
+    // The index of the line with this cursor in the ring, if it holds it.
+    std::optional<std::uint64_t> find(const std::string& cursor) const;
+};
+
+}  // namespace imagebuild::forwarder

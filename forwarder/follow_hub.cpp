@@ -1,0 +1,344 @@
+#include "forwarder/follow_hub.hpp"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "forwarder/follow_build.hpp"
+#include "forwarder/follow_stream.hpp"
+#include "forwarder/log.hpp"
+#include "forwarder/sse.hpp"
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kBatch = 512;
+// Batches of one build per round of the loop, so that a burst of one build
+// does not starve the others.
+constexpr int kStepsPerRound = 8;
+// A quiet build is asked about at most this often (the end without a mark,
+// the stall).
+constexpr auto kQuiet = std::chrono::seconds(1);
+
+std::size_t sizeOf(const RingLine& line) {
+    return sizeof(RingLine) + line.cursor.size() + line.text.size() + line.sse.size();
+}
+
+}  // namespace
+
+std::uint64_t cursorSeqnum(const std::string& cursor) {
+    auto at = cursor.find(";i=");
+    if (at == std::string::npos) {
+        return 0;
+    }
+    return std::strtoull(cursor.c_str() + at + 3, nullptr, 16);
+}
+
+std::optional<std::uint64_t> FollowHub::Followed::find(const std::string& cursor) const {
+    auto seqnum = cursorSeqnum(cursor);
+    auto at =
+        std::lower_bound(ring.begin(), ring.end(), seqnum,
+                         [](const RingLine& line, std::uint64_t s) { return line.seqnum < s; });
+    for (; at != ring.end() && at->seqnum == seqnum; ++at) {
+        if (!at->notice && at->cursor == cursor) {
+            return base + static_cast<std::uint64_t>(at - ring.begin());
+        }
+    }
+    return std::nullopt;
+}
+
+FollowHub::FollowHub(AskBuild ask, FollowLimits limits)
+    : ask_(std::move(ask)), limits_(limits), wakeFd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!wakeFd_) {
+        throw std::system_error(errno, std::generic_category(), "eventfd");
+    }
+}
+
+FollowHub::~FollowHub() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    wake();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+std::size_t FollowHub::followedBuilds() const {
+    std::lock_guard lock(mutex_);
+    return builds_.size();
+}
+
+std::optional<BuildInfo> FollowHub::known(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    auto it = builds_.find(id);
+    if (it == builds_.end()) {
+        return std::nullopt;
+    }
+    std::lock_guard buildLock(it->second->mutex);
+    return it->second->info;
+}
+
+void FollowHub::wake() {
+    std::uint64_t one = 1;
+    static_cast<void>(::write(wakeFd_.get(), &one, sizeof one));
+}
+
+std::shared_ptr<FollowHub::Followed> FollowHub::join(const BuildInfo& build) {
+    auto joinExisting = [this, &build]() -> std::shared_ptr<Followed> {
+        auto it = builds_.find(build.id);
+        if (it == builds_.end()) {
+            return nullptr;
+        }
+        std::lock_guard lock(it->second->mutex);
+        ++it->second->followers;
+        return it->second;
+    };
+    {
+        std::lock_guard lock(mutex_);
+        if (auto followed = joinExisting()) {
+            return followed;
+        }
+    }
+    // The first follower: open the build's reader (outside the lock: it
+    // opens every journal file).
+    auto fresh = std::make_shared<Followed>(build.id);
+    fresh->log = std::make_unique<BuildLog>(build.id, LogReadOptions{true, false});
+    fresh->follower = std::make_unique<LogFollower>(
+        *fresh->log, [this, raw = fresh.get()] { return askFinalState(*raw); });
+    fresh->info = build;
+    std::lock_guard lock(mutex_);
+    if (auto followed = joinExisting()) {
+        return followed;  // another follower came first
+    }
+    fresh->followers = 1;
+    builds_.emplace(build.id, fresh);
+    if (!thread_.joinable()) {
+        thread_ = std::thread(&FollowHub::run, this);
+    }
+    wake();
+    return fresh;
+}
+
+BodyStream FollowHub::follow(BuildInfo build, MonitorFormat format, const std::string& resumeCursor,
+                             int clientFd) {
+    auto followed = join(build);
+    auto stream = std::make_shared<FollowStream>(*this, std::move(followed), std::move(build),
+                                                 format, resumeCursor, clientFd);
+    return [stream](char* buffer, std::size_t max) {
+        return stream->read(buffer, max);
+    };
+}
+
+void FollowHub::leave(Followed& build, bool attached) {
+    {
+        std::lock_guard lock(build.mutex);
+        --build.followers;
+        if (attached) {
+            --build.attached;
+        }
+    }
+    wake();
+}
+
+// The hub's thread: asked when the journal is quiet, at most once a second.
+std::optional<std::string> FollowHub::askFinalState(Followed& build) {
+    auto now = Clock::now();
+    if (now - build.lastAsk < kQuiet) {
+        return std::nullopt;
+    }
+    build.lastAsk = now;
+    BuildInfo info;
+    try {
+        info = ask_(build.id);
+    } catch (const std::exception& e) {
+        // Not an end: the end mark still ends the log, and we ask again.
+        log::warning("follow {}: state unavailable: {}", build.id, e.what());
+        return std::nullopt;
+    }
+    {
+        std::lock_guard lock(build.mutex);
+        bool stallChanged = info.stalledSince != build.info.stalledSince;
+        build.info = info;
+        if (stallChanged) {
+            ++build.stallVersion;
+            build.changed.notify_all();
+        }
+    }
+    if (!info.finished()) {
+        return std::nullopt;
+    }
+    return info.result.empty() ? info.state : info.result;
+}
+
+// Once the ring is full, the reader reads on only while the fastest
+// follower is within half a ring of the newest line, a quarter of a ring at
+// a time: the ring then always holds the fastest follower's next line, and
+// a follower is cut only when it is about half a ring behind the fastest.
+bool FollowHub::shouldRead(Followed& build) {
+    std::lock_guard lock(build.mutex);
+    bool full = build.ring.size() >= limits_.ringLines || build.bytes >= limits_.ringBytes;
+    build.paused = build.attached > 0 && full && !build.nearTheEnd(build.fastest, limits_);
+    return !build.paused;
+}
+
+void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
+                        const std::optional<std::string>& endState, const std::string& failure) {
+    std::vector<RingLine> ready;
+    ready.reserve(lines.size());
+    for (auto& line : lines) {
+        RingLine r;
+        r.notice = line.notice;
+        r.seqnum = line.notice ? build.lastSeqnum : cursorSeqnum(line.cursor);
+        build.lastSeqnum = r.seqnum;
+        r.sse = sseEvent(escapeLogText(line.text), line.cursor);
+        r.cursor = std::move(line.cursor);
+        r.text = std::move(line.text);
+        ready.push_back(std::move(r));
+    }
+    std::lock_guard lock(build.mutex);
+    for (auto& r : ready) {
+        build.bytes += sizeOf(r);
+        build.ring.push_back(std::move(r));
+    }
+    // The oldest lines go; by bytes (a few very long lines), never one the
+    // fastest follower has not read.
+    while (
+        build.ring.size() > limits_.ringLines ||
+        (build.bytes > limits_.ringBytes && (build.attached == 0 || build.base < build.fastest))) {
+        build.bytes -= sizeOf(build.ring.front());
+        build.ring.pop_front();
+        ++build.base;
+    }
+    if (endState) {
+        build.ended = true;
+        build.endState = *endState;
+        build.failure = failure;
+        if (!endState->empty() && !build.info.finished()) {
+            build.info.result = *endState;  // what a follower that comes now is told
+        }
+    }
+    build.changed.notify_all();
+}
+
+// Reads what the build's journal holds now, a few batches at most.
+void FollowHub::step(Followed& build) {
+    auto now = Clock::now();
+    auto batch = std::clamp<std::size_t>(limits_.ringLines / 4, 1, kBatch);
+    for (int k = 0; k < kStepsPerRound; ++k) {
+        if (k > 0 && !shouldRead(build)) {
+            return;
+        }
+        std::vector<LogLine> lines;
+        LogFollower::Step step;
+        try {
+            step = build.follower->step(lines, batch, std::chrono::milliseconds(0));
+        } catch (const std::exception& e) {
+            log::error("follow {}: cannot follow the journal: {}", build.id, e.what());
+            publish(build, lines, std::string(), e.what());
+            build.follower.reset();
+            build.log.reset();
+            return;
+        }
+        if (step == LogFollower::Step::Lines && build.info.stalled()) {
+            static_cast<void>(askFinalState(build));  // it may have come back to life
+        }
+        if (step == LogFollower::Step::Ended) {
+            publish(build, lines, build.follower->finalState(), "");
+            // The end is decided: the reader (and its inotify instance) goes.
+            build.follower.reset();
+            build.log.reset();
+            return;
+        }
+        publish(build, lines, std::nullopt, "");
+        if (step == LogFollower::Step::Quiet) {
+            build.nextStep = now + kQuiet;
+            return;
+        }
+    }
+    build.nextStep = now;  // more to read: come back at once
+}
+
+std::vector<std::shared_ptr<FollowHub::Followed>> FollowHub::liveBuilds(bool& stop) {
+    std::vector<std::shared_ptr<Followed>> live;
+    std::lock_guard lock(mutex_);
+    stop = stop_;
+    for (auto it = builds_.begin(); it != builds_.end();) {
+        std::unique_lock buildLock(it->second->mutex);
+        if (it->second->followers == 0) {
+            buildLock.unlock();
+            it = builds_.erase(it);  // the last follower left: the reader stops
+            continue;
+        }
+        live.push_back(it->second);
+        ++it;
+    }
+    return live;
+}
+
+void FollowHub::run() {
+    pthread_setname_np(pthread_self(), "follow-hub");
+    std::vector<pollfd> fds;
+    std::vector<std::shared_ptr<Followed>> polled;
+    for (;;) {
+        bool stop = false;
+        auto live = liveBuilds(stop);
+        if (stop) {
+            return;
+        }
+        fds.assign(1, pollfd{wakeFd_.get(), POLLIN, 0});
+        polled.clear();
+        auto now = Clock::now();
+        int timeout = -1;
+        for (auto& build : live) {
+            if (!build->follower || !shouldRead(*build)) {
+                continue;  // ended, or waiting for its fastest follower
+            }
+            int fd = build->log->journal().fd();
+            if (fd < 0) {
+                // No inotify instance (fs.inotify.max_user_instances): say
+                // so to its followers rather than poll blindly.
+                std::vector<LogLine> none;
+                publish(*build, none, std::string(),
+                        std::string("cannot watch the journal: ") + std::strerror(-fd));
+                build->follower.reset();
+                build->log.reset();
+                continue;
+            }
+            fds.push_back(pollfd{fd, build->log->journal().events(), 0});
+            polled.push_back(build);
+            auto due = std::chrono::duration_cast<std::chrono::milliseconds>(build->nextStep - now);
+            int ms = static_cast<int>(std::max<std::int64_t>(0, due.count()));
+            timeout = timeout < 0 ? ms : std::min(timeout, ms);
+        }
+        int n = ::poll(fds.data(), fds.size(), timeout);
+        if (n < 0 && errno != EINTR) {
+            log::error("follow: poll failed: {}", std::strerror(errno));
+            std::this_thread::sleep_for(kQuiet);  // never spin on a failing poll
+            continue;
+        }
+        if (fds[0].revents != 0) {
+            std::uint64_t count = 0;
+            static_cast<void>(::read(wakeFd_.get(), &count, sizeof count));
+        }
+        now = Clock::now();
+        for (std::size_t i = 0; i < polled.size(); ++i) {
+            if (fds[i + 1].revents != 0 || now >= polled[i]->nextStep) {
+                step(*polled[i]);
+            }
+        }
+    }
+}
+
+}  // namespace imagebuild::forwarder

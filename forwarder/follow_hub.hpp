@@ -1,0 +1,94 @@
+// Followers of a build's log share one reader of it. The first follower of
+// a build (`/monitor/<id>?follow=1`, SSE) makes the hub open one journal
+// reader for the build; one thread polls the descriptors of every followed
+// build's journal, reads new lines into an in-memory ring per build, asks
+// the agent about the build (once a quiet second per build, not per
+// follower) and decides where the log ends, once, with the rules of
+// common/build_log.hpp. Each follower keeps its own position in the ring and
+// waits on the build's condition variable on its own connection's thread.
+//
+// Bounded: a ring holds at most `ringLines` lines (and `ringBytes` bytes).
+// The reader never waits for a follower but the fastest one: once the ring
+// is full it reads on when the fastest follower has read all of it, and a
+// follower the ring has left behind is cut with an SSE `event: error`
+// {"error":"SlowFollower",...} (text: a last line saying so), never slowing
+// the others. A follower that joins once the ring no longer holds the log's
+// first line reads the history from a journal of its own (no inotify: it
+// never waits on it) until it meets the ring, then closes it. When the last
+// follower of a build leaves, its reader stops.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/build_info.hpp"
+#include "common/build_log.hpp"
+#include "common/unique_fd.hpp"
+#include "forwarder/http_types.hpp"
+#include "forwarder/monitor_stream.hpp"
+
+namespace imagebuild::forwarder {
+
+struct FollowLimits {
+    std::size_t ringLines = 65536;
+    std::size_t ringBytes = 32 * 1024 * 1024;
+};
+
+class FollowHub {
+public:
+    // The build's current state, from the agent; throws when it cannot be
+    // asked (the hub then asks again a second later).
+    using AskBuild = std::function<BuildInfo(const std::string& id)>;
+
+    FollowHub(AskBuild ask, FollowLimits limits);
+    ~FollowHub();
+    FollowHub(const FollowHub&) = delete;
+    FollowHub& operator=(const FollowHub&) = delete;
+
+    // The body of one follower (Text or EventStream) of `build`, as the
+    // request saw it, resuming after `resumeCursor` if it is not empty.
+    // Throws std::system_error if the build's journal cannot be opened.
+    BodyStream follow(BuildInfo build, MonitorFormat format, const std::string& resumeCursor,
+                      int clientFd);
+
+    // The agent's last word on a build the hub follows now (asked once a
+    // quiet second), so that a new follower need not ask the agent itself.
+    std::optional<BuildInfo> known(const std::string& id) const;
+
+    // How many builds have a reader now.
+    std::size_t followedBuilds() const;
+
+    struct Followed;
+
+    // For FollowStream: a follower leaves; wakes the hub's thread.
+    void leave(Followed& build, bool attached);
+    void wake();
+    const FollowLimits& limits() const { return limits_; }
+
+private:
+    std::shared_ptr<Followed> join(const BuildInfo& build);
+    void run();
+    std::vector<std::shared_ptr<Followed>> liveBuilds(bool& stop);
+    bool shouldRead(Followed& build);
+    void step(Followed& build);
+    void publish(Followed& build, std::vector<LogLine>& lines,
+                 const std::optional<std::string>& endState, const std::string& failure);
+    std::optional<std::string> askFinalState(Followed& build);
+
+    AskBuild ask_;
+    FollowLimits limits_;
+    mutable std::mutex mutex_;  // builds_, stop_
+    std::map<std::string, std::shared_ptr<Followed>> builds_;
+    bool stop_ = false;
+    UniqueFd wakeFd_;  // eventfd: a build came, a follower left or wants more
+    std::thread thread_;
+};
+
+}  // namespace imagebuild::forwarder

@@ -1,0 +1,67 @@
+// One follower of a build's log, on its connection's thread: reads the
+// hub's ring from its own position straight into libmicrohttpd's buffer,
+// waiting on the build's condition variable when it has read everything.
+// Text or SSE; the end, a cut or a failure of the journal are its last
+// words. Internal to the hub (follow_hub.hpp says the rules).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/build_info.hpp"
+#include "common/build_log.hpp"
+#include "forwarder/follow_build.hpp"
+#include "forwarder/follow_hub.hpp"
+#include "forwarder/monitor_stream.hpp"
+
+namespace imagebuild::forwarder {
+
+class FollowStream {
+public:
+    FollowStream(FollowHub& hub, std::shared_ptr<FollowHub::Followed> build, BuildInfo info,
+                 MonitorFormat format, const std::string& resumeCursor, int clientFd);
+    ~FollowStream();
+    FollowStream(const FollowStream&) = delete;
+    FollowStream& operator=(const FollowStream&) = delete;
+
+    // libmicrohttpd's pull: bytes written to buffer (blocking until there
+    // are some), or -1 at the end.
+    long read(char* buffer, std::size_t max);
+
+private:
+    enum class Phase { CatchUp, Ring, Done };
+
+    void startCatchUp(const std::string& resumeCursor);
+    void catchUp();
+    bool tryAttach();
+    void attachAt(std::uint64_t position);
+    long readRing(char* buffer, std::size_t max);
+    long copyLines(std::unique_lock<std::mutex>& lock, char* buffer, std::size_t max);
+    bool stallToSay() const;
+    void sayStall();
+    void finish(const std::string& endState, const std::string& failure);
+    void cut();
+    void write(const LogLine& line);
+    bool clientGone() const;
+
+    FollowHub& hub_;
+    std::shared_ptr<FollowHub::Followed> build_;
+    BuildInfo info_;
+    MonitorFormat format_;
+    int clientFd_;
+    Phase phase_ = Phase::Ring;
+    bool attached_ = false;
+    std::uint64_t position_ = 0;     // in the ring: the next line to send
+    std::unique_ptr<BuildLog> own_;  // catching up only: the history before the ring
+    std::string lastCursor_;         // of the last line sent while catching up
+    std::string pending_;            // bytes produced, not yet given to libmicrohttpd
+    std::size_t pendingAt_ = 0;
+    bool wroteLine_ = false;
+    bool sentStalled_ = false;
+    std::chrono::steady_clock::time_point lastSent_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace imagebuild::forwarder

@@ -17,6 +17,7 @@
 #include "ctl/backend.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/error_map.hpp"
+#include "ctl/side_repo_options.hpp"
 #include "imagebuild_config.h"
 
 namespace imagebuild::ctl {
@@ -76,11 +77,10 @@ public:
         : url_(std::move(url)), endpoint_(parseUrl(url_)), token_(std::move(token)) {}
 
     BuildInfo submit(const BuildSpec& spec) override {
-        if (!spec.rpms.empty()) {
-            throw CtlError(kExitUsage,
-                           "--rpm is not supported over -H: side RPMs are uploaded "
-                           "over D-Bus only; run imagebuildctl build --rpm on the "
-                           "build host");
+        if (!spec.rpms.empty()) {  // the files go as parts of a form
+            auto form = submitFormOf(spec);
+            return json(http::verb::post, "/v1/builds", form.body, form.contentType)
+                .get<BuildInfo>();
         }
         return json(http::verb::post, "/v1/builds", specToJson(spec).dump()).get<BuildInfo>();
     }
@@ -185,7 +185,8 @@ private:
         throw CtlError(mapped.exitCode, mapped.message);
     }
 
-    std::string exchange(http::verb verb, const std::string& target, const std::string& body) {
+    std::string exchange(http::verb verb, const std::string& target, const std::string& body,
+                         const std::string& contentType = "application/json") {
         http::response<http::string_body> res;
         try {
             asio::io_context io;
@@ -195,7 +196,7 @@ private:
             http::request<http::string_body> req{verb, endpoint_.base + target, 11};
             prepare(req);
             if (!body.empty()) {
-                req.set(http::field::content_type, "application/json");
+                req.set(http::field::content_type, contentType);
                 req.body() = body;
             }
             req.prepare_payload();
@@ -213,8 +214,9 @@ private:
         return res.body();
     }
 
-    nlohmann::json json(http::verb verb, const std::string& target, const std::string& body) {
-        auto text = exchange(verb, target, body);
+    nlohmann::json json(http::verb verb, const std::string& target, const std::string& body,
+                        const std::string& contentType = "application/json") {
+        auto text = exchange(verb, target, body, contentType);
         try {
             return nlohmann::json::parse(text);
         } catch (const nlohmann::json::exception& e) {

@@ -448,8 +448,8 @@ const std::vector<Row>& keyTable() {
         row("updates", &BuildSpec::updates, Need::kOptional, "", checkFlag),
         row("updates_testing", &BuildSpec::updatesTesting, Need::kOptional, "", checkFlag),
         row("rpms", &BuildSpec::rpms, Need::kOptional, "", checkRpmNames,
-            "side RPMs are uploaded over D-Bus only (imagebuildctl build --rpm on the build "
-            "host)"),
+            "side RPMs are files: send them as 'rpm' parts of a multipart/form-data body, "
+            "the spec as its 'spec' part (imagebuildctl build --rpm)"),
     };
     return table;
 }

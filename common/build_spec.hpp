@@ -74,7 +74,8 @@ struct BuildSpec {
     // imagebuild.conf) added to the kickstart.
     bool updates = false;
     bool updatesTesting = false;
-    // RPMs of the side repository (D-Bus only): the client's file name (for
+    // RPMs of the side repository (D-Bus fds; over HTTP the forwarder makes
+    // them from the files of a form): the client's file name (for
     // messages) -> an fd to read the file from. Never recorded: the agent
     // copies the files into the build's repository and records what they are.
     std::map<std::string, sdbus::UnixFd> rpms;

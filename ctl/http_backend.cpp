@@ -16,6 +16,7 @@
 #include "ctl/backend.hpp"
 #include "ctl/ctl_error.hpp"
 #include "ctl/error_map.hpp"
+#include "ctl/side_repo_options.hpp"
 #include "imagebuild_config.h"
 
 namespace imagebuild::ctl {
@@ -97,11 +98,10 @@ public:
                                     /*maxIdle=*/1, HttpClientOptions{}.bodyLimit, nullptr}) {}
 
     BuildInfo submit(const BuildSpec& spec) override {
-        if (!spec.rpms.empty()) {
-            throw CtlError(kExitUsage,
-                           "--rpm is not supported over -H: side RPMs are uploaded "
-                           "over D-Bus only; run imagebuildctl build --rpm on the "
-                           "build host");
+        if (!spec.rpms.empty()) {  // the files go as parts of a form
+            auto form = submitFormOf(spec);
+            return json("POST", "/v1/builds", form.body, form.contentType)
+                .get<BuildInfo>();
         }
         return json("POST", "/v1/builds", specToJson(spec).dump()).get<BuildInfo>();
     }
@@ -218,11 +218,12 @@ private:
         throw CtlError(mapped.exitCode, mapped.message);
     }
 
-    std::string exchange(const char* method, const std::string& target, const std::string& body) {
+    std::string exchange(const char* method, const std::string& target, const std::string& body,
+                         const std::string& contentType = "application/json") {
         HttpResponse res;
         try {
             res = client_.request(
-                {method, endpoint_.base + target, body, body.empty() ? "" : "application/json", {}},
+                {method, endpoint_.base + target, body, body.empty() ? "" : contentType, {}},
                 kRequestTimeout);
         } catch (const HttpError& e) {
             unreachable(e);
@@ -233,8 +234,9 @@ private:
         return std::move(res.body);
     }
 
-    nlohmann::json json(const char* method, const std::string& target, const std::string& body) {
-        auto text = exchange(method, target, body);
+    nlohmann::json json(const char* method, const std::string& target, const std::string& body,
+                        const std::string& contentType = "application/json") {
+        auto text = exchange(method, target, body, contentType);
         try {
             return nlohmann::json::parse(text);
         } catch (const nlohmann::json::exception& e) {

@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
+#include "common/build_spec.hpp"
 #include "common/side_repos.hpp"
 #include "common/unique_fd.hpp"
 #include "ctl/ctl_error.hpp"
@@ -56,6 +58,42 @@ std::map<std::string, sdbus::UnixFd> openRpms(const std::vector<std::string>& pa
         rpms.emplace(name, sdbus::UnixFd(fd.release(), sdbus::adopt_fd));
     }
     return rpms;
+}
+
+namespace {
+
+// The whole file from offset 0 (pread: the fd's own offset stays where the
+// D-Bus path expects it).
+std::string readAll(const std::string& name, int fd) {
+    std::string data;
+    char buffer[1 << 16];
+    for (off_t offset = 0;;) {
+        ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            throw CtlError(kExitUsage,
+                           fmt::format("--rpm {}: cannot read it: {}", name, std::strerror(errno)));
+        }
+        if (n == 0) {
+            return data;
+        }
+        data.append(buffer, static_cast<std::size_t>(n));
+        offset += n;
+    }
+}
+
+}  // namespace
+
+MultipartBody submitFormOf(const BuildSpec& spec) {
+    auto body = specToJson(spec);
+    body.erase("rpms");  // the files are the `rpm` parts
+    std::vector<MultipartPart> parts{{"spec", "", "application/json", body.dump()}};
+    for (const auto& [name, fd] : spec.rpms) {
+        parts.push_back({"rpm", name, "application/x-rpm", readAll(name, fd.get())});
+    }
+    return encodeMultipart(parts);
 }
 
 }  // namespace imagebuild::ctl

@@ -10,6 +10,7 @@
 #include "forwarder/config.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/metrics.hpp"
+#include "forwarder/resource_totals.hpp"
 #include "forwarder/router.hpp"
 #include "forwarder/tokens.hpp"
 
@@ -34,6 +35,7 @@ public:
 
     Router& router() { return router_; }
     Metrics& metrics() { return metrics_; }
+    ResourceRecords& resourceRecords() { return resourceRecords_; }
     const ForwarderConfig& config() const { return config_; }
     const TokenStore& tokens() const { return tokens_; }
     const AuthPolicy& authPolicy() const { return authPolicy_; }
@@ -56,6 +58,7 @@ private:
     std::string hostname_;
     Router router_;
     Metrics metrics_;
+    ResourceRecords resourceRecords_;
     std::unique_ptr<LocalAgent> agent_;
     std::unique_ptr<Peers> peers_;
     std::unique_ptr<FollowHub> followHub_;  // last: its thread asks agent_

@@ -88,9 +88,39 @@ void Metrics::setPeerHealth(const std::string& peer, bool healthy) {
     peerHealth_[peer] = healthy;
 }
 
+namespace {
+
+// A figure no build of the type had has a count of 0 and no sum: "not
+// available" is not a sum of 0.
+void renderResources(std::string& out, const ResourceTotals& resources) {
+    out +=
+        "# HELP imagebuild_forwarder_build_resource_sum What this host's ended builds used, "
+        "by type and resource, summed over those whose host measured it.\n";
+    out += "# TYPE imagebuild_forwarder_build_resource_sum gauge\n";
+    for (const auto& [key, total] : resources) {
+        if (total.builds != 0) {
+            out += fmt::format(
+                "imagebuild_forwarder_build_resource_sum{{type=\"{}\",resource=\"{}\"}} {}\n",
+                escapeLabelValue(key.first), key.second, total.sum);
+        }
+    }
+    out +=
+        "# HELP imagebuild_forwarder_build_resource_builds This host's ended builds whose "
+        "resource was measured, by type and resource (0: not available on this host).\n";
+    out += "# TYPE imagebuild_forwarder_build_resource_builds gauge\n";
+    for (const auto& [key, total] : resources) {
+        out += fmt::format(
+            "imagebuild_forwarder_build_resource_builds{{type=\"{}\",resource=\"{}\"}} {}\n",
+            escapeLabelValue(key.first), key.second, total.builds);
+    }
+}
+
+}  // namespace
+
 std::string Metrics::render(
     const std::map<std::string, std::uint64_t>& buildsByState,
-    const std::map<std::pair<std::string, std::string>, std::uint64_t>& failedByClass) const {
+    const std::map<std::pair<std::string, std::string>, std::uint64_t>& failedByClass,
+    const ResourceTotals& resources) const {
     std::lock_guard lock(mutex_);
     std::string out;
     out += "# HELP imagebuild_forwarder_requests_total HTTP requests by route, method and code.\n";
@@ -135,6 +165,7 @@ std::string Metrics::render(
         out += fmt::format("imagebuild_forwarder_builds_failed{{state=\"{}\",class=\"{}\"}} {}\n",
                            escapeLabelValue(key.first), escapeLabelValue(key.second), n);
     }
+    renderResources(out, resources);
     out += "# HELP imagebuild_forwarder_peer_up 1 if the peer answered its last health check.\n";
     out += "# TYPE imagebuild_forwarder_peer_up gauge\n";
     for (const auto& [peer, up] : peerHealth_) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <tuple>
 
+#include "forwarder/resource_totals.hpp"
+
 namespace imagebuild::forwarder {
 
 class Metrics {
@@ -31,10 +33,11 @@ public:
 
     // `buildsByState`: this host's builds per state, read at scrape time;
     // `failedByClass`: those that did not succeed, per (state, failure
-    // class).
-    std::string render(const std::map<std::string, std::uint64_t>& buildsByState,
-                       const std::map<std::pair<std::string, std::string>, std::uint64_t>&
-                           failedByClass = {}) const;
+    // class); `resources`: the resource record of its ended builds per type.
+    std::string render(
+        const std::map<std::string, std::uint64_t>& buildsByState,
+        const std::map<std::pair<std::string, std::string>, std::uint64_t>& failedByClass = {},
+        const ResourceTotals& resources = {}) const;
 
 private:
     struct Histogram {

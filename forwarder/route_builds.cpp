@@ -69,19 +69,20 @@ Response noHostFor(const BuildSpec& spec, const std::vector<HostInfo>& hosts) {
     return response;
 }
 
-// The spec of a JSON or form request; a form's request becomes the JSON one
-// a peer is sent. The refusal if the spec is bad.
+// The spec of a JSON or form request; a form's request becomes the one a
+// peer is sent (JSON, or a form of `spec` and `rpm` files). The refusal if
+// the spec is bad.
 std::optional<Response> readSpec(App& app, Request& request, BuildSpec& spec) {
     if (isMultipartForm(request)) {
         try {
             auto form = specFromForm(request.form, app.config());
             spec = std::move(form.spec);
             request.body = std::move(form.body);
+            request.headers["content-type"] = std::move(form.contentType);
         } catch (const UploadError& e) {
             return jsonError(e.status, e.error, e.what());
         }
         request.form.clear();
-        request.headers["content-type"] = "application/json";
         return std::nullopt;
     }
     try {

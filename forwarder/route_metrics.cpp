@@ -14,6 +14,7 @@ namespace {
 struct LocalBuildCounts {
     std::map<std::string, std::uint64_t> byState;
     std::map<std::pair<std::string, std::string>, std::uint64_t> failedByClass;
+    std::vector<ResourceRecords::Ended> ended;
 };
 
 LocalBuildCounts localBuildCounts(App& app) {
@@ -24,6 +25,9 @@ LocalBuildCounts localBuildCounts(App& app) {
             if (!build.failureClass.empty()) {
                 ++counts.failedByClass[{build.state, build.failureClass}];
             }
+            if (build.finished()) {
+                counts.ended.push_back({std::move(build.id), std::move(build.type)});
+            }
         });
     } catch (const sdbus::Error& e) {
         log::warning("metrics: builds by state unavailable: {}", e.getMessage());
@@ -31,11 +35,19 @@ LocalBuildCounts localBuildCounts(App& app) {
     return counts;
 }
 
+// A list row has no resources: each ended build's record is asked once.
+ResourceTotals resourceTotals(App& app, const std::vector<ResourceRecords::Ended>& ended) {
+    return app.resourceRecords().totals(ended, [&app](const std::string& id) {
+        return std::optional<ResourceUsage>(app.agent().get(id).resources);
+    });
+}
+
 Response handleMetricsGet(App& app, Request&) {
     Response response;
     response.contentType = "text/plain; version=0.0.4; charset=utf-8";
     auto counts = localBuildCounts(app);
-    response.body = app.metrics().render(counts.byState, counts.failedByClass);
+    response.body = app.metrics().render(counts.byState, counts.failedByClass,
+                                         resourceTotals(app, counts.ended));
     return response;
 }
 

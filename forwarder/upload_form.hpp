@@ -2,7 +2,7 @@
 // become a BuildSpec through the one spec codec (common/build_spec.hpp), the
 // kickstart flattened here (forwarder/kickstart_upload.hpp). From then on it
 // is the JSON path's: the same placement and validation; a peer is sent the
-// spec as JSON.
+// spec as JSON, or with side RPMs as a form of `spec` and the `rpm` files.
 #pragma once
 
 #include <optional>
@@ -18,15 +18,18 @@ namespace imagebuild::forwarder {
 bool isMultipartForm(const Request& request);
 
 struct FormSpec {
-    BuildSpec spec;    // validated
-    std::string body;  // the spec as JSON, what a peer is sent
+    BuildSpec spec;           // validated; its rpms are anonymous files (rpm_upload.hpp)
+    std::string body;         // what a peer is sent
+    std::string contentType;  // the body's: JSON, or multipart with side RPMs
 };
 
 // The spec of a form. Fields: the spec keys' form fields (specFormFields():
 // type, arch, release, name, notify (repeatable), timeout_sec, label
 // (repeatable, K=V), webhook), and the kickstart as `kickstart` (text) or
-// `kickstart_file` (a file or a tar, with `kickstart_main`). Empty fields
-// count as absent. Throws UploadError.
+// `kickstart_file` (a file or a tar, with `kickstart_main`); or instead of
+// all those, `spec`: a JSON object with the keys of a JSON body. Side RPMs
+// are `rpm` files (repeatable), with either. Empty fields count as absent.
+// Throws UploadError.
 FormSpec specFromForm(const std::vector<FormField>& form, const ForwarderConfig& config);
 
 }  // namespace imagebuild::forwarder

@@ -587,6 +587,50 @@ test_down_peer_is_marked_down_and_comes_back() {
     }
 }
 
+# /metrics: the resource record of a's ended builds, per type and resource,
+# as the records say (what the agent measured; a figure this host cannot
+# measure counts 0 builds and has no sum); one series per type, not per build.
+test_metrics_resources_per_type() {
+    local answer id
+    answer=$(upload type=noop arch=x86_64 release=40 'kickstart=lang C')
+    assert_eq "${answer##*$'\n'}" 201
+    id=$(json_get id <<<"${answer%$'\n'*}")
+    wait_for 30 sh -c "curl -sf $a/v1/builds/$id | grep -q '\"state\":\"succeeded\"'"
+    # The records' own figures, build by build, against the metrics' sums.
+    curl -sf "$a/metrics" >"$TEST_SCRATCH/metrics"
+    local ids
+    ids=$(curl -sf "$a/v1/builds?scope=local" | jq -r '.builds[] | select(.finished_at > 0) | .id')
+    for id in $ids; do curl -sf "$a/v1/builds/$id"; echo; done >"$TEST_SCRATCH/records"
+    python3 - "$TEST_SCRATCH/metrics" "$TEST_SCRATCH/records" <<'PY'
+import json, re, sys
+metrics = open(sys.argv[1]).read()
+records = [json.loads(line) for line in open(sys.argv[2]) if line.strip()]
+series = {}
+for name, type_, resource, value in re.findall(
+        r'^imagebuild_forwarder_build_resource_(sum|builds)\{type="([^"]*)",resource="([^"]*)"\} (\S+)$',
+        metrics, re.M):
+    series[(name, type_, resource)] = float(value)
+figures = {'cpu_seconds': ('cpu_usec', 1e-6), 'wall_seconds': ('wall_usec', 1e-6),
+           'memory_peak_bytes': ('memory_peak_bytes', 1), 'io_read_bytes': ('io_read_bytes', 1),
+           'io_write_bytes': ('io_write_bytes', 1)}
+types = sorted({r['type'] for r in records})
+assert 'noop' in types, types
+assert len(series) <= 2 * 5 * len(types), f'{len(series)} series for {len(types)} types'
+for type_ in types:
+    mine = [r['resources'] for r in records if r['type'] == type_]
+    for resource, (key, scale) in figures.items():
+        have = [m[key] for m in mine if m.get(key) is not None]
+        builds = series.get(('builds', type_, resource))
+        assert builds == len(have), f'{type_} {resource}: {builds} builds, the records {len(have)}'
+        if have:
+            total = series[('sum', type_, resource)]
+            assert abs(total - sum(have) * scale) <= 1e-6 * max(1, total), f'{type_} {resource}: {total}'
+        else:
+            assert ('sum', type_, resource) not in series, f'{type_} {resource}: a sum of nothing'
+        print(f'{type_} {resource}: {len(have)} of {len(mine)} builds')
+PY
+}
+
 test_case "socket-activated, Type=notify, /v1/health answers" test_socket_activation
 test_case "runs as its own unprivileged user with hardening" test_runs_unprivileged
 test_case "/metrics is Prometheus text with requests and latency" test_metrics_are_prometheus_text
@@ -600,6 +644,8 @@ test_case "upload: '..' and a symlink out of the tree are refused naming the ent
     test_upload_refuses_entries_leaving_the_tree
 test_case "upload: over max_upload_bytes is 413, a missing field is 400 naming it" \
     test_upload_limits_and_missing_fields
+test_case "/metrics: the resource record of ended builds per type, as the records say" \
+    test_metrics_resources_per_type
 test_case "DELETE: the submitting token or an admin one; forwarded with name and role" \
     test_cancel_is_for_the_submitting_token_or_an_admin
 test_case "POST /v1/builds/<id>/retry: the new build is the retrying token's" \

@@ -3,9 +3,12 @@
 # order the queue (higher first, equal ones first-in first-out) and a
 # priority above normal needs org.imagebuild.manage; a build whose log is
 # silent for its type's stall_timeout is stalled (Build1, imagebuildctl,
-# mail), its next line clears it, and stall_action = cancel cancels it.
+# mail, the SSE events of its monitor), its next line clears it, and
+# stall_action = cancel cancels it. Over HTTP a priority above normal needs
+# an admin token.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent-lib.sh"
+source "$(dirname "$0")/forwarder-lib.sh"
 sandbox_require
 AGENT_HOST=q
 
@@ -14,7 +17,7 @@ install_into q
 # A sendmail that accepts every mail: the stall mail's marker says "sent".
 printf '#!/bin/sh\ncat >/dev/null\n' | write_into q /usr/local/bin/ib-sendmail
 run_in q chmod 0755 /usr/local/bin/ib-sendmail
-write_into q /etc/imagebuild/imagebuild.conf <<'CONF'
+q_conf=$(cat <<'CONF'
 [host]
 arches = x86_64
 releases = 40
@@ -41,6 +44,9 @@ command = sh -c "echo start; sleep 600"
 stall_timeout = 2
 stall_action = cancel
 CONF
+)
+q=http://127.0.0.77:8470
+FORWARDER_EXTRA_CONF=$q_conf setup_forwarder q 127.0.0.77
 run_in q systemctl stop imagebuild-agent.service 2>/dev/null || true
 
 ctl() { run_in q imagebuildctl --no-pager "$@"; }
@@ -132,8 +138,63 @@ test_stall_action_cancel() {
     assert_contains "$(ctl status "$id")" "stalled for 2 s"
 }
 
+# A follower of the silent build's monitor (Server-Sent Events) is told as
+# it happens: stalled, unstalled when the log writes again, stalled again;
+# each stalled event says since when.
+test_sse_follower_sees_stalled_and_unstalled() {
+    local id events=$TEST_SCRATCH/sse follower
+    id=$(submit silent)
+    wait_for 20 state_is "$id" running
+    curl -sN --max-time 60 -H 'Authorization: Bearer carol-token' \
+        -H 'Accept: text/event-stream' "$q/monitor/$id" >"$events" &
+    follower=$!
+    stall_events() { grep -o '^event: [a-z]*stalled' "$events" | cut -d' ' -f2 | head -n3 | tr '\n' ' '; }
+    three_events() { [ "$(stall_events | wc -w)" -ge 3 ]; }
+    wait_for 40 three_events || { cat "$events"; kill "$follower"; return 1; }
+    assert_eq "$(stall_events)" "stalled unstalled stalled "
+    # Its data: {"stalled_since": usec}, non-zero for stalled, 0 for unstalled.
+    local since
+    since=$(grep -A1 '^event: stalled' "$events" | sed -n 's/^data: {"stalled_since":\([0-9]*\)}$/\1/p' | head -n1)
+    [ -n "$since" ] && [ "$since" -gt 0 ] || { cat "$events"; kill "$follower"; return 1; }
+    assert_contains "$(grep -A1 '^event: unstalled' "$events")" '"stalled_since":0'
+    # The lines themselves came too, in order with the events.
+    assert_contains "$(cat "$events")" "data: again"
+    run_in q busctl call $A "$(path_of "$id")" $B Cancel >/dev/null
+    wait "$follower" || true  # the stream ends with the build
+    assert_contains "$(cat "$events")" "event: end"
+}
+
+# POST /v1/builds with a priority above normal: 403 for a write token (and
+# no build), taken from an admin token; 0 or less is anyone's.
+test_http_priority_above_normal_needs_admin() {
+    local body out before id
+    body='{"type":"quick","arch":"x86_64","release":"40","kickstart":"lang en_US\n","priority":5}'
+    before=$(run_in q ls /var/lib/imagebuild/builds | sort)
+    out=$(curl -s -H 'Authorization: Bearer alice-token' -H 'Content-Type: application/json' \
+        -d "$body" -w '\n%{http_code}' "$q/v1/builds")
+    echo "$out"
+    assert_eq "$(tail -n1 <<<"$out")" 403
+    assert_contains "$out" '"error":"Forbidden"'
+    assert_contains "$out" "priority 5 is above normal"
+    assert_eq "$(run_in q ls /var/lib/imagebuild/builds | sort)" "$before"
+    out=$(curl -s -H 'Authorization: Bearer ops-token' -H 'Content-Type: application/json' \
+        -d "$body" -w '\n%{http_code}' "$q/v1/builds")
+    echo "$out"
+    assert_eq "$(tail -n1 <<<"$out")" 201
+    id=$(sed '$d' <<<"$out" | jq -r .id)
+    assert_eq "$(prop "$id" Priority)" 5
+    assert_eq "$(prop "$id" Submitter)" ops
+    out=$(curl -s -H 'Authorization: Bearer alice-token' -H 'Content-Type: application/json' \
+        -d "${body/\"priority\":5/\"priority\":-2}" -w '\n%{http_code}' "$q/v1/builds")
+    echo "$out"
+    assert_eq "$(tail -n1 <<<"$out")" 201
+    assert_eq "$(prop "$(sed '$d' <<<"$out" | jq -r .id)" Priority)" -2
+}
+
 test_case "priorities: high, normal, normal, low start in that order; recorded" test_priority_orders_the_queue
 test_case "a priority above normal needs manage; out of range names the range" test_priority_above_normal_needs_manage
 test_case "a silent build is stalled (bus, status, list, mail) until its next line" test_silent_build_is_stalled_until_its_next_line
 test_case "stall_action = cancel cancels with the reason" test_stall_action_cancel
+test_case "an SSE follower of a silent build gets stalled, unstalled, stalled" test_sse_follower_sees_stalled_and_unstalled
+test_case "HTTP: a priority above normal is 403 for a write token, taken from an admin token" test_http_priority_above_normal_needs_admin
 finish

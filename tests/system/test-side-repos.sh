@@ -5,17 +5,24 @@
 # legacy request file's keys add remote ones. Tiny RPMs are built here with
 # rpmbuild; the repository is checked with its own metadata, with dnf, and
 # from inside the build's strict sandbox. Every bad upload is refused by name
-# before anything runs, leaving nothing on disk.
+# before anything runs, leaving nothing on disk. Over HTTP the RPMs are `rpm`
+# files of a multipart POST /v1/builds (curl -F, imagebuildctl -H): host b's
+# forwarder builds nothing for release 39 and passes the form on to a.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/forwarder-lib.sh"
 sandbox_require
 for tool in rpmbuild createrepo_c dnf; do
     command -v "$tool" >/dev/null || bail_out "$tool is not installed (tools/install-deps)"
 done
 
+a=http://127.0.0.46:8470
+b=http://127.0.0.47:8470
 boot_host a 127.0.0.46
+boot_host b 127.0.0.47
 install_into a
+install_into b
 
-write_into a /etc/imagebuild/imagebuild.conf <<'EOF'
+FORWARDER_EXTRA_CONF=$(cat <<'EOF'
 [host]
 arches = x86_64
 releases = 39 rawhide
@@ -35,6 +42,9 @@ updates =
 command = /usr/local/bin/keep-ks {ks} {outdir}
 artifacts = used.ks repomd.xml
 EOF
+) setup_forwarder a 127.0.0.46 "$b"
+FORWARDER_EXTRA_CONF=$'[host]\narches = x86_64\nreleases = 40\n[type.keep]\ncommand = true' \
+    setup_forwarder b 127.0.0.47 "$a"
 write_into a /usr/local/bin/keep-ks <<'EOF'
 #!/bin/sh
 set -e
@@ -244,6 +254,128 @@ EOF
     assert_contains "$ks" "repo --name=imagebuild-updates --baseurl=http://mirror.lan/updates/39/x86_64/"
 }
 
+# The packages, copied out of host a for curl.
+local_rpm() {
+    run_in a cat "$work/$1" >"$TEST_SCRATCH/$1"
+    echo "$TEST_SCRATCH/$1"
+}
+# post URL FIELD...: a multipart POST /v1/builds as alice; the body, then the status.
+post() {
+    local url=$1 args=() field
+    shift
+    for field in "$@"; do args+=(-F "$field"); done
+    curl -s -H 'Authorization: Bearer alice-token' "${args[@]}" -w '\n%{http_code}' "$url/v1/builds"
+}
+json_of() { sed '$d' <<<"$1"; }
+status_of() { tail -n1 <<<"$1"; }
+build_state_is() { [ "$(curl -s "$a/v1/builds/$1" | jq -r .state)" = "$2" ]; }
+
+# Sent to b, which builds nothing for 39: b passes the form with its files on
+# to a (the spec as a `spec` part), whose forwarder hands them to its agent
+# as anonymous files.
+test_rpms_over_http_through_a_peer() {
+    local tiny native out id dir
+    run_in a cat $work/ks.cfg >"$TEST_SCRATCH/ks.cfg"
+    tiny=$(local_rpm imagebuild-tiny-1.0-1.noarch.rpm)
+    native=$(local_rpm imagebuild-native-1.0-1.x86_64.rpm)
+    wait_for 20 peer_up "$b" "$a" 1
+    out=$(post "$b" type=keep arch=x86_64 release=39 "kickstart_file=@$TEST_SCRATCH/ks.cfg" \
+        "rpm=@$tiny" "rpm=@$native")
+    echo "$out"
+    assert_eq "$(status_of "$out")" 201
+    id=$(json_of "$out" | jq -r .id)
+    assert_contains "$id" "a-"
+    wait_for 60 build_state_is "$id" succeeded
+    dir=/var/lib/imagebuild/builds/$id
+    local primary
+    primary=$(run_in a sh -c "zcat $dir/repo/repodata/*-primary.xml.gz")
+    assert_contains "$primary" "<name>imagebuild-tiny</name>"
+    assert_contains "$primary" "<name>imagebuild-native</name>"
+    assert_contains "$(run_in a cat $dir/artifacts/used.ks)" \
+        "repo --name=imagebuild-side --baseurl=file://$dir/repo"
+    assert_contains "$(run_in a cat $dir/artifacts/repomd.xml)" "<repomd"
+    local manifest
+    manifest=$(run_in a cat $dir/artifacts/manifest.json)
+    assert_eq "$(jq -r '.side_packages[] | select(.name == "imagebuild-native") | .sha256' <<<"$manifest")" \
+        "$(sha256sum "$native" | cut -d' ' -f1)"
+    assert_eq "$(jq -r '.side_packages | length' <<<"$manifest")" 2
+    assert_eq "$(curl -s "$a/v1/builds/$id" | jq -r .submitter)" alice
+    assert_eq "$(uploads_left)" ""
+}
+
+# A `spec` part carries the keys a form has no field for (repos, updates).
+test_rpms_with_a_json_spec() {
+    local spec out id ks
+    spec='{"type":"keep","arch":"x86_64","release":"39","kickstart":"lang C\n","repos":{"extras":"https://example.org/extras/"},"updates":true}'
+    out=$(post "$a" "spec=$spec;type=application/json" "rpm=@$TEST_SCRATCH/imagebuild-tiny-1.0-1.noarch.rpm")
+    echo "$out"
+    assert_eq "$(status_of "$out")" 201
+    id=$(json_of "$out" | jq -r .id)
+    ks=$(run_in a cat /var/lib/imagebuild/builds/$id/ks.cfg)
+    assert_contains "$ks" "repo --name=imagebuild-side --baseurl=file:///var/lib/imagebuild/builds/$id/repo"
+    assert_contains "$ks" "repo --name=extras --baseurl=https://example.org/extras/"
+    assert_contains "$ks" "repo --name=imagebuild-updates"
+}
+
+# refused_over_http URL STATUS ERROR TEXT FIELD...: refused with STATUS and
+# the JSON error name, nothing left on a.
+refused_over_http() {
+    local url=$1 status=$2 error=$3 text=$4 before out
+    shift 4
+    before=$(build_dirs)
+    out=$(post "$url" type=keep arch=x86_64 release=39 "kickstart_file=@$TEST_SCRATCH/ks.cfg" "$@")
+    echo "$out"
+    assert_eq "$(status_of "$out")" "$status"
+    assert_eq "$(json_of "$out" | jq -r .error)" "$error"
+    assert_contains "$(json_of "$out")" "$text"
+    assert_eq "$(build_dirs)" "$before"
+    assert_eq "$(uploads_left)" ""
+}
+
+test_bad_rpms_over_http() {
+    run_in a cat $work/text.rpm >"$TEST_SCRATCH/text.rpm"
+    local big out
+    big=$(local_rpm imagebuild-big-1.0-1.noarch.rpm)
+    refused_over_http "$a" 400 InvalidPackage "text.rpm is not an RPM package" \
+        "rpm=@$TEST_SCRATCH/text.rpm"
+    # Through the peer too: a's answer comes back as it was.
+    refused_over_http "$b" 400 InvalidPackage "text.rpm is not an RPM package" \
+        "rpm=@$TEST_SCRATCH/text.rpm"
+    refused_over_http "$a" 413 UploadTooLarge "imagebuild-big-1.0-1.noarch.rpm" "rpm=@$big"
+    refused_over_http "$a" 400 InvalidSpec "'rpm' must be a file" "rpm=text"
+    # A JSON body cannot name files it does not carry.
+    out=$(curl -s -H 'Authorization: Bearer alice-token' -H 'Content-Type: application/json' \
+        -d '{"type":"keep","arch":"x86_64","release":"39","kickstart":"x","rpms":["a.rpm"]}' \
+        -w '\n%{http_code}' "$a/v1/builds")
+    echo "$out"
+    assert_eq "$(status_of "$out")" 400
+    assert_contains "$out" "'rpm' parts of a multipart/form-data body"
+}
+
+# imagebuildctl -H sends the same form: --rpm, --repo and --wait through b.
+test_ctl_over_http_uploads_rpms() {
+    local out rc=0 id ks
+    out=$(run_in a env IMAGEBUILD_TOKEN=alice-token imagebuildctl --no-pager -H "$b" build \
+        $work/ks.cfg --type keep --arch x86_64 --release 39 --wait \
+        --rpm $work/imagebuild-native-1.0-1.x86_64.rpm \
+        --repo extras=https://example.org/extras/ 2>&1) || rc=$?
+    echo "$out"
+    assert_eq "$rc" 0
+    id=$(sed -n 's/^Submitted build \(a-[0-9]*\)\.$/\1/p' <<<"$out")
+    [ -n "$id" ]
+    ks=$(run_in a cat /var/lib/imagebuild/builds/$id/artifacts/used.ks)
+    assert_contains "$ks" "repo --name=imagebuild-side"
+    assert_contains "$ks" "repo --name=extras --baseurl=https://example.org/extras/"
+    run_in a test -f /var/lib/imagebuild/builds/$id/repo/imagebuild-native-1.0-1.x86_64.rpm
+    # Refused by a's agent, said by imagebuildctl as over D-Bus (exit 2).
+    rc=0
+    out=$(run_in a env IMAGEBUILD_TOKEN=alice-token imagebuildctl --no-pager -H "$a" build \
+        $work/ks.cfg --type keep --arch x86_64 --release 39 --rpm $work/text.rpm 2>&1) || rc=$?
+    echo "$out"
+    assert_eq "$rc" 2
+    assert_contains "$out" "text.rpm is not an RPM package"
+}
+
 test_case "tiny RPMs built with rpmbuild (noarch, x86_64, aarch64, a large one)" test_make_packages
 test_case "--rpm, --repo, --updates: createrepo_c repository, dnf reads it, the build reads it in its sandbox, repo lines in the kickstart it ran, manifest lists NEVRA and sha256" test_side_repository_builds
 test_case "retry copies the side repository into the new build, one repo line" test_retry_gets_its_own_repository
@@ -254,4 +386,8 @@ test_case "an upload over max_upload is refused, nothing left" test_too_large
 test_case "a repository URL that is not http(s) or file is refused (ctl and agent)" test_bad_url
 test_case "--updates for a release without updates repository is refused" test_release_without_updates
 test_case "a legacy request's updates and NAME_url keys become repo lines" test_legacy_request_maps_repositories
+test_case "HTTP: curl -F rpm=@FILE to a peer that passes the form on; the repository, kickstart and manifest as over D-Bus" test_rpms_over_http_through_a_peer
+test_case "HTTP: a 'spec' part carries repos and updates with the files" test_rpms_with_a_json_spec
+test_case "HTTP: not an RPM 400 InvalidPackage (also through the peer), too large 413 UploadTooLarge, nothing left" test_bad_rpms_over_http
+test_case "imagebuildctl -H build --rpm: the same form, through the peer" test_ctl_over_http_uploads_rpms
 finish

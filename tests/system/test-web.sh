@@ -49,7 +49,9 @@ boot_host b 127.0.0.71
 install_into a
 install_into b
 # "sleep" runs until it is cancelled (the Cancel button's case).
-FORWARDER_EXTRA_CONF=$(host_conf x86_64 40 $'[type.sleep]\ncommand = sleep 600\ntools = sleep') setup_forwarder a 127.0.0.70 "$b"
+# "silent" falls silent for its stall_timeout, writes once more, and falls
+# silent again (the stalled badge's case).
+FORWARDER_EXTRA_CONF=$(host_conf x86_64 40 $'[type.sleep]\ncommand = sleep 600\ntools = sleep\n[type.silent]\ncommand = sh -c "echo start; sleep 8; echo again; sleep 600"\ntools = sh sleep\nstall_timeout = 2') setup_forwarder a 127.0.0.70 "$b"
 # Only b builds "bonly": the form offers it while b is up, and not once it is down.
 FORWARDER_EXTRA_CONF=$(host_conf aarch64 41 $'[type.bonly]\ncommand = true') setup_forwarder b 127.0.0.71 "$a"
 
@@ -180,6 +182,16 @@ test_cancel_from_the_build_page() {
     assert_eq "$(curl -sf "$a/v1/builds/$id" | json_get result)" cancelled
 }
 
+# The stalled badge comes and goes live on the build page.
+test_stalled_badge_on_the_build_page() {
+    local id
+    id=$(curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
+        --data '{"type": "silent", "arch": "x86_64", "release": "40", "kickstart": "lang en_US.UTF-8\n", "name": "web-stalled"}' |
+        json_get id)
+    browse stalled "$id"
+    curl -sf "${auth[@]}" -X DELETE "$a/v1/builds/$id" >/dev/null
+}
+
 test_keyboard_alone() {
     browse keyboard
 }
@@ -306,6 +318,7 @@ test_case "markup in a name, a label or a kickstart is shown as text and never r
 test_case "a wrong token is refused at sign-in and not kept; a token-less or revoked submit is refused" test_refused_token_is_explained
 test_case "GET /v1/whoami names a token and its role; none or a wrong one is 401" test_whoami_names_the_token
 test_case "a running build is cancelled from its page, signed in; signed out Cancel is disabled" test_cancel_from_the_build_page
+test_case "a silent build's page shows the stalled badge live; it goes when the log writes again" test_stalled_badge_on_the_build_page
 test_case "keyboard alone: Tab order reaches filters, sign-in, fields and submit with a visible ring; Enter submits" test_keyboard_alone
 test_case "text on the dashboard, a build page and the form has at least 4.5:1 contrast" test_text_contrast
 test_case "on a 375 px phone the dashboard, a build page and the form scroll no page sideways" test_readable_on_a_phone

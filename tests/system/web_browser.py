@@ -818,6 +818,31 @@ def case_stats_without_chartjs(base, out, build_id):
         driver.quit()
 
 
+def case_stalled(base, out, build_id):
+    """A build whose log falls silent for its type's stall_timeout: its page shows the
+    stalled badge live (the SSE `stalled` event), drops it when the log writes again
+    (`unstalled`), and shows it again when the log falls silent again; no reload."""
+    driver = browser()
+    try:
+        driver.get(f'{base}/builds/{build_id}')
+        wait_for_result(driver, build_id, 'running', seconds=30)
+        badge = lambda d: d.find_elements(By.ID, 'stalled')
+        wait(driver, 30, 'the stalled badge', lambda d: badge(d) and badge(d)[0].is_displayed())
+        check(text_of(driver, 'stalled') == 'stalled', f'the badge says "{text_of(driver, "stalled")}"')
+        check('no log line since' in driver.find_element(By.ID, 'stalled').find_element(
+            By.XPATH, '..').text, 'no "no log line since" next to the badge')
+        screenshot(driver, out, 'build-stalled.png')
+        print(f'{build_id}: stalled badge shown')
+        # The log writes "again": the badge goes, then the build falls silent again.
+        wait(driver, 30, 'the badge to go once the log writes again', lambda d: not badge(d))
+        print(f'{build_id}: badge gone when the log wrote again')
+        wait(driver, 30, 'the badge again', lambda d: badge(d) and badge(d)[0].is_displayed())
+        print(f'{build_id}: stalled again')
+        no_script_errors(driver)
+    finally:
+        driver.quit()
+
+
 CASES = {
     'dashboard': case_dashboard,
     'submit-tree': case_submit_tree,
@@ -833,6 +858,7 @@ CASES = {
     'phone': case_phone,
     'stats': case_stats,
     'stats-no-chartjs': case_stats_without_chartjs,
+    'stalled': case_stalled,
 }
 
 if __name__ == '__main__':

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "common/multipart_form.hpp"
 #include "forwarder/http_server.hpp"
 #include "forwarder/json_error.hpp"
 
@@ -22,6 +25,24 @@ using namespace imagebuild;
 using namespace imagebuild::forwarder;
 
 namespace {
+
+std::string hex(const std::string& bytes) {
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += "0123456789abcdef"[c >> 4];
+        out += "0123456789abcdef"[c & 15];
+    }
+    return out;
+}
+
+// The parts libmicrohttpd read, as [[name, filename, hex of the value], ...].
+nlohmann::json formAsJson(const std::vector<FormField>& form) {
+    auto out = nlohmann::json::array();
+    for (const auto& f : form) {
+        out.push_back({f.name, f.filename, hex(f.value)});
+    }
+    return out;
+}
 
 struct Server {
     explicit Server(ServerLimits limits) {
@@ -42,11 +63,16 @@ struct Server {
                     a.refusal = jsonError(401, "Unauthorized", "token needed");
                 }
                 a.maxBodyBytes = r.path == "/echo" ? 100 : 0;
+                if (r.path == "/form") {
+                    a.form = true;
+                    a.maxBodyBytes = 1 << 20;
+                }
                 return a;
             },
             [this](Request& r) {
                 ++served;
-                return jsonResponse(200, "\"" + r.body + "\"");
+                return r.path == "/form" ? jsonResponse(200, formAsJson(r.form).dump())
+                                         : jsonResponse(200, "\"" + r.body + "\"");
             },
             [this](unsigned status, const std::string& reason) {
                 std::lock_guard lock(mutex);
@@ -151,6 +177,36 @@ TEST(ForwarderHttpServer, ServesAWellFormedRequest) {
         "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
     EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
     EXPECT_NE(reply.find("\"hi\""), std::string::npos);
+}
+
+// What imagebuildctl -H and a forwarder placing a build on a peer send
+// (common/multipart_form.hpp) reads back part for part: binary bytes, CR LF
+// and dashes in a file, a quote in a file name.
+TEST(ForwarderHttpServer, AnEncodedFormReadsBackPartForPart) {
+    Server s({});
+    std::string binary("\xed\xab\xee\xdb\0\r\n--imagebuild-\r\n\r\n--", 26);
+    binary += std::string(70000, 'x');  // past the post processor's 64 KiB buffer
+    std::vector<MultipartPart> parts{{"spec", "", "application/json", "{\"type\":\"boot\"}"},
+                                     {"rpm", "a.rpm", "application/x-rpm", binary},
+                                     {"rpm", "b\".rpm", "application/x-rpm", "second"}};
+    auto form = encodeMultipart(parts);
+    auto reply =
+        roundTrip(s.port,
+                  "POST /form HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  "Content-Type: " +
+                      form.contentType + "\r\nContent-Length: " + std::to_string(form.body.size()) +
+                      "\r\n\r\n" + form.body);
+    ASSERT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 300);
+    auto read =
+        nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4), nullptr, false, false);
+    ASSERT_TRUE(read.is_array()) << reply.substr(0, 300);
+    ASSERT_EQ(read.size(), 3u);
+    EXPECT_EQ(read[0], (nlohmann::json{"spec", "", hex("{\"type\":\"boot\"}")}));
+    EXPECT_EQ(read[1][0], "rpm");
+    EXPECT_EQ(read[1][1], "a.rpm");
+    EXPECT_EQ(read[1][2].get<std::string>(), hex(binary));
+    EXPECT_EQ(read[2][1], "b%22.rpm");
+    EXPECT_EQ(read[2][2], hex("second"));
 }
 
 TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {

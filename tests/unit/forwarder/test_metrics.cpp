@@ -105,3 +105,82 @@ TEST(ForwarderMetrics, BuildsThatDidNotSucceedAreCountedByStateAndClass) {
         hasLine(text, R"(imagebuild_forwarder_builds_failed{state="failed",class="build"} 1)"));
     EXPECT_TRUE(hasLine(text, "# TYPE imagebuild_forwarder_builds_failed gauge"));
 }
+
+// The resource record per type: one series per (type, resource), however
+// many builds; a figure no host measured has a count of 0 and no sum.
+TEST(ForwarderMetrics, ResourcesAreSummedPerTypeNotPerBuild) {
+    imagebuild::ResourceUsage cpuOnly;
+    cpuOnly.cpuUsec = 1'500'000;
+    cpuOnly.wallUsec = 4'000'000;
+    imagebuild::ResourceUsage full = cpuOnly;
+    full.memoryPeakBytes = 1000;
+    ResourceTotals totals;
+    for (int i = 0; i < 100; ++i) {
+        addResources(totals, "boot", cpuOnly);
+    }
+    addResources(totals, "live", full);
+    Metrics m;
+    auto text = m.render({}, {}, totals);
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_build_resource_sum{type="boot",resource="cpu_seconds"} 150)"));
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_build_resource_builds{type="boot",resource="cpu_seconds"} 100)"));
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_build_resource_sum{type="boot",resource="wall_seconds"} 400)"));
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_build_resource_builds{type="boot",resource="memory_peak_bytes"} 0)"));
+    EXPECT_EQ(text.find(R"(resource_sum{type="boot",resource="memory_peak_bytes"})"),
+              std::string::npos);
+    EXPECT_TRUE(hasLine(
+        text,
+        R"(imagebuild_forwarder_build_resource_sum{type="live",resource="memory_peak_bytes"} 1000)"));
+    EXPECT_TRUE(hasLine(text, "# TYPE imagebuild_forwarder_build_resource_sum gauge"));
+    std::size_t series = 0;
+    for (auto at = text.find("\nimagebuild_forwarder_build_resource_builds{");
+         at != std::string::npos;
+         at = text.find("\nimagebuild_forwarder_build_resource_builds{", at + 1)) {
+        ++series;
+    }
+    EXPECT_EQ(series, 10u);  // 2 types x 5 resources, not 101 builds
+}
+
+// Each ended build's record is asked for once; one the agent no longer
+// lists leaves the totals; one that could not be had is asked again.
+TEST(ForwarderMetrics, ResourceRecordsAreFetchedOnceAndForgotten) {
+    ResourceRecords records;
+    std::vector<std::string> asked;
+    bool agentAnswers = true;
+    auto fetch = [&](const std::string& id) -> std::optional<imagebuild::ResourceUsage> {
+        asked.push_back(id);
+        if (!agentAnswers) {
+            throw std::runtime_error("no agent");
+        }
+        imagebuild::ResourceUsage usage;
+        usage.cpuUsec = 2'000'000;
+        return usage;
+    };
+    auto cpu = [](const ResourceTotals& t, const std::string& type) {
+        auto it = t.find({type, "cpu_seconds"});
+        return it == t.end() ? -1.0 : it->second.sum;
+    };
+    auto totals = records.totals({{"h-1", "boot"}, {"h-2", "boot"}}, fetch);
+    EXPECT_EQ(cpu(totals, "boot"), 4.0);
+    EXPECT_EQ(asked, (std::vector<std::string>{"h-1", "h-2"}));
+    totals = records.totals({{"h-1", "boot"}, {"h-2", "boot"}, {"h-3", "live"}}, fetch);
+    EXPECT_EQ(asked.size(), 3u);  // only the new one
+    EXPECT_EQ(cpu(totals, "live"), 2.0);
+    totals = records.totals({{"h-3", "live"}}, fetch);  // h-1, h-2 removed by retention
+    EXPECT_EQ(cpu(totals, "boot"), -1.0);
+    agentAnswers = false;
+    totals = records.totals({{"h-3", "live"}, {"h-4", "live"}}, fetch);
+    EXPECT_EQ(cpu(totals, "live"), 2.0);
+    agentAnswers = true;
+    totals = records.totals({{"h-3", "live"}, {"h-4", "live"}}, fetch);
+    EXPECT_EQ(cpu(totals, "live"), 4.0);
+    EXPECT_EQ(asked.back(), "h-4");
+    EXPECT_EQ(asked.size(), 5u);
+}

@@ -100,8 +100,7 @@ public:
     BuildInfo submit(const BuildSpec& spec) override {
         if (!spec.rpms.empty()) {  // the files go as parts of a form
             auto form = submitFormOf(spec);
-            return json("POST", "/v1/builds", form.body, form.contentType)
-                .get<BuildInfo>();
+            return json("POST", "/v1/builds", form.body, form.contentType).get<BuildInfo>();
         }
         return json("POST", "/v1/builds", specToJson(spec).dump()).get<BuildInfo>();
     }

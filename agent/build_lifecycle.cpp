@@ -232,6 +232,15 @@ const BuildRecord& BuildLifecycle::submit(BuildSpec spec, std::uint32_t submitte
     return r;
 }
 
+std::string BuildLifecycle::kickstartOf(const std::string& id) const {
+    try {
+        return registry_.store().readKickstart(id);
+    } catch (const std::exception& e) {
+        throw LifecycleError(Kind::kInternal,
+                             fmt::format("cannot read the kickstart of {}: {}", id, e.what()));
+    }
+}
+
 // A retry is a new submission of the old spec: it never reuses the old
 // build's id, unit or directories, so the old record and output stay as
 // they are (an interrupted build's partial output included).
@@ -239,12 +248,7 @@ BuildSpec BuildLifecycle::retrySpec(const std::string& id, std::uint32_t callerU
                                     const std::optional<std::string>& submitter) const {
     const auto& old = get(id);
     BuildSpec spec = old.spec;
-    try {
-        spec.kickstart = registry_.store().readKickstart(id);
-    } catch (const std::exception& e) {
-        throw LifecycleError(Kind::kInternal,
-                             fmt::format("cannot read the kickstart of {}: {}", id, e.what()));
-    }
+    spec.kickstart = kickstartOf(id);
     if (spec.kickstart.empty()) {
         throw LifecycleError(Kind::kInternal,
                              fmt::format("build {} has no kickstart left to run again", id));
@@ -854,12 +858,18 @@ void BuildLifecycle::reattach(BuildRecord& r) {
 
 // --- Cancel, pin, cleanup ---------------------------------------------------------
 
-void BuildLifecycle::cancel(const std::string& id, std::function<void()> done) {
-    auto& r = mustFind(id);
+const BuildRecord& BuildLifecycle::cancellable(const std::string& id) const {
+    const auto& r = get(id);
     if (r.finished()) {
         throw LifecycleError(Kind::kAlreadyFinished,
                              fmt::format("build {} has already ended: {}", id, r.result));
     }
+    return r;
+}
+
+void BuildLifecycle::cancel(const std::string& id, std::function<void()> done) {
+    cancellable(id);
+    auto& r = mustFind(id);
     logEvent(LOG_INFO, message_id::kBuildCancelRequested, id,
              fmt::format("cancel of build {} requested", id));
     if (r.state == state::kQueued) {

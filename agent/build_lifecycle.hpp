@@ -137,6 +137,12 @@ public:
                              const std::optional<std::string>& submitter = std::nullopt);
     // Throws kNotFound.
     const BuildRecord& get(const std::string& id) const;
+    // The kickstart build id runs (ks.cfg, with its repo lines). Throws
+    // kInternal when it cannot be read.
+    std::string kickstartOf(const std::string& id) const;
+    // The build cancel(id) would act on, asked before its caller is
+    // authorized. Throws kNotFound, kAlreadyFinished.
+    const BuildRecord& cancellable(const std::string& id) const;
     // A queued build is cancelled at once; a running one is asked to stop
     // (its end comes from its outcome). done runs when systemd has taken the
     // stop. Throws kNotFound, kAlreadyFinished.

@@ -181,4 +181,35 @@ std::vector<BuildRecord*> BuildRegistry::unfinished() {
     return out;
 }
 
+std::vector<SummaryView> BuildRegistry::list(const BuildListFilter& filter) const {
+    bool liveOnly =
+        !filter.states.empty() && std::none_of(filter.states.begin(), filter.states.end(),
+                                               [](const auto& s) { return isFinalState(s); });
+    // The rows looked at: every one, or those of the builds not over (all
+    // in memory), in the same order.
+    std::vector<std::size_t> live;
+    if (liveOnly) {
+        for (const auto& [id, record] : records_) {
+            if (auto row = summaries_.find(record.number); row && !record.finished()) {
+                live.push_back(*row);
+            }
+        }
+        std::sort(live.begin(), live.end());
+    }
+    auto at = [&](std::size_t i) {
+        return summaries_[liveOnly ? live[i] : i];
+    };
+    // Rows are in id-number order, so a page at a cursor starts there.
+    RowOrder order{true, !liveOnly && summaries_.timesAscend()};
+    auto probe = [&](std::size_t i) {
+        auto r = at(i);
+        return PageProbe{r.number, r.submittedAt, matches(filter, r)};
+    };
+    std::vector<SummaryView> rows;
+    for (auto i : selectPage(filter, liveOnly ? live.size() : summaries_.size(), probe, order)) {
+        rows.push_back(at(i));
+    }
+    return rows;
+}
+
 }  // namespace imagebuild::agent

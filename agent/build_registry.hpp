@@ -15,6 +15,7 @@
 #include "agent/build_index.hpp"
 #include "agent/build_record.hpp"
 #include "agent/state_store.hpp"
+#include "common/list_builds.hpp"
 
 namespace imagebuild::agent {
 
@@ -58,6 +59,12 @@ public:
     const BuildSummaries& summaries() const { return summaries_; }
     // The row of one build; nullopt for an unknown id.
     std::optional<SummaryView> summary(const std::string& id) const;
+    // The rows ListBuilds' filter asks for (its keys and its page,
+    // common/list_builds.hpp), oldest first, valid until the registry next
+    // changes. No record is read to list; a filter of states only a build
+    // not over can be in (what `imagebuildctl list` asks) looks at those
+    // builds alone, not the whole history.
+    std::vector<SummaryView> list(const BuildListFilter& filter) const;
     // The records load() read because they were not over, oldest first.
     std::vector<BuildRecord*> unfinished();
     std::size_t size() const { return summaries_.size(); }

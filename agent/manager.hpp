@@ -1,9 +1,11 @@
 // org.imagebuild.BuildManager1 at /org/imagebuild/Agent1 (with the
 // ObjectManager there) and the Build1 objects (build_objects.hpp): the bus face of the
-// agent's model. Unpacks calls, asks polkit (authorize()), calls the
-// BuildLifecycle and maps its errors to named D-Bus errors; turns the
-// lifecycle's events into signals. The state machine itself lives in
-// build_lifecycle.hpp.
+// agent's model. Each method unpacks its call, asks polkit the questions
+// access_policy.hpp declares for it (authorize()), calls the model and maps
+// its errors to named D-Bus errors; the lifecycle's events become signals.
+// The model: the checks of a new build in build_admission.hpp, the state
+// machine in build_lifecycle.hpp, the builds and their listing in
+// build_registry.hpp.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -16,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/access_policy.hpp"
+#include "agent/build_admission.hpp"
 #include "agent/build_lifecycle.hpp"
 #include "agent/build_object.hpp"
 #include "agent/build_objects.hpp"
@@ -65,7 +69,6 @@ public:
     void countsChanged() override;
 
 private:
-    void sendKickstart(const std::string& id, sdbus::Result<std::string>& reply);
     using Row = BuildListRow;
     using SubmitReply = sdbus::Result<std::string, sdbus::ObjectPath>;
 
@@ -79,32 +82,21 @@ private:
     void Cleanup(sdbus::Result<std::vector<std::string>>&& result) override;
     std::string Hostname() override { return lifecycle_.options().hostname; }
     std::string Version() override;
-    std::vector<std::string> Arches() override { return capabilities_.arches; }
-    std::vector<std::string> Releases() override { return capabilities_.releases; }
-    std::vector<std::string> ImageTypes() override { return capabilities_.types; }
+    std::vector<std::string> Arches() override { return admission_.capabilities().arches; }
+    std::vector<std::string> Releases() override { return admission_.capabilities().releases; }
+    std::vector<std::string> ImageTypes() override { return admission_.capabilities().types; }
     uint32_t MaxParallel() override { return lifecycle_.options().config.host.maxParallel; }
     uint32_t QueueMax() override { return lifecycle_.options().config.host.queueMax; }
     uint32_t Running() override { return static_cast<uint32_t>(lifecycle_.running()); }
     uint32_t Queued() override { return static_cast<uint32_t>(lifecycle_.queued()); }
 
-    // The one polkit check: allowed() runs when the caller may do `action`;
-    // otherwise the refusal is logged (as `what`, under the build id, if
-    // any) and answered with AccessDenied.
+    // The one polkit check: allowed() runs when the caller may do every
+    // action of `chain`, asked one after the other in its order; the first
+    // refusal is logged (as its `what`, under the build id, if any) and
+    // answered with AccessDenied. An empty chain allows at once.
     template <typename Reply>
-    void authorize(const Caller& caller, const char* action,
-                   const std::map<std::string, std::string>& details,
-                   const std::shared_ptr<Reply>& reply, const std::string& id,
-                   const std::string& what, std::function<void()> allowed);
-    // The side repository of spec.rpms (none without); throws PackageError,
-    // UploadTooLargeError, LifecycleError (kInternal: a tool failed).
-    std::optional<SideRepo> sideRepoOf(const BuildSpec& spec);
-    void submitAuthorized(const std::shared_ptr<SubmitReply>& reply, const Caller& caller,
-                          const BuildSpec& spec);
-    // allowed() at once for a priority up to normal; above it, when polkit
-    // grants org.imagebuild.manage (verb "priority").
-    void authorizePriority(const Caller& caller, std::int32_t priority,
-                           const std::shared_ptr<SubmitReply>& reply, const std::string& id,
-                           std::function<void()> allowed);
+    void authorize(const Caller& caller, Authorizations chain, const std::shared_ptr<Reply>& reply,
+                   const std::string& id, std::function<void()> allowed);
 
     // Every call: a record a full disk kept in memory is written as soon as
     // a call finds space again.
@@ -117,7 +109,7 @@ private:
     BuildLifecycle& lifecycle_;
     const Notifications& notifications_;
     Polkit& polkit_;
-    HostCapabilities capabilities_;
+    BuildAdmission admission_;
     std::unique_ptr<BuildObjects> objects_;
     unsigned pendingCalls_ = 0;  // calls waiting for polkit
     std::chrono::steady_clock::time_point lastActivity_ = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 // loop keeps serving while polkit (and maybe an authentication agent) thinks.
 // Root is always allowed; the caller's allow-interactive-authorization flag
 // is passed on, so `busctl --allow-interactive-authorization=yes` can prompt.
+// Which questions each request asks: access_policy.hpp.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -13,13 +14,6 @@
 #include <string>
 
 namespace imagebuild::agent {
-
-namespace action {
-inline constexpr const char* kSubmit = "org.imagebuild.submit";
-inline constexpr const char* kSubmitFor = "org.imagebuild.submit-for";
-inline constexpr const char* kCancel = "org.imagebuild.cancel";
-inline constexpr const char* kManage = "org.imagebuild.manage";
-}  // namespace action
 
 // Who is calling: taken from the method call message while it is current.
 struct Caller {

@@ -43,6 +43,14 @@ protected:
         return out;
     }
 
+    static std::vector<std::string> idsOf(const std::vector<SummaryView>& rows) {
+        std::vector<std::string> out;
+        for (const auto& r : rows) {
+            out.emplace_back(r.id);
+        }
+        return out;
+    }
+
     void load(BuildRegistry& registry) {
         registry.load([this](const fs::path& p, const std::string&) {
             corrupt_.push_back(p.parent_path().filename().string());
@@ -361,4 +369,62 @@ TEST_F(RegistryTest, ACorruptRecordIsReportedAndSkipped) {
     load(registry);
     EXPECT_EQ(ids(registry), (std::vector<std::string>{"h-2"}));
     EXPECT_EQ(corrupt_, (std::vector<std::string>{"h-1"}));
+}
+
+TEST_F(RegistryTest, AListIsThePageItsFilterAsksOldestFirst) {
+    {
+        BuildRegistry first(store_);
+        load(first);
+        for (int i = 1; i <= 6; ++i) {
+            add(first, i != 3 && i != 5);
+        }
+    }
+    BuildRegistry registry(store_);
+    load(registry);
+    using Ids = std::vector<std::string>;
+    EXPECT_EQ(idsOf(registry.list({})), (Ids{"h-1", "h-2", "h-3", "h-4", "h-5", "h-6"}));
+    BuildListFilter f;
+    f.states = {state::kSucceeded};
+    f.limit = 2;
+    EXPECT_EQ(idsOf(registry.list(f)), (Ids{"h-4", "h-6"}));
+    f = {};
+    f.limit = 2;
+    f.before = std::string("h-4");
+    EXPECT_EQ(idsOf(registry.list(f)), (Ids{"h-2", "h-3"}));
+    f = {};
+    f.limit = 10;
+    f.after = std::string("h-4");
+    EXPECT_EQ(idsOf(registry.list(f)), (Ids{"h-5", "h-6"}));
+    f = {};
+    f.type = "other";
+    EXPECT_TRUE(registry.list(f).empty());
+    EXPECT_EQ(registry.recordsInMemory(), 2u);  // listing read no record
+}
+
+TEST_F(RegistryTest, AListOfStatesOfBuildsNotOverLooksAtThoseAlone) {
+    {
+        BuildRegistry first(store_);
+        load(first);
+        for (int i = 1; i <= 5; ++i) {
+            add(first, i % 2 == 1);
+        }
+    }
+    BuildRegistry registry(store_);
+    load(registry);
+    using Ids = std::vector<std::string>;
+    BuildListFilter f;
+    f.states = {state::kQueued, state::kRunning};
+    EXPECT_EQ(idsOf(registry.list(f)), (Ids{"h-2", "h-4"}));
+    f.limit = 1;
+    EXPECT_EQ(idsOf(registry.list(f)), (Ids{"h-4"}));
+    f.before = std::string("h-4");
+    EXPECT_EQ(idsOf(registry.list(f)), (Ids{"h-2"}));
+    f = {};
+    f.states = {state::kQueued};
+    f.type = "other";
+    EXPECT_TRUE(registry.list(f).empty());
+    // A build read since it ended is no build not over.
+    ASSERT_NE(registry.find("h-3"), nullptr);
+    f.type.clear();
+    EXPECT_EQ(idsOf(registry.list(f)), (Ids{"h-2", "h-4"}));
 }

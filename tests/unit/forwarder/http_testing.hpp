@@ -1,8 +1,11 @@
 // Requests and answers for the forwarder tests: a GET as the dispatcher
-// receives it, and a header of an answer.
+// receives it, a header of an answer, and an error answer's shape.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "forwarder/http_types.hpp"
@@ -27,6 +30,15 @@ inline std::string headerOf(const Response& r, const std::string& name) {
         }
     }
     return "";
+}
+
+// Our JSON error shape: the status, the error name and a message.
+inline void expectError(const Response& r, unsigned status, const std::string& name) {
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.contentType, "application/json");
+    auto body = nlohmann::json::parse(r.body);
+    EXPECT_EQ(body["error"], name) << r.body;
+    EXPECT_TRUE(body["message"].is_string() && !body["message"].get<std::string>().empty());
 }
 
 }  // namespace imagebuild::testing

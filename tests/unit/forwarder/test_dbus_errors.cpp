@@ -8,22 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/dbus_names.hpp"
+#include "tests/unit/forwarder/http_testing.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::forwarder;
 using json = nlohmann::json;
-
-namespace {
-
-void expectError(const Response& r, unsigned status, const std::string& name) {
-    EXPECT_EQ(r.status, status);
-    EXPECT_EQ(r.contentType, "application/json");
-    auto body = json::parse(r.body);
-    EXPECT_EQ(body["error"], name) << r.body;
-    EXPECT_TRUE(body["message"].is_string() && !body["message"].get<std::string>().empty());
-}
-
-}  // namespace
+using imagebuild::testing::expectError;
 
 TEST(ForwarderJsonErrors, DbusErrorTable) {
     namespace e = dbus_names::error;

@@ -110,14 +110,6 @@ struct Fixture : ::testing::Test {
     FakeAgent* agent = nullptr;
 };
 
-void expectError(const Response& r, unsigned status, const std::string& name) {
-    EXPECT_EQ(r.status, status);
-    EXPECT_EQ(r.contentType, "application/json");
-    auto body = json::parse(r.body);
-    EXPECT_EQ(body["error"], name) << r.body;
-    EXPECT_TRUE(body["message"].is_string() && !body["message"].get<std::string>().empty());
-}
-
 const char* kSpec =
     R"({"type":"boot","arch":"x86_64","release":"f40","kickstart":"text","notify":["a@b"],)"
     R"("timeout_sec":60,"labels":{"team":"qa"}})";

@@ -197,6 +197,13 @@ MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const 
         server->handle(connection, url, method, version, uploadData, uploadSize, state));
 }
 
+// What the server tracks of the connection (set when it started); nullptr
+// for one libmicrohttpd took without a hand-off.
+HttpServer::Tracked* trackedOf(MHD_Connection* connection) {
+    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? static_cast<HttpServer::Tracked*>(info->socket_context) : nullptr;
+}
+
 // libmicrohttpd 0.9.75 calls this on the connection's own thread, after the
 // whole answer was sent and before it reads from the connection again.
 void completed(void* cls, MHD_Connection* connection, void** state,
@@ -205,9 +212,8 @@ void completed(void* cls, MHD_Connection* connection, void** state,
     bool keptAlive = code == MHD_REQUEST_TERMINATED_COMPLETED_OK && context && context->keepAlive;
     delete context;
     *state = nullptr;
-    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (keptAlive && info && info->socket_context) {
-        static_cast<HttpServer*>(cls)->awaitNextHead(info->socket_context);
+    if (auto* tracked = keptAlive ? trackedOf(connection) : nullptr) {
+        static_cast<HttpServer*>(cls)->awaitNextHead(tracked);
     }
 }
 
@@ -477,16 +483,13 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
 }
 
 bool HttpServer::endedBeneath(void* conn) {
-    auto* connection = static_cast<MHD_Connection*>(conn);
-    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    auto* tracked = info ? static_cast<Tracked*>(info->socket_context) : nullptr;
+    auto* tracked = trackedOf(static_cast<MHD_Connection*>(conn));
     return tracked && tracked->ended;
 }
 
 void HttpServer::countBody(void* conn) {
     auto* connection = static_cast<MHD_Connection*>(conn);
-    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    auto* tracked = info ? static_cast<Tracked*>(info->socket_context) : nullptr;
+    auto* tracked = trackedOf(connection);
     if (!tracked) {
         return;
     }

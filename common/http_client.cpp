@@ -218,6 +218,15 @@ void copyHead(const Message& message, HttpResponse& out) {
     }
 }
 
+// A whole answer read into a string: its head, and the body moved out.
+HttpResponse responseOf(http::response<http::string_body>& message) {
+    HttpResponse out;
+    copyHead(message, out);
+    out.body = std::move(message.body());
+    out.contentLength = out.body.size();
+    return out;
+}
+
 class BeastStream final : public HttpStream {
 public:
     BeastStream(std::unique_ptr<HttpClient::Connection> connection,
@@ -366,10 +375,7 @@ HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::millis
                 fail(HttpStep::Receive, "reading the response", ec);
             }
             auto res = parser.release();
-            HttpResponse out;
-            copyHead(res, out);
-            out.body = std::move(res.body());
-            out.contentLength = out.body.size();
+            auto out = responseOf(res);
             if (options_.maxIdle > 0 && res.keep_alive()) {
                 giveBack(std::move(connection));
             } else {
@@ -464,10 +470,7 @@ private:
         if (ec) {
             return failed(HttpStep::Receive, "reading the response", ec);
         }
-        HttpResponse response;
-        copyHead(parser_.get(), response);
-        response.body = std::move(parser_.get().body());
-        response.contentLength = response.body.size();
+        auto response = responseOf(parser_.get());
         finish(&response, nullptr);
     }
 

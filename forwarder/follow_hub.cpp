@@ -202,7 +202,7 @@ void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
         r.notice = line.notice;
         r.seqnum = line.notice ? build.lastSeqnum : cursorSeqnum(line.cursor);
         build.lastSeqnum = r.seqnum;
-        r.sse = sseEvent(escapeLogText(line.text), line.cursor);
+        r.sse = sseLogLine(line.text, line.cursor);
         r.cursor = std::move(line.cursor);
         r.text = std::move(line.text);
         ready.push_back(std::move(r));

@@ -103,7 +103,7 @@ bool FollowStream::clientGone() const {
 
 void FollowStream::write(const LogLine& line) {
     if (format_ == MonitorFormat::EventStream) {
-        pending_ += sseEvent(escapeLogText(line.text), line.cursor);
+        pending_ += sseLogLine(line.text, line.cursor);
     } else {
         pending_ += line.text;
         pending_ += '\n';

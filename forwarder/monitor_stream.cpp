@@ -65,7 +65,7 @@ void MonitorStream::write(const LogLine& line, std::string& out) {
         case MonitorFormat::EventStream:
             // Every event carries its line's cursor (Last-Event-ID); a
             // notice has none of its own.
-            out += sseEvent(escapeLogText(line.text), line.cursor);
+            out += sseLogLine(line.text, line.cursor);
             if (!line.cursor.empty()) {
                 lastCursor_ = line.cursor;
             }

@@ -1,5 +1,7 @@
 #include "forwarder/sse.hpp"
 
+#include "common/build_log.hpp"
+
 namespace imagebuild::forwarder {
 
 namespace {
@@ -39,6 +41,10 @@ std::string sseEvent(const std::string& data, const std::string& id, const std::
 
 std::string sseComment(const std::string& text) {
     return ": " + oneLine(text) + "\n\n";
+}
+
+std::string sseLogLine(std::string_view text, const std::string& cursor) {
+    return sseEvent(escapeLogText(text), cursor);
 }
 
 }  // namespace imagebuild::forwarder

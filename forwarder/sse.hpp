@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace imagebuild::forwarder {
 
@@ -11,6 +12,10 @@ namespace imagebuild::forwarder {
 // line of `data` (CR dropped, as a CR would end the field), then a blank line.
 std::string sseEvent(const std::string& data, const std::string& id = "",
                      const std::string& event = "");
+// A journal line as its event: the text escaped as the log is
+// (escapeLogText), the line's cursor as its id. Every reader of a log writes
+// its lines so, so that a client may resume with any of them.
+std::string sseLogLine(std::string_view text, const std::string& cursor);
 // A comment line that keeps idle connections (and proxies) open.
 std::string sseComment(const std::string& text);
 

@@ -76,6 +76,19 @@ poweroff_host() { sb_poweroff "$1"; }
 install_into() { sb_install "$1" "$IMAGEBUILD_BUILD_ROOT" || bail_out "meson install into host $1 failed"; }
 run_in() { sb_run "$@"; }
 
+# Stops a host's agent. A build's end hook may ask the bus for the agent
+# while it stops; systemd then cancels the stop job for the start ("Job for
+# imagebuild-agent.service canceled") and the agent comes back: stop again
+# until a stop has completed.
+stop_agent() {
+    local try
+    for try in 1 2 3 4 5; do
+        run_in "$1" systemctl stop imagebuild-agent.service && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # write_into HOST PATH: stdin becomes PATH inside HOST (parents created).
 write_into() {
     sb_run "$1" sh -c 'mkdir -p "$(dirname "$1")" && cat >"$1"' sh "$2"

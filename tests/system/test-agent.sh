@@ -270,7 +270,7 @@ test_unit_fails_to_exec() {
     run_in a chmod +x /usr/local/bin/ib-test-broken-tool
     run_in a sh -c 'printf "\n[type.broken]\ncommand = ib-test-broken-tool {ks}\n" \
         >>/etc/imagebuild/imagebuild.conf'
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     local id out
     id=$(submit broken)
     wait_for 20 state_is "$id" failed
@@ -372,7 +372,7 @@ test_idle_exit_and_reactivation() {
 }
 
 test_corrupt_record_is_skipped() {
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     run_in a mkdir -p /var/lib/imagebuild/builds/a-500
     echo '{"id": "a-500", "state": ' | write_into a /var/lib/imagebuild/builds/a-500/record.json
     # Still serving every other build.
@@ -418,10 +418,10 @@ finished_builds() {
 row_ids() { grep -o '"a-[0-9]*" "short"' <<<"$1" | cut -d'"' -f2 | tr '\n' ' ' | sed 's/ $//'; }
 
 test_list_builds_pages() {
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     finished_builds 1001 1300
     # Stopped again: an earlier build's end may have started it meanwhile.
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     local page
     # Newest first pages, each in submission order.
     page=$(run_in a busctl call $A $M $I ListBuilds 'a{sv}' 2 limit u 3 type s short)
@@ -460,7 +460,7 @@ test_old_builds_are_served() {
 
 test_start_reads_the_index() {
     assert_contains "$(run_in a cat /var/lib/imagebuild/index)" $'a-1005\tshort'
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     # A record damaged after it was indexed: a start does not read it, so
     # its row is still listed and nothing is reported corrupt.
     echo '{"id": ' | write_into a /var/lib/imagebuild/builds/a-1100/record.json

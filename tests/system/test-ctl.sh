@@ -248,7 +248,7 @@ test_agent_not_running() {
     local activation=/usr/share/dbus-1/system-services/org.imagebuild.Agent1.service
     run_in a mv $activation /var/tmp/agent-activation.service
     run_in a busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     local rc=0 err
     err=$(ctl list 2>&1) || rc=$?
     run_in a mv /var/tmp/agent-activation.service $activation
@@ -335,7 +335,7 @@ test_bash_completion() {
 # A long history (1,200 finished builds written straight into the state
 # directory, as the agent writes them): list shows a page, --all all of it.
 test_list_pages_a_long_history() {
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     # Submitted after the builds above, in the order of their numbers, as
     # real ones are (the agent pages by number, the forwarder by time).
     run_in a bash -c 'cd /var/lib/imagebuild/builds
@@ -346,7 +346,7 @@ test_list_pages_a_long_history() {
                 $i $i $i $((now + i)) >a-$i/record.json
         done'
     # Stopped again: an earlier build's end may have started it meanwhile.
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     local all out
     # --all: every build, across the agent's pages of 1,000, once each, in order.
     all=$(ctl list --all -q)

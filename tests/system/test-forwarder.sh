@@ -437,7 +437,7 @@ test_build_list_shows_every_change_at_once() {
     # it was stopped is listed, not the list from before.
     run_in a cp /etc/imagebuild/imagebuild.conf /var/tmp/imagebuild.conf.saved
     printf '[retention]\nmax_age = 1s\n' | run_in a sh -c 'cat >>/etc/imagebuild/imagebuild.conf'
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
     run_in a sh -c 'd=/var/lib/imagebuild/builds/a-9000 && mkdir -p $d && cat >$d/record.json && echo 9000 >/var/lib/imagebuild/next-id' <<'JSON'
 {"id": "a-9000", "number": 9000, "type": "noop", "arch": "x86_64", "release": "40", "name": "from-disk",
  "notify": [], "timeout_sec": 0, "labels": {}, "state": "succeeded", "result": "succeeded", "exit_status": 0,
@@ -462,7 +462,7 @@ JSON
     }
     # The agent's own configuration again, read when it next starts.
     run_in a cp /var/tmp/imagebuild.conf.saved /etc/imagebuild/imagebuild.conf
-    run_in a systemctl stop imagebuild-agent.service
+    stop_agent a
 }
 
 # stats_match_builds URL: GET URL/v1/stats adds up what GET URL/v1/builds

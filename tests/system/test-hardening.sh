@@ -184,7 +184,7 @@ test_helper_unit_exposure_scores() {
     run_in h chmod 0755 /usr/local/bin/ib-slow-sendmail
     printf '[mail]\nenabled = yes\nsendmail = /usr/local/bin/ib-slow-sendmail\n' |
         run_in h sh -c "cat >>$conf"
-    run_in h systemctl stop imagebuild-agent.service  # the next call reads the config again
+    stop_agent h  # the next call reads the config again
     id=$(submit sleep 2 notify as 1 someone@example.org webhook s "http://192.0.2.1:9/hook")
     wait_for 20 run_in h systemctl is-active --quiet "imagebuild-$id-mail.service"
     mail=$(exposure "imagebuild-$id-mail.service")
@@ -193,7 +193,7 @@ test_helper_unit_exposure_scores() {
     echo "systemd-analyze security: submission mail $mail, webhook $webhook"
     run_in h busctl call $A "$(path_of "$id")" $B Cancel
     run_in h mv "$conf.saved" "$conf"
-    run_in h systemctl stop imagebuild-agent.service
+    stop_agent h
     at_most "$webhook" 2.0 || { echo "webhook unit: '$webhook' > 2.0"; return 1; }
     at_most "$mail" 3.5 || { echo "mail unit: '$mail' > 3.5"; return 1; }
 }

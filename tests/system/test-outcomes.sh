@@ -195,7 +195,7 @@ test_oom_kill_is_infra() {
 with_memory_max() {
     sed "s/^min_free = 1M$/min_free = 1M\nmemory_max = $1/" <<<"$OUTCOMES_CONF" |
         write_into o /etc/imagebuild/imagebuild.conf
-    run_in o systemctl stop imagebuild-agent.service
+    stop_agent o
 }
 
 test_case "a build that exits non-zero is class build, shown everywhere, and never retried" test_build_failure_is_class_build_and_not_retried

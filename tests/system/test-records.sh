@@ -157,7 +157,7 @@ retry_of_an_interrupted_build() {
 # the next call starts one that reads the file.
 with_config() {
     sed "$1" <<<"$RECORDS_CONF" | write_into r /etc/imagebuild/imagebuild.conf
-    run_in r systemctl stop imagebuild-agent.service
+    stop_agent r
 }
 restore_config() { with_config ''; }
 # gdbus prints the error's name, busctl only its message.
@@ -214,14 +214,14 @@ test_full_disk_is_an_answer() {
     assert_contains "$(record_of "$id")" "no space left on $builds"
     assert_contains "$(record_of "$id")" '"artifacts": []'
     run_in r test -s "$builds/$id/out/image.iso"  # partial output kept
-    run_in r systemctl stop imagebuild-agent.service
+    stop_agent r
     assert_eq "$(prop "$id" State)" failed
     assert_eq "$(fills_started "$id")" 1
     assert_eq "$(run_in r systemctl show -p LoadState --value "imagebuild-$id.service")" not-found
     # And new builds are accepted again.
     id=$(submit short)
     wait_for 30 state_is "$id" succeeded
-    run_in r systemctl stop imagebuild-agent.service
+    stop_agent r
     run_in r umount $builds
     restore_config
 }
@@ -283,7 +283,7 @@ test_reload_then_agent_down_end_is_true() {
     sb_is_running r || { sb_release r && boot_host r 127.0.0.41; }
     # A type with an artifact, for this case; the agent reads it when the
     # bus next starts it.
-    run_in r systemctl stop imagebuild-agent.service
+    stop_agent r
     run_in r sh -c 'cat >>/etc/imagebuild/imagebuild.conf' <<'CONF'
 
 [type.staged]
@@ -323,7 +323,7 @@ CONF
 test_reload_then_failure_is_recorded_by_the_failure_unit() {
     local id
     sb_is_running r || { sb_release r && boot_host r 127.0.0.41; }
-    run_in r systemctl stop imagebuild-agent.service
+    stop_agent r
     run_in r sh -c 'cat >>/etc/imagebuild/imagebuild.conf' <<'CONF'
 
 [type.failing]

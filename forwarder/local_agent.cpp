@@ -9,6 +9,7 @@
 #include "common/build_id.hpp"
 #include "forwarder/agent_bus.hpp"
 #include "forwarder/agent_list_cache.hpp"
+#include "forwarder/list_source.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -98,33 +99,34 @@ public:
     }
 
     // From the kept list when nothing changed since it was read
-    // (agent_list_cache.hpp), a page as the agent would answer it; a whole
-    // list read now is kept, a filtered one is asked of the agent and not
-    // kept. Without a kept list a page is asked at once: checking whether
-    // the list is still true would cost a call for nothing.
+    // (agent_list_cache.hpp), a page as the agent would answer it; which
+    // source serves which filter: list_source.hpp.
     void listEach(const BuildListFilter& filter,
                   const std::function<void(BuildInfo&&)>& each) override {
         auto toInfo = [&each](const BuildListRow& row) {
             each(buildInfoFromListRow(row));
         };
-        bool page = filter.limit || filter.before.index() != 0 || filter.after.index() != 0;
-        if (page && !listCache_.holdsRows()) {
-            listFromAgent(filter, toInfo);  // the agent walks only to the page
+        if (sourceBeforeCheck(filter, listCache_.holdsRows()) == ListSource::AgentPage) {
+            listFromAgent(filter, toInfo);
             return;
         }
         auto found = listCache_.lookup();
-        if (!found.rows && filter.empty()) {
-            auto rows = std::make_shared<AgentListCache::Rows>();
-            listFromAgent(filter, [&rows](const BuildListRow& row) { rows->push_back(row); });
-            rows->shrink_to_fit();  // kept: no room for 16,384 rows when there are 10,000
-            listCache_.store(found.generation, rows);
-            found.rows = std::move(rows);
+        switch (sourceWithRows(filter, found.rows != nullptr)) {
+            case ListSource::ReadAllAndKeep: {
+                auto rows = std::make_shared<AgentListCache::Rows>();
+                listFromAgent(filter, [&rows](const BuildListRow& row) { rows->push_back(row); });
+                rows->shrink_to_fit();  // kept: no room for 16,384 rows when there are 10,000
+                listCache_.store(found.generation, rows);
+                pageOfRows(filter, *rows, toInfo);
+                return;
+            }
+            case ListSource::KeptRows:
+                pageOfRows(filter, *found.rows, toInfo);
+                return;
+            default:  // AgentFiltered
+                listFromAgent(filter, toInfo);
+                return;
         }
-        if (found.rows) {
-            pageOfRows(filter, *found.rows, toInfo);
-            return;
-        }
-        listFromAgent(filter, toInfo);
     }
 
     BuildInfo get(const std::string& id) override {

@@ -1,7 +1,8 @@
 #include "common/mail_message.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
+#include <boost/archive/iterators/base64_from_binary.hpp>
+#include <boost/archive/iterators/transform_width.hpp>
 
 #include <algorithm>
 #include <array>
@@ -14,12 +15,13 @@ bool isPlainHeaderChar(unsigned char c) {
     return c >= 0x20 && c < 0x7F;
 }
 
+// Boost's header-only iterators: six bits of the input at a time become a
+// character; the last group is padded with '=' as RFC 2045 wants.
 std::string base64(std::string_view data) {
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                 reinterpret_cast<const unsigned char*>(data.data()),
-                                 static_cast<int>(data.size()));
-    out.resize(static_cast<std::size_t>(length));
+    using namespace boost::archive::iterators;
+    using Encode = base64_from_binary<transform_width<const char*, 6, 8>>;
+    std::string out(Encode(data.data()), Encode(data.data() + data.size()));
+    out.append((3 - data.size() % 3) % 3, '=');
     return out;
 }
 

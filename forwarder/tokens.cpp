@@ -1,7 +1,6 @@
 #include "forwarder/tokens.hpp"
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cctype>
@@ -108,7 +107,7 @@ std::optional<TokenIdentity> TokenStore::verify(std::string_view token) const {
     auto digest = sha256Hex(token);
     std::optional<TokenIdentity> found;
     for (const auto& entry : entries_) {
-        if (CRYPTO_memcmp(entry.hash.data(), digest.data(), digest.size()) == 0 && !found) {
+        if (equalInConstantTime(entry.hash, digest) && !found) {
             found = entry.identity;
         }
     }

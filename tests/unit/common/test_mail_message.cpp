@@ -35,6 +35,12 @@ TEST(MailMessage, RendersRfc5322HeadersAndUtf8Body) {
 
 TEST(MailMessage, NonAsciiSubjectBecomesEncodedWords) {
     EXPECT_EQ(encodeHeaderText("Grüße"), "=?UTF-8?B?R3LDvMOfZQ==?=");
+    // Every length modulo 3, each padded as RFC 4648 wants.
+    EXPECT_EQ(encodeHeaderText("fooba\xC3\xA9"), "=?UTF-8?B?Zm9vYmHDqQ==?=");
+    EXPECT_EQ(encodeHeaderText("foob\xC3\xA9"), "=?UTF-8?B?Zm9vYsOp?=");
+    EXPECT_EQ(encodeHeaderText("fo\xC3\xA9"), "=?UTF-8?B?Zm/DqQ==?=");
+    EXPECT_EQ(encodeHeaderText("f\xC3\xA9"), "=?UTF-8?B?ZsOp?=");
+    EXPECT_EQ(encodeHeaderText("\xC3\xA9"), "=?UTF-8?B?w6k=?=");
     // Long text folds into several words on continuation lines, each under
     // the 75 characters RFC 2047 allows, split between UTF-8 characters.
     std::string longText(40, 'x');

@@ -32,6 +32,12 @@ awk -v n="$1" -v pad="${2:-0}" 'BEGIN {
 exit 3
 SH
     run_in "$host" chmod 0755 /usr/local/bin/ib-lines
+    # The forwarder's threads now.
+    write_into "$host" /usr/local/bin/ib-threads <<'SH'
+#!/bin/sh
+awk '/^Threads:/ { print $2 }' "/proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/status"
+SH
+    run_in "$host" chmod 0755 /usr/local/bin/ib-threads
 done
 a_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 2000'
 b_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 5000 2000'
@@ -528,6 +534,7 @@ submit_lines() {
         json_get id
 }
 go_command() { echo "nsenter -t $(sb_pid "$1") -a -r -w -- touch /run/ib-go"; }
+threads_command() { echo "nsenter -t $(sb_pid "$1") -a -r -w -- /usr/local/bin/ib-threads"; }
 inotify_instances() { find /proc/"$1"/fd -lname 'anon_inode:inotify' 2>/dev/null | wc -l; }
 
 test_a_thousand_followers_share_one_reader() {
@@ -537,9 +544,17 @@ test_a_thousand_followers_share_one_reader() {
     wait_for 30 is_state "$id" running
     # Default inotify limits (128 instances a user): one reader for all.
     echo "# fs.inotify.max_user_instances=$(cat /proc/sys/fs/inotify/max_user_instances)"
+    # Held by the stream loop: parked, no thread each (the thread daemon
+    # would hold a thousand).
     result=$(python3 "$FOLLOWERS" "$a/monitor/$id" --followers 1000 --lines 2000 --end failed \
-        --then "$(go_command a)" --health "$a/v1/health")
+        --then "$(threads_command a) >$TEST_SCRATCH/held-threads; $(go_command a)" \
+        --health "$a/v1/health")
     echo "# $result" | head -3
+    echo "# forwarder threads with the followers held: $(cat "$TEST_SCRATCH/held-threads")"
+    [ "$(cat "$TEST_SCRATCH/held-threads")" -lt 100 ] || {
+        echo "the held followers hold a thread each"
+        return 1
+    }
     pid=$(run_in a systemctl show -P MainPID imagebuild-forwarder.service)
     echo "# forwarder inotify instances after: $(run_in a sh -c "find /proc/$pid/fd -lname 'anon_inode:inotify' | wc -l")"
     assert_contains "$result" "connected=1000 complete=1000 "

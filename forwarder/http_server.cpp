@@ -16,6 +16,7 @@
 #include "forwarder/head_wait.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/stream_choice.hpp"
 #include "forwarder/stream_parking.hpp"
 #include "forwarder/upload_form.hpp"
 
@@ -183,10 +184,11 @@ void freeLoopBody(void* cls) {
 
 // The stream loop's buffers, per connection: ten thousand followers are
 // held at once, and each touches all of its buffers in the end. The pool
-// holds the head (at most kStreamLoopMaxHeadBytes), libmicrohttpd's view of
-// it and the answer's head; a chunked body (HTTP/1.1) is made in the pool's
-// free part, a body without chunks (HTTP/1.0) in the response's block.
-constexpr std::size_t kLoopPoolBytes = 4 * 1024;
+// holds the head (at most kStreamLoopMaxHeadBytes and
+// kStreamLoopMaxHeaderFields: stream_choice.hpp), libmicrohttpd's record of
+// each field and the answer's head; a chunked body (HTTP/1.1) is made in the
+// pool's free part, a body without chunks (HTTP/1.0) in the response's block.
+constexpr std::size_t kLoopPoolBytes = 3 * 1024;
 constexpr std::size_t kLoopBlockBytes = 1024;
 
 MHD_Response* makeMhdResponse(Response& r,

@@ -81,7 +81,11 @@ std::optional<Request> followRequestOf(std::string_view head) {
          !parseQuery(target.substr(question + 1), request.query))) {
         return std::nullopt;
     }
+    std::size_t fields = 0;
     for (auto field = nextLine(head); !field.empty(); field = nextLine(head)) {
+        if (++fields > kStreamLoopMaxHeaderFields) {
+            return std::nullopt;
+        }
         auto colon = field.find(':');
         if (colon == std::string_view::npos) {
             return std::nullopt;

@@ -15,9 +15,11 @@
 
 namespace imagebuild::forwarder {
 
-// Heads above this go to the thread daemon: the stream loop's connections
-// have a small memory pool (http_server.cpp) that must hold the head.
-inline constexpr std::size_t kStreamLoopMaxHeadBytes = 2048;
+// Heads above these go to the thread daemon: the stream loop's connections
+// have a small memory pool (http_server.cpp) that must hold the head,
+// libmicrohttpd's record of each header field and the answer's head.
+inline constexpr std::size_t kStreamLoopMaxHeadBytes = 1024;
+inline constexpr std::size_t kStreamLoopMaxHeaderFields = 24;
 
 // `head`: a complete head the gate has checked (request_head.hpp);
 // `hostname`: this host's, the <host> of its build ids.

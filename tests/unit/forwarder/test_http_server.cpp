@@ -26,6 +26,7 @@
 #include "common/multipart_form.hpp"
 #include "forwarder/http_server.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/stream_choice.hpp"
 #include "forwarder/stream_parking.hpp"
 
 using namespace imagebuild;
@@ -584,4 +585,31 @@ TEST(ForwarderHttpServer, AStreamLoopHandlerThatBlocksHoldsUpNoStream) {
     s.feed.release();
     reply = answer(slow);
     EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
+}
+
+// The largest head the stream loop takes (stream_choice.hpp) fits its
+// connection's small memory pool with the answer's head: answered by the
+// stream, chunked (HTTP/1.1) or not, never libmicrohttpd's own refusal.
+TEST(ForwarderHttpServer, TheStreamLoopsLargestHeadIsServed) {
+    LoopServer s;
+    s.feed.add(std::string(100000, 'x'), true);
+    for (const char* version : {"HTTP/1.1", "HTTP/1.0"}) {
+        std::string head = std::string("GET /stream ") + version + "\r\nHost: x\r\n";
+        for (std::size_t i = 2; i < kStreamLoopMaxHeaderFields; ++i) {
+            head += "X-" + std::to_string(i) + ": v\r\n";
+        }
+        auto pad = kStreamLoopMaxHeadBytes - head.size() - std::strlen("X-Pad: \r\n\r\n");
+        head += "X-Pad: " + std::string(pad, 'p') + "\r\n\r\n";
+        ASSERT_EQ(head.size(), kStreamLoopMaxHeadBytes);
+        auto fd = connectTo(s.port);
+        sendText(fd, head);
+        auto reply = answer(fd);
+        EXPECT_EQ(reply.rfind("HTTP/1.", 0), 0u) << reply.substr(0, 300);
+        EXPECT_NE(reply.find(" 200 OK\r\n"), std::string::npos) << reply.substr(0, 300);
+        if (std::string(version) == "HTTP/1.0") {  // not chunked: the bytes as they are
+            EXPECT_NE(reply.find(std::string(100000, 'x')), std::string::npos)
+                << reply.substr(0, 300);
+        }
+        EXPECT_GT(reply.size(), 100000u) << reply.substr(0, 300);
+    }
 }

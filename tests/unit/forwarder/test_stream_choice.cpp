@@ -80,3 +80,12 @@ TEST(ForwarderStreamChoice, ALargeHeadGoesToTheThreads) {
     ASSERT_EQ(largest.size(), kStreamLoopMaxHeadBytes);
     EXPECT_TRUE(servedOnStreamLoop(largest, kHost));
 }
+
+TEST(ForwarderStreamChoice, AHeadOfManyFieldsGoesToTheThreads) {
+    std::string fields;
+    for (std::size_t i = 1; i < kStreamLoopMaxHeaderFields; ++i) {  // and Host
+        fields += "X-" + std::to_string(i) + ": v\r\n";
+    }
+    EXPECT_TRUE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields + "X-More: v\r\n"));
+}

@@ -39,18 +39,20 @@ FollowStream::FollowStream(FollowHub& hub, std::shared_ptr<FollowHub::Followed> 
                            int clientFd, std::shared_ptr<StreamParking> parking)
     : hub_(hub),
       build_(std::move(build)),
-      info_(std::move(info)),
+
       format_(format),
       clientFd_(clientFd),
       parking_(std::move(parking)) {
     if (format_ == MonitorFormat::EventStream) {
-        pending_ = sseEvent(info_.state, "", "state");
-        if (info_.stalled() && !info_.finished()) {
+        pending_ = sseEvent(info.state, "", "state");
+        if (info.stalled() && !info.finished()) {
             // A stream that opens on a stalled build starts by saying so.
             sentStalled_ = true;
-            pending_ += sseEvent(fmt::format("{{\"stalled_since\":{}}}", info_.stalledSince), "",
-                                 "stalled");
+            pending_ +=
+                sseEvent(fmt::format("{{\"stalled_since\":{}}}", info.stalledSince), "", "stalled");
         }
+    } else {
+        textInfo_ = std::make_unique<BuildInfo>(std::move(info));
     }
     {
         std::lock_guard lock(build_->mutex);
@@ -257,7 +259,7 @@ void FollowStream::finish(const std::string& endState, const std::string& failur
     if (format_ == MonitorFormat::EventStream) {
         pending_ += sseEvent(endState, "", "end");
     } else if (!wroteLine_) {
-        BuildInfo ended = info_;
+        BuildInfo ended = *textInfo_;
         ended.result = endState;
         pending_ += stateSentence(ended) + "\n";
     }

@@ -54,7 +54,9 @@ private:
 
     FollowHub& hub_;
     std::shared_ptr<FollowHub::Followed> build_;
-    BuildInfo info_;
+    // Text only: what the last line says of a log without lines. Not kept
+    // for SSE, which says the state first (ten thousand followers hold it).
+    std::unique_ptr<BuildInfo> textInfo_;
     MonitorFormat format_;
     int clientFd_;
     std::shared_ptr<StreamParking> parking_;  // on the stream loop

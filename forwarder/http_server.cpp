@@ -189,7 +189,7 @@ void freeLoopBody(void* cls) {
 // each field and the answer's head; a chunked body (HTTP/1.1) is made in the
 // pool's free part, a body without chunks (HTTP/1.0) in the response's block.
 constexpr std::size_t kLoopPoolBytes = 3 * 1024;
-constexpr std::size_t kLoopBlockBytes = 1024;
+constexpr std::size_t kLoopBlockBytes = 2048;
 
 MHD_Response* makeMhdResponse(Response& r,
                               const std::shared_ptr<HttpServer::LoopParking>& parking) {

@@ -39,7 +39,6 @@ FollowStream::FollowStream(FollowHub& hub, std::shared_ptr<FollowHub::Followed> 
                            int clientFd, std::shared_ptr<StreamParking> parking)
     : hub_(hub),
       build_(std::move(build)),
-
       format_(format),
       clientFd_(clientFd),
       parking_(std::move(parking)) {

@@ -581,6 +581,34 @@ test_a_slow_follower_is_cut_and_the_others_complete() {
     assert_contains "$result" "connected=6 complete=5 slow_cut=1 late_complete=2 "
 }
 
+forwarder_fds() { run_in "$1" sh -c 'ls /proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/fd | wc -l'; }
+fds_at_most() { [ "$(forwarder_fds "$1")" -le "$2" ]; }
+fds_at_least() { [ "$(forwarder_fds "$1")" -ge "$2" ]; }
+
+# A parked follower's connection notices nothing by itself: the hub wakes
+# each one now and then to look at its client. Followers that leave a quiet
+# build (SSE and text) are let go, their connections closed.
+test_followers_that_leave_a_quiet_build_are_let_go() {
+    local id before pids=() pid
+    run_in a rm -f /run/ib-go
+    id=$(submit_lines "$a" x86_64)
+    wait_for 30 is_state "$id" running
+    before=$(forwarder_fds a)
+    for _ in $(seq 10); do
+        curl -sN -H 'Accept: text/event-stream' "$a/monitor/$id" >/dev/null &
+        pids+=($!)
+        curl -sN "$a/monitor/$id?follow=1" >/dev/null &
+        pids+=($!)
+    done
+    wait_for 30 fds_at_least a $((before + 20))
+    echo "# forwarder descriptors: $before, with 20 followers $(forwarder_fds a)"
+    for pid in "${pids[@]}"; do kill "$pid"; done
+    wait "${pids[@]}" 2>/dev/null || true
+    wait_for 60 fds_at_most a $((before + 2))
+    run_in a touch /run/ib-go
+    wait_for 30 is_state "$id" failed
+}
+
 test_down_peer_is_marked_down_and_comes_back() {
     poweroff_host b
     # Down within 5 s (interval 1 s, timeout 1 s).
@@ -675,6 +703,8 @@ test_case "1,000 SSE followers of one build: every line in order, the true end; 
     test_a_thousand_followers_share_one_reader
 test_case "a follower that reads nothing is cut with SlowFollower; the others and a late one complete" \
     test_a_slow_follower_is_cut_and_the_others_complete
+test_case "followers that leave a quiet build are let go" \
+    test_followers_that_leave_a_quiet_build_are_let_go
 test_case "a powered-off peer is down within 5 s and up again after boot; /v1/stats names it" \
     test_down_peer_is_marked_down_and_comes_back
 finish

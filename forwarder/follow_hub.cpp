@@ -15,6 +15,7 @@
 #include "forwarder/follow_stream.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/sse.hpp"
+#include "forwarder/thread_nice.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -326,6 +327,7 @@ std::vector<std::shared_ptr<FollowHub::Followed>> FollowHub::liveBuilds(bool& st
 
 void FollowHub::run() {
     pthread_setname_np(pthread_self(), "follow-hub");
+    lowerThisThreadForStreams();
     std::vector<pollfd> fds;
     std::vector<std::shared_ptr<Followed>> polled;
     for (;;) {

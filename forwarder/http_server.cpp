@@ -12,12 +12,14 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include "forwarder/head_wait.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/stream_choice.hpp"
 #include "forwarder/stream_parking.hpp"
+#include "forwarder/thread_nice.hpp"
 #include "forwarder/upload_form.hpp"
 
 namespace imagebuild::forwarder {
@@ -299,6 +301,11 @@ MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const 
 
 MHD_Result accessOnLoop(void* cls, MHD_Connection* connection, const char* url, const char* method,
                         const char*, const char*, size_t* uploadSize, void** state) {
+    // libmicrohttpd starts the loop's thread: it is lowered at its first request.
+    static thread_local bool lowered = false;
+    if (!std::exchange(lowered, true)) {
+        lowerThisThreadForStreams();
+    }
     auto* server = static_cast<HttpServer*>(cls);
     return static_cast<MHD_Result>(
         server->handleOnLoop(connection, url, method, uploadSize, state));

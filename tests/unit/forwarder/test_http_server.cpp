@@ -477,7 +477,8 @@ struct LoopServer {
         getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
         port = ntohs(address.sin_port);
         server = std::make_unique<HttpServer>(
-            std::move(fd), ServerLimits{}, [](Request&) { return Admission{}; },
+            std::move(fd), ServerLimits{.gate = {}, .idleTimeoutSec = 1},
+            [](Request&) { return Admission{}; },
             [this](Request& r) {
                 if (r.path == "/slow") {
                     feed.waitFor([this] { return feed.released; });
@@ -612,4 +613,18 @@ TEST(ForwarderHttpServer, TheStreamLoopsLargestHeadIsServed) {
         }
         EXPECT_GT(reply.size(), 100000u) << reply.substr(0, 300);
     }
+}
+
+// A follower of a silent log stays parked for longer than the idle timeout
+// (request_timeout_sec; 1 s here): a parked connection does not time out,
+// and its timeout starts again when it is unparked. The wait is the point:
+// the timeout has to pass.
+TEST(ForwarderHttpServer, AStreamParkedLongerThanTheIdleTimeoutGoesOn) {
+    LoopServer s;
+    auto fd = follow(s.port);
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.feed.parked.size() == 1; }));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    s.feed.add("late\n", true);
+    auto reply = answer(fd);
+    EXPECT_NE(reply.find("late\n"), std::string::npos) << reply;
 }

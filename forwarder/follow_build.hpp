@@ -1,6 +1,7 @@
 // The state of one followed build, shared by the hub's thread (which reads
-// its journal and appends to the ring) and its followers' threads (which
-// read the ring). Internal to follow_hub.cpp and follow_stream.cpp.
+// its journal and appends to the ring) and its followers (which read the
+// ring: on their connections' threads, or on the stream loop). Internal to
+// follow_hub.cpp and follow_stream.cpp.
 #pragma once
 
 #include <chrono>
@@ -11,12 +12,18 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/build_info.hpp"
 #include "common/build_log.hpp"
 #include "forwarder/follow_hub.hpp"
+#include "forwarder/stream_parking.hpp"
 
 namespace imagebuild::forwarder {
+
+// A follower with nothing to send looks at its client this often (gone: it
+// leaves; SSE: a keep-alive is due).
+inline constexpr auto kLookAtClient = std::chrono::seconds(5);
 
 // One line as every follower sends it, formatted once.
 struct RingLine {
@@ -58,6 +65,10 @@ struct FollowHub::Followed {
     std::string failure;             // the journal could not be followed (ended too)
     BuildInfo info;                  // the agent's last word on the build
     std::uint64_t stallVersion = 0;  // bumped when info's stall changes
+    // Followers on the stream loop parked until the ring, the end or the
+    // stall changes (then unparked all at once, outside the mutex), or
+    // until the hub's next look at every client.
+    std::vector<std::shared_ptr<StreamParking>> waiting;
 
     std::uint64_t end() const { return base + ring.size(); }
     // A follower at `position` is within half a ring of the newest line.

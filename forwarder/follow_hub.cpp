@@ -15,6 +15,7 @@
 #include "forwarder/follow_stream.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/sse.hpp"
+#include "forwarder/thread_nice.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -23,6 +24,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kBatch = 512;
+
+// Outside the build's mutex: a resume takes libmicrohttpd's lock.
+void unparkAll(const std::vector<std::shared_ptr<StreamParking>>& parked) {
+    for (const auto& parking : parked) {
+        parking->unpark();
+    }
+}
 // Batches of one build per round of the loop, so that a burst of one build
 // does not starve the others.
 constexpr int kStepsPerRound = 8;
@@ -132,10 +140,11 @@ std::shared_ptr<FollowHub::Followed> FollowHub::join(const BuildInfo& build) {
 }
 
 BodyStream FollowHub::follow(BuildInfo build, MonitorFormat format, const std::string& resumeCursor,
-                             int clientFd) {
+                             int clientFd, std::shared_ptr<StreamParking> parking) {
     auto followed = join(build);
-    auto stream = std::make_shared<FollowStream>(*this, std::move(followed), std::move(build),
-                                                 format, resumeCursor, clientFd);
+    auto stream =
+        std::make_shared<FollowStream>(*this, std::move(followed), std::move(build), format,
+                                       resumeCursor, clientFd, std::move(parking));
     return [stream](char* buffer, std::size_t max) {
         return stream->read(buffer, max);
     };
@@ -167,6 +176,7 @@ std::optional<std::string> FollowHub::askFinalState(Followed& build) {
         log::warning("follow {}: state unavailable: {}", build.id, e.what());
         return std::nullopt;
     }
+    std::vector<std::shared_ptr<StreamParking>> parked;
     {
         std::lock_guard lock(build.mutex);
         bool stallChanged = info.stalledSince != build.info.stalledSince;
@@ -174,8 +184,10 @@ std::optional<std::string> FollowHub::askFinalState(Followed& build) {
         if (stallChanged) {
             ++build.stallVersion;
             build.changed.notify_all();
+            parked.swap(build.waiting);
         }
     }
+    unparkAll(parked);
     if (!info.finished()) {
         return std::nullopt;
     }
@@ -207,7 +219,8 @@ void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
         r.text = std::move(line.text);
         ready.push_back(std::move(r));
     }
-    std::lock_guard lock(build.mutex);
+    std::unique_lock lock(build.mutex);
+    bool changed = !ready.empty() || endState.has_value();
     for (auto& r : ready) {
         build.bytes += sizeOf(r);
         build.ring.push_back(std::move(r));
@@ -230,6 +243,31 @@ void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
         }
     }
     build.changed.notify_all();
+    std::vector<std::shared_ptr<StreamParking>> parked;
+    if (changed) {
+        parked.swap(build.waiting);
+    }
+    lock.unlock();
+    unparkAll(parked);
+}
+
+// Every kLookAtClient, each parked follower is woken once to look whether
+// its client is still there (a suspended connection notices nothing) and
+// whether a keep-alive is due.
+void FollowHub::lookAtParked(const std::vector<std::shared_ptr<Followed>>& live) {
+    auto now = Clock::now();
+    if (now < nextLook_) {
+        return;
+    }
+    nextLook_ = now + kLookAtClient;
+    for (const auto& build : live) {
+        std::vector<std::shared_ptr<StreamParking>> parked;
+        {
+            std::lock_guard lock(build->mutex);
+            parked.swap(build->waiting);
+        }
+        unparkAll(parked);
+    }
 }
 
 // Reads what the build's journal holds now, a few batches at most.
@@ -289,6 +327,7 @@ std::vector<std::shared_ptr<FollowHub::Followed>> FollowHub::liveBuilds(bool& st
 
 void FollowHub::run() {
     pthread_setname_np(pthread_self(), "follow-hub");
+    lowerThisThreadForStreams();
     std::vector<pollfd> fds;
     std::vector<std::shared_ptr<Followed>> polled;
     for (;;) {
@@ -297,10 +336,13 @@ void FollowHub::run() {
         if (stop) {
             return;
         }
+        lookAtParked(live);
         fds.assign(1, pollfd{wakeFd_.get(), POLLIN, 0});
         polled.clear();
         auto now = Clock::now();
-        int timeout = -1;
+        int timeout = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(nextLook_ - now).count());
+        timeout = std::max(timeout, 0);
         for (auto& build : live) {
             if (!build->follower || !shouldRead(*build)) {
                 continue;  // ended, or waiting for its fastest follower
@@ -320,7 +362,7 @@ void FollowHub::run() {
             polled.push_back(build);
             auto due = std::chrono::duration_cast<std::chrono::milliseconds>(build->nextStep - now);
             int ms = static_cast<int>(std::max<std::int64_t>(0, due.count()));
-            timeout = timeout < 0 ? ms : std::min(timeout, ms);
+            timeout = std::min(timeout, ms);
         }
         int n = ::poll(fds.data(), fds.size(), timeout);
         if (n < 0 && errno != EINTR) {

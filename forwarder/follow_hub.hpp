@@ -4,8 +4,12 @@
 // build's journal, reads new lines into an in-memory ring per build, asks
 // the agent about the build (once a quiet second per build, not per
 // follower) and decides where the log ends, once, with the rules of
-// common/build_log.hpp. Each follower keeps its own position in the ring and
-// waits on the build's condition variable on its own connection's thread.
+// common/build_log.hpp. Each follower keeps its own position in the ring.
+// On the stream loop (a request with a parking) a follower that has sent
+// everything parks its connection and the hub unparks the build's parked
+// followers when it publishes lines, the end or a stall, and every 5 s (to
+// look at their clients); on a connection's own thread it waits on the
+// build's condition variable.
 //
 // Bounded: a ring holds at most `ringLines` lines (and `ringBytes` bytes).
 // The reader never waits for a follower but the fastest one: once the ring
@@ -33,6 +37,7 @@
 #include "common/unique_fd.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/monitor_stream.hpp"
+#include "forwarder/stream_parking.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -53,10 +58,11 @@ public:
     FollowHub& operator=(const FollowHub&) = delete;
 
     // The body of one follower (Text or EventStream) of `build`, as the
-    // request saw it, resuming after `resumeCursor` if it is not empty.
+    // request saw it, resuming after `resumeCursor` if it is not empty;
+    // parking instead of blocking if `parking` is set.
     // Throws std::system_error if the build's journal cannot be opened.
     BodyStream follow(BuildInfo build, MonitorFormat format, const std::string& resumeCursor,
-                      int clientFd);
+                      int clientFd, std::shared_ptr<StreamParking> parking = nullptr);
 
     // The agent's last word on a build the hub follows now (asked once a
     // quiet second), so that a new follower need not ask the agent itself.
@@ -81,6 +87,7 @@ private:
     void publish(Followed& build, std::vector<LogLine>& lines,
                  const std::optional<std::string>& endState, const std::string& failure);
     std::optional<std::string> askFinalState(Followed& build);
+    void lookAtParked(const std::vector<std::shared_ptr<Followed>>& live);
 
     AskBuild ask_;
     FollowLimits limits_;
@@ -88,6 +95,7 @@ private:
     std::map<std::string, std::shared_ptr<Followed>> builds_;
     bool stop_ = false;
     UniqueFd wakeFd_;  // eventfd: a build came, a follower left or wants more
+    std::chrono::steady_clock::time_point nextLook_{};  // the hub's thread only
     std::thread thread_;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "forwarder/html.hpp"
 #include "forwarder/log.hpp"
@@ -17,14 +18,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A waiting follower looks at its client this often (gone: it leaves).
-constexpr auto kLookAtClient = std::chrono::seconds(5);
 constexpr auto kKeepAlive = std::chrono::seconds(15);
 // History read from its own journal by a follower that joined late, per
 // read: a few lines, so that it meets the ring soon after passing it.
 constexpr std::size_t kCatchUpLines = 64;
 // A pending buffer grown by one long line is given back once it is sent.
 constexpr std::size_t kKeepPending = 16 * 1024;
+// readRing(): the follower parked (read() returns 0).
+constexpr long kParked = -2;
 
 std::string errorData(const char* error, const std::string& message) {
     nlohmann::json data{{"error", error}, {"message", message}};
@@ -35,20 +36,22 @@ std::string errorData(const char* error, const std::string& message) {
 
 FollowStream::FollowStream(FollowHub& hub, std::shared_ptr<FollowHub::Followed> build,
                            BuildInfo info, MonitorFormat format, const std::string& resumeCursor,
-                           int clientFd)
+                           int clientFd, std::shared_ptr<StreamParking> parking)
     : hub_(hub),
       build_(std::move(build)),
-      info_(std::move(info)),
       format_(format),
-      clientFd_(clientFd) {
+      clientFd_(clientFd),
+      parking_(std::move(parking)) {
     if (format_ == MonitorFormat::EventStream) {
-        pending_ = sseEvent(info_.state, "", "state");
-        if (info_.stalled() && !info_.finished()) {
+        pending_ = sseEvent(info.state, "", "state");
+        if (info.stalled() && !info.finished()) {
             // A stream that opens on a stalled build starts by saying so.
             sentStalled_ = true;
-            pending_ += sseEvent(fmt::format("{{\"stalled_since\":{}}}", info_.stalledSince), "",
-                                 "stalled");
+            pending_ +=
+                sseEvent(fmt::format("{{\"stalled_since\":{}}}", info.stalledSince), "", "stalled");
         }
+    } else {
+        textInfo_ = std::make_unique<BuildInfo>(std::move(info));
     }
     {
         std::lock_guard lock(build_->mutex);
@@ -132,9 +135,32 @@ bool FollowStream::tryAttach() {
     return true;
 }
 
+// Under the build's mutex, with a parking: unparked by the hub's next
+// change of the build (or its next look at every client).
+void FollowStream::parkLocked() {
+    parking_->park();
+    build_->waiting.push_back(parking_);
+    parked_ = true;
+}
+
+// Nothing new since the last look: the client may have gone (then this
+// follower ends), or a keep-alive is due. True if either.
+bool FollowStream::lookAtClient() {
+    if (clientGone()) {
+        phase_ = Phase::Done;
+        return true;
+    }
+    if (format_ == MonitorFormat::EventStream && Clock::now() - lastSent_ > kKeepAlive) {
+        pending_ += sseComment("keep-alive");
+        lastSent_ = Clock::now();
+        return true;
+    }
+    return false;
+}
+
 // A late follower: the history from its own journal, a few lines at a
 // time, until it meets the ring.
-void FollowStream::catchUp() {
+bool FollowStream::catchUp() {
     std::size_t n = 0;
     for (; n < kCatchUpLines; ++n) {
         auto line = own_->next();
@@ -148,10 +174,10 @@ void FollowStream::catchUp() {
         auto state = own_->finalState();
         own_.reset();
         finish(state, "");
-        return;
+        return false;
     }
     if (tryAttach() || n > 0) {
-        return;
+        return false;
     }
     // At the journal's end and the ring does not hold the last line sent:
     // the hub has not read that far yet. Wait for it.
@@ -167,7 +193,19 @@ void FollowStream::catchUp() {
         }
         own_.reset();
         finish(state, failure);
-        return;
+        return false;
+    }
+    if (parking_) {
+        if (!std::exchange(woken_, false)) {
+            parkLocked();
+            return true;
+        }
+        lock.unlock();  // woken: the hub read on, or it is time to look
+        own_->refresh();
+        if (clientGone()) {
+            phase_ = Phase::Done;
+        }
+        return false;
     }
     auto end = build_->end();
     build_->changed.wait_for(lock, kLookAtClient,
@@ -177,6 +215,7 @@ void FollowStream::catchUp() {
     if (clientGone()) {
         phase_ = Phase::Done;
     }
+    return false;
 }
 
 bool FollowStream::stallToSay() const {
@@ -219,7 +258,7 @@ void FollowStream::finish(const std::string& endState, const std::string& failur
     if (format_ == MonitorFormat::EventStream) {
         pending_ += sseEvent(endState, "", "end");
     } else if (!wroteLine_) {
-        BuildInfo ended = info_;
+        BuildInfo ended = *textInfo_;
         ended.result = endState;
         pending_ += stateSentence(ended) + "\n";
     }
@@ -288,20 +327,20 @@ long FollowStream::readRing(char* buffer, std::size_t max) {
             finish(state, failure);
             return 0;
         }
-        bool woke = b.changed.wait_for(lock, kLookAtClient, [this, &b] {
-            return position_ < b.base || position_ < b.end() || b.ended || stallToSay();
-        });
-        if (woke) {
-            continue;
+        if (parking_ && !std::exchange(woken_, false)) {
+            parkLocked();
+            return kParked;
+        }
+        if (!parking_) {
+            bool woke = b.changed.wait_for(lock, kLookAtClient, [this, &b] {
+                return position_ < b.base || position_ < b.end() || b.ended || stallToSay();
+            });
+            if (woke) {
+                continue;
+            }
         }
         lock.unlock();
-        if (clientGone()) {
-            phase_ = Phase::Done;
-            return 0;
-        }
-        if (format_ == MonitorFormat::EventStream && Clock::now() - lastSent_ > kKeepAlive) {
-            pending_ += sseComment("keep-alive");
-            lastSent_ = Clock::now();
+        if (lookAtClient()) {
             return 0;
         }
         lock.lock();
@@ -309,6 +348,9 @@ long FollowStream::readRing(char* buffer, std::size_t max) {
 }
 
 long FollowStream::read(char* buffer, std::size_t max) {
+    // Unparked: the first time it finds nothing new, this follower looks at
+    // its client instead of parking again.
+    woken_ = std::exchange(parked_, false);
     for (;;) {
         if (pendingAt_ < pending_.size()) {
             std::size_t n = std::min(max, pending_.size() - pendingAt_);
@@ -323,11 +365,15 @@ long FollowStream::read(char* buffer, std::size_t max) {
         }
         switch (phase_) {
             case Phase::CatchUp:
-                catchUp();
+                if (catchUp()) {
+                    return 0;
+                }
                 break;
             case Phase::Ring:
                 if (long n = readRing(buffer, max); n > 0) {
                     return n;
+                } else if (n == kParked) {
+                    return 0;
                 }
                 break;
             case Phase::Done:

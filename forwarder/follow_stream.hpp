@@ -1,6 +1,7 @@
-// One follower of a build's log, on its connection's thread: reads the
-// hub's ring from its own position straight into libmicrohttpd's buffer,
-// waiting on the build's condition variable when it has read everything.
+// One follower of a build's log: reads the hub's ring from its own position
+// straight into libmicrohttpd's buffer. When it has read everything it waits
+// on the build's condition variable (on its connection's thread), or, on the
+// stream loop, parks its connection in the build's `waiting` and returns 0.
 // Text or SSE; the end, a cut or a failure of the journal are its last
 // words. Internal to the hub (follow_hub.hpp says the rules).
 #pragma once
@@ -22,20 +23,22 @@ namespace imagebuild::forwarder {
 class FollowStream {
 public:
     FollowStream(FollowHub& hub, std::shared_ptr<FollowHub::Followed> build, BuildInfo info,
-                 MonitorFormat format, const std::string& resumeCursor, int clientFd);
+                 MonitorFormat format, const std::string& resumeCursor, int clientFd,
+                 std::shared_ptr<StreamParking> parking = nullptr);
     ~FollowStream();
     FollowStream(const FollowStream&) = delete;
     FollowStream& operator=(const FollowStream&) = delete;
 
     // libmicrohttpd's pull: bytes written to buffer (blocking until there
-    // are some), or -1 at the end.
+    // are some; with a parking: 0 once parked), or -1 at the end.
     long read(char* buffer, std::size_t max);
 
 private:
     enum class Phase { CatchUp, Ring, Done };
 
     void startCatchUp(const std::string& resumeCursor);
-    void catchUp();
+    // Both: true if the follower parked.
+    bool catchUp();
     bool tryAttach();
     void attachAt(std::uint64_t position);
     long readRing(char* buffer, std::size_t max);
@@ -46,12 +49,19 @@ private:
     void cut();
     void write(const LogLine& line);
     bool clientGone() const;
+    bool lookAtClient();
+    void parkLocked();
 
     FollowHub& hub_;
     std::shared_ptr<FollowHub::Followed> build_;
-    BuildInfo info_;
+    // Text only: what the last line says of a log without lines. Not kept
+    // for SSE, which says the state first (ten thousand followers hold it).
+    std::unique_ptr<BuildInfo> textInfo_;
     MonitorFormat format_;
     int clientFd_;
+    std::shared_ptr<StreamParking> parking_;  // on the stream loop
+    bool parked_ = false;                     // since the last read
+    bool woken_ = false;                      // this read follows a park
     Phase phase_ = Phase::Ring;
     bool attached_ = false;
     std::uint64_t position_ = 0;     // in the ring: the next line to send

@@ -210,7 +210,8 @@ void HttpGate::peek(int fd) {
     epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     auto pending = std::move(it->second);
     pending_.erase(it);
-    if (!handOff_(fd, reinterpret_cast<sockaddr*>(&pending.address), pending.length, length)) {
+    if (!handOff_(fd, reinterpret_cast<sockaddr*>(&pending.address), pending.length,
+                  data.substr(0, length))) {
         release(pending.key);
     }
 }

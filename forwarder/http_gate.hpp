@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/unique_fd.hpp"
@@ -32,11 +33,11 @@ struct GateLimits {
 
 class HttpGate {
 public:
-    // Hands a connection whose head (headBytes long) passed on; returns false
-    // if it could not be taken (the socket is then closed by the callee, and
-    // released here).
+    // Hands a connection whose head passed on (`head`: its bytes, still
+    // queued in the socket); returns false if it could not be taken (the
+    // socket is then closed by the callee, and released here).
     using HandOff = std::function<bool(int fd, const sockaddr* address, socklen_t length,
-                                       std::size_t headBytes)>;
+                                       std::string_view head)>;
     // A connection was refused: status and JSON error name (for /metrics).
     using OnRefusal = std::function<void(unsigned status, const std::string& error)>;
 

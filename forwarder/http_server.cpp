@@ -5,16 +5,21 @@
 
 #include <strings.h>
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include "forwarder/head_wait.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/stream_choice.hpp"
+#include "forwarder/stream_parking.hpp"
+#include "forwarder/thread_nice.hpp"
 #include "forwarder/upload_form.hpp"
 
 namespace imagebuild::forwarder {
@@ -32,6 +37,57 @@ struct HttpServer::Tracked {
     bool ended = false;
 };
 
+// A request of the stream loop parks its connection with libmicrohttpd's
+// suspend: from the access handler (while its handler runs on the worker)
+// or from the content reader (its stream has nothing to send). Resumed from
+// any thread, only if suspended (resuming a connection that is not is
+// undefined), never again once the server stops (libmicrohttpd must not be
+// stopped with a suspended connection).
+class HttpServer::LoopParking : public StreamParking {
+public:
+    explicit LoopParking(MHD_Connection* connection) : connection_(connection) {}
+
+    void park() override {
+        std::lock_guard lock(mutex_);
+        if (connection_ && !stopping_ && !suspended_) {
+            MHD_suspend_connection(connection_);
+            suspended_ = true;
+        }
+    }
+    void unpark() override {
+        std::lock_guard lock(mutex_);
+        if (suspended_) {
+            suspended_ = false;
+            MHD_resume_connection(connection_);
+        }
+    }
+    // The server stops: resumed now, never parked again.
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        unpark();
+    }
+    bool stopping() {
+        std::lock_guard lock(mutex_);
+        return stopping_;
+    }
+    // The request ended (libmicrohttpd's thread): whoever still holds this
+    // (a build's waiting followers) unparks nothing.
+    void detach() {
+        std::lock_guard lock(mutex_);
+        connection_ = nullptr;
+        suspended_ = false;
+    }
+
+private:
+    std::mutex mutex_;
+    MHD_Connection* connection_;
+    bool suspended_ = false;
+    bool stopping_ = false;
+};
+
 struct HttpServer::Context {
     Request request;  // admitted at the head; the body is added as it comes
     std::vector<FormField> form;
@@ -39,6 +95,12 @@ struct HttpServer::Context {
     std::size_t limit = 0;
     bool badForm = false;
     bool keepAlive = false;  // libmicrohttpd keeps the connection after the answer
+    // The stream loop's: its parking, and the answer its handler made on
+    // the worker (`ready` once it is there).
+    std::shared_ptr<LoopParking> parking;
+    std::optional<Response> answer;
+    std::atomic<bool> ready{false};
+    bool dispatched = false;
 
     Context() = default;
     Context(const Context&) = delete;
@@ -99,7 +161,45 @@ void freeStream(void* cls) {
     delete static_cast<BodyStream*>(cls);
 }
 
-MHD_Response* makeMhdResponse(Response& r) {
+// A stream of the stream loop: 0 means it parked its connection; when the
+// server stops it cannot park, and the connection ends.
+struct LoopBody {
+    BodyStream stream;
+    std::shared_ptr<HttpServer::LoopParking> parking;
+};
+
+ssize_t readOnLoop(void* cls, uint64_t, char* buffer, size_t max) {
+    auto& body = *static_cast<LoopBody*>(cls);
+    long n = body.stream(buffer, max);
+    if (n < 0) {
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    if (n == 0 && body.parking->stopping()) {
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    return n;
+}
+
+void freeLoopBody(void* cls) {
+    delete static_cast<LoopBody*>(cls);
+}
+
+// The stream loop's buffers, per connection: ten thousand followers are
+// held at once, and each touches all of its buffers in the end. The pool
+// holds the head (at most kStreamLoopMaxHeadBytes and
+// kStreamLoopMaxHeaderFields: stream_choice.hpp), libmicrohttpd's record of
+// each field and the answer's head; a chunked body (HTTP/1.1) is made in the
+// pool's free part, a body without chunks (HTTP/1.0) in the response's block.
+constexpr std::size_t kLoopPoolBytes = 3 * 1024;
+constexpr std::size_t kLoopBlockBytes = 2048;
+
+MHD_Response* makeMhdResponse(Response& r,
+                              const std::shared_ptr<HttpServer::LoopParking>& parking) {
+    if (r.stream && parking) {
+        return MHD_create_response_from_callback(
+            r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, kLoopBlockBytes,
+            readOnLoop, new LoopBody{std::move(r.stream), parking}, freeLoopBody);
+    }
     if (r.file) {
         // libmicrohttpd owns (and closes) the descriptor from here on.
         int fd = r.file->fd->release();
@@ -116,9 +216,11 @@ MHD_Response* makeMhdResponse(Response& r) {
 }
 
 // `close`: the connection ends after this answer (a refusal at the head,
-// whose body was not read).
-MHD_Result queue(MHD_Connection* connection, Response&& r, bool close) {
-    MHD_Response* response = makeMhdResponse(r);
+// whose body was not read; every answer of the stream loop). `parking`: the
+// stream loop's request.
+MHD_Result queue(MHD_Connection* connection, Response&& r, bool close,
+                 const std::shared_ptr<HttpServer::LoopParking>& parking = nullptr) {
+    MHD_Response* response = makeMhdResponse(r, parking);
     if (!response) {
         log::error("libmicrohttpd could not create a response");
         return MHD_NO;
@@ -197,6 +299,18 @@ MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const 
         server->handle(connection, url, method, version, uploadData, uploadSize, state));
 }
 
+MHD_Result accessOnLoop(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                        const char*, const char*, size_t* uploadSize, void** state) {
+    // libmicrohttpd starts the loop's thread: it is lowered at its first request.
+    static thread_local bool lowered = false;
+    if (!std::exchange(lowered, true)) {
+        lowerThisThreadForStreams();
+    }
+    auto* server = static_cast<HttpServer*>(cls);
+    return static_cast<MHD_Result>(
+        server->handleOnLoop(connection, url, method, uploadSize, state));
+}
+
 // What the server tracks of the connection (set when it started); nullptr
 // for one libmicrohttpd took without a hand-off.
 HttpServer::Tracked* trackedOf(MHD_Connection* connection) {
@@ -210,6 +324,9 @@ void completed(void* cls, MHD_Connection* connection, void** state,
                MHD_RequestTerminationCode code) {
     auto* context = static_cast<HttpServer::Context*>(*state);
     bool keptAlive = code == MHD_REQUEST_TERMINATED_COMPLETED_OK && context && context->keepAlive;
+    if (context && context->parking) {
+        static_cast<HttpServer*>(cls)->forget(context->parking.get());
+    }
     delete context;
     *state = nullptr;
     if (auto* tracked = keptAlive ? trackedOf(connection) : nullptr) {
@@ -295,11 +412,12 @@ constexpr std::size_t kConnectionStackBytes = 512 * 1024;
 }  // namespace
 
 HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
-                       OnRefusal onRefusal)
+                       OnRefusal onRefusal, ChooseLoop chooseLoop)
     : limits_(limits),
       admit_(std::move(admit)),
       dispatch_(std::move(dispatch)),
-      onRefusal_(std::move(onRefusal)) {
+      onRefusal_(std::move(onRefusal)),
+      chooseLoop_(std::move(chooseLoop)) {
     // The gate counts and caps connections; libmicrohttpd's own limit is
     // only a backstop above it. Its memory pool holds a head the gate
     // accepted (at most max_head_bytes) with as much again for the body's
@@ -320,18 +438,60 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
     if (!daemon_) {
         throw std::runtime_error("libmicrohttpd could not start");
     }
+    if (chooseLoop_) {
+        startStreamLoop();
+    }
     gate_ = std::make_unique<HttpGate>(
         std::move(listenFd), limits_.gate,
-        [this](int fd, const sockaddr* address, socklen_t length, std::size_t headBytes) {
-            return handOff(fd, address, length, headBytes);
+        [this](int fd, const sockaddr* address, socklen_t length, std::string_view head) {
+            return handOff(fd, address, length, head);
         },
         [this](unsigned status, const std::string& error) { refused(status, error); });
 }
 
+// The stream loop: libmicrohttpd's epoll on one thread of its own, resumed
+// connections signalled to it through its eventfd (MHD_USE_ITC).
+void HttpServer::startStreamLoop() {
+    unsigned mhdLimit = limits_.gate.maxConnections + 16;
+    streamDaemon_ = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+            MHD_USE_NO_LISTEN_SOCKET,
+        0, nullptr, nullptr, &accessOnLoop, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
+        MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        kLoopPoolBytes, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
+        &notifyConnection, this, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
+        MHD_OPTION_END);
+    if (!streamDaemon_) {
+        MHD_stop_daemon(daemon_);
+        throw std::runtime_error("libmicrohttpd could not start its stream loop");
+    }
+    streamWork_ = std::make_unique<WorkQueue>("stream-handler");
+}
+
 HttpServer::~HttpServer() {
     gate_->stop();  // no more hand-offs; closing connections still release into it
+    if (streamDaemon_) {
+        {
+            // Every parked connection resumed; none parks again, no handler
+            // is posted to the worker any more.
+            std::lock_guard lock(parkingMutex_);
+            stopping_ = true;
+            for (auto* parking : parkings_) {
+                parking->stop();
+            }
+        }
+        streamWork_.reset();  // the handlers posted before have run
+        MHD_stop_daemon(streamDaemon_);
+    }
     // Shuts every connection down: a thread waiting for a next head wakes.
     MHD_stop_daemon(daemon_);
+}
+
+void HttpServer::forget(void* parking) {
+    auto* loopParking = static_cast<LoopParking*>(parking);
+    loopParking->detach();
+    std::lock_guard lock(parkingMutex_);
+    parkings_.erase(loopParking);
 }
 
 void HttpServer::refused(unsigned status, const std::string& error) {
@@ -340,12 +500,13 @@ void HttpServer::refused(unsigned status, const std::string& error) {
     }
 }
 
-bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::size_t headBytes) {
+bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::string_view head) {
+    bool onLoop = streamDaemon_ && chooseLoop_(head);
     {
         std::lock_guard lock(handedOffMutex_);
-        handedOff_[fd] = {HttpGate::addressKey(address), headBytes};
+        handedOff_[fd] = {HttpGate::addressKey(address), head.size()};
     }
-    if (MHD_add_connection(daemon_, fd, address, length) == MHD_YES) {
+    if (MHD_add_connection(onLoop ? streamDaemon_ : daemon_, fd, address, length) == MHD_YES) {
         return true;
     }
     // libmicrohttpd closed the socket; if it never saw it start, it is ours
@@ -422,15 +583,9 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
         auto* context = new Context;
         *state = context;
         countBody(connection);
-        if (auto refusal = refusedHead(connection, url)) {
-            return queue(connection, std::move(*refusal), true);
-        }
-        context->request = headOf(connection, url, method);
-        // Who is asking and how much they may send, before a byte of the body
-        // is read: a refusal now makes libmicrohttpd close the connection.
-        auto admission = admit_(context->request);
-        if (admission.refusal) {
-            return queue(connection, std::move(*admission.refusal), true);
+        Admission admission;
+        if (auto refused = admitHead(connection, url, method, *context, admission)) {
+            return *refused;
         }
         context->limit = admission.maxBodyBytes;
         if (admission.form) {
@@ -480,6 +635,74 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     auto response = dispatch_(request);
     context->keepAlive = keepsAlive(connection, version, response);
     return queue(connection, std::move(response), false);
+}
+
+std::optional<int> HttpServer::admitHead(void* conn, const char* url, const char* method,
+                                         Context& context, Admission& admission) {
+    auto* connection = static_cast<MHD_Connection*>(conn);
+    if (auto refusal = refusedHead(connection, url)) {
+        return queue(connection, std::move(*refusal), true);
+    }
+    context.request = headOf(connection, url, method);
+    // Who is asking and how much they may send, before a byte of the body
+    // is read: a refusal now makes libmicrohttpd close the connection.
+    admission = admit_(context.request);
+    if (admission.refusal) {
+        return queue(connection, std::move(*admission.refusal), true);
+    }
+    return std::nullopt;
+}
+
+// The stream loop's request: admitted at its head on the loop; once whole
+// (the choice lets no body through), its handler runs on the worker while
+// the connection is parked, and the answer is queued when it is resumed.
+int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
+                             std::size_t* uploadSize, void** state) {
+    auto* connection = static_cast<MHD_Connection*>(conn);
+    if (!*state) {
+        auto* context = new Context;
+        *state = context;
+        Admission admission;
+        if (auto refused = admitHead(connection, url, method, *context, admission)) {
+            return *refused;
+        }
+        context->parking = std::make_shared<LoopParking>(connection);
+        context->request.parking = context->parking;
+        std::lock_guard lock(parkingMutex_);
+        parkings_.insert(context->parking.get());
+        return MHD_YES;
+    }
+    auto* context = static_cast<Context*>(*state);
+    if (*uploadSize != 0) {
+        *uploadSize = 0;  // none is admitted; nothing is kept
+        return MHD_YES;
+    }
+    if (context->ready.load(std::memory_order_acquire)) {
+        auto answer = std::move(*context->answer);
+        context->answer.reset();
+        context->request = Request{};  // the stream keeps what it needs
+        return queue(connection, std::move(answer), true, context->parking);
+    }
+    if (context->dispatched) {
+        return MHD_YES;  // resumed by a stop before the handler is done
+    }
+    std::lock_guard lock(parkingMutex_);
+    if (stopping_) {
+        return queue(connection, jsonError(503, "Unavailable", "the forwarder is stopping"), true);
+    }
+    context->dispatched = true;
+    context->parking->park();
+    streamWork_->post([this, context] {
+        try {
+            context->answer = dispatch_(context->request);
+        } catch (const std::exception& e) {
+            log::error("{} {}: {}", context->request.method, context->request.path, e.what());
+            context->answer = jsonError(500, "Internal", e.what());
+        }
+        context->ready.store(true, std::memory_order_release);
+        context->parking->unpark();
+    });
+    return MHD_YES;
 }
 
 bool HttpServer::endedBeneath(void* conn) {

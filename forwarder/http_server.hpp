@@ -1,12 +1,19 @@
-// libmicrohttpd glue: one thread per connection once its request head has
-// arrived (handlers may block on D-Bus and on peers; streams block on the
-// journal); until then the connection waits in the gate (http_gate.hpp),
-// which costs no thread. At the head, before a byte of the body is read, the
-// request is admitted (routed, authenticated, its body limit known) or
-// refused, and the connection closed. A kept-alive connection's next head is
-// checked as the gate checks a first one, on the connection's thread before
-// libmicrohttpd reads it (head_wait.hpp): every refusal is our JSON.
-// Everything else is the dispatcher's.
+// libmicrohttpd glue: two daemons behind one gate (http_gate.hpp), which
+// holds each new connection, costing no thread, until its request head has
+// arrived and picks a daemon by that head (stream_choice.hpp):
+// - the thread daemon: one thread per connection (handlers may block on
+//   D-Bus and on peers; streams block on the journal). A kept-alive
+//   connection's next head is checked as the gate checks a first one, on the
+//   connection's thread before libmicrohttpd reads it (head_wait.hpp): every
+//   refusal is our JSON.
+// - the stream loop: one thread (libmicrohttpd's epoll) for every follower
+//   of a local build's log. Its handler runs on a worker (work_queue.hpp)
+//   while the connection is suspended; its stream parks the connection when
+//   it has nothing to send (stream_parking.hpp) and is resumed by whoever
+//   has more. Its answers close the connection: no next head is read there.
+// At the head, before a byte of the body is read, the request is admitted
+// (routed, authenticated, its body limit known) or refused, and the
+// connection closed. Everything else is the dispatcher's.
 #pragma once
 
 #include <cstddef>
@@ -14,11 +21,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "common/unique_fd.hpp"
 #include "forwarder/http_gate.hpp"
 #include "forwarder/http_types.hpp"
+#include "forwarder/work_queue.hpp"
 
 struct MHD_Daemon;
 
@@ -37,10 +47,14 @@ public:
     // A connection refused before any route saw it (the gate, or a
     // kept-alive connection's next head): status and JSON error name.
     using OnRefusal = HttpGate::OnRefusal;
+    // A connection's first head (checked by the gate): true if the stream
+    // loop serves it (stream_choice.hpp). Without one, the thread daemon
+    // serves everything.
+    using ChooseLoop = std::function<bool(std::string_view head)>;
 
     // Starts serving at once; throws std::runtime_error if libmicrohttpd refuses.
     HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
-               OnRefusal onRefusal = {});
+               OnRefusal onRefusal = {}, ChooseLoop chooseLoop = {});
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -49,16 +63,27 @@ public:
     struct Context;
     int handle(void* connection, const char* url, const char* method, const char* version,
                const char* uploadData, std::size_t* uploadSize, void** state);
+    int handleOnLoop(void* connection, const char* url, const char* method, std::size_t* uploadSize,
+                     void** state);
     void connectionStarted(int fd, void** socketContext);
     void connectionClosed(void** socketContext);
     // An answer was sent and the connection is kept: on its thread, waits
     // for its next head and checks it before libmicrohttpd reads it.
     void awaitNextHead(void* socketContext);
+    // A stream loop request ended: its parking is no longer the server's.
+    void forget(void* parking);
 
     struct Tracked;
+    class LoopParking;
 
 private:
-    bool handOff(int fd, const struct sockaddr* address, unsigned length, std::size_t headBytes);
+    bool handOff(int fd, const struct sockaddr* address, unsigned length, std::string_view head);
+    void startStreamLoop();
+    // The head, checked again and admitted (into context.request and
+    // `admission`); if refused, the refusal was queued and this is the
+    // access handler's result.
+    std::optional<int> admitHead(void* connection, const char* url, const char* method,
+                                 Context& context, Admission& admission);
     void countBody(void* connection);
     // The connection was ended beneath libmicrohttpd (awaitNextHead).
     bool endedBeneath(void* connection);
@@ -68,7 +93,13 @@ private:
     Admit admit_;
     Dispatch dispatch_;
     OnRefusal onRefusal_;
+    ChooseLoop chooseLoop_;
     MHD_Daemon* daemon_ = nullptr;
+    MHD_Daemon* streamDaemon_ = nullptr;  // with chooseLoop_ only
+    std::unique_ptr<WorkQueue> streamWork_;
+    std::mutex parkingMutex_;
+    std::set<LoopParking*> parkings_;  // of the stream loop's requests now
+    bool stopping_ = false;            // under parkingMutex_
     std::mutex handedOffMutex_;
     // fd -> its address and first head's length, until libmicrohttpd takes it
     std::map<int, std::pair<std::string, std::size_t>> handedOff_;

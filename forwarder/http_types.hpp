@@ -17,6 +17,8 @@
 
 namespace imagebuild::forwarder {
 
+class StreamParking;
+
 // One part of a multipart/form-data body, in arrival order (a name may repeat).
 struct FormField {
     std::string name;
@@ -35,6 +37,9 @@ struct Request {
     std::string identity;                        // token name; empty if anonymous
     TokenRole role = TokenRole::Read;            // the token's role; Read if anonymous
     int connectionFd = -1;  // the client's socket, to notice a follower leaving
+    // Set when the answer is served from the stream loop: a stream must then
+    // park instead of blocking (stream_parking.hpp).
+    std::shared_ptr<StreamParking> parking;
 
     // The header's value, or "" if absent. `name` is matched case-insensitively.
     std::string header(std::string_view name) const;
@@ -42,7 +47,8 @@ struct Request {
 };
 
 // A streaming body: fills `buffer` with at most `max` bytes and returns how many,
-// or -1 at the end of the stream. It may block (one thread per connection).
+// or -1 at the end of the stream. It may block (one thread per connection),
+// unless the request has a `parking`: then it returns 0 after parking.
 using BodyStream = std::function<long(char* buffer, std::size_t max)>;
 
 struct FileBody {

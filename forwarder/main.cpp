@@ -8,12 +8,14 @@
 #include <csignal>
 #include <exception>
 #include <fstream>
+#include <string_view>
 
 #include "forwarder/app.hpp"
 #include "forwarder/http_server.hpp"
 #include "forwarder/listen_socket.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/peers.hpp"
+#include "forwarder/stream_choice.hpp"
 #include "imagebuild_config.h"
 
 using namespace imagebuild::forwarder;
@@ -78,7 +80,8 @@ int run(int argc, char** argv) {
         [&app](Request& request) { return app.dispatch(request); },
         [&app](unsigned status, const std::string& reason) {
             app.metrics().countRefusal(status, reason);
-        });
+        },
+        [&app](std::string_view head) { return servedOnStreamLoop(head, app.hostname()); });
     log::info("imagebuild-forwarder {} serving as {}", IMAGEBUILD_VERSION, app.hostname());
     sd_notify(0, "READY=1\nSTATUS=serving");
 

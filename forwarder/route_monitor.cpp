@@ -30,8 +30,9 @@ Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     Response response;
     if (follow && format != MonitorFormat::Html) {
         // Every follower of the build reads the one reader the hub keeps.
-        response.stream =
-            app.followHub().follow(std::move(build), format, resume, request.connectionFd);
+        // On the stream loop (request.parking set) it parks instead of blocking.
+        response.stream = app.followHub().follow(std::move(build), format, resume,
+                                                 request.connectionFd, request.parking);
     } else {
         auto stream = std::make_shared<MonitorStream>(std::move(build), format, resume);
         response.stream = bodyStreamOf(std::move(stream));

@@ -105,7 +105,8 @@ class Follower:
 
 
 # Asks GET /v1/health every 0.2 s from a process of its own (this one is
-# busy reading the followers) until its stdin closes; prints "ok total p99_ms".
+# busy reading the followers) until its stdin closes; prints "ok total p99_ms
+# p50_ms max_ms".
 HEALTH_WATCHER = """
 import http.client, select, sys, time, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
@@ -124,8 +125,9 @@ while not select.select([sys.stdin], [], [], 0.2)[0]:
     except OSError:
         pass
 times.sort()
-p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000 if times else 0
-print(ok, total, round(p99, 1))
+def at(q):
+    return round(times[min(len(times) - 1, int(len(times) * q))] * 1000, 1) if times else 0
+print(ok, total, at(0.99), at(0.5), round(times[-1] * 1000, 1) if times else 0)
 """
 
 
@@ -165,7 +167,7 @@ async def main():
     await asyncio.gather(*(f.run(u.hostname, u.port, path, release) for f in late))
     release.set()
     await asyncio.gather(*tasks)
-    health = ["0", "0", "0"]
+    health = ["0", "0", "0", "0", "0"]
     if watcher:
         health = watcher.communicate("")[0].split()
     counts = {"connected": sum(connected)}
@@ -176,7 +178,8 @@ async def main():
         counts[key] = counts.get(key, 0) + 1
         if why and len(problems) < 5 and (kind != "cut" or not f.slow):
             problems.append(f"{key}: {why}")
-    counts["health_ok"], counts["health_total"], counts["health_p99_ms"] = health
+    (counts["health_ok"], counts["health_total"], counts["health_p99_ms"],
+     counts["health_p50_ms"], counts["health_max_ms"]) = health
     counts["seconds"] = round(time.monotonic() - started, 1)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     for p in problems:

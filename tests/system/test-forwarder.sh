@@ -32,6 +32,12 @@ awk -v n="$1" -v pad="${2:-0}" 'BEGIN {
 exit 3
 SH
     run_in "$host" chmod 0755 /usr/local/bin/ib-lines
+    # The forwarder's threads now.
+    write_into "$host" /usr/local/bin/ib-threads <<'SH'
+#!/bin/sh
+awk '/^Threads:/ { print $2 }' "/proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/status"
+SH
+    run_in "$host" chmod 0755 /usr/local/bin/ib-threads
 done
 a_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 2000'
 b_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 5000 2000'
@@ -528,6 +534,7 @@ submit_lines() {
         json_get id
 }
 go_command() { echo "nsenter -t $(sb_pid "$1") -a -r -w -- touch /run/ib-go"; }
+threads_command() { echo "nsenter -t $(sb_pid "$1") -a -r -w -- /usr/local/bin/ib-threads"; }
 inotify_instances() { find /proc/"$1"/fd -lname 'anon_inode:inotify' 2>/dev/null | wc -l; }
 
 test_a_thousand_followers_share_one_reader() {
@@ -537,9 +544,17 @@ test_a_thousand_followers_share_one_reader() {
     wait_for 30 is_state "$id" running
     # Default inotify limits (128 instances a user): one reader for all.
     echo "# fs.inotify.max_user_instances=$(cat /proc/sys/fs/inotify/max_user_instances)"
+    # Held by the stream loop: parked, no thread each (the thread daemon
+    # would hold a thousand).
     result=$(python3 "$FOLLOWERS" "$a/monitor/$id" --followers 1000 --lines 2000 --end failed \
-        --then "$(go_command a)" --health "$a/v1/health")
+        --then "$(threads_command a) >$TEST_SCRATCH/held-threads; $(go_command a)" \
+        --health "$a/v1/health")
     echo "# $result" | head -3
+    echo "# forwarder threads with the followers held: $(cat "$TEST_SCRATCH/held-threads")"
+    [ "$(cat "$TEST_SCRATCH/held-threads")" -lt 100 ] || {
+        echo "the held followers hold a thread each"
+        return 1
+    }
     pid=$(run_in a systemctl show -P MainPID imagebuild-forwarder.service)
     echo "# forwarder inotify instances after: $(run_in a sh -c "find /proc/$pid/fd -lname 'anon_inode:inotify' | wc -l")"
     assert_contains "$result" "connected=1000 complete=1000 "
@@ -564,6 +579,34 @@ test_a_slow_follower_is_cut_and_the_others_complete() {
         --end failed --then "$(go_command b)")
     echo "# $result" | head -3
     assert_contains "$result" "connected=6 complete=5 slow_cut=1 late_complete=2 "
+}
+
+forwarder_fds() { run_in "$1" sh -c 'ls /proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/fd | wc -l'; }
+fds_at_most() { [ "$(forwarder_fds "$1")" -le "$2" ]; }
+fds_at_least() { [ "$(forwarder_fds "$1")" -ge "$2" ]; }
+
+# A parked follower's connection notices nothing by itself: the hub wakes
+# each one now and then to look at its client. Followers that leave a quiet
+# build (SSE and text) are let go, their connections closed.
+test_followers_that_leave_a_quiet_build_are_let_go() {
+    local id before pids=() pid
+    run_in a rm -f /run/ib-go
+    id=$(submit_lines "$a" x86_64)
+    wait_for 30 is_state "$id" running
+    before=$(forwarder_fds a)
+    for _ in $(seq 10); do
+        curl -sN -H 'Accept: text/event-stream' "$a/monitor/$id" >/dev/null &
+        pids+=($!)
+        curl -sN "$a/monitor/$id?follow=1" >/dev/null &
+        pids+=($!)
+    done
+    wait_for 30 fds_at_least a $((before + 20))
+    echo "# forwarder descriptors: $before, with 20 followers $(forwarder_fds a)"
+    for pid in "${pids[@]}"; do kill "$pid"; done
+    wait "${pids[@]}" 2>/dev/null || true
+    wait_for 60 fds_at_most a $((before + 2))
+    run_in a touch /run/ib-go
+    wait_for 30 is_state "$id" failed
 }
 
 test_down_peer_is_marked_down_and_comes_back() {
@@ -660,6 +703,8 @@ test_case "1,000 SSE followers of one build: every line in order, the true end; 
     test_a_thousand_followers_share_one_reader
 test_case "a follower that reads nothing is cut with SlowFollower; the others and a late one complete" \
     test_a_slow_follower_is_cut_and_the_others_complete
+test_case "followers that leave a quiet build are let go" \
+    test_followers_that_leave_a_quiet_build_are_let_go
 test_case "a powered-off peer is down within 5 s and up again after boot; /v1/stats names it" \
     test_down_peer_is_marked_down_and_comes_back
 finish

@@ -1,7 +1,8 @@
 // The HTTP server on a loopback port: the gate's JSON refusals, its head
 // deadline and per-address cap, waiting in the backlog at the cap, and
-// admission at the head (401 before the body). Conditions are waited for,
-// never slept on.
+// admission at the head (401 before the body); the stream loop's streams,
+// parked without a thread each and written without blocking. Conditions
+// are waited for, never slept on.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -11,8 +12,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +26,8 @@
 #include "common/multipart_form.hpp"
 #include "forwarder/http_server.hpp"
 #include "forwarder/json_error.hpp"
+#include "forwarder/stream_choice.hpp"
+#include "forwarder/stream_parking.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::forwarder;
@@ -394,4 +402,229 @@ TEST(ForwarderHttpServer, AChunkedBodyIs411) {
     sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
     expectJsonError(answer(fd), "411");
     EXPECT_EQ(s.served, 1);  // the kept-alive connection's first request only
+}
+
+namespace {
+
+// The bytes every stream of the stream loop sends, each from its own
+// position: a stream with nothing to send parks, and add() unparks them all.
+struct Feed {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::string data;
+    bool ended = false;
+    std::vector<std::shared_ptr<StreamParking>> parked;
+    std::set<std::thread::id> readers;  // the threads the streams were read on
+    std::size_t reads = 0;
+    bool released = false;  // a blocking handler may go on
+
+    BodyStream streamFor(std::shared_ptr<StreamParking> parking) {
+        auto at = std::make_shared<std::size_t>(0);
+        return [this, parking, at](char* buffer, std::size_t max) -> long {
+            std::lock_guard lock(mutex);
+            readers.insert(std::this_thread::get_id());
+            ++reads;
+            changed.notify_all();
+            if (*at < data.size()) {
+                auto n = std::min(max, data.size() - *at);
+                std::memcpy(buffer, data.data() + *at, n);
+                *at += n;
+                return static_cast<long>(n);
+            }
+            if (ended) {
+                return -1;
+            }
+            parking->park();
+            parked.push_back(parking);
+            return 0;
+        };
+    }
+    void add(const std::string& text, bool end) {
+        std::vector<std::shared_ptr<StreamParking>> woken;
+        {
+            std::lock_guard lock(mutex);
+            data += text;
+            ended = end;
+            woken.swap(parked);
+        }
+        for (auto& parking : woken) {
+            parking->unpark();
+        }
+    }
+    template <typename Condition>
+    bool waitFor(Condition condition) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, std::chrono::seconds(30), condition);
+    }
+    void release() {
+        std::lock_guard lock(mutex);
+        released = true;
+        changed.notify_all();
+    }
+};
+
+// A server whose "GET /stream" and "GET /slow" heads go to the stream loop:
+// /stream answers with the feed, /slow first waits for feed.release().
+struct LoopServer {
+    LoopServer() {
+        UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+        EXPECT_EQ(listen(fd.get(), 64), 0);
+        socklen_t length = sizeof(address);
+        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
+        port = ntohs(address.sin_port);
+        server = std::make_unique<HttpServer>(
+            std::move(fd), ServerLimits{.gate = {}, .idleTimeoutSec = 1},
+            [](Request&) { return Admission{}; },
+            [this](Request& r) {
+                if (r.path == "/slow") {
+                    feed.waitFor([this] { return feed.released; });
+                }
+                if (r.path != "/stream" && r.path != "/slow") {
+                    return jsonResponse(200, "\"other\"");
+                }
+                unparkable += r.parking ? 0 : 1;
+                Response response;
+                response.contentType = "text/plain";
+                response.stream = feed.streamFor(r.parking);
+                return response;
+            },
+            HttpServer::OnRefusal{},
+            [](std::string_view head) {
+                return head.starts_with("GET /stream") || head.starts_with("GET /slow");
+            });
+    }
+    unsigned short port = 0;
+    Feed feed;
+    std::atomic<int> unparkable{0};  // loop requests dispatched without a parking
+    std::unique_ptr<HttpServer> server;
+};
+
+std::size_t threadCount() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& task :
+         std::filesystem::directory_iterator("/proc/self/task")) {
+        ++n;
+    }
+    return n;
+}
+
+UniqueFd follow(unsigned short port, const std::string& path = "/stream") {
+    auto fd = connectTo(port);
+    sendText(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    return fd;
+}
+
+}  // namespace
+
+TEST(ForwarderHttpServer, TheStreamLoopHoldsParkedStreamsWithoutAThreadEach) {
+    LoopServer s;
+    auto threads = threadCount();
+    std::vector<UniqueFd> followers;
+    for (int i = 0; i < 16; ++i) {
+        followers.push_back(follow(s.port));
+    }
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.feed.parked.size() == 16; }));
+    EXPECT_EQ(threadCount(), threads);
+    // The thread daemon answers meanwhile.
+    auto other = roundTrip(s.port, "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(other.find("\"other\""), std::string::npos) << other;
+
+    s.feed.add("line 1\n", false);
+    s.feed.add("line 2\n", true);
+    for (const auto& fd : followers) {
+        auto reply = answer(fd);  // whole: the server closes the connection
+        EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+        EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+        EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
+        EXPECT_NE(reply.find("line 2\n"), std::string::npos) << reply;
+    }
+    EXPECT_EQ(s.unparkable, 0);
+    std::lock_guard lock(s.feed.mutex);
+    EXPECT_EQ(s.feed.readers.size(), 1u);  // the loop's one thread
+    EXPECT_EQ(s.feed.readers.count(std::this_thread::get_id()), 0u);
+}
+
+// Writes are not blocking: a client that reads nothing, its socket full,
+// holds up no other stream.
+TEST(ForwarderHttpServer, AStreamLoopClientThatReadsNothingHoldsUpNoOther) {
+    LoopServer s;
+    const std::size_t size = 16 << 20;  // more than both sockets' buffers hold
+    s.feed.add(std::string(size, 'x'), true);
+    UniqueFd stuck(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int small = 4096;
+    setsockopt(stuck.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(s.port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(stuck.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    sendText(stuck, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.feed.reads > 0; }));
+
+    auto reply = answer(follow(s.port));
+    auto body = reply.find("\r\n\r\n");
+    ASSERT_NE(body, std::string::npos) << reply.substr(0, 300);
+    // Chunked: the body's bytes are the feed's plus the chunks' framing.
+    EXPECT_GT(reply.size() - body, size) << reply.substr(0, 300);
+    EXPECT_NE(reply.find("0\r\n\r\n", reply.size() - 16), std::string::npos);
+}
+
+// A loop request's handler runs on a worker: while it blocks, the loop
+// goes on writing the streams it has.
+TEST(ForwarderHttpServer, AStreamLoopHandlerThatBlocksHoldsUpNoStream) {
+    LoopServer s;
+    auto streaming = follow(s.port);
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.feed.parked.size() == 1; }));
+    auto slow = follow(s.port, "/slow");
+    s.feed.add("line 1\n", true);
+    auto reply = answer(streaming);
+    EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
+    s.feed.release();
+    reply = answer(slow);
+    EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
+}
+
+// The largest head the stream loop takes (stream_choice.hpp) fits its
+// connection's small memory pool with the answer's head: answered by the
+// stream, chunked (HTTP/1.1) or not, never libmicrohttpd's own refusal.
+TEST(ForwarderHttpServer, TheStreamLoopsLargestHeadIsServed) {
+    LoopServer s;
+    s.feed.add(std::string(100000, 'x'), true);
+    for (const char* version : {"HTTP/1.1", "HTTP/1.0"}) {
+        std::string head = std::string("GET /stream ") + version + "\r\nHost: x\r\n";
+        for (std::size_t i = 2; i < kStreamLoopMaxHeaderFields; ++i) {
+            head += "X-" + std::to_string(i) + ": v\r\n";
+        }
+        auto pad = kStreamLoopMaxHeadBytes - head.size() - std::strlen("X-Pad: \r\n\r\n");
+        head += "X-Pad: " + std::string(pad, 'p') + "\r\n\r\n";
+        ASSERT_EQ(head.size(), kStreamLoopMaxHeadBytes);
+        auto fd = connectTo(s.port);
+        sendText(fd, head);
+        auto reply = answer(fd);
+        EXPECT_EQ(reply.rfind("HTTP/1.", 0), 0u) << reply.substr(0, 300);
+        EXPECT_NE(reply.find(" 200 OK\r\n"), std::string::npos) << reply.substr(0, 300);
+        if (std::string(version) == "HTTP/1.0") {  // not chunked: the bytes as they are
+            EXPECT_NE(reply.find(std::string(100000, 'x')), std::string::npos)
+                << reply.substr(0, 300);
+        }
+        EXPECT_GT(reply.size(), 100000u) << reply.substr(0, 300);
+    }
+}
+
+// A follower of a silent log stays parked for longer than the idle timeout
+// (request_timeout_sec; 1 s here): a parked connection does not time out,
+// and its timeout starts again when it is unparked. The wait is the point:
+// the timeout has to pass.
+TEST(ForwarderHttpServer, AStreamParkedLongerThanTheIdleTimeoutGoesOn) {
+    LoopServer s;
+    auto fd = follow(s.port);
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.feed.parked.size() == 1; }));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    s.feed.add("late\n", true);
+    auto reply = answer(fd);
+    EXPECT_NE(reply.find("late\n"), std::string::npos) << reply;
 }

@@ -1,0 +1,91 @@
+// Which first heads the gate hands to the stream loop: followers of a local
+// build's log only; everything else (and anything the loop could not serve
+// without blocking) to the thread-per-connection daemon.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "forwarder/stream_choice.hpp"
+
+using namespace imagebuild::forwarder;
+
+namespace {
+
+const std::string kHost = "alpha";
+
+std::string head(const std::string& requestLine, const std::string& fields = "") {
+    return requestLine + "\r\nHost: alpha:8470\r\n" + fields + "\r\n";
+}
+
+bool onLoop(const std::string& requestLine, const std::string& fields = "") {
+    return servedOnStreamLoop(head(requestLine, fields), kHost);
+}
+
+}  // namespace
+
+TEST(ForwarderStreamChoice, FollowersOfALocalBuildGoToTheLoop) {
+    EXPECT_TRUE(onLoop("GET /monitor/alpha-12 HTTP/1.1", "Accept: text/event-stream\r\n"));
+    EXPECT_TRUE(onLoop("GET /monitor/alpha-12?format=sse HTTP/1.1"));
+    EXPECT_TRUE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.0"));
+    EXPECT_TRUE(onLoop("GET /monitor/alpha-12?follow=1&format=text HTTP/1.1"));
+    // Resuming (Last-Event-ID, ?after=) is the loop's too.
+    EXPECT_TRUE(onLoop("GET /monitor/alpha-12 HTTP/1.1",
+                       "Accept: text/event-stream\r\nLast-Event-ID: s=1;i=2\r\n"));
+    // Header names in any case, bare LF line ends.
+    EXPECT_TRUE(servedOnStreamLoop(
+        "GET /monitor/alpha-12 HTTP/1.1\nACCEPT: text/event-stream\nhost: a\n\n", kHost));
+}
+
+TEST(ForwarderStreamChoice, WhatIsNotFollowedGoesToTheThreads) {
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12 HTTP/1.1"));  // the log once, as text
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=0 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Accept: text/html\r\n"));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1&format=html HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /v1/health HTTP/1.1", "Accept: text/event-stream\r\n"));
+    EXPECT_FALSE(onLoop("GET /v1/builds/alpha-12?follow=1 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12/x?follow=1 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /monitor/?follow=1 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /monitor/..?follow=1 HTTP/1.1"));
+}
+
+TEST(ForwarderStreamChoice, APeersBuildIsRelayedOnAThread) {
+    EXPECT_FALSE(onLoop("GET /monitor/beta-3?follow=1 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /monitor/beta-3 HTTP/1.1", "Accept: text/event-stream\r\n"));
+    // Relayed here by the peer: the build is this host's.
+    EXPECT_TRUE(onLoop("GET /monitor/beta-3?follow=1 HTTP/1.1", "X-Imagebuild-Forwarded: 1\r\n"));
+}
+
+TEST(ForwarderStreamChoice, AnythingElseAboutTheHeadGoesToTheThreads) {
+    EXPECT_FALSE(onLoop("HEAD /monitor/alpha-12?follow=1 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("POST /monitor/alpha-12?follow=1 HTTP/1.1", "Content-Length: 0\r\n"));
+    // A body, or an answer that is not the stream.
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Content-Length: 2\r\n"));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Expect: 100-continue\r\n"));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Upgrade: websocket\r\n"));
+    // Escapes are libmicrohttpd's to decode, on the threads.
+    EXPECT_FALSE(onLoop("GET /monitor/alpha%2D12?follow=1 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=%31 HTTP/1.1"));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1&after=a+b HTTP/1.1"));
+    // A leading empty line (allowed before a request line).
+    EXPECT_FALSE(
+        servedOnStreamLoop("\r\n" + head("GET /monitor/alpha-12?follow=1 HTTP/1.1"), kHost));
+}
+
+TEST(ForwarderStreamChoice, ALargeHeadGoesToTheThreads) {
+    auto fields = "Cookie: " + std::string(kStreamLoopMaxHeadBytes, 'c') + "\r\n";
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields));
+    auto small = head("GET /monitor/alpha-12?follow=1 HTTP/1.1");
+    auto fits = "X-Pad: " + std::string(kStreamLoopMaxHeadBytes - small.size() - 9, 'p') + "\r\n";
+    auto largest = head("GET /monitor/alpha-12?follow=1 HTTP/1.1", fits);
+    ASSERT_EQ(largest.size(), kStreamLoopMaxHeadBytes);
+    EXPECT_TRUE(servedOnStreamLoop(largest, kHost));
+}
+
+TEST(ForwarderStreamChoice, AHeadOfManyFieldsGoesToTheThreads) {
+    std::string fields;
+    for (std::size_t i = 1; i < kStreamLoopMaxHeaderFields; ++i) {  // and Host
+        fields += "X-" + std::to_string(i) + ": v\r\n";
+    }
+    EXPECT_TRUE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields));
+    EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields + "X-More: v\r\n"));
+}

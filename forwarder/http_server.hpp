@@ -37,10 +37,13 @@ public:
     // A connection refused before any route saw it (the gate, or a
     // kept-alive connection's next head): status and JSON error name.
     using OnRefusal = HttpGate::OnRefusal;
+    // The answer to a request whose route never blocks, made on the gate's
+    // loop (App::answerOnLoop); nullopt: the request goes to a thread.
+    using AnswerOnLoop = std::function<std::optional<Response>(Request&)>;
 
     // Starts serving at once; throws std::runtime_error if libmicrohttpd refuses.
     HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
-               OnRefusal onRefusal = {});
+               OnRefusal onRefusal = {}, AnswerOnLoop answerOnLoop = {});
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -63,11 +66,13 @@ private:
     // The connection was ended beneath libmicrohttpd (awaitNextHead).
     bool endedBeneath(void* connection);
     void refused(unsigned status, const std::string& error);
+    std::optional<HttpGate::Answer> answerHere(std::string_view head);
 
     ServerLimits limits_;
     Admit admit_;
     Dispatch dispatch_;
     OnRefusal onRefusal_;
+    AnswerOnLoop answerOnLoop_;
     MHD_Daemon* daemon_ = nullptr;
     std::mutex handedOffMutex_;
     // fd -> its address and first head's length, until libmicrohttpd takes it

@@ -78,7 +78,8 @@ int run(int argc, char** argv) {
         [&app](Request& request) { return app.dispatch(request); },
         [&app](unsigned status, const std::string& reason) {
             app.metrics().countRefusal(status, reason);
-        });
+        },
+        [&app](Request& request) { return app.answerOnLoop(request); });
     log::info("imagebuild-forwarder {} serving as {}", IMAGEBUILD_VERSION, app.hostname());
     sd_notify(0, "READY=1\nSTATUS=serving");
 

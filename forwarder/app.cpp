@@ -80,6 +80,14 @@ Admission App::admit(Request& request) {
     return admission;
 }
 
+std::optional<Response> App::answerOnLoop(Request& request) {
+    auto match = router_.match(request.method, request.path);
+    if (!match.route || !match.route->answersOnLoop) {
+        return std::nullopt;
+    }
+    return dispatch(request);
+}
+
 Response App::dispatch(Request& request) {
     auto start = std::chrono::steady_clock::now();
     auto match = router_.match(request.method, request.path);

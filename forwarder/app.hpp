@@ -32,6 +32,9 @@ public:
     // before it can make us read a body, and the route's body limit known.
     Admission admit(Request& request);
     Response dispatch(Request& request);
+    // The answer, if the request's route answers on the gate's loop
+    // (Router::addOnLoop); nullopt: the request goes to a thread.
+    std::optional<Response> answerOnLoop(Request& request);
 
     Router& router() { return router_; }
     Metrics& metrics() { return metrics_; }

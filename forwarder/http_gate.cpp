@@ -22,6 +22,9 @@ using Clock = std::chrono::steady_clock;
 
 struct HttpGate::Pending {
     Clock::time_point deadline;
+    // Answered here and kept: until a byte of the next head comes, the
+    // deadline is the keep-alive timeout, and then it ends without a word.
+    bool idle = false;
     std::string key;
     sockaddr_storage address{};
     socklen_t length = 0;
@@ -39,10 +42,13 @@ std::string HttpGate::addressKey(const sockaddr* address) {
     return text;
 }
 
-HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefusal onRefusal)
+HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefusal onRefusal,
+                   AnswerHere answerHere)
     : limits_(limits),
       handOff_(std::move(handOff)),
       onRefusal_(std::move(onRefusal)),
+      answerHere_(std::move(answerHere)),
+      buffer_(limits_.head.maxHeadBytes + 1, '\0'),
       listen_(std::move(listenFd)),
       epoll_(epoll_create1(EPOLL_CLOEXEC)),
       wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
@@ -135,7 +141,7 @@ void HttpGate::run() {
             } else if (fd == listen_.get()) {
                 accept();
             } else {
-                peek(fd);
+                readable(fd);
             }
         }
         expire();
@@ -181,31 +187,57 @@ void HttpGate::accept() {
     }
 }
 
-void HttpGate::peek(int fd) {
+// Edge-triggered: a connection answered here may hold its next request
+// already (pipelined), which no new event would tell.
+// At most kAnswersInTurn, so that one client's pipelined stream does not
+// keep the loop from the others; then the socket is armed again, which
+// tells of what is still queued in it.
+void HttpGate::readable(int fd) {
+    constexpr int kAnswersInTurn = 32;
+    for (int answered = 0; peek(fd) == Peeked::Answered;) {
+        if (++answered == kAnswersInTurn) {
+            epoll_event event{};
+            event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+            event.data.fd = fd;
+            epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event);
+            return;
+        }
+    }
+}
+
+HttpGate::Peeked HttpGate::peek(int fd) {
     auto it = pending_.find(fd);
     if (it == pending_.end()) {
-        return;
+        return Peeked::Gone;
     }
-    std::string buffer(limits_.head.maxHeadBytes + 1, '\0');
-    ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(fd, buffer_.data(), buffer_.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        return;
+        return Peeked::Waiting;
     }
     if (n <= 0) {
         drop(fd);  // the client left (or the socket broke) before its head
-        return;
+        return Peeked::Gone;
     }
-    std::string_view data(buffer.data(), static_cast<std::size_t>(n));
+    std::string_view data(buffer_.data(), static_cast<std::size_t>(n));
     auto length = headLength(data);
     auto problem = length == 0 ? checkPartialHead(data, limits_.head)
                                : checkRequestHead(data.substr(0, length), limits_.head);
     if (problem) {
         refuse(fd, problem->status, problem->error, problem->message);
         drop(fd);
-        return;
+        return Peeked::Gone;
     }
     if (length == 0) {
-        return;  // wait for more
+        if (it->second.idle) {  // the next head began: it has head_timeout_sec
+            it->second.idle = false;
+            it->second.deadline = Clock::now() + std::chrono::seconds(limits_.headTimeoutSec);
+        }
+        return Peeked::Waiting;
+    }
+    if (answerHere_) {
+        if (auto answered = answerHere_(data.substr(0, length))) {
+            return answer(fd, it->second, length, *answered);
+        }
     }
     epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     auto pending = std::move(it->second);
@@ -214,6 +246,27 @@ void HttpGate::peek(int fd) {
                   data.substr(0, length))) {
         release(pending.key);
     }
+    return Peeked::Gone;
+}
+
+// The head is taken from the socket (it was only peeked) and the answer
+// sent at once: the client waits for it, so its socket buffer has room. A
+// client that sends requests without reading the answers fills it, and is
+// cut rather than given a buffer here.
+HttpGate::Peeked HttpGate::answer(int fd, Pending& pending, std::size_t headBytes,
+                                  const Answer& answered) {
+    ssize_t taken = recv(fd, buffer_.data(), headBytes, MSG_DONTWAIT);
+    ssize_t sent =
+        taken == static_cast<ssize_t>(headBytes)
+            ? send(fd, answered.bytes.data(), answered.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
+            : -1;
+    if (sent != static_cast<ssize_t>(answered.bytes.size()) || answered.close) {
+        drop(fd);
+        return Peeked::Gone;
+    }
+    pending.idle = true;
+    pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
+    return Peeked::Answered;
 }
 
 void HttpGate::expire() {
@@ -225,6 +278,10 @@ void HttpGate::expire() {
         }
     }
     for (int fd : late) {
+        if (pending_.at(fd).idle) {
+            drop(fd);  // a kept connection that asked nothing more
+            continue;
+        }
         refuse(fd, 408, "RequestTimeout",
                fmt::format("the request head did not arrive within {} s (head_timeout_sec)",
                            limits_.headTimeoutSec));

@@ -1,6 +1,9 @@
 // The door in front of libmicrohttpd. One thread accepts connections and
 // holds each, in epoll, until its request head has arrived whole; only then
-// is it handed to libmicrohttpd (a thread per connection). So a slow client
+// is it handed to libmicrohttpd (a thread per connection), unless the gate
+// may answer the request itself (a route that never blocks, as
+// /v1/health: loop_answer.hpp); then it keeps the connection for the next
+// request, which it treats as a first head. So a slow client
 // costs a descriptor, not a thread; a head that does not arrive within
 // head_timeout_sec is answered 408; a head libmicrohttpd would refuse with
 // its own HTML answer is refused here in our JSON (request_head.hpp); an
@@ -15,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -28,6 +32,9 @@ struct GateLimits {
     unsigned maxConnections = 4096;
     unsigned maxPerAddress = 128;
     unsigned headTimeoutSec = 10;
+    // A connection the gate answered itself waits this long for its next
+    // request, then is closed without an answer (as libmicrohttpd does).
+    unsigned keepAliveTimeoutSec = 60;
     HeadLimits head;
 };
 
@@ -40,8 +47,17 @@ public:
                                        std::string_view head)>;
     // A connection was refused: status and JSON error name (for /metrics).
     using OnRefusal = std::function<void(unsigned status, const std::string& error)>;
+    // The whole answer to a complete head, if the gate may send it itself
+    // and keep the connection for its next request (loop_answer.hpp);
+    // nullopt: hand the connection off.
+    struct Answer {
+        std::string bytes;
+        bool close = false;  // the connection ends after it
+    };
+    using AnswerHere = std::function<std::optional<Answer>(std::string_view head)>;
 
-    HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefusal onRefusal = {});
+    HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefusal onRefusal = {},
+             AnswerHere answerHere = {});
     ~HttpGate();
     HttpGate(const HttpGate&) = delete;
     HttpGate& operator=(const HttpGate&) = delete;
@@ -58,7 +74,10 @@ private:
     struct Pending;
     void run();
     void accept();
-    void peek(int fd);
+    enum class Peeked { Waiting, Gone, Answered };
+    void readable(int fd);
+    Peeked peek(int fd);
+    Peeked answer(int fd, Pending& pending, std::size_t headBytes, const Answer& answer);
     void expire();
     void refuse(int fd, unsigned status, const std::string& error, const std::string& message);
     void drop(int fd);
@@ -69,6 +88,8 @@ private:
     GateLimits limits_;
     HandOff handOff_;
     OnRefusal onRefusal_;
+    AnswerHere answerHere_;
+    std::string buffer_;  // gate thread only: the bytes peeked
     UniqueFd listen_;
     UniqueFd epoll_;
     UniqueFd wake_;  // eventfd: a connection ended, or stop

@@ -17,6 +17,7 @@
 #include "forwarder/head_wait.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/loop_answer.hpp"
 #include "forwarder/stream_choice.hpp"
 #include "forwarder/stream_parking.hpp"
 #include "forwarder/thread_nice.hpp"
@@ -412,12 +413,14 @@ constexpr std::size_t kConnectionStackBytes = 512 * 1024;
 }  // namespace
 
 HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
-                       OnRefusal onRefusal, ChooseLoop chooseLoop)
+                       OnRefusal onRefusal, ChooseLoop chooseLoop, AnswerOnLoop answerOnLoop)
     : limits_(limits),
       admit_(std::move(admit)),
       dispatch_(std::move(dispatch)),
       onRefusal_(std::move(onRefusal)),
-      chooseLoop_(std::move(chooseLoop)) {
+      chooseLoop_(std::move(chooseLoop)),
+      answerOnLoop_(std::move(answerOnLoop)) {
+    limits_.gate.keepAliveTimeoutSec = limits_.idleTimeoutSec;
     // The gate counts and caps connections; libmicrohttpd's own limit is
     // only a backstop above it. Its memory pool holds a head the gate
     // accepted (at most max_head_bytes) with as much again for the body's
@@ -446,7 +449,28 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
         [this](int fd, const sockaddr* address, socklen_t length, std::string_view head) {
             return handOff(fd, address, length, head);
         },
-        [this](unsigned status, const std::string& error) { refused(status, error); });
+        [this](unsigned status, const std::string& error) { refused(status, error); },
+        [this](std::string_view head) { return answerHere(head); });
+}
+
+std::optional<HttpGate::Answer> HttpServer::answerHere(std::string_view head) {
+    auto loop = answerOnLoop_ ? loopRequestOfHead(head) : std::nullopt;
+    auto response = loop ? answerOnLoop_(loop->request) : std::nullopt;
+    if (!response) {
+        return std::nullopt;
+    }
+    if (response->stream || response->file) {
+        // Router::addOnLoop routes answer from memory; one that does not is a bug here.
+        log::error("{} {}: a route answered on the loop streams", loop->request.method,
+                   loop->request.path);
+        *response = jsonError(500, "Internal", "the answer could not be sent");
+    }
+    bool close = !loop->keepAlive;
+    if (loop->http10 && !close) {
+        response->headers.emplace_back(MHD_HTTP_HEADER_CONNECTION, "Keep-Alive");
+    }
+    return HttpGate::Answer{
+        loopAnswerBytes(*response, loop->request.method == "HEAD", close, httpDateNow()), close};
 }
 
 // The stream loop: libmicrohttpd's epoll on one thread of its own, resumed

@@ -52,9 +52,14 @@ public:
     // serves everything.
     using ChooseLoop = std::function<bool(std::string_view head)>;
 
+    // The answer to a request whose route never blocks, made on the gate's
+    // loop (App::answerOnLoop); nullopt: the request goes to a thread.
+    using AnswerOnLoop = std::function<std::optional<Response>(Request&)>;
+
     // Starts serving at once; throws std::runtime_error if libmicrohttpd refuses.
     HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
-               OnRefusal onRefusal = {}, ChooseLoop chooseLoop = {});
+               OnRefusal onRefusal = {}, ChooseLoop chooseLoop = {},
+               AnswerOnLoop answerOnLoop = {});
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -88,12 +93,14 @@ private:
     // The connection was ended beneath libmicrohttpd (awaitNextHead).
     bool endedBeneath(void* connection);
     void refused(unsigned status, const std::string& error);
+    std::optional<HttpGate::Answer> answerHere(std::string_view head);
 
     ServerLimits limits_;
     Admit admit_;
     Dispatch dispatch_;
     OnRefusal onRefusal_;
     ChooseLoop chooseLoop_;
+    AnswerOnLoop answerOnLoop_;
     MHD_Daemon* daemon_ = nullptr;
     MHD_Daemon* streamDaemon_ = nullptr;  // with chooseLoop_ only
     std::unique_ptr<WorkQueue> streamWork_;

@@ -1,5 +1,6 @@
 // GET /v1/health: this forwarder answers. Cheap on purpose (no agent call):
-// peers ask it every few seconds and must not keep the agent from idling.
+// peers ask it every few seconds and must not keep the agent from idling;
+// answered on the gate's loop, without a thread (loop_answer.hpp).
 #include <nlohmann/json.hpp>
 
 #include "forwarder/app.hpp"
@@ -23,8 +24,8 @@ void registerHealth(App& app) {
                         {"hostname", app.hostname()},
                         {"url", app.publicUrl()},
                         {"version", IMAGEBUILD_VERSION}};
-    app.router().add("GET", "/v1/health", Access::Read,
-                     std::bind_front(handleHealthGet, body.dump()));
+    app.router().addOnLoop("GET", "/v1/health", Access::Read,
+                           std::bind_front(handleHealthGet, body.dump()));
 }
 
 }  // namespace imagebuild::forwarder

@@ -53,6 +53,11 @@ void Router::add(std::string method, std::string pattern, Access access, Handler
                        std::move(segments), body});
 }
 
+void Router::addOnLoop(std::string method, std::string pattern, Access access, Handler handler) {
+    add(std::move(method), std::move(pattern), access, std::move(handler));
+    routes_.back().answersOnLoop = true;
+}
+
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
     RouteMatch result;
     auto have = splitPath(path);

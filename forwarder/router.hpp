@@ -28,6 +28,9 @@ struct Route {
     Handler handler;
     std::vector<std::string> segments;  // the pattern split once (splitPath)
     BodyKind body = BodyKind::None;
+    // Never blocks (no bus, no peer, no file, no stream): the gate's loop
+    // may answer it without a thread (loop_answer.hpp).
+    bool answersOnLoop = false;
 };
 
 struct RouteMatch {
@@ -40,6 +43,8 @@ class Router {
 public:
     void add(std::string method, std::string pattern, Access access, Handler handler,
              BodyKind body = BodyKind::None);
+    // A route whose handler never blocks: answered on the gate's loop.
+    void addOnLoop(std::string method, std::string pattern, Access access, Handler handler);
     RouteMatch match(std::string_view method, std::string_view path) const;
 
 private:

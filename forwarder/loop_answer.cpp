@@ -1,0 +1,160 @@
+#include "forwarder/loop_answer.hpp"
+
+#include <fmt/format.h>
+#include <microhttpd.h>
+
+#include <ctime>
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+        char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool hasConnectionToken(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        auto comma = value.find(',');
+        auto item = value.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+            item.remove_suffix(1);
+        }
+        if (equalsIgnoringCase(item, token)) {
+            return true;
+        }
+        value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    }
+    return false;
+}
+
+std::string lowerCase(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) {  // header names are ASCII: no locale
+        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    return out;
+}
+
+std::string_view trimmed(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+// "a=1&b" -> {a: 1, b: ""}; the target has no escapes to decode.
+void splitQuery(std::string_view query, std::map<std::string, std::string>& out) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        if (!pair.empty()) {
+            auto eq = pair.find('=');
+            out[std::string(pair.substr(0, eq))] =
+                eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+        }
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    }
+}
+
+}  // namespace
+
+std::optional<LoopRequest> loopRequestOfHead(std::string_view head) {
+    auto lineEnd = head.find('\n');
+    auto line = trimmed(head.substr(0, lineEnd));
+    auto firstSpace = line.find(' ');
+    auto lastSpace = line.rfind(' ');
+    if (firstSpace == std::string_view::npos || lastSpace == firstSpace) {
+        return std::nullopt;
+    }
+    LoopRequest loop;
+    Request& request = loop.request;
+    request.method = std::string(line.substr(0, firstSpace));
+    auto target = line.substr(firstSpace + 1, lastSpace - firstSpace - 1);
+    auto version = line.substr(lastSpace + 1);
+    bool http11 = version == "HTTP/1.1";
+    if ((request.method != "GET" && request.method != "HEAD") ||
+        (!http11 && version != "HTTP/1.0") || target.empty() || target.front() != '/' ||
+        target.find_first_of("%+# ") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    auto question = target.find('?');
+    request.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) {
+        splitQuery(target.substr(question + 1), request.query);
+    }
+    auto rest = head.substr(lineEnd + 1);
+    while (!rest.empty()) {
+        auto end = rest.find('\n');
+        auto field = rest.substr(0, end);
+        rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+        if (trimmed(field).empty()) {
+            break;  // the empty line that ends the head
+        }
+        auto colon = field.find(':');
+        if (colon == std::string_view::npos) {
+            return std::nullopt;  // checkRequestHead refuses these; hand off all the same
+        }
+        auto name = lowerCase(field.substr(0, colon));
+        auto value = std::string(trimmed(field.substr(colon + 1)));
+        if (name == "transfer-encoding" || (name == "content-length" && value != "0")) {
+            return std::nullopt;  // a body: libmicrohttpd reads it
+        }
+        request.headers.insert_or_assign(std::move(name), std::move(value));
+    }
+    auto connection = request.header("connection");
+    loop.http10 = !http11;
+    loop.keepAlive = http11 ? !hasConnectionToken(connection, "close")
+                            : hasConnectionToken(connection, "keep-alive");
+    return loop;
+}
+
+std::string loopAnswerBytes(const Response& response, bool headOnly, bool close,
+                            std::string_view date) {
+    const char* reason = MHD_get_reason_phrase_for(response.status);
+    std::string out =
+        fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Type: {}\r\n", response.status,
+                    reason ? reason : "", date, response.contentType);
+    for (const auto& [name, value] : response.headers) {
+        fmt::format_to(std::back_inserter(out), "{}: {}\r\n", name, value);
+    }
+    if (close) {
+        out += "Connection: close\r\n";
+    }
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n\r\n", response.body.size());
+    if (!headOnly) {
+        out += response.body;
+    }
+    return out;
+}
+
+std::string_view httpDateNow() {
+    thread_local std::time_t made = 0;
+    thread_local char text[64] = {};
+    std::time_t now = std::time(nullptr);
+    if (now != made) {
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        std::strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        made = now;
+    }
+    return text;
+}
+
+}  // namespace imagebuild::forwarder

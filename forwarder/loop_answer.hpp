@@ -1,0 +1,37 @@
+// Requests the gate's loop answers itself (http_gate.hpp), without handing
+// the connection to a thread of libmicrohttpd: routes that never block (the
+// health check that peers and load balancers ask many times a second), in
+// a request that needs nothing libmicrohttpd does for others. Anything else
+// (a body, a target with escapes, a version other than 1.0/1.1) goes the
+// usual way. Pure: the gate peeks the head and sends the bytes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "forwarder/http_types.hpp"
+
+namespace imagebuild::forwarder {
+
+// A request the loop may answer, read from a complete head that passed
+// checkRequestHead(): a GET or HEAD, no body, a target without %-escapes
+// or '+' (so nothing is to be decoded), HTTP/1.0 or 1.1. nullopt: hand off.
+struct LoopRequest {
+    Request request;
+    bool keepAlive = true;  // libmicrohttpd's rule: 1.1 unless "close"; 1.0 if "keep-alive"
+    bool http10 = false;    // kept alive, an HTTP/1.0 answer says so ("Connection: Keep-Alive")
+};
+std::optional<LoopRequest> loopRequestOfHead(std::string_view head);
+
+// The answer's bytes as libmicrohttpd would send them for a body held in
+// memory: status line, Date, Content-Type, Content-Length, the response's
+// own headers, "Connection: close" when the connection ends after it; no
+// body for HEAD. `date` is an HTTP date ("Thu, 03 Dec 2026 21:00:00 GMT").
+std::string loopAnswerBytes(const Response& response, bool headOnly, bool close,
+                            std::string_view date);
+
+// The current HTTP date, made at most once a second per thread.
+std::string_view httpDateNow();
+
+}  // namespace imagebuild::forwarder

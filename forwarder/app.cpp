@@ -85,12 +85,15 @@ std::optional<Response> App::answerOnLoop(Request& request) {
     if (!match.route || !match.route->answersOnLoop) {
         return std::nullopt;
     }
-    return dispatch(request);
+    return dispatchMatched(request, std::move(match));
 }
 
 Response App::dispatch(Request& request) {
+    return dispatchMatched(request, router_.match(request.method, request.path));
+}
+
+Response App::dispatchMatched(Request& request, RouteMatch match) {
     auto start = std::chrono::steady_clock::now();
-    auto match = router_.match(request.method, request.path);
     static const std::string unmatched = "unmatched";
     const std::string& label = match.route ? match.route->pattern : unmatched;
     Response response;

@@ -55,6 +55,7 @@ public:
     void setPeers(std::unique_ptr<Peers> peers);
 
 private:
+    Response dispatchMatched(Request& request, RouteMatch match);
     ForwarderConfig config_;
     TokenStore tokens_;
     AuthPolicy authPolicy_;

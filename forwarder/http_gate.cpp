@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -48,51 +49,67 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
       handOff_(std::move(handOff)),
       onRefusal_(std::move(onRefusal)),
       answerHere_(std::move(answerHere)),
-      buffer_(limits_.head.maxHeadBytes + 1, '\0'),
-      listen_(std::move(listenFd)),
-      epoll_(epoll_create1(EPOLL_CLOEXEC)),
-      wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (!epoll_ || !wake_) {
-        throw std::runtime_error(fmt::format("epoll/eventfd: {}", std::strerror(errno)));
-    }
+      listen_(std::move(listenFd)) {
     fcntl(listen_.get(), F_SETFL, fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.fd = wake_.get();
-    epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &event);
-    listenFor(true);
-    thread_ = std::thread([this] { run(); });
+    for (unsigned i = 0; i < std::max(1u, limits_.loops); ++i) {
+        auto loop = std::make_unique<Loop>();
+        loop->epoll = UniqueFd(epoll_create1(EPOLL_CLOEXEC));
+        loop->wake = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!loop->epoll || !loop->wake) {
+            throw std::runtime_error(fmt::format("epoll/eventfd: {}", std::strerror(errno)));
+        }
+        loop->buffer.assign(limits_.head.maxHeadBytes + 1, '\0');
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.fd = loop->wake.get();
+        epoll_ctl(loop->epoll.get(), EPOLL_CTL_ADD, loop->wake.get(), &event);
+        listenFor(*loop, true);
+        loops_.push_back(std::move(loop));
+    }
+    for (auto& loop : loops_) {
+        loop->thread = std::thread([this, &loop = *loop] { run(loop); });
+    }
 }
 
 HttpGate::~HttpGate() {
     stop();
 }
 
-void HttpGate::stop() {
-    if (!thread_.joinable()) {
-        return;
-    }
-    stop_ = true;
+void HttpGate::wakeAll() {
     std::uint64_t one = 1;
-    (void)!write(wake_.get(), &one, sizeof(one));
-    thread_.join();
-    for (auto& [fd, pending] : pending_) {
-        ::close(fd);
+    for (auto& loop : loops_) {
+        (void)!write(loop->wake.get(), &one, sizeof(one));
     }
-    pending_.clear();
 }
 
-void HttpGate::listenFor(bool accepting) {
-    if (accepting == accepting_) {
+void HttpGate::stop() {
+    if (stop_.exchange(true)) {
+        return;
+    }
+    wakeAll();
+    for (auto& loop : loops_) {
+        if (loop->thread.joinable()) {
+            loop->thread.join();
+        }
+        for (auto& [fd, pending] : loop->pending) {
+            ::close(fd);
+        }
+        loop->pending.clear();
+    }
+}
+
+void HttpGate::listenFor(Loop& loop, bool accepting) {
+    if (accepting == loop.accepting) {
         return;
     }
     // At the cap the listening socket leaves the epoll set: clients wait in
     // the kernel's backlog instead of being accepted and dropped.
+    // Exclusive: a new connection wakes one loop, not all of them.
     epoll_event event{};
-    event.events = EPOLLIN;
+    event.events = EPOLLIN | EPOLLEXCLUSIVE;
     event.data.fd = listen_.get();
-    epoll_ctl(epoll_.get(), accepting ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_.get(), &event);
-    accepting_ = accepting;
+    epoll_ctl(loop.epoll.get(), accepting ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_.get(), &event);
+    loop.accepting = accepting;
 }
 
 bool HttpGate::admit(const std::string& key) {
@@ -121,34 +138,33 @@ void HttpGate::release(const std::string& address) {
         std::lock_guard lock(mutex_);
         releaseLocked(address);
     }
-    std::uint64_t one = 1;
-    (void)!write(wake_.get(), &one, sizeof(one));
+    wakeAll();  // a loop that stopped listening at the cap listens again
 }
 
-void HttpGate::run() {
+void HttpGate::run(Loop& loop) {
     std::vector<epoll_event> events(64);
     while (!stop_) {
         {
             std::lock_guard lock(mutex_);
-            listenFor(open_ < limits_.maxConnections);
+            listenFor(loop, open_ < limits_.maxConnections);
         }
-        int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), 250);
+        int n = epoll_wait(loop.epoll.get(), events.data(), static_cast<int>(events.size()), 250);
         for (int i = 0; i < n; ++i) {
             int fd = events[i].data.fd;
-            if (fd == wake_.get()) {
+            if (fd == loop.wake.get()) {
                 std::uint64_t count;
-                (void)!read(wake_.get(), &count, sizeof(count));
+                (void)!read(loop.wake.get(), &count, sizeof(count));
             } else if (fd == listen_.get()) {
-                accept();
+                accept(loop);
             } else {
-                readable(fd);
+                readable(loop, fd);
             }
         }
-        expire();
+        expire(loop);
     }
 }
 
-void HttpGate::accept() {
+void HttpGate::accept(Loop& loop) {
     for (;;) {
         {
             std::lock_guard lock(mutex_);
@@ -182,49 +198,49 @@ void HttpGate::accept() {
         epoll_event event{};
         event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
         event.data.fd = fd;
-        pending_.emplace(fd, std::move(pending));
-        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event);
+        loop.pending.emplace(fd, std::move(pending));
+        epoll_ctl(loop.epoll.get(), EPOLL_CTL_ADD, fd, &event);
     }
 }
 
 // Edge-triggered: a connection answered here may hold its next request
-// already (pipelined), which no new event would tell.
+// already (pipelined), which no new event would tell (peek() says so).
 // At most kAnswersInTurn, so that one client's pipelined stream does not
 // keep the loop from the others; then the socket is armed again, which
 // tells of what is still queued in it.
-void HttpGate::readable(int fd) {
+void HttpGate::readable(Loop& loop, int fd) {
     constexpr int kAnswersInTurn = 32;
-    for (int answered = 0; peek(fd) == Peeked::Answered;) {
+    for (int answered = 0; peek(loop, fd) == Peeked::Answered;) {
         if (++answered == kAnswersInTurn) {
             epoll_event event{};
             event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
             event.data.fd = fd;
-            epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event);
+            epoll_ctl(loop.epoll.get(), EPOLL_CTL_MOD, fd, &event);
             return;
         }
     }
 }
 
-HttpGate::Peeked HttpGate::peek(int fd) {
-    auto it = pending_.find(fd);
-    if (it == pending_.end()) {
+HttpGate::Peeked HttpGate::peek(Loop& loop, int fd) {
+    auto it = loop.pending.find(fd);
+    if (it == loop.pending.end()) {
         return Peeked::Gone;
     }
-    ssize_t n = recv(fd, buffer_.data(), buffer_.size(), MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(fd, loop.buffer.data(), loop.buffer.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return Peeked::Waiting;
     }
     if (n <= 0) {
-        drop(fd);  // the client left (or the socket broke) before its head
+        drop(loop, fd);  // the client left (or the socket broke) before its head
         return Peeked::Gone;
     }
-    std::string_view data(buffer_.data(), static_cast<std::size_t>(n));
+    std::string_view data(loop.buffer.data(), static_cast<std::size_t>(n));
     auto length = headLength(data);
     auto problem = length == 0 ? checkPartialHead(data, limits_.head)
                                : checkRequestHead(data.substr(0, length), limits_.head);
     if (problem) {
         refuse(fd, problem->status, problem->error, problem->message);
-        drop(fd);
+        drop(loop, fd);
         return Peeked::Gone;
     }
     if (length == 0) {
@@ -236,12 +252,16 @@ HttpGate::Peeked HttpGate::peek(int fd) {
     }
     if (answerHere_) {
         if (auto answered = answerHere_(data.substr(0, length))) {
-            return answer(fd, it->second, length, *answered);
+            auto peeked = answer(loop, fd, it->second, length, *answered);
+            // Bytes after this head were queued already: a pipelined request,
+            // which no new event will tell of. Else the next arrival will.
+            bool more = static_cast<std::size_t>(n) > length;
+            return peeked == Peeked::Answered && !more ? Peeked::Waiting : peeked;
         }
     }
-    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    epoll_ctl(loop.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
     auto pending = std::move(it->second);
-    pending_.erase(it);
+    loop.pending.erase(it);
     if (!handOff_(fd, reinterpret_cast<sockaddr*>(&pending.address), pending.length,
                   data.substr(0, length))) {
         release(pending.key);
@@ -253,15 +273,15 @@ HttpGate::Peeked HttpGate::peek(int fd) {
 // sent at once: the client waits for it, so its socket buffer has room. A
 // client that sends requests without reading the answers fills it, and is
 // cut rather than given a buffer here.
-HttpGate::Peeked HttpGate::answer(int fd, Pending& pending, std::size_t headBytes,
+HttpGate::Peeked HttpGate::answer(Loop& loop, int fd, Pending& pending, std::size_t headBytes,
                                   const Answer& answered) {
-    ssize_t taken = recv(fd, buffer_.data(), headBytes, MSG_DONTWAIT);
+    ssize_t taken = recv(fd, loop.buffer.data(), headBytes, MSG_DONTWAIT);
     ssize_t sent =
         taken == static_cast<ssize_t>(headBytes)
             ? send(fd, answered.bytes.data(), answered.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
             : -1;
     if (sent != static_cast<ssize_t>(answered.bytes.size()) || answered.close) {
-        drop(fd);
+        drop(loop, fd);
         return Peeked::Gone;
     }
     pending.idle = true;
@@ -269,23 +289,23 @@ HttpGate::Peeked HttpGate::answer(int fd, Pending& pending, std::size_t headByte
     return Peeked::Answered;
 }
 
-void HttpGate::expire() {
+void HttpGate::expire(Loop& loop) {
     auto now = Clock::now();
     std::vector<int> late;
-    for (const auto& [fd, pending] : pending_) {
+    for (const auto& [fd, pending] : loop.pending) {
         if (pending.deadline <= now) {
             late.push_back(fd);
         }
     }
     for (int fd : late) {
-        if (pending_.at(fd).idle) {
-            drop(fd);  // a kept connection that asked nothing more
+        if (loop.pending.at(fd).idle) {
+            drop(loop, fd);  // a kept connection that asked nothing more
             continue;
         }
         refuse(fd, 408, "RequestTimeout",
                fmt::format("the request head did not arrive within {} s (head_timeout_sec)",
                            limits_.headTimeoutSec));
-        drop(fd);
+        drop(loop, fd);
     }
 }
 
@@ -297,15 +317,15 @@ void HttpGate::refuse(int fd, unsigned status, const std::string& error,
     refuseConnection(fd, status, error, message);
 }
 
-void HttpGate::drop(int fd) {
-    auto it = pending_.find(fd);
-    if (it == pending_.end()) {
+void HttpGate::drop(Loop& loop, int fd) {
+    auto it = loop.pending.find(fd);
+    if (it == loop.pending.end()) {
         return;
     }
-    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    epoll_ctl(loop.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
     auto key = std::move(it->second.key);
-    pending_.erase(it);
+    loop.pending.erase(it);
     std::lock_guard lock(mutex_);
     releaseLocked(key);
 }

@@ -1,4 +1,4 @@
-// The door in front of libmicrohttpd. One thread accepts connections and
+// The door in front of libmicrohttpd. A loop per CPU accepts connections and
 // holds each, in epoll, until its request head has arrived whole; only then
 // is it handed to libmicrohttpd (a thread per connection), unless the gate
 // may answer the request itself (a route that never blocks, as
@@ -17,11 +17,13 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 #include "forwarder/request_head.hpp"
@@ -35,6 +37,9 @@ struct GateLimits {
     // A connection the gate answered itself waits this long for its next
     // request, then is closed without an answer (as libmicrohttpd does).
     unsigned keepAliveTimeoutSec = 60;
+    // Event loops (threads) accepting and answering: one per CPU, as nginx's
+    // workers, so that requests answered here use every core.
+    unsigned loops = 1;
     HeadLimits head;
 };
 
@@ -72,34 +77,41 @@ public:
 
 private:
     struct Pending;
-    void run();
-    void accept();
+    // One event loop: its own epoll set, its connections, its thread. Every
+    // loop accepts from the one listening socket.
+    struct Loop {
+        UniqueFd epoll;
+        UniqueFd wake;  // eventfd: a connection ended, or stop
+        std::map<int, Pending> pending;
+        bool accepting = false;
+        std::string buffer;  // the bytes peeked
+        std::thread thread;
+    };
+    void run(Loop& loop);
+    void accept(Loop& loop);
     enum class Peeked { Waiting, Gone, Answered };
-    void readable(int fd);
-    Peeked peek(int fd);
-    Peeked answer(int fd, Pending& pending, std::size_t headBytes, const Answer& answer);
-    void expire();
+    void readable(Loop& loop, int fd);
+    Peeked peek(Loop& loop, int fd);
+    Peeked answer(Loop& loop, int fd, Pending& pending, std::size_t headBytes,
+                  const Answer& answer);
+    void expire(Loop& loop);
     void refuse(int fd, unsigned status, const std::string& error, const std::string& message);
-    void drop(int fd);
+    void drop(Loop& loop, int fd);
     bool admit(const std::string& key);
     void releaseLocked(const std::string& key);
-    void listenFor(bool accepting);
+    void listenFor(Loop& loop, bool accepting);
+    void wakeAll();
 
     GateLimits limits_;
     HandOff handOff_;
     OnRefusal onRefusal_;
     AnswerHere answerHere_;
-    std::string buffer_;  // gate thread only: the bytes peeked
     UniqueFd listen_;
-    UniqueFd epoll_;
-    UniqueFd wake_;  // eventfd: a connection ended, or stop
     std::atomic<bool> stop_{false};
     std::mutex mutex_;  // guards open_ and perAddress_
     unsigned open_ = 0;
     std::map<std::string, unsigned> perAddress_;
-    bool accepting_ = false;          // gate thread only
-    std::map<int, Pending> pending_;  // gate thread only
-    std::thread thread_;
+    std::vector<std::unique_ptr<Loop>> loops_;
 };
 
 }  // namespace imagebuild::forwarder

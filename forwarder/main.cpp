@@ -9,6 +9,7 @@
 #include <exception>
 #include <fstream>
 #include <string_view>
+#include <thread>
 
 #include "forwarder/app.hpp"
 #include "forwarder/http_server.hpp"
@@ -71,6 +72,7 @@ int run(int argc, char** argv) {
     limits.gate.maxConnections = config.maxConnections;
     limits.gate.maxPerAddress = config.maxConnectionsPerAddress;
     limits.gate.headTimeoutSec = config.headTimeoutSec;
+    limits.gate.loops = std::max(1u, std::thread::hardware_concurrency());
     limits.gate.head.maxHeadBytes = config.maxHeadBytes;
     limits.gate.head.maxTargetBytes = std::min<std::size_t>(8 * 1024, config.maxHeadBytes);
     limits.idleTimeoutSec = config.requestTimeoutSec;

@@ -713,3 +713,33 @@ TEST(ForwarderHttpServer, AnIdleConnectionKeptOnTheLoopIsClosedSilently) {
     EXPECT_EQ(recv(fd.get(), &byte, 1, MSG_DONTWAIT), 0);  // closed, not merely quiet
     EXPECT_TRUE(s.refused().empty());
 }
+
+// Two loops accept from the one socket; the caps are the gate's, not a
+// loop's: a connection kept on either counts, and one that ends frees room.
+TEST(ForwarderHttpServer, TwoLoopsShareTheConnectionCaps) {
+    ServerLimits limits;
+    limits.gate.loops = 2;
+    limits.gate.maxPerAddress = 6;
+    Server s(limits);
+    std::vector<UniqueFd> kept;
+    for (int i = 0; i < 6; ++i) {
+        kept.push_back(connectTo(s.port, "127.0.0.9"));
+        sendText(kept.back(), "GET /loop?n=" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_NE(oneAnswer(kept.back()).find("\"" + std::to_string(i) + "\""), std::string::npos);
+    }
+    auto over = connectTo(s.port, "127.0.0.9");
+    expectJsonError(answer(over), "429");
+    kept.pop_back();  // closed: the gate notices on its loop and frees its place
+    std::string reply;
+    for (int tries = 0; tries < 100 && reply.rfind("HTTP/1.1 200", 0) != 0; ++tries) {
+        auto again = connectTo(s.port, "127.0.0.9");
+        sendText(again, "GET /loop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        reply = answer(again);
+    }
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    // Kept connections on both loops go on being answered.
+    for (auto& fd : kept) {
+        sendText(fd, "GET /loop?n=again HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_NE(oneAnswer(fd).find("\"again\""), std::string::npos);
+    }
+}

@@ -113,9 +113,11 @@ std::optional<LoopRequest> loopRequestOfHead(std::string_view head) {
         }
         auto name = lowerCase(field.substr(0, colon));
         auto value = std::string(trimmed(field.substr(colon + 1)));
-        if (name == "transfer-encoding" || (name == "content-length" && value != "0")) {
-            return std::nullopt;  // a body: libmicrohttpd reads it
+        if (name == "transfer-encoding" || (name == "content-length" && value != "0") ||
+            name == "expect" || name == "upgrade") {
+            return std::nullopt;  // a body, or more than one answer: libmicrohttpd's
         }
+        ++loop.fields;
         request.headers.insert_or_assign(std::move(name), std::move(value));
     }
     auto connection = request.header("connection");

@@ -14,13 +14,17 @@
 
 namespace imagebuild::forwarder {
 
-// A request the loop may answer, read from a complete head that passed
-// checkRequestHead(): a GET or HEAD, no body, a target without %-escapes
-// or '+' (so nothing is to be decoded), HTTP/1.0 or 1.1. nullopt: hand off.
+// A request a loop may take (the gate's, or the stream loop:
+// stream_choice.cpp), read from a complete head that passed
+// checkRequestHead(): a GET or HEAD, no body (nor Expect or Upgrade), a
+// target without %-escapes or '+' (so nothing is to be decoded, and nothing
+// can be decoded otherwise than libmicrohttpd would), HTTP/1.0 or 1.1.
+// nullopt: not for a loop.
 struct LoopRequest {
     Request request;
-    bool keepAlive = true;  // libmicrohttpd's rule: 1.1 unless "close"; 1.0 if "keep-alive"
-    bool http10 = false;    // kept alive, an HTTP/1.0 answer says so ("Connection: Keep-Alive")
+    std::size_t fields = 0;  // header fields, repeated names counted each time
+    bool keepAlive = true;   // libmicrohttpd's rule: 1.1 unless "close"; 1.0 if "keep-alive"
+    bool http10 = false;     // kept alive, an HTTP/1.0 answer says so ("Connection: Keep-Alive")
 };
 std::optional<LoopRequest> loopRequestOfHead(std::string_view head);
 

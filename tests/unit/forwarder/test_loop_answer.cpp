@@ -20,6 +20,9 @@ TEST(LoopAnswer, ABodilessGetIsReadWhole) {
     EXPECT_EQ(loop->request.header("HOST"), "h");
     EXPECT_TRUE(loop->keepAlive);
     EXPECT_FALSE(loop->http10);
+    EXPECT_EQ(loop->fields, 2u);
+    // A repeated field counts each time (libmicrohttpd keeps each).
+    EXPECT_EQ(loopRequestOfHead("GET / HTTP/1.1\r\nA: 1\r\nA: 2\r\nA: 3\r\n\r\n")->fields, 3u);
     // Bare LF line ends, as the gate accepts them.
     EXPECT_TRUE(loopRequestOfHead("HEAD / HTTP/1.1\nHost: h\n\n"));
 }
@@ -34,6 +37,8 @@ TEST(LoopAnswer, WhatNeedsLibmicrohttpdIsHandedOff) {
              "GET /v1/health HTTP/2.0\r\nHost: h\r\n\r\n",
              "GET http://h/v1/health HTTP/1.1\r\nHost: h\r\n\r\n",
              "GET /v1/health HTTP/1.1\r\nno colon here\r\n\r\n",
+             "GET /v1/health HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
+             "GET /v1/health HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n",
          }) {
         EXPECT_FALSE(loopRequestOfHead(head)) << head;
     }

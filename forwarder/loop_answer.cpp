@@ -5,35 +5,26 @@
 
 #include <ctime>
 
+#include "forwarder/request_head.hpp"
+
 namespace imagebuild::forwarder {
 
 namespace {
 
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
+std::string_view trimmed(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
     }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-        char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-        if (x != y) {
-            return false;
-        }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+        text.remove_suffix(1);
     }
-    return true;
+    return text;
 }
 
 bool hasConnectionToken(std::string_view value, std::string_view token) {
     while (!value.empty()) {
         auto comma = value.find(',');
-        auto item = value.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
-            item.remove_prefix(1);
-        }
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
-            item.remove_suffix(1);
-        }
-        if (equalsIgnoringCase(item, token)) {
+        if (iequals(trimmed(value.substr(0, comma)), token)) {
             return true;
         }
         value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
@@ -47,16 +38,6 @@ std::string lowerCase(std::string_view text) {
         c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
     return out;
-}
-
-std::string_view trimmed(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 // "a=1&b" -> {a: 1, b: ""}; the target has no escapes to decode.

@@ -33,10 +33,6 @@ HeadProblem bad(std::string message) {
     return {400, "BadRequest", std::move(message)};
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // The head's lines without their line ends (the empty last one excluded),
 // leading empty lines skipped as RFC 9112 allows.
 class Lines {
@@ -172,6 +168,10 @@ std::optional<HeadProblem> checkField(std::string_view line, Framing& framing) {
 }
 
 }  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
 
 std::size_t headLength(std::string_view data) {
     std::size_t start = 0;

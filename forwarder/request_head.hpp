@@ -26,6 +26,9 @@ struct HeadProblem {
     std::string message;
 };
 
+// Equal but for the case of ASCII letters: header names, Connection tokens.
+bool iequals(std::string_view a, std::string_view b);
+
 // How many bytes of `data` the head takes, through its empty line (CRLF or
 // bare LF line ends); 0 while it is incomplete.
 std::size_t headLength(std::string_view data);

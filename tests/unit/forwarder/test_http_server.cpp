@@ -52,17 +52,23 @@ nlohmann::json formAsJson(const std::vector<FormField>& form) {
     return out;
 }
 
+// A listening socket on a free loopback port, which `port` is set to.
+UniqueFd listenOnLoopback(int backlog, unsigned short& port) {
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    EXPECT_EQ(listen(fd.get(), backlog), 0);
+    socklen_t length = sizeof(address);
+    getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
+    port = ntohs(address.sin_port);
+    return fd;
+}
+
 struct Server {
     explicit Server(ServerLimits limits) {
-        UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-        EXPECT_EQ(listen(fd.get(), 16), 0);
-        socklen_t length = sizeof(address);
-        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
-        port = ntohs(address.sin_port);
+        UniqueFd fd = listenOnLoopback(16, port);
         server = std::make_unique<HttpServer>(
             std::move(fd), limits,
             [](Request& r) {
@@ -476,15 +482,7 @@ struct Feed {
 // /stream answers with the feed, /slow first waits for feed.release().
 struct LoopServer {
     LoopServer() {
-        UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-        EXPECT_EQ(listen(fd.get(), 64), 0);
-        socklen_t length = sizeof(address);
-        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
-        port = ntohs(address.sin_port);
+        UniqueFd fd = listenOnLoopback(64, port);
         server = std::make_unique<HttpServer>(
             std::move(fd), ServerLimits{.gate = {}, .idleTimeoutSec = 1},
             [](Request&) { return Admission{}; },

@@ -1,8 +1,8 @@
 #include "forwarder/http_cache.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <functional>
 #include <string_view>
 
@@ -12,7 +12,17 @@ std::string etagOfBody(const std::string& body) {
     // Tells versions of one resource apart, nothing more: a 64-bit hash and
     // the length. No SHA-256 on every answer (and no libcrypto initialised
     // by a forwarder that only serves reads).
-    return fmt::format("\"{:016x}-{:x}\"", std::hash<std::string_view>{}(body), body.size());
+    // Written with to_chars: every answer of ours with a body carries one.
+    char text[48] = "\"0000000000000000";
+    auto hash = std::hash<std::string_view>{}(body);
+    auto digits = std::to_chars(text + 17, text + sizeof text, hash, 16).ptr - (text + 17);
+    // right-aligned in the 16 zeros after the quote
+    std::memmove(text + 1 + 16 - digits, text + 17, static_cast<std::size_t>(digits));
+    char* end = text + 17;
+    *end++ = '-';
+    end = std::to_chars(end, text + sizeof text - 1, body.size(), 16).ptr;
+    *end++ = '"';
+    return std::string(text, end);
 }
 
 bool etagMatches(const std::string& ifNoneMatch, const std::string& etag) {

@@ -1,8 +1,8 @@
 #include "forwarder/loop_answer.hpp"
 
-#include <fmt/format.h>
 #include <microhttpd.h>
 
+#include <charconv>
 #include <ctime>
 
 #include "forwarder/request_head.hpp"
@@ -110,17 +110,26 @@ std::optional<LoopRequest> loopRequestOfHead(std::string_view head) {
 
 std::string loopAnswerBytes(const Response& response, bool headOnly, bool close,
                             std::string_view date) {
+    // Appended piece by piece, not formatted: the loop makes one of these
+    // for every health check, and a format string's parsing cost as much
+    // as the rest of the answer.
     const char* reason = MHD_get_reason_phrase_for(response.status);
-    std::string out =
-        fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Type: {}\r\n", response.status,
-                    reason ? reason : "", date, response.contentType);
+    char number[24];
+    auto decimal = [&number](std::size_t value) {
+        return std::string_view(number, std::to_chars(number, number + sizeof number, value).ptr);
+    };
+    std::string out;
+    out.reserve(160 + (headOnly ? 0 : response.body.size()));
+    out.append("HTTP/1.1 ").append(decimal(response.status)).append(" ");
+    out.append(reason ? reason : "").append("\r\nDate: ").append(date);
+    out.append("\r\nContent-Type: ").append(response.contentType).append("\r\n");
     for (const auto& [name, value] : response.headers) {
-        fmt::format_to(std::back_inserter(out), "{}: {}\r\n", name, value);
+        out.append(name).append(": ").append(value).append("\r\n");
     }
     if (close) {
         out += "Connection: close\r\n";
     }
-    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n\r\n", response.body.size());
+    out.append("Content-Length: ").append(decimal(response.body.size())).append("\r\n\r\n");
     if (!headOnly) {
         out += response.body;
     }

@@ -1,6 +1,10 @@
 // Conditional GET: an ETag on whole GET answers, 304 when it still matches.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <functional>
+#include <string_view>
+
 #include "forwarder/http_cache.hpp"
 #include "tests/unit/forwarder/http_testing.hpp"
 
@@ -36,4 +40,16 @@ TEST(ForwarderHttpCache, EtagAnd304ForWholeGetAnswers) {
     EXPECT_TRUE(etagMatches("W/" + etag, etag));
     EXPECT_TRUE(etagMatches("*", etag));
     EXPECT_FALSE(etagMatches("", etag));
+}
+
+// The tag's shape is what clients stored before: the hash as 16 hex digits,
+// zero-padded, and the length in hex, quoted.
+TEST(ForwarderHttpCache, EtagIsSixteenHexDigitsOfHashAndTheLength) {
+    for (std::string body : {std::string(), std::string("x"), std::string(300, 'y')}) {
+        char hash[17];
+        std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string_view>{}(body));
+        char length[17];
+        std::snprintf(length, sizeof length, "%zx", body.size());
+        EXPECT_EQ(etagOfBody(body), "\"" + std::string(hash) + "-" + length + "\"") << body;
+    }
 }

@@ -25,8 +25,10 @@
 namespace imagebuild::forwarder {
 
 // How many bytes of the connection libmicrohttpd has read: nullopt if the
-// kernel cannot say.
-std::optional<std::uint64_t> bytesConsumed(int fd);
+// kernel cannot say. `expected`: what the requests so far took; when the
+// kernel has received no more than that, one call tells (the common case:
+// a client that waits for its answer before it asks again).
+std::optional<std::uint64_t> bytesConsumed(int fd, std::uint64_t expected);
 
 struct HeadWait {
     enum class Outcome {

@@ -138,7 +138,7 @@ MHD_Result formPiece(void* cls, MHD_ValueKind, const char* key, const char* file
 }
 
 MHD_Result collect(void* cls, MHD_ValueKind, const char* key, const char* value) {
-    auto* map = static_cast<std::map<std::string, std::string>*>(cls);
+    auto* map = static_cast<decltype(Request::headers)*>(cls);
     std::string k(key);
     for (auto& c : k) {  // header names are ASCII: no locale
         c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
@@ -568,7 +568,7 @@ void HttpServer::connectionClosed(void** socketContext) {
 
 void HttpServer::awaitNextHead(void* socketContext) {
     auto* tracked = static_cast<Tracked*>(socketContext);
-    if (bytesConsumed(tracked->fd) != tracked->taken) {
+    if (bytesConsumed(tracked->fd, tracked->taken) != tracked->taken) {
         // libmicrohttpd has read (part of) the next request already, which
         // only a client that pipelines (sends before its answer is whole)
         // makes it do: that head cannot be checked first, so the connection

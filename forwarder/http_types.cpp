@@ -1,14 +1,27 @@
 #include "forwarder/http_types.hpp"
 
+#include <algorithm>
+
 namespace imagebuild::forwarder {
 
-std::string Request::header(std::string_view name) const {
-    std::string key(name);
-    for (auto& c : key) {  // header names are ASCII: no locale
-        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+const std::string& Request::header(std::string_view name) const {
+    static const std::string absent;
+    // Callers name headers in lower case; a name that is not is lowered
+    // (header names are ASCII: no locale).
+    auto upper = [](char c) {
+        return c >= 'A' && c <= 'Z';
+    };
+    auto it = headers.end();
+    if (std::none_of(name.begin(), name.end(), upper)) {
+        it = headers.find(name);
+    } else {
+        std::string key(name);
+        for (auto& c : key) {
+            c = upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
+        }
+        it = headers.find(key);
     }
-    auto it = headers.find(key);
-    return it == headers.end() ? std::string() : it->second;
+    return it == headers.end() ? absent : it->second;
 }
 
 std::string Request::queryValue(const std::string& key) const {

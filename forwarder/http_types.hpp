@@ -30,19 +30,20 @@ struct Request {
     std::string method;
     std::string path;
     std::map<std::string, std::string> query;
-    std::map<std::string, std::string> headers;  // keys lower-case
-    std::string body;                            // empty for multipart/form-data: see `form`
-    std::vector<FormField> form;                 // a multipart/form-data body, parsed by the server
-    std::map<std::string, std::string> params;   // filled by the router
-    std::string identity;                        // token name; empty if anonymous
-    TokenRole role = TokenRole::Read;            // the token's role; Read if anonymous
-    int connectionFd = -1;  // the client's socket, to notice a follower leaving
+    // Keys lower-case; found by a string_view, without a key made for each look.
+    std::map<std::string, std::string, std::less<>> headers;
+    std::string body;                           // empty for multipart/form-data: see `form`
+    std::vector<FormField> form;                // a multipart/form-data body, parsed by the server
+    std::map<std::string, std::string> params;  // filled by the router
+    std::string identity;                       // token name; empty if anonymous
+    TokenRole role = TokenRole::Read;           // the token's role; Read if anonymous
+    int connectionFd = -1;                      // the client's socket, to notice a follower leaving
     // Set when the answer is served from the stream loop: a stream must then
     // park instead of blocking (stream_parking.hpp).
     std::shared_ptr<StreamParking> parking;
 
     // The header's value, or "" if absent. `name` is matched case-insensitively.
-    std::string header(std::string_view name) const;
+    const std::string& header(std::string_view name) const;
     std::string queryValue(const std::string& key) const;
 };
 

@@ -26,6 +26,15 @@ struct HttpGate::Pending {
     // Answered here and kept: until a byte of the next head comes, the
     // deadline is the keep-alive timeout, and then it ends without a word.
     bool idle = false;
+    // Answered here once: from then on the gate owns the connection and
+    // reads it (no peek); `unread`: bytes read and not yet used, as a
+    // pipelined head. A request then found not to be the gate's goes to
+    // libmicrohttpd over a bridge (connection_bridge.hpp).
+    bool owned = false;
+    std::string unread;
+    // The last read filled what was asked: the socket may hold more, which
+    // no new edge will tell of.
+    bool mayHoldMore = false;
     std::string key;
     sockaddr_storage address{};
     socklen_t length = 0;
@@ -96,6 +105,7 @@ void HttpGate::stop() {
         }
         loop->pending.clear();
     }
+    bridges_.stop();
 }
 
 void HttpGate::listenFor(Loop& loop, bool accepting) {
@@ -148,7 +158,13 @@ void HttpGate::run(Loop& loop) {
             std::lock_guard lock(mutex_);
             listenFor(loop, open_ < limits_.maxConnections);
         }
-        int n = epoll_wait(loop.epoll.get(), events.data(), static_cast<int>(events.size()), 250);
+        std::vector<int> turn;
+        turn.swap(loop.nextTurn);
+        for (int fd : turn) {
+            readable(loop, fd);
+        }
+        int n = epoll_wait(loop.epoll.get(), events.data(), static_cast<int>(events.size()),
+                           loop.nextTurn.empty() ? 250 : 0);
         for (int i = 0; i < n; ++i) {
             int fd = events[i].data.fd;
             if (fd == loop.wake.get()) {
@@ -206,16 +222,13 @@ void HttpGate::accept(Loop& loop) {
 // Edge-triggered: a connection answered here may hold its next request
 // already (pipelined), which no new event would tell (peek() says so).
 // At most kAnswersInTurn, so that one client's pipelined stream does not
-// keep the loop from the others; then the socket is armed again, which
-// tells of what is still queued in it.
+// keep the loop from the others; then the connection waits for the loop's
+// next turn (its bytes may all be read already: no event would come).
 void HttpGate::readable(Loop& loop, int fd) {
     constexpr int kAnswersInTurn = 32;
     for (int answered = 0; peek(loop, fd) == Peeked::Answered;) {
         if (++answered == kAnswersInTurn) {
-            epoll_event event{};
-            event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-            event.data.fd = fd;
-            epoll_ctl(loop.epoll.get(), EPOLL_CTL_MOD, fd, &event);
+            loop.nextTurn.push_back(fd);
             return;
         }
     }
@@ -226,15 +239,24 @@ HttpGate::Peeked HttpGate::peek(Loop& loop, int fd) {
     if (it == loop.pending.end()) {
         return Peeked::Gone;
     }
-    ssize_t n = recv(fd, loop.buffer.data(), loop.buffer.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        return Peeked::Waiting;
+    auto& pending = it->second;
+    std::string_view data;
+    if (pending.owned) {
+        if (!readOwned(loop, fd, pending)) {
+            return Peeked::Gone;
+        }
+        data = pending.unread;
+    } else {
+        ssize_t n = recv(fd, loop.buffer.data(), loop.buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return Peeked::Waiting;
+        }
+        if (n <= 0) {
+            drop(loop, fd);  // the client left (or the socket broke) before its head
+            return Peeked::Gone;
+        }
+        data = std::string_view(loop.buffer.data(), static_cast<std::size_t>(n));
     }
-    if (n <= 0) {
-        drop(loop, fd);  // the client left (or the socket broke) before its head
-        return Peeked::Gone;
-    }
-    std::string_view data(loop.buffer.data(), static_cast<std::size_t>(n));
     auto length = headLength(data);
     auto problem = length == 0 ? checkPartialHead(data, limits_.head)
                                : checkRequestHead(data.substr(0, length), limits_.head);
@@ -244,48 +266,96 @@ HttpGate::Peeked HttpGate::peek(Loop& loop, int fd) {
         return Peeked::Gone;
     }
     if (length == 0) {
-        if (it->second.idle) {  // the next head began: it has head_timeout_sec
-            it->second.idle = false;
-            it->second.deadline = Clock::now() + std::chrono::seconds(limits_.headTimeoutSec);
+        if (pending.idle && !data.empty()) {  // the next head began: it has head_timeout_sec
+            pending.idle = false;
+            pending.deadline = Clock::now() + std::chrono::seconds(limits_.headTimeoutSec);
         }
         return Peeked::Waiting;
     }
     if (answerHere_) {
         if (auto answered = answerHere_(data.substr(0, length))) {
-            auto peeked = answer(loop, fd, it->second, length, *answered);
             // Bytes after this head were queued already: a pipelined request,
             // which no new event will tell of. Else the next arrival will.
-            bool more = static_cast<std::size_t>(n) > length;
+            bool more = data.size() > length || pending.mayHoldMore;
+            auto peeked = answer(loop, fd, pending, length, *answered);
             return peeked == Peeked::Answered && !more ? Peeked::Waiting : peeked;
         }
     }
-    epoll_ctl(loop.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
-    auto pending = std::move(it->second);
-    loop.pending.erase(it);
-    if (!handOff_(fd, reinterpret_cast<sockaddr*>(&pending.address), pending.length,
-                  data.substr(0, length))) {
-        release(pending.key);
-    }
+    passOn(loop, it, length);
     return Peeked::Gone;
 }
 
-// The head is taken from the socket (it was only peeked) and the answer
-// sent at once: the client waits for it, so its socket buffer has room. A
-// client that sends requests without reading the answers fills it, and is
-// cut rather than given a buffer here.
+// An owned connection's bytes: what is unread, and what has arrived, if no
+// whole head is unread yet. False: it ended (and was dropped).
+bool HttpGate::readOwned(Loop& loop, int fd, Pending& pending) {
+    if (headLength(pending.unread) != 0) {
+        return true;  // a pipelined head to serve first
+    }
+    auto room = loop.buffer.size() - std::min(loop.buffer.size(), pending.unread.size());
+    ssize_t n = room == 0 ? 0 : recv(fd, loop.buffer.data(), room, MSG_DONTWAIT);
+    if (room == 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+        pending.mayHoldMore = false;
+        return true;  // checkPartialHead judges a head that fills the buffer
+    }
+    if (n <= 0) {
+        drop(loop, fd);
+        return false;
+    }
+    pending.unread.append(loop.buffer.data(), static_cast<std::size_t>(n));
+    pending.mayHoldMore = static_cast<std::size_t>(n) == room;
+    return true;
+}
+
+// The connection goes to libmicrohttpd: as it is, if its head was only
+// peeked; over a bridge, with the bytes read, if the gate owns it.
+void HttpGate::passOn(Loop& loop, std::map<int, Pending>::iterator it, std::size_t headBytes) {
+    int fd = it->first;
+    epoll_ctl(loop.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+    auto pending = std::move(it->second);
+    loop.pending.erase(it);
+    std::string head = pending.owned ? pending.unread.substr(0, headBytes)
+                                     : std::string(loop.buffer.data(), headBytes);
+    int handed = fd;
+    UniqueFd inner;
+    if (pending.owned) {
+        inner = bridges_.open(fd, std::move(pending.unread));
+        if (!inner) {
+            release(pending.key);  // the client's socket is closed
+            return;
+        }
+        handed = inner.release();
+    }
+    if (!handOff_(handed, reinterpret_cast<sockaddr*>(&pending.address), pending.length, head)) {
+        release(pending.key);
+    }
+}
+
+// The answer is sent at once: the client waits for it, so its socket
+// buffer has room. A client that sends requests without reading the answers
+// fills it, and is cut rather than given a buffer here. A head that was
+// only peeked is taken from the socket first; from then on the connection
+// is owned, read rather than peeked.
 HttpGate::Peeked HttpGate::answer(Loop& loop, int fd, Pending& pending, std::size_t headBytes,
                                   const Answer& answered) {
-    ssize_t taken = recv(fd, loop.buffer.data(), headBytes, MSG_DONTWAIT);
+    bool taken = true;
+    if (pending.owned) {
+        pending.unread.erase(0, headBytes);
+    } else {
+        taken = recv(fd, loop.buffer.data(), headBytes, MSG_DONTWAIT) ==
+                static_cast<ssize_t>(headBytes);
+        pending.owned = true;
+    }
     ssize_t sent =
-        taken == static_cast<ssize_t>(headBytes)
-            ? send(fd, answered.bytes.data(), answered.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
-            : -1;
+        taken ? send(fd, answered.bytes.data(), answered.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
+              : -1;
     if (sent != static_cast<ssize_t>(answered.bytes.size()) || answered.close) {
         drop(loop, fd);
         return Peeked::Gone;
     }
-    pending.idle = true;
-    pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
+    pending.idle = pending.unread.empty();
+    pending.deadline =
+        Clock::now() +
+        std::chrono::seconds(pending.idle ? limits_.keepAliveTimeoutSec : limits_.headTimeoutSec);
     return Peeked::Answered;
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "forwarder/connection_bridge.hpp"
 #include "forwarder/request_head.hpp"
 
 namespace imagebuild::forwarder {
@@ -84,7 +85,9 @@ private:
         UniqueFd wake;  // eventfd: a connection ended, or stop
         std::map<int, Pending> pending;
         bool accepting = false;
-        std::string buffer;  // the bytes peeked
+        std::string buffer;  // the bytes peeked or read
+        // Connections with requests left when their turn ended (readable()).
+        std::vector<int> nextTurn;
         std::thread thread;
     };
     void run(Loop& loop);
@@ -92,8 +95,10 @@ private:
     enum class Peeked { Waiting, Gone, Answered };
     void readable(Loop& loop, int fd);
     Peeked peek(Loop& loop, int fd);
+    bool readOwned(Loop& loop, int fd, Pending& pending);
     Peeked answer(Loop& loop, int fd, Pending& pending, std::size_t headBytes,
                   const Answer& answer);
+    void passOn(Loop& loop, std::map<int, Pending>::iterator it, std::size_t headBytes);
     void expire(Loop& loop);
     void refuse(int fd, unsigned status, const std::string& error, const std::string& message);
     void drop(Loop& loop, int fd);
@@ -112,6 +117,7 @@ private:
     unsigned open_ = 0;
     std::map<std::string, unsigned> perAddress_;
     std::vector<std::unique_ptr<Loop>> loops_;
+    ConnectionBridges bridges_;
 };
 
 }  // namespace imagebuild::forwarder

@@ -656,10 +656,39 @@ TEST(ForwarderHttpServer, ALoopRouteIsAnsweredOnTheLoopAndKeptAlive) {
     }
     EXPECT_EQ(s.loopServed, 3);
     EXPECT_EQ(s.served, 0);
-    // The connection's next request may need a thread: it is handed off then.
+    // The connection's next request may need a thread: the loop has read
+    // it, so it goes over a bridge (connection_bridge.hpp), and the
+    // connection ends after that answer.
     sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
-    EXPECT_EQ(oneAnswer(fd).rfind("HTTP/1.1 200", 0), 0u);
+    auto bridged = answer(fd);
+    EXPECT_EQ(bridged.rfind("HTTP/1.1 200", 0), 0u) << bridged;
+    EXPECT_EQ(countOf(bridged, "HTTP/1.1 "), 1u) << bridged;
     EXPECT_EQ(s.served, 1);
+}
+
+// A body, and a pipelined request before it: the loop answers its own, the
+// bridge carries the rest (head, body and all) to a thread, in order.
+TEST(ForwarderHttpServer, ARequestWithABodyAfterLoopAnswersGoesOverTheBridge) {
+    Server s({});
+    auto fd = connectTo(s.port);
+    sendText(fd, "GET /loop?n=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    oneAnswer(fd);
+    sendText(fd,
+             "GET /loop?n=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel");
+    sendText(fd, "lo");
+    auto reply = answer(fd);
+    auto loop = reply.find("\"2\""), echo = reply.find("\"hello\"");
+    EXPECT_TRUE(loop < echo && echo != std::string::npos) << reply;
+    EXPECT_EQ(countOf(reply, "HTTP/1.1 200"), 2u) << reply;
+    EXPECT_EQ(s.loopServed, 2);
+    EXPECT_EQ(s.served, 1);
+    // Refused at its head over the bridge as at a first head: our JSON.
+    auto again = connectTo(s.port);
+    sendText(again, "GET /loop HTTP/1.1\r\nHost: x\r\n\r\n");
+    oneAnswer(again);
+    sendText(again, "POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+    expectJsonError(answer(again), "401");
 }
 
 // Pipelined requests are answered in order, each head taken exactly; the

@@ -1,0 +1,175 @@
+#include "forwarder/connection_bridge.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <stdexcept>
+
+namespace imagebuild::forwarder {
+
+namespace {
+
+// Per direction: an upload goes on while libmicrohttpd reads it, an answer
+// while the client reads it; neither is held here whole.
+constexpr std::size_t kBufferBytes = 64 * 1024;
+
+// One direction of the relay: bytes read from `from`, not yet written to `to`.
+struct Direction {
+    int from;
+    int to;
+    std::string pending;
+    bool reading = true;  // `from` has not ended
+    bool closed = false;  // `to` was told the end (shutdown SHUT_WR)
+
+    bool wantsRead() const { return reading && pending.size() < kBufferBytes; }
+    bool wantsWrite() const { return !pending.empty(); }
+
+    // False: the connection broke.
+    bool read() {
+        char buffer[16 * 1024];
+        auto room = std::min(sizeof buffer, kBufferBytes - pending.size());
+        ssize_t n = recv(from, buffer, room, MSG_DONTWAIT);
+        if (n > 0) {
+            pending.append(buffer, static_cast<std::size_t>(n));
+        } else if (n == 0) {
+            reading = false;
+        } else if (errno != EAGAIN && errno != EINTR) {
+            return false;
+        }
+        return true;
+    }
+    bool write() {
+        ssize_t n = send(to, pending.data(), pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            pending.erase(0, static_cast<std::size_t>(n));
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            return false;
+        }
+        return true;
+    }
+    // The end passed on once every byte before it was.
+    void passEnd() {
+        if (!reading && pending.empty() && !closed) {
+            shutdown(to, SHUT_WR);
+            closed = true;
+        }
+    }
+};
+
+// The poll entry of a descriptor that `in` reads and `out` writes; none (-1)
+// when neither wants anything now, else a hung-up end would wake the poll
+// at once, again and again, while the other side drains.
+pollfd entryFor(int fd, const Direction& in, const Direction& out) {
+    auto events =
+        static_cast<short>((in.wantsRead() ? POLLIN : 0) | (out.wantsWrite() ? POLLOUT : 0));
+    return {events != 0 ? fd : -1, events, 0};
+}
+
+// False: the connection broke.
+bool serve(const pollfd& entry, Direction& in, Direction& out) {
+    bool intact = true;
+    if ((entry.revents & (POLLIN | POLLHUP | POLLERR)) && in.wantsRead()) {
+        intact &= in.read();
+    }
+    if ((entry.revents & (POLLOUT | POLLHUP | POLLERR)) && out.wantsWrite()) {
+        intact &= out.write();
+    }
+    return intact;
+}
+
+// What the client sent beyond its request and was never read would make the
+// close reset the connection, and the client could lose the answer.
+void readAway(int fd) {
+    char sink[16 * 1024];
+    for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+    }
+}
+
+}  // namespace
+
+void relayBothWays(int client, int inner, std::string taken, int stopFd) {
+    Direction up{client, inner, std::move(taken)};
+    Direction down{inner, client, {}};
+    // Done when the answer has ended and been passed on whole: the request
+    // was the connection's last (see the header).
+    while (!down.closed) {
+        pollfd fds[3] = {
+            entryFor(client, up, down), entryFor(inner, down, up), {stopFd, POLLIN, 0}};
+        if (poll(fds, 3, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return;
+        }
+        if (fds[2].revents != 0 || !serve(fds[0], up, down) || !serve(fds[1], down, up)) {
+            return;
+        }
+        up.passEnd();
+        down.passEnd();
+    }
+    readAway(client);
+}
+
+ConnectionBridges::ConnectionBridges() : stop_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (!stop_) {
+        throw std::runtime_error("eventfd for the connection bridges failed");
+    }
+}
+
+ConnectionBridges::~ConnectionBridges() {
+    stop();
+}
+
+void ConnectionBridges::reapDone() {
+    for (auto it = bridges_.begin(); it != bridges_.end();) {
+        if (it->done) {
+            it->thread.join();
+            it = bridges_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+UniqueFd ConnectionBridges::open(int client, std::string taken) {
+    int pair[2];
+    std::lock_guard lock(mutex_);
+    reapDone();
+    if (stopped_ || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+        ::close(client);
+        return {};
+    }
+    auto& bridge = bridges_.emplace_back();
+    bridge.thread =
+        std::thread([this, client, inner = pair[0], taken = std::move(taken), &bridge]() mutable {
+            relayBothWays(client, inner, std::move(taken), stop_.get());
+            ::close(inner);
+            ::close(client);
+            std::lock_guard lock(mutex_);
+            bridge.done = true;
+        });
+    return UniqueFd(pair[1]);
+}
+
+void ConnectionBridges::stop() {
+    std::list<Bridge> running;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_) {
+            return;
+        }
+        stopped_ = true;
+        std::uint64_t one = 1;
+        (void)!write(stop_.get(), &one, sizeof one);
+        running.splice(running.end(), bridges_);
+    }
+    for (auto& bridge : running) {
+        bridge.thread.join();
+    }
+}
+
+}  // namespace imagebuild::forwarder

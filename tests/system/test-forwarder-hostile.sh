@@ -4,7 +4,8 @@
 # and upload limits, bounded metrics, a thousand slow connections while
 # /v1/health answers, the head deadline and the per-address cap, NUL and
 # duplicate Content-Length, the HTTP library's own errors as our JSON, what
-# the fleet token may claim, and a relayed stream whose peer is lost.
+# the fleet token may claim, a relayed stream whose peer is lost, and
+# connections kept on the gate's loops across daemon-reload and kill -9.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/forwarder-lib.sh"
 sandbox_require
@@ -282,6 +283,69 @@ test_a_lost_peer_ends_the_relayed_stream_with_an_error() {
     run_in b imagebuildctl cancel "$id" >/dev/null 2>&1 || true
 }
 
+# Connections the gate's loops answered and keep: a daemon-reload leaves
+# them answered by the same process; a later request of another route on
+# one crosses the bridge to a thread (answered, then the connection ends);
+# kill -9 ends them all, and the socket starts a new forwarder that answers.
+test_kept_loop_connections_across_reload_and_kill() {
+    local out
+    out=$(run_in a python3 - <<'PY'
+import os, signal, socket, subprocess, time
+
+def main_pid():
+    return int(subprocess.run(["systemctl", "show", "-p", "MainPID", "--value",
+                               "imagebuild-forwarder.service"],
+                              capture_output=True, text=True, check=True).stdout)
+
+def health(s):
+    s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n")
+    data = s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 200"), data
+
+kept = [socket.create_connection(("127.0.0.2", 8470), timeout=10) for _ in range(20)]
+for s in kept:
+    health(s)
+pid = main_pid()
+subprocess.run(["systemctl", "daemon-reload"], check=True)
+for s in kept[1:]:
+    health(s)
+assert main_pid() == pid, "the forwarder was restarted by a daemon-reload"
+print("reload: 19 kept connections answered by the same process")
+bridged = kept[0]
+bridged.sendall(b"GET /v1/whoami HTTP/1.1\r\nHost: a\r\n\r\n")
+reply = b""
+while chunk := bridged.recv(4096):
+    reply += chunk
+assert reply.startswith(b"HTTP/1.1 401"), reply
+assert b'"error":"Unauthorized"' in reply, reply
+print("bridged: one 401 in JSON, then the end")
+os.kill(pid, signal.SIGKILL)
+ended = 0
+for s in kept[1:]:
+    s.settimeout(10)
+    try:
+        ended += s.recv(1) == b""
+    except OSError:
+        ended += 1
+print(f"kill -9: {ended} of 19 kept connections ended")
+for _ in range(100):
+    try:
+        s = socket.create_connection(("127.0.0.2", 8470), timeout=5)
+        health(s)
+        break
+    except (OSError, AssertionError):
+        time.sleep(0.1)
+assert main_pid() not in (0, pid), "no new forwarder"
+print("after kill -9: a new forwarder answers")
+PY
+    )
+    echo "$out"
+    assert_contains "$out" "reload: 19 kept connections answered by the same process"
+    assert_contains "$out" "bridged: one 401 in JSON, then the end"
+    assert_contains "$out" "kill -9: 19 of 19 kept connections ended"
+    assert_contains "$out" "after kill -9: a new forwarder answers"
+}
+
 test_case "20 unauthenticated 15 MB POSTs: 401 at the headers, peak RSS stays small" \
     test_unauthenticated_bodies_are_refused_at_the_headers
 test_case "each route caps its body: 413 naming the limit at the headers; no Content-Length: 411" \
@@ -306,4 +370,6 @@ test_case "the fleet token reads only and cannot claim a submitter or a role" \
     test_the_fleet_token_claims_nobody
 test_case "a relayed stream whose peer is lost ends with an SSE error naming the host" \
     test_a_lost_peer_ends_the_relayed_stream_with_an_error
+test_case "kept loop connections: answered across daemon-reload, bridged to a thread, ended by kill -9" \
+    test_kept_loop_connections_across_reload_and_kill
 finish

@@ -359,8 +359,16 @@ HttpGate::Peeked HttpGate::answer(Loop& loop, int fd, Pending& pending, std::siz
     return Peeked::Answered;
 }
 
+// Deadlines are whole seconds: a look every kExpiryLookMs is soon enough,
+// and a busy loop (a wake per few requests) does not walk every
+// connection at each wake.
 void HttpGate::expire(Loop& loop) {
+    constexpr std::chrono::milliseconds kExpiryLookMs{100};
     auto now = Clock::now();
+    if (now < loop.nextExpiryLook) {
+        return;
+    }
+    loop.nextExpiryLook = now + kExpiryLookMs;
     std::vector<int> late;
     for (const auto& [fd, pending] : loop.pending) {
         if (pending.deadline <= now) {

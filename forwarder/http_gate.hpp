@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,6 +89,7 @@ private:
         std::string buffer;  // the bytes peeked or read
         // Connections with requests left when their turn ended (readable()).
         std::vector<int> nextTurn;
+        std::chrono::steady_clock::time_point nextExpiryLook;
         std::thread thread;
     };
     void run(Loop& loop);

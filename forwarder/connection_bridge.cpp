@@ -1,6 +1,7 @@
 #include "forwarder/connection_bridge.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>

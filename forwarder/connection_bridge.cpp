@@ -92,7 +92,8 @@ void readAway(int fd) {
 
 }  // namespace
 
-void relayBothWays(int client, int inner, std::string taken, int stopFd) {
+void relayBothWays(int client, int inner, std::string taken, int stopFd,
+                   std::chrono::milliseconds idle) {
     Direction up{client, inner, std::move(taken)};
     Direction down{inner, client, {}};
     // Done when the answer has ended and been passed on whole: the request
@@ -100,11 +101,12 @@ void relayBothWays(int client, int inner, std::string taken, int stopFd) {
     while (!down.closed) {
         pollfd fds[3] = {
             entryFor(client, up, down), entryFor(inner, down, up), {stopFd, POLLIN, 0}};
-        if (poll(fds, 3, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return;
+        int ready = poll(fds, 3, static_cast<int>(idle.count()));
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            return;  // broken, or idle too long
         }
         if (fds[2].revents != 0 || !serve(fds[0], up, down) || !serve(fds[1], down, up)) {
             return;
@@ -115,7 +117,8 @@ void relayBothWays(int client, int inner, std::string taken, int stopFd) {
     readAway(client);
 }
 
-ConnectionBridges::ConnectionBridges() : stop_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+ConnectionBridges::ConnectionBridges(std::chrono::milliseconds idle)
+    : idle_(idle), stop_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (!stop_) {
         throw std::runtime_error("eventfd for the connection bridges failed");
     }
@@ -147,7 +150,7 @@ UniqueFd ConnectionBridges::open(int client, std::string taken) {
     auto& bridge = bridges_.emplace_back();
     bridge.thread =
         std::thread([this, client, inner = pair[0], taken = std::move(taken), &bridge]() mutable {
-            relayBothWays(client, inner, std::move(taken), stop_.get());
+            relayBothWays(client, inner, std::move(taken), stop_.get(), idle_);
             ::close(inner);
             ::close(client);
             std::lock_guard lock(mutex_);

@@ -13,6 +13,7 @@
 // never come here.
 #pragma once
 
+#include <chrono>
 #include <list>
 #include <mutex>
 #include <string>
@@ -23,14 +24,18 @@
 namespace imagebuild::forwarder {
 
 // Copies between `client` and `inner` both ways until `inner` has ended
-// and its last bytes have been written to `client` (or either breaks, or
-// `stopFd` becomes readable). `taken`: bytes read from `client` before,
-// written to `inner` first. Non-blocking descriptors; neither is closed.
-void relayBothWays(int client, int inner, std::string taken, int stopFd);
+// and its last bytes have been written to `client` (or either breaks,
+// `stopFd` becomes readable, or nothing moved for `idle`: a client that
+// never reads its answer holds no thread for longer). `taken`: bytes read
+// from `client` before, written to `inner` first. Non-blocking
+// descriptors; neither is closed.
+void relayBothWays(int client, int inner, std::string taken, int stopFd,
+                   std::chrono::milliseconds idle);
 
 class ConnectionBridges {
 public:
-    ConnectionBridges();
+    // `idle`: see relayBothWays (the connection's idle timeout).
+    explicit ConnectionBridges(std::chrono::milliseconds idle);
     ~ConnectionBridges();
     ConnectionBridges(const ConnectionBridges&) = delete;
     ConnectionBridges& operator=(const ConnectionBridges&) = delete;
@@ -49,6 +54,7 @@ private:
     };
     void reapDone();
 
+    std::chrono::milliseconds idle_;
     UniqueFd stop_;  // eventfd: readable once stop() was called
     std::mutex mutex_;
     bool stopped_ = false;

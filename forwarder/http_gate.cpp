@@ -58,7 +58,8 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
       handOff_(std::move(handOff)),
       onRefusal_(std::move(onRefusal)),
       answerHere_(std::move(answerHere)),
-      listen_(std::move(listenFd)) {
+      listen_(std::move(listenFd)),
+      bridges_(std::chrono::seconds(limits_.keepAliveTimeoutSec)) {
     fcntl(listen_.get(), F_SETFL, fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);
     for (unsigned i = 0; i < std::max(1u, limits_.loops); ++i) {
         auto loop = std::make_unique<Loop>();

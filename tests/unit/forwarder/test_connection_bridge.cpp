@@ -20,6 +20,8 @@ using namespace imagebuild::forwarder;
 
 namespace {
 
+constexpr std::chrono::milliseconds kIdle{10000};
+
 // Two connected non-blocking stream sockets: [0] is ours, [1] the relay's.
 struct Pair {
     Pair() {
@@ -68,8 +70,9 @@ std::string readBytes(int fd, std::size_t count = 0) {
 TEST(ForwarderConnectionBridge, TakenBytesGoFirstAndTheAnswerComesBackWhole) {
     Pair client, inner;
     UniqueFd stop(eventfd(0, EFD_CLOEXEC));
-    std::thread relay(
-        [&] { relayBothWays(client.theirs.get(), inner.theirs.get(), "GET /a", stop.get()); });
+    std::thread relay([&] {
+        relayBothWays(client.theirs.get(), inner.theirs.get(), "GET /a", stop.get(), kIdle);
+    });
     sendAll(client.ours.get(), " HTTP/1.1\r\n\r\n");
     EXPECT_EQ(readBytes(inner.ours.get(), 19), "GET /a HTTP/1.1\r\n\r\n");
     // An answer larger than the relay's buffers, to a client that reads it
@@ -90,7 +93,7 @@ TEST(ForwarderConnectionBridge, AStopCutsARelayThatWaits) {
     Pair client, inner;
     UniqueFd stop(eventfd(0, EFD_CLOEXEC));
     std::thread relay(
-        [&] { relayBothWays(client.theirs.get(), inner.theirs.get(), "", stop.get()); });
+        [&] { relayBothWays(client.theirs.get(), inner.theirs.get(), "", stop.get(), kIdle); });
     std::uint64_t one = 1;
     ASSERT_EQ(write(stop.get(), &one, sizeof one), 8);
     relay.join();  // returns: nothing else would end it
@@ -100,7 +103,7 @@ TEST(ForwarderConnectionBridge, AClientThatLeavesEndsTheRelay) {
     Pair client, inner;
     UniqueFd stop(eventfd(0, EFD_CLOEXEC));
     std::thread relay(
-        [&] { relayBothWays(client.theirs.get(), inner.theirs.get(), "GET", stop.get()); });
+        [&] { relayBothWays(client.theirs.get(), inner.theirs.get(), "GET", stop.get(), kIdle); });
     EXPECT_EQ(readBytes(inner.ours.get(), 3), "GET");
     client.ours.reset();
     // libmicrohttpd reads the end, and answers nothing; its close ends the relay.
@@ -110,7 +113,7 @@ TEST(ForwarderConnectionBridge, AClientThatLeavesEndsTheRelay) {
 }
 
 TEST(ForwarderConnectionBridges, OpenGivesTheInnerEndAndStopClosesTheClient) {
-    ConnectionBridges bridges;
+    ConnectionBridges bridges(kIdle);
     Pair client;
     auto inner = bridges.open(client.theirs.release(), "taken");
     ASSERT_TRUE(inner);
@@ -121,4 +124,23 @@ TEST(ForwarderConnectionBridges, OpenGivesTheInnerEndAndStopClosesTheClient) {
     Pair late;
     EXPECT_FALSE(bridges.open(late.theirs.release(), "x"));
     EXPECT_EQ(readBytes(late.ours.get()), "");
+}
+
+TEST(ForwarderConnectionBridge, NothingMovingForTheIdleTimeoutEndsTheRelay) {
+    Pair client, inner;
+    UniqueFd stop(eventfd(0, EFD_CLOEXEC));
+    // An answer the client never reads: it fills the buffers, then nothing moves.
+    std::thread relay([&] {
+        relayBothWays(client.theirs.get(), inner.theirs.get(), "", stop.get(),
+                      std::chrono::milliseconds(300));
+    });
+    std::string big(1 << 20, 'x');
+    for (std::string_view rest = big; !rest.empty();) {
+        auto n = send(inner.ours.get(), rest.data(), rest.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n <= 0) {
+            break;  // full: the relay holds what it can and waits
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    relay.join();  // returns: the stop was never written
 }

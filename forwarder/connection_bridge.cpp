@@ -101,7 +101,11 @@ void relayBothWays(int client, int inner, std::string taken, int stopFd,
     while (!down.closed) {
         pollfd fds[3] = {
             entryFor(client, up, down), entryFor(inner, down, up), {stopFd, POLLIN, 0}};
-        int ready = poll(fds, 3, static_cast<int>(idle.count()));
+        // Only bytes that cannot be delivered time out: a quiet stream (a
+        // text follower of a silent build) waits as long as it would
+        // unbridged, and libmicrohttpd's own timeouts end the rest.
+        bool stuck = up.wantsWrite() || down.wantsWrite();
+        int ready = poll(fds, 3, stuck ? static_cast<int>(idle.count()) : -1);
         if (ready < 0 && errno == EINTR) {
             continue;
         }

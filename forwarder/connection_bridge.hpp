@@ -25,8 +25,8 @@ namespace imagebuild::forwarder {
 
 // Copies between `client` and `inner` both ways until `inner` has ended
 // and its last bytes have been written to `client` (or either breaks,
-// `stopFd` becomes readable, or nothing moved for `idle`: a client that
-// never reads its answer holds no thread for longer). `taken`: bytes read
+// `stopFd` becomes readable, or bytes waited `idle` to be written: a client
+// that never reads its answer holds no thread for longer). `taken`: bytes read
 // from `client` before, written to `inner` first. Non-blocking
 // descriptors; neither is closed.
 void relayBothWays(int client, int inner, std::string taken, int stopFd,

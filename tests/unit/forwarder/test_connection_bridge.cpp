@@ -144,3 +144,19 @@ TEST(ForwarderConnectionBridge, NothingMovingForTheIdleTimeoutEndsTheRelay) {
     }
     relay.join();  // returns: the stop was never written
 }
+
+// Quiet both ways (a text follower of a silent build): not cut, however long.
+TEST(ForwarderConnectionBridge, AQuietRelayOutlivesTheIdleTimeout) {
+    Pair client, inner;
+    UniqueFd stop(eventfd(0, EFD_CLOEXEC));
+    std::thread relay([&] {
+        relayBothWays(client.theirs.get(), inner.theirs.get(), "", stop.get(),
+                      std::chrono::milliseconds(100));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    sendAll(inner.ours.get(), "line\n");
+    EXPECT_EQ(readBytes(client.ours.get(), 5), "line\n");
+    inner.ours.reset();
+    EXPECT_EQ(readBytes(client.ours.get()), "");
+    relay.join();
+}

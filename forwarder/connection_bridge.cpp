@@ -6,36 +6,45 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <stdexcept>
+#include <vector>
 
 namespace imagebuild::forwarder {
 
 namespace {
 
 // Per direction: an upload goes on while libmicrohttpd reads it, an answer
-// while the client reads it; neither is held here whole.
-constexpr std::size_t kBufferBytes = 64 * 1024;
+// while the client reads it; neither is held here whole. Large enough that
+// an artifact crosses in few system calls (the bridge loses sendfile).
+constexpr std::size_t kBufferBytes = 256 * 1024;
 
-// One direction of the relay: bytes read from `from`, not yet written to `to`.
+// One direction of the relay: bytes read from `from`, not yet written to
+// `to`, in buffer[begin, end).
 struct Direction {
+    Direction(int from, int to, std::string taken)
+        : from(from), to(to), buffer(std::max(kBufferBytes, taken.size())), end(taken.size()) {
+        std::copy(taken.begin(), taken.end(), buffer.begin());
+    }
+
     int from;
     int to;
-    std::string pending;
+    std::vector<char> buffer;
+    std::size_t begin = 0;
+    std::size_t end = 0;
     bool reading = true;  // `from` has not ended
     bool closed = false;  // `to` was told the end (shutdown SHUT_WR)
 
-    bool wantsRead() const { return reading && pending.size() < kBufferBytes; }
-    bool wantsWrite() const { return !pending.empty(); }
+    bool wantsRead() const { return reading && end < buffer.size(); }
+    bool wantsWrite() const { return begin < end; }
 
     // False: the connection broke.
     bool read() {
-        char buffer[16 * 1024];
-        auto room = std::min(sizeof buffer, kBufferBytes - pending.size());
-        ssize_t n = recv(from, buffer, room, MSG_DONTWAIT);
+        ssize_t n = recv(from, buffer.data() + end, buffer.size() - end, MSG_DONTWAIT);
         if (n > 0) {
-            pending.append(buffer, static_cast<std::size_t>(n));
+            end += static_cast<std::size_t>(n);
         } else if (n == 0) {
             reading = false;
         } else if (errno != EAGAIN && errno != EINTR) {
@@ -44,9 +53,12 @@ struct Direction {
         return true;
     }
     bool write() {
-        ssize_t n = send(to, pending.data(), pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n = send(to, buffer.data() + begin, end - begin, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
-            pending.erase(0, static_cast<std::size_t>(n));
+            begin += static_cast<std::size_t>(n);
+            if (begin == end) {
+                begin = end = 0;  // all passed on: the whole buffer is room again
+            }
         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             return false;
         }
@@ -54,7 +66,7 @@ struct Direction {
     }
     // The end passed on once every byte before it was.
     void passEnd() {
-        if (!reading && pending.empty() && !closed) {
+        if (!reading && !wantsWrite() && !closed) {
             shutdown(to, SHUT_WR);
             closed = true;
         }
@@ -74,7 +86,9 @@ pollfd entryFor(int fd, const Direction& in, const Direction& out) {
 bool serve(const pollfd& entry, Direction& in, Direction& out) {
     bool intact = true;
     if ((entry.revents & (POLLIN | POLLHUP | POLLERR)) && in.wantsRead()) {
-        intact &= in.read();
+        // What was read goes on at once if the other side has room: one
+        // poll less per buffer.
+        intact &= in.read() && in.write();
     }
     if ((entry.revents & (POLLOUT | POLLHUP | POLLERR)) && out.wantsWrite()) {
         intact &= out.write();
@@ -94,8 +108,8 @@ void readAway(int fd) {
 
 void relayBothWays(int client, int inner, std::string taken, int stopFd,
                    std::chrono::milliseconds idle) {
-    Direction up{client, inner, std::move(taken)};
-    Direction down{inner, client, {}};
+    Direction up(client, inner, std::move(taken));
+    Direction down(inner, client, {});
     // Done when the answer has ended and been passed on whole: the request
     // was the connection's last (see the header).
     while (!down.closed) {

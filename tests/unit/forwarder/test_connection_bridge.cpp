@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
 #include <thread>
 
@@ -134,13 +135,14 @@ TEST(ForwarderConnectionBridge, NothingMovingForTheIdleTimeoutEndsTheRelay) {
         relayBothWays(client.theirs.get(), inner.theirs.get(), "", stop.get(),
                       std::chrono::milliseconds(300));
     });
-    std::string big(1 << 20, 'x');
-    for (std::string_view rest = big; !rest.empty();) {
-        auto n = send(inner.ours.get(), rest.data(), rest.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n <= 0) {
-            break;  // full: the relay holds what it can and waits
+    // Sent until no room has come for 100 ms: the relay's buffer and the
+    // client's socket are full, and the relay waits to write.
+    std::string block(64 * 1024, 'x');
+    for (pollfd p{inner.ours.get(), POLLOUT, 0}; poll(&p, 1, 100) == 1;) {
+        if (send(inner.ours.get(), block.data(), block.size(), MSG_NOSIGNAL | MSG_DONTWAIT) <= 0 &&
+            errno != EAGAIN) {
+            break;
         }
-        rest.remove_prefix(static_cast<std::size_t>(n));
     }
     relay.join();  // returns: the stop was never written
 }

@@ -88,7 +88,7 @@ bool serve(const pollfd& entry, Direction& in, Direction& out) {
     if ((entry.revents & (POLLIN | POLLHUP | POLLERR)) && in.wantsRead()) {
         // What was read goes on at once if the other side has room: one
         // poll less per buffer.
-        intact &= in.read() && in.write();
+        intact &= in.read() && (!in.wantsWrite() || in.write());
     }
     if ((entry.revents & (POLLOUT | POLLHUP | POLLERR)) && out.wantsWrite()) {
         intact &= out.write();

@@ -139,11 +139,7 @@ MHD_Result formPiece(void* cls, MHD_ValueKind, const char* key, const char* file
 
 MHD_Result collect(void* cls, MHD_ValueKind, const char* key, const char* value) {
     auto* map = static_cast<decltype(Request::headers)*>(cls);
-    std::string k(key);
-    for (auto& c : k) {  // header names are ASCII: no locale
-        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    map->insert_or_assign(std::move(k), value ? value : "");
+    map->insert_or_assign(headerKey(key), value ? value : "");
     return MHD_YES;
 }
 

@@ -4,23 +4,20 @@
 
 namespace imagebuild::forwarder {
 
+std::string headerKey(std::string_view name) {
+    std::string key(name);
+    for (auto& c : key) {
+        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    return key;
+}
+
 const std::string& Request::header(std::string_view name) const {
     static const std::string absent;
-    // Callers name headers in lower case; a name that is not is lowered
-    // (header names are ASCII: no locale).
-    auto upper = [](char c) {
-        return c >= 'A' && c <= 'Z';
-    };
-    auto it = headers.end();
-    if (std::none_of(name.begin(), name.end(), upper)) {
-        it = headers.find(name);
-    } else {
-        std::string key(name);
-        for (auto& c : key) {
-            c = upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
-        }
-        it = headers.find(key);
-    }
+    // Callers name headers in lower case: then no key is made to look.
+    bool lower =
+        std::none_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+    auto it = lower ? headers.find(name) : headers.find(headerKey(name));
     return it == headers.end() ? absent : it->second;
 }
 

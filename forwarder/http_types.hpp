@@ -26,6 +26,10 @@ struct FormField {
     std::string value;     // the raw bytes
 };
 
+// A header name as Request::headers keys it: lower case (header names are
+// ASCII: no locale).
+std::string headerKey(std::string_view name);
+
 struct Request {
     std::string method;
     std::string path;

@@ -32,14 +32,6 @@ bool hasConnectionToken(std::string_view value, std::string_view token) {
     return false;
 }
 
-std::string lowerCase(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) {  // header names are ASCII: no locale
-        c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    return out;
-}
-
 // "a=1&b" -> {a: 1, b: ""}; the target has no escapes to decode.
 void splitQuery(std::string_view query, std::map<std::string, std::string>& out) {
     while (!query.empty()) {
@@ -92,7 +84,7 @@ std::optional<LoopRequest> loopRequestOfHead(std::string_view head) {
         if (colon == std::string_view::npos) {
             return std::nullopt;  // checkRequestHead refuses these; hand off all the same
         }
-        auto name = lowerCase(field.substr(0, colon));
+        auto name = headerKey(field.substr(0, colon));
         auto value = std::string(trimmed(field.substr(colon + 1)));
         if (name == "transfer-encoding" || (name == "content-length" && value != "0") ||
             name == "expect" || name == "upgrade") {

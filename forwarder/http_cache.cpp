@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <functional>
 #include <string_view>
 
@@ -12,15 +11,17 @@ std::string etagOfBody(const std::string& body) {
     // Tells versions of one resource apart, nothing more: a 64-bit hash and
     // the length. No SHA-256 on every answer (and no libcrypto initialised
     // by a forwarder that only serves reads).
-    // Written with to_chars: every answer of ours with a body carries one.
-    char text[48] = "\"0000000000000000";
+    // Written by hand, not formatted: every answer of ours with a body
+    // carries one. The hash as 16 hex digits, zero-padded; the length in hex.
+    constexpr char kHex[] = "0123456789abcdef";
+    char text[48];
+    text[0] = '"';
     auto hash = std::hash<std::string_view>{}(body);
-    auto digits = std::to_chars(text + 17, text + sizeof text, hash, 16).ptr - (text + 17);
-    // right-aligned in the 16 zeros after the quote
-    std::memmove(text + 1 + 16 - digits, text + 17, static_cast<std::size_t>(digits));
-    char* end = text + 17;
-    *end++ = '-';
-    end = std::to_chars(end, text + sizeof text - 1, body.size(), 16).ptr;
+    for (int i = 16; i >= 1; --i, hash >>= 4) {
+        text[i] = kHex[hash & 15];
+    }
+    text[17] = '-';
+    char* end = std::to_chars(text + 18, text + sizeof text - 1, body.size(), 16).ptr;
     *end++ = '"';
     return std::string(text, end);
 }

@@ -314,11 +314,15 @@ void HttpGate::passOn(Loop& loop, std::map<int, Pending>::iterator it, std::size
     epoll_ctl(loop.epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
     auto pending = std::move(it->second);
     loop.pending.erase(it);
-    std::string head = pending.owned ? pending.unread.substr(0, headBytes)
-                                     : std::string(loop.buffer.data(), headBytes);
+    // A peeked head is still in the loop's buffer; an owned one moves to
+    // the bridge with the rest of what was read, so it is copied first.
+    std::string ownedHead;
+    std::string_view head(loop.buffer.data(), headBytes);
     int handed = fd;
     UniqueFd inner;
     if (pending.owned) {
+        ownedHead = pending.unread.substr(0, headBytes);
+        head = ownedHead;
         inner = bridges_.open(fd, std::move(pending.unread));
         if (!inner) {
             release(pending.key);  // the client's socket is closed

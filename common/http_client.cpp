@@ -1,5 +1,7 @@
 #include "common/http_client.hpp"
 
+#include "common/http_message.hpp"
+
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -175,58 +177,6 @@ private:
     Clock::time_point deadline_;
 };
 
-// The request as it goes on the wire: the client's own fields first, then the
-// caller's (which replace them: a user's Authorization wins over the token).
-template <typename Body>
-http::request<Body> buildRequest(const HttpRequest& r, const HttpUrl& url,
-                                 const HttpClientOptions& options, bool keepAlive) {
-    http::request<Body> req;
-    req.method_string(r.method);
-    req.target(r.target);
-    req.version(11);
-    req.set(http::field::host, url.hostHeader());
-    req.set(http::field::user_agent, options.userAgent);
-    req.keep_alive(keepAlive);
-    if (!options.bearerToken.empty()) {
-        req.set(http::field::authorization, "Bearer " + options.bearerToken);
-    }
-    for (const auto& [name, value] : r.headers) {
-        req.set(name, value);
-    }
-    if constexpr (std::is_same_v<Body, http::string_body>) {
-        if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {
-            if (!r.contentType.empty()) {
-                req.set(http::field::content_type, r.contentType);
-            }
-            req.body() = r.body;
-            req.prepare_payload();
-        }
-    }
-    return req;
-}
-
-template <typename Message>
-void copyHead(const Message& message, HttpResponse& out) {
-    out.status = message.result_int();
-    out.reason = std::string(message.reason());
-    for (const auto& field : message) {
-        if (field.name() == http::field::content_type) {
-            out.contentType = std::string(field.value());
-        } else {
-            out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        }
-    }
-}
-
-// A whole answer read into a string: its head, and the body moved out.
-HttpResponse responseOf(http::response<http::string_body>& message) {
-    HttpResponse out;
-    copyHead(message, out);
-    out.body = std::move(message.body());
-    out.contentLength = out.body.size();
-    return out;
-}
-
 class BeastStream final : public HttpStream {
 public:
     BeastStream(std::unique_ptr<HttpClient::Connection> connection,
@@ -239,7 +189,7 @@ public:
                    http::async_read_header(connection_->stream, connection_->buffer, parser_,
                                            std::move(handler));
                });
-        copyHead(parser_.get(), head_);
+        copyResponseHead(parser_.get(), head_);
         if (auto length = parser_.content_length()) {
             head_.contentLength = *length;
         }
@@ -340,7 +290,7 @@ void HttpClient::giveBack(std::unique_ptr<Connection> connection) {
 }
 
 HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::milliseconds timeout) {
-    auto req = buildRequest<http::string_body>(request, url_, options_, options_.maxIdle > 0);
+    auto req = beastRequest(request, url_, options_, options_.maxIdle > 0);
     // A pooled connection may have been closed by the server meanwhile: retry
     // once on a fresh one. Only then is a failure the server's. Not after a
     // timeout or once any of an answer came: the server may have acted on the
@@ -395,7 +345,7 @@ std::unique_ptr<HttpStream> HttpClient::stream(const HttpRequest& request,
                                                std::chrono::milliseconds timeout,
                                                std::chrono::milliseconds idleTimeout) {
     // A stream's connection is never reused.
-    auto req = buildRequest<http::string_body>(request, url_, options_, false);
+    auto req = beastRequest(request, url_, options_, false);
     bool reused = false;
     auto connection = take(timeout, reused, /*fresh=*/true);
     runFor(*connection, timeout, HttpStep::Send, "sending",
@@ -418,7 +368,7 @@ public:
           resolver_(io),
           socket_(io),
           deadline_(io),
-          request_(buildRequest<http::string_body>(request, url, options, false)),
+          request_(beastRequest(request, url, options, false)),
           done_(std::move(done)) {
         parser_.body_limit(options.bodyLimit);
     }
@@ -450,10 +400,11 @@ private:
                             std::bind_front(&AsyncExchange::onConnected, shared_from_this()));
     }
 
-    void onConnected(beast::error_code ec, const tcp::endpoint&) {
+    void onConnected(beast::error_code ec, const tcp::endpoint& endpoint) {
         if (ec) {
             return failed(HttpStep::Connect, "connecting", ec);
         }
+        connected_ = endpoint;
         http::async_write(socket_, request_,
                           std::bind_front(&AsyncExchange::onWritten, shared_from_this()));
     }
@@ -471,6 +422,8 @@ private:
             return failed(HttpStep::Receive, "reading the response", ec);
         }
         auto response = responseOf(parser_.get());
+        response.peerAddress = connected_.address();
+        response.peerPort = connected_.port();
         finish(&response, nullptr);
     }
 
@@ -501,6 +454,7 @@ private:
     http::request<http::string_body> request_;
     http::response_parser<http::string_body> parser_;
     HttpDone done_;
+    tcp::endpoint connected_;
     bool timedOut_ = false;
     bool finished_ = false;
 };

@@ -46,6 +46,10 @@ struct HttpResponse {
     std::string body;                          // empty for a stream's head
     HttpHeaders headers;                       // every field but Content-Type
     std::uint64_t contentLength = UINT64_MAX;  // UINT64_MAX: not given
+    // Who answered (asyncHttpRequest only): the forwarder's loop connects
+    // there itself, without a name lookup of its own.
+    boost::asio::ip::address peerAddress;
+    unsigned short peerPort = 0;
 };
 
 // Where an exchange failed. Callers word their messages from it.
@@ -102,6 +106,7 @@ public:
     HttpClient& operator=(const HttpClient&) = delete;
 
     const HttpUrl& url() const { return url_; }
+    const HttpClientOptions& options() const { return options_; }
 
     // `timeout` bounds each of connecting, sending and reading the answer.
     HttpResponse request(const HttpRequest& request, std::chrono::milliseconds timeout);

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "forwarder/follow_hub.hpp"
+#include "forwarder/forward.hpp"
 #include "forwarder/http_cache.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/local_agent.hpp"
@@ -80,12 +81,36 @@ Admission App::admit(Request& request) {
     return admission;
 }
 
-std::optional<Response> App::answerOnLoop(Request& request) {
+OnLoop App::answerOnLoop(Request& request) {
     auto match = router_.match(request.method, request.path);
-    if (!match.route || !match.route->answersOnLoop) {
-        return std::nullopt;
+    if (!match.route) {
+        return {};
     }
-    return dispatchMatched(request, std::move(match));
+    if (match.route->answersOnLoop ||
+        (match.route->relaysOnLoop &&
+         authorize(request, match.route->access, tokens_, authPolicy_))) {
+        return {dispatchMatched(request, std::move(match)), {}};  // a refusal, as any
+    }
+    if (!match.route->relaysOnLoop) {
+        return {};
+    }
+    auto start = std::chrono::steady_clock::now();
+    const auto& label = match.route->pattern;
+    const auto& id = match.params.at("id");
+    auto shared = std::make_shared<Request>(std::move(request));
+    auto relay = relayOnLoop(*this, shared, id);
+    if (!relay) {
+        request = std::move(*shared);  // for the thread that serves it
+        return {};
+    }
+    relay->finish = [this, finish = std::move(relay->finish), shared, &label, start](
+                        const HttpResponse* answer, const HttpError* error) {
+        auto response = finish(answer, error);
+        applyConditionalGet(*shared, response);
+        observe(*shared, label, response, start);
+        return response;
+    };
+    return {std::nullopt, std::move(relay)};
 }
 
 Response App::dispatch(Request& request) {
@@ -111,6 +136,12 @@ Response App::dispatchMatched(Request& request, RouteMatch match) {
         }
         applyConditionalGet(request, response);
     }
+    observe(request, label, response, start);
+    return response;
+}
+
+void App::observe(const Request& request, const std::string& label, const Response& response,
+                  std::chrono::steady_clock::time_point start) {
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     metrics_.observeRequest(label, request.method, response.status, elapsed.count());
     if (response.fromPeer) {
@@ -120,7 +151,6 @@ Response App::dispatchMatched(Request& request, RouteMatch match) {
     } else if (response.status >= 400 && response.status != 404) {
         log::warning("{} {} -> {}", request.method, request.path, response.status);
     }
-    return response;
 }
 
 }  // namespace imagebuild::forwarder

@@ -3,12 +3,14 @@
 // handler, metrics, and no exception ever escaping as anything but JSON).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "forwarder/auth.hpp"
 #include "forwarder/config.hpp"
 #include "forwarder/http_types.hpp"
+#include "forwarder/loop_answer.hpp"
 #include "forwarder/metrics.hpp"
 #include "forwarder/resource_totals.hpp"
 #include "forwarder/router.hpp"
@@ -32,9 +34,11 @@ public:
     // before it can make us read a body, and the route's body limit known.
     Admission admit(Request& request);
     Response dispatch(Request& request);
-    // The answer, if the request's route answers on the gate's loop
-    // (Router::addOnLoop); nullopt: the request goes to a thread.
-    std::optional<Response> answerOnLoop(Request& request);
+    // What the gate's loop does with the request: answers it, if its route
+    // answers on the loop (Router::addOnLoop), or relays it to the peer that
+    // owns its build (Router::addRelayedOnLoop; the request is moved into
+    // the relay); neither: the request goes to a thread.
+    OnLoop answerOnLoop(Request& request);
 
     Router& router() { return router_; }
     Metrics& metrics() { return metrics_; }
@@ -56,6 +60,8 @@ public:
 
 private:
     Response dispatchMatched(Request& request, RouteMatch match);
+    void observe(const Request& request, const std::string& label, const Response& response,
+                 std::chrono::steady_clock::time_point start);
     ForwarderConfig config_;
     TokenStore tokens_;
     AuthPolicy authPolicy_;

@@ -5,10 +5,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/string.hpp>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/build_id.hpp"
+#include "common/http_message.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/dbus_errors.hpp"
@@ -186,19 +189,52 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
     try {
         auto answer = app.peers().client(url).request(peerRequestFor(request),
                                                       app.peers().options().requestTimeout);
-        app.peers().recordForward(url, true);
-        Response response;
-        response.status = answer.status;
-        response.contentType = answer.contentType;
-        response.body = std::move(answer.body);
-        response.headers = passedOn(std::move(answer.headers));
-        response.fromPeer = true;
-        return response;
+        return peerAnswer(app, url, request, &answer, nullptr);
     } catch (const HttpError& e) {
-        app.peers().recordForward(url, false);
-        log::warning("forwarding {} {} to {}: {}", request.method, request.path, url, e.what());
-        return unreachable(url, e.what());
+        return peerAnswer(app, url, request, nullptr, &e);
     }
+}
+
+Response peerAnswer(App& app, const std::string& url, const Request& request,
+                    const HttpResponse* answer, const HttpError* error) {
+    app.peers().recordForward(url, answer != nullptr);
+    if (!answer) {
+        log::warning("forwarding {} {} to {}: {}", request.method, request.path, url,
+                     error->what());
+        return unreachable(url, error->what());
+    }
+    Response response;
+    response.status = answer->status;
+    response.contentType = answer->contentType;
+    response.body = answer->body;
+    response.headers = passedOn(answer->headers);
+    response.fromPeer = true;
+    return response;
+}
+
+std::optional<LoopRelay> relayOnLoop(App& app, std::shared_ptr<const Request> request,
+                                     const std::string& id) {
+    if (!app.peers().settled()) {
+        return std::nullopt;
+    }
+    auto owner = findOwner(app, *request, id);
+    if (!owner.peer || owner.peer->port == 0) {
+        return std::nullopt;
+    }
+    const auto& client = app.peers().client(owner.peer->url);
+    LoopRelay relay;
+    boost::asio::ip::tcp::endpoint endpoint(owner.peer->address, owner.peer->port);
+    std::memcpy(&relay.request.address, endpoint.data(), endpoint.size());
+    relay.request.length = static_cast<socklen_t>(endpoint.size());
+    relay.request.bytes =
+        httpRequestBytes(peerRequestFor(*request), client.url(), client.options(), true);
+    relay.request.headOnly = request->method == "HEAD";
+    relay.request.timeout = app.peers().options().requestTimeout;
+    relay.finish = [&app, url = owner.peer->url, request = std::move(request)](
+                       const HttpResponse* answer, const HttpError* error) {
+        return peerAnswer(app, url, *request, answer, error);
+    };
+    return relay;
 }
 
 Response forwardStreamTo(App& app, const std::string& url, const Request& request,

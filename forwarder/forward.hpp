@@ -2,11 +2,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/http_client.hpp"
 #include "forwarder/http_types.hpp"
+#include "forwarder/loop_answer.hpp"
 #include "forwarder/peers.hpp"
 
 namespace imagebuild::forwarder {
@@ -39,6 +41,19 @@ HttpRequest peerRequestFor(const Request& request);
 
 // The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
 Response forwardTo(App& app, const std::string& url, const Request& request);
+// What forwardTo makes of the peer's answer, or of its failure.
+Response peerAnswer(App& app, const std::string& url, const Request& request,
+                    const HttpResponse* answer, const HttpError* error);
+
+// The request about build `id` passed on by the gate's loop (no thread):
+// the same bytes forwardTo would send, to the address the owner answered
+// its last probe from. nullopt when that is not to be done on a loop: the
+// build is this host's (or the request came from a peer), the owner is
+// down or unknown (an error answered by a thread), the fleet's first probe
+// has not ended (finding the owner would wait for it), or nothing is known
+// of where the owner answers.
+std::optional<LoopRelay> relayOnLoop(App& app, std::shared_ptr<const Request> request,
+                                     const std::string& id);
 // Same, streaming the body through (monitor follow, artifacts); a read may
 // wait `idleTimeout` for the next piece (a followed build can be silent long).
 Response forwardStreamTo(App& app, const std::string& url, const Request& request,

@@ -35,6 +35,15 @@ struct HttpGate::Pending {
     // The last read filled what was asked: the socket may hold more, which
     // no new edge will tell of.
     bool mayHoldMore = false;
+    // A request relayed to a peer is in flight: nothing more is read until
+    // its answer has been sent (an event meanwhile sets mayHoldMore).
+    bool relaying = false;
+    // An answer the client's socket had no room for: the rest, sent as the
+    // client makes room (EPOLLOUT); nothing more is read meanwhile, so a
+    // client that never reads costs one answer, then request_timeout_sec.
+    std::string outgoing;
+    std::size_t outgoingSent = 0;
+    bool closeAfterOutgoing = false;
     std::string key;
     sockaddr_storage address{};
     socklen_t length = 0;
@@ -69,6 +78,8 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
             throw std::runtime_error(fmt::format("epoll/eventfd: {}", std::strerror(errno)));
         }
         loop->buffer.assign(limits_.head.maxHeadBytes + 1, '\0');
+        loop->peers =
+            std::make_unique<HttpLoopClient>(loop->epoll.get(), HttpLoopClient::Options{});
         epoll_event event{};
         event.events = EPOLLIN;
         event.data.fd = loop->wake.get();
@@ -164,8 +175,9 @@ void HttpGate::run(Loop& loop) {
         for (int fd : turn) {
             readable(loop, fd);
         }
+        bool more = !loop.nextTurn.empty() || loop.peers->hasEnded();
         int n = epoll_wait(loop.epoll.get(), events.data(), static_cast<int>(events.size()),
-                           loop.nextTurn.empty() ? 250 : 0);
+                           more ? 0 : 250);
         for (int i = 0; i < n; ++i) {
             int fd = events[i].data.fd;
             if (fd == loop.wake.get()) {
@@ -174,11 +186,30 @@ void HttpGate::run(Loop& loop) {
             } else if (fd == listen_.get()) {
                 accept(loop);
             } else {
-                readable(loop, fd);
+                event(loop, fd, events[i].events);
             }
         }
         expire(loop);
+        loop.peers->deliver();
     }
+}
+
+// A client's connection, or a peer's (HttpLoopClient's own).
+void HttpGate::event(Loop& loop, int fd, std::uint32_t events) {
+    auto it = loop.pending.find(fd);
+    if (it == loop.pending.end()) {
+        loop.peers->handle(fd, events);
+        return;
+    }
+    auto& pending = it->second;
+    if (pending.relaying) {
+        pending.mayHoldMore = true;  // looked at once the answer is sent
+        return;
+    }
+    if (!pending.outgoing.empty() && !flush(loop, fd, pending)) {
+        return;
+    }
+    readable(loop, fd);
 }
 
 void HttpGate::accept(Loop& loop) {
@@ -241,6 +272,9 @@ HttpGate::Peeked HttpGate::peek(Loop& loop, int fd) {
         return Peeked::Gone;
     }
     auto& pending = it->second;
+    if (pending.relaying || !pending.outgoing.empty()) {
+        return Peeked::Waiting;  // the answer in progress first
+    }
     std::string_view data;
     if (pending.owned) {
         if (!readOwned(loop, fd, pending)) {
@@ -278,7 +312,16 @@ HttpGate::Peeked HttpGate::peek(Loop& loop, int fd) {
             // Bytes after this head were queued already: a pipelined request,
             // which no new event will tell of. Else the next arrival will.
             bool more = data.size() > length || pending.mayHoldMore;
-            auto peeked = answer(loop, fd, pending, length, *answered);
+            if (!takeHead(loop, fd, pending, length)) {
+                drop(loop, fd);
+                return Peeked::Gone;
+            }
+            if (answered->relay) {
+                pending.mayHoldMore = more;
+                relay(loop, fd, pending, std::move(answered->relay));
+                return Peeked::Waiting;
+            }
+            auto peeked = answer(loop, fd, pending, std::move(*answered));
             return peeked == Peeked::Answered && !more ? Peeked::Waiting : peeked;
         }
     }
@@ -335,33 +378,108 @@ void HttpGate::passOn(Loop& loop, std::map<int, Pending>::iterator it, std::size
     }
 }
 
-// The answer is sent at once: the client waits for it, so its socket
-// buffer has room. A client that sends requests without reading the answers
-// fills it, and is cut rather than given a buffer here. A head that was
-// only peeked is taken from the socket first; from then on the connection
-// is owned, read rather than peeked.
-HttpGate::Peeked HttpGate::answer(Loop& loop, int fd, Pending& pending, std::size_t headBytes,
-                                  const Answer& answered) {
-    bool taken = true;
+// The head answered here leaves the socket (a peeked one is read now; an
+// owned one was read already); from then on the connection is owned, read
+// rather than peeked.
+bool HttpGate::takeHead(Loop& loop, int fd, Pending& pending, std::size_t headBytes) {
     if (pending.owned) {
         pending.unread.erase(0, headBytes);
-    } else {
-        taken = recv(fd, loop.buffer.data(), headBytes, MSG_DONTWAIT) ==
-                static_cast<ssize_t>(headBytes);
-        pending.owned = true;
+        return true;
     }
+    pending.owned = true;
+    return recv(fd, loop.buffer.data(), headBytes, MSG_DONTWAIT) == static_cast<ssize_t>(headBytes);
+}
+
+// Sent at once if the client's socket has room (it usually has: the client
+// waits for the answer); else the rest waits in `outgoing`.
+HttpGate::Peeked HttpGate::answer(Loop& loop, int fd, Pending& pending, Answer&& answered) {
     ssize_t sent =
-        taken ? send(fd, answered.bytes.data(), answered.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
-              : -1;
-    if (sent != static_cast<ssize_t>(answered.bytes.size()) || answered.close) {
+        send(fd, answered.bytes.data(), answered.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
         drop(loop, fd);
         return Peeked::Gone;
     }
+    if (static_cast<std::size_t>(std::max<ssize_t>(sent, 0)) < answered.bytes.size()) {
+        pending.outgoing = std::move(answered.bytes);
+        pending.outgoingSent = static_cast<std::size_t>(std::max<ssize_t>(sent, 0));
+        pending.closeAfterOutgoing = answered.close;
+        pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
+        watchWrites(loop, fd, true);
+        return Peeked::Waiting;
+    }
+    if (answered.close) {
+        drop(loop, fd);
+        return Peeked::Gone;
+    }
+    rearm(pending);
+    return Peeked::Answered;
+}
+
+// The rest of an answer, as the client made room; true once all is sent
+// and the connection is kept.
+bool HttpGate::flush(Loop& loop, int fd, Pending& pending) {
+    ssize_t sent =
+        send(fd, pending.outgoing.data() + pending.outgoingSent,
+             pending.outgoing.size() - pending.outgoingSent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            drop(loop, fd);
+        }
+        return false;
+    }
+    pending.outgoingSent += static_cast<std::size_t>(sent);
+    if (pending.outgoingSent < pending.outgoing.size()) {
+        return false;
+    }
+    pending.outgoing = {};
+    pending.outgoingSent = 0;
+    watchWrites(loop, fd, false);
+    if (pending.closeAfterOutgoing) {
+        drop(loop, fd);
+        return false;
+    }
+    rearm(pending);
+    return true;
+}
+
+void HttpGate::watchWrites(Loop& loop, int fd, bool on) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (on ? EPOLLOUT : 0u);
+    event.data.fd = fd;
+    epoll_ctl(loop.epoll.get(), EPOLL_CTL_MOD, fd, &event);
+}
+
+// An answer sent, the connection kept: idle until its next head begins.
+void HttpGate::rearm(Pending& pending) {
     pending.idle = pending.unread.empty();
     pending.deadline =
         Clock::now() +
         std::chrono::seconds(pending.idle ? limits_.keepAliveTimeoutSec : limits_.headTimeoutSec);
-    return Peeked::Answered;
+}
+
+// The request goes to the peer from this loop; the connection waits,
+// unread, until relayed() sends the answer.
+void HttpGate::relay(Loop& loop, int fd, Pending& pending, std::shared_ptr<Relay> relay) {
+    pending.relaying = true;
+    auto request = std::move(relay->request);
+    loop.peers->start(std::move(request),
+                      [this, &loop, fd, relay = std::move(relay)](const HttpResponse* response,
+                                                                  const HttpError* error) {
+                          relayed(loop, fd, relay->answer(response, error));
+                      });
+}
+
+void HttpGate::relayed(Loop& loop, int fd, Answer&& answered) {
+    auto it = loop.pending.find(fd);
+    if (it == loop.pending.end()) {
+        return;  // not possible: a relaying connection is never dropped meanwhile
+    }
+    auto& pending = it->second;
+    pending.relaying = false;
+    bool more = pending.mayHoldMore || !pending.unread.empty();
+    if (answer(loop, fd, pending, std::move(answered)) == Peeked::Answered && more) {
+        loop.nextTurn.push_back(fd);  // a request came meanwhile, or was read with this one
+    }
 }
 
 // Deadlines are whole seconds: a look every kExpiryLookMs is soon enough,
@@ -376,13 +494,16 @@ void HttpGate::expire(Loop& loop) {
     loop.nextExpiryLook = now + kExpiryLookMs;
     std::vector<int> late;
     for (const auto& [fd, pending] : loop.pending) {
-        if (pending.deadline <= now) {
+        // A relayed request ends at the peer request's own deadline.
+        if (pending.deadline <= now && !pending.relaying) {
             late.push_back(fd);
         }
     }
+    loop.peers->expire(now);
     for (int fd : late) {
-        if (loop.pending.at(fd).idle) {
-            drop(loop, fd);  // a kept connection that asked nothing more
+        const auto& pending = loop.pending.at(fd);
+        if (pending.idle || !pending.outgoing.empty()) {
+            drop(loop, fd);  // a kept connection that asked nothing more, or never read
             continue;
         }
         refuse(fd, 408, "RequestTimeout",

@@ -2,7 +2,8 @@
 // holds each, in epoll, until its request head has arrived whole; only then
 // is it handed to libmicrohttpd (a thread per connection), unless the gate
 // may answer the request itself (a route that never blocks, as
-// /v1/health: loop_answer.hpp); then it keeps the connection for the next
+// /v1/health: loop_answer.hpp) or relay it to a peer from the loop
+// (http_loop_client.hpp); then it keeps the connection for the next
 // request, which it treats as a first head. So a slow client
 // costs a descriptor, not a thread; a head that does not arrive within
 // head_timeout_sec is answered 408; a head libmicrohttpd would refuse with
@@ -26,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/http_loop_client.hpp"
 #include "common/unique_fd.hpp"
 #include "forwarder/connection_bridge.hpp"
 #include "forwarder/request_head.hpp"
@@ -56,10 +58,19 @@ public:
     using OnRefusal = std::function<void(unsigned status, const std::string& error)>;
     // The whole answer to a complete head, if the gate may send it itself
     // and keep the connection for its next request (loop_answer.hpp);
-    // nullopt: hand the connection off.
+    // nullopt: hand the connection off. An answer that is a peer's first
+    // (a request about a build of another host) carries the request to
+    // make: the loop sends it (http_loop_client.hpp), serves its other
+    // connections meanwhile, and sends what `answer` makes of the peer's.
+    struct Relay;
     struct Answer {
         std::string bytes;
         bool close = false;  // the connection ends after it
+        std::shared_ptr<Relay> relay;
+    };
+    struct Relay {
+        HttpLoopRequest request;
+        std::function<Answer(const HttpResponse* response, const HttpError* error)> answer;
     };
     using AnswerHere = std::function<std::optional<Answer>(std::string_view head)>;
 
@@ -90,6 +101,7 @@ private:
         // Connections with requests left when their turn ended (readable()).
         std::vector<int> nextTurn;
         std::chrono::steady_clock::time_point nextExpiryLook;
+        std::unique_ptr<HttpLoopClient> peers;  // requests relayed to peers
         std::thread thread;
     };
     void run(Loop& loop);
@@ -98,8 +110,14 @@ private:
     void readable(Loop& loop, int fd);
     Peeked peek(Loop& loop, int fd);
     bool readOwned(Loop& loop, int fd, Pending& pending);
-    Peeked answer(Loop& loop, int fd, Pending& pending, std::size_t headBytes,
-                  const Answer& answer);
+    bool takeHead(Loop& loop, int fd, Pending& pending, std::size_t headBytes);
+    Peeked answer(Loop& loop, int fd, Pending& pending, Answer&& answer);
+    void relay(Loop& loop, int fd, Pending& pending, std::shared_ptr<Relay> relay);
+    void relayed(Loop& loop, int fd, Answer&& answer);
+    void event(Loop& loop, int fd, std::uint32_t events);
+    bool flush(Loop& loop, int fd, Pending& pending);
+    void watchWrites(Loop& loop, int fd, bool on);
+    void rearm(Pending& pending);
     void passOn(Loop& loop, std::map<int, Pending>::iterator it, std::size_t headBytes);
     void expire(Loop& loop);
     void refuse(int fd, unsigned status, const std::string& error, const std::string& message);

@@ -451,22 +451,40 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
 
 std::optional<HttpGate::Answer> HttpServer::answerHere(std::string_view head) {
     auto loop = answerOnLoop_ ? loopRequestOfHead(head) : std::nullopt;
-    auto response = loop ? answerOnLoop_(loop->request) : std::nullopt;
-    if (!response) {
+    if (!loop) {
         return std::nullopt;
     }
-    if (response->stream || response->file) {
-        // Router::addOnLoop routes answer from memory; one that does not is a bug here.
-        log::error("{} {}: a route answered on the loop streams", loop->request.method,
-                   loop->request.path);
-        *response = jsonError(500, "Internal", "the answer could not be sent");
-    }
+    bool headOnly = loop->request.method == "HEAD";
     bool close = !loop->keepAlive;
-    if (loop->http10 && !close) {
-        response->headers.emplace_back(MHD_HTTP_HEADER_CONNECTION, "Keep-Alive");
+    bool http10 = loop->http10;
+    auto onLoop = answerOnLoop_(loop->request);  // may move the request into a relay
+    if (onLoop.response) {
+        return gateAnswer(*onLoop.response, headOnly, close, http10);
     }
-    return HttpGate::Answer{
-        loopAnswerBytes(*response, loop->request.method == "HEAD", close, httpDateNow()), close};
+    if (!onLoop.relay) {
+        return std::nullopt;
+    }
+    auto relay = std::make_shared<HttpGate::Relay>();
+    relay->request = std::move(onLoop.relay->request);
+    relay->answer = [finish = std::move(onLoop.relay->finish), headOnly, close, http10](
+                        const HttpResponse* answer, const HttpError* error) {
+        auto response = finish(answer, error);
+        return gateAnswer(response, headOnly, close, http10);
+    };
+    return HttpGate::Answer{{}, false, std::move(relay)};
+}
+
+HttpGate::Answer HttpServer::gateAnswer(Response& response, bool headOnly, bool close,
+                                        bool http10) {
+    if (response.stream || response.file) {
+        // Routes answered on the loop answer from memory; one that does not is a bug here.
+        log::error("a route answered on the loop streams");
+        response = jsonError(500, "Internal", "the answer could not be sent");
+    }
+    if (http10 && !close) {
+        response.headers.emplace_back(MHD_HTTP_HEADER_CONNECTION, "Keep-Alive");
+    }
+    return HttpGate::Answer{loopAnswerBytes(response, headOnly, close, httpDateNow()), close, {}};
 }
 
 // The stream loop: libmicrohttpd's epoll on one thread of its own, resumed

@@ -28,6 +28,7 @@
 #include "common/unique_fd.hpp"
 #include "forwarder/http_gate.hpp"
 #include "forwarder/http_types.hpp"
+#include "forwarder/loop_answer.hpp"
 #include "forwarder/work_queue.hpp"
 
 struct MHD_Daemon;
@@ -53,8 +54,9 @@ public:
     using ChooseLoop = std::function<bool(std::string_view head)>;
 
     // The answer to a request whose route never blocks, made on the gate's
-    // loop (App::answerOnLoop); nullopt: the request goes to a thread.
-    using AnswerOnLoop = std::function<std::optional<Response>(Request&)>;
+    // loop, or the peer request it relays (App::answerOnLoop); neither: the
+    // request goes to a thread.
+    using AnswerOnLoop = std::function<OnLoop(Request&)>;
 
     // Starts serving at once; throws std::runtime_error if libmicrohttpd refuses.
     HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
@@ -94,6 +96,7 @@ private:
     bool endedBeneath(void* connection);
     void refused(unsigned status, const std::string& error);
     std::optional<HttpGate::Answer> answerHere(std::string_view head);
+    static HttpGate::Answer gateAnswer(Response& response, bool headOnly, bool close, bool http10);
 
     ServerLimits limits_;
     Admit admit_;

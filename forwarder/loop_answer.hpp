@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/http_loop_client.hpp"
 #include "forwarder/http_types.hpp"
 
 namespace imagebuild::forwarder {
@@ -27,6 +28,21 @@ struct LoopRequest {
     bool http10 = false;     // kept alive, an HTTP/1.0 answer says so ("Connection: Keep-Alive")
 };
 std::optional<LoopRequest> loopRequestOfHead(std::string_view head);
+
+// A request the loop passes on to a peer itself (a build of another host):
+// what to send where, and what our answer is, made of the peer's (or of
+// its failure).
+struct LoopRelay {
+    HttpLoopRequest request;
+    std::function<Response(const HttpResponse* answer, const HttpError* error)> finish;
+};
+
+// What the loop does with a request: answers it now, or relays it first.
+// Neither: a thread serves it.
+struct OnLoop {
+    std::optional<Response> response;
+    std::optional<LoopRelay> relay;
+};
 
 // The answer's bytes as libmicrohttpd would send them for a body held in
 // memory: status line, Date, Content-Type, Content-Length, the response's

@@ -50,15 +50,26 @@ ProbeResult probeResult(const HttpResponse& response) {
     if (response.status == 429) {
         // Too many connections or requests from this host (relayed
         // follows hold one each): the peer is there and answering.
-        return {true, true, "",
-                fmt::format("busy: GET /v1/health answered 429 {}", response.reason)};
+        return {true,
+                true,
+                "",
+                fmt::format("busy: GET /v1/health answered 429 {}", response.reason),
+                response.peerAddress,
+                response.peerPort};
     }
     auto body = nlohmann::json::parse(response.body, nullptr, false);
     if (response.status != 200 || !body.is_object()) {
-        return {false, false, "",
-                fmt::format("GET /v1/health answered {} {}", response.status, response.reason)};
+        return {
+            false, false,
+            "",    fmt::format("GET /v1/health answered {} {}", response.status, response.reason),
+            {},    0};
     }
-    return {true, false, body.value("hostname", std::string()), ""};
+    return {true,
+            false,
+            body.value("hostname", std::string()),
+            "",
+            response.peerAddress,
+            response.peerPort};
 }
 
 }  // namespace
@@ -95,7 +106,7 @@ struct PeerProber::Loop {
 
     void probeEnded(const std::string& url, const HttpResponse* response, const HttpError* error) {
         onResult(url, response ? probeResult(*response)
-                               : ProbeResult{false, false, "", probeError(*error)});
+                               : ProbeResult{false, false, "", probeError(*error), {}, 0});
         if (--pending == 0) {
             roundEnded();
         }

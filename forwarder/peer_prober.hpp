@@ -7,6 +7,7 @@
 // probes share its request building and answer parsing, not its sockets.)
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -22,6 +23,10 @@ struct ProbeResult {
     bool busy = false;
     std::string hostname;  // what the peer's /v1/health said; empty when down or busy
     std::string error;     // why it is down: "connect: Connection refused", ...; or busy
+    // Where it answered: the address a request relayed on the gate's loop
+    // connects to (the loop looks no name up).
+    boost::asio::ip::address address;
+    unsigned short port = 0;
 };
 
 class PeerProber {

@@ -46,7 +46,7 @@ Peers::Peers(std::vector<std::string> urls, PeerOptions options, Metrics* metric
     : options_(std::move(options)), metrics_(metrics), urls_(std::move(urls)) {
     for (const auto& url : urls_) {
         clients_.emplace(url, makePeerClient(url, options_.fleetToken));
-        states_[url] = PeerState{url, "", PeerStatus::Unknown, false, false, "", 0};
+        states_[url] = PeerState{url, "", PeerStatus::Unknown, false, false, "", 0, {}, 0};
         if (metrics_) {
             metrics_->setPeerHealth(url, false);
         }
@@ -108,6 +108,10 @@ void Peers::setHealth(const std::string& url, const ProbeResult& result) {
         if (!result.hostname.empty()) {
             state.hostname = result.hostname;
         }
+        if (result.port != 0) {
+            state.address = result.address;
+            state.port = result.port;
+        }
     }
     if (metrics_) {
         metrics_->setPeerHealth(url, result.up);
@@ -119,7 +123,7 @@ void Peers::recordForward(const std::string& url, bool reachable) {
         metrics_->countForwarded(url, reachable ? "answered" : "unreachable");
     }
     if (!reachable) {
-        setHealth(url, {false, false, "", "a forwarded request could not reach it"});
+        setHealth(url, {false, false, "", "a forwarded request could not reach it", {}, 0});
     }
 }
 
@@ -142,6 +146,11 @@ std::optional<PeerState> Peers::byHostname(const std::string& hostname) const {
         }
     }
     return std::nullopt;
+}
+
+bool Peers::settled() const {
+    std::lock_guard lock(mutex_);
+    return !probing_ || firstRound_;
 }
 
 void Peers::remember(const std::string& url, const HostInfo& info) {

@@ -49,6 +49,9 @@ struct PeerState {
     bool busy = false;           // up, but its last health answer was 429
     std::string error;           // why it is down, or why busy
     std::uint64_t lastSeen = 0;  // usec since the epoch
+    // Where it answered its last probe (port 0: never).
+    boost::asio::ip::address address;
+    unsigned short port = 0;
 };
 
 class Peers {
@@ -64,6 +67,8 @@ public:
     // Both wait for the first round of probes (at most firstProbeWait).
     std::vector<PeerState> snapshot() const;
     std::optional<PeerState> byHostname(const std::string& hostname) const;
+    // The first round of probes has ended (or there is none): nothing waits.
+    bool settled() const;
     HttpClient& client(const std::string& url);
     const PeerOptions& options() const { return options_; }
     // Records the outcome of a forwarded request; a network failure marks the

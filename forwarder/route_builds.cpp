@@ -316,8 +316,8 @@ void registerBuilds(App& app) {
     router.add("POST", "/v1/builds", Access::Write,
                std::bind_front(handleBuildsPost, std::ref(app)), BodyKind::JsonOrForm);
     router.add("GET", "/v1/builds", Access::Read, std::bind_front(handleBuildsGet, std::ref(app)));
-    router.add("GET", "/v1/builds/{id}", Access::Read,
-               std::bind_front(handleBuildGet, std::ref(app)));
+    router.addRelayedOnLoop("GET", "/v1/builds/{id}", Access::Read,
+                            std::bind_front(handleBuildGet, std::ref(app)));
     router.add("DELETE", "/v1/builds/{id}", Access::Write,
                std::bind_front(handleBuildDelete, std::ref(app)));
 }

@@ -57,8 +57,8 @@ Response handleKickstartGet(App& app, Request& request) {
 }  // namespace
 
 void registerKickstart(App& app) {
-    app.router().add("GET", "/v1/builds/{id}/kickstart", Access::Read,
-                     std::bind_front(handleKickstartGet, std::ref(app)));
+    app.router().addRelayedOnLoop("GET", "/v1/builds/{id}/kickstart", Access::Read,
+                                  std::bind_front(handleKickstartGet, std::ref(app)));
 }
 
 }  // namespace imagebuild::forwarder

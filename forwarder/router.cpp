@@ -58,6 +58,12 @@ void Router::addOnLoop(std::string method, std::string pattern, Access access, H
     routes_.back().answersOnLoop = true;
 }
 
+void Router::addRelayedOnLoop(std::string method, std::string pattern, Access access,
+                              Handler handler) {
+    add(std::move(method), std::move(pattern), access, std::move(handler));
+    routes_.back().relaysOnLoop = true;
+}
+
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
     RouteMatch result;
     auto have = splitPath(path);

@@ -31,6 +31,10 @@ struct Route {
     // Never blocks (no bus, no peer, no file, no stream): the gate's loop
     // may answer it without a thread (loop_answer.hpp).
     bool answersOnLoop = false;
+    // About one build ({id}): when the build is a peer's, the answer is the
+    // peer's, and the gate's loop may pass the request on itself
+    // (forward.hpp, relayOnLoop).
+    bool relaysOnLoop = false;
 };
 
 struct RouteMatch {
@@ -45,6 +49,9 @@ public:
              BodyKind body = BodyKind::None);
     // A route whose handler never blocks: answered on the gate's loop.
     void addOnLoop(std::string method, std::string pattern, Access access, Handler handler);
+    // A route about one build ({id}) that forBuild() passes on to the owner:
+    // for a peer's build, the gate's loop may relay it itself.
+    void addRelayedOnLoop(std::string method, std::string pattern, Access access, Handler handler);
     RouteMatch match(std::string_view method, std::string_view path) const;
 
 private:

@@ -28,9 +28,11 @@
 #include "forwarder/json_error.hpp"
 #include "forwarder/stream_choice.hpp"
 #include "forwarder/stream_parking.hpp"
+#include "tests/unit/common/scripted_server.hpp"
 
 using namespace imagebuild;
 using namespace imagebuild::forwarder;
+using imagebuild::testing::ScriptedServer;
 
 namespace {
 
@@ -93,14 +95,37 @@ struct Server {
                 refusals.push_back(std::to_string(status) + " " + reason);
             },
             HttpServer::ChooseLoop{},
-            [this](Request& r) -> std::optional<Response> {
+            [this](Request& r) -> OnLoop {
+                if (r.path == "/relay") {
+                    return {std::nullopt, relayToPeer(r)};
+                }
                 if (r.path != "/loop") {
-                    return std::nullopt;
+                    return {};
                 }
                 ++loopServed;
-                return jsonResponse(200, "\"" + r.queryValue("n") + "\"");
+                return {jsonResponse(200, "\"" + r.queryValue("n") + "\""), {}};
             });
     }
+    // "GET /relay?n=X" goes to the peer at 127.0.0.1:peerPort as "GET /X";
+    // the answer says what the peer said, or 502.
+    LoopRelay relayToPeer(const Request& r) {
+        LoopRelay relay;
+        auto* address = reinterpret_cast<sockaddr_in*>(&relay.request.address);
+        address->sin_family = AF_INET;
+        address->sin_port = htons(peerPort);
+        address->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        relay.request.length = sizeof(sockaddr_in);
+        relay.request.bytes = "GET /" + r.queryValue("n") + " HTTP/1.1\r\nHost: peer\r\n\r\n";
+        relay.request.timeout = std::chrono::seconds(5);
+        relay.finish = [this](const HttpResponse* answer, const HttpError* error) {
+            ++relayed;
+            return answer ? jsonResponse(answer->status, answer->body)
+                          : jsonError(502, "PeerUnreachable", error->what());
+        };
+        return relay;
+    }
+    std::atomic<unsigned short> peerPort{0};
+    std::atomic<int> relayed{0};  // relays ended (their answers made)
     std::vector<std::string> refused() {
         std::lock_guard lock(mutex);
         return refusals;
@@ -769,4 +794,114 @@ TEST(ForwarderHttpServer, TwoLoopsShareTheConnectionCaps) {
         sendText(fd, "GET /loop?n=again HTTP/1.1\r\nHost: x\r\n\r\n");
         EXPECT_NE(oneAnswer(fd).find("\"again\""), std::string::npos);
     }
+}
+
+namespace {
+
+// A peer that answers each request with its target as a JSON string, on a
+// kept connection, after `delay`.
+ScriptedServer echoPeer(std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
+    return ScriptedServer([delay](int fd) {
+        for (;;) {
+            auto request = imagebuild::testing::readRequest(fd);
+            if (request.empty()) {
+                return;
+            }
+            std::this_thread::sleep_for(delay);
+            auto target = request.substr(4, request.find(' ', 4) - 4);
+            imagebuild::testing::answer(fd, "\"" + target + "\"");
+        }
+    });
+}
+
+}  // namespace
+
+// A request about a peer's build is passed on by the gate's loop itself:
+// no thread serves it, the peer's connection is kept for the next one, and
+// the client's is kept too.
+TEST(ForwarderHttpServer, ARelayedRequestIsAnsweredOnTheLoopFromThePeersAnswer) {
+    auto peer = echoPeer();
+    Server s({});
+    s.peerPort = static_cast<unsigned short>(std::stoi(peer.url().port));
+    auto fd = connectTo(s.port);
+    for (int i = 0; i < 3; ++i) {
+        sendText(fd, "GET /relay?n=b" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto reply = oneAnswer(fd);
+        EXPECT_EQ(reply.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reply;
+        EXPECT_NE(reply.find("\r\n\r\n\"/b" + std::to_string(i) + "\""), std::string::npos)
+            << reply;
+    }
+    EXPECT_EQ(s.relayed, 3);
+    EXPECT_EQ(s.served, 0);
+    EXPECT_EQ(peer.accepted(), 1);
+}
+
+TEST(ForwarderHttpServer, PipelinedRelayedAndLoopRequestsAreAnsweredInOrder) {
+    auto peer = echoPeer(std::chrono::milliseconds(50));
+    Server s({});
+    s.peerPort = static_cast<unsigned short>(std::stoi(peer.url().port));
+    auto fd = connectTo(s.port);
+    sendText(fd,
+             "GET /relay?n=a HTTP/1.1\r\nHost: x\r\n\r\nGET /loop?n=b HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /relay?n=c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto reply = answer(fd);
+    auto a = reply.find("\"/a\""), b = reply.find("\"b\""), c = reply.find("\"/c\"");
+    EXPECT_TRUE(a < b && b < c && c != std::string::npos) << reply;
+    EXPECT_EQ(countOf(reply, "HTTP/1.1 200 OK"), 3u) << reply;
+    EXPECT_EQ(countOf(reply, "Connection: close"), 1u) << reply;
+}
+
+// While a peer takes its time, the loop serves every other connection.
+TEST(ForwarderHttpServer, ARelayWaitingForItsPeerHoldsUpNoOtherConnection) {
+    auto peer = echoPeer(std::chrono::milliseconds(1500));
+    Server s({});
+    s.peerPort = static_cast<unsigned short>(std::stoi(peer.url().port));
+    auto slow = connectTo(s.port);
+    sendText(slow, "GET /relay?n=slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the relay is in flight
+    auto quick =
+        roundTrip(s.port, "GET /loop?n=q HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(quick.find("\"q\""), std::string::npos) << quick;
+    EXPECT_EQ(s.relayed, 0);  // the quick answer did not wait for the slow one
+    EXPECT_NE(oneAnswer(slow).find("\"/slow\""), std::string::npos);
+    EXPECT_EQ(s.relayed, 1);
+}
+
+TEST(ForwarderHttpServer, APeerThatCannotBeReachedIsOurErrorOnTheLoop) {
+    Server s({});
+    {
+        auto gone = echoPeer();
+        s.peerPort = static_cast<unsigned short>(std::stoi(gone.url().port));
+    }
+    auto reply =
+        roundTrip(s.port, "GET /relay?n=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expectJsonError(reply, "502");
+    EXPECT_NE(reply.find("connecting: Connection refused"), std::string::npos) << reply;
+    EXPECT_EQ(s.served, 0);
+}
+
+// An answer larger than the client's socket takes at once waits for the
+// client to read it, without holding anyone up; the connection is kept.
+TEST(ForwarderHttpServer, ALargeAnswerWaitsForAClientThatReadsLate) {
+    std::string big(8 << 20, 'x');
+    ScriptedServer peer([&big](int fd) {
+        while (!imagebuild::testing::readRequest(fd).empty()) {
+            imagebuild::testing::answer(fd, "\"" + big + "\"");
+        }
+    });
+    Server s({});
+    s.peerPort = static_cast<unsigned short>(std::stoi(peer.url().port));
+    auto fd = connectTo(s.port);
+    sendText(fd, "GET /relay?n=big HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto quick =
+        roundTrip(s.port, "GET /loop?n=q HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(quick.find("\"q\""), std::string::npos) << quick;
+    auto reply = oneAnswer(fd);
+    // The peer's JSON string and jsonResponse's newline, whole.
+    EXPECT_NE(reply.find("\r\nContent-Length: " + std::to_string(big.size() + 3) + "\r\n"),
+              std::string::npos);
+    EXPECT_EQ(reply.substr(reply.find("\r\n\r\n") + 4), "\"" + big + "\"\n");
+    sendText(fd, "GET /loop?n=after HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(oneAnswer(fd).find("\"after\""), std::string::npos);
 }

@@ -1,0 +1,306 @@
+#include "common/http_loop_client.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "common/http_message.hpp"
+#include "common/unique_fd.hpp"
+
+namespace imagebuild {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::uint32_t kCallEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+// Idle: any event (the server closed it, or sent what nobody asked for) ends it.
+constexpr std::uint32_t kIdleEvents = EPOLLIN | EPOLLRDHUP;
+
+std::string keyOf(const HttpLoopRequest& request) {
+    return std::string(reinterpret_cast<const char*>(&request.address), request.length);
+}
+
+}  // namespace
+
+struct HttpLoopClient::Call {
+    HttpLoopRequest request;
+    HttpDone done;
+    std::string key;
+    UniqueFd fd;
+    bool connecting = false;
+    bool reused = false;
+    bool answering = false;  // a byte of the answer came
+    std::size_t sent = 0;
+    std::string unparsed;  // read, not yet taken by the parser (a partial head)
+    http::response_parser<http::string_body> parser;
+    Clock::time_point deadline;
+};
+
+HttpLoopClient::HttpLoopClient(int epollFd, Options options) : epoll_(epollFd), options_(options) {}
+
+HttpLoopClient::~HttpLoopClient() {
+    for (const auto& [fd, key] : idleKeys_) {
+        ::close(fd);
+    }
+}
+
+void HttpLoopClient::start(HttpLoopRequest request, HttpDone done) {
+    auto call = std::make_unique<Call>();
+    call->key = keyOf(request);
+    call->deadline = Clock::now() + request.timeout;
+    call->request = std::move(request);
+    call->done = std::move(done);
+    open(std::move(call));
+}
+
+// On a pooled connection if one is idle, else on a new one (whose connect
+// ends with an EPOLLOUT).
+void HttpLoopClient::open(std::unique_ptr<Call> call) {
+    call->parser.body_limit(options_.bodyLimit);
+    call->parser.eager(true);
+    call->parser.skip(call->request.headOnly);
+    auto pool = idle_.find(call->key);
+    if (pool != idle_.end() && !pool->second.empty()) {
+        int fd = pool->second.back();
+        pool->second.pop_back();
+        idleKeys_.erase(fd);
+        call->fd = UniqueFd(fd);
+        call->reused = true;
+        epoll_event event{kCallEvents, {}};
+        event.data.fd = fd;
+        epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &event);
+    } else {
+        const auto* address = reinterpret_cast<const sockaddr*>(&call->request.address);
+        call->fd =
+            UniqueFd(socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!call->fd) {
+            return fail(*call, HttpStep::Connect, "connecting", std::strerror(errno));
+        }
+        int one = 1;
+        setsockopt(call->fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (connect(call->fd.get(), address, call->request.length) != 0 && errno != EINPROGRESS) {
+            return fail(*call, HttpStep::Connect, "connecting", std::strerror(errno));
+        }
+        call->connecting = errno == EINPROGRESS;
+        epoll_event event{kCallEvents, {}};
+        event.data.fd = call->fd.get();
+        epoll_ctl(epoll_, EPOLL_CTL_ADD, call->fd.get(), &event);
+    }
+    int fd = call->fd.get();
+    auto& placed = *calls_.emplace(fd, std::move(call)).first->second;
+    if (!placed.connecting) {
+        progress(placed, EPOLLOUT);
+    }
+}
+
+bool HttpLoopClient::handle(int fd, std::uint32_t events) {
+    if (auto it = calls_.find(fd); it != calls_.end()) {
+        progress(*it->second, events);
+        return true;
+    }
+    if (idleKeys_.count(fd) != 0) {
+        closeIdle(fd);
+        return true;
+    }
+    return false;
+}
+
+void HttpLoopClient::progress(Call& call, std::uint32_t events) {
+    if (call.connecting) {
+        if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) {
+            return;
+        }
+        int error = 0;
+        socklen_t length = sizeof(error);
+        getsockopt(call.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+        if (error != 0) {
+            return fail(call, HttpStep::Connect, "connecting", std::strerror(error));
+        }
+        call.connecting = false;
+    }
+    if (sendRest(call)) {
+        receive(call);
+    }
+}
+
+// True: all of the request is sent.
+bool HttpLoopClient::sendRest(Call& call) {
+    const auto& bytes = call.request.bytes;
+    while (call.sent < bytes.size()) {
+        ssize_t n = ::send(call.fd.get(), bytes.data() + call.sent, bytes.size() - call.sent,
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n >= 0) {
+            call.sent += static_cast<std::size_t>(n);
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return false;  // the next EPOLLOUT goes on
+        } else if (errno != EINTR) {
+            bool closed = errno == EPIPE || errno == ECONNRESET;
+            fail(call, HttpStep::Send, "sending", std::strerror(errno), closed);
+            return false;
+        }
+    }
+    return true;
+}
+
+// Reads what has come; false once the call ended.
+bool HttpLoopClient::receive(Call& call) {
+    char buffer[16384];
+    for (;;) {
+        ssize_t n = recv(call.fd.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
+        if (n > 0) {
+            call.answering = true;
+            if (!feed(call, buffer, static_cast<std::size_t>(n))) {
+                return false;
+            }
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return true;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            fail(call, HttpStep::Receive, "reading the response", std::strerror(errno),
+                 !call.answering && errno == ECONNRESET);
+            return false;
+        }
+        // The end of the stream: an answer without a length ends here.
+        boost::beast::error_code ec;
+        if (call.answering && call.unparsed.empty()) {
+            call.parser.put_eof(ec);
+        }
+        if (call.answering && !ec && call.parser.is_done()) {
+            complete(call, false);
+        } else {
+            fail(call, HttpStep::Receive, "reading the response",
+                 http::make_error_code(http::error::end_of_stream).message(), !call.answering);
+        }
+        return false;
+    }
+}
+
+// Gives the parser what came; false once the call ended (its answer whole,
+// or not HTTP).
+bool HttpLoopClient::feed(Call& call, const char* data, std::size_t size) {
+    std::string_view input(data, size);
+    if (!call.unparsed.empty()) {
+        call.unparsed.append(data, size);
+        input = call.unparsed;
+    }
+    boost::beast::error_code ec;
+    while (!input.empty() && !call.parser.is_done()) {
+        auto used = call.parser.put(boost::asio::buffer(input.data(), input.size()), ec);
+        input.remove_prefix(used);
+        if (ec == http::error::need_more) {
+            ec = {};
+            break;
+        }
+        if (ec) {
+            fail(call, HttpStep::Receive, "reading the response", ec.message());
+            return false;
+        }
+    }
+    if (call.parser.is_done()) {
+        // Bytes after the answer: nothing asked for them, so the connection
+        // is not to be trusted with another request.
+        complete(call, input.empty() && call.parser.get().keep_alive());
+        return false;
+    }
+    call.unparsed = std::string(input);
+    return true;
+}
+
+void HttpLoopClient::complete(Call& call, bool reusable) {
+    auto response = std::make_unique<HttpResponse>(responseOf(call.parser.get()));
+    auto it = calls_.find(call.fd.get());
+    auto owned = std::move(it->second);
+    calls_.erase(it);
+    if (reusable) {
+        park(owned->fd.release(), owned->key);
+    }
+    ended_.push_back({std::move(owned->done), std::move(response), nullptr});
+}
+
+// A pooled connection closed under us (nothing of an answer came, no
+// timeout) is tried again once on a fresh one: the server never saw the
+// request, or dropped it unanswered as it closed.
+void HttpLoopClient::fail(Call& call, HttpStep step, const char* words, std::string detail,
+                          bool closedUnderUs, bool timedOut) {
+    std::unique_ptr<Call> owned;
+    if (auto it = call.fd ? calls_.find(call.fd.get()) : calls_.end(); it != calls_.end()) {
+        owned = std::move(it->second);
+        calls_.erase(it);
+    }
+    Call& failed = owned ? *owned : call;
+    if (failed.reused && closedUnderUs && !timedOut) {
+        auto again = std::make_unique<Call>();
+        again->request = std::move(failed.request);
+        again->done = std::move(failed.done);
+        again->key = std::move(failed.key);
+        again->deadline = failed.deadline;
+        return open(std::move(again));
+    }
+    ended_.push_back({std::move(failed.done), nullptr,
+                      std::make_unique<HttpError>(step, words, std::move(detail), timedOut)});
+}
+
+void HttpLoopClient::expire(Clock::time_point now) {
+    std::vector<Call*> late;
+    for (auto& [fd, call] : calls_) {
+        if (call->deadline <= now) {
+            late.push_back(call.get());
+        }
+    }
+    for (auto* call : late) {
+        auto detail = fmt::format("no answer within {} ms", call->request.timeout.count());
+        if (call->connecting) {
+            fail(*call, HttpStep::Connect, "connecting", detail, false, true);
+        } else if (call->sent < call->request.bytes.size()) {
+            fail(*call, HttpStep::Send, "sending", detail, false, true);
+        } else {
+            fail(*call, HttpStep::Receive, "reading the response", detail, false, true);
+        }
+    }
+}
+
+void HttpLoopClient::deliver() {
+    auto ended = std::move(ended_);
+    ended_.clear();
+    for (auto& one : ended) {
+        one.done(one.response.get(), one.error.get());
+    }
+}
+
+void HttpLoopClient::park(int fd, const std::string& key) {
+    auto& pool = idle_[key];
+    if (pool.size() >= options_.maxIdlePerAddress) {
+        ::close(fd);
+        return;
+    }
+    epoll_event event{kIdleEvents, {}};
+    event.data.fd = fd;
+    epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &event);
+    pool.push_back(fd);
+    idleKeys_.emplace(fd, key);
+}
+
+void HttpLoopClient::closeIdle(int fd) {
+    auto key = idleKeys_.find(fd);
+    auto& pool = idle_[key->second];
+    std::erase(pool, fd);
+    idleKeys_.erase(key);
+    ::close(fd);
+}
+
+}  // namespace imagebuild

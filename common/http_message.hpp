@@ -1,0 +1,31 @@
+// The messages of imagebuild's one HTTP client (http_client.hpp) in
+// Boost.Beast's types: the request as it goes on the wire, and an answer as
+// callers get it. HttpClient and HttpLoopClient (http_loop_client.hpp) both
+// use them, so that a request is the same bytes whichever sends it.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <string>
+
+#include "common/http_client.hpp"
+
+namespace imagebuild {
+
+// The client's own fields first (Host, User-Agent, the bearer token), then
+// the caller's, which replace them: a user's Authorization wins over the token.
+boost::beast::http::request<boost::beast::http::string_body> beastRequest(
+    const HttpRequest& request, const HttpUrl& url, const HttpClientOptions& options,
+    bool keepAlive);
+
+// The same request serialized, for a caller with a socket of its own.
+std::string httpRequestBytes(const HttpRequest& request, const HttpUrl& url,
+                             const HttpClientOptions& options, bool keepAlive);
+
+// Status, reason, Content-Type and every other field of an answer's head.
+void copyResponseHead(const boost::beast::http::response_header<>& head, HttpResponse& out);
+
+// A whole answer read into a string: its head, and the body moved out.
+HttpResponse responseOf(boost::beast::http::response<boost::beast::http::string_body>& message);
+
+}  // namespace imagebuild

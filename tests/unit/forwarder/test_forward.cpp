@@ -1,0 +1,149 @@
+// forward.hpp: which requests about a build the gate's loop relays itself
+// (relayOnLoop) and what it sends, against a peer probed on a loopback
+// socket; and what a peer's answer, or its failure, becomes (peerAnswer).
+#include "forwarder/forward.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "forwarder/app.hpp"
+#include "forwarder/peers.hpp"
+#include "tests/unit/common/scripted_server.hpp"
+#include "tests/unit/forwarder/http_testing.hpp"
+
+using namespace imagebuild;
+using namespace imagebuild::forwarder;
+using namespace std::chrono_literals;
+using imagebuild::testing::ScriptedServer;
+
+namespace {
+
+// A peer named "b": its health answer, on a connection each.
+ScriptedServer healthyPeer() {
+    return ScriptedServer([](int fd) {
+        imagebuild::testing::readRequest(fd);
+        std::string body = R"({"hostname":"b","status":"ok"})";
+        imagebuild::testing::send(fd,
+                                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: " +
+                                      std::to_string(body.size()) +
+                                      "\r\nConnection: close\r\n\r\n" + body);
+    });
+}
+
+struct Fleet {
+    explicit Fleet(const std::string& peerUrl, bool probe = true)
+        : app(parseConfig("[forwarder]\n", "x"), TokenStore(), "a") {
+        PeerOptions options;
+        options.fleetToken = "fleet-secret";
+        options.healthInterval = 60s;
+        options.firstProbeWait = 60s;
+        options.requestTimeout = 7s;
+        auto peers = std::make_unique<Peers>(std::vector<std::string>{peerUrl}, options, nullptr);
+        if (probe) {
+            peers->startHealthChecks();
+            peers->snapshot();  // the first round has ended
+        }
+        app.setPeers(std::move(peers));
+    }
+    std::optional<LoopRelay> relay(Request request) {
+        return relayOnLoop(app, std::make_shared<Request>(std::move(request)), "b-7");
+    }
+    App app;
+};
+
+}  // namespace
+
+TEST(ForwarderRelayOnLoop, APeersBuildGoesToWhereItAnsweredWithForwardTosBytes) {
+    auto peer = healthyPeer();
+    // By name: the loop connects to the address the probe's lookup found.
+    Fleet fleet("http://localhost:" + peer.url().port);
+    auto request = imagebuild::testing::get("/v1/builds/b-7", {{"x", "1 2"}});
+    request.method = "HEAD";
+    request.headers["if-none-match"] = "\"e\"";
+    auto relay = fleet.relay(request);
+    ASSERT_TRUE(relay.has_value());
+    const auto* address = reinterpret_cast<const sockaddr_in*>(&relay->request.address);
+    EXPECT_EQ(address->sin_family, AF_INET);
+    EXPECT_EQ(ntohl(address->sin_addr.s_addr), INADDR_LOOPBACK);
+    EXPECT_EQ(ntohs(address->sin_port), std::stoi(peer.url().port));
+    EXPECT_EQ(relay->request.length, sizeof(sockaddr_in));
+    EXPECT_TRUE(relay->request.headOnly);
+    EXPECT_EQ(relay->request.timeout, 7s);
+    const auto& bytes = relay->request.bytes;
+    EXPECT_EQ(bytes.rfind("HEAD /v1/builds/b-7?x=1%202 HTTP/1.1\r\n", 0), 0u) << bytes;
+    EXPECT_NE(bytes.find("\r\nX-Imagebuild-Forwarded: 1\r\n"), std::string::npos) << bytes;
+    EXPECT_NE(bytes.find("\r\nAuthorization: Bearer fleet-secret\r\n"), std::string::npos) << bytes;
+    EXPECT_NE(bytes.find("\r\nif-none-match: \"e\"\r\n"), std::string::npos) << bytes;
+    EXPECT_EQ(bytes.find("Connection: close"), std::string::npos) << bytes;
+}
+
+TEST(ForwarderRelayOnLoop, AUsersOwnTokenReplacesTheFleetToken) {
+    auto peer = healthyPeer();
+    Fleet fleet(peer.url().hostHeader().insert(0, "http://"));
+    auto request = imagebuild::testing::get("/v1/builds/b-7");
+    request.headers["authorization"] = "Bearer mine";
+    auto relay = fleet.relay(request);
+    ASSERT_TRUE(relay.has_value());
+    EXPECT_NE(relay->request.bytes.find("Bearer mine"), std::string::npos);
+    EXPECT_EQ(relay->request.bytes.find("fleet-secret"), std::string::npos);
+}
+
+// Each of these is a thread's: answered here, an error, or a wait.
+TEST(ForwarderRelayOnLoop, NotRelayedOnTheLoop) {
+    auto peer = healthyPeer();
+    Fleet fleet("http://" + peer.url().hostHeader());
+    // Already forwarded by a peer: served here, never passed on again.
+    auto forwarded = imagebuild::testing::get("/v1/builds/b-7");
+    forwarded.headers["x-imagebuild-forwarded"] = "1";
+    EXPECT_FALSE(fleet.relay(forwarded));
+    // This host's build, a host not in the fleet, not a build id.
+    for (const char* id : {"a-7", "c-7", "nonsense"}) {
+        EXPECT_FALSE(relayOnLoop(
+            fleet.app, std::make_shared<Request>(imagebuild::testing::get("/v1/builds/x")), id))
+            << id;
+    }
+    // A peer down (a relay failed): 503 from a thread.
+    auto relay = fleet.relay(imagebuild::testing::get("/v1/builds/b-7"));
+    ASSERT_TRUE(relay.has_value());
+    HttpError refused(HttpStep::Connect, "connecting", "Connection refused", false);
+    auto answer = relay->finish(nullptr, &refused);
+    imagebuild::testing::expectError(answer, 502, "PeerUnreachable");
+    EXPECT_NE(answer.body.find("connecting: Connection refused"), std::string::npos);
+    EXPECT_FALSE(fleet.relay(imagebuild::testing::get("/v1/builds/b-7")));
+}
+
+// Before the first round of probes ends, finding the owner would wait for
+// it (60 s here: meson's timeout would fail the test): the loop never
+// waits, a thread does.
+TEST(ForwarderRelayOnLoop, NotBeforeTheFirstProbeEnded) {
+    ScriptedServer silent([](int fd) {
+        imagebuild::testing::readRequest(fd);
+        char c;
+        (void)read(fd, &c, 1);  // never answers; until the prober closes
+    });
+    Fleet fleet("http://" + silent.url().hostHeader(), /*probe=*/false);
+    fleet.app.peers().startHealthChecks();
+    EXPECT_FALSE(fleet.app.peers().settled());
+    EXPECT_FALSE(fleet.relay(imagebuild::testing::get("/v1/builds/b-7")));
+}
+
+TEST(ForwarderRelayOnLoop, ThePeersAnswerKeepsItsStatusBodyAndCacheFields) {
+    auto peer = healthyPeer();
+    Fleet fleet("http://" + peer.url().hostHeader());
+    auto relay = fleet.relay(imagebuild::testing::get("/v1/builds/b-7"));
+    ASSERT_TRUE(relay.has_value());
+    HttpResponse answer;
+    answer.status = 404;
+    answer.contentType = "application/json";
+    answer.body = R"({"error":"NotFound"})";
+    answer.headers = {{"ETag", "\"1\""}, {"Server", "x"}, {"Cache-Control", "no-cache"}};
+    auto response = relay->finish(&answer, nullptr);
+    EXPECT_EQ(response.status, 404u);
+    EXPECT_EQ(response.body, answer.body);
+    EXPECT_TRUE(response.fromPeer);
+    EXPECT_EQ(imagebuild::testing::headerOf(response, "ETag"), "\"1\"");
+    EXPECT_EQ(imagebuild::testing::headerOf(response, "Cache-Control"), "no-cache");
+    EXPECT_EQ(imagebuild::testing::headerOf(response, "Server"), "");
+}

@@ -22,9 +22,12 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr std::uint32_t kCallEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-// Idle: any event (the server closed it, or sent what nobody asked for) ends it.
-constexpr std::uint32_t kIdleEvents = EPOLLIN | EPOLLRDHUP;
+// Set once, when the socket is made, and never changed: edge-triggered, so
+// an idle socket wakes the loop only when something happens to it (the
+// server closed it, or sent what nobody asked for: it is closed then), and
+// a request on a pooled one costs no epoll_ctl (a change of the set would
+// also report the socket writable once more, a wake for nothing).
+constexpr std::uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 std::string keyOf(const HttpLoopRequest& request) {
     return std::string(reinterpret_cast<const char*>(&request.address), request.length);
@@ -39,7 +42,8 @@ struct HttpLoopClient::Call {
     UniqueFd fd;
     bool connecting = false;
     bool reused = false;
-    bool answering = false;  // a byte of the answer came
+    bool answering = false;    // a byte of the answer came
+    std::uint32_t events = 0;  // of the wake being handled
     std::size_t sent = 0;
     std::string unparsed;  // read, not yet taken by the parser (a partial head)
     http::response_parser<http::string_body> parser;
@@ -76,9 +80,6 @@ void HttpLoopClient::open(std::unique_ptr<Call> call) {
         idleKeys_.erase(fd);
         call->fd = UniqueFd(fd);
         call->reused = true;
-        epoll_event event{kCallEvents, {}};
-        event.data.fd = fd;
-        epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &event);
     } else {
         const auto* address = reinterpret_cast<const sockaddr*>(&call->request.address);
         call->fd =
@@ -92,7 +93,7 @@ void HttpLoopClient::open(std::unique_ptr<Call> call) {
             return fail(*call, HttpStep::Connect, "connecting", std::strerror(errno));
         }
         call->connecting = errno == EINPROGRESS;
-        epoll_event event{kCallEvents, {}};
+        epoll_event event{kEvents, {}};
         event.data.fd = call->fd.get();
         epoll_ctl(epoll_, EPOLL_CTL_ADD, call->fd.get(), &event);
     }
@@ -116,6 +117,7 @@ bool HttpLoopClient::handle(int fd, std::uint32_t events) {
 }
 
 void HttpLoopClient::progress(Call& call, std::uint32_t events) {
+    call.events = events;
     if (call.connecting) {
         if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) {
             return;
@@ -128,7 +130,10 @@ void HttpLoopClient::progress(Call& call, std::uint32_t events) {
         }
         call.connecting = false;
     }
-    if (sendRest(call)) {
+    // Right after the request went out its answer cannot be there yet: a
+    // read waits for the edge that says it is (one system call less each).
+    constexpr std::uint32_t kReadable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+    if (sendRest(call) && (events & kReadable) != 0) {
         receive(call);
     }
 }
@@ -213,8 +218,11 @@ bool HttpLoopClient::feed(Call& call, const char* data, std::size_t size) {
     }
     if (call.parser.is_done()) {
         // Bytes after the answer: nothing asked for them, so the connection
-        // is not to be trusted with another request.
-        complete(call, input.empty() && call.parser.get().keep_alive());
+        // is not to be trusted with another request. Nor if the server
+        // closed it already: that edge came with this wake, and an idle
+        // socket would hear of it no more.
+        bool closing = (call.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+        complete(call, input.empty() && !closing && call.parser.get().keep_alive());
         return false;
     }
     call.unparsed = std::string(input);
@@ -288,9 +296,6 @@ void HttpLoopClient::park(int fd, const std::string& key) {
         ::close(fd);
         return;
     }
-    epoll_event event{kIdleEvents, {}};
-    event.data.fd = fd;
-    epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &event);
     pool.push_back(fd);
     idleKeys_.emplace(fd, key);
 }

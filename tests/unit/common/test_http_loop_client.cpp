@@ -156,6 +156,7 @@ TEST(HttpLoopClient, AnIdleConnectionTheServerClosesIsDropped) {
     ScriptedServer server([](int fd) {
         if (!readRequest(fd).empty()) {
             answer(fd, "{}");
+            std::this_thread::sleep_for(100ms);  // closed once the client has parked it
         }
     });
     Loop loop;

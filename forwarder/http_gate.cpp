@@ -429,6 +429,8 @@ bool HttpGate::flush(Loop& loop, int fd, Pending& pending) {
     }
     pending.outgoingSent += static_cast<std::size_t>(sent);
     if (pending.outgoingSent < pending.outgoing.size()) {
+        // A client that reads, however slowly, keeps its connection.
+        pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
         return false;
     }
     pending.outgoing = {};

@@ -106,28 +106,39 @@ class Follower:
 
 # Asks GET /v1/health every 0.2 s from a process of its own (this one is
 # busy reading the followers) until its stdin closes; prints "ok total p99_ms
-# p50_ms max_ms".
+# p50_ms max_ms". With a second URL (a baseline: nginx answering the same
+# bytes, in the same run) it asks that right after each time, and prints its
+# five numbers too: what of a slow answer is the machine's (this watcher
+# waiting for a CPU), not the server's.
 HEALTH_WATCHER = """
 import http.client, select, sys, time, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1])
-ok = total = 0
-times = []
-while not select.select([sys.stdin], [], [], 0.2)[0]:
-    total += 1
+def ask(url, times):
+    u = urllib.parse.urlsplit(url)
     t0 = time.monotonic()
     try:
         c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
-        c.request("GET", u.path)
-        if c.getresponse().status == 200:
-            ok += 1
-            times.append(time.monotonic() - t0)
+        c.request("GET", u.path or "/")
+        ok = c.getresponse().status == 200
         c.close()
     except OSError:
-        pass
-times.sort()
-def at(q):
-    return round(times[min(len(times) - 1, int(len(times) * q))] * 1000, 1) if times else 0
-print(ok, total, at(0.99), at(0.5), round(times[-1] * 1000, 1) if times else 0)
+        return 0
+    if ok:
+        times.append(time.monotonic() - t0)
+    return int(ok)
+def summary(ok, total, times):
+    times.sort()
+    def at(q):
+        return round(times[min(len(times) - 1, int(len(times) * q))] * 1000, 1) if times else 0
+    return [ok, total, at(0.99), at(0.5), round(times[-1] * 1000, 1) if times else 0]
+urls = sys.argv[1:]
+ok = [0] * len(urls)
+times = [[] for _ in urls]
+total = 0
+while not select.select([sys.stdin], [], [], 0.2)[0]:
+    total += 1
+    for i, url in enumerate(urls):
+        ok[i] += ask(url, times[i])
+print(*sum((summary(ok[i], total, times[i]) for i in range(len(urls))), []))
 """
 
 
@@ -141,6 +152,7 @@ async def main():
     parser.add_argument("--late", type=int, default=0)
     parser.add_argument("--then", default="")
     parser.add_argument("--health", default="")
+    parser.add_argument("--health-baseline", default="")
     args = parser.parse_args()
     u = urllib.parse.urlsplit(args.url)
     path = u.path + (f"?{u.query}" if u.query else "")
@@ -158,7 +170,8 @@ async def main():
     started = time.monotonic()
     if args.then:
         subprocess.run(args.then, shell=True, check=True)
-    watcher = subprocess.Popen([sys.executable, "-c", HEALTH_WATCHER, args.health],
+    watched = [args.health] + ([args.health_baseline] if args.health_baseline else [])
+    watcher = subprocess.Popen([sys.executable, "-c", HEALTH_WATCHER, *watched],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) \
         if args.health else None
     await asyncio.gather(*(t for t, f in zip(tasks, fast + slow) if not f.slow))
@@ -167,9 +180,9 @@ async def main():
     await asyncio.gather(*(f.run(u.hostname, u.port, path, release) for f in late))
     release.set()
     await asyncio.gather(*tasks)
-    health = ["0", "0", "0", "0", "0"]
+    health = ["0"] * 10
     if watcher:
-        health = watcher.communicate("")[0].split()
+        health = watcher.communicate("")[0].split() + ["0"] * 5
     counts = {"connected": sum(connected)}
     problems = []
     for f in fast + slow + late:
@@ -179,7 +192,10 @@ async def main():
         if why and len(problems) < 5 and (kind != "cut" or not f.slow):
             problems.append(f"{key}: {why}")
     (counts["health_ok"], counts["health_total"], counts["health_p99_ms"],
-     counts["health_p50_ms"], counts["health_max_ms"]) = health
+     counts["health_p50_ms"], counts["health_max_ms"]) = health[:5]
+    if args.health_baseline:
+        (counts["baseline_ok"], counts["baseline_total"], counts["baseline_p99_ms"],
+         counts["baseline_p50_ms"], counts["baseline_max_ms"]) = health[5:10]
     counts["seconds"] = round(time.monotonic() - started, 1)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     for p in problems:

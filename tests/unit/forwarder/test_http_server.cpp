@@ -905,3 +905,24 @@ TEST(ForwarderHttpServer, ALargeAnswerWaitsForAClientThatReadsLate) {
     sendText(fd, "GET /loop?n=after HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_NE(oneAnswer(fd).find("\"after\""), std::string::npos);
 }
+
+// One that never reads is cut once it has read nothing for
+// request_timeout_sec: it holds one answer's memory, not for ever.
+TEST(ForwarderHttpServer, AClientThatNeverReadsALargeAnswerIsCut) {
+    std::string big(32 << 20, 'x');  // more than socket buffers hold
+    ScriptedServer peer([&big](int fd) {
+        while (!imagebuild::testing::readRequest(fd).empty()) {
+            imagebuild::testing::answer(fd, "\"" + big + "\"");
+        }
+    });
+    ServerLimits limits;
+    limits.idleTimeoutSec = 1;
+    Server s(limits);
+    s.peerPort = static_cast<unsigned short>(std::stoi(peer.url().port));
+    auto fd = connectTo(s.port);
+    sendText(fd, "GET /relay?n=big HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // reads nothing
+    auto got = answer(fd);  // what the socket buffers held, then the end
+    EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+    EXPECT_LT(got.size(), big.size());
+}

@@ -30,8 +30,8 @@ Response handleWhoamiGet(const App& app, Request& request) {
 }  // namespace
 
 void registerWhoami(App& app) {
-    app.router().add("GET", "/v1/whoami", Access::Read,
-                     std::bind_front(handleWhoamiGet, std::cref(app)));
+    app.router().addOnLoop("GET", "/v1/whoami", Access::Read,
+                           std::bind_front(handleWhoamiGet, std::cref(app)));
 }
 
 }  // namespace imagebuild::forwarder

@@ -11,7 +11,8 @@ using namespace imagebuild::forwarder;
 using namespace imagebuild::testing;
 using json = nlohmann::json;
 
-// GET /v1/whoami: the sign-in box checks a token with it before keeping it.
+// GET /v1/whoami: the sign-in box checks a token with it before keeping it;
+// answered on the gate's loop.
 TEST(ForwarderWhoami, NamesTheTokenOrRefusesWith401) {
     auto tokens = TokenStore::parse(
         "alice " + sha256Hex("alice-secret") + "\ncarol " + sha256Hex("carol-secret") + " read\n",
@@ -23,7 +24,10 @@ TEST(ForwarderWhoami, NamesTheTokenOrRefusesWith401) {
         if (!authorization.empty()) {
             r.headers["authorization"] = authorization;
         }
-        return app.dispatch(r);
+        // Memory only (no bus, no peer): the gate's loop answers it.
+        auto onLoop = app.answerOnLoop(r);
+        EXPECT_TRUE(onLoop.response.has_value());
+        return onLoop.response ? *onLoop.response : Response{};
     };
     auto alice = whoami("Bearer alice-secret");
     ASSERT_EQ(alice.status, 200u) << alice.body;

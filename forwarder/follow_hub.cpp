@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <system_error>
 #include <vector>
 
@@ -253,18 +254,31 @@ void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
 
 // Every kLookAtClient, each parked follower is woken once to look whether
 // its client is still there (a suspended connection notices nothing) and
-// whether a keep-alive is due.
+// whether a keep-alive is due. Not all at one instant: every tenth of that
+// time a tenth of each build's parked followers, those parked longest first
+// (a woken follower parks again at the back). Ten thousand followers woken
+// at once were a burst of the stream loop's CPU every 5 s, and a health
+// check that came then waited behind it. Fewer than ten are woken whole once
+// a round.
 void FollowHub::lookAtParked(const std::vector<std::shared_ptr<Followed>>& live) {
+    constexpr std::size_t kSlices = 10;
     auto now = Clock::now();
     if (now < nextLook_) {
         return;
     }
-    nextLook_ = now + kLookAtClient;
+    nextLook_ = now + kLookAtClient / kSlices;
+    lookSlice_ = (lookSlice_ + 1) % kSlices;
     for (const auto& build : live) {
         std::vector<std::shared_ptr<StreamParking>> parked;
         {
             std::lock_guard lock(build->mutex);
-            parked.swap(build->waiting);
+            auto& waiting = build->waiting;
+            std::size_t n = waiting.size() >= kSlices ? (waiting.size() + kSlices - 1) / kSlices
+                            : lookSlice_ == 0          ? waiting.size()
+                                                       : 0;
+            auto end = waiting.begin() + static_cast<std::ptrdiff_t>(n);
+            parked.assign(std::make_move_iterator(waiting.begin()), std::make_move_iterator(end));
+            waiting.erase(waiting.begin(), end);
         }
         unparkAll(parked);
     }

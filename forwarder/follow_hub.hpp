@@ -96,6 +96,7 @@ private:
     bool stop_ = false;
     UniqueFd wakeFd_;  // eventfd: a build came, a follower left or wants more
     std::chrono::steady_clock::time_point nextLook_{};  // the hub's thread only
+    std::size_t lookSlice_ = 0;                         // the hub's thread only
     std::thread thread_;
 };
 

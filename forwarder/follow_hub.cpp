@@ -262,11 +262,14 @@ void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
 // a round.
 void FollowHub::lookAtParked(const std::vector<std::shared_ptr<Followed>>& live) {
     constexpr std::size_t kSlices = 10;
+    // In milliseconds: seconds(5) / 10 is zero seconds, and the hub spun.
+    constexpr auto kSlice = std::chrono::milliseconds(kLookAtClient) / kSlices;
+    static_assert(kSlice >= std::chrono::milliseconds(100), "the hub would wake too often");
     auto now = Clock::now();
     if (now < nextLook_) {
         return;
     }
-    nextLook_ = now + kLookAtClient / kSlices;
+    nextLook_ = now + kSlice;
     lookSlice_ = (lookSlice_ + 1) % kSlices;
     for (const auto& build : live) {
         std::vector<std::shared_ptr<StreamParking>> parked;
@@ -274,8 +277,8 @@ void FollowHub::lookAtParked(const std::vector<std::shared_ptr<Followed>>& live)
             std::lock_guard lock(build->mutex);
             auto& waiting = build->waiting;
             std::size_t n = waiting.size() >= kSlices ? (waiting.size() + kSlices - 1) / kSlices
-                            : lookSlice_ == 0          ? waiting.size()
-                                                       : 0;
+                            : lookSlice_ == 0         ? waiting.size()
+                                                      : 0;
             auto end = waiting.begin() + static_cast<std::ptrdiff_t>(n);
             parked.assign(std::make_move_iterator(waiting.begin()), std::make_move_iterator(end));
             waiting.erase(waiting.begin(), end);

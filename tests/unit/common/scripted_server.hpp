@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "common/http_client.hpp"
 #include "common/http_url.hpp"
 #include "common/unique_fd.hpp"
 
@@ -82,6 +83,16 @@ inline void answer(int fd, const std::string& body) {
          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"x\"\r\n"
          "Content-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+// A field of an answer by its exact name; "-" if it has none.
+inline std::string header(const HttpResponse& r, const std::string& name) {
+    for (const auto& [n, v] : r.headers) {
+        if (n == name) {
+            return v;
+        }
+    }
+    return "-";
 }
 
 }  // namespace imagebuild::testing

@@ -39,15 +39,6 @@ HttpClientOptions pooled() {
     return o;
 }
 
-std::string header(const HttpResponse& r, const std::string& name) {
-    for (const auto& [n, v] : r.headers) {
-        if (n == name) {
-            return v;
-        }
-    }
-    return "-";
-}
-
 }  // namespace
 
 TEST(HttpClient, SendsTheRequestAndReadsTheAnswer) {

@@ -1,5 +1,6 @@
 #include "forwarder/connection_bridge.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -22,11 +23,28 @@ namespace {
 constexpr std::size_t kBufferBytes = 256 * 1024;
 
 // One direction of the relay: bytes read from `from`, not yet written to
-// `to`, in buffer[begin, end).
+// `to`, in buffer[begin, end); or, for the answer, in a pipe between the two
+// (splice: the bytes never enter this process, as sendfile's did not).
 struct Direction {
     Direction(int from, int to, std::string taken)
         : from(from), to(to), buffer(std::max(kBufferBytes, taken.size())), end(taken.size()) {
         std::copy(taken.begin(), taken.end(), buffer.begin());
+    }
+    // Spliced through a pipe of kBufferBytes if the kernel lets us make
+    // one that large (fs.pipe-max-size), else copied as above.
+    Direction(int from, int to) : from(from), to(to) {
+        int fds[2];
+        if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+            pipeOut = UniqueFd(fds[0]);
+            pipeIn = UniqueFd(fds[1]);
+            int size = fcntl(pipeIn.get(), F_SETPIPE_SZ, static_cast<int>(kBufferBytes));
+            pipeBytes = size > 0 ? static_cast<std::size_t>(size) : 0;
+        }
+        if (pipeBytes == 0) {
+            pipeOut = UniqueFd();
+            pipeIn = UniqueFd();
+            buffer.resize(kBufferBytes);
+        }
     }
 
     int from;
@@ -34,14 +52,23 @@ struct Direction {
     std::vector<char> buffer;
     std::size_t begin = 0;
     std::size_t end = 0;
+    UniqueFd pipeIn, pipeOut;  // spliced: the pipe, and how many bytes it holds
+    std::size_t pipeBytes = 0;
+    std::size_t piped = 0;
     bool reading = true;  // `from` has not ended
     bool closed = false;  // `to` was told the end (shutdown SHUT_WR)
 
-    bool wantsRead() const { return reading && end < buffer.size(); }
-    bool wantsWrite() const { return begin < end; }
+    bool spliced() const { return pipeBytes != 0; }
+    bool wantsRead() const {
+        return reading && (spliced() ? piped < pipeBytes : end < buffer.size());
+    }
+    bool wantsWrite() const { return spliced() ? piped > 0 : begin < end; }
 
     // False: the connection broke.
     bool read() {
+        if (spliced()) {
+            return splicedFrom();
+        }
         ssize_t n = recv(from, buffer.data() + end, buffer.size() - end, MSG_DONTWAIT);
         if (n > 0) {
             end += static_cast<std::size_t>(n);
@@ -53,6 +80,9 @@ struct Direction {
         return true;
     }
     bool write() {
+        if (spliced()) {
+            return splicedTo();
+        }
         ssize_t n = send(to, buffer.data() + begin, end - begin, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             begin += static_cast<std::size_t>(n);
@@ -64,6 +94,31 @@ struct Direction {
         }
         return true;
     }
+    bool splicedFrom() {
+        ssize_t n = splice(from, nullptr, pipeIn.get(), nullptr, pipeBytes - piped,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+            piped += static_cast<std::size_t>(n);
+        } else if (n == 0) {
+            reading = false;
+        } else if (errno != EAGAIN && errno != EINTR) {
+            return false;
+        }
+        return true;
+    }
+    // splice() has no MSG_NOSIGNAL: a client gone is EPIPE here only because
+    // the forwarder ignores SIGPIPE (main.cpp).
+    bool splicedTo() {
+        ssize_t n =
+            splice(pipeOut.get(), nullptr, to, nullptr, piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+            piped -= static_cast<std::size_t>(n);
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            return false;
+        }
+        return true;
+    }
+
     // The end passed on once every byte before it was.
     void passEnd() {
         if (!reading && !wantsWrite() && !closed) {
@@ -109,7 +164,7 @@ void readAway(int fd) {
 void relayBothWays(int client, int inner, std::string taken, int stopFd,
                    std::chrono::milliseconds idle) {
     Direction up(client, inner, std::move(taken));
-    Direction down(inner, client, {});
+    Direction down(inner, client);
     // Done when the answer has ended and been passed on whole: the request
     // was the connection's last (see the header).
     while (!down.closed) {

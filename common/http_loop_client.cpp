@@ -89,10 +89,11 @@ void HttpLoopClient::open(std::unique_ptr<Call> call) {
         }
         int one = 1;
         setsockopt(call->fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(call->fd.get(), address, call->request.length) != 0 && errno != EINPROGRESS) {
+        int connected = connect(call->fd.get(), address, call->request.length);
+        if (connected != 0 && errno != EINPROGRESS) {
             return fail(*call, HttpStep::Connect, "connecting", std::strerror(errno));
         }
-        call->connecting = errno == EINPROGRESS;
+        call->connecting = connected != 0;
         epoll_event event{kEvents, {}};
         event.data.fd = call->fd.get();
         epoll_ctl(epoll_, EPOLL_CTL_ADD, call->fd.get(), &event);

@@ -231,6 +231,54 @@ test_imagebuildctl_over_http() {
     assert_exit 4 run_in b imagebuildctl -H "$a" cancel "$id"
 }
 
+forwarder_threads() {
+    run_in "$1" sh -c 'awk "/^Threads:/ { print \$2 }" "/proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/status"'
+}
+# Asks PATH on N connections at once, reads every answer, prints how many
+# were 200 and named host c, then holds the connections (kept alive) until
+# the file FLAG exists.
+HOLDER='
+import os, socket, sys, time
+host, port, path, n, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+conns = [socket.create_connection((host, port)) for _ in range(n)]
+for c in conns:
+    c.sendall(f"GET {path} HTTP/1.1\r\nHost: a\r\n\r\n".encode())
+good = 0
+for c in conns:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += c.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(body) < length:
+        body += c.recv(65536)
+    good += head.startswith(b"HTTP/1.1 200") and b"\"host\":\"c\"" in body
+print(f"answered={good}", flush=True)
+while not os.path.exists(flag):
+    time.sleep(0.05)
+'
+
+# 100 clients ask a about c's build at once and keep their connections: a's
+# gate relays each request to c from its loop, so a holds no thread for
+# them (with a thread per connection it would hold 100 more, waiting for
+# each connection's next request).
+test_relayed_requests_hold_no_thread() {
+    local before held out=$TEST_SCRATCH/holder.out flag=$TEST_SCRATCH/holder.done pid
+    before=$(forwarder_threads a)
+    python3 -c "$HOLDER" 127.0.0.2 8470 "/v1/builds/$c_build" 100 "$flag" >"$out" &
+    pid=$!
+    wait_for 30 grep -q answered= "$out"
+    held=$(forwarder_threads a)
+    touch "$flag"
+    wait "$pid"
+    echo "# a's forwarder threads: $before, with 100 relayed clients held $held"
+    assert_eq "$(cat "$out")" "answered=100"
+    [ "$held" -le $((before + 2)) ] || {
+        echo "a holds a thread per relayed connection: $before -> $held"
+        return 1
+    }
+}
+
 # a's forwarder and socket stopped, then the socket started again: the next
 # connection starts the forwarder, and what it answers comes from a completed
 # probe of its peers. (b and c probe a every second, so one of their probes
@@ -278,6 +326,8 @@ test_case "a started by a request: its first /v1/hosts shows the peers up" \
     test_first_hosts_after_activation_see_the_peers
 test_case "a started by a POST: the build is routed to c, not refused" \
     test_first_post_after_activation_is_routed
+test_case "100 kept-alive clients asking a about c's build hold no thread of a" \
+    test_relayed_requests_hold_no_thread
 # Last: c, booted again in this case's subshell, ends with it.
 test_case "c off: its arch 503, b still builds; c back: used again" test_c_down_then_back
 finish

@@ -85,6 +85,22 @@ inline void answer(int fd, const std::string& body) {
              std::to_string(body.size()) + "\r\n\r\n" + body);
 }
 
+// A script: answers a connection's first request, takes its second and
+// never answers it (until the client closes); counts the requests taken.
+inline std::function<void(int)> answersOnceThenHangs(std::atomic<int>& requests) {
+    return [&requests](int fd) {
+        if (!readRequest(fd).empty()) {
+            ++requests;
+            answer(fd, "{}");
+        }
+        if (!readRequest(fd).empty()) {
+            ++requests;
+            char c;
+            (void)read(fd, &c, 1);
+        }
+    };
+}
+
 // A field of an answer by its exact name; "-" if it has none.
 inline std::string header(const HttpResponse& r, const std::string& name) {
     for (const auto& [n, v] : r.headers) {

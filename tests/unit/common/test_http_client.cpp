@@ -163,17 +163,7 @@ TEST(HttpClient, NobodyListeningIsAConnectError) {
 // is not sent again: the server may have acted on it (a POST submits a build).
 TEST(HttpClient, TimeoutOnAReusedConnectionIsNotRetried) {
     std::atomic<int> requests{0};
-    ScriptedServer server([&requests](int fd) {
-        if (!readRequest(fd).empty()) {
-            ++requests;
-            answer(fd, "{}");
-        }
-        if (!readRequest(fd).empty()) {
-            ++requests;
-            char c;
-            (void)read(fd, &c, 1);  // never answers; until the client closes
-        }
-    });
+    ScriptedServer server(answersOnceThenHangs(requests));
     HttpClient client(server.url(), pooled());
     EXPECT_EQ(client.request(get("/first"), 2000ms).status, 200u);
     EXPECT_THROW(client.request(get("/second"), 300ms), HttpError);

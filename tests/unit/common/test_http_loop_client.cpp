@@ -220,17 +220,7 @@ TEST(HttpLoopClient, AServerThatNeverAnswersTimesOut) {
 // answered, so a timeout is not tried again.
 TEST(HttpLoopClient, ATimeoutOnAReusedConnectionIsNotRetried) {
     std::atomic<int> requests{0};
-    ScriptedServer server([&requests](int fd) {
-        if (!readRequest(fd).empty()) {
-            ++requests;
-            answer(fd, "{}");
-        }
-        if (!readRequest(fd).empty()) {
-            ++requests;
-            char c;
-            (void)read(fd, &c, 1);
-        }
-    });
+    ScriptedServer server(answersOnceThenHangs(requests));
     Loop loop;
     EXPECT_TRUE(loop.run(server.url(), "/first").response);
     EXPECT_TRUE(loop.run(server.url(), "/second", "GET", 200ms).error);

@@ -98,11 +98,16 @@ OnLoop App::answerOnLoop(Request& request) {
     const auto& label = match.route->pattern;
     const auto& id = match.params.at("id");
     auto shared = std::make_shared<Request>(std::move(request));
-    auto relay = relayOnLoop(*this, shared, id);
-    if (!relay) {
+    auto onLoop = relayOnLoop(*this, shared, id);
+    if (onLoop.response) {  // the owner's error: down, unknown, no build id
+        observe(*shared, label, *onLoop.response, start);
+        return onLoop;
+    }
+    if (!onLoop.relay) {
         request = std::move(*shared);  // for the thread that serves it
         return {};
     }
+    auto& relay = onLoop.relay;
     relay->finish = [this, finish = std::move(relay->finish), shared, &label, start](
                         const HttpResponse* answer, const HttpError* error) {
         auto response = finish(answer, error);
@@ -110,7 +115,7 @@ OnLoop App::answerOnLoop(Request& request) {
         observe(*shared, label, response, start);
         return response;
     };
-    return {std::nullopt, std::move(relay)};
+    return onLoop;
 }
 
 Response App::dispatch(Request& request) {

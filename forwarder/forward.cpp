@@ -212,14 +212,16 @@ Response peerAnswer(App& app, const std::string& url, const Request& request,
     return response;
 }
 
-std::optional<LoopRelay> relayOnLoop(App& app, std::shared_ptr<const Request> request,
-                                     const std::string& id) {
+OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::string& id) {
     if (!app.peers().settled()) {
-        return std::nullopt;
+        return {};
     }
     auto owner = findOwner(app, *request, id);
+    if (owner.error) {
+        return {std::move(owner.error), std::nullopt};
+    }
     if (!owner.peer || owner.peer->port == 0) {
-        return std::nullopt;
+        return {};
     }
     const auto& client = app.peers().client(owner.peer->url);
     LoopRelay relay;
@@ -234,7 +236,7 @@ std::optional<LoopRelay> relayOnLoop(App& app, std::shared_ptr<const Request> re
                        const HttpResponse* answer, const HttpError* error) {
         return peerAnswer(app, url, *request, answer, error);
     };
-    return relay;
+    return {std::nullopt, std::move(relay)};
 }
 
 Response forwardStreamTo(App& app, const std::string& url, const Request& request,

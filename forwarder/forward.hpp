@@ -45,15 +45,15 @@ Response forwardTo(App& app, const std::string& url, const Request& request);
 Response peerAnswer(App& app, const std::string& url, const Request& request,
                     const HttpResponse* answer, const HttpError* error);
 
-// The request about build `id` passed on by the gate's loop (no thread):
-// the same bytes forwardTo would send, to the address the owner answered
-// its last probe from. nullopt when that is not to be done on a loop: the
-// build is this host's (or the request came from a peer), the owner is
-// down or unknown (an error answered by a thread), the fleet's first probe
-// has not ended (finding the owner would wait for it), or nothing is known
-// of where the owner answers.
-std::optional<LoopRelay> relayOnLoop(App& app, std::shared_ptr<const Request> request,
-                                     const std::string& id);
+// The request about build `id` on the gate's loop (no thread): passed on
+// with the same bytes forwardTo would send, to the address the owner
+// answered its last probe from; or, if the owner is down or unknown or the
+// id is none, that error answered at once (as forBuild would). Neither when
+// it is not for a loop: the build is this host's (or the request came from
+// a peer: the agent answers, over D-Bus), the fleet's first probe has not
+// ended (finding the owner would wait for it), or nothing is known of where
+// the owner answers.
+OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::string& id);
 // Same, streaming the body through (monitor follow, artifacts); a read may
 // wait `idleTimeout` for the next piece (a followed build can be silent long).
 Response forwardStreamTo(App& app, const std::string& url, const Request& request,

@@ -47,8 +47,13 @@ struct Fleet {
         }
         app.setPeers(std::move(peers));
     }
+    OnLoop onLoop(Request request, const std::string& id = "b-7") {
+        return relayOnLoop(app, std::make_shared<Request>(std::move(request)), id);
+    }
     std::optional<LoopRelay> relay(Request request) {
-        return relayOnLoop(app, std::make_shared<Request>(std::move(request)), "b-7");
+        auto outcome = onLoop(std::move(request));
+        EXPECT_FALSE(outcome.response.has_value()) << outcome.response->body;
+        return std::move(outcome.relay);
     }
     App app;
 };
@@ -90,28 +95,41 @@ TEST(ForwarderRelayOnLoop, AUsersOwnTokenReplacesTheFleetToken) {
     EXPECT_EQ(relay->request.bytes.find("fleet-secret"), std::string::npos);
 }
 
-// Each of these is a thread's: answered here, an error, or a wait.
-TEST(ForwarderRelayOnLoop, NotRelayedOnTheLoop) {
+// A thread's: this host's build (the agent answers, over D-Bus), or a
+// request that came from a peer (served here, never passed on again).
+TEST(ForwarderRelayOnLoop, ALocalBuildIsAThreads) {
     auto peer = healthyPeer();
     Fleet fleet("http://" + peer.url().hostHeader());
-    // Already forwarded by a peer: served here, never passed on again.
     auto forwarded = imagebuild::testing::get("/v1/builds/b-7");
     forwarded.headers["x-imagebuild-forwarded"] = "1";
-    EXPECT_FALSE(fleet.relay(forwarded));
-    // This host's build, a host not in the fleet, not a build id.
-    for (const char* id : {"a-7", "c-7", "nonsense"}) {
-        EXPECT_FALSE(relayOnLoop(
-            fleet.app, std::make_shared<Request>(imagebuild::testing::get("/v1/builds/x")), id))
-            << id;
-    }
-    // A peer down (a relay failed): 503 from a thread.
+    auto outcome = fleet.onLoop(forwarded);
+    EXPECT_FALSE(outcome.response || outcome.relay);
+    outcome = fleet.onLoop(imagebuild::testing::get("/v1/builds/a-7"), "a-7");
+    EXPECT_FALSE(outcome.response || outcome.relay);
+}
+
+// What forBuild answers without asking anyone is answered on the loop too:
+// a host not in the fleet, not a build id; and once a relay failed (502,
+// the peer marked down at once), the owner down (503).
+TEST(ForwarderRelayOnLoop, TheOwnersErrorsAreAnsweredOnTheLoop) {
+    auto peer = healthyPeer();
+    Fleet fleet("http://" + peer.url().hostHeader());
+    auto unknown = fleet.onLoop(imagebuild::testing::get("/v1/builds/c-7"), "c-7");
+    ASSERT_TRUE(unknown.response.has_value());
+    imagebuild::testing::expectError(*unknown.response, 404, "NotFound");
+    auto nonsense = fleet.onLoop(imagebuild::testing::get("/v1/builds/nonsense"), "nonsense");
+    ASSERT_TRUE(nonsense.response.has_value());
+    imagebuild::testing::expectError(*nonsense.response, 404, "NotFound");
     auto relay = fleet.relay(imagebuild::testing::get("/v1/builds/b-7"));
     ASSERT_TRUE(relay.has_value());
     HttpError refused(HttpStep::Connect, "connecting", "Connection refused", false);
     auto answer = relay->finish(nullptr, &refused);
     imagebuild::testing::expectError(answer, 502, "PeerUnreachable");
     EXPECT_NE(answer.body.find("connecting: Connection refused"), std::string::npos);
-    EXPECT_FALSE(fleet.relay(imagebuild::testing::get("/v1/builds/b-7")));
+    auto down = fleet.onLoop(imagebuild::testing::get("/v1/builds/b-7"));
+    ASSERT_TRUE(down.response.has_value());
+    imagebuild::testing::expectError(*down.response, 503, "HostDown");
+    EXPECT_FALSE(down.relay.has_value());
 }
 
 // Before the first round of probes ends, finding the owner would wait for
@@ -126,7 +144,8 @@ TEST(ForwarderRelayOnLoop, NotBeforeTheFirstProbeEnded) {
     Fleet fleet("http://" + silent.url().hostHeader(), /*probe=*/false);
     fleet.app.peers().startHealthChecks();
     EXPECT_FALSE(fleet.app.peers().settled());
-    EXPECT_FALSE(fleet.relay(imagebuild::testing::get("/v1/builds/b-7")));
+    auto outcome = fleet.onLoop(imagebuild::testing::get("/v1/builds/b-7"));
+    EXPECT_FALSE(outcome.response || outcome.relay);
 }
 
 TEST(ForwarderRelayOnLoop, ThePeersAnswerKeepsItsStatusBodyAndCacheFields) {

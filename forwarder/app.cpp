@@ -86,26 +86,30 @@ OnLoop App::answerOnLoop(Request& request) {
     if (!match.route) {
         return {};
     }
-    if (match.route->answersOnLoop ||
-        (match.route->relaysOnLoop &&
-         authorize(request, match.route->access, tokens_, authPolicy_))) {
-        return {dispatchMatched(request, std::move(match)), {}};  // a refusal, as any
+    if (match.route->answersOnLoop) {
+        return {dispatchMatched(request, std::move(match)), {}};
     }
     if (!match.route->relaysOnLoop) {
         return {};
     }
     auto start = std::chrono::steady_clock::now();
     const auto& label = match.route->pattern;
-    const auto& id = match.params.at("id");
     auto shared = std::make_shared<Request>(std::move(request));
-    auto onLoop = relayOnLoop(*this, shared, id);
+    auto onLoop = relayOnLoop(*this, shared, match.params.at("id"));
+    // Whose request it is decides first: one a thread serves (a build of
+    // this host, as every request a peer passes on) has its token checked
+    // there, once.
+    if (!onLoop.response && !onLoop.relay) {
+        request = std::move(*shared);
+        return {};
+    }
+    if (authorize(*shared, match.route->access, tokens_, authPolicy_)) {
+        request = std::move(*shared);
+        return {dispatchMatched(request, std::move(match)), {}};  // the refusal, as any
+    }
     if (onLoop.response) {  // the owner's error: down, unknown, no build id
         observe(*shared, label, *onLoop.response, start);
         return onLoop;
-    }
-    if (!onLoop.relay) {
-        request = std::move(*shared);  // for the thread that serves it
-        return {};
     }
     auto& relay = onLoop.relay;
     relay->finish = [this, finish = std::move(relay->finish), shared, &label, start](

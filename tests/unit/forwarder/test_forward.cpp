@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/sha256.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/peers.hpp"
 #include "tests/unit/common/scripted_server.hpp"
@@ -33,8 +34,9 @@ ScriptedServer healthyPeer() {
 }
 
 struct Fleet {
-    explicit Fleet(const std::string& peerUrl, bool probe = true)
-        : app(parseConfig("[forwarder]\n", "x"), TokenStore(), "a") {
+    explicit Fleet(const std::string& peerUrl, bool probe = true,
+                   const std::string& config = "[forwarder]\n", TokenStore tokens = {})
+        : app(parseConfig(config, "x"), std::move(tokens), "a") {
         PeerOptions options;
         options.fleetToken = "fleet-secret";
         options.healthInterval = 60s;
@@ -165,4 +167,30 @@ TEST(ForwarderRelayOnLoop, ThePeersAnswerKeepsItsStatusBodyAndCacheFields) {
     EXPECT_EQ(imagebuild::testing::headerOf(response, "ETag"), "\"1\"");
     EXPECT_EQ(imagebuild::testing::headerOf(response, "Cache-Control"), "no-cache");
     EXPECT_EQ(imagebuild::testing::headerOf(response, "Server"), "");
+}
+
+// App::answerOnLoop: whose request it is decides first; the token of what
+// the loop takes (a relay, an owner's error) is checked there, before
+// anything is sent; a build of this host is a thread's, token and all.
+TEST(ForwarderRelayOnLoop, TheLoopChecksTheTokenOfWhatItTakes) {
+    auto peer = healthyPeer();
+    Fleet fleet("http://" + peer.url().hostHeader(), true, "[forwarder]\nread_open = false\n",
+                TokenStore::parse("alice " + sha256Hex("alice-secret") + "\n", "tokens"));
+    registerRoutes(fleet.app);
+    auto ask = [&fleet](const std::string& id, const std::string& token) {
+        Request r = imagebuild::testing::get("/v1/builds/" + id);
+        if (!token.empty()) {
+            r.headers["authorization"] = "Bearer " + token;
+        }
+        return fleet.app.answerOnLoop(r);
+    };
+    for (const auto& [id, token] : {std::pair{"b-7", ""}, {"b-7", "wrong"}, {"c-7", "wrong"}}) {
+        auto refused = ask(id, token);
+        ASSERT_TRUE(refused.response.has_value()) << id << " " << token;
+        imagebuild::testing::expectError(*refused.response, 401, "Unauthorized");
+        EXPECT_FALSE(refused.relay.has_value());
+    }
+    EXPECT_TRUE(ask("b-7", "alice-secret").relay.has_value());
+    auto local = ask("a-7", "");
+    EXPECT_FALSE(local.response || local.relay);
 }

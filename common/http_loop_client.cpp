@@ -37,7 +37,7 @@ std::string keyOf(const HttpLoopRequest& request) {
 
 struct HttpLoopClient::Call {
     HttpLoopRequest request;
-    HttpDone done;
+    HttpLoopDone done;
     std::string key;
     UniqueFd fd;
     bool connecting = false;
@@ -58,7 +58,7 @@ HttpLoopClient::~HttpLoopClient() {
     }
 }
 
-void HttpLoopClient::start(HttpLoopRequest request, HttpDone done) {
+void HttpLoopClient::start(HttpLoopRequest request, HttpLoopDone done) {
     auto call = std::make_unique<Call>();
     call->key = keyOf(request);
     call->deadline = Clock::now() + request.timeout;

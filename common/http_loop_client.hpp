@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,6 +38,9 @@ struct HttpLoopRequest {
     std::chrono::milliseconds timeout{15000};
 };
 
+// `response` (null on an error) is the callee's to take from.
+using HttpLoopDone = std::function<void(HttpResponse* response, const HttpError* error)>;
+
 class HttpLoopClient {
 public:
     struct Options {
@@ -52,7 +56,7 @@ public:
     HttpLoopClient(const HttpLoopClient&) = delete;
     HttpLoopClient& operator=(const HttpLoopClient&) = delete;
 
-    void start(HttpLoopRequest request, HttpDone done);
+    void start(HttpLoopRequest request, HttpLoopDone done);
     // An event of the loop's epoll on `fd`; false: not one of ours.
     bool handle(int fd, std::uint32_t events);
     // Ends the exchanges past their deadline (timedOut()).
@@ -67,7 +71,7 @@ public:
 private:
     struct Call;
     struct Ended {
-        HttpDone done;
+        HttpLoopDone done;
         std::unique_ptr<HttpResponse> response;
         std::unique_ptr<HttpError> error;
     };

@@ -113,7 +113,7 @@ OnLoop App::answerOnLoop(Request& request) {
     }
     auto& relay = onLoop.relay;
     relay->finish = [this, finish = std::move(relay->finish), shared, &label, start](
-                        const HttpResponse* answer, const HttpError* error) {
+                        HttpResponse* answer, const HttpError* error) {
         auto response = finish(answer, error);
         applyConditionalGet(*shared, response);
         observe(*shared, label, response, start);

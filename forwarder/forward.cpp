@@ -195,8 +195,8 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
     }
 }
 
-Response peerAnswer(App& app, const std::string& url, const Request& request,
-                    const HttpResponse* answer, const HttpError* error) {
+Response peerAnswer(App& app, const std::string& url, const Request& request, HttpResponse* answer,
+                    const HttpError* error) {
     app.peers().recordForward(url, answer != nullptr);
     if (!answer) {
         log::warning("forwarding {} {} to {}: {}", request.method, request.path, url,
@@ -206,8 +206,8 @@ Response peerAnswer(App& app, const std::string& url, const Request& request,
     Response response;
     response.status = answer->status;
     response.contentType = answer->contentType;
-    response.body = answer->body;
-    response.headers = passedOn(answer->headers);
+    response.body = std::move(answer->body);
+    response.headers = passedOn(std::move(answer->headers));
     response.fromPeer = true;
     return response;
 }
@@ -233,7 +233,7 @@ OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::
     relay.request.headOnly = request->method == "HEAD";
     relay.request.timeout = app.peers().options().requestTimeout;
     relay.finish = [&app, url = owner.peer->url, request = std::move(request)](
-                       const HttpResponse* answer, const HttpError* error) {
+                       HttpResponse* answer, const HttpError* error) {
         return peerAnswer(app, url, *request, answer, error);
     };
     return {std::nullopt, std::move(relay)};

@@ -41,9 +41,10 @@ HttpRequest peerRequestFor(const Request& request);
 
 // The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
 Response forwardTo(App& app, const std::string& url, const Request& request);
-// What forwardTo makes of the peer's answer, or of its failure.
-Response peerAnswer(App& app, const std::string& url, const Request& request,
-                    const HttpResponse* answer, const HttpError* error);
+// What forwardTo makes of the peer's answer (its body and fields moved
+// out), or of its failure.
+Response peerAnswer(App& app, const std::string& url, const Request& request, HttpResponse* answer,
+                    const HttpError* error);
 
 // The request about build `id` on the gate's loop (no thread): passed on
 // with the same bytes forwardTo would send, to the address the owner

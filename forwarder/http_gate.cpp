@@ -464,11 +464,10 @@ void HttpGate::rearm(Pending& pending) {
 void HttpGate::relay(Loop& loop, int fd, Pending& pending, std::shared_ptr<Relay> relay) {
     pending.relaying = true;
     auto request = std::move(relay->request);
-    loop.peers->start(std::move(request),
-                      [this, &loop, fd, relay = std::move(relay)](const HttpResponse* response,
-                                                                  const HttpError* error) {
-                          relayed(loop, fd, relay->answer(response, error));
-                      });
+    loop.peers->start(std::move(request), [this, &loop, fd, relay = std::move(relay)](
+                                              HttpResponse* response, const HttpError* error) {
+        relayed(loop, fd, relay->answer(response, error));
+    });
 }
 
 void HttpGate::relayed(Loop& loop, int fd, Answer&& answered) {

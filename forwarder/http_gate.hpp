@@ -70,7 +70,7 @@ public:
     };
     struct Relay {
         HttpLoopRequest request;
-        std::function<Answer(const HttpResponse* response, const HttpError* error)> answer;
+        std::function<Answer(HttpResponse* response, const HttpError* error)> answer;
     };
     using AnswerHere = std::function<std::optional<Answer>(std::string_view head)>;
 

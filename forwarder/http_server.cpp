@@ -467,7 +467,7 @@ std::optional<HttpGate::Answer> HttpServer::answerHere(std::string_view head) {
     auto relay = std::make_shared<HttpGate::Relay>();
     relay->request = std::move(onLoop.relay->request);
     relay->answer = [finish = std::move(onLoop.relay->finish), headOnly, close, http10](
-                        const HttpResponse* answer, const HttpError* error) {
+                        HttpResponse* answer, const HttpError* error) {
         auto response = finish(answer, error);
         return gateAnswer(response, headOnly, close, http10);
     };

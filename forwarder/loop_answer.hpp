@@ -34,7 +34,7 @@ std::optional<LoopRequest> loopRequestOfHead(std::string_view head);
 // its failure).
 struct LoopRelay {
     HttpLoopRequest request;
-    std::function<Response(const HttpResponse* answer, const HttpError* error)> finish;
+    std::function<Response(HttpResponse* answer, const HttpError* error)> finish;
 };
 
 // What the loop does with a request: answers it now, or relays it first.

@@ -206,8 +206,11 @@ void HttpGate::event(Loop& loop, int fd, std::uint32_t events) {
         pending.mayHoldMore = true;  // looked at once the answer is sent
         return;
     }
-    if (!pending.outgoing.empty() && !flush(loop, fd, pending)) {
-        return;
+    if (!pending.outgoing.empty()) {  // the client made room for the rest
+        if (sendOutgoing(loop, fd, pending) != Sent::All) {
+            return;
+        }
+        watchWrites(loop, fd, false);
     }
     readable(loop, fd);
 }
@@ -391,57 +394,47 @@ bool HttpGate::takeHead(Loop& loop, int fd, Pending& pending, std::size_t headBy
 }
 
 // Sent at once if the client's socket has room (it usually has: the client
-// waits for the answer); else the rest waits in `outgoing`.
+// waits for the answer); else the rest waits in `outgoing` for EPOLLOUT.
 HttpGate::Peeked HttpGate::answer(Loop& loop, int fd, Pending& pending, Answer&& answered) {
-    ssize_t sent =
-        send(fd, answered.bytes.data(), answered.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        drop(loop, fd);
-        return Peeked::Gone;
+    pending.outgoing = std::move(answered.bytes);
+    pending.outgoingSent = 0;
+    pending.closeAfterOutgoing = answered.close;
+    switch (sendOutgoing(loop, fd, pending)) {
+        case Sent::All:
+            return Peeked::Answered;
+        case Sent::Waiting:
+            watchWrites(loop, fd, true);
+            return Peeked::Waiting;
+        case Sent::Gone:
+            break;
     }
-    if (static_cast<std::size_t>(std::max<ssize_t>(sent, 0)) < answered.bytes.size()) {
-        pending.outgoing = std::move(answered.bytes);
-        pending.outgoingSent = static_cast<std::size_t>(std::max<ssize_t>(sent, 0));
-        pending.closeAfterOutgoing = answered.close;
-        pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
-        watchWrites(loop, fd, true);
-        return Peeked::Waiting;
-    }
-    if (answered.close) {
-        drop(loop, fd);
-        return Peeked::Gone;
-    }
-    rearm(pending);
-    return Peeked::Answered;
+    return Peeked::Gone;
 }
 
-// The rest of an answer, as the client made room; true once all is sent
-// and the connection is kept.
-bool HttpGate::flush(Loop& loop, int fd, Pending& pending) {
+// What is left of the connection's answer, as far as the client's socket
+// takes it. All sent: the connection is kept (or closed, if the answer said
+// so); a client that reads, however slowly, keeps it while it reads.
+HttpGate::Sent HttpGate::sendOutgoing(Loop& loop, int fd, Pending& pending) {
     ssize_t sent =
         send(fd, pending.outgoing.data() + pending.outgoingSent,
              pending.outgoing.size() - pending.outgoingSent, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            drop(loop, fd);
-        }
-        return false;
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        drop(loop, fd);
+        return Sent::Gone;
     }
-    pending.outgoingSent += static_cast<std::size_t>(sent);
+    pending.outgoingSent += static_cast<std::size_t>(std::max<ssize_t>(sent, 0));
     if (pending.outgoingSent < pending.outgoing.size()) {
-        // A client that reads, however slowly, keeps its connection.
         pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
-        return false;
+        return Sent::Waiting;
     }
     pending.outgoing = {};
     pending.outgoingSent = 0;
-    watchWrites(loop, fd, false);
     if (pending.closeAfterOutgoing) {
         drop(loop, fd);
-        return false;
+        return Sent::Gone;
     }
     rearm(pending);
-    return true;
+    return Sent::All;
 }
 
 void HttpGate::watchWrites(Loop& loop, int fd, bool on) {

@@ -115,7 +115,8 @@ private:
     void relay(Loop& loop, int fd, Pending& pending, std::shared_ptr<Relay> relay);
     void relayed(Loop& loop, int fd, Answer&& answer);
     void event(Loop& loop, int fd, std::uint32_t events);
-    bool flush(Loop& loop, int fd, Pending& pending);
+    enum class Sent { All, Waiting, Gone };
+    Sent sendOutgoing(Loop& loop, int fd, Pending& pending);
     void watchWrites(Loop& loop, int fd, bool on);
     void rearm(Pending& pending);
     void passOn(Loop& loop, std::map<int, Pending>::iterator it, std::size_t headBytes);

@@ -31,7 +31,8 @@ struct Direction {
         std::copy(taken.begin(), taken.end(), buffer.begin());
     }
     // Spliced through a pipe of kBufferBytes if the kernel lets us make
-    // one that large (fs.pipe-max-size), else copied as above.
+    // one that large (fs.pipe-max-size, fs.pipe-user-pages-soft), else
+    // copied as above.
     Direction(int from, int to) : from(from), to(to) {
         int fds[2];
         if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
@@ -66,39 +67,11 @@ struct Direction {
 
     // False: the connection broke.
     bool read() {
-        if (spliced()) {
-            return splicedFrom();
-        }
-        ssize_t n = recv(from, buffer.data() + end, buffer.size() - end, MSG_DONTWAIT);
+        ssize_t n = spliced() ? splice(from, nullptr, pipeIn.get(), nullptr, pipeBytes - piped,
+                                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                              : recv(from, buffer.data() + end, buffer.size() - end, MSG_DONTWAIT);
         if (n > 0) {
-            end += static_cast<std::size_t>(n);
-        } else if (n == 0) {
-            reading = false;
-        } else if (errno != EAGAIN && errno != EINTR) {
-            return false;
-        }
-        return true;
-    }
-    bool write() {
-        if (spliced()) {
-            return splicedTo();
-        }
-        ssize_t n = send(to, buffer.data() + begin, end - begin, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0) {
-            begin += static_cast<std::size_t>(n);
-            if (begin == end) {
-                begin = end = 0;  // all passed on: the whole buffer is room again
-            }
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            return false;
-        }
-        return true;
-    }
-    bool splicedFrom() {
-        ssize_t n = splice(from, nullptr, pipeIn.get(), nullptr, pipeBytes - piped,
-                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n > 0) {
-            piped += static_cast<std::size_t>(n);
+            (spliced() ? piped : end) += static_cast<std::size_t>(n);
         } else if (n == 0) {
             reading = false;
         } else if (errno != EAGAIN && errno != EINTR) {
@@ -108,13 +81,21 @@ struct Direction {
     }
     // splice() has no MSG_NOSIGNAL: a client gone is EPIPE here only because
     // the forwarder ignores SIGPIPE (main.cpp).
-    bool splicedTo() {
-        ssize_t n =
-            splice(pipeOut.get(), nullptr, to, nullptr, piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n > 0) {
+    bool write() {
+        ssize_t n = spliced()
+                        ? splice(pipeOut.get(), nullptr, to, nullptr, piped,
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                        : send(to, buffer.data() + begin, end - begin, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            return errno == EAGAIN || errno == EINTR;
+        }
+        if (spliced()) {
             piped -= static_cast<std::size_t>(n);
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            return false;
+            return true;
+        }
+        begin += static_cast<std::size_t>(n);
+        if (begin == end) {
+            begin = end = 0;  // all passed on: the whole buffer is room again
         }
         return true;
     }

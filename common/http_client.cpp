@@ -10,6 +10,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
@@ -290,7 +291,7 @@ void HttpClient::giveBack(std::unique_ptr<Connection> connection) {
 }
 
 HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::milliseconds timeout) {
-    auto req = beastRequest(request, url_, options_, options_.maxIdle > 0);
+    auto bytes = httpRequestBytes(request, url_, options_, options_.maxIdle > 0);
     // A pooled connection may have been closed by the server meanwhile: retry
     // once on a fresh one. Only then is a failure the server's. Not after a
     // timeout or once any of an answer came: the server may have acted on the
@@ -309,7 +310,7 @@ HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::millis
                 }
             }
             BlockingSocket sending(*connection, timeout);
-            http::write(sending, req, ec);
+            asio::write(sending, asio::buffer(bytes), ec);
             if (ec) {
                 closedUnderUs = !isTimeout(ec);
                 fail(HttpStep::Send, "sending", ec);
@@ -345,11 +346,12 @@ std::unique_ptr<HttpStream> HttpClient::stream(const HttpRequest& request,
                                                std::chrono::milliseconds timeout,
                                                std::chrono::milliseconds idleTimeout) {
     // A stream's connection is never reused.
-    auto req = beastRequest(request, url_, options_, false);
+    auto bytes = httpRequestBytes(request, url_, options_, false);
     bool reused = false;
     auto connection = take(timeout, reused, /*fresh=*/true);
-    runFor(*connection, timeout, HttpStep::Send, "sending",
-           [&](auto handler) { http::async_write(connection->stream, req, std::move(handler)); });
+    runFor(*connection, timeout, HttpStep::Send, "sending", [&](auto handler) {
+        asio::async_write(connection->stream, asio::buffer(bytes), std::move(handler));
+    });
     return std::make_unique<BeastStream>(std::move(connection), timeout, idleTimeout);
 }
 
@@ -368,7 +370,7 @@ public:
           resolver_(io),
           socket_(io),
           deadline_(io),
-          request_(beastRequest(request, url, options, false)),
+          request_(httpRequestBytes(request, url, options, false)),
           done_(std::move(done)) {
         parser_.body_limit(options.bodyLimit);
     }
@@ -405,7 +407,7 @@ private:
             return failed(HttpStep::Connect, "connecting", ec);
         }
         connected_ = endpoint;
-        http::async_write(socket_, request_,
+        asio::async_write(socket_, asio::buffer(request_),
                           std::bind_front(&AsyncExchange::onWritten, shared_from_this()));
     }
 
@@ -451,7 +453,7 @@ private:
     tcp::socket socket_;
     asio::steady_timer deadline_;
     beast::flat_buffer buffer_;
-    http::request<http::string_body> request_;
+    std::string request_;
     http::response_parser<http::string_body> parser_;
     HttpDone done_;
     tcp::endpoint connected_;

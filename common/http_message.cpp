@@ -9,37 +9,12 @@ namespace imagebuild {
 
 namespace http = boost::beast::http;
 
-http::request<http::string_body> beastRequest(const HttpRequest& r, const HttpUrl& url,
-                                              const HttpClientOptions& options, bool keepAlive) {
-    http::request<http::string_body> req;
-    req.method_string(r.method);
-    req.target(r.target);
-    req.version(11);
-    req.set(http::field::host, url.hostHeader());
-    req.set(http::field::user_agent, options.userAgent);
-    req.keep_alive(keepAlive);
-    if (!options.bearerToken.empty()) {
-        req.set(http::field::authorization, "Bearer " + options.bearerToken);
-    }
-    for (const auto& [name, value] : r.headers) {
-        req.set(name, value);
-    }
-    if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {
-        if (!r.contentType.empty()) {
-            req.set(http::field::content_type, r.contentType);
-        }
-        req.body() = r.body;
-        req.prepare_payload();
-    }
-    return req;
-}
-
-// Built by hand, as Beast would write beastRequest(): a field set again
-// replaces the earlier one and goes last (basic_fields::set), 1.1 keeps the
-// connection unless told "close", a body gets its Content-Length
-// (prepare_payload). Beast's serializer through an ostream cost a forwarded
+// Built by hand, as Beast would write the same http::request: a field set
+// again replaces the earlier one and goes last (basic_fields::set), 1.1
+// keeps the connection unless told "close", a body gets its Content-Length
+// (prepare_payload). Beast's serializer through an ostream cost a relayed
 // request more than the rest of its request building; the unit test holds
-// the two to the same bytes.
+// these bytes to Beast's.
 std::string httpRequestBytes(const HttpRequest& request, const HttpUrl& url,
                              const HttpClientOptions& options, bool keepAlive) {
     std::vector<std::pair<std::string_view, std::string>> fields;

@@ -1,7 +1,7 @@
-// The messages of imagebuild's one HTTP client (http_client.hpp) in
-// Boost.Beast's types: the request as it goes on the wire, and an answer as
-// callers get it. HttpClient and HttpLoopClient (http_loop_client.hpp) both
-// use them, so that a request is the same bytes whichever sends it.
+// The messages of imagebuild's one HTTP client (http_client.hpp): the
+// request as it goes on the wire, and an answer read by Boost.Beast's parser
+// as callers get it. HttpClient and HttpLoopClient (http_loop_client.hpp)
+// both use them, so that a request is the same bytes whichever sends it.
 #pragma once
 
 #include <boost/beast/http/message.hpp>
@@ -13,12 +13,8 @@
 namespace imagebuild {
 
 // The client's own fields first (Host, User-Agent, the bearer token), then
-// the caller's, which replace them: a user's Authorization wins over the token.
-boost::beast::http::request<boost::beast::http::string_body> beastRequest(
-    const HttpRequest& request, const HttpUrl& url, const HttpClientOptions& options,
-    bool keepAlive);
-
-// The same request serialized, for a caller with a socket of its own.
+// the caller's, which replace them: a user's Authorization wins over the
+// token; a body with its Content-Length (and Content-Type if given).
 std::string httpRequestBytes(const HttpRequest& request, const HttpUrl& url,
                              const HttpClientOptions& options, bool keepAlive);
 

@@ -1,16 +1,46 @@
 // common/http_message.hpp: the request bytes built by hand are the bytes
-// Beast writes for the same request (what HttpClient sends), whatever the
-// caller's fields replace; and an answer's head as callers get it.
+// Beast writes for the same request, whatever the caller's fields replace.
 #include "common/http_message.hpp"
 
 #include <gtest/gtest.h>
 
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <sstream>
 
 using namespace imagebuild;
 
 namespace {
+
+namespace http = boost::beast::http;
+
+// The oracle: the request as Beast builds it (what HttpClient sent before it
+// sent httpRequestBytes too).
+http::request<http::string_body> beastRequest(const HttpRequest& r, const HttpUrl& url,
+                                              const HttpClientOptions& options, bool keepAlive) {
+    http::request<http::string_body> req;
+    req.method_string(r.method);
+    req.target(r.target);
+    req.version(11);
+    req.set(http::field::host, url.hostHeader());
+    req.set(http::field::user_agent, options.userAgent);
+    req.keep_alive(keepAlive);
+    if (!options.bearerToken.empty()) {
+        req.set(http::field::authorization, "Bearer " + options.bearerToken);
+    }
+    for (const auto& [name, value] : r.headers) {
+        req.set(name, value);
+    }
+    if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {
+        if (!r.contentType.empty()) {
+            req.set(http::field::content_type, r.contentType);
+        }
+        req.body() = r.body;
+        req.prepare_payload();
+    }
+    return req;
+}
 
 std::string beastBytes(const HttpRequest& request, const HttpUrl& url,
                        const HttpClientOptions& options, bool keepAlive) {

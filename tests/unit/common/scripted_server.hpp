@@ -85,7 +85,22 @@ inline void answer(int fd, const std::string& body) {
              std::to_string(body.size()) + "\r\n\r\n" + body);
 }
 
-// A script: answers a connection's first request, takes its second and
+// Scripts. Answers every request of a connection, keeping it.
+inline void answersEveryRequest(int fd) {
+    while (!readRequest(fd).empty()) {
+        answer(fd, "{}");
+    }
+}
+
+// Answers one request per connection, then closes it (keep-alive promised
+// all the same).
+inline void answersOneRequest(int fd) {
+    if (!readRequest(fd).empty()) {
+        answer(fd, "{}");
+    }
+}
+
+// Answers a connection's first request, takes its second and
 // never answers it (until the client closes); counts the requests taken.
 inline std::function<void(int)> answersOnceThenHangs(std::atomic<int>& requests) {
     return [&requests](int fd) {

@@ -97,11 +97,7 @@ TEST(HttpClient, KeepAliveConnectionIsReused) {
 }
 
 TEST(HttpClient, WithoutAPoolEachRequestHasItsOwnConnection) {
-    ScriptedServer server([](int fd) {
-        while (!readRequest(fd).empty()) {
-            answer(fd, "{}");
-        }
-    });
+    ScriptedServer server(answersEveryRequest);
     auto options = pooled();
     options.maxIdle = 0;
     HttpClient client(server.url(), options);
@@ -111,12 +107,7 @@ TEST(HttpClient, WithoutAPoolEachRequestHasItsOwnConnection) {
 }
 
 TEST(HttpClient, ConnectionClosedByTheServerIsRetriedOnAFreshOne) {
-    // Answers one request per connection, then closes it (keep-alive promised).
-    ScriptedServer server([](int fd) {
-        if (!readRequest(fd).empty()) {
-            answer(fd, "{}");
-        }
-    });
+    ScriptedServer server(answersOneRequest);
     HttpClient client(server.url(), pooled());
     EXPECT_EQ(client.request(get("/a"), 2000ms).status, 200u);
     std::this_thread::sleep_for(50ms);  // the server has closed the pooled connection

@@ -114,11 +114,7 @@ TEST(HttpLoopClient, SendsHttpClientsBytesAndReadsTheAnswer) {
 }
 
 TEST(HttpLoopClient, KeepAliveConnectionIsReused) {
-    ScriptedServer server([](int fd) {
-        while (!readRequest(fd).empty()) {
-            answer(fd, "{}");
-        }
-    });
+    ScriptedServer server(answersEveryRequest);
     Loop loop;
     EXPECT_TRUE(loop.run(server.url(), "/a").response);
     EXPECT_EQ(loop.client().idle(), 1u);
@@ -129,12 +125,7 @@ TEST(HttpLoopClient, KeepAliveConnectionIsReused) {
 }
 
 TEST(HttpLoopClient, APooledConnectionTheServerClosedIsRetriedOnAFreshOne) {
-    // One answer per connection, keep-alive promised all the same.
-    ScriptedServer server([](int fd) {
-        if (!readRequest(fd).empty()) {
-            answer(fd, "{}");
-        }
-    });
+    ScriptedServer server(answersOneRequest);
     Loop loop;
     EXPECT_TRUE(loop.run(server.url(), "/a").response);
     std::this_thread::sleep_for(50ms);  // closed by the server; the loop has not looked

@@ -35,6 +35,22 @@ std::string keyOf(const HttpLoopRequest& request) {
 
 }  // namespace
 
+UniqueFd startConnecting(const HttpLoopRequest& request, bool& inProgress) {
+    const auto* address = reinterpret_cast<const sockaddr*>(&request.address);
+    UniqueFd fd(socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        throw HttpError(HttpStep::Connect, "connecting", std::strerror(errno), false);
+    }
+    int one = 1;
+    setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int connected = connect(fd.get(), address, request.length);
+    if (connected != 0 && errno != EINPROGRESS) {
+        throw HttpError(HttpStep::Connect, "connecting", std::strerror(errno), false);
+    }
+    inProgress = connected != 0;
+    return fd;
+}
+
 struct HttpLoopClient::Call {
     HttpLoopRequest request;
     HttpLoopDone done;
@@ -81,19 +97,11 @@ void HttpLoopClient::open(std::unique_ptr<Call> call) {
         call->fd = UniqueFd(fd);
         call->reused = true;
     } else {
-        const auto* address = reinterpret_cast<const sockaddr*>(&call->request.address);
-        call->fd =
-            UniqueFd(socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        if (!call->fd) {
-            return fail(*call, HttpStep::Connect, "connecting", std::strerror(errno));
+        try {
+            call->fd = startConnecting(call->request, call->connecting);
+        } catch (const HttpError& e) {
+            return fail(*call, HttpStep::Connect, "connecting", e.detail());
         }
-        int one = 1;
-        setsockopt(call->fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int connected = connect(call->fd.get(), address, call->request.length);
-        if (connected != 0 && errno != EINPROGRESS) {
-            return fail(*call, HttpStep::Connect, "connecting", std::strerror(errno));
-        }
-        call->connecting = connected != 0;
         epoll_event event{kEvents, {}};
         event.data.fd = call->fd.get();
         epoll_ctl(epoll_, EPOLL_CTL_ADD, call->fd.get(), &event);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/http_client.hpp"
+#include "common/unique_fd.hpp"
 
 namespace imagebuild {
 
@@ -37,6 +38,11 @@ struct HttpLoopRequest {
     bool headOnly = false;  // a HEAD: the answer has no body, whatever its length says
     std::chrono::milliseconds timeout{15000};
 };
+
+// A non-blocking TCP socket (TCP_NODELAY) connecting to request.address:
+// connected at once, or `inProgress` (its connect ends with POLLOUT).
+// Throws HttpError (HttpStep::Connect) if it cannot even start.
+UniqueFd startConnecting(const HttpLoopRequest& request, bool& inProgress);
 
 // `response` (null on an error) is the callee's to take from.
 using HttpLoopDone = std::function<void(HttpResponse* response, const HttpError* error)>;

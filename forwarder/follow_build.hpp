@@ -16,7 +16,9 @@
 
 #include "common/build_info.hpp"
 #include "common/build_log.hpp"
+#include "common/http_polled_stream.hpp"
 #include "forwarder/follow_hub.hpp"
+#include "forwarder/monitor_stream.hpp"
 #include "forwarder/stream_parking.hpp"
 
 namespace imagebuild::forwarder {
@@ -42,10 +44,17 @@ struct FollowHub::Followed {
     explicit Followed(std::string buildId) : id(std::move(buildId)) {}
 
     const std::string id;
+    // Not empty: a peer's build, its owner's stream relayed byte for byte
+    // (followPeer): the owner's URL, and the format of every follower.
+    // Set before the build is published, never changed.
+    std::string peerUrl;
+    MonitorFormat peerFormat = MonitorFormat::Text;
 
     // The hub's thread only (set before the build is published to it).
     std::unique_ptr<BuildLog> log;
     std::unique_ptr<LogFollower> follower;
+    std::unique_ptr<HttpPolledStream> peer;  // a peer's build, until its stream is over
+    std::string partial;                     // of its body: after the last whole line or event
     std::chrono::steady_clock::time_point nextStep{};
     std::chrono::steady_clock::time_point lastAsk{};
     std::uint64_t lastSeqnum = 0;
@@ -54,16 +63,20 @@ struct FollowHub::Followed {
     std::mutex mutex;
     std::condition_variable changed;
     std::deque<RingLine> ring;
-    std::uint64_t base = 0;          // the position of ring.front(): lines dropped before it
-    std::size_t bytes = 0;           // of the lines in the ring
-    std::uint64_t fastest = 0;       // the furthest position an attached follower has read to
-    unsigned followers = 0;          // every follower, attached or catching up
-    unsigned attached = 0;           // followers reading the ring
-    bool paused = false;             // the reader waits for the fastest follower
-    bool ended = false;              // the end is decided: after the last line of the ring
-    std::string endState;            // the final state the end names
-    std::string failure;             // the journal could not be followed (ended too)
-    BuildInfo info;                  // the agent's last word on the build
+    std::uint64_t base = 0;     // the position of ring.front(): lines dropped before it
+    std::size_t bytes = 0;      // of the lines in the ring
+    std::uint64_t fastest = 0;  // the furthest position an attached follower has read to
+    unsigned followers = 0;     // every follower, attached or catching up
+    unsigned attached = 0;      // followers reading the ring
+    bool paused = false;        // the reader waits for the fastest follower
+    bool ended = false;         // the end is decided: after the last line of the ring
+    std::string endState;       // the final state the end names
+    std::string failure;        // the journal could not be followed (ended too)
+    BuildInfo info;             // the agent's last word on the build
+    // A peer's build: the head of its owner's answer, once it came; the
+    // whole body of an answer other than 200 (an error, relayed as it is).
+    std::optional<HttpResponse> peerHead;
+    std::string peerError;
     std::uint64_t stallVersion = 0;  // bumped when info's stall changes
     // Followers on the stream loop parked until the ring, the end or the
     // stall changes (then unparked all at once, outside the mutex), or

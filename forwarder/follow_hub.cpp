@@ -1,5 +1,7 @@
 #include "forwarder/follow_hub.hpp"
 
+#include <fmt/format.h>
+
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -39,8 +41,42 @@ constexpr int kStepsPerRound = 8;
 // the stall).
 constexpr auto kQuiet = std::chrono::seconds(1);
 
+// A peer's stream read per step at most (then the others' turn).
+constexpr std::size_t kPeerBytesPerStep = 256 * 1024;
+
+// The whole lines (text: without their newline) or events (SSE: with their
+// blank line) at the front of `bytes`, taken out of it.
+std::vector<RingLine> wholeSegments(std::string& bytes, MonitorFormat format) {
+    std::string_view end = format == MonitorFormat::EventStream ? "\n\n" : "\n";
+    std::vector<RingLine> out;
+    std::size_t from = 0;
+    for (auto at = bytes.find(end); at != std::string::npos; at = bytes.find(end, from)) {
+        RingLine line;
+        if (format == MonitorFormat::EventStream) {
+            line.sse = bytes.substr(from, at + end.size() - from);
+        } else {
+            line.text = bytes.substr(from, at - from);
+        }
+        out.push_back(std::move(line));
+        from = at + end.size();
+    }
+    bytes.erase(0, from);
+    return out;
+}
+
+RingLine segmentOf(std::string bytes, MonitorFormat format) {
+    RingLine line;
+    (format == MonitorFormat::EventStream ? line.sse : line.text) = std::move(bytes);
+    return line;
+}
+
 std::size_t sizeOf(const RingLine& line) {
     return sizeof(RingLine) + line.cursor.size() + line.text.size() + line.sse.size();
+}
+
+int millisecondsUntil(Clock::time_point when, Clock::time_point now) {
+    auto due = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+    return static_cast<int>(std::clamp<std::int64_t>(due.count(), 0, 60'000));
 }
 
 }  // namespace
@@ -132,12 +168,77 @@ std::shared_ptr<FollowHub::Followed> FollowHub::join(const BuildInfo& build) {
         return followed;  // another follower came first
     }
     fresh->followers = 1;
-    builds_.emplace(build.id, fresh);
+    place(build.id, fresh);
+    return fresh;
+}
+
+void FollowHub::place(std::string key, const std::shared_ptr<Followed>& build) {
+    builds_.emplace(std::move(key), build);
     if (!thread_.joinable()) {
         thread_ = std::thread(&FollowHub::run, this);
     }
     wake();
+}
+
+// A peer's shared stream is joined while it holds the log from its first
+// line, and did not fail; else a fresh one is opened (and shared from then).
+std::shared_ptr<FollowHub::Followed> FollowHub::joinPeer(const std::string& buildId,
+                                                         PeerFollow& peer, MonitorFormat format) {
+    std::lock_guard lock(mutex_);
+    auto it = peer.shareKey.empty() ? shared_.end() : shared_.find(peer.shareKey);
+    if (auto followed = it == shared_.end() ? nullptr : it->second.lock()) {
+        std::lock_guard buildLock(followed->mutex);
+        bool whole = followed->base == 0 && followed->failure.empty() &&
+                     !(followed->ended && !followed->peerHead);
+        bool answered = followed->peerHead && followed->peerHead->status != 200;
+        if (whole && !answered) {
+            ++followed->followers;
+            return followed;
+        }
+    }
+    auto fresh = std::make_shared<Followed>(buildId);
+    fresh->peerUrl = peer.url;
+    fresh->peerFormat = format;
+    fresh->peer =
+        std::make_unique<HttpPolledStream>(std::move(peer.request), std::chrono::hours(1));
+    fresh->followers = 1;
+    if (!peer.shareKey.empty()) {
+        shared_[peer.shareKey] = fresh;
+    }
+    place(fmt::format("{} {} {}", buildId, contentTypeOf(format), ++relays_), fresh);
     return fresh;
+}
+
+PeerFollowed FollowHub::followPeer(const std::string& buildId, PeerFollow peer,
+                                   MonitorFormat format, int clientFd,
+                                   std::shared_ptr<StreamParking> parking) {
+    auto wait = peer.request.timeout + kQuiet;  // the hub fails it at the deadline
+    auto followed = joinPeer(buildId, peer, format);
+    PeerFollowed out;
+    {
+        std::unique_lock lock(followed->mutex);
+        followed->changed.wait_for(lock, wait, [&b = *followed] {
+            return (b.peerHead && b.peerHead->status == 200) || b.ended;
+        });
+        out.head = followed->peerHead;
+        out.errorBody = followed->peerError;
+        out.failure = followed->failure;
+    }
+    if (!out.head || out.head->status != 200) {
+        if (!out.head && out.failure.empty()) {
+            out.failure =
+                fmt::format("no answer within {} ms",
+                            std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+        }
+        leave(*followed, false);
+        return out;
+    }
+    auto stream = std::make_shared<FollowStream>(*this, std::move(followed), BuildInfo{}, format,
+                                                 "", clientFd, std::move(parking));
+    out.stream = [stream](char* buffer, std::size_t max) {
+        return stream->read(buffer, max);
+    };
+    return out;
 }
 
 BodyStream FollowHub::follow(BuildInfo build, MonitorFormat format, const std::string& resumeCursor,
@@ -220,6 +321,12 @@ void FollowHub::publish(Followed& build, std::vector<LogLine>& lines,
         r.text = std::move(line.text);
         ready.push_back(std::move(r));
     }
+    publishRing(build, std::move(ready), endState, failure);
+}
+
+void FollowHub::publishRing(Followed& build, std::vector<RingLine> ready,
+                            const std::optional<std::string>& endState,
+                            const std::string& failure) {
     std::unique_lock lock(build.mutex);
     bool changed = !ready.empty() || endState.has_value();
     for (auto& r : ready) {
@@ -325,6 +432,54 @@ void FollowHub::step(Followed& build) {
     build.nextStep = now;  // more to read: come back at once
 }
 
+// The owner's head, once: what a follower waiting in followPeer() answers.
+void FollowHub::publishPeerHead(Followed& build) {
+    const auto* head = build.peer->head();
+    std::lock_guard lock(build.mutex);
+    if (head && !build.peerHead) {
+        build.peerHead = *head;
+        build.changed.notify_all();
+    }
+}
+
+// A peer's build: what its owner sent, cut into whole lines (text) or
+// events (SSE) so that a follower joins and a slow one is cut between two.
+// An answer other than 200 is an error whose whole body is kept, not a log.
+void FollowHub::stepPeer(Followed& build) {
+    auto now = Clock::now();
+    std::size_t had = build.partial.size();
+    build.peer->step(build.partial, kPeerBytesPerStep, now);
+    bool more = build.partial.size() - had >= kPeerBytesPerStep;
+    publishPeerHead(build);
+    const auto* head = build.peer->head();
+    bool over = build.peer->over();
+    std::vector<RingLine> ready;
+    if (!head || head->status == 200) {
+        ready = wholeSegments(build.partial, build.peerFormat);
+        if (over && !build.partial.empty()) {
+            ready.push_back(segmentOf(std::exchange(build.partial, {}), build.peerFormat));
+        }
+        for (auto& line : ready) {
+            line.seqnum = ++build.lastSeqnum;
+        }
+    } else if (over) {
+        std::lock_guard lock(build.mutex);
+        build.peerError = std::exchange(build.partial, {});
+    }
+    if (!over) {
+        publishRing(build, std::move(ready), std::nullopt, "");
+        build.nextStep = more ? now : now + kQuiet;  // at least once a second: the deadlines
+        return;
+    }
+    std::string failure;
+    if (const auto* error = build.peer->error()) {
+        failure = error->what();
+        log::warning("follow {} from {}: {}", build.id, build.peerUrl, failure);
+    }
+    publishRing(build, std::move(ready), std::string(), failure);
+    build.peer.reset();
+}
+
 std::vector<std::shared_ptr<FollowHub::Followed>> FollowHub::liveBuilds(bool& stop) {
     std::vector<std::shared_ptr<Followed>> live;
     std::lock_guard lock(mutex_);
@@ -339,6 +494,7 @@ std::vector<std::shared_ptr<FollowHub::Followed>> FollowHub::liveBuilds(bool& st
         live.push_back(it->second);
         ++it;
     }
+    std::erase_if(shared_, [](const auto& entry) { return entry.second.expired(); });
     return live;
 }
 
@@ -361,8 +517,14 @@ void FollowHub::run() {
             std::chrono::duration_cast<std::chrono::milliseconds>(nextLook_ - now).count());
         timeout = std::max(timeout, 0);
         for (auto& build : live) {
-            if (!build->follower || !shouldRead(*build)) {
+            if ((!build->follower && !build->peer) || !shouldRead(*build)) {
                 continue;  // ended, or waiting for its fastest follower
+            }
+            if (build->peer) {
+                fds.push_back(pollfd{build->peer->fd(), build->peer->events(), 0});
+                polled.push_back(build);
+                timeout = std::min(timeout, millisecondsUntil(build->nextStep, now));
+                continue;
             }
             int fd = build->log->journal().fd();
             if (fd < 0) {
@@ -377,9 +539,7 @@ void FollowHub::run() {
             }
             fds.push_back(pollfd{fd, build->log->journal().events(), 0});
             polled.push_back(build);
-            auto due = std::chrono::duration_cast<std::chrono::milliseconds>(build->nextStep - now);
-            int ms = static_cast<int>(std::max<std::int64_t>(0, due.count()));
-            timeout = std::min(timeout, ms);
+            timeout = std::min(timeout, millisecondsUntil(build->nextStep, now));
         }
         int n = ::poll(fds.data(), fds.size(), timeout);
         if (n < 0 && errno != EINTR) {
@@ -393,7 +553,12 @@ void FollowHub::run() {
         }
         now = Clock::now();
         for (std::size_t i = 0; i < polled.size(); ++i) {
-            if (fds[i + 1].revents != 0 || now >= polled[i]->nextStep) {
+            if (fds[i + 1].revents == 0 && now < polled[i]->nextStep) {
+                continue;
+            }
+            if (polled[i]->peer) {
+                stepPeer(*polled[i]);
+            } else {
                 step(*polled[i]);
             }
         }

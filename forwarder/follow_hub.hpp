@@ -34,12 +34,36 @@
 
 #include "common/build_info.hpp"
 #include "common/build_log.hpp"
+#include "common/http_loop_client.hpp"
 #include "common/unique_fd.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/monitor_stream.hpp"
 #include "forwarder/stream_parking.hpp"
 
 namespace imagebuild::forwarder {
+
+// A peer's build followed through this host: where its owner answers, and
+// the request that asks it for the followed log (with the fleet token and
+// X-Imagebuild-Forwarded, so the owner serves it from its own hub).
+struct PeerFollow {
+    std::string url;          // the owner, as the fleet names it (messages)
+    HttpLoopRequest request;  // its timeout bounds the wait for the owner's head
+    // Followers with the same key (no resume point: the log from its first
+    // line) share one stream from the owner; empty: a stream of its own.
+    std::string shareKey;
+};
+
+// What a follower of a peer's build gets: the owner's head and then the
+// stream; the owner's whole answer if it was not a 200 (an error, relayed
+// as it is); or why the owner could not be asked (no head: unreachable).
+struct PeerFollowed {
+    std::optional<HttpResponse> head;
+    std::string errorBody;  // head->status != 200
+    std::string failure;    // !head
+    BodyStream stream;      // head->status == 200
+};
+
+struct RingLine;
 
 struct FollowLimits {
     std::size_t ringLines = 65536;
@@ -64,6 +88,15 @@ public:
     BodyStream follow(BuildInfo build, MonitorFormat format, const std::string& resumeCursor,
                       int clientFd, std::shared_ptr<StreamParking> parking = nullptr);
 
+    // A follower of a peer's build (relayed by this host): every follower
+    // of a build in one format, from its first line, reads one stream from
+    // its owner, relayed byte for byte through the same ring, the same
+    // parking and the same cut rule as a local build's; the hub's thread
+    // reads those streams too (HttpPolledStream). Waits for the owner's
+    // head (at most the request's timeout) when it is the first.
+    PeerFollowed followPeer(const std::string& buildId, PeerFollow peer, MonitorFormat format,
+                            int clientFd, std::shared_ptr<StreamParking> parking = nullptr);
+
     // The agent's last word on a build the hub follows now (asked once a
     // quiet second), so that a new follower need not ask the agent itself.
     std::optional<BuildInfo> known(const std::string& id) const;
@@ -80,19 +113,31 @@ public:
 
 private:
     std::shared_ptr<Followed> join(const BuildInfo& build);
+    std::shared_ptr<Followed> joinPeer(const std::string& buildId, PeerFollow& peer,
+                                       MonitorFormat format);
+    void place(std::string key, const std::shared_ptr<Followed>& build);  // under mutex_
     void run();
     std::vector<std::shared_ptr<Followed>> liveBuilds(bool& stop);
     bool shouldRead(Followed& build);
     void step(Followed& build);
     void publish(Followed& build, std::vector<LogLine>& lines,
                  const std::optional<std::string>& endState, const std::string& failure);
+    void publishRing(Followed& build, std::vector<RingLine> ready,
+                     const std::optional<std::string>& endState, const std::string& failure);
+    void stepPeer(Followed& build);
+    void publishPeerHead(Followed& build);
     std::optional<std::string> askFinalState(Followed& build);
     void lookAtParked(const std::vector<std::shared_ptr<Followed>>& live);
 
     AskBuild ask_;
     FollowLimits limits_;
     mutable std::mutex mutex_;  // builds_, stop_
+    // By build id; a peer's build by "<id> <format> <n>" (several may be
+    // relayed at once: one shared, others with a resume point of their own).
     std::map<std::string, std::shared_ptr<Followed>> builds_;
+    // A peer's build in one format, shared by its followers: by share key.
+    std::map<std::string, std::weak_ptr<Followed>> shared_;
+    std::uint64_t relays_ = 0;  // numbers the keys of peers' builds
     bool stop_ = false;
     UniqueFd wakeFd_;  // eventfd: a build came, a follower left or wants more
     std::chrono::steady_clock::time_point nextLook_{};  // the hub's thread only

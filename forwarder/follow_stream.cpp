@@ -42,6 +42,12 @@ FollowStream::FollowStream(FollowHub& hub, std::shared_ptr<FollowHub::Followed> 
       format_(format),
       clientFd_(clientFd),
       parking_(std::move(parking)) {
+    if (!build_->peerUrl.empty()) {
+        // A peer's build: its owner's bytes say the state and the end.
+        std::lock_guard lock(build_->mutex);
+        attachAt(0);
+        return;
+    }
     if (format_ == MonitorFormat::EventStream) {
         pending_ = sseEvent(info.state, "", "state");
         if (info.stalled() && !info.finished()) {
@@ -245,6 +251,13 @@ void FollowStream::cut() {
 
 void FollowStream::finish(const std::string& endState, const std::string& failure) {
     phase_ = Phase::Done;
+    if (!build_->peerUrl.empty()) {
+        // The owner's end came with its bytes; a lost owner is said so.
+        if (!failure.empty()) {
+            pending_ += peerLostNotice(build_->peerUrl, contentTypeOf(format_), failure);
+        }
+        return;
+    }
     if (!failure.empty()) {
         auto text = "-- imagebuild: cannot follow the journal: " + failure + " --";
         if (format_ == MonitorFormat::EventStream) {

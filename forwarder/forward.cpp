@@ -41,26 +41,6 @@ Response unreachable(const std::string& url, const std::string& what) {
     return jsonError(502, "PeerUnreachable", fmt::format("host {} did not answer: {}", url, what));
 }
 
-bool isEventStream(const std::string& contentType) {
-    return contentType.rfind("text/event-stream", 0) == 0;
-}
-
-// What a client reads when the peer is lost mid-stream: an SSE `error` event
-// naming the host, or a last line for a text log, so that nobody takes a cut
-// stream for a complete one.
-std::string lostNotice(const std::string& url, const std::string& contentType,
-                       const std::string& what) {
-    auto message = fmt::format("lost host {} in the middle of the stream: {}", url, what);
-    if (isEventStream(contentType)) {
-        nlohmann::json data{{"error", "PeerLost"}, {"host", url}, {"message", message}};
-        return "\n" + sseEvent(data.dump(), "", "error");
-    }
-    if (contentType.rfind("text/plain", 0) == 0) {
-        return "\nimagebuild: " + message + "\n";
-    }
-    return {};  // a file's bytes: cut short, and the length tells
-}
-
 // The fields of a peer's answer worth passing on to our client (its
 // Content-Type apart); the rest (Date, Server, Connection, its length and
 // framing) are ours to set.
@@ -100,7 +80,7 @@ BodyStream relayed(std::shared_ptr<HttpStream> stream, const std::string& url,
                 log::warning("stream from {} broke: {}", url, what);
                 *ended = true;
                 if (stream->head().contentLength == UINT64_MAX) {  // else the length tells
-                    *notice = lostNotice(url, contentType, what);
+                    *notice = peerLostNotice(url, contentType, what);
                 }
             }
         }
@@ -212,6 +192,18 @@ Response peerAnswer(App& app, const std::string& url, const Request& request, Ht
     return response;
 }
 
+HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, const HttpRequest& request,
+                              bool keepAlive) {
+    const auto& client = app.peers().client(peer.url);
+    HttpLoopRequest out;
+    boost::asio::ip::tcp::endpoint endpoint(peer.address, peer.port);
+    std::memcpy(&out.address, endpoint.data(), endpoint.size());
+    out.length = static_cast<socklen_t>(endpoint.size());
+    out.bytes = httpRequestBytes(request, client.url(), client.options(), keepAlive);
+    out.timeout = app.peers().options().requestTimeout;
+    return out;
+}
+
 OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::string& id) {
     if (!app.peers().settled()) {
         return {};
@@ -223,15 +215,9 @@ OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::
     if (!owner.peer || owner.peer->port == 0) {
         return {};
     }
-    const auto& client = app.peers().client(owner.peer->url);
     LoopRelay relay;
-    boost::asio::ip::tcp::endpoint endpoint(owner.peer->address, owner.peer->port);
-    std::memcpy(&relay.request.address, endpoint.data(), endpoint.size());
-    relay.request.length = static_cast<socklen_t>(endpoint.size());
-    relay.request.bytes =
-        httpRequestBytes(peerRequestFor(*request), client.url(), client.options(), true);
+    relay.request = loopRequestTo(app, *owner.peer, peerRequestFor(*request), true);
     relay.request.headOnly = request->method == "HEAD";
-    relay.request.timeout = app.peers().options().requestTimeout;
     relay.finish = [&app, url = owner.peer->url, request = std::move(request)](
                        HttpResponse* answer, const HttpError* error) {
         return peerAnswer(app, url, *request, answer, error);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/http_client.hpp"
+#include "common/http_loop_client.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/loop_answer.hpp"
 #include "forwarder/peers.hpp"
@@ -45,6 +46,11 @@ Response forwardTo(App& app, const std::string& url, const Request& request);
 // out), or of its failure.
 Response peerAnswer(App& app, const std::string& url, const Request& request, HttpResponse* answer,
                     const HttpError* error);
+
+// `request` as HttpClient would send it to `peer`, to the address the peer
+// answered its last probe from (peer.port != 0), with the peers' timeout.
+HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, const HttpRequest& request,
+                              bool keepAlive);
 
 // The request about build `id` on the gate's loop (no thread): passed on
 // with the same bytes forwardTo would send, to the address the owner

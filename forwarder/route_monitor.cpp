@@ -3,6 +3,8 @@
 // EventSource; ?follow=1 streams text until the build ends.
 #include <sdbus-c++/Error.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 #include "forwarder/app.hpp"
@@ -47,19 +49,63 @@ Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     return response;
 }
 
+// A follower of a peer's build: the hub's one stream from the owner, shared
+// by every follower of the build in this format from its first line; one of
+// its own with a resume point (the thread relay's bytes: the user's token,
+// the Last-Event-ID). Held by no thread of this host.
+Response followPeerBuild(App& app, const Request& request, const PeerState& owner,
+                         MonitorFormat format) {
+    const auto& id = request.params.at("id");
+    bool resumes = !request.header("last-event-id").empty() || !request.queryValue("after").empty();
+    PeerFollow peer;
+    peer.url = owner.url;
+    HttpRequest ask = peerRequestFor(request);
+    if (!resumes) {
+        // Every follower asks the same: the owner's log from its first line.
+        ask = HttpRequest{};
+        ask.method = "GET";
+        ask.target =
+            "/monitor/" + id + (format == MonitorFormat::EventStream ? "?format=sse" : "?follow=1");
+        ask.headers.emplace_back(kForwardedHeader, "1");
+        peer.shareKey = fmt::format("{} {}", id, contentTypeOf(format));
+    }
+    peer.request = loopRequestTo(app, owner, ask, false);
+    auto followed = app.followHub().followPeer(id, std::move(peer), format, request.connectionFd,
+                                               request.parking);
+    if (!followed.head) {
+        HttpError error(HttpStep::Receive, "asking for the log", followed.failure, false);
+        return peerAnswer(app, owner.url, request, nullptr, &error);
+    }
+    followed.head->body = std::move(followed.errorBody);
+    auto response = peerAnswer(app, owner.url, request, &*followed.head, nullptr);
+    response.stream = std::move(followed.stream);
+    response.headers.emplace_back("X-Accel-Buffering", "no");
+    return response;
+}
+
 Response handleMonitorGet(App& app, Request& request) {
     const auto& id = request.params.at("id");
     auto owner = findOwner(app, request, id);
     if (owner.error) {
         return *owner.error;
     }
+    auto format = chooseMonitorFormat(request);
+    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
+    if (owner.peer && follow && format != MonitorFormat::Html) {
+        if (owner.peer->port != 0) {
+            return followPeerBuild(app, request, *owner.peer, format);
+        }
+        if (request.parking) {
+            // The stream loop never blocks on a peer's stream.
+            return jsonError(503, "HostDown",
+                             fmt::format("host {} has not answered a probe yet", owner.peer->url));
+        }
+    }
     if (owner.peer) {
         // The owner sends at least a keep-alive every 15 s on SSE; a followed
         // text log may be silent for as long as a build step takes.
         return forwardStreamTo(app, owner.peer->url, request, std::chrono::hours(1));
     }
-    auto format = chooseMonitorFormat(request);
-    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
     if (follow && format != MonitorFormat::Html) {
         // A followed build: the hub's word on it, not one bus call per follower.
         if (auto known = app.followHub().known(id)) {

@@ -1,5 +1,9 @@
 #include "forwarder/sse.hpp"
 
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
 #include "common/build_log.hpp"
 
 namespace imagebuild::forwarder {
@@ -37,6 +41,19 @@ std::string sseEvent(const std::string& data, const std::string& id, const std::
     }
     out += "data: " + line + "\n\n";
     return out;
+}
+
+std::string peerLostNotice(const std::string& url, const std::string& contentType,
+                           const std::string& what) {
+    auto message = fmt::format("lost host {} in the middle of the stream: {}", url, what);
+    if (contentType.starts_with("text/event-stream")) {
+        nlohmann::json data{{"error", "PeerLost"}, {"host", url}, {"message", message}};
+        return "\n" + sseEvent(data.dump(), "", "error");
+    }
+    if (contentType.starts_with("text/plain")) {
+        return "\nimagebuild: " + message + "\n";
+    }
+    return {};
 }
 
 std::string sseComment(const std::string& text) {

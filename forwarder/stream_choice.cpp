@@ -3,7 +3,6 @@
 #include <optional>
 
 #include "common/build_id.hpp"
-#include "forwarder/forward.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/loop_answer.hpp"
 #include "forwarder/monitor_stream.hpp"
@@ -26,7 +25,7 @@ std::optional<Request> followRequestOf(std::string_view head) {
 
 }  // namespace
 
-bool servedOnStreamLoop(std::string_view head, const std::string& hostname) {
+bool servedOnStreamLoop(std::string_view head) {
     if (head.size() > kStreamLoopMaxHeadBytes) {
         return false;
     }
@@ -39,11 +38,9 @@ bool servedOnStreamLoop(std::string_view head, const std::string& hostname) {
     if (!parsed || id.find('/') != std::string_view::npos) {
         return false;
     }
-    // A build of a peer is relayed (findOwner, forward.cpp): blocking.
-    bool local = parsed->host == hostname || !request->header(kForwardedHeader).empty();
     auto format = chooseMonitorFormat(*request);
     bool follow = format == MonitorFormat::EventStream || request->queryValue("follow") == "1";
-    return local && follow && format != MonitorFormat::Html;
+    return follow && format != MonitorFormat::Html;
 }
 
 }  // namespace imagebuild::forwarder

@@ -1,10 +1,11 @@
 // Which of the two libmicrohttpd daemons serves a connection, chosen by its
 // first head when the gate hands it off (http_server.hpp). The stream loop
-// takes only what it can serve without blocking: a follower of a local
-// build's log (`GET /monitor/<id>` with `?follow=1` as text, or SSE), whose
-// head is small and has no body. Everything else (a peer's build, whose
-// follow is relayed on a blocking connection; the HTML page; a head with
-// percent-escapes or a body; any other route) goes to the
+// takes only what it can serve without blocking: a follower of a build's
+// log (`GET /monitor/<id>` with `?follow=1` as text, or SSE; a local
+// build's from the follow hub's ring, a peer's from the hub's relay of its
+// owner's stream), whose head is small and has no body. Everything else
+// (the HTML page; a head with percent-escapes or a body; any other route)
+// goes to the
 // thread-per-connection daemon, which serves every request correctly: a
 // wrong "no" costs a thread, never an answer.
 #pragma once
@@ -21,8 +22,7 @@ namespace imagebuild::forwarder {
 inline constexpr std::size_t kStreamLoopMaxHeadBytes = 1024;
 inline constexpr std::size_t kStreamLoopMaxHeaderFields = 24;
 
-// `head`: a complete head the gate has checked (request_head.hpp);
-// `hostname`: this host's, the <host> of its build ids.
-bool servedOnStreamLoop(std::string_view head, const std::string& hostname);
+// `head`: a complete head the gate has checked (request_head.hpp).
+bool servedOnStreamLoop(std::string_view head);
 
 }  // namespace imagebuild::forwarder

@@ -41,6 +41,7 @@ SH
 done
 a_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 2000'
 b_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 5000 2000'
+b_conf+=$'\n[type.few]\ncommand = /usr/local/bin/ib-lines 500'
 # a: a thousand followers from one address; b: a small ring, so that a
 # follower that reads nothing falls off it.
 FORWARDER_EXTRA_CONF=$a_conf FORWARDER_OPTIONS='max_connections_per_address = 2048' \
@@ -581,6 +582,36 @@ test_a_slow_follower_is_cut_and_the_others_complete() {
     assert_contains "$result" "connected=6 complete=5 slow_cut=1 late_complete=2 "
 }
 
+# a's connections to b's forwarder now.
+connections_command() {
+    echo "nsenter -t $(sb_pid "$1") -a -r -w -- ss -Htn state established '( dst 127.0.0.3 and dport = :8470 )'"
+}
+
+# Followers on a of b's build: a's follow hub reads one stream from b for
+# all of them, on its own thread, and they are parked on a's stream loop
+# as a local build's followers are. With a relay per follower a would hold
+# 300 threads and 300 connections to b.
+test_followers_of_a_peers_build_share_one_stream() {
+    local id result threads connections
+    run_in b rm -f /run/ib-go
+    id=$(curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
+        --data-binary '{"type":"few","arch":"aarch64","release":"40","kickstart":"lang C"}' |
+        json_get id)
+    wait_for 30 is_state_on "$b" "$id" running
+    result=$(python3 "$FOLLOWERS" "$a/monitor/$id" --followers 300 --lines 500 --end failed \
+        --then "$(threads_command a) >$TEST_SCRATCH/threads; \
+                $(connections_command a) >$TEST_SCRATCH/connections; $(go_command b)" \
+        --health "$a/v1/health")
+    echo "# $result" | head -3
+    threads=$(cat "$TEST_SCRATCH/threads")
+    connections=$(wc -l <"$TEST_SCRATCH/connections")
+    echo "# a's forwarder with 300 followers of b's build held: $threads threads, $connections connections to b"
+    assert_contains "$result" "connected=300 complete=300 "
+    [ "$threads" -lt 50 ] || { echo "the relayed followers hold a thread each"; return 1; }
+    # One stream, and perhaps a probe or a pooled relay of a request.
+    [ "$connections" -le 3 ] || { echo "a relays each follower on its own connection"; return 1; }
+}
+
 forwarder_fds() { run_in "$1" sh -c 'ls /proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/fd | wc -l'; }
 fds_at_most() { [ "$(forwarder_fds "$1")" -le "$2" ]; }
 fds_at_least() { [ "$(forwarder_fds "$1")" -ge "$2" ]; }
@@ -703,6 +734,8 @@ test_case "1,000 SSE followers of one build: every line in order, the true end; 
     test_a_thousand_followers_share_one_reader
 test_case "a follower that reads nothing is cut with SlowFollower; the others and a late one complete" \
     test_a_slow_follower_is_cut_and_the_others_complete
+test_case "300 followers on a of b's build: one stream from b, no thread each, every line" \
+    test_followers_of_a_peers_build_share_one_stream
 test_case "followers that leave a quiet build are let go" \
     test_followers_that_leave_a_quiet_build_are_let_go
 test_case "a powered-off peer is down within 5 s and up again after boot; /v1/stats names it" \

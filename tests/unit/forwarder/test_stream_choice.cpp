@@ -11,14 +11,12 @@ using namespace imagebuild::forwarder;
 
 namespace {
 
-const std::string kHost = "alpha";
-
 std::string head(const std::string& requestLine, const std::string& fields = "") {
     return requestLine + "\r\nHost: alpha:8470\r\n" + fields + "\r\n";
 }
 
 bool onLoop(const std::string& requestLine, const std::string& fields = "") {
-    return servedOnStreamLoop(head(requestLine, fields), kHost);
+    return servedOnStreamLoop(head(requestLine, fields));
 }
 
 }  // namespace
@@ -33,7 +31,7 @@ TEST(ForwarderStreamChoice, FollowersOfALocalBuildGoToTheLoop) {
                        "Accept: text/event-stream\r\nLast-Event-ID: s=1;i=2\r\n"));
     // Header names in any case, bare LF line ends.
     EXPECT_TRUE(servedOnStreamLoop(
-        "GET /monitor/alpha-12 HTTP/1.1\nACCEPT: text/event-stream\nhost: a\n\n", kHost));
+        "GET /monitor/alpha-12 HTTP/1.1\nACCEPT: text/event-stream\nhost: a\n\n"));
 }
 
 TEST(ForwarderStreamChoice, WhatIsNotFollowedGoesToTheThreads) {
@@ -48,11 +46,12 @@ TEST(ForwarderStreamChoice, WhatIsNotFollowedGoesToTheThreads) {
     EXPECT_FALSE(onLoop("GET /monitor/..?follow=1 HTTP/1.1"));
 }
 
-TEST(ForwarderStreamChoice, APeersBuildIsRelayedOnAThread) {
-    EXPECT_FALSE(onLoop("GET /monitor/beta-3?follow=1 HTTP/1.1"));
-    EXPECT_FALSE(onLoop("GET /monitor/beta-3 HTTP/1.1", "Accept: text/event-stream\r\n"));
-    // Relayed here by the peer: the build is this host's.
+TEST(ForwarderStreamChoice, APeersBuildIsFollowedOnTheLoopToo) {
+    // The hub relays its owner's stream: no thread holds it.
+    EXPECT_TRUE(onLoop("GET /monitor/beta-3?follow=1 HTTP/1.1"));
+    EXPECT_TRUE(onLoop("GET /monitor/beta-3 HTTP/1.1", "Accept: text/event-stream\r\n"));
     EXPECT_TRUE(onLoop("GET /monitor/beta-3?follow=1 HTTP/1.1", "X-Imagebuild-Forwarded: 1\r\n"));
+    EXPECT_FALSE(onLoop("GET /monitor/beta-3 HTTP/1.1"));  // once, as text: a thread
 }
 
 TEST(ForwarderStreamChoice, AnythingElseAboutTheHeadGoesToTheThreads) {
@@ -67,8 +66,7 @@ TEST(ForwarderStreamChoice, AnythingElseAboutTheHeadGoesToTheThreads) {
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=%31 HTTP/1.1"));
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1&after=a+b HTTP/1.1"));
     // A leading empty line (allowed before a request line).
-    EXPECT_FALSE(
-        servedOnStreamLoop("\r\n" + head("GET /monitor/alpha-12?follow=1 HTTP/1.1"), kHost));
+    EXPECT_FALSE(servedOnStreamLoop("\r\n" + head("GET /monitor/alpha-12?follow=1 HTTP/1.1")));
 }
 
 TEST(ForwarderStreamChoice, ALargeHeadGoesToTheThreads) {
@@ -78,7 +76,7 @@ TEST(ForwarderStreamChoice, ALargeHeadGoesToTheThreads) {
     auto fits = "X-Pad: " + std::string(kStreamLoopMaxHeadBytes - small.size() - 9, 'p') + "\r\n";
     auto largest = head("GET /monitor/alpha-12?follow=1 HTTP/1.1", fits);
     ASSERT_EQ(largest.size(), kStreamLoopMaxHeadBytes);
-    EXPECT_TRUE(servedOnStreamLoop(largest, kHost));
+    EXPECT_TRUE(servedOnStreamLoop(largest));
 }
 
 TEST(ForwarderStreamChoice, AHeadOfManyFieldsGoesToTheThreads) {

@@ -95,7 +95,7 @@ OnLoop App::answerOnLoop(Request& request) {
     auto start = std::chrono::steady_clock::now();
     const auto& label = match.route->pattern;
     auto shared = std::make_shared<Request>(std::move(request));
-    auto onLoop = relayOnLoop(*this, shared, match.params.at("id"));
+    auto onLoop = relayOnLoop(*this, shared, match.params.at("id"), match.route->askAgentOnLoop);
     // Whose request it is decides first: one a thread serves (a build of
     // this host, as every request a peer passes on) has its token checked
     // there, once.
@@ -111,12 +111,26 @@ OnLoop App::answerOnLoop(Request& request) {
         observe(*shared, label, *onLoop.response, start);
         return onLoop;
     }
-    auto& relay = onLoop.relay;
-    relay->finish = [this, finish = std::move(relay->finish), shared, &label, start](
-                        HttpResponse* answer, const HttpError* error) {
-        auto response = finish(answer, error);
+    // What every answer made on the loop gets, as dispatchMatched's.
+    auto settle = [this, shared, &label, start](Response& response) {
         applyConditionalGet(*shared, response);
         observe(*shared, label, response, start);
+    };
+    auto& relay = onLoop.relay;
+    if (relay->ask) {
+        relay->ask = [ask = std::move(relay->ask), settle](AgentOnLoop& agent,
+                                                           std::function<void(Response &&)> done) {
+            ask(agent, [settle, done = std::move(done)](Response&& response) {
+                settle(response);
+                done(std::move(response));
+            });
+        };
+        return onLoop;
+    }
+    relay->finish = [finish = std::move(relay->finish), settle](HttpResponse* answer,
+                                                                const HttpError* error) {
+        auto response = finish(answer, error);
+        settle(response);
         return response;
     };
     return onLoop;

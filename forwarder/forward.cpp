@@ -204,13 +204,21 @@ HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, const HttpRequest
     return out;
 }
 
-OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::string& id) {
+OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::string& id,
+                   const AskAgentAbout& askAgent) {
     if (!app.peers().settled()) {
         return {};
     }
     auto owner = findOwner(app, *request, id);
     if (owner.error) {
         return {std::move(owner.error), std::nullopt};
+    }
+    if (owner.local() && askAgent) {
+        LoopRelay relay;
+        relay.ask = [askAgent, id](AgentOnLoop& agent, std::function<void(Response &&)> done) {
+            askAgent(agent, id, std::move(done));
+        };
+        return {std::nullopt, std::move(relay)};
     }
     if (!owner.peer || owner.peer->port == 0) {
         return {};

@@ -11,6 +11,7 @@
 #include "forwarder/http_types.hpp"
 #include "forwarder/loop_answer.hpp"
 #include "forwarder/peers.hpp"
+#include "forwarder/router.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -55,12 +56,15 @@ HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, const HttpRequest
 // The request about build `id` on the gate's loop (no thread): passed on
 // with the same bytes forwardTo would send, to the address the owner
 // answered its last probe from; or, if the owner is down or unknown or the
-// id is none, that error answered at once (as forBuild would). Neither when
-// it is not for a loop: the build is this host's (or the request came from
-// a peer: the agent answers, over D-Bus), the fleet's first probe has not
-// ended (finding the owner would wait for it), or nothing is known of where
-// the owner answers.
-OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::string& id);
+// id is none, that error answered at once (as forBuild would); or, when the
+// build is this host's (or the request came from a peer) and the route
+// gives `askAgent`, asked of the agent on the loop's bus connection.
+// Neither when it is not for a loop: a build of this host without
+// `askAgent` (a thread asks the agent), the fleet's first probe has not
+// ended (finding the owner would wait for it), or nothing is known of
+// where the owner answers.
+OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::string& id,
+                   const AskAgentAbout& askAgent = {});
 // Same, streaming the body through (monitor follow, artifacts); a read may
 // wait `idleTimeout` for the next piece (a followed build can be silent long).
 Response forwardStreamTo(App& app, const std::string& url, const Request& request,

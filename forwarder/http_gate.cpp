@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "forwarder/agent_bus.hpp"
 #include "forwarder/head_wait.hpp"
 #include "forwarder/log.hpp"
 
@@ -80,6 +81,7 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
         loop->buffer.assign(limits_.head.maxHeadBytes + 1, '\0');
         loop->peers =
             std::make_unique<HttpLoopClient>(loop->epoll.get(), HttpLoopClient::Options{});
+        loop->agent = std::make_unique<AgentOnLoop>(loop->epoll.get(), connectForAgentCalls);
         epoll_event event{};
         event.events = EPOLLIN;
         event.data.fd = loop->wake.get();
@@ -175,7 +177,7 @@ void HttpGate::run(Loop& loop) {
         for (int fd : turn) {
             readable(loop, fd);
         }
-        bool more = !loop.nextTurn.empty() || loop.peers->hasEnded();
+        bool more = !loop.nextTurn.empty() || loop.peers->hasEnded() || loop.agent->hasEnded();
         int n = epoll_wait(loop.epoll.get(), events.data(), static_cast<int>(events.size()),
                            more ? 0 : 250);
         for (int i = 0; i < n; ++i) {
@@ -191,6 +193,11 @@ void HttpGate::run(Loop& loop) {
         }
         expire(loop);
         loop.peers->deliver();
+        if (loop.agent->busy()) {
+            // Calls past their timeout end here: the wait above is at most 250 ms.
+            loop.agent->dispatch();
+        }
+        loop.agent->deliver();
     }
 }
 
@@ -198,7 +205,9 @@ void HttpGate::run(Loop& loop) {
 void HttpGate::event(Loop& loop, int fd, std::uint32_t events) {
     auto it = loop.pending.find(fd);
     if (it == loop.pending.end()) {
-        loop.peers->handle(fd, events);
+        if (!loop.agent->handle(fd)) {
+            loop.peers->handle(fd, events);
+        }
         return;
     }
     auto& pending = it->second;
@@ -452,10 +461,16 @@ void HttpGate::rearm(Pending& pending) {
         std::chrono::seconds(pending.idle ? limits_.keepAliveTimeoutSec : limits_.headTimeoutSec);
 }
 
-// The request goes to the peer from this loop; the connection waits,
-// unread, until relayed() sends the answer.
+// The request goes to the peer (or the agent) from this loop; the
+// connection waits, unread, until relayed() sends the answer.
 void HttpGate::relay(Loop& loop, int fd, Pending& pending, std::shared_ptr<Relay> relay) {
     pending.relaying = true;
+    if (relay->ask) {
+        relay->ask(*loop.agent, [this, &loop, fd](Answer&& answered) {
+            relayed(loop, fd, std::move(answered));
+        });
+        return;
+    }
     auto request = std::move(relay->request);
     loop.peers->start(std::move(request), [this, &loop, fd, relay = std::move(relay)](
                                               HttpResponse* response, const HttpError* error) {

@@ -2,8 +2,9 @@
 // holds each, in epoll, until its request head has arrived whole; only then
 // is it handed to libmicrohttpd (a thread per connection), unless the gate
 // may answer the request itself (a route that never blocks, as
-// /v1/health: loop_answer.hpp) or relay it to a peer from the loop
-// (http_loop_client.hpp); then it keeps the connection for the next
+// /v1/health: loop_answer.hpp), relay it to a peer from the loop
+// (http_loop_client.hpp) or ask the local agent from the loop, on a bus
+// connection of its own (agent_on_loop.hpp); then it keeps the connection for the next
 // request, which it treats as a first head. So a slow client
 // costs a descriptor, not a thread; a head that does not arrive within
 // head_timeout_sec is answered 408; a head libmicrohttpd would refuse with
@@ -29,6 +30,7 @@
 
 #include "common/http_loop_client.hpp"
 #include "common/unique_fd.hpp"
+#include "forwarder/agent_on_loop.hpp"
 #include "forwarder/connection_bridge.hpp"
 #include "forwarder/request_head.hpp"
 
@@ -68,9 +70,13 @@ public:
         bool close = false;  // the connection ends after it
         std::shared_ptr<Relay> relay;
     };
+    // Or, for a build of this host, `ask`: the loop's connection to the
+    // agent is handed to it (agent_on_loop.hpp), and it calls `reply`
+    // with the answer.
     struct Relay {
         HttpLoopRequest request;
         std::function<Answer(HttpResponse* response, const HttpError* error)> answer;
+        std::function<void(AgentOnLoop& agent, std::function<void(Answer&&)> reply)> ask;
     };
     using AnswerHere = std::function<std::optional<Answer>(std::string_view head)>;
 
@@ -102,6 +108,7 @@ private:
         std::vector<int> nextTurn;
         std::chrono::steady_clock::time_point nextExpiryLook;
         std::unique_ptr<HttpLoopClient> peers;  // requests relayed to peers
+        std::unique_ptr<AgentOnLoop> agent;     // requests asked of the local agent
         std::thread thread;
     };
     void run(Loop& loop);

@@ -465,6 +465,15 @@ std::optional<HttpGate::Answer> HttpServer::answerHere(std::string_view head) {
         return std::nullopt;
     }
     auto relay = std::make_shared<HttpGate::Relay>();
+    if (onLoop.relay->ask) {
+        relay->ask = [ask = std::move(onLoop.relay->ask), headOnly, close, http10](
+                         AgentOnLoop& agent, std::function<void(HttpGate::Answer &&)> reply) {
+            ask(agent, [reply = std::move(reply), headOnly, close, http10](Response&& response) {
+                reply(gateAnswer(response, headOnly, close, http10));
+            });
+        };
+        return HttpGate::Answer{{}, false, std::move(relay)};
+    }
     relay->request = std::move(onLoop.relay->request);
     relay->answer = [finish = std::move(onLoop.relay->finish), headOnly, close, http10](
                         HttpResponse* answer, const HttpError* error) {

@@ -32,9 +32,17 @@ std::optional<LoopRequest> loopRequestOfHead(std::string_view head);
 // A request the loop passes on to a peer itself (a build of another host):
 // what to send where, and what our answer is, made of the peer's (or of
 // its failure).
+class AgentOnLoop;
+
+// A request the loop passes on before it answers: to the peer that owns the
+// build (`request`, the peer's answer made ours by `finish`), or, for a
+// build of this host, to the agent (`ask`, on the loop's bus connection:
+// agent_on_loop.hpp), which calls `done` with the answer.
+using AskAgent = std::function<void(AgentOnLoop& agent, std::function<void(Response&&)> done)>;
 struct LoopRelay {
     HttpLoopRequest request;
     std::function<Response(HttpResponse* answer, const HttpError* error)> finish;
+    AskAgent ask;
 };
 
 // What the loop does with a request: answers it now, or relays it first.

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/build_json.hpp"
+#include "forwarder/agent_on_loop.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/build_cursor.hpp"
@@ -297,6 +298,14 @@ Response handleBuildGet(App& app, Request& request) {
                     [&](const std::string& id) { return buildResponse(200, app.agent().get(id)); });
 }
 
+// The same answer for a build of this host, asked from the gate's loop.
+void askBuildOnLoop(AgentOnLoop& agent, const std::string& id,
+                    std::function<void(Response&&)> done) {
+    agent.getBuild(id, [done = std::move(done)](BuildInfo* build, const sdbus::Error* error) {
+        done(build ? buildResponse(200, *build) : responseForDbusError(*error));
+    });
+}
+
 // Decided here, on the host that owns the build (a forwarded DELETE carries
 // the token's name and role): the agent sees only this forwarder's uid.
 Response handleBuildDelete(App& app, Request& request) {
@@ -317,7 +326,7 @@ void registerBuilds(App& app) {
                std::bind_front(handleBuildsPost, std::ref(app)), BodyKind::JsonOrForm);
     router.add("GET", "/v1/builds", Access::Read, std::bind_front(handleBuildsGet, std::ref(app)));
     router.addRelayedOnLoop("GET", "/v1/builds/{id}", Access::Read,
-                            std::bind_front(handleBuildGet, std::ref(app)));
+                            std::bind_front(handleBuildGet, std::ref(app)), askBuildOnLoop);
     router.add("DELETE", "/v1/builds/{id}", Access::Write,
                std::bind_front(handleBuildDelete, std::ref(app)));
 }

@@ -59,9 +59,10 @@ void Router::addOnLoop(std::string method, std::string pattern, Access access, H
 }
 
 void Router::addRelayedOnLoop(std::string method, std::string pattern, Access access,
-                              Handler handler) {
+                              Handler handler, AskAgentAbout askAgent) {
     add(std::move(method), std::move(pattern), access, std::move(handler));
     routes_.back().relaysOnLoop = true;
+    routes_.back().askAgentOnLoop = std::move(askAgent);
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {

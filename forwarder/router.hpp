@@ -14,6 +14,12 @@ namespace imagebuild::forwarder {
 
 using Handler = std::function<Response(Request&)>;
 
+class AgentOnLoop;
+// A route's answer about build `id` of this host, asked of the agent from
+// the gate's loop (agent_on_loop.hpp) and given to `done`.
+using AskAgentAbout = std::function<void(AgentOnLoop& agent, const std::string& id,
+                                         std::function<void(Response&&)> done)>;
+
 enum class Access { Read, Write };
 
 // What body a route takes: none (any body is 413), JSON up to
@@ -35,6 +41,9 @@ struct Route {
     // peer's, and the gate's loop may pass the request on itself
     // (forward.hpp, relayOnLoop).
     bool relaysOnLoop = false;
+    // With relaysOnLoop: a build of this host is answered on the loop too,
+    // so; empty: by `handler` on a thread.
+    AskAgentAbout askAgentOnLoop{};
 };
 
 struct RouteMatch {
@@ -50,8 +59,10 @@ public:
     // A route whose handler never blocks: answered on the gate's loop.
     void addOnLoop(std::string method, std::string pattern, Access access, Handler handler);
     // A route about one build ({id}) that forBuild() passes on to the owner:
-    // for a peer's build, the gate's loop may relay it itself.
-    void addRelayedOnLoop(std::string method, std::string pattern, Access access, Handler handler);
+    // for a peer's build, the gate's loop may relay it itself; for one of
+    // this host, ask the agent itself when `askAgent` is given.
+    void addRelayedOnLoop(std::string method, std::string pattern, Access access, Handler handler,
+                          AskAgentAbout askAgent = {});
     RouteMatch match(std::string_view method, std::string_view path) const;
 
 private:

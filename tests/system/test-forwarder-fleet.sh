@@ -235,15 +235,18 @@ forwarder_threads() {
     run_in "$1" sh -c 'awk "/^Threads:/ { print \$2 }" "/proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/status"'
 }
 # Asks PATH on N connections at once, reads every answer, prints how many
-# were 200 and named host c, then holds the connections (kept alive) until
+# were 200 and named host c (the first other answer goes to stderr), then
+# holds the connections (kept alive) until
 # the file FLAG exists.
 HOLDER='
 import os, socket, sys, time
 host, port, path, n, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
-conns = [socket.create_connection((host, port)) for _ in range(n)]
+# From an address of their own: the hosts reach each other from 127.0.0.1,
+# and their pooled connections count against max_connections_per_address.
+conns = [socket.create_connection((host, port), source_address=("127.0.0.50", 0)) for _ in range(n)]
 for c in conns:
     c.sendall(f"GET {path} HTTP/1.1\r\nHost: a\r\n\r\n".encode())
-good = 0
+good, bad = 0, ""
 for c in conns:
     data = b""
     while b"\r\n\r\n" not in data:
@@ -252,8 +255,13 @@ for c in conns:
     length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
     while len(body) < length:
         body += c.recv(65536)
-    good += head.startswith(b"HTTP/1.1 200") and b"\"host\":\"c\"" in body
+    if head.startswith(b"HTTP/1.1 200") and b"\"host\":\"c\"" in body:
+        good += 1
+    elif not bad:
+        bad = (head + b"\n\n" + body[:300]).decode(errors="replace")
 print(f"answered={good}", flush=True)
+if bad:
+    print(f"the first other answer:\n{bad}", file=sys.stderr, flush=True)
 while not os.path.exists(flag):
     time.sleep(0.05)
 '
@@ -262,21 +270,42 @@ while not os.path.exists(flag):
 # gate relays each request to c from its loop, so a holds no thread for
 # them (with a thread per connection it would hold 100 more, waiting for
 # each connection's next request).
-test_relayed_requests_hold_no_thread() {
-    local before held out=$TEST_SCRATCH/holder.out flag=$TEST_SCRATCH/holder.done pid
-    before=$(forwarder_threads a)
-    python3 -c "$HOLDER" 127.0.0.2 8470 "/v1/builds/$c_build" 100 "$flag" >"$out" &
+# Holds 100 kept-alive clients asking ADDRESS about c's build; each
+# named forwarder's threads must stay as they were (two more at most).
+hold_clients_and_count_threads() {
+    local address=$1 hosts=("${@:2}") out=$TEST_SCRATCH/holder.out
+    local flag=$TEST_SCRATCH/holder.done pid host
+    local -A before held
+    rm -f "$out" "$flag"
+    for host in "${hosts[@]}"; do before[$host]=$(forwarder_threads "$host"); done
+    python3 -c "$HOLDER" "$address" 8470 "/v1/builds/$c_build" 100 "$flag" >"$out" &
     pid=$!
     wait_for 30 grep -q answered= "$out"
-    held=$(forwarder_threads a)
+    for host in "${hosts[@]}"; do held[$host]=$(forwarder_threads "$host"); done
     touch "$flag"
     wait "$pid"
-    echo "# a's forwarder threads: $before, with 100 relayed clients held $held"
     assert_eq "$(cat "$out")" "answered=100"
-    [ "$held" -le $((before + 2)) ] || {
-        echo "a holds a thread per relayed connection: $before -> $held"
-        return 1
-    }
+    for host in "${hosts[@]}"; do
+        echo "# $host's forwarder threads: ${before[$host]}, with 100 clients held ${held[$host]}"
+        [ "${held[$host]}" -le $((before[$host] + 2)) ] || {
+            echo "$host holds a thread per connection: ${before[$host]} -> ${held[$host]}"
+            return 1
+        }
+    done
+}
+
+# a's gate relays each request to c from its loop, and c's gate asks its
+# agent from its loop (D-Bus, asynchronous): neither holds a thread for them
+# (with a thread per connection a would hold 100 more, waiting for each
+# connection's next request, and c one per connection a keeps to it).
+test_relayed_requests_hold_no_thread() {
+    hold_clients_and_count_threads 127.0.0.2 a c
+}
+
+# The same 100 clients asking c itself about its build: answered from the
+# agent on c's loop.
+test_local_requests_hold_no_thread() {
+    hold_clients_and_count_threads 127.0.0.4 c
 }
 
 # a's forwarder and socket stopped, then the socket started again: the next
@@ -326,8 +355,10 @@ test_case "a started by a request: its first /v1/hosts shows the peers up" \
     test_first_hosts_after_activation_see_the_peers
 test_case "a started by a POST: the build is routed to c, not refused" \
     test_first_post_after_activation_is_routed
-test_case "100 kept-alive clients asking a about c's build hold no thread of a" \
+test_case "100 kept-alive clients asking a about c's build hold no thread of a or c" \
     test_relayed_requests_hold_no_thread
+test_case "100 kept-alive clients asking c about its build hold no thread of c" \
+    test_local_requests_hold_no_thread
 # Last: c, booted again in this case's subshell, ends with it.
 test_case "c off: its arch 503, b still builds; c back: used again" test_c_down_then_back
 finish

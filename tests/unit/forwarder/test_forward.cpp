@@ -170,8 +170,8 @@ TEST(ForwarderRelayOnLoop, ThePeersAnswerKeepsItsStatusBodyAndCacheFields) {
 }
 
 // App::answerOnLoop: whose request it is decides first; the token of what
-// the loop takes (a relay, an owner's error) is checked there, before
-// anything is sent; a build of this host is a thread's, token and all.
+// the loop takes (a relay, an agent ask, an owner's error) is checked
+// there, before anything is sent; what a thread serves is checked there.
 TEST(ForwarderRelayOnLoop, TheLoopChecksTheTokenOfWhatItTakes) {
     auto peer = healthyPeer();
     Fleet fleet("http://" + peer.url().hostHeader(), true, "[forwarder]\nread_open = false\n",
@@ -191,6 +191,18 @@ TEST(ForwarderRelayOnLoop, TheLoopChecksTheTokenOfWhatItTakes) {
         EXPECT_FALSE(refused.relay.has_value());
     }
     EXPECT_TRUE(ask("b-7", "alice-secret").relay.has_value());
-    auto local = ask("a-7", "");
-    EXPECT_FALSE(local.response || local.relay);
+    // A build of this host: GET /v1/builds/{id} asks the agent from the
+    // loop too, after the same check.
+    auto localRefused = ask("a-7", "");
+    ASSERT_TRUE(localRefused.response.has_value());
+    imagebuild::testing::expectError(*localRefused.response, 401, "Unauthorized");
+    auto local = ask("a-7", "alice-secret");
+    ASSERT_TRUE(local.relay.has_value());
+    EXPECT_TRUE(static_cast<bool>(local.relay->ask));
+    EXPECT_FALSE(local.response.has_value());
+    // A route without an agent ask on the loop leaves a local build to a thread.
+    Request kickstart = imagebuild::testing::get("/v1/builds/a-7/kickstart");
+    kickstart.headers["authorization"] = "Bearer alice-secret";
+    auto threads = fleet.app.answerOnLoop(kickstart);
+    EXPECT_FALSE(threads.response || threads.relay);
 }

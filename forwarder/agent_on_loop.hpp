@@ -1,0 +1,90 @@
+// The local agent asked from one of the gate's loops, without a thread: a
+// system-bus connection of the loop's own, its descriptor in the loop's
+// epoll, every call asynchronous. A build's record is two calls, as the
+// thread's client makes them (GetBuild, then the build object's GetAll),
+// the second sent from the first's reply.
+//
+// Single-threaded: made, called and destroyed on the loop's thread. Replies
+// are taken in by dispatch() and handed to their callers by deliver(), never
+// from inside sd-bus's own callbacks, so a caller may do anything in `done`
+// (answer its client, ask again). A call fails with the sdbus::Error a
+// blocking call would have thrown: the agent's named error, the bus's
+// NoReply after kAgentCallTimeout, or Disconnected when the connection broke
+// (every call in flight then fails; the next call connects again).
+#pragma once
+
+#include <sdbus-c++/Error.h>
+#include <sdbus-c++/IConnection.h>
+#include <sdbus-c++/IProxy.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/build_info.hpp"
+
+namespace imagebuild::forwarder {
+
+class AgentOnLoop {
+public:
+    using Connect = std::function<std::unique_ptr<sdbus::IConnection>()>;
+    // `build` on success, else `error`.
+    using BuildDone = std::function<void(BuildInfo* build, const sdbus::Error* error)>;
+
+    // Adds the connection's descriptor to `epollFd` (level-triggered, data.fd
+    // is the descriptor) once connected; `connect` opens the connection
+    // (connectForAgentCalls() for the system bus), on the first call.
+    AgentOnLoop(int epollFd, Connect connect);
+    // Closes the connection; no `done` is called any more.
+    ~AgentOnLoop();
+    AgentOnLoop(const AgentOnLoop&) = delete;
+    AgentOnLoop& operator=(const AgentOnLoop&) = delete;
+
+    void getBuild(const std::string& id, BuildDone done);
+
+    // An event of the loop's epoll on `fd`; false: not ours.
+    bool handle(int fd);
+    // Takes in what the bus has: replies, and calls past their timeout
+    // (sd-bus ends those when dispatched: call it at least every few
+    // hundred milliseconds while busy()).
+    void dispatch();
+    // Calls `done` of every call that ended, in the order they ended.
+    void deliver();
+    bool hasEnded() const { return !ended_.empty(); }
+    bool busy() const { return !calls_.empty(); }
+
+private:
+    struct Call {
+        BuildDone done;
+        // The build object's proxy: kept until the call is delivered, never
+        // destroyed inside its own reply callback.
+        std::unique_ptr<sdbus::IProxy> build;
+    };
+    struct Ended {
+        BuildDone done;
+        std::unique_ptr<sdbus::IProxy> build;
+        std::optional<BuildInfo> info;
+        std::optional<sdbus::Error> error;
+    };
+    bool connected();
+    void askProperties(std::uint64_t key, const sdbus::ObjectPath& path);
+    void end(std::uint64_t key, std::optional<BuildInfo> info, std::optional<sdbus::Error> error);
+    void disconnect(const sdbus::Error& why);
+    void watch();
+
+    int epoll_;
+    Connect connect_;
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<sdbus::IProxy> manager_;
+    int watchedFd_ = -1;
+    std::uint32_t watchedEvents_ = 0;
+    std::uint64_t nextKey_ = 1;
+    std::map<std::uint64_t, Call> calls_;
+    std::vector<Ended> ended_;
+};
+
+}  // namespace imagebuild::forwarder

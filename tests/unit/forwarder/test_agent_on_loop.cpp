@@ -1,0 +1,277 @@
+// AgentOnLoop against a real dbus-daemon of the test's own (a session bus on
+// a socket in a temporary directory, stopped by its pid) and an agent object
+// served on it: the calls, the agent's named errors, a call the agent never
+// answers, many at once, no bus at all, and the bus going away.
+#include "forwarder/agent_on_loop.hpp"
+
+#include <gtest/gtest.h>
+#include <sdbus-c++/sdbus-c++.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "common/dbus_names.hpp"
+#include "common/unique_fd.hpp"
+
+namespace imagebuild::forwarder {
+namespace {
+
+namespace names = imagebuild::dbus_names;
+using namespace std::chrono_literals;
+
+// dbus-daemon on unix:path=<dir>/bus, the address read from its stdout.
+class PrivateBus {
+public:
+    PrivateBus() {
+        std::string tmpl = ::testing::TempDir() + "agent-on-loop.XXXXXX";
+        dir_ = mkdtemp(tmpl.data());
+        int out[2];
+        EXPECT_EQ(pipe(out), 0);
+        pid_ = fork();
+        if (pid_ == 0) {
+            dup2(out[1], 1);
+            std::string listen = "--address=unix:path=" + dir_ + "/bus";
+            execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile",
+                   listen.c_str(), "--print-address=1", static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        close(out[1]);
+        char buffer[512];
+        ssize_t n;
+        while ((n = read(out[0], buffer, sizeof buffer)) > 0) {
+            address_.append(buffer, static_cast<std::size_t>(n));
+            if (address_.find('\n') != std::string::npos) {
+                break;
+            }
+        }
+        close(out[0]);
+        address_ = address_.substr(0, address_.find('\n'));
+    }
+    ~PrivateBus() { stop(); }
+    void stop() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            waitpid(pid_, nullptr, 0);
+            pid_ = -1;
+        }
+        std::filesystem::remove_all(dir_);
+    }
+    const std::string& address() const { return address_; }
+
+private:
+    std::string dir_;
+    std::string address_;
+    pid_t pid_ = -1;
+};
+
+// The agent's two objects as far as a build's record needs them: GetBuild
+// ("c-1" and "c-2" exist, "silent" is never answered, anything else is
+// NotFound) and each build's Build1 properties.
+class FakeAgent {
+public:
+    explicit FakeAgent(const std::string& address)
+        : connection_(sdbus::createSessionBusConnectionWithAddress(address)) {
+        connection_->requestName(names::kBusName);
+        manager_ = sdbus::createObject(*connection_, names::kManagerPath);
+        manager_->registerMethod("GetBuild")
+            .onInterface(names::kManagerInterface)
+            .implementedAs([this](sdbus::Result<sdbus::ObjectPath>&& result, std::string id) {
+                if (id == "silent") {
+                    silent_.push_back(std::move(result));  // kept, never answered
+                } else if (id == "c-1" || id == "c-2") {
+                    result.returnResults(sdbus::ObjectPath(std::string(names::kBuildPathPrefix) +
+                                                           "/c_2d" + id.substr(2)));
+                } else {
+                    result.returnError(
+                        sdbus::Error(names::error::kNotFound, "no build with id " + id));
+                }
+            });
+        manager_->finishRegistration();
+        for (std::string id : {"c-1", "c-2"}) {
+            auto build = sdbus::createObject(
+                *connection_, std::string(names::kBuildPathPrefix) + "/c_2d" + id.substr(2));
+            build->registerProperty("Id").onInterface(names::kBuildInterface).withGetter([id] {
+                return id;
+            });
+            build->registerProperty("State").onInterface(names::kBuildInterface).withGetter([] {
+                return std::string("running");
+            });
+            build->finishRegistration();
+            builds_.push_back(std::move(build));
+        }
+        connection_->enterEventLoopAsync();
+    }
+    ~FakeAgent() { connection_->leaveEventLoop(); }
+
+private:
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<sdbus::IObject> manager_;
+    std::vector<std::unique_ptr<sdbus::IObject>> builds_;
+    std::vector<sdbus::Result<sdbus::ObjectPath>> silent_;
+};
+
+struct Outcome {
+    bool called = false;
+    std::string id;
+    std::string state;
+    std::string error;
+};
+
+class AgentOnLoopTest : public ::testing::Test {
+protected:
+    AgentOnLoopTest() : epoll_(epoll_create1(EPOLL_CLOEXEC)) {}
+
+    // Connects to `address_` as it is at each connect.
+    std::unique_ptr<AgentOnLoop> agentOn(const std::string& address) {
+        address_ = address;
+        return std::make_unique<AgentOnLoop>(epoll_.get(), [this] {
+            auto connection = sdbus::createSessionBusConnectionWithAddress(address_);
+            connection->setMethodCallTimeout(300ms);
+            return connection;
+        });
+    }
+
+    static AgentOnLoop::BuildDone into(Outcome& outcome) {
+        return [&outcome](BuildInfo* build, const sdbus::Error* error) {
+            outcome.called = true;
+            if (build) {
+                outcome.id = build->id;
+                outcome.state = build->state;
+            } else {
+                outcome.error = error->getName();
+            }
+        };
+    }
+
+    // The gate's loop in small: wait, hand over the events, dispatch what is
+    // due, deliver; until `done` or 5 s.
+    template <typename Done>
+    void runUntil(AgentOnLoop& agent, Done done) {
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (!done() && std::chrono::steady_clock::now() < deadline) {
+            epoll_event events[8];
+            int n = epoll_wait(epoll_.get(), events, 8, agent.hasEnded() ? 0 : 50);
+            for (int i = 0; i < n; ++i) {
+                EXPECT_TRUE(agent.handle(events[i].data.fd));
+            }
+            if (agent.busy()) {
+                agent.dispatch();
+            }
+            agent.deliver();
+        }
+    }
+
+    UniqueFd epoll_;
+    std::string address_;
+};
+
+TEST_F(AgentOnLoopTest, AsksGetBuildThenTheBuildsProperties) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    auto agent = agentOn(bus.address());
+    Outcome outcome;
+    agent->getBuild("c-1", into(outcome));
+    EXPECT_FALSE(outcome.called);  // never from inside the call
+    runUntil(*agent, [&] { return outcome.called; });
+    EXPECT_EQ(outcome.id, "c-1");
+    EXPECT_EQ(outcome.state, "running");
+    EXPECT_EQ(outcome.error, "");
+    EXPECT_FALSE(agent->busy());
+}
+
+TEST_F(AgentOnLoopTest, TheAgentsNamedErrorComesThrough) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    auto agent = agentOn(bus.address());
+    Outcome outcome;
+    agent->getBuild("c-9", into(outcome));
+    runUntil(*agent, [&] { return outcome.called; });
+    EXPECT_EQ(outcome.error, names::error::kNotFound);
+}
+
+TEST_F(AgentOnLoopTest, ACallTheAgentNeverAnswersEndsAtTheTimeout) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    auto agent = agentOn(bus.address());
+    Outcome silent, answered;
+    auto start = std::chrono::steady_clock::now();
+    agent->getBuild("silent", into(silent));
+    agent->getBuild("c-2", into(answered));
+    runUntil(*agent, [&] { return answered.called; });
+    EXPECT_FALSE(silent.called);  // one waiting call holds no other
+    EXPECT_EQ(answered.id, "c-2");
+    runUntil(*agent, [&] { return silent.called; });
+    EXPECT_EQ(silent.error, "org.freedesktop.DBus.Error.NoReply");
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
+}
+
+TEST_F(AgentOnLoopTest, ManyCallsAtOnceEachGetTheirOwnAnswer) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    auto agent = agentOn(bus.address());
+    std::vector<Outcome> outcomes(200);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        agent->getBuild(i % 3 == 2 ? "nope" : (i % 3 == 0 ? "c-1" : "c-2"), into(outcomes[i]));
+    }
+    auto all = [&] {
+        return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.called; });
+    };
+    runUntil(*agent, all);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        SCOPED_TRACE(i);
+        if (i % 3 == 2) {
+            EXPECT_EQ(outcomes[i].error, names::error::kNotFound);
+        } else {
+            EXPECT_EQ(outcomes[i].id, i % 3 == 0 ? "c-1" : "c-2");
+        }
+    }
+}
+
+TEST_F(AgentOnLoopTest, NoBusEndsTheCallWithTheConnectError) {
+    auto agent = agentOn("unix:path=/nonexistent/imagebuild-test-bus");
+    Outcome outcome;
+    agent->getBuild("c-1", into(outcome));
+    EXPECT_FALSE(outcome.called);
+    EXPECT_TRUE(agent->hasEnded());
+    agent->deliver();
+    EXPECT_TRUE(outcome.called);
+    EXPECT_NE(outcome.error, "");
+    EXPECT_FALSE(agent->busy());
+}
+
+TEST_F(AgentOnLoopTest, TheBusGoingAwayEndsTheCallsInFlightAndTheNextConnectsAgain) {
+    auto bus = std::make_unique<PrivateBus>();
+    auto fake = std::make_unique<FakeAgent>(bus->address());
+    auto agent = agentOn(bus->address());
+    Outcome first;
+    agent->getBuild("c-1", into(first));
+    runUntil(*agent, [&] { return first.called; });
+    ASSERT_EQ(first.id, "c-1");
+
+    Outcome waiting;
+    agent->getBuild("silent", into(waiting));
+    fake.reset();
+    bus->stop();
+    runUntil(*agent, [&] { return waiting.called; });
+    EXPECT_TRUE(waiting.called);
+    EXPECT_NE(waiting.error, "");
+    EXPECT_FALSE(agent->busy());
+
+    PrivateBus again;
+    FakeAgent fakeAgain(again.address());
+    address_ = again.address();
+    Outcome next;
+    agent->getBuild("c-2", into(next));
+    runUntil(*agent, [&] { return next.called; });
+    EXPECT_EQ(next.id, "c-2");
+}
+
+}  // namespace
+}  // namespace imagebuild::forwarder

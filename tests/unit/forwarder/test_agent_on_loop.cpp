@@ -168,6 +168,16 @@ protected:
         }
     }
 
+    // One call, run until it ended; its `done` never runs inside the call.
+    Outcome getBuild(AgentOnLoop& agent, const std::string& id) {
+        Outcome outcome;
+        agent.getBuild(id, into(outcome));
+        EXPECT_FALSE(outcome.called);
+        runUntil(agent, [&] { return outcome.called; });
+        EXPECT_TRUE(outcome.called);
+        return outcome;
+    }
+
     UniqueFd epoll_;
     std::string address_;
 };
@@ -176,10 +186,7 @@ TEST_F(AgentOnLoopTest, AsksGetBuildThenTheBuildsProperties) {
     PrivateBus bus;
     FakeAgent fake(bus.address());
     auto agent = agentOn(bus.address());
-    Outcome outcome;
-    agent->getBuild("c-1", into(outcome));
-    EXPECT_FALSE(outcome.called);  // never from inside the call
-    runUntil(*agent, [&] { return outcome.called; });
+    auto outcome = getBuild(*agent, "c-1");
     EXPECT_EQ(outcome.id, "c-1");
     EXPECT_EQ(outcome.state, "running");
     EXPECT_EQ(outcome.error, "");
@@ -190,10 +197,7 @@ TEST_F(AgentOnLoopTest, TheAgentsNamedErrorComesThrough) {
     PrivateBus bus;
     FakeAgent fake(bus.address());
     auto agent = agentOn(bus.address());
-    Outcome outcome;
-    agent->getBuild("c-9", into(outcome));
-    runUntil(*agent, [&] { return outcome.called; });
-    EXPECT_EQ(outcome.error, names::error::kNotFound);
+    EXPECT_EQ(getBuild(*agent, "c-9").error, names::error::kNotFound);
 }
 
 TEST_F(AgentOnLoopTest, ACallTheAgentNeverAnswersEndsAtTheTimeout) {
@@ -250,10 +254,7 @@ TEST_F(AgentOnLoopTest, TheBusGoingAwayEndsTheCallsInFlightAndTheNextConnectsAga
     auto bus = std::make_unique<PrivateBus>();
     auto fake = std::make_unique<FakeAgent>(bus->address());
     auto agent = agentOn(bus->address());
-    Outcome first;
-    agent->getBuild("c-1", into(first));
-    runUntil(*agent, [&] { return first.called; });
-    ASSERT_EQ(first.id, "c-1");
+    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
 
     Outcome waiting;
     agent->getBuild("silent", into(waiting));
@@ -267,10 +268,7 @@ TEST_F(AgentOnLoopTest, TheBusGoingAwayEndsTheCallsInFlightAndTheNextConnectsAga
     PrivateBus again;
     FakeAgent fakeAgain(again.address());
     address_ = again.address();
-    Outcome next;
-    agent->getBuild("c-2", into(next));
-    runUntil(*agent, [&] { return next.called; });
-    EXPECT_EQ(next.id, "c-2");
+    EXPECT_EQ(getBuild(*agent, "c-2").id, "c-2");
 }
 
 }  // namespace

@@ -188,7 +188,10 @@ std::shared_ptr<FollowHub::Followed> FollowHub::joinPeer(const std::string& buil
     auto it = peer.shareKey.empty() ? shared_.end() : shared_.find(peer.shareKey);
     if (auto followed = it == shared_.end() ? nullptr : it->second.lock()) {
         std::lock_guard buildLock(followed->mutex);
-        bool whole = followed->base == 0 && followed->failure.empty() &&
+        // A stream whose followers all left may be out of builds_ already
+        // (liveBuilds), read by nobody any more: never joined.
+        bool read = followed->followers > 0;
+        bool whole = read && followed->base == 0 && followed->failure.empty() &&
                      !(followed->ended && !followed->peerHead);
         bool answered = followed->peerHead && followed->peerHead->status != 200;
         if (whole && !answered) {

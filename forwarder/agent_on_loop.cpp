@@ -35,6 +35,14 @@ AgentOnLoop::~AgentOnLoop() {
 }
 
 void AgentOnLoop::getBuild(const std::string& id, BuildDone done) {
+    if (calls_.size() >= kMaxCallsInFlight) {
+        queued_.push_back(Queued{id, std::move(done)});
+        return;
+    }
+    send(id, std::move(done));
+}
+
+void AgentOnLoop::send(const std::string& id, BuildDone done) {
     auto key = nextKey_++;
     calls_.emplace(key, Call{std::move(done), nullptr});
     try {
@@ -144,6 +152,11 @@ void AgentOnLoop::deliver() {
         call.build.reset();  // outside its callbacks, while the connection lives
         call.done(call.info ? &*call.info : nullptr, call.error ? &*call.error : nullptr);
     }
+    while (!queued_.empty() && calls_.size() < kMaxCallsInFlight) {
+        auto next = std::move(queued_.front());
+        queued_.pop_front();
+        send(next.id, std::move(next.done));
+    }
 }
 
 // Every call in flight ends with `why`; the connection is closed (the next
@@ -172,7 +185,13 @@ void AgentOnLoop::watch() {
     if (!connection_) {
         return;
     }
-    auto poll = connection_->getEventLoopPollData();
+    sdbus::IConnection::PollData poll{};
+    try {
+        poll = connection_->getEventLoopPollData();
+    } catch (const sdbus::Error& e) {  // a bus sd-bus closed meanwhile
+        disconnect(disconnected(e.getMessage()));
+        return;
+    }
     std::uint32_t events =
         ((poll.events & POLLIN) ? EPOLLIN : 0u) | ((poll.events & POLLOUT) ? EPOLLOUT : 0u);
     if (poll.fd == watchedFd_ && events == watchedEvents_) {

@@ -7,7 +7,9 @@
 // Single-threaded: made, called and destroyed on the loop's thread. Replies
 // are taken in by dispatch() and handed to their callers by deliver(), never
 // from inside sd-bus's own callbacks, so a caller may do anything in `done`
-// (answer its client, ask again). A call fails with the sdbus::Error a
+// (answer its client, ask again). At most kMaxCallsInFlight calls are on
+// the bus at once; the others wait their turn here, in order. A call fails
+// with the sdbus::Error a
 // blocking call would have thrown: the agent's named error, the bus's
 // NoReply after kAgentCallTimeout, or Disconnected when the connection broke
 // (every call in flight then fails; the next call connects again).
@@ -18,6 +20,7 @@
 #include <sdbus-c++/IProxy.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,7 +58,12 @@ public:
     // Calls `done` of every call that ended, in the order they ended.
     void deliver();
     bool hasEnded() const { return !ended_.empty(); }
-    bool busy() const { return !calls_.empty(); }
+    bool busy() const { return !calls_.empty() || !queued_.empty(); }
+
+    // dbus-daemon refuses a connection's calls past 128 waiting for their
+    // replies (max_replies_per_connection, the system bus's default) with
+    // LimitsExceeded; a build's record is one call at a time.
+    static constexpr std::size_t kMaxCallsInFlight = 64;
 
 private:
     struct Call {
@@ -64,12 +72,17 @@ private:
         // destroyed inside its own reply callback.
         std::unique_ptr<sdbus::IProxy> build;
     };
+    struct Queued {
+        std::string id;
+        BuildDone done;
+    };
     struct Ended {
         BuildDone done;
         std::unique_ptr<sdbus::IProxy> build;
         std::optional<BuildInfo> info;
         std::optional<sdbus::Error> error;
     };
+    void send(const std::string& id, BuildDone done);
     bool connected();
     void askProperties(std::uint64_t key, const sdbus::ObjectPath& path);
     void end(std::uint64_t key, std::optional<BuildInfo> info, std::optional<sdbus::Error> error);
@@ -84,6 +97,7 @@ private:
     std::uint32_t watchedEvents_ = 0;
     std::uint64_t nextKey_ = 1;
     std::map<std::uint64_t, Call> calls_;
+    std::deque<Queued> queued_;
     std::vector<Ended> ended_;
 };
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -85,6 +86,7 @@ public:
             .implementedAs([this](sdbus::Result<sdbus::ObjectPath>&& result, std::string id) {
                 if (id == "silent") {
                     silent_.push_back(std::move(result));  // kept, never answered
+                    ++silentCalls_;
                 } else if (id == "c-1" || id == "c-2") {
                     result.returnResults(sdbus::ObjectPath(std::string(names::kBuildPathPrefix) +
                                                            "/c_2d" + id.substr(2)));
@@ -109,12 +111,14 @@ public:
         connection_->enterEventLoopAsync();
     }
     ~FakeAgent() { connection_->leaveEventLoop(); }
+    int silentCalls() const { return silentCalls_; }
 
 private:
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IObject> manager_;
     std::vector<std::unique_ptr<sdbus::IObject>> builds_;
     std::vector<sdbus::Result<sdbus::ObjectPath>> silent_;
+    std::atomic<int> silentCalls_{0};
 };
 
 struct Outcome {
@@ -133,7 +137,7 @@ protected:
         address_ = address;
         return std::make_unique<AgentOnLoop>(epoll_.get(), [this] {
             auto connection = sdbus::createSessionBusConnectionWithAddress(address_);
-            connection->setMethodCallTimeout(300ms);
+            connection->setMethodCallTimeout(callTimeout_);
             return connection;
         });
     }
@@ -180,6 +184,7 @@ protected:
 
     UniqueFd epoll_;
     std::string address_;
+    std::chrono::milliseconds callTimeout_ = 300ms;
 };
 
 TEST_F(AgentOnLoopTest, AsksGetBuildThenTheBuildsProperties) {
@@ -238,6 +243,25 @@ TEST_F(AgentOnLoopTest, ManyCallsAtOnceEachGetTheirOwnAnswer) {
     }
 }
 
+// The system bus refuses a connection's calls past 128 waiting replies: the
+// calls past kMaxCallsInFlight wait in the client, not on the bus.
+TEST_F(AgentOnLoopTest, AtMostKMaxCallsInFlightAreOnTheBus) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    callTimeout_ = 5s;  // none ends meanwhile
+    auto agent = agentOn(bus.address());
+    std::vector<Outcome> outcomes(AgentOnLoop::kMaxCallsInFlight + 36);
+    for (auto& outcome : outcomes) {
+        agent->getBuild("silent", into(outcome));
+    }
+    int inFlight = static_cast<int>(AgentOnLoop::kMaxCallsInFlight);
+    runUntil(*agent, [&] { return fake.silentCalls() >= inFlight; });
+    auto settle = std::chrono::steady_clock::now() + 100ms;
+    runUntil(*agent, [&] { return std::chrono::steady_clock::now() >= settle; });
+    EXPECT_EQ(fake.silentCalls(), inFlight);
+    EXPECT_TRUE(agent->busy());
+}
+
 TEST_F(AgentOnLoopTest, NoBusEndsTheCallWithTheConnectError) {
     auto agent = agentOn("unix:path=/nonexistent/imagebuild-test-bus");
     Outcome outcome;
@@ -251,6 +275,7 @@ TEST_F(AgentOnLoopTest, NoBusEndsTheCallWithTheConnectError) {
 }
 
 TEST_F(AgentOnLoopTest, TheBusGoingAwayEndsTheCallsInFlightAndTheNextConnectsAgain) {
+    callTimeout_ = 5s;
     auto bus = std::make_unique<PrivateBus>();
     auto fake = std::make_unique<FakeAgent>(bus->address());
     auto agent = agentOn(bus->address());
@@ -258,10 +283,14 @@ TEST_F(AgentOnLoopTest, TheBusGoingAwayEndsTheCallsInFlightAndTheNextConnectsAga
 
     Outcome waiting;
     agent->getBuild("silent", into(waiting));
+    runUntil(*agent, [&] { return fake->silentCalls() == 1; });
+    auto stopped = std::chrono::steady_clock::now();
     fake.reset();
     bus->stop();
     runUntil(*agent, [&] { return waiting.called; });
+    // Ended by the connection's end, not by the call's timeout (5 s).
     EXPECT_TRUE(waiting.called);
+    EXPECT_LT(std::chrono::steady_clock::now() - stopped, 2s);
     EXPECT_NE(waiting.error, "");
     EXPECT_FALSE(agent->busy());
 

@@ -190,6 +190,12 @@ void freeLoopBody(void* cls) {
 constexpr std::size_t kLoopPoolBytes = 3 * 1024;
 constexpr std::size_t kLoopBlockBytes = 2048;
 
+// Threads running the stream loop's handlers. The first follower of a
+// peer's build waits there for the owner's head (up to peer_timeout_sec):
+// with four, an owner slow to answer delays the start of other followers
+// only when four such waits are on at once.
+constexpr unsigned kStreamHandlers = 4;
+
 MHD_Response* makeMhdResponse(Response& r,
                               const std::shared_ptr<HttpServer::LoopParking>& parking) {
     if (r.stream && parking) {
@@ -512,7 +518,7 @@ void HttpServer::startStreamLoop() {
         MHD_stop_daemon(daemon_);
         throw std::runtime_error("libmicrohttpd could not start its stream loop");
     }
-    streamWork_ = std::make_unique<WorkQueue>("stream-handler");
+    streamWork_ = std::make_unique<WorkQueue>("stream-handler", kStreamHandlers);
 }
 
 HttpServer::~HttpServer() {

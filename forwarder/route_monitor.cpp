@@ -96,7 +96,9 @@ Response handleMonitorGet(App& app, Request& request) {
             return followPeerBuild(app, request, *owner.peer, format);
         }
         if (request.parking) {
-            // The stream loop never blocks on a peer's stream.
+            // A stream of the stream loop must never block, as
+            // forwardStreamTo's would; the hub needs the address the owner
+            // answered a probe from to poll it, and none is known yet.
             return jsonError(503, "HostDown",
                              fmt::format("host {} has not answered a probe yet", owner.peer->url));
         }

@@ -2,10 +2,14 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 namespace imagebuild::forwarder {
 
-WorkQueue::WorkQueue(std::string threadName) : name_(std::move(threadName)) {
-    thread_ = std::thread(&WorkQueue::run, this);
+WorkQueue::WorkQueue(std::string threadName, unsigned threads) : name_(std::move(threadName)) {
+    for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+        threads_.emplace_back(&WorkQueue::run, this);
+    }
 }
 
 WorkQueue::~WorkQueue() {
@@ -13,8 +17,10 @@ WorkQueue::~WorkQueue() {
         std::lock_guard lock(mutex_);
         stop_ = true;
     }
-    ready_.notify_one();
-    thread_.join();
+    ready_.notify_all();
+    for (auto& thread : threads_) {
+        thread.join();
+    }
 }
 
 void WorkQueue::post(std::function<void()> job) {
@@ -31,7 +37,7 @@ void WorkQueue::run() {
     for (;;) {
         ready_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
         if (jobs_.empty()) {
-            return;  // stopped, and every job posted before has run
+            return;  // stopped, and every job posted before has run (or is running)
         }
         auto job = std::move(jobs_.front());
         jobs_.pop_front();

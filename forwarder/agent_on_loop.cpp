@@ -2,8 +2,15 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 #include "common/dbus_names.hpp"
+#include "common/unique_fd.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -21,12 +28,24 @@ sdbus::Error disconnected(const std::string& why) {
 
 }  // namespace
 
+// What the connecting thread hands over; shared with it, so that the loop
+// may end meanwhile.
+struct AgentOnLoop::Connecting {
+    UniqueFd done;  // eventfd, written when the thread is done
+    std::mutex mutex;
+    std::unique_ptr<sdbus::IConnection> connection;
+    std::optional<sdbus::Error> error;
+};
+
 AgentOnLoop::AgentOnLoop(int epollFd, Connect connect)
     : epoll_(epollFd), connect_(std::move(connect)) {}
 
 AgentOnLoop::~AgentOnLoop() {
     if (watchedFd_ >= 0) {
         epoll_ctl(epoll_, EPOLL_CTL_DEL, watchedFd_, nullptr);
+    }
+    if (connecting_) {
+        epoll_ctl(epoll_, EPOLL_CTL_DEL, connecting_->done.get(), nullptr);
     }
     // Every proxy before the connection it was made on.
     ended_.clear();
@@ -35,20 +54,30 @@ AgentOnLoop::~AgentOnLoop() {
 }
 
 void AgentOnLoop::getBuild(const std::string& id, BuildDone done) {
-    if (calls_.size() >= kMaxCallsInFlight) {
-        queued_.push_back(Queued{id, std::move(done)});
+    queued_.push_back(Queued{id, std::move(done)});
+    pump();
+}
+
+// The waiting calls go out while there is room, once connected.
+void AgentOnLoop::pump() {
+    if (queued_.empty()) {
         return;
     }
-    send(id, std::move(done));
+    if (!connection_) {
+        startConnecting();
+        return;
+    }
+    while (!queued_.empty() && calls_.size() < kMaxCallsInFlight && connection_) {
+        auto next = std::move(queued_.front());
+        queued_.pop_front();
+        send(next.id, std::move(next.done));
+    }
 }
 
 void AgentOnLoop::send(const std::string& id, BuildDone done) {
     auto key = nextKey_++;
     calls_.emplace(key, Call{std::move(done), nullptr});
     try {
-        if (!connected()) {
-            return;  // ended by disconnect()
-        }
         // The connection's own timeout (kAgentCallTimeout) ends a call the
         // agent does not answer.
         (void)manager_->callMethodAsync("GetBuild")
@@ -106,24 +135,87 @@ void AgentOnLoop::end(std::uint64_t key, std::optional<BuildInfo> info,
     calls_.erase(it);
 }
 
-// Connects when not connected; false (the calls ended) if it cannot.
-bool AgentOnLoop::connected() {
-    if (connection_) {
-        return true;
+void AgentOnLoop::startConnecting() {
+    if (connecting_) {
+        return;
+    }
+    auto connecting = std::make_shared<Connecting>();
+    connecting->done = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!connecting->done) {
+        failQueued(sdbus::Error("org.freedesktop.DBus.Error.Failed",
+                                "cannot connect to the system bus: no eventfd"));
+        return;
     }
     try {
-        connection_ = connect_();
-        manager_ = sdbus::createProxy(*connection_, names::kBusName, names::kManagerPath);
-        return true;
-    } catch (const sdbus::Error& e) {
-        manager_.reset();
-        connection_.reset();
-        disconnect(e);
-        return false;
+        std::thread([connecting, connect = connect_] {
+            std::unique_ptr<sdbus::IConnection> connection;
+            std::optional<sdbus::Error> error;
+            try {
+                connection = connect();
+            } catch (const sdbus::Error& e) {
+                error = e;
+            }
+            {
+                std::lock_guard lock(connecting->mutex);
+                connecting->connection = std::move(connection);
+                connecting->error = std::move(error);
+            }
+            std::uint64_t one = 1;
+            (void)!write(connecting->done.get(), &one, sizeof one);
+        }).detach();
+    } catch (const std::system_error& e) {  // no thread left
+        failQueued(sdbus::Error("org.freedesktop.DBus.Error.Failed",
+                                std::string("cannot connect to the system bus: ") + e.what()));
+        return;
     }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = connecting->done.get();
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, connecting->done.get(), &event);
+    connecting_ = std::move(connecting);
+}
+
+// The connecting thread is done: its connection is this loop's now, or its
+// error ends the calls that waited for it.
+void AgentOnLoop::connectEnded() {
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, connecting_->done.get(), nullptr);
+    std::unique_ptr<sdbus::IConnection> connection;
+    std::optional<sdbus::Error> error;
+    {
+        std::lock_guard lock(connecting_->mutex);
+        connection = std::move(connecting_->connection);
+        error = std::move(connecting_->error);
+    }
+    connecting_.reset();
+    if (!connection) {
+        failQueued(error ? *error
+                         : sdbus::Error("org.freedesktop.DBus.Error.Failed",
+                                        "cannot connect to the system bus"));
+        return;
+    }
+    try {
+        manager_ = sdbus::createProxy(*connection, names::kBusName, names::kManagerPath);
+    } catch (const sdbus::Error& e) {
+        failQueued(e);
+        return;
+    }
+    connection_ = std::move(connection);
+    watch();
+    pump();
+}
+
+void AgentOnLoop::failQueued(const sdbus::Error& why) {
+    for (auto& call : queued_) {
+        ended_.push_back(Ended{std::move(call.done), nullptr, std::nullopt, why});
+    }
+    queued_.clear();
 }
 
 bool AgentOnLoop::handle(int fd) {
+    if (connecting_ && fd == connecting_->done.get()) {
+        connectEnded();
+        return true;
+    }
     if (fd != watchedFd_ || fd < 0) {
         return false;
     }
@@ -152,15 +244,11 @@ void AgentOnLoop::deliver() {
         call.build.reset();  // outside its callbacks, while the connection lives
         call.done(call.info ? &*call.info : nullptr, call.error ? &*call.error : nullptr);
     }
-    while (!queued_.empty() && calls_.size() < kMaxCallsInFlight) {
-        auto next = std::move(queued_.front());
-        queued_.pop_front();
-        send(next.id, std::move(next.done));
-    }
+    pump();
 }
 
-// Every call in flight ends with `why`; the connection is closed (the next
-// call opens another). Proxies go before the connection they were made on.
+// Every call in flight ends with `why`; the connection is closed (the
+// calls still waiting open another). Proxies go before the connection they were made on.
 void AgentOnLoop::disconnect(const sdbus::Error& why) {
     for (auto& [key, call] : calls_) {
         call.build.reset();

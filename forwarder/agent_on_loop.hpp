@@ -8,11 +8,15 @@
 // are taken in by dispatch() and handed to their callers by deliver(), never
 // from inside sd-bus's own callbacks, so a caller may do anything in `done`
 // (answer its client, ask again). At most kMaxCallsInFlight calls are on
-// the bus at once; the others wait their turn here, in order. A call fails
-// with the sdbus::Error a
+// the bus at once; the others wait their turn here, in order. Connecting is
+// the one step sd-bus does blocking (the handshake with the bus daemon, up
+// to its 90 s authentication timeout when the daemon is stuck), so it runs
+// on a short-lived thread of its own while the calls wait; an eventfd in
+// the loop's epoll says it is done. A call fails with the sdbus::Error a
 // blocking call would have thrown: the agent's named error, the bus's
-// NoReply after kAgentCallTimeout, or Disconnected when the connection broke
-// (every call in flight then fails; the next call connects again).
+// NoReply after kAgentCallTimeout, the connect's error, or Disconnected
+// when the connection broke (every call in flight then fails; the next
+// call connects again).
 #pragma once
 
 #include <sdbus-c++/Error.h>
@@ -40,9 +44,11 @@ public:
 
     // Adds the connection's descriptor to `epollFd` (level-triggered, data.fd
     // is the descriptor) once connected; `connect` opens the connection
-    // (connectForAgentCalls() for the system bus), on the first call.
+    // (connectForAgentCalls() for the system bus), on the first call, on a
+    // thread of its own.
     AgentOnLoop(int epollFd, Connect connect);
-    // Closes the connection; no `done` is called any more.
+    // Closes the connection; no `done` is called any more (a connect under
+    // way ends on its thread, its connection dropped).
     ~AgentOnLoop();
     AgentOnLoop(const AgentOnLoop&) = delete;
     AgentOnLoop& operator=(const AgentOnLoop&) = delete;
@@ -83,7 +89,11 @@ private:
         std::optional<sdbus::Error> error;
     };
     void send(const std::string& id, BuildDone done);
-    bool connected();
+    struct Connecting;
+    void pump();
+    void startConnecting();
+    void connectEnded();
+    void failQueued(const sdbus::Error& why);
     void askProperties(std::uint64_t key, const sdbus::ObjectPath& path);
     void end(std::uint64_t key, std::optional<BuildInfo> info, std::optional<sdbus::Error> error);
     void disconnect(const sdbus::Error& why);
@@ -98,6 +108,7 @@ private:
     std::uint64_t nextKey_ = 1;
     std::map<std::uint64_t, Call> calls_;
     std::deque<Queued> queued_;
+    std::shared_ptr<Connecting> connecting_;  // a connect under way
     std::vector<Ended> ended_;
 };
 

@@ -6,8 +6,10 @@
 // relayed whole; an owner that never answers is a failure, not a hang.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -67,9 +69,13 @@ const std::string kEvents = "event: state\ndata: running\n\nid: s=1;i=1\ndata: l
 const std::string kEnd = "event: end\ndata: succeeded\n\n";
 
 TEST(FollowPeer, FollowersOfABuildShareOneStreamFromItsOwner) {
-    std::string asked;
-    ScriptedServer owner([&asked](int fd) {
-        asked = readRequest(fd);
+    std::promise<std::string> asked;  // the first request, from the server's thread
+    std::atomic<bool> firstRequest{true};
+    ScriptedServer owner([&asked, &firstRequest](int fd) {
+        auto request = readRequest(fd);
+        if (firstRequest.exchange(false)) {
+            asked.set_value(request);
+        }
         // An event cut across two chunks, as a network may cut it.
         send(fd, kSseHead + chunk(kEvents.substr(0, 30)) + chunk(kEvents.substr(30)));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -92,7 +98,8 @@ TEST(FollowPeer, FollowersOfABuildShareOneStreamFromItsOwner) {
     ASSERT_TRUE(third.head);
     EXPECT_EQ(readAll(third.stream), kEvents + kEnd);
     EXPECT_EQ(owner.accepted(), 1);
-    EXPECT_EQ(asked.rfind("GET /monitor/beta-3?format=sse HTTP/1.1\r\n", 0), 0u) << asked;
+    auto request = asked.get_future().get();
+    EXPECT_EQ(request.rfind("GET /monitor/beta-3?format=sse HTTP/1.1\r\n", 0), 0u) << request;
 }
 
 TEST(FollowPeer, AFollowerWithAResumePointHasAStreamOfItsOwn) {

@@ -26,6 +26,12 @@ sdbus::Error disconnected(const std::string& why) {
                         "the connection to the system bus broke: " + why);
 }
 
+// A connect that could not even be tried, or ended without saying why.
+sdbus::Error cannotConnect(const std::string& why) {
+    return sdbus::Error("org.freedesktop.DBus.Error.Failed",
+                        "cannot connect to the system bus: " + why);
+}
+
 }  // namespace
 
 // What the connecting thread hands over; shared with it, so that the loop
@@ -142,8 +148,7 @@ void AgentOnLoop::startConnecting() {
     auto connecting = std::make_shared<Connecting>();
     connecting->done = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!connecting->done) {
-        failQueued(sdbus::Error("org.freedesktop.DBus.Error.Failed",
-                                "cannot connect to the system bus: no eventfd"));
+        failQueued(cannotConnect("no eventfd"));
         return;
     }
     try {
@@ -164,8 +169,7 @@ void AgentOnLoop::startConnecting() {
             (void)!write(connecting->done.get(), &one, sizeof one);
         }).detach();
     } catch (const std::system_error& e) {  // no thread left
-        failQueued(sdbus::Error("org.freedesktop.DBus.Error.Failed",
-                                std::string("cannot connect to the system bus: ") + e.what()));
+        failQueued(cannotConnect(e.what()));
         return;
     }
     epoll_event event{};
@@ -188,9 +192,7 @@ void AgentOnLoop::connectEnded() {
     }
     connecting_.reset();
     if (!connection) {
-        failQueued(error ? *error
-                         : sdbus::Error("org.freedesktop.DBus.Error.Failed",
-                                        "cannot connect to the system bus"));
+        failQueued(error ? *error : cannotConnect("no connection and no error"));
         return;
     }
     try {

@@ -88,9 +88,9 @@ private:
         std::optional<BuildInfo> info;
         std::optional<sdbus::Error> error;
     };
-    void send(const std::string& id, BuildDone done);
     struct Connecting;
     void pump();
+    void send(const std::string& id, BuildDone done);
     void startConnecting();
     void connectEnded();
     void failQueued(const sdbus::Error& why);

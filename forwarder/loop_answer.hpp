@@ -29,9 +29,6 @@ struct LoopRequest {
 };
 std::optional<LoopRequest> loopRequestOfHead(std::string_view head);
 
-// A request the loop passes on to a peer itself (a build of another host):
-// what to send where, and what our answer is, made of the peer's (or of
-// its failure).
 class AgentOnLoop;
 
 // A request the loop passes on before it answers: to the peer that owns the

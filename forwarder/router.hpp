@@ -41,8 +41,8 @@ struct Route {
     // peer's, and the gate's loop may pass the request on itself
     // (forward.hpp, relayOnLoop).
     bool relaysOnLoop = false;
-    // With relaysOnLoop: a build of this host is answered on the loop too,
-    // so; empty: by `handler` on a thread.
+    // With relaysOnLoop: how the loop answers about a build of this host
+    // (asking the agent itself); empty: `handler` answers, on a thread.
     AskAgentAbout askAgentOnLoop{};
 };
 

@@ -1,14 +1,18 @@
 #include "forwarder/agent_on_loop.hpp"
 
+#include <fmt/format.h>
+
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <system_error>
 #include <thread>
 
+#include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 #include "common/unique_fd.hpp"
 
@@ -32,6 +36,53 @@ sdbus::Error cannotConnect(const std::string& why) {
                         "cannot connect to the system bus: " + why);
 }
 
+using Signals = std::vector<std::optional<std::string>>;
+
+// Whether a PropertiesChanged of a build object names its state: the agent
+// also says so of Pinned, which changes nothing a follower is told.
+bool namesState(sdbus::Message& message) {
+    std::string interface;
+    std::map<std::string, sdbus::Variant> changed;
+    std::vector<std::string> invalidated;
+    message >> interface >> changed >> invalidated;
+    if (interface != names::kBuildInterface) {
+        return false;
+    }
+    for (const char* property : {"State", "Result", "Stalled", "StalledSince"}) {
+        if (changed.count(property) != 0 ||
+            std::find(invalidated.begin(), invalidated.end(), property) != invalidated.end()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The watch's matches on `connection`, made on the connecting thread (each
+// a blocking AddMatch); their callbacks run inside dispatch() on the loop.
+std::vector<sdbus::Slot> addBuildMatches(sdbus::IConnection& connection,
+                                         const std::shared_ptr<Signals>& signals) {
+    std::vector<sdbus::Slot> matches;
+    matches.push_back(connection.addMatch(
+        fmt::format("type='signal',interface='{}',member='PropertiesChanged',path_namespace='{}'",
+                    kPropertiesInterface, names::kBuildPathPrefix),
+        [signals](sdbus::Message& message) {
+            auto id = buildIdFromObjectPath(message.getPath());
+            try {
+                if (id && !namesState(message)) {
+                    return;
+                }
+            } catch (const sdbus::Error&) {  // not the signature we know: asked about
+            }
+            signals->push_back(id);  // a path we cannot read: any build
+        }));
+    matches.push_back(connection.addMatch(
+        fmt::format("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                    "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
+                    names::kBusName),
+        [signals](sdbus::Message&) { signals->push_back(std::nullopt); }));
+    return matches;
+}
+
 }  // namespace
 
 // What the connecting thread hands over; shared with it, so that the loop
@@ -40,6 +91,7 @@ struct AgentOnLoop::Connecting {
     UniqueFd done;  // eventfd, written when the thread is done
     std::mutex mutex;
     std::unique_ptr<sdbus::IConnection> connection;
+    std::vector<sdbus::Slot> matches;  // on `connection`: destroyed before it
     std::optional<sdbus::Error> error;
 };
 
@@ -53,10 +105,15 @@ AgentOnLoop::~AgentOnLoop() {
     if (connecting_) {
         epoll_ctl(epoll_, EPOLL_CTL_DEL, connecting_->done.get(), nullptr);
     }
-    // Every proxy before the connection it was made on.
+    // Every proxy and match before the connection it was made on.
     ended_.clear();
     calls_.clear();
     manager_.reset();
+    matches_.clear();
+}
+
+void AgentOnLoop::watchBuilds(BuildsChanged changed) {
+    changed_ = std::move(changed);
 }
 
 void AgentOnLoop::getBuild(const std::string& id, BuildDone done) {
@@ -151,18 +208,26 @@ void AgentOnLoop::startConnecting() {
         failQueued(cannotConnect("no eventfd"));
         return;
     }
+    std::shared_ptr<Signals> watched = changed_ ? signals_ : nullptr;
     try {
-        std::thread([connecting, connect = connect_] {
+        std::thread([connecting, connect = connect_, watched] {
             std::unique_ptr<sdbus::IConnection> connection;
+            std::vector<sdbus::Slot> matches;
             std::optional<sdbus::Error> error;
             try {
                 connection = connect();
+                if (watched) {
+                    matches = addBuildMatches(*connection, watched);
+                }
             } catch (const sdbus::Error& e) {
+                matches.clear();
+                connection.reset();
                 error = e;
             }
             {
                 std::lock_guard lock(connecting->mutex);
                 connecting->connection = std::move(connection);
+                connecting->matches = std::move(matches);
                 connecting->error = std::move(error);
             }
             std::uint64_t one = 1;
@@ -184,10 +249,12 @@ void AgentOnLoop::startConnecting() {
 void AgentOnLoop::connectEnded() {
     epoll_ctl(epoll_, EPOLL_CTL_DEL, connecting_->done.get(), nullptr);
     std::unique_ptr<sdbus::IConnection> connection;
+    std::vector<sdbus::Slot> matches;
     std::optional<sdbus::Error> error;
     {
         std::lock_guard lock(connecting_->mutex);
         connection = std::move(connecting_->connection);
+        matches = std::move(connecting_->matches);
         error = std::move(connecting_->error);
     }
     connecting_.reset();
@@ -198,10 +265,15 @@ void AgentOnLoop::connectEnded() {
     try {
         manager_ = sdbus::createProxy(*connection, names::kBusName, names::kManagerPath);
     } catch (const sdbus::Error& e) {
+        matches.clear();
         failQueued(e);
         return;
     }
     connection_ = std::move(connection);
+    matches_ = std::move(matches);
+    if (changed_) {
+        signals_->push_back(std::nullopt);  // what changed before the matches is unknown
+    }
     watch();
     pump();
 }
@@ -246,6 +318,15 @@ void AgentOnLoop::deliver() {
         call.build.reset();  // outside its callbacks, while the connection lives
         call.done(call.info ? &*call.info : nullptr, call.error ? &*call.error : nullptr);
     }
+    // After the calls: a signal that came with a failed call's error (the
+    // connection broke) is what has its watcher ask again.
+    auto signals = std::move(*signals_);
+    signals_->clear();
+    for (const auto& id : signals) {
+        if (changed_) {
+            changed_(id);
+        }
+    }
     pump();
 }
 
@@ -266,7 +347,11 @@ void AgentOnLoop::disconnect(const sdbus::Error& why) {
         watchedEvents_ = 0;
     }
     manager_.reset();
+    matches_.clear();
     connection_.reset();
+    if (changed_) {
+        signals_->push_back(std::nullopt);  // signals may have been lost with it
+    }
 }
 
 // The epoll set follows what sd-bus waits for: readable always, writable

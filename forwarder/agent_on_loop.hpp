@@ -17,6 +17,12 @@
 // NoReply after kAgentCallTimeout, the connect's error, or Disconnected
 // when the connection broke (every call in flight then fails; the next
 // call connects again).
+//
+// A caller that keeps builds' states (the follow hub) watches the agent's
+// signals on the same connection instead of asking again and again: the
+// matches are added on the connecting thread before the connection is
+// handed over (AddMatch is a blocking round trip), so a call made on it
+// afterwards answers with a state no older than the first signal it gets.
 #pragma once
 
 #include <sdbus-c++/Error.h>
@@ -41,6 +47,11 @@ public:
     using Connect = std::function<std::unique_ptr<sdbus::IConnection>()>;
     // `build` on success, else `error`.
     using BuildDone = std::function<void(BuildInfo* build, const sdbus::Error* error)>;
+    // A build whose state (State, Result, Stalled, StalledSince) may have
+    // changed; nullopt: any build's may have (the connection is new or
+    // broke, or the agent's name changed owner: an agent that starts again
+    // says nothing of what changed meanwhile).
+    using BuildsChanged = std::function<void(const std::optional<std::string>& id)>;
 
     // Adds the connection's descriptor to `epollFd` (level-triggered, data.fd
     // is the descriptor) once connected; `connect` opens the connection
@@ -55,15 +66,23 @@ public:
 
     void getBuild(const std::string& id, BuildDone done);
 
+    // From the next connect on (call it before the first getBuild), the
+    // agent's PropertiesChanged of a build's state and NameOwnerChanged of
+    // its name are watched and said to `changed` by deliver(). It does not
+    // connect by itself: a watcher asks about its builds first.
+    void watchBuilds(BuildsChanged changed);
+
     // An event of the loop's epoll on `fd`; false: not ours.
     bool handle(int fd);
     // Takes in what the bus has: replies, and calls past their timeout
     // (sd-bus ends those when dispatched: call it at least every few
     // hundred milliseconds while busy()).
     void dispatch();
-    // Calls `done` of every call that ended, in the order they ended.
+    // Calls `done` of every call that ended, in the order they ended, then
+    // `changed` (watchBuilds) of every signal taken in.
     void deliver();
-    bool hasEnded() const { return !ended_.empty(); }
+    // Something for deliver(): a call ended, or a watched signal came.
+    bool hasEnded() const { return !ended_.empty() || !signals_->empty(); }
     bool busy() const { return !calls_.empty() || !queued_.empty(); }
 
     // dbus-daemon refuses a connection's calls past 128 waiting for their
@@ -100,6 +119,12 @@ private:
     void watch();
 
     int epoll_;
+    BuildsChanged changed_;
+    // Filled by the match callbacks inside dispatch(), emptied by deliver();
+    // shared with the connecting thread, which makes the matches.
+    std::shared_ptr<std::vector<std::optional<std::string>>> signals_ =
+        std::make_shared<std::vector<std::optional<std::string>>>();
+    std::vector<sdbus::Slot> matches_;  // made on connection_, dropped before it
     Connect connect_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IProxy> manager_;

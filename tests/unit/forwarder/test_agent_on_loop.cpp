@@ -1,10 +1,12 @@
 // AgentOnLoop against a real dbus-daemon of the test's own (a session bus on
 // a socket in a temporary directory, stopped by its pid) and an agent object
 // served on it: the calls, the agent's named errors, a call the agent never
-// answers, many at once, no bus at all, and the bus going away.
+// answers, many at once, no bus at all, the bus going away, and the
+// watched signals: a state change of a build, the agent starting again.
 #include "forwarder/agent_on_loop.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@ namespace {
 
 namespace names = imagebuild::dbus_names;
 using namespace std::chrono_literals;
+
+constexpr const char* kTestInterface = "org.imagebuild.Test";
 
 // dbus-daemon on unix:path=<dir>/bus, the address read from its stdout.
 class PrivateBus {
@@ -57,9 +61,11 @@ public:
         address_ = address_.substr(0, address_.find('\n'));
     }
     ~PrivateBus() { stop(); }
-    void stop() {
+    // SIGTERM: the daemon says goodbye (NameOwnerChanged of each name it
+    // drops); SIGKILL: it is gone without a word, as on a crash.
+    void stop(int signal = SIGTERM) {
         if (pid_ > 0) {
-            kill(pid_, SIGTERM);
+            kill(pid_, signal);
             waitpid(pid_, nullptr, 0);
             pid_ = -1;
         }
@@ -75,7 +81,10 @@ private:
 
 // The agent's two objects as far as a build's record needs them: GetBuild
 // ("c-1" and "c-2" exist, "silent" is never answered, anything else is
-// NotFound) and each build's Build1 properties.
+// NotFound) and each build's Build1 properties. For the tests' own use (a
+// connection of theirs calls them, so that the agent's connection is only
+// ever used on its own thread): Emit(id, property), a PropertiesChanged
+// of that build, and Restart, the agent's name released and taken again.
 class FakeAgent {
 public:
     explicit FakeAgent(const std::string& address)
@@ -96,6 +105,16 @@ public:
                         sdbus::Error(names::error::kNotFound, "no build with id " + id));
                 }
             });
+        manager_->registerMethod("Emit")
+            .onInterface(kTestInterface)
+            .implementedAs([this](std::string id, std::string property) {
+                builds_.at(id == "c-1" ? 0 : 1)
+                    ->emitPropertiesChangedSignal(names::kBuildInterface, {property});
+            });
+        manager_->registerMethod("Restart").onInterface(kTestInterface).implementedAs([this] {
+            connection_->releaseName(names::kBusName);
+            connection_->requestName(names::kBusName);
+        });
         manager_->finishRegistration();
         for (std::string id : {"c-1", "c-2"}) {
             auto build = sdbus::createObject(
@@ -106,20 +125,62 @@ public:
             build->registerProperty("State").onInterface(names::kBuildInterface).withGetter([] {
                 return std::string("running");
             });
+            build->registerProperty("Stalled").onInterface(names::kBuildInterface).withGetter([] {
+                return false;
+            });
+            build->registerProperty("Pinned").onInterface(names::kBuildInterface).withGetter([] {
+                return false;
+            });
             build->finishRegistration();
             builds_.push_back(std::move(build));
         }
-        connection_->enterEventLoopAsync();
+        // Not sdbus-c++'s event loop: that one throws out of its thread
+        // when the bus dies, and a test kills the bus under a live agent.
+        serving_ = std::thread([this] { serve(); });
     }
-    ~FakeAgent() { connection_->leaveEventLoop(); }
+    ~FakeAgent() {
+        stop_ = true;
+        serving_.join();
+    }
     int silentCalls() const { return silentCalls_; }
 
 private:
+    void serve() {
+        try {
+            while (!stop_) {
+                while (connection_->processPendingRequest()) {
+                }
+                auto wait = connection_->getEventLoopPollData();
+                pollfd fd{wait.fd, static_cast<short>(wait.events), 0};
+                ::poll(&fd, 1, 20);
+            }
+        } catch (const sdbus::Error&) {  // the bus is gone: the agent with it
+        }
+    }
+
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IObject> manager_;
     std::vector<std::unique_ptr<sdbus::IObject>> builds_;
+    std::atomic<bool> stop_{false};
+    std::thread serving_;  // last: started once everything above is made
     std::vector<sdbus::Result<sdbus::ObjectPath>> silent_;
     std::atomic<int> silentCalls_{0};
+};
+
+// What the tests ask of FakeAgent on a connection of their own.
+class FakeAgentControl {
+public:
+    explicit FakeAgentControl(const std::string& address)
+        : connection_(sdbus::createSessionBusConnectionWithAddress(address)),
+          manager_(sdbus::createProxy(*connection_, names::kBusName, names::kManagerPath)) {}
+    void emit(const std::string& id, const std::string& property) {
+        manager_->callMethod("Emit").onInterface(kTestInterface).withArguments(id, property);
+    }
+    void restart() { manager_->callMethod("Restart").onInterface(kTestInterface); }
+
+private:
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<sdbus::IProxy> manager_;
 };
 
 struct Outcome {
@@ -321,6 +382,87 @@ TEST_F(AgentOnLoopTest, TheBusGoingAwayEndsTheCallsInFlightAndTheNextConnectsAga
     FakeAgent fakeAgain(again.address());
     address_ = again.address();
     EXPECT_EQ(getBuild(*agent, "c-2").id, "c-2");
+}
+
+// What a watcher is told, "*" for any build.
+std::function<void(const std::optional<std::string>&)> toldInto(std::vector<std::string>& told) {
+    return [&told](const std::optional<std::string>& id) {
+        told.push_back(id.value_or("*"));
+    };
+}
+
+TEST_F(AgentOnLoopTest, AWatcherIsToldOfAStateChangeNamingTheBuild) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    FakeAgentControl control(bus.address());
+    auto agent = agentOn(bus.address());
+    std::vector<std::string> told;
+    agent->watchBuilds(toldInto(told));
+    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
+    // Connected: anything may have changed before the matches were in place.
+    EXPECT_EQ(told, std::vector<std::string>{"*"});
+    told.clear();
+    control.emit("c-2", "State");
+    runUntil(*agent, [&] { return !told.empty(); });
+    EXPECT_EQ(told, std::vector<std::string>{"c-2"});
+    // Pinned is no state: not said. The bus keeps the order of one sender's
+    // signals, so once c-1's stall is told Pinned has come and gone.
+    told.clear();
+    control.emit("c-1", "Pinned");
+    control.emit("c-1", "Stalled");
+    runUntil(*agent, [&] { return !told.empty(); });
+    EXPECT_EQ(told, std::vector<std::string>{"c-1"});
+}
+
+TEST_F(AgentOnLoopTest, AnAgentThatStartsAgainIsAnyBuildChanged) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    FakeAgentControl control(bus.address());
+    auto agent = agentOn(bus.address());
+    std::vector<std::string> told;
+    agent->watchBuilds(toldInto(told));
+    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
+    told.clear();
+    control.restart();
+    runUntil(*agent, [&] { return told.size() >= 2; });  // the name lost, then owned again
+    EXPECT_EQ(told, (std::vector<std::string>{"*", "*"}));
+}
+
+TEST_F(AgentOnLoopTest, WithoutAWatcherNoSignalIsTakenIn) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    FakeAgentControl control(bus.address());
+    auto agent = agentOn(bus.address());
+    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
+    control.emit("c-1", "State");
+    // A call after the signal: its answer comes after the signal would have.
+    ASSERT_EQ(getBuild(*agent, "c-2").id, "c-2");
+    EXPECT_FALSE(agent->hasEnded());
+}
+
+TEST_F(AgentOnLoopTest, ABrokenConnectionTellsTheWatcherAfterTheCallsFail) {
+    callTimeout_ = 5s;
+    auto bus = std::make_unique<PrivateBus>();
+    auto fake = std::make_unique<FakeAgent>(bus->address());
+    auto agent = agentOn(bus->address());
+    std::vector<std::string> told;
+    agent->watchBuilds(toldInto(told));
+    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
+    told.clear();
+    Outcome waiting;
+    std::size_t toldBeforeTheFailure = 0;
+    agent->getBuild("silent", [&](BuildInfo*, const sdbus::Error* error) {
+        waiting.called = true;
+        waiting.error = error ? error->getName() : "";
+        toldBeforeTheFailure = told.size();
+    });
+    runUntil(*agent, [&] { return fake->silentCalls() == 1; });
+    bus->stop(SIGKILL);  // no NameOwnerChanged of the agent's name first
+    runUntil(*agent, [&] { return waiting.called && told.size() > toldBeforeTheFailure; });
+    EXPECT_NE(waiting.error, "");
+    // The failure, then "ask again": the watcher asks on a new connection.
+    EXPECT_EQ(toldBeforeTheFailure, 0u);
+    EXPECT_EQ(told, std::vector<std::string>{"*"});
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "forwarder/agent_bus.hpp"
 #include "forwarder/follow_hub.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/http_cache.hpp"
@@ -22,8 +23,7 @@ App::App(ForwarderConfig config, TokenStore tokens, std::string hostname)
       agent_(makeDbusLocalAgent()),
       peers_(std::make_unique<Peers>(std::vector<std::string>{}, PeerOptions{}, nullptr)),
       followHub_(std::make_unique<FollowHub>(
-          [this](const std::string& id) { return agent().get(id); },
-          FollowLimits{config_.followRingLines, FollowLimits{}.ringBytes})) {}
+          connectForAgentCalls, FollowLimits{config_.followRingLines, FollowLimits{}.ringBytes})) {}
 
 App::~App() = default;
 

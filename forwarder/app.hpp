@@ -71,7 +71,7 @@ private:
     ResourceRecords resourceRecords_;
     std::unique_ptr<LocalAgent> agent_;
     std::unique_ptr<Peers> peers_;
-    std::unique_ptr<FollowHub> followHub_;  // last: its thread asks agent_
+    std::unique_ptr<FollowHub> followHub_;  // last: its thread runs until App goes
 };
 
 // Every route, registered in one place (routes.cpp).

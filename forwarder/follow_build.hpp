@@ -56,7 +56,10 @@ struct FollowHub::Followed {
     std::unique_ptr<HttpPolledStream> peer;  // a peer's build, until its stream is over
     std::string partial;                     // of its body: after the last whole line or event
     std::chrono::steady_clock::time_point nextStep{};
-    std::chrono::steady_clock::time_point lastAsk{};
+    // A local build: when to ask the agent about it next (now, at the start
+    // and when a signal names it), and whether a question is on the bus.
+    std::chrono::steady_clock::time_point askDue{};
+    bool asking = false;
     std::uint64_t lastSeqnum = 0;
 
     // Everything below under `mutex`; `changed` is notified on every change.

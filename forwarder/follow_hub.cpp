@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <system_error>
 #include <vector>
 
+#include "forwarder/agent_on_loop.hpp"
 #include "forwarder/follow_build.hpp"
 #include "forwarder/follow_stream.hpp"
 #include "forwarder/log.hpp"
@@ -37,9 +39,12 @@ void unparkAll(const std::vector<std::shared_ptr<StreamParking>>& parked) {
 // Batches of one build per round of the loop, so that a burst of one build
 // does not starve the others.
 constexpr int kStepsPerRound = 8;
-// A quiet build is asked about at most this often (the end without a mark,
-// the stall).
+// A quiet build's journal is looked at again this often (a journal file
+// rotated meanwhile), and a question that failed is asked again.
 constexpr auto kQuiet = std::chrono::seconds(1);
+// While calls are on the bus, it is dispatched at least this often (in
+// milliseconds): sd-bus ends a call past its timeout only then.
+constexpr int kAgentDispatch = 250;
 
 // A peer's stream read per step at most (then the others' turn).
 constexpr std::size_t kPeerBytesPerStep = 256 * 1024;
@@ -102,10 +107,13 @@ std::optional<std::uint64_t> FollowHub::Followed::find(const std::string& cursor
     return std::nullopt;
 }
 
-FollowHub::FollowHub(AskBuild ask, FollowLimits limits)
-    : ask_(std::move(ask)), limits_(limits), wakeFd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (!wakeFd_) {
-        throw std::system_error(errno, std::generic_category(), "eventfd");
+FollowHub::FollowHub(Connect connect, FollowLimits limits)
+    : connect_(std::move(connect)),
+      limits_(limits),
+      wakeFd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      agentEpoll_(epoll_create1(EPOLL_CLOEXEC)) {
+    if (!wakeFd_ || !agentEpoll_) {
+        throw std::system_error(errno, std::generic_category(), "eventfd, epoll_create1");
     }
 }
 
@@ -118,6 +126,7 @@ FollowHub::~FollowHub() {
     if (thread_.joinable()) {
         thread_.join();
     }
+    agent_.reset();  // made on the hub's thread, which is gone: no one uses it
 }
 
 std::size_t FollowHub::followedBuilds() const {
@@ -160,8 +169,15 @@ std::shared_ptr<FollowHub::Followed> FollowHub::join(const BuildInfo& build) {
     // opens every journal file).
     auto fresh = std::make_shared<Followed>(build.id);
     fresh->log = std::make_unique<BuildLog>(build.id, LogReadOptions{true, false});
+    // The hub's thread learns the state (learn()); the follower only looks.
     fresh->follower = std::make_unique<LogFollower>(
-        *fresh->log, [this, raw = fresh.get()] { return askFinalState(*raw); });
+        *fresh->log, [raw = fresh.get()]() -> std::optional<std::string> {
+            const auto& info = raw->info;  // written by the hub's thread only
+            if (!info.finished()) {
+                return std::nullopt;
+            }
+            return info.result.empty() ? info.state : info.result;
+        });
     fresh->info = build;
     std::lock_guard lock(mutex_);
     if (auto followed = joinExisting()) {
@@ -266,21 +282,62 @@ void FollowHub::leave(Followed& build, bool attached) {
     wake();
 }
 
-// The hub's thread: asked when the journal is quiet, at most once a second.
-std::optional<std::string> FollowHub::askFinalState(Followed& build) {
+// The hub's thread: a question for each local build that is due one, at
+// most one on the bus per build. A question that fails is asked again a
+// second later (a new connection is made for it); one that is answered is
+// asked again when a signal names the build, or after kUnsignalledAsk.
+void FollowHub::askWhatIsDue(const std::vector<std::shared_ptr<Followed>>& live) {
     auto now = Clock::now();
-    if (now - build.lastAsk < kQuiet) {
-        return std::nullopt;
+    for (const auto& build : live) {
+        if (!build->follower || build->asking || now < build->askDue) {
+            continue;
+        }
+        if (!agent_) {
+            agent_ = std::make_unique<AgentOnLoop>(agentEpoll_.get(), connect_);
+            agent_->watchBuilds([this](const auto& id) { stateMayHaveChanged(id); });
+        }
+        build->asking = true;
+        build->askDue = now + kUnsignalledAsk;
+        ++stateAsks_;
+        agent_->getBuild(build->id, [this, weak = std::weak_ptr<Followed>(build)](
+                                        BuildInfo* info, const sdbus::Error* error) {
+            auto asked = weak.lock();
+            if (!asked) {
+                return;  // its followers left meanwhile
+            }
+            asked->asking = false;
+            if (info) {
+                learn(*asked, *info);
+                return;
+            }
+            // Not an end: the end mark still ends the log, and we ask again.
+            log::warning("follow {}: state unavailable: {}", asked->id, error->getMessage());
+            asked->askDue = Clock::now() + kQuiet;
+        });
     }
-    build.lastAsk = now;
-    BuildInfo info;
-    try {
-        info = ask_(build.id);
-    } catch (const std::exception& e) {
-        // Not an end: the end mark still ends the log, and we ask again.
-        log::warning("follow {}: state unavailable: {}", build.id, e.what());
-        return std::nullopt;
+}
+
+// The hub's thread, from a signal: the build named (or every local one)
+// is asked about at the next turn; once more after a question on the bus
+// now, whose answer may be older than the signal.
+void FollowHub::stateMayHaveChanged(const std::optional<std::string>& id) {
+    auto now = Clock::now();
+    std::lock_guard lock(mutex_);
+    if (id) {
+        if (auto it = builds_.find(*id); it != builds_.end()) {
+            it->second->askDue = now;
+        }
+        return;
     }
+    for (auto& [key, build] : builds_) {
+        build->askDue = now;  // a peer's build has no follower: never asked
+    }
+}
+
+// The agent's answer: what a new follower is told, a stall that came or
+// went (its followers are woken to say it), and a build that has ended
+// (read now: its reader looks at the state and ends the log).
+void FollowHub::learn(Followed& build, const BuildInfo& info) {
     std::vector<std::shared_ptr<StreamParking>> parked;
     {
         std::lock_guard lock(build.mutex);
@@ -293,10 +350,28 @@ std::optional<std::string> FollowHub::askFinalState(Followed& build) {
         }
     }
     unparkAll(parked);
-    if (!info.finished()) {
-        return std::nullopt;
+    if (info.finished()) {
+        build.nextStep = Clock::now();
     }
-    return info.result.empty() ? info.state : info.result;
+}
+
+// The hub's thread: what its bus connection has (replies, signals, calls
+// past their timeout), handed out.
+void FollowHub::serveAgent(bool readable) {
+    if (!agent_) {
+        return;
+    }
+    if (readable) {
+        epoll_event events[4];
+        int n = epoll_wait(agentEpoll_.get(), events, 4, 0);
+        for (int i = 0; i < n; ++i) {
+            agent_->handle(events[i].data.fd);
+        }
+    }
+    if (agent_->busy()) {
+        agent_->dispatch();  // ends the calls past their timeout
+    }
+    agent_->deliver();
 }
 
 // Once the ring is full, the reader reads on only while the fastest
@@ -416,9 +491,6 @@ void FollowHub::step(Followed& build) {
             build.log.reset();
             return;
         }
-        if (step == LogFollower::Step::Lines && build.info.stalled()) {
-            static_cast<void>(askFinalState(build));  // it may have come back to life
-        }
         if (step == LogFollower::Step::Ended) {
             publish(build, lines, build.follower->finalState(), "");
             // The end is decided: the reader (and its inotify instance) goes.
@@ -513,15 +585,26 @@ void FollowHub::run() {
             return;
         }
         lookAtParked(live);
+        askWhatIsDue(live);
         fds.assign(1, pollfd{wakeFd_.get(), POLLIN, 0});
+        fds.push_back(pollfd{agentEpoll_.get(), POLLIN, 0});
         polled.clear();
         auto now = Clock::now();
         int timeout = static_cast<int>(
             std::chrono::duration_cast<std::chrono::milliseconds>(nextLook_ - now).count());
         timeout = std::max(timeout, 0);
+        if (agent_ && agent_->busy()) {
+            timeout = std::min(timeout, kAgentDispatch);  // its calls' timeouts
+        }
+        if (agent_ && agent_->hasEnded()) {
+            timeout = 0;
+        }
         for (auto& build : live) {
             if ((!build->follower && !build->peer) || !shouldRead(*build)) {
                 continue;  // ended, or waiting for its fastest follower
+            }
+            if (build->follower && !build->asking) {
+                timeout = std::min(timeout, millisecondsUntil(build->askDue, now));
             }
             if (build->peer) {
                 fds.push_back(pollfd{build->peer->fd(), build->peer->events(), 0});
@@ -554,9 +637,10 @@ void FollowHub::run() {
             std::uint64_t count = 0;
             static_cast<void>(::read(wakeFd_.get(), &count, sizeof count));
         }
+        serveAgent(n > 0 && fds[1].revents != 0);
         now = Clock::now();
         for (std::size_t i = 0; i < polled.size(); ++i) {
-            if (fds[i + 1].revents == 0 && now < polled[i]->nextStep) {
+            if (fds[i + 2].revents == 0 && now < polled[i]->nextStep) {
                 continue;
             }
             if (polled[i]->peer) {

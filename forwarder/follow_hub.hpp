@@ -1,10 +1,15 @@
 // Followers of a build's log share one reader of it. The first follower of
 // a build (`/monitor/<id>?follow=1`, SSE) makes the hub open one journal
 // reader for the build; one thread polls the descriptors of every followed
-// build's journal, reads new lines into an in-memory ring per build, asks
-// the agent about the build (once a quiet second per build, not per
-// follower) and decides where the log ends, once, with the rules of
-// common/build_log.hpp. Each follower keeps its own position in the ring.
+// build's journal, reads new lines into an in-memory ring per build, learns
+// the build's state from the agent and decides where the log ends, once,
+// with the rules of common/build_log.hpp. The state comes without polling:
+// the hub's thread holds one bus connection (AgentOnLoop, in its poll set)
+// that watches the agent's PropertiesChanged of a build's state and its
+// name's NameOwnerChanged, and asks about a build (GetBuild, asynchronous)
+// when it starts following it, when a signal names it or says "any", and
+// once every kUnsignalledAsk otherwise: a signal lost to a full queue is a
+// late answer, never a wrong one. Each follower keeps its own position in the ring.
 // On the stream loop (a request with a parking) a follower that has sent
 // everything parks its connection and the hub unparks the build's parked
 // followers when it publishes lines, the end or a stall, and every 5 s (to
@@ -22,7 +27,12 @@
 // follower of a build leaves, its reader stops.
 #pragma once
 
+#include <sdbus-c++/IConnection.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,13 +80,15 @@ struct FollowLimits {
     std::size_t ringBytes = 32 * 1024 * 1024;
 };
 
+class AgentOnLoop;
+
 class FollowHub {
 public:
-    // The build's current state, from the agent; throws when it cannot be
-    // asked (the hub then asks again a second later).
-    using AskBuild = std::function<BuildInfo(const std::string& id)>;
+    // Opens the hub's bus connection to the agent (connectForAgentCalls:
+    // the system bus), on a thread of its own, at the first local build.
+    using Connect = std::function<std::unique_ptr<sdbus::IConnection>()>;
 
-    FollowHub(AskBuild ask, FollowLimits limits);
+    FollowHub(Connect connect, FollowLimits limits);
     ~FollowHub();
     FollowHub(const FollowHub&) = delete;
     FollowHub& operator=(const FollowHub&) = delete;
@@ -97,12 +109,17 @@ public:
     PeerFollowed followPeer(const std::string& buildId, PeerFollow peer, MonitorFormat format,
                             int clientFd, std::shared_ptr<StreamParking> parking = nullptr);
 
-    // The agent's last word on a build the hub follows now (asked once a
-    // quiet second), so that a new follower need not ask the agent itself.
+    // The agent's last word on a build the hub follows now, so that a new
+    // follower need not ask the agent itself.
     std::optional<BuildInfo> known(const std::string& id) const;
 
     // How many builds have a reader now.
     std::size_t followedBuilds() const;
+    // How many times the hub has asked the agent about a build's state.
+    std::uint64_t stateAsks() const { return stateAsks_.load(); }
+
+    // A followed build the agent said nothing of is asked about this often.
+    static constexpr auto kUnsignalledAsk = std::chrono::seconds(30);
 
     struct Followed;
 
@@ -126,10 +143,13 @@ private:
                      const std::optional<std::string>& endState, const std::string& failure);
     void stepPeer(Followed& build);
     void publishPeerHead(Followed& build);
-    std::optional<std::string> askFinalState(Followed& build);
+    void askWhatIsDue(const std::vector<std::shared_ptr<Followed>>& live);
+    void learn(Followed& build, const BuildInfo& info);
+    void stateMayHaveChanged(const std::optional<std::string>& id);
+    void serveAgent(bool readable);
     void lookAtParked(const std::vector<std::shared_ptr<Followed>>& live);
 
-    AskBuild ask_;
+    Connect connect_;
     FollowLimits limits_;
     mutable std::mutex mutex_;  // builds_, stop_
     // By build id; a peer's build by "<id> <format> <n>" (several may be
@@ -142,6 +162,11 @@ private:
     UniqueFd wakeFd_;  // eventfd: a build came, a follower left or wants more
     std::chrono::steady_clock::time_point nextLook_{};  // the hub's thread only
     std::size_t lookSlice_ = 0;                         // the hub's thread only
+    // The hub's thread only: its bus connection, polled through an epoll
+    // instance of its own (AgentOnLoop adds its descriptors there).
+    UniqueFd agentEpoll_;
+    std::unique_ptr<AgentOnLoop> agent_;
+    std::atomic<std::uint64_t> stateAsks_{0};
     std::thread thread_;
 };
 

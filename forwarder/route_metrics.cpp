@@ -2,7 +2,10 @@
 // scrape time; if it cannot be reached the other metrics are still served.
 #include <sdbus-c++/Error.h>
 
+#include <fmt/format.h>
+
 #include "forwarder/app.hpp"
+#include "forwarder/follow_hub.hpp"
 #include "forwarder/local_agent.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/routes.hpp"
@@ -42,12 +45,28 @@ ResourceTotals resourceTotals(App& app, const std::vector<ResourceRecords::Ended
     });
 }
 
+// The follow hub's: how many builds it reads for their followers, and how
+// often it asked the agent about their states (a signal's worth, not a poll).
+std::string followHubMetrics(const FollowHub& hub) {
+    return fmt::format(
+        "# HELP imagebuild_forwarder_followed_builds Builds whose log this host reads for "
+        "followers now.\n"
+        "# TYPE imagebuild_forwarder_followed_builds gauge\n"
+        "imagebuild_forwarder_followed_builds {}\n"
+        "# HELP imagebuild_forwarder_follow_state_asks_total Questions to the local agent about "
+        "a followed build's state.\n"
+        "# TYPE imagebuild_forwarder_follow_state_asks_total counter\n"
+        "imagebuild_forwarder_follow_state_asks_total {}\n",
+        hub.followedBuilds(), hub.stateAsks());
+}
+
 Response handleMetricsGet(App& app, Request&) {
     Response response;
     response.contentType = "text/plain; version=0.0.4; charset=utf-8";
     auto counts = localBuildCounts(app);
     response.body = app.metrics().render(counts.byState, counts.failedByClass,
                                          resourceTotals(app, counts.ended));
+    response.body += followHubMetrics(app.followHub());
     return response;
 }
 

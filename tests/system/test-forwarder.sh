@@ -40,6 +40,18 @@ SH
     run_in "$host" chmod 0755 /usr/local/bin/ib-threads
 done
 a_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 2000'
+# "stall": a line, silence until /run/ib-stall-go (stalled after 2 s), a
+# line, then silence until /run/ib-stall-end; fails.
+write_into a /usr/local/bin/ib-stall <<'SH'
+#!/bin/sh
+echo before
+while [ ! -e /run/ib-stall-go ]; do sleep 0.1; done
+echo after
+while [ ! -e /run/ib-stall-end ]; do sleep 0.1; done
+exit 3
+SH
+run_in a chmod 0755 /usr/local/bin/ib-stall
+a_conf+=$'\n[type.stall]\ncommand = /usr/local/bin/ib-stall\nstall_timeout = 2'
 b_conf+=$'\n[type.lines]\ncommand = /usr/local/bin/ib-lines 5000 2000'
 b_conf+=$'\n[type.few]\ncommand = /usr/local/bin/ib-lines 500'
 # a: a thousand followers from one address; b: a small ring, so that a
@@ -640,6 +652,58 @@ test_followers_that_leave_a_quiet_build_are_let_go() {
     wait_for 30 is_state "$id" failed
 }
 
+state_asks() {
+    curl -sf "$a/metrics" | awk '$1 == "imagebuild_forwarder_follow_state_asks_total" { print $2 }'
+}
+asks_above() { [ "$(state_asks)" -gt "$1" ]; }
+sse_has() { grep -q "^event: $1\$" "$TEST_SCRATCH/stall.sse"; }
+
+# The follow hub learns a followed build's state from the agent's signals,
+# not by asking it again and again: a stalled build, silent for seconds, is
+# not asked about at all meanwhile; its stall and the line that ends it
+# reach the follower as events, and so does the true end, across an agent
+# killed with -9 (its name's NameOwnerChanged has the hub ask again, which
+# starts it again).
+test_a_followed_builds_state_comes_by_signal() {
+    local id follower rc=0
+    run_in a rm -f /run/ib-stall-go /run/ib-stall-end
+    id=$(curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
+        --data-binary '{"type":"stall","arch":"x86_64","release":"40","kickstart":"lang C"}' |
+        json_get id)
+    wait_for 30 is_state "$id" running
+    # Bounded and stopped by its pid whatever happens: a follower left
+    # behind would hold the test's output open.
+    timeout 120 curl -sN -H 'Accept: text/event-stream' "$a/monitor/$id" \
+        >"$TEST_SCRATCH/stall.sse" 2>/dev/null &
+    follower=$!
+    the_follower_is_told_by_signal || rc=1
+    kill "$follower" 2>/dev/null || true  # ended by itself, as it should
+    wait "$follower" 2>/dev/null || true
+    return $rc
+}
+
+# Called in an || list, where errexit does not hold: each step says it failed.
+the_follower_is_told_by_signal() {
+    local quiet_from quiet_to
+    wait_for 30 sse_has stalled || return 1
+    quiet_from=$(state_asks)
+    sleep 3
+    quiet_to=$(state_asks)
+    echo "# questions about the followed build: $quiet_from when it stalled, $quiet_to 3 s later"
+    assert_eq "$quiet_to" "$quiet_from" || return 1
+    run_in a systemctl kill -s KILL imagebuild-agent.service || return 1
+    wait_for 30 asks_above "$quiet_to" || return 1
+    run_in a touch /run/ib-stall-go || return 1
+    wait_for 30 sse_has unstalled || return 1
+    run_in a touch /run/ib-stall-end || return 1
+    wait_for 30 sse_has end || return 1
+    echo "# questions after a kill -9, an unstall and the end: $(state_asks)"
+    assert_eq "$(grep -E '^(event: (stalled|unstalled|end)|data: (before|after))' "$TEST_SCRATCH/stall.sse" |
+        tr '\n' ' ')" \
+        "data: before event: stalled data: after event: unstalled event: end " || return 1
+    assert_contains "$(grep -A1 '^event: end' "$TEST_SCRATCH/stall.sse")" failed
+}
+
 test_down_peer_is_marked_down_and_comes_back() {
     poweroff_host b
     # Down within 5 s (interval 1 s, timeout 1 s).
@@ -738,6 +802,8 @@ test_case "300 followers on a of b's build: one stream from b, no thread each, e
     test_followers_of_a_peers_build_share_one_stream
 test_case "followers that leave a quiet build are let go" \
     test_followers_that_leave_a_quiet_build_are_let_go
+test_case "a followed build's stall, unstall and end come by signal; no question while it is quiet" \
+    test_a_followed_builds_state_comes_by_signal
 test_case "a powered-off peer is down within 5 s and up again after boot; /v1/stats names it" \
     test_down_peer_is_marked_down_and_comes_back
 finish

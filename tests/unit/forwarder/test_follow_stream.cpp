@@ -27,7 +27,8 @@ struct CountingParking : StreamParking {
 
 struct Fixture {
     Fixture()
-        : hub([](const std::string&) -> BuildInfo { throw std::runtime_error("no bus"); }, {}) {
+        : hub([]() -> std::unique_ptr<sdbus::IConnection> { throw std::runtime_error("no bus"); },
+              {}) {
         build->followers = 1;  // as the hub's join() counts it
         info.id = "alpha-1";
         info.state = "running";

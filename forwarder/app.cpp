@@ -151,6 +151,9 @@ Response App::dispatchMatched(Request& request, RouteMatch match) {
         response = std::move(*denied);
     } else {
         request.params = std::move(match.params);
+        if (request.answerLater) {
+            request.answerLater = observedWhenGiven(request, label, start);
+        }
         try {
             response = match.route->handler(request);
         } catch (const std::exception& e) {
@@ -159,8 +162,39 @@ Response App::dispatchMatched(Request& request, RouteMatch match) {
         }
         applyConditionalGet(request, response);
     }
-    observe(request, label, response, start);
+    if (!response.later) {
+        observe(request, label, response, start);
+    }
     return response;
+}
+
+namespace {
+
+class LaterAnswerThen : public LaterAnswer {
+public:
+    explicit LaterAnswerThen(std::function<void(Response)> give) : give_(std::move(give)) {}
+    void give(Response response) override { give_(std::move(response)); }
+
+private:
+    std::function<void(Response)> give_;
+};
+
+}  // namespace
+
+// An answer given later is counted and logged when it is given, with the
+// time it took.
+std::shared_ptr<LaterAnswer> App::observedWhenGiven(const Request& request,
+                                                    const std::string& label,
+                                                    std::chrono::steady_clock::time_point start) {
+    Request asked;  // what observe() looks at
+    asked.method = request.method;
+    asked.path = request.path;
+    return std::make_shared<LaterAnswerThen>([this, inner = request.answerLater,
+                                              asked = std::move(asked), label,
+                                              start](Response response) {
+        observe(asked, label, response, start);
+        inner->give(std::move(response));
+    });
 }
 
 void App::observe(const Request& request, const std::string& label, const Response& response,

@@ -60,6 +60,8 @@ public:
 
 private:
     Response dispatchMatched(Request& request, RouteMatch match);
+    std::shared_ptr<LaterAnswer> observedWhenGiven(const Request& request, const std::string& label,
+                                                   std::chrono::steady_clock::time_point start);
     void observe(const Request& request, const std::string& label, const Response& response,
                  std::chrono::steady_clock::time_point start);
     ForwarderConfig config_;

@@ -40,6 +40,14 @@ struct RingLine {
 // The journal's sequence number in a cursor ("s=...;i=<hex>;..."), 0 if none.
 std::uint64_t cursorSeqnum(const std::string& cursor);
 
+// A follower of a peer's build waiting for its owner's head (followPeerLater).
+struct PeerHeadWaiter {
+    int clientFd = -1;
+    std::shared_ptr<StreamParking> parking;
+    FollowHub::PeerFollowDone done;
+    std::chrono::steady_clock::time_point deadline;
+};
+
 struct FollowHub::Followed {
     explicit Followed(std::string buildId) : id(std::move(buildId)) {}
 
@@ -80,6 +88,8 @@ struct FollowHub::Followed {
     // whole body of an answer other than 200 (an error, relayed as it is).
     std::optional<HttpResponse> peerHead;
     std::string peerError;
+    // Its followers waiting for that head (each counted in `followers`).
+    std::vector<PeerHeadWaiter> headWaiters;
     std::uint64_t stallVersion = 0;  // bumped when info's stall changes
     // Followers on the stream loop parked until the ring, the end or the
     // stall changes (then unparked all at once, outside the mutex), or

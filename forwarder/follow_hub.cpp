@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <iterator>
 #include <system_error>
 #include <vector>
@@ -228,36 +229,102 @@ std::shared_ptr<FollowHub::Followed> FollowHub::joinPeer(const std::string& buil
     return fresh;
 }
 
+namespace {
+
+// A peer's build has said how its log begins: its owner's head (200), or
+// its end (an error answer, a failure).
+bool headDecided(const FollowHub::Followed& build) {
+    return (build.peerHead && build.peerHead->status == 200) || build.ended;
+}
+
+}  // namespace
+
 PeerFollowed FollowHub::followPeer(const std::string& buildId, PeerFollow peer,
                                    MonitorFormat format, int clientFd,
                                    std::shared_ptr<StreamParking> parking) {
-    auto wait = peer.request.timeout + kQuiet;  // the hub fails it at the deadline
+    std::promise<PeerFollowed> answered;
+    auto answer = answered.get_future();
+    followPeerLater(
+        buildId, std::move(peer), format, clientFd, std::move(parking),
+        [&answered](PeerFollowed followed) { answered.set_value(std::move(followed)); });
+    return answer.get();  // the hub answers by the request's timeout at the latest
+}
+
+void FollowHub::followPeerLater(const std::string& buildId, PeerFollow peer, MonitorFormat format,
+                                int clientFd, std::shared_ptr<StreamParking> parking,
+                                PeerFollowDone done) {
+    auto deadline = Clock::now() + peer.request.timeout + kQuiet;  // the hub fails it first
     auto followed = joinPeer(buildId, peer, format);
+    {
+        std::lock_guard lock(followed->mutex);
+        if (!headDecided(*followed)) {
+            followed->headWaiters.push_back(
+                PeerHeadWaiter{clientFd, std::move(parking), std::move(done), deadline});
+            wake();  // its deadline counts in the hub's next wait
+            return;
+        }
+    }
+    done(answerOf(followed, clientFd, std::move(parking), ""));
+}
+
+// What a follower waiting for a peer's head gets once it is decided (not
+// under the build's mutex): the stream, or the owner's error, or why the
+// owner could not be asked; `failure` when the wait itself failed.
+PeerFollowed FollowHub::answerOf(const std::shared_ptr<Followed>& build, int clientFd,
+                                 std::shared_ptr<StreamParking> parking,
+                                 const std::string& failure) {
     PeerFollowed out;
     {
-        std::unique_lock lock(followed->mutex);
-        followed->changed.wait_for(lock, wait, [&b = *followed] {
-            return (b.peerHead && b.peerHead->status == 200) || b.ended;
-        });
-        out.head = followed->peerHead;
-        out.errorBody = followed->peerError;
-        out.failure = followed->failure;
+        std::lock_guard lock(build->mutex);
+        out.head = build->peerHead;
+        out.errorBody = build->peerError;
+        out.failure = build->failure;
+    }
+    if (!failure.empty()) {
+        out.head.reset();
+        out.failure = failure;
     }
     if (!out.head || out.head->status != 200) {
         if (!out.head && out.failure.empty()) {
-            out.failure =
-                fmt::format("no answer within {} ms",
-                            std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+            out.failure = "the owner's stream ended before its head";
         }
-        leave(*followed, false);
+        leave(*build, false);
         return out;
     }
-    auto stream = std::make_shared<FollowStream>(*this, std::move(followed), BuildInfo{}, format,
-                                                 "", clientFd, std::move(parking));
+    auto stream = std::make_shared<FollowStream>(*this, build, BuildInfo{}, build->peerFormat, "",
+                                                 clientFd, std::move(parking));
     out.stream = [stream](char* buffer, std::size_t max) {
         return stream->read(buffer, max);
     };
     return out;
+}
+
+// The hub's thread: the waiters of a peer's build whose head is decided,
+// or whose wait is past its deadline, or all of them when the hub stops.
+void FollowHub::answerHeadWaiters(const std::shared_ptr<Followed>& build, bool stopping) {
+    auto now = Clock::now();
+    std::vector<PeerHeadWaiter> ready;
+    bool decided = false;
+    {
+        std::lock_guard lock(build->mutex);
+        if (build->headWaiters.empty()) {
+            return;
+        }
+        decided = headDecided(*build);
+        std::vector<PeerHeadWaiter> waiting;
+        for (auto& waiter : build->headWaiters) {
+            bool due = decided || stopping || now >= waiter.deadline;
+            (due ? ready : waiting).push_back(std::move(waiter));
+        }
+        build->headWaiters = std::move(waiting);
+    }
+    for (auto& waiter : ready) {
+        std::string failure;
+        if (!decided) {
+            failure = stopping ? "the forwarder is stopping" : "no answer in time";
+        }
+        waiter.done(answerOf(build, waiter.clientFd, std::move(waiter.parking), failure));
+    }
 }
 
 BodyStream FollowHub::follow(BuildInfo build, MonitorFormat format, const std::string& resumeCursor,
@@ -581,6 +648,11 @@ void FollowHub::run() {
     for (;;) {
         bool stop = false;
         auto live = liveBuilds(stop);
+        for (const auto& build : live) {
+            if (!build->peerUrl.empty()) {
+                answerHeadWaiters(build, stop);
+            }
+        }
         if (stop) {
             return;
         }

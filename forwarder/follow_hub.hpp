@@ -108,6 +108,14 @@ public:
     // head (at most the request's timeout) when it is the first.
     PeerFollowed followPeer(const std::string& buildId, PeerFollow peer, MonitorFormat format,
                             int clientFd, std::shared_ptr<StreamParking> parking = nullptr);
+    // followPeer without waiting: `done` gets the answer, on this thread
+    // if the owner's head is in already, else on the hub's thread when it
+    // comes, when the owner fails, or at the request's timeout (and when
+    // the hub stops). The stream loop's answer to a follow (LaterAnswer):
+    // no worker waits for an owner.
+    using PeerFollowDone = std::function<void(PeerFollowed)>;
+    void followPeerLater(const std::string& buildId, PeerFollow peer, MonitorFormat format,
+                         int clientFd, std::shared_ptr<StreamParking> parking, PeerFollowDone done);
 
     // The agent's last word on a build the hub follows now, so that a new
     // follower need not ask the agent itself.
@@ -143,6 +151,9 @@ private:
                      const std::optional<std::string>& endState, const std::string& failure);
     void stepPeer(Followed& build);
     void publishPeerHead(Followed& build);
+    void answerHeadWaiters(const std::shared_ptr<Followed>& build, bool stopping);
+    PeerFollowed answerOf(const std::shared_ptr<Followed>& build, int clientFd,
+                          std::shared_ptr<StreamParking> parking, const std::string& failure);
     void askWhatIsDue(const std::vector<std::shared_ptr<Followed>>& live);
     void learn(Followed& build, const BuildInfo& info);
     void stateMayHaveChanged(const std::optional<std::string>& id);

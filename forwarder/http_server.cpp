@@ -89,6 +89,32 @@ private:
     bool stopping_ = false;
 };
 
+// The answer of a stream-loop request, from its handler on the worker or
+// later from any thread (LaterAnswer): kept until the connection, resumed,
+// takes it. Shared, so that an answer given after the connection has ended
+// (a client that left while a peer was asked) goes nowhere, harmlessly.
+class HttpServer::LoopAnswer : public LaterAnswer {
+public:
+    explicit LoopAnswer(std::shared_ptr<LoopParking> parking) : parking_(std::move(parking)) {}
+
+    void give(Response response) override {
+        {
+            std::lock_guard lock(mutex_);
+            answer_ = std::move(response);
+        }
+        parking_->unpark();
+    }
+    std::optional<Response> take() {
+        std::lock_guard lock(mutex_);
+        return std::exchange(answer_, std::nullopt);
+    }
+
+private:
+    std::shared_ptr<LoopParking> parking_;
+    std::mutex mutex_;
+    std::optional<Response> answer_;
+};
+
 struct HttpServer::Context {
     Request request;  // admitted at the head; the body is added as it comes
     std::vector<FormField> form;
@@ -96,11 +122,9 @@ struct HttpServer::Context {
     std::size_t limit = 0;
     bool badForm = false;
     bool keepAlive = false;  // libmicrohttpd keeps the connection after the answer
-    // The stream loop's: its parking, and the answer its handler made on
-    // the worker (`ready` once it is there).
+    // The stream loop's: its parking, and where its answer comes.
     std::shared_ptr<LoopParking> parking;
-    std::optional<Response> answer;
-    std::atomic<bool> ready{false};
+    std::shared_ptr<LoopAnswer> answer;
     bool dispatched = false;
 
     Context() = default;
@@ -720,7 +744,9 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
             return *refused;
         }
         context->parking = std::make_shared<LoopParking>(connection);
+        context->answer = std::make_shared<LoopAnswer>(context->parking);
         context->request.parking = context->parking;
+        context->request.answerLater = context->answer;
         std::lock_guard lock(parkingMutex_);
         parkings_.insert(context->parking.get());
         return MHD_YES;
@@ -730,11 +756,9 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
         *uploadSize = 0;  // none is admitted; nothing is kept
         return MHD_YES;
     }
-    if (context->ready.load(std::memory_order_acquire)) {
-        auto answer = std::move(*context->answer);
-        context->answer.reset();
+    if (auto answer = context->answer->take()) {
         context->request = Request{};  // the stream keeps what it needs
-        return queue(connection, std::move(answer), true, context->parking);
+        return queue(connection, std::move(*answer), true, context->parking);
     }
     if (context->dispatched) {
         return MHD_YES;  // resumed by a stop before the handler is done
@@ -746,14 +770,16 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
     context->dispatched = true;
     context->parking->park();
     streamWork_->post([this, context] {
+        Response answer;
         try {
-            context->answer = dispatch_(context->request);
+            answer = dispatch_(context->request);
         } catch (const std::exception& e) {
             log::error("{} {}: {}", context->request.method, context->request.path, e.what());
-            context->answer = jsonError(500, "Internal", e.what());
+            answer = jsonError(500, "Internal", e.what());
         }
-        context->ready.store(true, std::memory_order_release);
-        context->parking->unpark();
+        if (!answer.later) {
+            context->answer->give(std::move(answer));
+        }
     });
     return MHD_YES;
 }

@@ -68,6 +68,7 @@ public:
 
     // Called by libmicrohttpd's trampolines; public for them only.
     struct Context;
+    class LoopAnswer;
     int handle(void* connection, const char* url, const char* method, const char* version,
                const char* uploadData, std::size_t* uploadSize, void** state);
     int handleOnLoop(void* connection, const char* url, const char* method, std::size_t* uploadSize,

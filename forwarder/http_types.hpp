@@ -30,6 +30,18 @@ struct FormField {
 // ASCII: no locale).
 std::string headerKey(std::string_view name);
 
+struct Response;
+
+// The stream loop's answer to a request, given later from any thread, so
+// that no worker waits for it (a peer's first answer to a follow). A
+// handler that uses it returns a Response with `later` set and has give()
+// called exactly once; until then the connection stays parked.
+class LaterAnswer {
+public:
+    virtual ~LaterAnswer() = default;
+    virtual void give(Response response) = 0;
+};
+
 struct Request {
     std::string method;
     std::string path;
@@ -45,6 +57,8 @@ struct Request {
     // Set when the answer is served from the stream loop: a stream must then
     // park instead of blocking (stream_parking.hpp).
     std::shared_ptr<StreamParking> parking;
+    // Set with `parking`: where an answer given later goes (LaterAnswer).
+    std::shared_ptr<LaterAnswer> answerLater;
 
     // The header's value, or "" if absent. `name` is matched case-insensitively.
     const std::string& header(std::string_view name) const;
@@ -71,6 +85,7 @@ struct Response {
     std::uint64_t streamSize = UINT64_MAX;  // the stream's length if known (Content-Length)
     std::shared_ptr<FileBody> file;         // set: the body is a file range
     bool fromPeer = false;  // a peer's answer passed on as it came: the peer logged it
+    bool later = false;     // no answer yet: Request::answerLater will be given it
 };
 
 // What the server learns at a request's head, before reading its body.

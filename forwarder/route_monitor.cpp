@@ -70,17 +70,33 @@ Response followPeerBuild(App& app, const Request& request, const PeerState& owne
         peer.shareKey = fmt::format("{} {}", id, contentTypeOf(format));
     }
     peer.request = loopRequestTo(app, owner, ask, false);
-    auto followed = app.followHub().followPeer(id, std::move(peer), format, request.connectionFd,
-                                               request.parking);
-    if (!followed.head) {
-        HttpError error(HttpStep::Receive, "asking for the log", followed.failure, false);
-        return peerAnswer(app, owner.url, request, nullptr, &error);
+    // What the answer is made of, without the request: it may be made on
+    // the hub's thread after this handler has returned.
+    Request asked;  // what peerAnswer logs
+    asked.method = request.method;
+    asked.path = request.path;
+    auto answer = [&app, url = owner.url, asked = std::move(asked)](PeerFollowed followed) {
+        if (!followed.head) {
+            HttpError error(HttpStep::Receive, "asking for the log", followed.failure, false);
+            return peerAnswer(app, url, asked, nullptr, &error);
+        }
+        followed.head->body = std::move(followed.errorBody);
+        auto response = peerAnswer(app, url, asked, &*followed.head, nullptr);
+        response.stream = std::move(followed.stream);
+        response.headers.emplace_back("X-Accel-Buffering", "no");
+        return response;
+    };
+    if (auto later = request.answerLater) {
+        // The stream loop: no worker waits for the owner's head.
+        app.followHub().followPeerLater(
+            id, std::move(peer), format, request.connectionFd, request.parking,
+            [later, answer](PeerFollowed followed) { later->give(answer(std::move(followed))); });
+        Response pending;
+        pending.later = true;
+        return pending;
     }
-    followed.head->body = std::move(followed.errorBody);
-    auto response = peerAnswer(app, owner.url, request, &*followed.head, nullptr);
-    response.stream = std::move(followed.stream);
-    response.headers.emplace_back("X-Accel-Buffering", "no");
-    return response;
+    return answer(app.followHub().followPeer(id, std::move(peer), format, request.connectionFd,
+                                             request.parking));
 }
 
 Response handleMonitorGet(App& app, Request& request) {

@@ -205,5 +205,71 @@ TEST(FollowPeer, AnOwnerThatRefusesIsAFailure) {
     EXPECT_NE(followed.failure.find("connecting"), std::string::npos) << followed.failure;
 }
 
+// followPeerLater holds its caller for nothing: the answer comes on the
+// hub's thread when the owner's head does, to every follower that waited.
+TEST(FollowPeer, LaterTheOwnersHeadIsGivenOnTheHubsThread) {
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    ScriptedServer owner([released](int fd) {
+        readRequest(fd);
+        released.wait();
+        send(fd, kSseHead + chunk(kEvents + kEnd) + "0\r\n\r\n");
+    });
+    FollowHub hub(noBus, {});
+    std::vector<std::promise<std::pair<PeerFollowed, std::thread::id>>> given(3);
+    for (auto& promise : given) {
+        auto start = std::chrono::steady_clock::now();
+        hub.followPeerLater(
+            "beta-3", peerAt(owner, "beta-3 sse"), MonitorFormat::EventStream, -1, nullptr,
+            [&promise](PeerFollowed followed) {
+                promise.set_value({std::move(followed), std::this_thread::get_id()});
+            });
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+    }
+    auto first = given[0].get_future();
+    EXPECT_EQ(first.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+    release.set_value();
+    std::vector<std::pair<PeerFollowed, std::thread::id>> answers;
+    answers.push_back(first.get());
+    answers.push_back(given[1].get_future().get());
+    answers.push_back(given[2].get_future().get());
+    for (auto& [followed, thread] : answers) {
+        ASSERT_TRUE(followed.head) << followed.failure;
+        EXPECT_EQ(followed.head->status, 200u);
+        EXPECT_NE(thread, std::this_thread::get_id());
+        EXPECT_EQ(readAll(followed.stream), kEvents + kEnd);
+    }
+    EXPECT_EQ(owner.accepted(), 1);
+    // Once the head is in, a follower is answered at once, on its own thread.
+    std::thread::id answeredOn;
+    hub.followPeerLater("beta-3", peerAt(owner, "beta-3 sse"), MonitorFormat::EventStream, -1,
+                        nullptr, [&answeredOn](PeerFollowed followed) {
+                            answeredOn = std::this_thread::get_id();
+                            EXPECT_TRUE(followed.head);
+                        });
+    EXPECT_EQ(answeredOn, std::this_thread::get_id());
+}
+
+// A hub that stops answers every follower still waiting for a head.
+TEST(FollowPeer, AStoppingHubAnswersItsWaitingFollowers) {
+    ScriptedServer owner([](int fd) {
+        readRequest(fd);
+        char c;
+        static_cast<void>(read(fd, &c, 1));  // never answers
+    });
+    std::promise<PeerFollowed> given;
+    {
+        FollowHub hub(noBus, {});
+        hub.followPeerLater(
+            "beta-3", peerAt(owner, "beta-3 sse"), MonitorFormat::EventStream, -1, nullptr,
+            [&given](PeerFollowed followed) { given.set_value(std::move(followed)); });
+    }
+    auto answered = given.get_future();
+    ASSERT_EQ(answered.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    auto followed = answered.get();
+    EXPECT_FALSE(followed.head);
+    EXPECT_NE(followed.failure.find("stopping"), std::string::npos) << followed.failure;
+}
+
 }  // namespace
 }  // namespace imagebuild::forwarder

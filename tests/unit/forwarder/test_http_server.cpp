@@ -512,6 +512,14 @@ struct LoopServer {
             std::move(fd), ServerLimits{.gate = {}, .idleTimeoutSec = 1},
             [](Request&) { return Admission{}; },
             [this](Request& r) {
+                if (r.path == "/later") {
+                    std::lock_guard lock(feed.mutex);
+                    laters.push_back(r.answerLater);
+                    feed.changed.notify_all();
+                    Response pending;
+                    pending.later = true;
+                    return pending;
+                }
                 if (r.path == "/slow") {
                     feed.waitFor([this] { return feed.released; });
                 }
@@ -526,12 +534,14 @@ struct LoopServer {
             },
             HttpServer::OnRefusal{},
             [](std::string_view head) {
-                return head.starts_with("GET /stream") || head.starts_with("GET /slow");
+                return head.starts_with("GET /stream") || head.starts_with("GET /slow") ||
+                       head.starts_with("GET /later");
             });
     }
     unsigned short port = 0;
     Feed feed;
-    std::atomic<int> unparkable{0};  // loop requests dispatched without a parking
+    std::vector<std::shared_ptr<LaterAnswer>> laters;  // under feed.mutex
+    std::atomic<int> unparkable{0};                    // loop requests dispatched without a parking
     std::unique_ptr<HttpServer> server;
 };
 
@@ -620,6 +630,43 @@ TEST(ForwarderHttpServer, AStreamLoopHandlerThatBlocksHoldsUpNoStream) {
     s.feed.release();
     reply = answer(slow);
     EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
+}
+
+// A handler that answers later (a follow waiting for a peer's first
+// answer) holds no worker: more such requests than there are workers wait
+// while a stream is served, and each gets the answer given for it, from
+// another thread; one given after its client left goes nowhere.
+TEST(ForwarderHttpServer, AnAnswerGivenLaterHoldsNoWorker) {
+    LoopServer s;
+    constexpr std::size_t kWaiting = 10;  // the stream loop has 4 workers
+    std::vector<UniqueFd> waiting;
+    for (std::size_t i = 0; i < kWaiting; ++i) {
+        waiting.push_back(follow(s.port, "/later"));
+    }
+    auto gone = follow(s.port, "/later");
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.laters.size() == kWaiting + 1; }));
+    s.feed.add("line 1\n", true);
+    auto reply = answer(follow(s.port));
+    EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
+
+    gone = UniqueFd();
+    std::vector<std::shared_ptr<LaterAnswer>> laters;
+    {
+        std::lock_guard lock(s.feed.mutex);
+        laters = s.laters;
+    }
+    std::thread giver([&laters] {
+        for (std::size_t i = 0; i < laters.size(); ++i) {
+            laters[i]->give(jsonResponse(200, "\"answer " + std::to_string(i) + "\""));
+        }
+    });
+    giver.join();
+    for (std::size_t i = 0; i < kWaiting; ++i) {
+        reply = answer(waiting[i]);
+        EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+        // The requests reached the handler in any order: some answer is there.
+        EXPECT_NE(reply.find("\"answer "), std::string::npos) << reply;
+    }
 }
 
 // The largest head the stream loop takes (stream_choice.hpp) fits its

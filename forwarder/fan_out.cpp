@@ -1,48 +1,50 @@
 #include "forwarder/fan_out.hpp"
 
+#include <sys/epoll.h>
+
 #include <algorithm>
-#include <atomic>
-#include <exception>
-#include <mutex>
+#include <cerrno>
+#include <chrono>
 #include <system_error>
-#include <thread>
-#include <vector>
+
+#include "common/unique_fd.hpp"
 
 namespace imagebuild::forwarder {
 
-void forEachConcurrently(std::size_t count, std::size_t maxThreads,
-                         const std::function<void(std::size_t)>& task) {
-    std::atomic<std::size_t> next{0};
-    std::mutex failureMutex;
-    std::exception_ptr failure;
-    // Each thread takes the next index until none is left, so a slow peer
-    // holds up one thread, not a batch.
-    auto work = [&] {
-        for (auto i = next++; i < count; i = next++) {
-            try {
-                task(i);
-            } catch (...) {
-                std::lock_guard lock(failureMutex);
-                if (!failure) {
-                    failure = std::current_exception();
-                }
-            }
-        }
-    };
-    std::vector<std::jthread> helpers;
-    auto extra = std::min(count, std::max<std::size_t>(maxThreads, 1)) - (count > 0 ? 1 : 0);
-    helpers.reserve(extra);
-    for (std::size_t t = 0; t < extra; ++t) {
-        try {
-            helpers.emplace_back(work);
-        } catch (const std::system_error&) {
-            break;  // no thread to be had (TasksMax): the caller's does the rest
-        }
+namespace {
+
+// How often the deadlines are looked at while nothing happens: an exchange
+// past its timeout ends at most this much later.
+constexpr int kExpireEveryMs = 50;
+
+}  // namespace
+
+void exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done) {
+    if (requests.empty()) {
+        return;
     }
-    work();
-    helpers.clear();  // joins
-    if (failure) {
-        std::rethrow_exception(failure);
+    UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll) {
+        throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    }
+    // Nothing is kept between two fleet-wide answers: no idle connections.
+    HttpLoopClient client(epoll.get(), HttpLoopClient::Options{.maxIdlePerAddress = 0});
+    std::size_t left = requests.size();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        client.start(std::move(requests[i]),
+                     [&done, &left, i](HttpResponse* response, const HttpError* error) {
+                         --left;
+                         done(i, response, error);
+                     });
+    }
+    epoll_event events[64];
+    while (left > 0) {
+        int n = epoll_wait(epoll.get(), events, 64, client.hasEnded() ? 0 : kExpireEveryMs);
+        for (int i = 0; i < n; ++i) {
+            client.handle(events[i].data.fd, events[i].events);
+        }
+        client.expire(HttpLoopClient::Clock::now());
+        client.deliver();
     }
 }
 

@@ -1,20 +1,25 @@
-// Asking every peer at once: a fleet-wide answer (GET /v1/builds, /v1/hosts)
-// needs one request per host, and one after the other 100 hosts at 10 ms
-// each would make every dashboard poll take a second.
+// Asking every peer at once: a fleet-wide answer (GET /v1/builds, /v1/hosts,
+// /v1/stats) needs one request per host, and one after the other 100 hosts
+// at 10 ms each would make every dashboard poll take a second. At once, and
+// without a thread per peer: the caller's thread drives every exchange on
+// non-blocking sockets (an epoll instance of its own and an HttpLoopClient),
+// as the gate's loops do.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <vector>
+
+#include "common/http_loop_client.hpp"
 
 namespace imagebuild::forwarder {
 
-// At most this many peer requests of one fleet-wide answer are in flight.
-inline constexpr std::size_t kMaxPeerRequestsAtOnce = 16;
+// Each exchange's end: its answer, or why there is none (one is null).
+using ExchangeDone =
+    std::function<void(std::size_t index, HttpResponse* response, const HttpError* error)>;
 
-// Runs task(i) for every i below `count` on up to `maxThreads` threads (the
-// caller's one of them) and returns when all have run. Each task writes its
-// own result slot; a task's exception is rethrown here once all are done.
-void forEachConcurrently(std::size_t count, std::size_t maxThreads,
-                         const std::function<void(std::size_t)>& task);
+// Sends every request at once and returns when each has ended (answered,
+// failed, or past its own timeout), `done` called for each on this thread.
+void exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done);
 
 }  // namespace imagebuild::forwarder

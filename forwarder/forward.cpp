@@ -15,6 +15,7 @@
 #include "forwarder/app.hpp"
 #include "forwarder/auth.hpp"
 #include "forwarder/dbus_errors.hpp"
+#include "forwarder/fan_out.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/sse.hpp"
@@ -173,6 +174,31 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
     } catch (const HttpError& e) {
         return peerAnswer(app, url, request, nullptr, &e);
     }
+}
+
+std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peers,
+                                    const Request& request) {
+    std::vector<Response> answers(peers.size());
+    std::vector<HttpLoopRequest> asks;
+    std::vector<std::size_t> asked;  // the peer of each ask
+    auto bytes = peerRequestFor(request);
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (peers[i].port != 0) {
+            asks.push_back(loopRequestTo(app, peers[i], bytes, false));
+            asked.push_back(i);
+        }
+    }
+    exchangeAll(std::move(asks),
+                [&](std::size_t k, HttpResponse* response, const HttpError* error) {
+                    auto i = asked[k];
+                    answers[i] = peerAnswer(app, peers[i].url, request, response, error);
+                });
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (peers[i].port == 0) {
+            answers[i] = forwardTo(app, peers[i].url, request);
+        }
+    }
+    return answers;
 }
 
 Response peerAnswer(App& app, const std::string& url, const Request& request, HttpResponse* answer,

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/http_client.hpp"
 #include "common/http_loop_client.hpp"
@@ -43,6 +44,11 @@ HttpRequest peerRequestFor(const Request& request);
 
 // The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
 Response forwardTo(App& app, const std::string& url, const Request& request);
+// forwardTo of each peer, all asked at once on this thread without a thread
+// per peer (fan_out.hpp); the answers in the peers' order. A peer whose
+// address no probe has told yet is asked by forwardTo, after the others.
+std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peers,
+                                    const Request& request);
 // What forwardTo makes of the peer's answer (its body and fields moved
 // out), or of its failure.
 Response peerAnswer(App& app, const std::string& url, const Request& request, HttpResponse* answer,

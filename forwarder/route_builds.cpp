@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/build_json.hpp"
@@ -16,7 +17,6 @@
 #include "forwarder/build_cursor.hpp"
 #include "forwarder/build_query.hpp"
 #include "forwarder/dbus_errors.hpp"
-#include "forwarder/fan_out.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
@@ -139,11 +139,9 @@ struct PeerBuilds {
     bool more = false;                 // a cursor page: the peer has more after it
 };
 
-PeerBuilds askPeerForBuilds(App& app, const PeerState& peer, const Request& request) {
+// A peer's answer to its part of the list.
+PeerBuilds peerBuildsOf(const Response& answer) {
     PeerBuilds out;
-    Request local = request;
-    local.query["scope"] = "local";
-    auto answer = forwardTo(app, peer.url, local);
     auto body = json::parse(answer.body, nullptr, false);
     if (answer.status != 200 || !body.contains("builds") || !body["builds"].is_array()) {
         return out;
@@ -176,12 +174,18 @@ std::vector<PeerBuilds> askPeers(App& app, const BuildQuery& query, const Reques
             peers.push_back(std::move(peer));
         }
     }
+    std::vector<PeerState> up;
+    std::copy_if(peers.begin(), peers.end(), std::back_inserter(up),
+                 [](const PeerState& peer) { return peer.healthy; });
+    Request local = request;
+    local.query["scope"] = "local";
+    auto upAnswers = forwardToEach(app, up, local);
     std::vector<PeerBuilds> answers(peers.size());
-    forEachConcurrently(peers.size(), kMaxPeerRequestsAtOnce, [&](std::size_t i) {
+    for (std::size_t i = 0, k = 0; i < peers.size(); ++i) {
         if (peers[i].healthy) {
-            answers[i] = askPeerForBuilds(app, peers[i], request);
+            answers[i] = peerBuildsOf(upAnswers[k++]);
         }
-    });
+    }
     return answers;
 }
 

@@ -20,17 +20,21 @@ namespace imagebuild::forwarder {
 
 namespace {
 
-// The peer's own host record, or why there is none.
-std::optional<HostInfo> askPeer(App& app, const PeerState& peer, std::string& error) {
+// The peer's own host record from its answer, or why there is none.
+std::optional<HostInfo> hostOf(App& app, const PeerState& peer, HttpResponse* answer,
+                               const HttpError* failure, std::string& error) {
+    if (!answer) {
+        log::warning("host record of {}: {}", peer.url, failure->what());
+        error = failure->what();
+        return std::nullopt;
+    }
+    auto body = nlohmann::json::parse(answer->body, nullptr, false);
+    if (answer->status != 200 || !body.is_object() || !body.contains("hosts") ||
+        !body["hosts"].is_array() || body["hosts"].empty()) {
+        error = fmt::format("GET /v1/hosts?scope=local answered {}", answer->status);
+        return std::nullopt;
+    }
     try {
-        auto answer = app.peers().client(peer.url).request(
-            {"GET", "/v1/hosts?scope=local", "", "", {{kForwardedHeader, "1"}}},
-            app.peers().options().healthTimeout);
-        auto body = nlohmann::json::parse(answer.body, nullptr, false);
-        if (answer.status != 200 || !body.contains("hosts") || body["hosts"].empty()) {
-            error = fmt::format("GET /v1/hosts?scope=local answered {}", answer.status);
-            return std::nullopt;
-        }
         auto info = body["hosts"][0].get<HostInfo>();
         info.url = peer.url;
         info.healthy = true;
@@ -44,6 +48,34 @@ std::optional<HostInfo> askPeer(App& app, const PeerState& peer, std::string& er
         error = e.what();
         return std::nullopt;
     }
+}
+
+// GET /v1/hosts?scope=local of each peer that is up, all at once on this
+// thread (fan_out.hpp), each within the health checks' timeout.
+std::vector<std::optional<HostInfo>> askPeers(App& app, const std::vector<PeerState>& peers,
+                                              std::vector<std::string>& errors) {
+    std::vector<std::optional<HostInfo>> answers(peers.size());
+    std::vector<HttpLoopRequest> asks;
+    std::vector<std::size_t> asked;  // the peer of each ask
+    HttpRequest ask{"GET", "/v1/hosts?scope=local", "", "", {{kForwardedHeader, "1"}}};
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (!peers[i].healthy) {
+            continue;
+        }
+        if (peers[i].port == 0) {
+            errors[i] = "its address is not known yet";
+            continue;
+        }
+        asks.push_back(loopRequestTo(app, peers[i], ask, false));
+        asks.back().timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+            app.peers().options().healthTimeout);
+        asked.push_back(i);
+    }
+    exchangeAll(std::move(asks), [&](std::size_t k, HttpResponse* answer, const HttpError* error) {
+        auto i = asked[k];
+        answers[i] = hostOf(app, peers[i], answer, error, errors[i]);
+    });
+    return answers;
 }
 
 // A peer not asked (down or not yet probed) or that did not answer: its last
@@ -98,13 +130,8 @@ std::vector<HostInfo> fleetHosts(App& app) {
         hosts.push_back(*local);
     }
     auto peers = app.peers().snapshot();
-    std::vector<std::optional<HostInfo>> answers(peers.size());
     std::vector<std::string> errors(peers.size());
-    forEachConcurrently(peers.size(), kMaxPeerRequestsAtOnce, [&](std::size_t i) {
-        if (peers[i].healthy) {
-            answers[i] = askPeer(app, peers[i], errors[i]);
-        }
-    });
+    auto answers = askPeers(app, peers, errors);
     for (std::size_t i = 0; i < peers.size(); ++i) {
         hosts.push_back(answers[i] ? *answers[i] : downHost(app, peers[i], errors[i]));
     }

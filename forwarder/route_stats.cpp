@@ -15,7 +15,6 @@
 #include "common/clock.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/dbus_errors.hpp"
-#include "forwarder/fan_out.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/local_agent.hpp"
@@ -77,22 +76,27 @@ void addLocalBuilds(App& app, StatsPart& part, const StatsWindow& window) {
 }
 
 void addPeersParts(App& app, StatsPart& part, const Request& request, unsigned days) {
-    auto peers = app.peers().snapshot();
-    std::vector<json> answers(peers.size());
-    forEachConcurrently(peers.size(), kMaxPeerRequestsAtOnce, [&](std::size_t i) {
-        if (!peers[i].healthy) {
-            return;
+    std::vector<PeerState> peers;
+    std::vector<PeerState> up;
+    for (auto& peer : app.peers().snapshot()) {
+        if (peer.healthy) {
+            up.push_back(peer);
         }
-        Request local = request;
-        local.query = {{"scope", "local"}, {"days", std::to_string(days)}};
-        local.headers.erase("if-none-match");
-        auto answer = forwardTo(app, peers[i].url, local);
-        if (answer.status == 200) {
-            answers[i] = json::parse(answer.body, nullptr, false);
+        peers.push_back(std::move(peer));
+    }
+    Request local = request;
+    local.query = {{"scope", "local"}, {"days", std::to_string(days)}};
+    local.headers.erase("if-none-match");
+    auto upAnswers = forwardToEach(app, up, local);
+    for (std::size_t i = 0, k = 0; i < peers.size(); ++i) {
+        json answer;
+        if (peers[i].healthy) {
+            auto& response = upAnswers[k++];
+            if (response.status == 200) {
+                answer = json::parse(response.body, nullptr, false);
+            }
         }
-    });
-    for (std::size_t i = 0; i < peers.size(); ++i) {
-        if (!part.merge(answers[i])) {
+        if (!part.merge(answer)) {
             part.unreachable(peers[i].hostname.empty() ? peers[i].url : peers[i].hostname);
         }
     }

@@ -1,77 +1,144 @@
-// forEachConcurrently: every task runs once, at most maxThreads at a time,
-// truly at the same time, and a failing task still lets the others run.
+// exchangeAll: every request is sent at once and ends with its own answer or
+// error, on the caller's thread, with no thread of its own; a silent peer
+// ends at its own timeout without holding the others' answers.
+#include "forwarder/fan_out.hpp"
+
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <memory>
 #include <mutex>
-#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
-#include "forwarder/fan_out.hpp"
+#include "tests/unit/common/scripted_server.hpp"
 
 namespace imagebuild::forwarder {
 namespace {
 
-TEST(FanOut, RunsEveryTaskOnce) {
-    std::vector<std::atomic<int>> runs(100);
-    forEachConcurrently(runs.size(), 8, [&](std::size_t i) { ++runs[i]; });
-    for (const auto& count : runs) {
-        EXPECT_EQ(count.load(), 1);
+using imagebuild::testing::readRequest;
+using imagebuild::testing::ScriptedServer;
+using imagebuild::testing::send;
+using namespace std::chrono_literals;
+
+HttpLoopRequest requestTo(const ScriptedServer& server,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    HttpLoopRequest request;
+    auto* in = reinterpret_cast<sockaddr_in*>(&request.address);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<std::uint16_t>(std::stoi(server.url().port)));
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    request.length = sizeof(sockaddr_in);
+    request.bytes = "GET /v1/hosts?scope=local HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    request.timeout = timeout;
+    return request;
+}
+
+std::string okWith(const std::string& body) {
+    return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+std::size_t threadCount() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& task :
+         std::filesystem::directory_iterator("/proc/self/task")) {
+        ++n;
+    }
+    return n;
+}
+
+struct Outcome {
+    bool ended = false;
+    std::string body;
+    std::string error;
+    std::thread::id thread;
+    std::size_t threads = 0;
+};
+
+std::vector<Outcome> exchange(std::vector<HttpLoopRequest> requests) {
+    std::vector<Outcome> outcomes(requests.size());
+    exchangeAll(std::move(requests),
+                [&outcomes](std::size_t i, HttpResponse* response, const HttpError* error) {
+                    auto& outcome = outcomes.at(i);
+                    EXPECT_FALSE(outcome.ended);
+                    outcome.ended = true;
+                    outcome.body = response ? response->body : "";
+                    outcome.error = error ? error->what() : "";
+                    outcome.thread = std::this_thread::get_id();
+                    outcome.threads = threadCount();
+                });
+    return outcomes;
+}
+
+// Five peers, each of which answers only once all five have been asked:
+// asked one after the other, the first would wait in vain (and say so).
+TEST(ExchangeAll, EveryRequestIsSentAtOnceOnTheCallersThread) {
+    constexpr int kPeers = 5;
+    std::mutex mutex;
+    std::condition_variable allAsked;
+    int asked = 0;
+    std::vector<std::unique_ptr<ScriptedServer>> peers;
+    for (int p = 0; p < kPeers; ++p) {
+        peers.push_back(std::make_unique<ScriptedServer>([&, p](int fd) {
+            readRequest(fd);
+            std::unique_lock lock(mutex);
+            ++asked;
+            allAsked.notify_all();
+            bool together = allAsked.wait_for(lock, 5s, [&] { return asked == kPeers; });
+            send(fd, okWith((together ? "peer " : "alone ") + std::to_string(p)));
+        }));
+    }
+    std::vector<HttpLoopRequest> requests;
+    for (const auto& peer : peers) {
+        requests.push_back(requestTo(*peer));
+    }
+    auto threads = threadCount();
+    auto outcomes = exchange(std::move(requests));
+    for (int p = 0; p < kPeers; ++p) {
+        SCOPED_TRACE(p);
+        EXPECT_TRUE(outcomes[p].ended);
+        EXPECT_EQ(outcomes[p].body, "peer " + std::to_string(p)) << outcomes[p].error;
+        EXPECT_EQ(outcomes[p].thread, std::this_thread::get_id());
+        EXPECT_EQ(outcomes[p].threads, threads);  // none started for it
     }
 }
 
-TEST(FanOut, NoTasksReturnsAtOnce) {
-    bool ran = false;
-    forEachConcurrently(0, 8, [&](std::size_t) { ran = true; });
-    EXPECT_FALSE(ran);
-}
-
-// Four tasks that each wait (up to 5 s) until all four have started: they
-// all see four only if they run at the same time.
-TEST(FanOut, TasksRunAtTheSameTime) {
-    std::mutex mutex;
-    std::condition_variable started;
-    int running = 0;
-    std::vector<bool> sawAll(4, false);
-    forEachConcurrently(4, 4, [&](std::size_t i) {
-        std::unique_lock lock(mutex);
-        ++running;
-        started.notify_all();
-        sawAll[i] = started.wait_for(lock, std::chrono::seconds(5), [&] { return running == 4; });
+TEST(ExchangeAll, ASilentPeerEndsAtItsTimeoutAndTheOthersAnswer) {
+    ScriptedServer silent([](int fd) {
+        readRequest(fd);
+        char c;
+        static_cast<void>(read(fd, &c, 1));  // until the client gives up
     });
-    EXPECT_EQ(sawAll, std::vector<bool>(4, true));
-}
-
-TEST(FanOut, NeverMoreThanMaxThreadsAtOnce) {
-    std::atomic<int> now{0};
-    std::atomic<int> most{0};
-    forEachConcurrently(64, 3, [&](std::size_t) {
-        auto current = ++now;
-        int seen = most.load();
-        while (current > seen && !most.compare_exchange_weak(seen, current)) {
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        --now;
+    ScriptedServer answering([](int fd) {
+        readRequest(fd);
+        send(fd, okWith("here"));
     });
-    EXPECT_GE(most.load(), 1);
-    EXPECT_LE(most.load(), 3);
+    std::vector<HttpLoopRequest> requests;
+    requests.push_back(requestTo(silent, 200ms));
+    requests.push_back(requestTo(answering));
+    auto outcomes = exchange(std::move(requests));
+    EXPECT_TRUE(outcomes[0].ended);
+    EXPECT_NE(outcomes[0].error.find("200 ms"), std::string::npos) << outcomes[0].error;
+    EXPECT_EQ(outcomes[1].body, "here");
 }
 
-TEST(FanOut, AFailingTaskIsRethrownAfterTheOthersRan) {
-    std::atomic<int> ran{0};
-    EXPECT_THROW(forEachConcurrently(10, 4,
-                                     [&](std::size_t i) {
-                                         ++ran;
-                                         if (i == 2) {
-                                             throw std::runtime_error("peer 2 failed");
-                                         }
-                                     }),
-                 std::runtime_error);
-    EXPECT_EQ(ran.load(), 10);
+TEST(ExchangeAll, APeerThatRefusesIsAnError) {
+    HttpLoopRequest refused;
+    {
+        ScriptedServer gone([](int) {});
+        refused = requestTo(gone);
+    }  // its port is closed now
+    auto outcomes = exchange({refused});
+    EXPECT_TRUE(outcomes[0].ended);
+    EXPECT_NE(outcomes[0].error.find("connecting"), std::string::npos) << outcomes[0].error;
+}
+
+TEST(ExchangeAll, NoRequestsReturnsAtOnce) {
+    EXPECT_TRUE(exchange({}).empty());
 }
 
 }  // namespace

@@ -91,8 +91,12 @@ private:
 
 // The answer of a stream-loop request, from its handler on the worker or
 // later from any thread (LaterAnswer): kept until the connection, resumed,
-// takes it. Shared, so that an answer given after the connection has ended
-// (a client that left while a peer was asked) goes nowhere, harmlessly.
+// takes it. The connection is resumed only once both are in: the answer,
+// and the worker's word that the handler has returned (an answer given
+// from inside the handler must not let the loop end the request, and free
+// it, while the handler still reads it). Shared, so that an answer given
+// after the connection has ended (a client that left while a peer was
+// asked) goes nowhere, harmlessly.
 class HttpServer::LoopAnswer : public LaterAnswer {
 public:
     explicit LoopAnswer(std::shared_ptr<LoopParking> parking) : parking_(std::move(parking)) {}
@@ -101,11 +105,32 @@ public:
         {
             std::lock_guard lock(mutex_);
             answer_ = std::move(response);
+            if (!returned_) {
+                return;  // the worker resumes it when the handler returns
+            }
         }
         parking_->unpark();
     }
+    // The worker: the handler returned, with its answer or none yet.
+    void returned(std::optional<Response> response) {
+        {
+            std::lock_guard lock(mutex_);
+            if (response) {
+                answer_ = std::move(response);
+            }
+            returned_ = true;
+            if (!answer_) {
+                return;  // given later
+            }
+        }
+        parking_->unpark();
+    }
+    // The loop: the answer, once the handler has returned.
     std::optional<Response> take() {
         std::lock_guard lock(mutex_);
+        if (!returned_) {
+            return std::nullopt;
+        }
         return std::exchange(answer_, std::nullopt);
     }
 
@@ -113,6 +138,7 @@ private:
     std::shared_ptr<LoopParking> parking_;
     std::mutex mutex_;
     std::optional<Response> answer_;
+    bool returned_ = false;
 };
 
 struct HttpServer::Context {
@@ -769,7 +795,9 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
     }
     context->dispatched = true;
     context->parking->park();
-    streamWork_->post([this, context] {
+    // The worker holds the answer's slot itself: once it has said the
+    // handler returned, the loop may end the request and free `context`.
+    streamWork_->post([this, context, slot = context->answer] {
         Response answer;
         try {
             answer = dispatch_(context->request);
@@ -777,9 +805,7 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
             log::error("{} {}: {}", context->request.method, context->request.path, e.what());
             answer = jsonError(500, "Internal", e.what());
         }
-        if (!answer.later) {
-            context->answer->give(std::move(answer));
-        }
+        slot->returned(answer.later ? std::nullopt : std::optional<Response>(std::move(answer)));
     });
     return MHD_YES;
 }

@@ -514,7 +514,7 @@ struct LoopServer {
             [this](Request& r) {
                 if (r.path == "/later") {
                     std::lock_guard lock(feed.mutex);
-                    laters.push_back(r.answerLater);
+                    laters.emplace_back(r.queryValue("n"), r.answerLater);
                     feed.changed.notify_all();
                     Response pending;
                     pending.later = true;
@@ -540,8 +540,9 @@ struct LoopServer {
     }
     unsigned short port = 0;
     Feed feed;
-    std::vector<std::shared_ptr<LaterAnswer>> laters;  // under feed.mutex
-    std::atomic<int> unparkable{0};                    // loop requests dispatched without a parking
+    // Under feed.mutex: each /later?n=N's answer slot, by N.
+    std::vector<std::pair<std::string, std::shared_ptr<LaterAnswer>>> laters;
+    std::atomic<int> unparkable{0};  // loop requests dispatched without a parking
     std::unique_ptr<HttpServer> server;
 };
 
@@ -641,32 +642,63 @@ TEST(ForwarderHttpServer, AnAnswerGivenLaterHoldsNoWorker) {
     constexpr std::size_t kWaiting = 10;  // the stream loop has 4 workers
     std::vector<UniqueFd> waiting;
     for (std::size_t i = 0; i < kWaiting; ++i) {
-        waiting.push_back(follow(s.port, "/later"));
+        waiting.push_back(follow(s.port, "/later?n=" + std::to_string(i)));
     }
-    auto gone = follow(s.port, "/later");
+    auto gone = follow(s.port, "/later?n=gone");
     ASSERT_TRUE(s.feed.waitFor([&] { return s.laters.size() == kWaiting + 1; }));
     s.feed.add("line 1\n", true);
     auto reply = answer(follow(s.port));
     EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
 
     gone = UniqueFd();
-    std::vector<std::shared_ptr<LaterAnswer>> laters;
+    std::vector<std::pair<std::string, std::shared_ptr<LaterAnswer>>> laters;
     {
         std::lock_guard lock(s.feed.mutex);
         laters = s.laters;
     }
     std::thread giver([&laters] {
-        for (std::size_t i = 0; i < laters.size(); ++i) {
-            laters[i]->give(jsonResponse(200, "\"answer " + std::to_string(i) + "\""));
+        for (auto& [n, later] : laters) {
+            later->give(jsonResponse(200, "\"answer " + n + "\""));
         }
     });
     giver.join();
     for (std::size_t i = 0; i < kWaiting; ++i) {
         reply = answer(waiting[i]);
         EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
-        // The requests reached the handler in any order: some answer is there.
-        EXPECT_NE(reply.find("\"answer "), std::string::npos) << reply;
+        EXPECT_NE(reply.find("\"answer " + std::to_string(i) + "\""), std::string::npos) << reply;
     }
+    // The server still answers after giving to a client that left.
+    reply = answer(follow(s.port));
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+}
+
+// An answer given from inside the handler (a peer's head already in) is
+// taken only once the handler has returned: the handler may still read
+// its request after giving.
+TEST(ForwarderHttpServer, AnAnswerGivenInsideTheHandlerWaitsForItToReturn) {
+    std::atomic<bool> returned{false};
+    std::atomic<bool> answeredEarly{false};
+    UniqueFd fd;
+    unsigned short port = 0;
+    fd = listenOnLoopback(64, port);
+    HttpServer server(
+        std::move(fd), ServerLimits{.gate = {}, .idleTimeoutSec = 1},
+        [](Request&) { return Admission{}; },
+        [&](Request& r) {
+            r.answerLater->give(jsonResponse(200, "\"given\""));
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            EXPECT_EQ(r.path, "/give");  // still ours to read
+            returned = true;
+            Response pending;
+            pending.later = true;
+            return pending;
+        },
+        HttpServer::OnRefusal{},
+        [](std::string_view head) { return head.starts_with("GET /give"); });
+    auto reply = answer(follow(port, "/give"));
+    answeredEarly = !returned.load();
+    EXPECT_NE(reply.find("\"given\""), std::string::npos) << reply;
+    EXPECT_FALSE(answeredEarly.load());
 }
 
 // The largest head the stream loop takes (stream_choice.hpp) fits its

@@ -36,8 +36,6 @@ sdbus::Error cannotConnect(const std::string& why) {
                         "cannot connect to the system bus: " + why);
 }
 
-using Signals = std::vector<std::optional<std::string>>;
-
 // Whether a PropertiesChanged of a build object names its state: the agent
 // also says so of Pinned, which changes nothing a follower is told.
 bool namesState(sdbus::Message& message) {
@@ -59,28 +57,62 @@ bool namesState(sdbus::Message& message) {
 
 // The watch's matches on `connection`, made on the connecting thread (each
 // a blocking AddMatch); their callbacks run inside dispatch() on the loop.
+// A PropertiesChanged counts only from the agent's unique name (sd-bus
+// matches a rule's sender against unique names only, so it is compared
+// here) and of a build object's path.
+template <typename Watched>
 std::vector<sdbus::Slot> addBuildMatches(sdbus::IConnection& connection,
-                                         const std::shared_ptr<Signals>& signals) {
+                                         const std::shared_ptr<Watched>& watched) {
     std::vector<sdbus::Slot> matches;
     matches.push_back(connection.addMatch(
         fmt::format("type='signal',interface='{}',member='PropertiesChanged',path_namespace='{}'",
                     kPropertiesInterface, names::kBuildPathPrefix),
-        [signals](sdbus::Message& message) {
+        [watched](sdbus::Message& message) {
             auto id = buildIdFromObjectPath(message.getPath());
+            if (!id || watched->agentOwner.empty() || message.getSender() != watched->agentOwner) {
+                return;
+            }
             try {
-                if (id && !namesState(message)) {
+                if (!namesState(message)) {
                     return;
                 }
             } catch (const sdbus::Error&) {  // not the signature we know: asked about
             }
-            signals->push_back(id);  // a path we cannot read: any build
+            watched->signals.push_back(id);
         }));
     matches.push_back(connection.addMatch(
         fmt::format("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
                     names::kBusName),
-        [signals](sdbus::Message&) { signals->push_back(std::nullopt); }));
+        [watched](sdbus::Message& message) {
+            std::string name, oldOwner, newOwner;
+            try {
+                message >> name >> oldOwner >> newOwner;
+                watched->agentOwner = newOwner;
+            } catch (const sdbus::Error&) {
+                watched->agentOwner.clear();  // unknown: no signal counts until asked again
+            }
+            watched->signals.push_back(std::nullopt);
+        }));
     return matches;
+}
+
+// The agent's unique name now, "" if it is not running; asked after the
+// matches are in place, so that a change of owner after it is seen.
+std::string agentOwnerOn(sdbus::IConnection& connection) {
+    auto bus = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    std::string owner;
+    try {
+        bus->callMethod("GetNameOwner")
+            .onInterface("org.freedesktop.DBus")
+            .withArguments(std::string(names::kBusName))
+            .storeResultsTo(owner);
+    } catch (const sdbus::Error& e) {
+        if (e.getName() != "org.freedesktop.DBus.Error.NameHasNoOwner") {
+            throw;
+        }
+    }
+    return owner;
 }
 
 }  // namespace
@@ -92,6 +124,7 @@ struct AgentOnLoop::Connecting {
     std::mutex mutex;
     std::unique_ptr<sdbus::IConnection> connection;
     std::vector<sdbus::Slot> matches;  // on `connection`: destroyed before it
+    std::string agentOwner;            // with matches
     std::optional<sdbus::Error> error;
 };
 
@@ -208,26 +241,33 @@ void AgentOnLoop::startConnecting() {
         failQueued(cannotConnect("no eventfd"));
         return;
     }
-    std::shared_ptr<Signals> watched = changed_ ? signals_ : nullptr;
+    auto watched = changed_ ? watched_ : nullptr;
     try {
         std::thread([connecting, connect = connect_, watched] {
             std::unique_ptr<sdbus::IConnection> connection;
             std::vector<sdbus::Slot> matches;
+            std::string agentOwner;
             std::optional<sdbus::Error> error;
             try {
                 connection = connect();
                 if (watched) {
                     matches = addBuildMatches(*connection, watched);
+                    agentOwner = agentOwnerOn(*connection);
                 }
             } catch (const sdbus::Error& e) {
+                error = e;
+            } catch (const std::exception& e) {  // a connect of a test, say: never out of a thread
+                error = cannotConnect(e.what());
+            }
+            if (error) {
                 matches.clear();
                 connection.reset();
-                error = e;
             }
             {
                 std::lock_guard lock(connecting->mutex);
                 connecting->connection = std::move(connection);
                 connecting->matches = std::move(matches);
+                connecting->agentOwner = std::move(agentOwner);
                 connecting->error = std::move(error);
             }
             std::uint64_t one = 1;
@@ -250,11 +290,13 @@ void AgentOnLoop::connectEnded() {
     epoll_ctl(epoll_, EPOLL_CTL_DEL, connecting_->done.get(), nullptr);
     std::unique_ptr<sdbus::IConnection> connection;
     std::vector<sdbus::Slot> matches;
+    std::string agentOwner;
     std::optional<sdbus::Error> error;
     {
         std::lock_guard lock(connecting_->mutex);
         connection = std::move(connecting_->connection);
         matches = std::move(connecting_->matches);
+        agentOwner = std::move(connecting_->agentOwner);
         error = std::move(connecting_->error);
     }
     connecting_.reset();
@@ -272,7 +314,8 @@ void AgentOnLoop::connectEnded() {
     connection_ = std::move(connection);
     matches_ = std::move(matches);
     if (changed_) {
-        signals_->push_back(std::nullopt);  // what changed before the matches is unknown
+        watched_->agentOwner = std::move(agentOwner);
+        watched_->signals.push_back(std::nullopt);  // what changed before the matches is unknown
     }
     watch();
     pump();
@@ -320,8 +363,8 @@ void AgentOnLoop::deliver() {
     }
     // After the calls: a signal that came with a failed call's error (the
     // connection broke) is what has its watcher ask again.
-    auto signals = std::move(*signals_);
-    signals_->clear();
+    auto signals = std::move(watched_->signals);
+    watched_->signals.clear();
     for (const auto& id : signals) {
         if (changed_) {
             changed_(id);
@@ -350,7 +393,7 @@ void AgentOnLoop::disconnect(const sdbus::Error& why) {
     matches_.clear();
     connection_.reset();
     if (changed_) {
-        signals_->push_back(std::nullopt);  // signals may have been lost with it
+        watched_->signals.push_back(std::nullopt);  // signals may have been lost with it
     }
 }
 

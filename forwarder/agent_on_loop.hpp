@@ -48,9 +48,10 @@ public:
     // `build` on success, else `error`.
     using BuildDone = std::function<void(BuildInfo* build, const sdbus::Error* error)>;
     // A build whose state (State, Result, Stalled, StalledSince) may have
-    // changed; nullopt: any build's may have (the connection is new or
-    // broke, or the agent's name changed owner: an agent that starts again
-    // says nothing of what changed meanwhile).
+    // changed, as the agent (the current owner of its name) said; nullopt:
+    // any build's may have (the connection is new or broke, or the agent's
+    // name changed owner: an agent that starts again says nothing of what
+    // changed meanwhile).
     using BuildsChanged = std::function<void(const std::optional<std::string>& id)>;
 
     // Adds the connection's descriptor to `epollFd` (level-triggered, data.fd
@@ -82,7 +83,7 @@ public:
     // `changed` (watchBuilds) of every signal taken in.
     void deliver();
     // Something for deliver(): a call ended, or a watched signal came.
-    bool hasEnded() const { return !ended_.empty() || !signals_->empty(); }
+    bool hasEnded() const { return !ended_.empty() || !watched_->signals.empty(); }
     bool busy() const { return !calls_.empty() || !queued_.empty(); }
 
     // dbus-daemon refuses a connection's calls past 128 waiting for their
@@ -120,10 +121,15 @@ private:
 
     int epoll_;
     BuildsChanged changed_;
-    // Filled by the match callbacks inside dispatch(), emptied by deliver();
-    // shared with the connecting thread, which makes the matches.
-    std::shared_ptr<std::vector<std::optional<std::string>>> signals_ =
-        std::make_shared<std::vector<std::optional<std::string>>>();
+    // What the match callbacks (inside dispatch()) keep: the signals taken
+    // in, emptied by deliver(), and the agent's unique name (only its own
+    // signals count: anyone on the bus may send one). Shared with the
+    // connecting thread, which makes the matches.
+    struct Watched {
+        std::vector<std::optional<std::string>> signals;
+        std::string agentOwner;  // "" while the agent is not running
+    };
+    std::shared_ptr<Watched> watched_ = std::make_shared<Watched>();
     std::vector<sdbus::Slot> matches_;  // made on connection_, dropped before it
     Connect connect_;
     std::unique_ptr<sdbus::IConnection> connection_;

@@ -32,6 +32,11 @@ using namespace std::chrono_literals;
 
 constexpr const char* kTestInterface = "org.imagebuild.Test";
 
+// "c-1" -> the agent's object path of build c-1.
+std::string buildPath(const std::string& id) {
+    return std::string(names::kBuildPathPrefix) + "/c_2d" + id.substr(2);
+}
+
 // dbus-daemon on unix:path=<dir>/bus, the address read from its stdout.
 class PrivateBus {
 public:
@@ -177,6 +182,16 @@ public:
         manager_->callMethod("Emit").onInterface(kTestInterface).withArguments(id, property);
     }
     void restart() { manager_->callMethod("Restart").onInterface(kTestInterface); }
+    // A PropertiesChanged of build `id`'s State sent by this connection,
+    // not the agent's: anyone on the bus may send one.
+    void impersonate(const std::string& id) {
+        auto object = sdbus::createObject(*connection_, buildPath(id));
+        auto signal = object->createSignal("org.freedesktop.DBus.Properties", "PropertiesChanged");
+        signal << std::string(names::kBuildInterface)
+               << std::map<std::string, sdbus::Variant>{{"State", sdbus::Variant("failed")}}
+               << std::vector<std::string>{};
+        object->emitSignal(signal);
+    }
 
 private:
     std::unique_ptr<sdbus::IConnection> connection_;
@@ -412,6 +427,21 @@ TEST_F(AgentOnLoopTest, AWatcherIsToldOfAStateChangeNamingTheBuild) {
     control.emit("c-1", "Stalled");
     runUntil(*agent, [&] { return !told.empty(); });
     EXPECT_EQ(told, std::vector<std::string>{"c-1"});
+}
+
+TEST_F(AgentOnLoopTest, OnlyTheAgentsOwnSignalsAreTold) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    FakeAgentControl control(bus.address());
+    auto agent = agentOn(bus.address());
+    std::vector<std::string> told;
+    agent->watchBuilds(toldInto(told));
+    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
+    told.clear();
+    control.impersonate("c-1");
+    control.emit("c-2", "State");  // after the other, in the bus's order
+    runUntil(*agent, [&] { return !told.empty(); });
+    EXPECT_EQ(told, std::vector<std::string>{"c-2"});
 }
 
 TEST_F(AgentOnLoopTest, AnAgentThatStartsAgainIsAnyBuildChanged) {

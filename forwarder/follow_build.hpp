@@ -67,6 +67,7 @@ struct FollowHub::Followed {
     // A local build: when to ask the agent about it next (now, at the start
     // and when a signal names it), and whether a question is on the bus.
     std::chrono::steady_clock::time_point askDue{};
+    std::chrono::steady_clock::time_point retryAfter{};  // the last question failed
     bool asking = false;
     std::uint64_t lastSeqnum = 0;
 

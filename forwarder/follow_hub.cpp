@@ -260,7 +260,7 @@ void FollowHub::followPeerLater(const std::string& buildId, PeerFollow peer, Mon
         if (!headDecided(*followed)) {
             followed->headWaiters.push_back(
                 PeerHeadWaiter{clientFd, std::move(parking), std::move(done), deadline});
-            wake();  // its deadline counts in the hub's next wait
+            wake();  // the hub looks at waiters' deadlines every turn (at least every 0.5 s)
             return;
         }
     }
@@ -323,7 +323,17 @@ void FollowHub::answerHeadWaiters(const std::shared_ptr<Followed>& build, bool s
         if (!decided) {
             failure = stopping ? "the forwarder is stopping" : "no answer in time";
         }
-        waiter.done(answerOf(build, waiter.clientFd, std::move(waiter.parking), failure));
+        try {
+            auto answer = answerOf(build, waiter.clientFd, std::move(waiter.parking), failure);
+            answer.ours = stopping && !decided;
+            waiter.done(std::move(answer));
+        } catch (const std::exception& e) {  // an answer that could not be made: say so
+            log::error("follow {} from {}: {}", build->id, build->peerUrl, e.what());
+            PeerFollowed failed;
+            failed.failure = e.what();
+            failed.ours = true;
+            waiter.done(std::move(failed));
+        }
     }
 }
 
@@ -379,7 +389,8 @@ void FollowHub::askWhatIsDue(const std::vector<std::shared_ptr<Followed>>& live)
             }
             // Not an end: the end mark still ends the log, and we ask again.
             log::warning("follow {}: state unavailable: {}", asked->id, error->getMessage());
-            asked->askDue = Clock::now() + kQuiet;
+            asked->retryAfter = Clock::now() + kQuiet;
+            asked->askDue = asked->retryAfter;
         });
     }
 }
@@ -392,12 +403,15 @@ void FollowHub::stateMayHaveChanged(const std::optional<std::string>& id) {
     std::lock_guard lock(mutex_);
     if (id) {
         if (auto it = builds_.find(*id); it != builds_.end()) {
-            it->second->askDue = now;
+            it->second->askDue = std::max(now, it->second->retryAfter);
         }
         return;
     }
     for (auto& [key, build] : builds_) {
-        build->askDue = now;  // a peer's build has no follower: never asked
+        // A peer's build has no follower: never asked. One whose question
+        // just failed waits its second: a bus that drops each connection
+        // at once must not have the hub reconnect in a tight loop.
+        build->askDue = std::max(now, build->retryAfter);
     }
 }
 
@@ -574,7 +588,8 @@ void FollowHub::step(Followed& build) {
     build.nextStep = now;  // more to read: come back at once
 }
 
-// The owner's head, once: what a follower waiting in followPeer() answers.
+// The owner's head, once: what the followers waiting for it are answered
+// with (answerHeadWaiters, at the hub's next turn).
 void FollowHub::publishPeerHead(Followed& build) {
     const auto* head = build.peer->head();
     std::lock_guard lock(build.mutex);
@@ -643,9 +658,23 @@ std::vector<std::shared_ptr<FollowHub::Followed>> FollowHub::liveBuilds(bool& st
 void FollowHub::run() {
     pthread_setname_np(pthread_self(), "follow-hub");
     lowerThisThreadForStreams();
-    std::vector<pollfd> fds;
-    std::vector<std::shared_ptr<Followed>> polled;
     for (;;) {
+        try {
+            if (!turn()) {
+                return;
+            }
+        } catch (const std::exception& e) {  // never out of the thread (std::terminate)
+            log::error("follow: {}", e.what());
+            std::this_thread::sleep_for(kQuiet);  // never spin on a failing turn
+        }
+    }
+}
+
+// One turn of the hub's thread: false once it stops.
+bool FollowHub::turn() {
+    auto& fds = pollFds_;
+    auto& polled = polled_;
+    {
         bool stop = false;
         auto live = liveBuilds(stop);
         for (const auto& build : live) {
@@ -654,7 +683,7 @@ void FollowHub::run() {
             }
         }
         if (stop) {
-            return;
+            return false;
         }
         lookAtParked(live);
         askWhatIsDue(live);
@@ -703,7 +732,7 @@ void FollowHub::run() {
         if (n < 0 && errno != EINTR) {
             log::error("follow: poll failed: {}", std::strerror(errno));
             std::this_thread::sleep_for(kQuiet);  // never spin on a failing poll
-            continue;
+            return true;
         }
         if (fds[0].revents != 0) {
             std::uint64_t count = 0;
@@ -722,6 +751,7 @@ void FollowHub::run() {
             }
         }
     }
+    return true;
 }
 
 }  // namespace imagebuild::forwarder

@@ -42,6 +42,8 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
+
 #include "common/build_info.hpp"
 #include "common/build_log.hpp"
 #include "common/http_loop_client.hpp"
@@ -70,6 +72,7 @@ struct PeerFollowed {
     std::optional<HttpResponse> head;
     std::string errorBody;  // head->status != 200
     std::string failure;    // !head
+    bool ours = false;      // !head, and the failure is this host's (it stops), not the owner's
     BodyStream stream;      // head->status == 200
 };
 
@@ -105,7 +108,8 @@ public:
     // its owner, relayed byte for byte through the same ring, the same
     // parking and the same cut rule as a local build's; the hub's thread
     // reads those streams too (HttpPolledStream). Waits for the owner's
-    // head (at most the request's timeout) when it is the first.
+    // head when it is the first: at most the request's timeout and a
+    // second (and the hub's turn, at most half a second more).
     PeerFollowed followPeer(const std::string& buildId, PeerFollow peer, MonitorFormat format,
                             int clientFd, std::shared_ptr<StreamParking> parking = nullptr);
     // followPeer without waiting: `done` gets the answer, on this thread
@@ -142,6 +146,7 @@ private:
                                        MonitorFormat format);
     void place(std::string key, const std::shared_ptr<Followed>& build);  // under mutex_
     void run();
+    bool turn();
     std::vector<std::shared_ptr<Followed>> liveBuilds(bool& stop);
     bool shouldRead(Followed& build);
     void step(Followed& build);
@@ -173,6 +178,8 @@ private:
     UniqueFd wakeFd_;  // eventfd: a build came, a follower left or wants more
     std::chrono::steady_clock::time_point nextLook_{};  // the hub's thread only
     std::size_t lookSlice_ = 0;                         // the hub's thread only
+    std::vector<pollfd> pollFds_;                       // the hub's thread only
+    std::vector<std::shared_ptr<Followed>> polled_;     // the hub's thread only
     // The hub's thread only: its bus connection, polled through an epoll
     // instance of its own (AgentOnLoop adds its descriptors there).
     UniqueFd agentEpoll_;

@@ -194,8 +194,9 @@ std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peer
                     answers[i] = peerAnswer(app, peers[i].url, request, response, error);
                 });
     for (std::size_t i = 0; i < peers.size(); ++i) {
-        if (peers[i].port == 0) {
-            answers[i] = forwardTo(app, peers[i].url, request);
+        if (peers[i].port == 0) {  // a healthy peer has answered a probe: hardly ever
+            HttpError error(HttpStep::Connect, "connecting", "its address is not known yet", false);
+            answers[i] = peerAnswer(app, peers[i].url, request, nullptr, &error);
         }
     }
     return answers;

@@ -46,7 +46,7 @@ HttpRequest peerRequestFor(const Request& request);
 Response forwardTo(App& app, const std::string& url, const Request& request);
 // forwardTo of each peer, all asked at once on this thread without a thread
 // per peer (fan_out.hpp); the answers in the peers' order. A peer whose
-// address no probe has told yet is asked by forwardTo, after the others.
+// address no probe has told yet is unreachable, as in /v1/hosts.
 std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peers,
                                     const Request& request);
 // What forwardTo makes of the peer's answer (its body and fields moved

@@ -76,6 +76,9 @@ Response followPeerBuild(App& app, const Request& request, const PeerState& owne
     asked.method = request.method;
     asked.path = request.path;
     auto answer = [&app, url = owner.url, asked = std::move(asked)](PeerFollowed followed) {
+        if (!followed.head && followed.ours) {  // not the owner's doing: it is not marked down
+            return jsonError(503, "Unavailable", followed.failure);
+        }
         if (!followed.head) {
             HttpError error(HttpStep::Receive, "asking for the log", followed.failure, false);
             return peerAnswer(app, url, asked, nullptr, &error);

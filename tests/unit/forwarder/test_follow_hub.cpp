@@ -241,13 +241,15 @@ TEST(FollowPeer, LaterTheOwnersHeadIsGivenOnTheHubsThread) {
     }
     EXPECT_EQ(owner.accepted(), 1);
     // Once the head is in, a follower is answered at once, on its own thread.
-    std::thread::id answeredOn;
+    auto answeredOn = std::make_shared<std::promise<std::thread::id>>();
     hub.followPeerLater("beta-3", peerAt(owner, "beta-3 sse"), MonitorFormat::EventStream, -1,
-                        nullptr, [&answeredOn](PeerFollowed followed) {
-                            answeredOn = std::this_thread::get_id();
+                        nullptr, [answeredOn](PeerFollowed followed) {
                             EXPECT_TRUE(followed.head);
+                            answeredOn->set_value(std::this_thread::get_id());
                         });
-    EXPECT_EQ(answeredOn, std::this_thread::get_id());
+    auto on = answeredOn->get_future();
+    ASSERT_EQ(on.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    EXPECT_EQ(on.get(), std::this_thread::get_id());
 }
 
 // A hub that stops answers every follower still waiting for a head.

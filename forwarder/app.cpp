@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "forwarder/agent_bus.hpp"
+#include "forwarder/fan_out.hpp"
 #include "forwarder/follow_hub.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/http_cache.hpp"
@@ -22,6 +23,7 @@ App::App(ForwarderConfig config, TokenStore tokens, std::string hostname)
       hostname_(std::move(hostname)),
       agent_(makeDbusLocalAgent()),
       peers_(std::make_unique<Peers>(std::vector<std::string>{}, PeerOptions{}, nullptr)),
+      exchanges_(std::make_unique<ExchangePool>()),
       followHub_(std::make_unique<FollowHub>(
           connectForAgentCalls, FollowLimits{config_.followRingLines, FollowLimits{}.ringBytes})) {}
 

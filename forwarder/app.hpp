@@ -18,6 +18,7 @@
 
 namespace imagebuild::forwarder {
 
+class ExchangePool;
 class FollowHub;
 class LocalAgent;
 class Peers;
@@ -55,6 +56,7 @@ public:
     void setAgent(std::unique_ptr<LocalAgent> agent);
     // The readers of followed builds' logs, one per build (follow_hub.hpp).
     FollowHub& followHub() { return *followHub_; }
+    ExchangePool& exchanges() { return *exchanges_; }
     Peers& peers() { return *peers_; }
     void setPeers(std::unique_ptr<Peers> peers);
 
@@ -73,7 +75,8 @@ private:
     ResourceRecords resourceRecords_;
     std::unique_ptr<LocalAgent> agent_;
     std::unique_ptr<Peers> peers_;
-    std::unique_ptr<FollowHub> followHub_;  // last: its thread runs until App goes
+    std::unique_ptr<ExchangePool> exchanges_;  // fleet-wide answers' peer connections
+    std::unique_ptr<FollowHub> followHub_;     // last: its thread runs until App goes
 };
 
 // Every route, registered in one place (routes.cpp).

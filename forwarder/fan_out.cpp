@@ -2,9 +2,7 @@
 
 #include <sys/epoll.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <system_error>
 
 #include "common/unique_fd.hpp"
@@ -19,16 +17,47 @@ constexpr int kExpireEveryMs = 50;
 
 }  // namespace
 
-void exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done) {
+// An epoll instance and the client whose sockets (in flight and idle) are
+// in it; used by one thread at a time.
+struct ExchangePool::Engine {
+    Engine() : epoll(epoll_create1(EPOLL_CLOEXEC)) {
+        if (!epoll) {
+            throw std::system_error(errno, std::generic_category(), "epoll_create1");
+        }
+        client = std::make_unique<HttpLoopClient>(epoll.get(), HttpLoopClient::Options{});
+    }
+    UniqueFd epoll;
+    std::unique_ptr<HttpLoopClient> client;  // before `epoll` in destruction
+};
+
+ExchangePool::ExchangePool() = default;
+ExchangePool::~ExchangePool() = default;
+
+std::unique_ptr<ExchangePool::Engine> ExchangePool::take() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!idle_.empty()) {
+            auto engine = std::move(idle_.back());
+            idle_.pop_back();
+            return engine;
+        }
+    }
+    return std::make_unique<Engine>();
+}
+
+void ExchangePool::giveBack(std::unique_ptr<Engine> engine) {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < kKeptEngines) {
+        idle_.push_back(std::move(engine));
+    }
+}
+
+void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done) {
     if (requests.empty()) {
         return;
     }
-    UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
-    if (!epoll) {
-        throw std::system_error(errno, std::generic_category(), "epoll_create1");
-    }
-    // Nothing is kept between two fleet-wide answers: no idle connections.
-    HttpLoopClient client(epoll.get(), HttpLoopClient::Options{.maxIdlePerAddress = 0});
+    auto engine = take();
+    auto& client = *engine->client;
     std::size_t left = requests.size();
     for (std::size_t i = 0; i < requests.size(); ++i) {
         client.start(std::move(requests[i]),
@@ -39,13 +68,14 @@ void exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done
     }
     epoll_event events[64];
     while (left > 0) {
-        int n = epoll_wait(epoll.get(), events, 64, client.hasEnded() ? 0 : kExpireEveryMs);
+        int n = epoll_wait(engine->epoll.get(), events, 64, client.hasEnded() ? 0 : kExpireEveryMs);
         for (int i = 0; i < n; ++i) {
             client.handle(events[i].data.fd, events[i].events);
         }
         client.expire(HttpLoopClient::Clock::now());
         client.deliver();
     }
+    giveBack(std::move(engine));  // with its idle connections, for the next answer
 }
 
 }  // namespace imagebuild::forwarder

@@ -2,12 +2,18 @@
 // /v1/stats) needs one request per host, and one after the other 100 hosts
 // at 10 ms each would make every dashboard poll take a second. At once, and
 // without a thread per peer: the caller's thread drives every exchange on
-// non-blocking sockets (an epoll instance of its own and an HttpLoopClient),
-// as the gate's loops do.
+// non-blocking sockets (an epoll instance and an HttpLoopClient), as the
+// gate's loops do. The keep-alive connections to the peers are kept between
+// two fleet-wide answers: each answer takes an engine (epoll, client and
+// its idle connections) from the pool and gives it back after, so the next
+// one, on any thread, finds them open (a new TCP connection to each of 50
+// peers made every dashboard poll 1.8x slower than the threads it replaced).
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "common/http_loop_client.hpp"
@@ -18,8 +24,29 @@ namespace imagebuild::forwarder {
 using ExchangeDone =
     std::function<void(std::size_t index, HttpResponse* response, const HttpError* error)>;
 
-// Sends every request at once and returns when each has ended (answered,
-// failed, or past its own timeout), `done` called for each on this thread.
-void exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done);
+class ExchangePool {
+public:
+    // At most this many engines are kept idle: as many fleet-wide answers
+    // at once find their peers' connections open.
+    static constexpr std::size_t kKeptEngines = 4;
+
+    ExchangePool();
+    ~ExchangePool();
+    ExchangePool(const ExchangePool&) = delete;
+    ExchangePool& operator=(const ExchangePool&) = delete;
+
+    // Sends every request at once and returns when each has ended
+    // (answered, failed, or past its own timeout), `done` called for each
+    // on this thread. Any number of threads may call it at once.
+    void exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done);
+
+private:
+    struct Engine;
+    std::unique_ptr<Engine> take();
+    void giveBack(std::unique_ptr<Engine> engine);
+
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Engine>> idle_;
+};
 
 }  // namespace imagebuild::forwarder

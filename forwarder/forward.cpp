@@ -184,15 +184,15 @@ std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peer
     auto bytes = peerRequestFor(request);
     for (std::size_t i = 0; i < peers.size(); ++i) {
         if (peers[i].port != 0) {
-            asks.push_back(loopRequestTo(app, peers[i], bytes, false));
+            asks.push_back(loopRequestTo(app, peers[i], bytes, true));
             asked.push_back(i);
         }
     }
-    exchangeAll(std::move(asks),
-                [&](std::size_t k, HttpResponse* response, const HttpError* error) {
-                    auto i = asked[k];
-                    answers[i] = peerAnswer(app, peers[i].url, request, response, error);
-                });
+    app.exchanges().exchangeAll(
+        std::move(asks), [&](std::size_t k, HttpResponse* response, const HttpError* error) {
+            auto i = asked[k];
+            answers[i] = peerAnswer(app, peers[i].url, request, response, error);
+        });
     for (std::size_t i = 0; i < peers.size(); ++i) {
         if (peers[i].port == 0) {  // a healthy peer has answered a probe: hardly ever
             HttpError error(HttpStep::Connect, "connecting", "its address is not known yet", false);

@@ -66,15 +66,16 @@ std::vector<std::optional<HostInfo>> askPeers(App& app, const std::vector<PeerSt
             errors[i] = "its address is not known yet";
             continue;
         }
-        asks.push_back(loopRequestTo(app, peers[i], ask, false));
+        asks.push_back(loopRequestTo(app, peers[i], ask, true));
         asks.back().timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
             app.peers().options().healthTimeout);
         asked.push_back(i);
     }
-    exchangeAll(std::move(asks), [&](std::size_t k, HttpResponse* answer, const HttpError* error) {
-        auto i = asked[k];
-        answers[i] = hostOf(app, peers[i], answer, error, errors[i]);
-    });
+    app.exchanges().exchangeAll(std::move(asks),
+                                [&](std::size_t k, HttpResponse* answer, const HttpError* error) {
+                                    auto i = asked[k];
+                                    answers[i] = hostOf(app, peers[i], answer, error, errors[i]);
+                                });
     return answers;
 }
 

@@ -620,8 +620,9 @@ test_followers_of_a_peers_build_share_one_stream() {
     echo "# a's forwarder with 300 followers of b's build held: $threads threads, $connections connections to b"
     assert_contains "$result" "connected=300 complete=300 "
     [ "$threads" -lt 50 ] || { echo "the relayed followers hold a thread each"; return 1; }
-    # One stream, and perhaps a probe or a pooled relay of a request.
-    [ "$connections" -le 3 ] || { echo "a relays each follower on its own connection"; return 1; }
+    # One stream, and perhaps a probe, a pooled relay of a request and the
+    # fleet-wide answers' kept connections (one per kept engine, at most 4).
+    [ "$connections" -le 8 ] || { echo "a relays each follower on its own connection"; return 1; }
 }
 
 forwarder_fds() { run_in "$1" sh -c 'ls /proc/$(systemctl show -P MainPID imagebuild-forwarder.service)/fd | wc -l'; }

@@ -1,6 +1,7 @@
-// exchangeAll: every request is sent at once and ends with its own answer or
-// error, on the caller's thread, with no thread of its own; a silent peer
-// ends at its own timeout without holding the others' answers.
+// ExchangePool::exchangeAll: every request is sent at once and ends with its
+// own answer or error, on the caller's thread, with no thread of its own; a
+// silent peer ends at its own timeout without holding the others' answers;
+// the keep-alive connections are kept for the next fleet-wide answer.
 #include "forwarder/fan_out.hpp"
 
 #include <gtest/gtest.h>
@@ -59,18 +60,20 @@ struct Outcome {
     std::size_t threads = 0;
 };
 
-std::vector<Outcome> exchange(std::vector<HttpLoopRequest> requests) {
+std::vector<Outcome> exchange(std::vector<HttpLoopRequest> requests, ExchangePool* kept = nullptr) {
+    ExchangePool fresh;
+    auto& pool = kept ? *kept : fresh;
     std::vector<Outcome> outcomes(requests.size());
-    exchangeAll(std::move(requests),
-                [&outcomes](std::size_t i, HttpResponse* response, const HttpError* error) {
-                    auto& outcome = outcomes.at(i);
-                    EXPECT_FALSE(outcome.ended);
-                    outcome.ended = true;
-                    outcome.body = response ? response->body : "";
-                    outcome.error = error ? error->what() : "";
-                    outcome.thread = std::this_thread::get_id();
-                    outcome.threads = threadCount();
-                });
+    pool.exchangeAll(std::move(requests),
+                     [&outcomes](std::size_t i, HttpResponse* response, const HttpError* error) {
+                         auto& outcome = outcomes.at(i);
+                         EXPECT_FALSE(outcome.ended);
+                         outcome.ended = true;
+                         outcome.body = response ? response->body : "";
+                         outcome.error = error ? error->what() : "";
+                         outcome.thread = std::this_thread::get_id();
+                         outcome.threads = threadCount();
+                     });
     return outcomes;
 }
 
@@ -135,6 +138,26 @@ TEST(ExchangeAll, APeerThatRefusesIsAnError) {
     auto outcomes = exchange({refused});
     EXPECT_TRUE(outcomes[0].ended);
     EXPECT_NE(outcomes[0].error.find("connecting"), std::string::npos) << outcomes[0].error;
+}
+
+// Two fleet-wide answers, one after the other, on two threads: the second
+// goes on the connection the first kept open (the peer accepts once).
+TEST(ExchangeAll, TheNextAnswerFindsThePeersConnectionOpen) {
+    ScriptedServer peer([](int fd) {
+        for (int n = 1; !readRequest(fd).empty(); ++n) {
+            auto body = "answer " + std::to_string(n);
+            send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body);
+        }
+    });
+    auto keptAlive = requestTo(peer);
+    keptAlive.bytes = "GET /v1/hosts?scope=local HTTP/1.1\r\nHost: x\r\n\r\n";
+    ExchangePool pool;
+    EXPECT_EQ(exchange({keptAlive}, &pool)[0].body, "answer 1");
+    std::vector<Outcome> second;
+    std::thread([&] { second = exchange({keptAlive}, &pool); }).join();
+    EXPECT_EQ(second[0].body, "answer 2") << second[0].error;
+    EXPECT_EQ(peer.accepted(), 1);
 }
 
 TEST(ExchangeAll, NoRequestsReturnsAtOnce) {

@@ -160,6 +160,10 @@ void AgentOnLoop::pump() {
         return;
     }
     if (!connection_) {
+        if (lastConnectError_ && std::chrono::steady_clock::now() < retryConnectAt_) {
+            failQueued(*lastConnectError_);  // at once, without a thread
+            return;
+        }
         startConnecting();
         return;
     }
@@ -301,9 +305,12 @@ void AgentOnLoop::connectEnded() {
     }
     connecting_.reset();
     if (!connection) {
-        failQueued(error ? *error : cannotConnect("no connection and no error"));
+        lastConnectError_ = error ? *error : cannotConnect("no connection and no error");
+        retryConnectAt_ = std::chrono::steady_clock::now() + kConnectRetryAfter;
+        failQueued(*lastConnectError_);
         return;
     }
+    lastConnectError_.reset();
     try {
         manager_ = sdbus::createProxy(*connection, names::kBusName, names::kManagerPath);
     } catch (const sdbus::Error& e) {

@@ -373,6 +373,25 @@ TEST_F(AgentOnLoopTest, NoBusEndsTheCallWithTheConnectError) {
     EXPECT_FALSE(agent->busy());
 }
 
+// No bus: the calls of the next second fail with the same error at once,
+// without a connect (a thread) each; then a connect is tried again.
+TEST_F(AgentOnLoopTest, AFailedConnectIsNotTriedAgainForASecond) {
+    std::atomic<int> connects{0};
+    beforeConnect_ = [&connects] {
+        ++connects;
+    };
+    auto agent = agentOn("unix:path=/nonexistent/imagebuild-test-bus");
+    auto first = getBuild(*agent, "c-1").error;
+    EXPECT_NE(first, "");
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(getBuild(*agent, "c-1").error, first);
+    }
+    EXPECT_EQ(connects.load(), 1);
+    std::this_thread::sleep_for(AgentOnLoop::kConnectRetryAfter);
+    EXPECT_EQ(getBuild(*agent, "c-1").error, first);
+    EXPECT_EQ(connects.load(), 2);
+}
+
 TEST_F(AgentOnLoopTest, TheBusGoingAwayEndsTheCallsInFlightAndTheNextConnectsAgain) {
     callTimeout_ = 5s;
     auto bus = std::make_unique<PrivateBus>();

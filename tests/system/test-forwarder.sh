@@ -514,15 +514,25 @@ for host, summary in stats["duration"]["per_host"].items():
 print(sum(d["states"].get("succeeded", 0) for d in stats["per_day"]), ",".join(sorted(stats["hosts"])))
 PY
 }
+# post_build URL JSON: the new build's id; what was answered if not a 2xx.
+post_build() {
+    local out code
+    out=$(curl -s -w '\n%{http_code}' "${auth[@]}" -X POST "$1/v1/builds" --data-binary "$2")
+    code=${out##*$'\n'}
+    out=${out%$'\n'*}
+    [[ $code == 2?? ]] || {
+        echo "POST $1/v1/builds answered $code: $out" >&2
+        return 1
+    }
+    json_get id <<<"$out"
+}
 succeeded_on() { [ "$(curl -sf "$a/v1/builds/$1" | json_get state)" = succeeded ]; }
 test_stats_add_up_the_fleets_builds() {
     local before after id ids=()
     before=$(stats_match_builds "$a")
     # Two builds on a, one on b, through a.
     for arch in x86_64 x86_64 aarch64; do
-        id=$(curl -sf "${auth[@]}" -X POST "$a/v1/builds" \
-            --data-binary "{\"type\":\"noop\",\"arch\":\"$arch\",\"release\":\"40\",\"kickstart\":\"lang C\"}" |
-            json_get id)
+        id=$(post_build "$a" "{\"type\":\"noop\",\"arch\":\"$arch\",\"release\":\"40\",\"kickstart\":\"lang C\"}")
         ids+=("$id")
     done
     for id in "${ids[@]}"; do wait_for 30 succeeded_on "$id"; done
@@ -677,10 +687,21 @@ test_a_followed_builds_state_comes_by_signal() {
     timeout 120 curl -sN -H 'Accept: text/event-stream' "$a/monitor/$id" \
         >"$TEST_SCRATCH/stall.sse" 2>/dev/null &
     follower=$!
-    the_follower_is_told_by_signal || rc=1
+    the_follower_is_told_by_signal "$id" || rc=1
     kill "$follower" 2>/dev/null || true  # ended by itself, as it should
     wait "$follower" 2>/dev/null || true
     return $rc
+}
+
+# COUNT PropertiesChanged of build ID's State, sent by nobody, not the agent.
+forge_state_signals() {
+    local path
+    path=$(run_in a busctl call org.imagebuild.Agent1 /org/imagebuild/Agent1 \
+        org.imagebuild.BuildManager1 GetBuild s "$1" | awk '{ print $2 }' | tr -d '"')
+    [ -n "$path" ] || { echo "no object path for $1"; return 1; }
+    run_in a runuser -u nobody -- sh -c "for i in \$(seq $2); do
+        busctl emit '$path' org.freedesktop.DBus.Properties PropertiesChanged 'sa{sv}as' \
+            org.imagebuild.Build1 1 State s failed 0 || exit 1; done"
 }
 
 # Called in an || list, where errexit does not hold: each step says it failed.
@@ -688,9 +709,12 @@ the_follower_is_told_by_signal() {
     local quiet_from quiet_to
     wait_for 30 sse_has stalled || return 1
     quiet_from=$(state_asks)
+    # Meanwhile an unprivileged user sends the agent's signal for this build
+    # (the bus lets anyone send one): only the agent's own count.
+    forge_state_signals "$1" 50 || return 1
     sleep 3
     quiet_to=$(state_asks)
-    echo "# questions about the followed build: $quiet_from when it stalled, $quiet_to 3 s later"
+    echo "# questions about the followed build: $quiet_from when it stalled, $quiet_to 3 s and 50 forged signals later"
     assert_eq "$quiet_to" "$quiet_from" || return 1
     run_in a systemctl kill -s KILL imagebuild-agent.service || return 1
     wait_for 30 asks_above "$quiet_to" || return 1

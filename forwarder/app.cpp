@@ -62,9 +62,10 @@ Admission App::admit(Request& request) {
     if (refusal) {
         metrics_.observeRequest(match.route ? match.route->pattern : "unmatched", request.method,
                                 refusal->status, 0);
-        if (refusal->status != 404) {
-            log::warning("{} {} -> {} (at the head)", request.method, request.path,
-                         refusal->status);
+        std::uint64_t notLogged = 0;
+        if (refusal->status != 404 && answerLog_.take(notLogged)) {
+            log::warning("{} {} -> {} (at the head){}", request.method, request.path,
+                         refusal->status, notLoggedSuffix(notLogged));
         }
         admission.refusal = std::move(refusal);
         return admission;
@@ -203,12 +204,17 @@ void App::observe(const Request& request, const std::string& label, const Respon
                   std::chrono::steady_clock::time_point start) {
     std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     metrics_.observeRequest(label, request.method, response.status, elapsed.count());
-    if (response.fromPeer) {
-        // the peer that made this answer logged it
-    } else if (response.status >= 500) {
-        log::error("{} {} -> {}", request.method, request.path, response.status);
-    } else if (response.status >= 400 && response.status != 404) {
-        log::warning("{} {} -> {}", request.method, request.path, response.status);
+    bool failed = response.status >= 500;
+    bool refused = response.status >= 400 && response.status != 404;
+    std::uint64_t notLogged = 0;
+    if (response.fromPeer || !(failed || refused) || !answerLog_.take(notLogged)) {
+        return;  // the peer that made it logged it; or not worth a line; or too many now
+    }
+    auto more = notLoggedSuffix(notLogged);
+    if (failed) {
+        log::error("{} {} -> {}{}", request.method, request.path, response.status, more);
+    } else {
+        log::warning("{} {} -> {}{}", request.method, request.path, response.status, more);
     }
 }
 

@@ -10,6 +10,7 @@
 #include "forwarder/auth.hpp"
 #include "forwarder/config.hpp"
 #include "forwarder/http_types.hpp"
+#include "forwarder/log_budget.hpp"
 #include "forwarder/loop_answer.hpp"
 #include "forwarder/metrics.hpp"
 #include "forwarder/resource_totals.hpp"
@@ -57,6 +58,9 @@ public:
     // The readers of followed builds' logs, one per build (follow_hub.hpp).
     FollowHub& followHub() { return *followHub_; }
     ExchangePool& exchanges() { return *exchanges_; }
+    // Lines about single requests (their 4xx and 5xx answers, failed
+    // forwards) go to the log within this budget.
+    LogBudget& answerLog() { return answerLog_; }
     Peers& peers() { return *peers_; }
     void setPeers(std::unique_ptr<Peers> peers);
 
@@ -76,6 +80,7 @@ private:
     std::unique_ptr<LocalAgent> agent_;
     std::unique_ptr<Peers> peers_;
     std::unique_ptr<ExchangePool> exchanges_;  // fleet-wide answers' peer connections
+    LogBudget answerLog_{20};                  // lines a second
     std::unique_ptr<FollowHub> followHub_;     // last: its thread runs until App goes
 };
 

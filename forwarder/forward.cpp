@@ -18,6 +18,7 @@
 #include "forwarder/fan_out.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/log_budget.hpp"
 #include "forwarder/sse.hpp"
 
 namespace imagebuild::forwarder {
@@ -206,8 +207,11 @@ Response peerAnswer(App& app, const std::string& url, const Request& request, Ht
                     const HttpError* error) {
     app.peers().recordForward(url, answer != nullptr);
     if (!answer) {
-        log::warning("forwarding {} {} to {}: {}", request.method, request.path, url,
-                     error->what());
+        std::uint64_t notLogged = 0;
+        if (app.answerLog().take(notLogged)) {
+            log::warning("forwarding {} {} to {}: {}{}", request.method, request.path, url,
+                         error->what(), notLoggedSuffix(notLogged));
+        }
         return unreachable(url, error->what());
     }
     Response response;

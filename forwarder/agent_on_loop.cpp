@@ -242,7 +242,7 @@ void AgentOnLoop::startConnecting() {
     auto connecting = std::make_shared<Connecting>();
     connecting->done = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!connecting->done) {
-        failQueued(cannotConnect("no eventfd"));
+        connectFailed(cannotConnect("no eventfd"));
         return;
     }
     auto watched = changed_ ? watched_ : nullptr;
@@ -278,7 +278,7 @@ void AgentOnLoop::startConnecting() {
             (void)!write(connecting->done.get(), &one, sizeof one);
         }).detach();
     } catch (const std::system_error& e) {  // no thread left
-        failQueued(cannotConnect(e.what()));
+        connectFailed(cannotConnect(e.what()));
         return;
     }
     epoll_event event{};
@@ -305,19 +305,17 @@ void AgentOnLoop::connectEnded() {
     }
     connecting_.reset();
     if (!connection) {
-        lastConnectError_ = error ? *error : cannotConnect("no connection and no error");
-        retryConnectAt_ = std::chrono::steady_clock::now() + kConnectRetryAfter;
-        failQueued(*lastConnectError_);
+        connectFailed(error ? *error : cannotConnect("no connection and no error"));
         return;
     }
-    lastConnectError_.reset();
     try {
         manager_ = sdbus::createProxy(*connection, names::kBusName, names::kManagerPath);
     } catch (const sdbus::Error& e) {
         matches.clear();
-        failQueued(e);
+        connectFailed(e);
         return;
     }
+    lastConnectError_.reset();
     connection_ = std::move(connection);
     matches_ = std::move(matches);
     if (changed_) {
@@ -326,6 +324,14 @@ void AgentOnLoop::connectEnded() {
     }
     watch();
     pump();
+}
+
+// A connect that could not be made or used: the calls of the next second
+// fail at once with `why`, without another try.
+void AgentOnLoop::connectFailed(const sdbus::Error& why) {
+    lastConnectError_ = why;
+    retryConnectAt_ = std::chrono::steady_clock::now() + kConnectRetryAfter;
+    failQueued(why);
 }
 
 void AgentOnLoop::failQueued(const sdbus::Error& why) {

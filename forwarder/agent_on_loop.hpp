@@ -119,6 +119,7 @@ private:
     void send(const std::string& id, BuildDone done);
     void startConnecting();
     void connectEnded();
+    void connectFailed(const sdbus::Error& why);
     void failQueued(const sdbus::Error& why);
     void askProperties(std::uint64_t key, const sdbus::ObjectPath& path);
     void end(std::uint64_t key, std::optional<BuildInfo> info, std::optional<sdbus::Error> error);

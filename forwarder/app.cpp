@@ -63,7 +63,7 @@ Admission App::admit(Request& request) {
         metrics_.observeRequest(match.route ? match.route->pattern : "unmatched", request.method,
                                 refusal->status, 0);
         std::uint64_t notLogged = 0;
-        if (refusal->status != 404 && answerLog_.take(notLogged)) {
+        if (refusal->status != 404 && refusalLog_.take(notLogged)) {
             log::warning("{} {} -> {} (at the head){}", request.method, request.path,
                          refusal->status, notLoggedSuffix(notLogged));
         }
@@ -207,7 +207,8 @@ void App::observe(const Request& request, const std::string& label, const Respon
     bool failed = response.status >= 500;
     bool refused = response.status >= 400 && response.status != 404;
     std::uint64_t notLogged = 0;
-    if (response.fromPeer || !(failed || refused) || !answerLog_.take(notLogged)) {
+    if (response.fromPeer || !(failed || refused) ||
+        !(failed ? failureLog_ : refusalLog_).take(notLogged)) {
         return;  // the peer that made it logged it; or not worth a line; or too many now
     }
     auto more = notLoggedSuffix(notLogged);

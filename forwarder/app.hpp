@@ -58,9 +58,11 @@ public:
     // The readers of followed builds' logs, one per build (follow_hub.hpp).
     FollowHub& followHub() { return *followHub_; }
     ExchangePool& exchanges() { return *exchanges_; }
-    // Lines about single requests (their 4xx and 5xx answers, failed
-    // forwards) go to the log within this budget.
-    LogBudget& answerLog() { return answerLog_; }
+    // Lines about single requests go to the log within a budget: failures
+    // (5xx answers, failed forwards, an agent or peer that did not answer)
+    // within one, refusals (4xx) within another, so that a client sending
+    // refused requests cannot crowd the failures out of the journal.
+    LogBudget& failureLog() { return failureLog_; }
     Peers& peers() { return *peers_; }
     void setPeers(std::unique_ptr<Peers> peers);
 
@@ -80,8 +82,9 @@ private:
     std::unique_ptr<LocalAgent> agent_;
     std::unique_ptr<Peers> peers_;
     std::unique_ptr<ExchangePool> exchanges_;  // fleet-wide answers' peer connections
-    LogBudget answerLog_{20};                  // lines a second
-    std::unique_ptr<FollowHub> followHub_;     // last: its thread runs until App goes
+    LogBudget failureLog_{20};                 // lines a second
+    LogBudget refusalLog_{20};
+    std::unique_ptr<FollowHub> followHub_;  // last: its thread runs until App goes
 };
 
 // Every route, registered in one place (routes.cpp).

@@ -2,7 +2,9 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <system_error>
 
 #include "common/unique_fd.hpp"
@@ -26,26 +28,51 @@ struct ExchangePool::Engine {
         }
         client = std::make_unique<HttpLoopClient>(epoll.get(), HttpLoopClient::Options{});
     }
+    // What happened to its idle connections while it sat in the pool (a
+    // peer that closed one, or wrote to it): seen now, before a request
+    // could go out on such a connection.
+    void catchUp() {
+        epoll_event events[64];
+        for (int n; (n = epoll_wait(epoll.get(), events, 64, 0)) > 0;) {
+            for (int i = 0; i < n; ++i) {
+                client->handle(events[i].data.fd, events[i].events);
+            }
+            if (n < 64) {
+                break;
+            }
+        }
+    }
+
     UniqueFd epoll;
     std::unique_ptr<HttpLoopClient> client;  // before `epoll` in destruction
+    std::chrono::steady_clock::time_point idleSince{};
 };
 
 ExchangePool::ExchangePool() = default;
 ExchangePool::~ExchangePool() = default;
 
 std::unique_ptr<ExchangePool::Engine> ExchangePool::take() {
+    std::unique_ptr<Engine> engine;
     {
         std::lock_guard lock(mutex_);
+        // The one idle longest is dropped once its connections are past
+        // the peers' keep-alive: each would be a send into a closed socket.
+        auto now = std::chrono::steady_clock::now();
+        std::erase_if(idle_, [now](const auto& e) { return now - e->idleSince > kKeptFor; });
         if (!idle_.empty()) {
-            auto engine = std::move(idle_.back());
+            engine = std::move(idle_.back());
             idle_.pop_back();
-            return engine;
         }
     }
-    return std::make_unique<Engine>();
+    if (!engine) {
+        return std::make_unique<Engine>();
+    }
+    engine->catchUp();
+    return engine;
 }
 
 void ExchangePool::giveBack(std::unique_ptr<Engine> engine) {
+    engine->idleSince = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     if (idle_.size() < kKeptEngines) {
         idle_.push_back(std::move(engine));

@@ -10,6 +10,7 @@
 // peers made every dashboard poll 1.8x slower than the threads it replaced).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -29,6 +30,9 @@ public:
     // At most this many engines are kept idle: as many fleet-wide answers
     // at once find their peers' connections open.
     static constexpr std::size_t kKeptEngines = 4;
+    // An engine unused this long is dropped: a forwarder closes a kept
+    // connection idle for head_timeout_sec (10 s by default).
+    static constexpr auto kKeptFor = std::chrono::seconds(8);
 
     ExchangePool();
     ~ExchangePool();

@@ -196,8 +196,8 @@ std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peer
         });
     for (std::size_t i = 0; i < peers.size(); ++i) {
         if (peers[i].port == 0) {  // a healthy peer has answered a probe: hardly ever
-            HttpError error(HttpStep::Connect, "connecting", "its address is not known yet", false);
-            answers[i] = peerAnswer(app, peers[i].url, request, nullptr, &error);
+            // Not marked down: it was not asked.
+            answers[i] = unreachable(peers[i].url, "its address is not known yet");
         }
     }
     return answers;
@@ -208,7 +208,7 @@ Response peerAnswer(App& app, const std::string& url, const Request& request, Ht
     app.peers().recordForward(url, answer != nullptr);
     if (!answer) {
         std::uint64_t notLogged = 0;
-        if (app.answerLog().take(notLogged)) {
+        if (app.failureLog().take(notLogged)) {
             log::warning("forwarding {} {} to {}: {}{}", request.method, request.path, url,
                          error->what(), notLoggedSuffix(notLogged));
         }

@@ -13,6 +13,7 @@
 #include "forwarder/json_error.hpp"
 #include "forwarder/local_agent.hpp"
 #include "forwarder/log.hpp"
+#include "forwarder/log_budget.hpp"
 #include "forwarder/peers.hpp"
 #include "forwarder/routes.hpp"
 
@@ -24,7 +25,11 @@ namespace {
 std::optional<HostInfo> hostOf(App& app, const PeerState& peer, HttpResponse* answer,
                                const HttpError* failure, std::string& error) {
     if (!answer) {
-        log::warning("host record of {}: {}", peer.url, failure->what());
+        std::uint64_t notLogged = 0;
+        if (app.failureLog().take(notLogged)) {
+            log::warning("host record of {}: {}{}", peer.url, failure->what(),
+                         notLoggedSuffix(notLogged));
+        }
         error = failure->what();
         return std::nullopt;
     }
@@ -120,7 +125,11 @@ std::optional<HostInfo> localHost(App& app) {
         info.lastSeen = realtimeUsec();
         return info;
     } catch (const sdbus::Error& e) {
-        log::warning("local agent unavailable: {}: {}", e.getName(), e.getMessage());
+        std::uint64_t notLogged = 0;
+        if (app.failureLog().take(notLogged)) {
+            log::warning("local agent unavailable: {}: {}{}", e.getName(), e.getMessage(),
+                         notLoggedSuffix(notLogged));
+        }
         return std::nullopt;
     }
 }

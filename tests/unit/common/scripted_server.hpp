@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
 
 #include "common/http_client.hpp"
+#include "common/http_loop_client.hpp"
 #include "common/http_url.hpp"
 #include "common/unique_fd.hpp"
 
@@ -72,6 +75,30 @@ inline std::string readRequest(int fd, std::size_t body = 0) {
         got += c;
     }
     return got;
+}
+
+// `bytes` as an HttpLoopClient (or HttpPolledStream) request to `server`.
+inline HttpLoopRequest loopRequestTo(const ScriptedServer& server, std::string bytes,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    HttpLoopRequest request;
+    auto* in = reinterpret_cast<sockaddr_in*>(&request.address);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<std::uint16_t>(std::stoi(server.url().port)));
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    request.length = sizeof(sockaddr_in);
+    request.bytes = std::move(bytes);
+    request.timeout = timeout;
+    return request;
+}
+
+// This process's threads now: what a client or server under test started.
+inline std::size_t threadCount() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& task :
+         std::filesystem::directory_iterator("/proc/self/task")) {
+        ++n;
+    }
+    return n;
 }
 
 inline void send(int fd, const std::string& text) {

@@ -21,15 +21,7 @@ using testing::send;
 using namespace std::chrono_literals;
 
 HttpLoopRequest requestTo(const ScriptedServer& server, std::chrono::milliseconds timeout = 5s) {
-    HttpLoopRequest request;
-    auto* in = reinterpret_cast<sockaddr_in*>(&request.address);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<std::uint16_t>(std::stoi(server.url().port)));
-    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    request.length = sizeof(sockaddr_in);
-    request.bytes = "GET /log HTTP/1.1\r\nHost: x\r\n\r\n";
-    request.timeout = timeout;
-    return request;
+    return testing::loopRequestTo(server, "GET /log HTTP/1.1\r\nHost: x\r\n\r\n", timeout);
 }
 
 // Polls and steps until `until` says so, or the stream is over; what came.

@@ -206,7 +206,7 @@ struct Outcome {
 };
 
 class AgentOnLoopTest : public ::testing::Test {
-protected:
+public:  // to the tests' helpers too (Watching)
     AgentOnLoopTest() : epoll_(epoll_create1(EPOLL_CLOEXEC)) {}
 
     // Connects to `address_` as it is at each connect.
@@ -425,56 +425,52 @@ std::function<void(const std::optional<std::string>&)> toldInto(std::vector<std:
     };
 }
 
-TEST_F(AgentOnLoopTest, AWatcherIsToldOfAStateChangeNamingTheBuild) {
+// A watcher of the fake agent's signals, connected (its first call made).
+struct Watching {
+    explicit Watching(AgentOnLoopTest& test);
     PrivateBus bus;
-    FakeAgent fake(bus.address());
-    FakeAgentControl control(bus.address());
-    auto agent = agentOn(bus.address());
+    FakeAgent fake{bus.address()};
+    FakeAgentControl control{bus.address()};
+    std::unique_ptr<AgentOnLoop> agent;
     std::vector<std::string> told;
+    std::vector<std::string> toldOnConnecting;  // then `told` is emptied
+};
+
+Watching::Watching(AgentOnLoopTest& test) : agent(test.agentOn(bus.address())) {
     agent->watchBuilds(toldInto(told));
-    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
+    EXPECT_EQ(test.getBuild(*agent, "c-1").id, "c-1");
+    toldOnConnecting = std::exchange(told, {});
+}
+
+TEST_F(AgentOnLoopTest, AWatcherIsToldOfAStateChangeNamingTheBuild) {
+    Watching w(*this);
     // Connected: anything may have changed before the matches were in place.
-    EXPECT_EQ(told, std::vector<std::string>{"*"});
-    told.clear();
-    control.emit("c-2", "State");
-    runUntil(*agent, [&] { return !told.empty(); });
-    EXPECT_EQ(told, std::vector<std::string>{"c-2"});
+    EXPECT_EQ(w.toldOnConnecting, std::vector<std::string>{"*"});
+    w.control.emit("c-2", "State");
+    runUntil(*w.agent, [&] { return !w.told.empty(); });
+    EXPECT_EQ(w.told, std::vector<std::string>{"c-2"});
     // Pinned is no state: not said. The bus keeps the order of one sender's
     // signals, so once c-1's stall is told Pinned has come and gone.
-    told.clear();
-    control.emit("c-1", "Pinned");
-    control.emit("c-1", "Stalled");
-    runUntil(*agent, [&] { return !told.empty(); });
-    EXPECT_EQ(told, std::vector<std::string>{"c-1"});
+    w.told.clear();
+    w.control.emit("c-1", "Pinned");
+    w.control.emit("c-1", "Stalled");
+    runUntil(*w.agent, [&] { return !w.told.empty(); });
+    EXPECT_EQ(w.told, std::vector<std::string>{"c-1"});
 }
 
 TEST_F(AgentOnLoopTest, OnlyTheAgentsOwnSignalsAreTold) {
-    PrivateBus bus;
-    FakeAgent fake(bus.address());
-    FakeAgentControl control(bus.address());
-    auto agent = agentOn(bus.address());
-    std::vector<std::string> told;
-    agent->watchBuilds(toldInto(told));
-    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
-    told.clear();
-    control.impersonate("c-1");
-    control.emit("c-2", "State");  // after the other, in the bus's order
-    runUntil(*agent, [&] { return !told.empty(); });
-    EXPECT_EQ(told, std::vector<std::string>{"c-2"});
+    Watching w(*this);
+    w.control.impersonate("c-1");
+    w.control.emit("c-2", "State");  // after the other, in the bus's order
+    runUntil(*w.agent, [&] { return !w.told.empty(); });
+    EXPECT_EQ(w.told, std::vector<std::string>{"c-2"});
 }
 
 TEST_F(AgentOnLoopTest, AnAgentThatStartsAgainIsAnyBuildChanged) {
-    PrivateBus bus;
-    FakeAgent fake(bus.address());
-    FakeAgentControl control(bus.address());
-    auto agent = agentOn(bus.address());
-    std::vector<std::string> told;
-    agent->watchBuilds(toldInto(told));
-    ASSERT_EQ(getBuild(*agent, "c-1").id, "c-1");
-    told.clear();
-    control.restart();
-    runUntil(*agent, [&] { return told.size() >= 2; });  // the name lost, then owned again
-    EXPECT_EQ(told, (std::vector<std::string>{"*", "*"}));
+    Watching w(*this);
+    w.control.restart();
+    runUntil(*w.agent, [&] { return w.told.size() >= 2; });  // the name lost, then owned again
+    EXPECT_EQ(w.told, (std::vector<std::string>{"*", "*"}));
 }
 
 TEST_F(AgentOnLoopTest, WithoutAWatcherNoSignalIsTakenIn) {

@@ -23,33 +23,19 @@ namespace {
 using imagebuild::testing::readRequest;
 using imagebuild::testing::ScriptedServer;
 using imagebuild::testing::send;
+using imagebuild::testing::threadCount;
 using namespace std::chrono_literals;
 
 HttpLoopRequest requestTo(const ScriptedServer& server,
                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    HttpLoopRequest request;
-    auto* in = reinterpret_cast<sockaddr_in*>(&request.address);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<std::uint16_t>(std::stoi(server.url().port)));
-    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    request.length = sizeof(sockaddr_in);
-    request.bytes = "GET /v1/hosts?scope=local HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    request.timeout = timeout;
-    return request;
+    return imagebuild::testing::loopRequestTo(
+        server, "GET /v1/hosts?scope=local HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        timeout);
 }
 
 std::string okWith(const std::string& body) {
     return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-}
-
-std::size_t threadCount() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& task :
-         std::filesystem::directory_iterator("/proc/self/task")) {
-        ++n;
-    }
-    return n;
 }
 
 struct Outcome {

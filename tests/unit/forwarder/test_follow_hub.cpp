@@ -44,13 +44,8 @@ PeerFollow peerAt(const ScriptedServer& server, const std::string& shareKey,
                   std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     PeerFollow peer;
     peer.url = "http://127.0.0.1:" + server.url().port;
-    auto* in = reinterpret_cast<sockaddr_in*>(&peer.request.address);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<std::uint16_t>(std::stoi(server.url().port)));
-    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    peer.request.length = sizeof(sockaddr_in);
-    peer.request.bytes = "GET /monitor/beta-3?format=sse HTTP/1.1\r\nHost: beta\r\n\r\n";
-    peer.request.timeout = timeout;
+    peer.request = imagebuild::testing::loopRequestTo(
+        server, "GET /monitor/beta-3?format=sse HTTP/1.1\r\nHost: beta\r\n\r\n", timeout);
     peer.shareKey = shareKey;
     return peer;
 }

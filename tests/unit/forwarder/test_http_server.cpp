@@ -33,6 +33,7 @@
 using namespace imagebuild;
 using namespace imagebuild::forwarder;
 using imagebuild::testing::ScriptedServer;
+using imagebuild::testing::threadCount;
 
 namespace {
 
@@ -545,15 +546,6 @@ struct LoopServer {
     std::atomic<int> unparkable{0};  // loop requests dispatched without a parking
     std::unique_ptr<HttpServer> server;
 };
-
-std::size_t threadCount() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& task :
-         std::filesystem::directory_iterator("/proc/self/task")) {
-        ++n;
-    }
-    return n;
-}
 
 UniqueFd follow(unsigned short port, const std::string& path = "/stream") {
     auto fd = connectTo(port);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -367,20 +368,37 @@ void AgentOnLoop::dispatch() {
     watch();
 }
 
+// A `done` or `changed` that throws ends this delivery there: the exception
+// goes to the caller, and what was not delivered yet stays for the next
+// deliver(), never lost (a follow hub whose answer was lost would never ask
+// about that build again).
 void AgentOnLoop::deliver() {
     auto ended = std::move(ended_);
     ended_.clear();
-    for (auto& call : ended) {
+    for (std::size_t i = 0; i < ended.size(); ++i) {
+        auto& call = ended[i];
         call.build.reset();  // outside its callbacks, while the connection lives
-        call.done(call.info ? &*call.info : nullptr, call.error ? &*call.error : nullptr);
+        try {
+            call.done(call.info ? &*call.info : nullptr, call.error ? &*call.error : nullptr);
+        } catch (...) {
+            ended_.insert(ended_.begin(), std::make_move_iterator(ended.begin() + i + 1),
+                          std::make_move_iterator(ended.end()));
+            throw;
+        }
     }
     // After the calls: a signal that came with a failed call's error (the
     // connection broke) is what has its watcher ask again.
     auto signals = std::move(watched_->signals);
     watched_->signals.clear();
-    for (const auto& id : signals) {
-        if (changed_) {
-            changed_(id);
+    for (std::size_t i = 0; i < signals.size(); ++i) {
+        try {
+            if (changed_) {
+                changed_(signals[i]);
+            }
+        } catch (...) {
+            watched_->signals.insert(watched_->signals.begin(), signals.begin() + i + 1,
+                                     signals.end());
+            throw;
         }
     }
     pump();

@@ -373,6 +373,42 @@ TEST_F(AgentOnLoopTest, NoBusEndsTheCallWithTheConnectError) {
     EXPECT_FALSE(agent->busy());
 }
 
+// A caller's `done` that throws loses no other call's answer: the rest are
+// delivered by the next deliver().
+TEST_F(AgentOnLoopTest, ADoneThatThrowsLosesNoOtherAnswer) {
+    PrivateBus bus;
+    FakeAgent fake(bus.address());
+    auto agent = agentOn(bus.address());
+    Outcome first, second;
+    bool thrown = false;
+    agent->getBuild("c-1", [&](BuildInfo*, const sdbus::Error*) {
+        first.called = true;
+        thrown = true;
+        throw std::runtime_error("a caller's failure");
+    });
+    agent->getBuild("c-2", into(second));
+    // Both answers taken in before anything is delivered: one delivery.
+    auto start = std::chrono::steady_clock::now();
+    auto deadline = start + 5s;
+    while (!second.called && std::chrono::steady_clock::now() < deadline) {
+        epoll_event events[8];
+        int n = epoll_wait(epoll_.get(), events, 8, 20);
+        for (int i = 0; i < n; ++i) {
+            agent->handle(events[i].data.fd);
+        }
+        agent->dispatch();
+        if (std::chrono::steady_clock::now() - start < 300ms) {
+            continue;
+        }
+        try {
+            agent->deliver();
+        } catch (const std::runtime_error&) {
+        }
+    }
+    EXPECT_TRUE(thrown);
+    EXPECT_EQ(second.id, "c-2");
+}
+
 // No bus: the calls of the next second fail with the same error at once,
 // without a connect (a thread) each; then a connect is tried again.
 TEST_F(AgentOnLoopTest, AFailedConnectIsNotTriedAgainForASecond) {

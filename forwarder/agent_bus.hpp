@@ -4,8 +4,13 @@
 
 #include <sdbus-c++/IConnection.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <memory>
+#include <string>
+
+#include "common/dbus_names.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -17,6 +22,16 @@ inline std::unique_ptr<sdbus::IConnection> connectForAgentCalls() {
     auto connection = sdbus::createSystemBusConnection();
     connection->setMethodCallTimeout(kAgentCallTimeout);
     return connection;
+}
+
+// The match rule of NameOwnerChanged of the agent's name: an agent that
+// starts (again) says nothing of what changed meanwhile. The sender is the
+// bus itself, whose name is its unique name too, so sd-bus can match it.
+inline std::string agentNameOwnerChangedMatch() {
+    return fmt::format(
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
+        dbus_names::kBusName);
 }
 
 }  // namespace imagebuild::forwarder

@@ -32,11 +32,7 @@ void AgentListCache::connectLocked() {
     // unique name only. Another process's signals there only cost a refetch.
     matches_.push_back(watch_->addMatch(
         fmt::format("type='signal',path_namespace='{}'", dbus_names::kManagerPath), changed));
-    matches_.push_back(watch_->addMatch(
-        fmt::format("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                    "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
-                    dbus_names::kBusName),
-        changed));
+    matches_.push_back(watch_->addMatch(agentNameOwnerChangedMatch(), changed));
     agent_ = sdbus::createProxy(*watch_, dbus_names::kBusName, dbus_names::kManagerPath);
     ++generation_;  // what changed before the matches were in place is unknown
 }

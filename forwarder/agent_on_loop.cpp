@@ -16,6 +16,7 @@
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
 #include "common/unique_fd.hpp"
+#include "forwarder/agent_bus.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -81,11 +82,8 @@ std::vector<sdbus::Slot> addBuildMatches(sdbus::IConnection& connection,
             }
             watched->signals.push_back(id);
         }));
-    matches.push_back(connection.addMatch(
-        fmt::format("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                    "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
-                    names::kBusName),
-        [watched](sdbus::Message& message) {
+    matches.push_back(
+        connection.addMatch(agentNameOwnerChangedMatch(), [watched](sdbus::Message& message) {
             std::string name, oldOwner, newOwner;
             try {
                 message >> name >> oldOwner >> newOwner;

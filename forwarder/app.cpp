@@ -62,10 +62,9 @@ Admission App::admit(Request& request) {
     if (refusal) {
         metrics_.observeRequest(match.route ? match.route->pattern : "unmatched", request.method,
                                 refusal->status, 0);
-        std::uint64_t notLogged = 0;
-        if (refusal->status != 404 && refusalLog_.take(notLogged)) {
+        if (auto more = refusal->status != 404 ? refusalLog_.take() : std::nullopt) {
             log::warning("{} {} -> {} (at the head){}", request.method, request.path,
-                         refusal->status, notLoggedSuffix(notLogged));
+                         refusal->status, *more);
         }
         admission.refusal = std::move(refusal);
         return admission;
@@ -206,16 +205,17 @@ void App::observe(const Request& request, const std::string& label, const Respon
     metrics_.observeRequest(label, request.method, response.status, elapsed.count());
     bool failed = response.status >= 500;
     bool refused = response.status >= 400 && response.status != 404;
-    std::uint64_t notLogged = 0;
-    if (response.fromPeer || !(failed || refused) ||
-        !(failed ? failureLog_ : refusalLog_).take(notLogged)) {
-        return;  // the peer that made it logged it; or not worth a line; or too many now
+    if (response.fromPeer || !(failed || refused)) {
+        return;  // the peer that made it logged it; or not worth a line
     }
-    auto more = notLoggedSuffix(notLogged);
+    auto more = (failed ? failureLog_ : refusalLog_).take();
+    if (!more) {
+        return;  // too many now: said with the next that goes
+    }
     if (failed) {
-        log::error("{} {} -> {}{}", request.method, request.path, response.status, more);
+        log::error("{} {} -> {}{}", request.method, request.path, response.status, *more);
     } else {
-        log::warning("{} {} -> {}{}", request.method, request.path, response.status, more);
+        log::warning("{} {} -> {}{}", request.method, request.path, response.status, *more);
     }
 }
 

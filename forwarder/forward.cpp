@@ -177,25 +177,37 @@ Response forwardTo(App& app, const std::string& url, const Request& request) {
     }
 }
 
-std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peers,
-                                    const Request& request) {
-    std::vector<Response> answers(peers.size());
+std::vector<bool> exchangeWithPeers(App& app, const std::vector<PeerState>& peers,
+                                    const HttpRequest& request, std::chrono::milliseconds timeout,
+                                    const ExchangeDone& done) {
+    std::vector<bool> asked(peers.size(), false);
     std::vector<HttpLoopRequest> asks;
-    std::vector<std::size_t> asked;  // the peer of each ask
-    auto bytes = peerRequestFor(request);
+    std::vector<std::size_t> peerOf;  // the peer of each ask
     for (std::size_t i = 0; i < peers.size(); ++i) {
-        if (peers[i].port != 0) {
-            asks.push_back(loopRequestTo(app, peers[i], bytes, true));
-            asked.push_back(i);
+        if (peers[i].healthy && peers[i].port != 0) {
+            asks.push_back(loopRequestTo(app, peers[i], request, true));
+            asks.back().timeout = timeout;
+            peerOf.push_back(i);
+            asked[i] = true;
         }
     }
-    app.exchanges().exchangeAll(
-        std::move(asks), [&](std::size_t k, HttpResponse* response, const HttpError* error) {
-            auto i = asked[k];
-            answers[i] = peerAnswer(app, peers[i].url, request, response, error);
-        });
+    app.exchanges().exchangeAll(std::move(asks),
+                                [&](std::size_t k, HttpResponse* response, const HttpError* error) {
+                                    done(peerOf[k], response, error);
+                                });
+    return asked;
+}
+
+std::vector<std::optional<Response>> forwardToEach(App& app, const std::vector<PeerState>& peers,
+                                                   const Request& request) {
+    std::vector<std::optional<Response>> answers(peers.size());
+    auto asked =
+        exchangeWithPeers(app, peers, peerRequestFor(request), app.peers().options().requestTimeout,
+                          [&](std::size_t i, HttpResponse* response, const HttpError* error) {
+                              answers[i] = peerAnswer(app, peers[i].url, request, response, error);
+                          });
     for (std::size_t i = 0; i < peers.size(); ++i) {
-        if (peers[i].port == 0) {  // a healthy peer has answered a probe: hardly ever
+        if (peers[i].healthy && !asked[i]) {  // no address from a probe yet: hardly ever
             // Not marked down: it was not asked.
             answers[i] = unreachable(peers[i].url, "its address is not known yet");
         }
@@ -207,10 +219,9 @@ Response peerAnswer(App& app, const std::string& url, const Request& request, Ht
                     const HttpError* error) {
     app.peers().recordForward(url, answer != nullptr);
     if (!answer) {
-        std::uint64_t notLogged = 0;
-        if (app.failureLog().take(notLogged)) {
+        if (auto more = app.failureLog().take()) {
             log::warning("forwarding {} {} to {}: {}{}", request.method, request.path, url,
-                         error->what(), notLoggedSuffix(notLogged));
+                         error->what(), *more);
         }
         return unreachable(url, error->what());
     }

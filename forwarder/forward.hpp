@@ -1,6 +1,7 @@
 // Passing a request on to the peer that owns it, and finding that peer.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 
 #include "common/http_client.hpp"
 #include "common/http_loop_client.hpp"
+#include "forwarder/fan_out.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/loop_answer.hpp"
 #include "forwarder/peers.hpp"
@@ -44,11 +46,17 @@ HttpRequest peerRequestFor(const Request& request);
 
 // The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
 Response forwardTo(App& app, const std::string& url, const Request& request);
-// forwardTo of each peer, all asked at once on this thread without a thread
-// per peer (fan_out.hpp); the answers in the peers' order. A peer whose
-// address no probe has told yet is unreachable, as in /v1/hosts.
-std::vector<Response> forwardToEach(App& app, const std::vector<PeerState>& peers,
-                                    const Request& request);
+// `request` to each healthy peer whose address a probe told, all at once
+// on this thread without a thread per peer (fan_out.hpp), each within
+// `timeout`; done(i, ...) with i its index in `peers`. Which were asked.
+std::vector<bool> exchangeWithPeers(App& app, const std::vector<PeerState>& peers,
+                                    const HttpRequest& request, std::chrono::milliseconds timeout,
+                                    const ExchangeDone& done);
+// forwardTo of each healthy peer that way, in the peers' order; none for a
+// peer that is not healthy; a healthy one whose address no probe has told
+// yet is unreachable (not asked, so not marked down), as in /v1/hosts.
+std::vector<std::optional<Response>> forwardToEach(App& app, const std::vector<PeerState>& peers,
+                                                   const Request& request);
 // What forwardTo makes of the peer's answer (its body and fields moved
 // out), or of its failure.
 Response peerAnswer(App& app, const std::string& url, const Request& request, HttpResponse* answer,

@@ -2,22 +2,26 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace imagebuild::forwarder {
 
-bool LogBudget::take(std::uint64_t& notLogged, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    if (now - second_ >= std::chrono::seconds(1)) {
-        second_ = now;
-        used_ = 0;
+std::optional<std::string> LogBudget::take(Clock::time_point now) {
+    std::uint64_t notLogged = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (now - second_ >= std::chrono::seconds(1)) {
+            second_ = now;
+            used_ = 0;
+        }
+        if (used_ >= perSecond_) {
+            ++notLogged_;
+            return std::nullopt;
+        }
+        ++used_;
+        notLogged = std::exchange(notLogged_, 0);
     }
-    if (used_ >= perSecond_) {
-        ++notLogged_;
-        return false;
-    }
-    ++used_;
-    notLogged = notLogged_;
-    notLogged_ = 0;
-    return true;
+    return notLoggedSuffix(notLogged);
 }
 
 std::string notLoggedSuffix(std::uint64_t notLogged) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace imagebuild::forwarder {
@@ -18,9 +19,10 @@ public:
 
     explicit LogBudget(unsigned perSecond) : perSecond_(perSecond) {}
 
-    // Whether a line may be logged at `now`; if so, `notLogged` says how
-    // many were not since the last one that was. Thread-safe.
-    bool take(std::uint64_t& notLogged, Clock::time_point now = Clock::now());
+    // Whether a line may be logged at `now`: if so, what it ends with to
+    // say how many were not since the last one that was (notLoggedSuffix).
+    // Thread-safe.
+    std::optional<std::string> take(Clock::time_point now = Clock::now());
 
 private:
     const unsigned perSecond_;

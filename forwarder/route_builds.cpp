@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/build_json.hpp"
@@ -174,16 +173,13 @@ std::vector<PeerBuilds> askPeers(App& app, const BuildQuery& query, const Reques
             peers.push_back(std::move(peer));
         }
     }
-    std::vector<PeerState> up;
-    std::copy_if(peers.begin(), peers.end(), std::back_inserter(up),
-                 [](const PeerState& peer) { return peer.healthy; });
     Request local = request;
     local.query["scope"] = "local";
-    auto upAnswers = forwardToEach(app, up, local);
+    auto forwarded = forwardToEach(app, peers, local);
     std::vector<PeerBuilds> answers(peers.size());
-    for (std::size_t i = 0, k = 0; i < peers.size(); ++i) {
-        if (peers[i].healthy) {
-            answers[i] = peerBuildsOf(upAnswers[k++]);
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (forwarded[i]) {
+            answers[i] = peerBuildsOf(*forwarded[i]);
         }
     }
     return answers;

@@ -7,7 +7,6 @@
 
 #include "common/clock.hpp"
 #include "forwarder/app.hpp"
-#include "forwarder/fan_out.hpp"
 #include "forwarder/fleet.hpp"
 #include "forwarder/forward.hpp"
 #include "forwarder/json_error.hpp"
@@ -25,10 +24,8 @@ namespace {
 std::optional<HostInfo> hostOf(App& app, const PeerState& peer, HttpResponse* answer,
                                const HttpError* failure, std::string& error) {
     if (!answer) {
-        std::uint64_t notLogged = 0;
-        if (app.failureLog().take(notLogged)) {
-            log::warning("host record of {}: {}{}", peer.url, failure->what(),
-                         notLoggedSuffix(notLogged));
+        if (auto more = app.failureLog().take()) {
+            log::warning("host record of {}: {}{}", peer.url, failure->what(), *more);
         }
         error = failure->what();
         return std::nullopt;
@@ -60,27 +57,17 @@ std::optional<HostInfo> hostOf(App& app, const PeerState& peer, HttpResponse* an
 std::vector<std::optional<HostInfo>> askPeers(App& app, const std::vector<PeerState>& peers,
                                               std::vector<std::string>& errors) {
     std::vector<std::optional<HostInfo>> answers(peers.size());
-    std::vector<HttpLoopRequest> asks;
-    std::vector<std::size_t> asked;  // the peer of each ask
     HttpRequest ask{"GET", "/v1/hosts?scope=local", "", "", {{kForwardedHeader, "1"}}};
+    auto asked =
+        exchangeWithPeers(app, peers, ask, app.peers().options().healthTimeout,
+                          [&](std::size_t i, HttpResponse* answer, const HttpError* error) {
+                              answers[i] = hostOf(app, peers[i], answer, error, errors[i]);
+                          });
     for (std::size_t i = 0; i < peers.size(); ++i) {
-        if (!peers[i].healthy) {
-            continue;
-        }
-        if (peers[i].port == 0) {
+        if (peers[i].healthy && !asked[i]) {
             errors[i] = "its address is not known yet";
-            continue;
         }
-        asks.push_back(loopRequestTo(app, peers[i], ask, true));
-        asks.back().timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-            app.peers().options().healthTimeout);
-        asked.push_back(i);
     }
-    app.exchanges().exchangeAll(std::move(asks),
-                                [&](std::size_t k, HttpResponse* answer, const HttpError* error) {
-                                    auto i = asked[k];
-                                    answers[i] = hostOf(app, peers[i], answer, error, errors[i]);
-                                });
     return answers;
 }
 
@@ -125,10 +112,8 @@ std::optional<HostInfo> localHost(App& app) {
         info.lastSeen = realtimeUsec();
         return info;
     } catch (const sdbus::Error& e) {
-        std::uint64_t notLogged = 0;
-        if (app.failureLog().take(notLogged)) {
-            log::warning("local agent unavailable: {}: {}{}", e.getName(), e.getMessage(),
-                         notLoggedSuffix(notLogged));
+        if (auto more = app.failureLog().take()) {
+            log::warning("local agent unavailable: {}: {}{}", e.getName(), e.getMessage(), *more);
         }
         return std::nullopt;
     }

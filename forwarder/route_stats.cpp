@@ -76,25 +76,15 @@ void addLocalBuilds(App& app, StatsPart& part, const StatsWindow& window) {
 }
 
 void addPeersParts(App& app, StatsPart& part, const Request& request, unsigned days) {
-    std::vector<PeerState> peers;
-    std::vector<PeerState> up;
-    for (auto& peer : app.peers().snapshot()) {
-        if (peer.healthy) {
-            up.push_back(peer);
-        }
-        peers.push_back(std::move(peer));
-    }
+    auto peers = app.peers().snapshot();
     Request local = request;
     local.query = {{"scope", "local"}, {"days", std::to_string(days)}};
     local.headers.erase("if-none-match");
-    auto upAnswers = forwardToEach(app, up, local);
-    for (std::size_t i = 0, k = 0; i < peers.size(); ++i) {
+    auto forwarded = forwardToEach(app, peers, local);
+    for (std::size_t i = 0; i < peers.size(); ++i) {
         json answer;
-        if (peers[i].healthy) {
-            auto& response = upAnswers[k++];
-            if (response.status == 200) {
-                answer = json::parse(response.body, nullptr, false);
-            }
+        if (forwarded[i] && forwarded[i]->status == 200) {
+            answer = json::parse(forwarded[i]->body, nullptr, false);
         }
         if (!part.merge(answer)) {
             part.unreachable(peers[i].hostname.empty() ? peers[i].url : peers[i].hostname);

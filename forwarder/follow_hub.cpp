@@ -674,81 +674,79 @@ void FollowHub::run() {
 bool FollowHub::turn() {
     auto& fds = pollFds_;
     auto& polled = polled_;
-    {
-        bool stop = false;
-        auto live = liveBuilds(stop);
-        for (const auto& build : live) {
-            if (!build->peerUrl.empty()) {
-                answerHeadWaiters(build, stop);
-            }
+    bool stop = false;
+    auto live = liveBuilds(stop);
+    for (const auto& build : live) {
+        if (!build->peerUrl.empty()) {
+            answerHeadWaiters(build, stop);
         }
-        if (stop) {
-            return false;
+    }
+    if (stop) {
+        return false;
+    }
+    lookAtParked(live);
+    askWhatIsDue(live);
+    fds.assign(1, pollfd{wakeFd_.get(), POLLIN, 0});
+    fds.push_back(pollfd{agentEpoll_.get(), POLLIN, 0});
+    polled.clear();
+    auto now = Clock::now();
+    int timeout = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(nextLook_ - now).count());
+    timeout = std::max(timeout, 0);
+    if (agent_ && agent_->busy()) {
+        timeout = std::min(timeout, kAgentDispatch);  // its calls' timeouts
+    }
+    if (agent_ && agent_->hasEnded()) {
+        timeout = 0;
+    }
+    for (auto& build : live) {
+        if ((!build->follower && !build->peer) || !shouldRead(*build)) {
+            continue;  // ended, or waiting for its fastest follower
         }
-        lookAtParked(live);
-        askWhatIsDue(live);
-        fds.assign(1, pollfd{wakeFd_.get(), POLLIN, 0});
-        fds.push_back(pollfd{agentEpoll_.get(), POLLIN, 0});
-        polled.clear();
-        auto now = Clock::now();
-        int timeout = static_cast<int>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(nextLook_ - now).count());
-        timeout = std::max(timeout, 0);
-        if (agent_ && agent_->busy()) {
-            timeout = std::min(timeout, kAgentDispatch);  // its calls' timeouts
+        if (build->follower && !build->asking) {
+            timeout = std::min(timeout, millisecondsUntil(build->askDue, now));
         }
-        if (agent_ && agent_->hasEnded()) {
-            timeout = 0;
-        }
-        for (auto& build : live) {
-            if ((!build->follower && !build->peer) || !shouldRead(*build)) {
-                continue;  // ended, or waiting for its fastest follower
-            }
-            if (build->follower && !build->asking) {
-                timeout = std::min(timeout, millisecondsUntil(build->askDue, now));
-            }
-            if (build->peer) {
-                fds.push_back(pollfd{build->peer->fd(), build->peer->events(), 0});
-                polled.push_back(build);
-                timeout = std::min(timeout, millisecondsUntil(build->nextStep, now));
-                continue;
-            }
-            int fd = build->log->journal().fd();
-            if (fd < 0) {
-                // No inotify instance (fs.inotify.max_user_instances): say
-                // so to its followers rather than poll blindly.
-                std::vector<LogLine> none;
-                publish(*build, none, std::string(),
-                        std::string("cannot watch the journal: ") + std::strerror(-fd));
-                build->follower.reset();
-                build->log.reset();
-                continue;
-            }
-            fds.push_back(pollfd{fd, build->log->journal().events(), 0});
+        if (build->peer) {
+            fds.push_back(pollfd{build->peer->fd(), build->peer->events(), 0});
             polled.push_back(build);
             timeout = std::min(timeout, millisecondsUntil(build->nextStep, now));
+            continue;
         }
-        int n = ::poll(fds.data(), fds.size(), timeout);
-        if (n < 0 && errno != EINTR) {
-            log::error("follow: poll failed: {}", std::strerror(errno));
-            std::this_thread::sleep_for(kQuiet);  // never spin on a failing poll
-            return true;
+        int fd = build->log->journal().fd();
+        if (fd < 0) {
+            // No inotify instance (fs.inotify.max_user_instances): say
+            // so to its followers rather than poll blindly.
+            std::vector<LogLine> none;
+            publish(*build, none, std::string(),
+                    std::string("cannot watch the journal: ") + std::strerror(-fd));
+            build->follower.reset();
+            build->log.reset();
+            continue;
         }
-        if (fds[0].revents != 0) {
-            std::uint64_t count = 0;
-            static_cast<void>(::read(wakeFd_.get(), &count, sizeof count));
+        fds.push_back(pollfd{fd, build->log->journal().events(), 0});
+        polled.push_back(build);
+        timeout = std::min(timeout, millisecondsUntil(build->nextStep, now));
+    }
+    int n = ::poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) {
+        log::error("follow: poll failed: {}", std::strerror(errno));
+        std::this_thread::sleep_for(kQuiet);  // never spin on a failing poll
+        return true;
+    }
+    if (fds[0].revents != 0) {
+        std::uint64_t count = 0;
+        static_cast<void>(::read(wakeFd_.get(), &count, sizeof count));
+    }
+    serveAgent(n > 0 && fds[1].revents != 0);
+    now = Clock::now();
+    for (std::size_t i = 0; i < polled.size(); ++i) {
+        if (fds[i + 2].revents == 0 && now < polled[i]->nextStep) {
+            continue;
         }
-        serveAgent(n > 0 && fds[1].revents != 0);
-        now = Clock::now();
-        for (std::size_t i = 0; i < polled.size(); ++i) {
-            if (fds[i + 2].revents == 0 && now < polled[i]->nextStep) {
-                continue;
-            }
-            if (polled[i]->peer) {
-                stepPeer(*polled[i]);
-            } else {
-                step(*polled[i]);
-            }
+        if (polled[i]->peer) {
+            stepPeer(*polled[i]);
+        } else {
+            step(*polled[i]);
         }
     }
     return true;

@@ -7,10 +7,12 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "common/http_message.hpp"
@@ -29,8 +31,15 @@ namespace {
 // also report the socket writable once more, a wake for nothing).
 constexpr std::uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
+// The address's bytes; of an IPv4 one without its zero padding, so that
+// the key fits in the string itself (a relayed request makes, and a parked
+// connection copies, one each).
 std::string keyOf(const HttpLoopRequest& request) {
-    return std::string(reinterpret_cast<const char*>(&request.address), request.length);
+    std::size_t length = request.length;
+    if (request.address.ss_family == AF_INET) {
+        length = std::min<std::size_t>(length, offsetof(sockaddr_in, sin_zero));
+    }
+    return std::string(reinterpret_cast<const char*>(&request.address), length);
 }
 
 }  // namespace
@@ -239,7 +248,7 @@ bool HttpLoopClient::feed(Call& call, const char* data, std::size_t size) {
 }
 
 void HttpLoopClient::complete(Call& call, bool reusable) {
-    auto response = std::make_unique<HttpResponse>(responseOf(call.parser.get()));
+    auto response = responseOf(call.parser.get());
     auto it = calls_.find(call.fd.get());
     auto owned = std::move(it->second);
     calls_.erase(it);
@@ -268,7 +277,7 @@ void HttpLoopClient::fail(Call& call, HttpStep step, const char* words, std::str
         again->deadline = failed.deadline;
         return open(std::move(again));
     }
-    ended_.push_back({std::move(failed.done), nullptr,
+    ended_.push_back({std::move(failed.done), std::nullopt,
                       std::make_unique<HttpError>(step, words, std::move(detail), timedOut)});
 }
 
@@ -292,10 +301,16 @@ void HttpLoopClient::expire(Clock::time_point now) {
 }
 
 void HttpLoopClient::deliver() {
-    auto ended = std::move(ended_);
-    ended_.clear();
+    std::vector<Ended> ended;
+    ended.swap(ended_);
     for (auto& one : ended) {
-        one.done(one.response.get(), one.error.get());
+        one.done(one.response ? &*one.response : nullptr, one.error.get());
+    }
+    // The vector's room is kept for the next turn: a loop relaying many a
+    // second would allocate it again each time.
+    ended.clear();
+    if (ended_.empty()) {
+        ended_.swap(ended);
     }
 }
 

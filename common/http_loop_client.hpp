@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,7 +79,7 @@ private:
     struct Call;
     struct Ended {
         HttpLoopDone done;
-        std::unique_ptr<HttpResponse> response;
+        std::optional<HttpResponse> response;
         std::unique_ptr<HttpError> error;
     };
     void open(std::unique_ptr<Call> call);

@@ -60,6 +60,7 @@ std::string httpRequestBytes(const HttpRequest& request, const HttpUrl& url,
 void copyResponseHead(const http::response_header<>& head, HttpResponse& out) {
     out.status = head.result_int();
     out.reason = std::string(head.reason());
+    out.headers.reserve(8);
     for (const auto& field : head) {
         if (field.name() == http::field::content_type) {
             out.contentType = std::string(field.value());

@@ -24,8 +24,17 @@ bool isHostChar(char c) {
 }  // namespace
 
 std::string HttpUrl::hostHeader() const {
-    auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    return port == "80" ? h : h + ":" + port;
+    std::string out;
+    appendHostHeader(out);
+    return out;
+}
+
+void HttpUrl::appendHostHeader(std::string& out) const {
+    bool literal6 = host.find(':') != std::string::npos;
+    out.append(literal6 ? "[" : "").append(host).append(literal6 ? "]" : "");
+    if (port != "80") {
+        out.append(":").append(port);
+    }
 }
 
 std::optional<HttpUrl> parseHttpUrl(std::string_view url, std::string* why) {

@@ -17,6 +17,7 @@ struct HttpUrl {
     std::string port = "80";         // digits, 1 to 65535
     std::string target = "/";        // path and query, starting with '/'
     std::string hostHeader() const;  // host[:port] as the Host: header wants it
+    void appendHostHeader(std::string& out) const;
 };
 
 inline constexpr std::size_t kMaxUrlBytes = 2048;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/string.hpp>
 #include <cstring>
@@ -27,17 +28,23 @@ namespace {
 
 using boost::beast::iequals;
 
-std::string percentEncode(const std::string& text) {
-    std::string out;
+void appendPercentEncoded(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
     for (unsigned char c : text) {
         if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
             out += static_cast<char>(c);
         } else {
-            out += fmt::format("%{:02X}", c);
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
         }
     }
-    return out;
 }
+
+// The fields of ours a peer gets: the user's token, if they gave one, and
+// what makes a conditional, partial or resumed answer.
+constexpr std::array<const char*, 5> kPassedToPeer = {"authorization", "accept", "range",
+                                                      "if-none-match", "last-event-id"};
 
 Response unreachable(const std::string& url, const std::string& what) {
     return jsonError(502, "PeerUnreachable", fmt::format("host {} did not answer: {}", url, what));
@@ -116,7 +123,7 @@ Owner findOwner(App& app, const Request& request, const std::string& id) {
         owner.error = jsonError(503, "HostDown",
                                 fmt::format("host '{}' ({}) is down", parsed->host, peer->url));
     } else {
-        owner.peer = peer;
+        owner.peer = std::move(peer);
     }
     return owner;
 }
@@ -138,13 +145,21 @@ Response forBuild(App& app, Request& request,
     }
 }
 
-std::string targetOf(const Request& request) {
-    std::string target = percentEncode(request.path);
+void appendTarget(std::string& out, const Request& request) {
+    appendPercentEncoded(out, request.path);
     char separator = '?';
     for (const auto& [key, value] : request.query) {
-        target += separator + percentEncode(key) + "=" + percentEncode(value);
+        out += separator;
+        appendPercentEncoded(out, key);
+        out += '=';
+        appendPercentEncoded(out, value);
         separator = '&';
     }
+}
+
+std::string targetOf(const Request& request) {
+    std::string target;
+    appendTarget(target, request);
     return target;
 }
 
@@ -158,12 +173,34 @@ HttpRequest peerRequestFor(const Request& request) {
     // The user's own token, if they gave one, replaces the fleet token: the
     // owning host checks who it is itself (auth.hpp). Without one the
     // request goes with the fleet token, which only reads.
-    for (const char* name :
-         {"authorization", "accept", "range", "if-none-match", "last-event-id"}) {
+    for (const char* name : kPassedToPeer) {
         if (auto value = request.header(name); !value.empty()) {
             out.headers.emplace_back(name, value);
         }
     }
+    return out;
+}
+
+std::string relayRequestBytes(const Request& request, const HttpUrl& url,
+                              const HttpClientOptions& options) {
+    const auto& userToken = request.header("authorization");
+    std::string out;
+    out.reserve(256 + request.path.size());
+    out.append(request.method).append(" ");
+    appendTarget(out, request);
+    out.append(" HTTP/1.1\r\nHost: ");
+    url.appendHostHeader(out);
+    out.append("\r\nUser-Agent: ").append(options.userAgent).append("\r\n");
+    if (!options.bearerToken.empty() && userToken.empty()) {
+        out.append("Authorization: Bearer ").append(options.bearerToken).append("\r\n");
+    }
+    out.append(kForwardedHeader).append(": 1\r\n");
+    for (const char* name : kPassedToPeer) {
+        if (const auto& value = request.header(name); !value.empty()) {
+            out.append(name).append(": ").append(value).append("\r\n");
+        }
+    }
+    out += "\r\n";
     return out;
 }
 
@@ -227,7 +264,7 @@ Response peerAnswer(App& app, const std::string& url, const Request& request, Ht
     }
     Response response;
     response.status = answer->status;
-    response.contentType = answer->contentType;
+    response.contentType = std::move(answer->contentType);
     response.body = std::move(answer->body);
     response.headers = passedOn(std::move(answer->headers));
     response.fromPeer = true;
@@ -237,11 +274,16 @@ Response peerAnswer(App& app, const std::string& url, const Request& request, Ht
 HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, const HttpRequest& request,
                               bool keepAlive) {
     const auto& client = app.peers().client(peer.url);
+    return loopRequestTo(app, peer,
+                         httpRequestBytes(request, client.url(), client.options(), keepAlive));
+}
+
+HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, std::string bytes) {
     HttpLoopRequest out;
     boost::asio::ip::tcp::endpoint endpoint(peer.address, peer.port);
     std::memcpy(&out.address, endpoint.data(), endpoint.size());
     out.length = static_cast<socklen_t>(endpoint.size());
-    out.bytes = httpRequestBytes(request, client.url(), client.options(), keepAlive);
+    out.bytes = std::move(bytes);
     out.timeout = app.peers().options().requestTimeout;
     return out;
 }
@@ -262,11 +304,13 @@ OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::
         };
         return {std::nullopt, std::move(relay)};
     }
-    if (!owner.peer || owner.peer->port == 0) {
+    if (!owner.peer || owner.peer->port == 0 || !request->body.empty()) {
         return {};
     }
+    const auto& client = app.peers().client(owner.peer->url);
     LoopRelay relay;
-    relay.request = loopRequestTo(app, *owner.peer, peerRequestFor(*request), true);
+    relay.request = loopRequestTo(app, *owner.peer,
+                                  relayRequestBytes(*request, client.url(), client.options()));
     relay.request.headOnly = request->method == "HEAD";
     relay.finish = [&app, url = owner.peer->url, request = std::move(request)](
                        HttpResponse* answer, const HttpError* error) {

@@ -43,6 +43,12 @@ Response forBuild(App& app, Request& request,
 // The path plus the query, percent-encoded again.
 std::string targetOf(const Request& request);
 HttpRequest peerRequestFor(const Request& request);
+// The bytes httpRequestBytes(peerRequestFor(request), url, options, true)
+// makes for a request without a body, written straight into one string:
+// the gate's loop relays many a second, and the fields copied into an
+// HttpRequest and sorted again cost more than the rest of the relay.
+std::string relayRequestBytes(const Request& request, const HttpUrl& url,
+                              const HttpClientOptions& options);
 
 // The peer's answer as ours; 502 (and the peer marked down) if it did not answer.
 Response forwardTo(App& app, const std::string& url, const Request& request);
@@ -66,6 +72,8 @@ Response peerAnswer(App& app, const std::string& url, const Request& request, Ht
 // answered its last probe from (peer.port != 0), with the peers' timeout.
 HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, const HttpRequest& request,
                               bool keepAlive);
+// The same with the request's bytes made already.
+HttpLoopRequest loopRequestTo(App& app, const PeerState& peer, std::string bytes);
 
 // The request about build `id` on the gate's loop (no thread): passed on
 // with the same bytes forwardTo would send, to the address the owner

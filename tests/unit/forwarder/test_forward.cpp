@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/http_message.hpp"
 #include "common/sha256.hpp"
 #include "forwarder/app.hpp"
 #include "forwarder/peers.hpp"
@@ -95,6 +96,32 @@ TEST(ForwarderRelayOnLoop, AUsersOwnTokenReplacesTheFleetToken) {
     ASSERT_TRUE(relay.has_value());
     EXPECT_NE(relay->request.bytes.find("Bearer mine"), std::string::npos);
     EXPECT_EQ(relay->request.bytes.find("fleet-secret"), std::string::npos);
+}
+
+// Written straight into one string, the bytes are HttpClient's: the same
+// fields, in the same order, the user's token in place of the fleet's.
+TEST(ForwarderRelayOnLoop, TheRelaysBytesAreThoseHttpClientWouldSend) {
+    auto peer = healthyPeer();
+    std::string url = "http://" + peer.url().hostHeader();
+    Fleet fleet(url);
+    const auto& client = fleet.app.peers().client(url);
+    auto plain = imagebuild::testing::get("/v1/builds/b-7");
+    auto asking = imagebuild::testing::get("/v1/builds/b-7/log", {{"follow", "1"}, {"q", "a b&c"}});
+    asking.headers["accept"] = "text/event-stream";
+    asking.headers["last-event-id"] = "s=1;i=2";
+    asking.headers["range"] = "bytes=0-9";
+    asking.headers["if-none-match"] = "\"e\"";
+    asking.headers["user-agent"] = "curl/8";  // not passed on
+    auto mine = asking;
+    mine.method = "HEAD";
+    mine.headers["authorization"] = "Bearer mine";
+    for (const auto& request : {plain, asking, mine}) {
+        EXPECT_EQ(relayRequestBytes(request, client.url(), client.options()),
+                  httpRequestBytes(peerRequestFor(request), client.url(), client.options(), true));
+    }
+    auto relay = fleet.relay(mine);
+    ASSERT_TRUE(relay.has_value());
+    EXPECT_EQ(relay->request.bytes, relayRequestBytes(mine, client.url(), client.options()));
 }
 
 // A thread's: this host's build (the agent answers, over D-Bus), or a

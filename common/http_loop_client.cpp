@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 
 #include "common/http_message.hpp"
 #include "common/unique_fd.hpp"
@@ -300,11 +301,21 @@ void HttpLoopClient::expire(Clock::time_point now) {
     }
 }
 
+// A `done` that throws: the exception goes to the caller, and the answers
+// after it stay for the next deliver(), never lost (a gate's client would
+// wait for its relayed answer until it gave up).
 void HttpLoopClient::deliver() {
     std::vector<Ended> ended;
     ended.swap(ended_);
-    for (auto& one : ended) {
-        one.done(one.response ? &*one.response : nullptr, one.error.get());
+    for (std::size_t i = 0; i < ended.size(); ++i) {
+        auto& one = ended[i];
+        try {
+            one.done(one.response ? &*one.response : nullptr, one.error.get());
+        } catch (...) {
+            ended_.insert(ended_.begin(), std::make_move_iterator(ended.begin() + i + 1),
+                          std::make_move_iterator(ended.end()));
+            throw;
+        }
     }
     // The vector's room is kept for the next turn: a loop relaying many a
     // second would allocate it again each time.

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "common/http_message.hpp"
@@ -231,6 +232,39 @@ TEST(HttpLoopClient, NobodyListeningIsAConnectError) {
     EXPECT_EQ(outcome.error->step(), HttpStep::Connect);
     EXPECT_FALSE(outcome.error->timedOut());
     EXPECT_STREQ(outcome.error->what(), "connecting: Connection refused");
+}
+
+// A `done` that throws takes its exception to the loop; the answers after
+// it are delivered at the next turn, not lost.
+TEST(HttpLoopClient, AnswersAfterADoneThatThrewAreDeliveredNextTurn) {
+    HttpUrl url;
+    {
+        ScriptedServer server([](int) {});
+        url = server.url();
+    }
+    Loop loop;
+    int delivered = 0;
+    for (int i = 0; i < 3; ++i) {
+        loop.client().start(Loop::requestTo(url, "/", "GET", 2000ms),
+                            [&delivered, i](const HttpResponse*, const HttpError*) {
+                                ++delivered;
+                                if (i == 0) {
+                                    throw std::runtime_error("a caller's bug");
+                                }
+                            });
+    }
+    bool threw = false;
+    auto giveUp = std::chrono::steady_clock::now() + 5s;
+    while (delivered < 3 && std::chrono::steady_clock::now() < giveUp) {
+        try {
+            loop.turn(20);
+        } catch (const std::runtime_error&) {
+            threw = true;
+        }
+    }
+    EXPECT_TRUE(threw);
+    EXPECT_EQ(delivered, 3);
+    EXPECT_FALSE(loop.client().hasEnded());
 }
 
 // Bytes that are not HTTP, a body over the limit (1 MiB here), a server that

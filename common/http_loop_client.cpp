@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstring>
 #include <iterator>
+#include <memory_resource>
+#include <tuple>
 
 #include "common/http_message.hpp"
 #include "common/unique_fd.hpp"
@@ -61,7 +63,21 @@ UniqueFd startConnecting(const HttpLoopRequest& request, bool& inProgress) {
     return fd;
 }
 
+// The answer's fields are read into the call's own bytes: Beast allocates
+// each field apart, and a loop relaying tens of thousands of answers a
+// second would make as many allocations of them (more fields than fit go
+// to the heap).
+constexpr std::size_t kFieldBytes = 1024;
+using FieldAllocator = std::pmr::polymorphic_allocator<char>;
+
 struct HttpLoopClient::Call {
+    Call()
+        : fieldArena(fieldBytes, sizeof(fieldBytes)),
+          parser(std::piecewise_construct, std::make_tuple(),
+                 std::make_tuple(FieldAllocator(&fieldArena))) {}
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
     HttpLoopRequest request;
     HttpLoopDone done;
     std::string key;
@@ -72,7 +88,9 @@ struct HttpLoopClient::Call {
     std::uint32_t events = 0;  // of the wake being handled
     std::size_t sent = 0;
     std::string unparsed;  // read, not yet taken by the parser (a partial head)
-    http::response_parser<http::string_body> parser;
+    alignas(std::max_align_t) std::byte fieldBytes[kFieldBytes];
+    std::pmr::monotonic_buffer_resource fieldArena;
+    http::response_parser<http::string_body, FieldAllocator> parser;
     Clock::time_point deadline;
 };
 

@@ -57,25 +57,4 @@ std::string httpRequestBytes(const HttpRequest& request, const HttpUrl& url,
     return out;
 }
 
-void copyResponseHead(const http::response_header<>& head, HttpResponse& out) {
-    out.status = head.result_int();
-    out.reason = std::string(head.reason());
-    out.headers.reserve(8);
-    for (const auto& field : head) {
-        if (field.name() == http::field::content_type) {
-            out.contentType = std::string(field.value());
-        } else {
-            out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        }
-    }
-}
-
-HttpResponse responseOf(http::response<http::string_body>& message) {
-    HttpResponse out;
-    copyResponseHead(message, out);
-    out.body = std::move(message.body());
-    out.contentLength = out.body.size();
-    return out;
-}
-
 }  // namespace imagebuild

@@ -18,10 +18,31 @@ namespace imagebuild {
 std::string httpRequestBytes(const HttpRequest& request, const HttpUrl& url,
                              const HttpClientOptions& options, bool keepAlive);
 
-// Status, reason, Content-Type and every other field of an answer's head.
-void copyResponseHead(const boost::beast::http::response_header<>& head, HttpResponse& out);
+// Status, reason, Content-Type and every other field of an answer's head,
+// whatever allocator its fields were read with.
+template <class Fields>
+void copyResponseHead(const boost::beast::http::header<false, Fields>& head, HttpResponse& out) {
+    out.status = head.result_int();
+    out.reason = std::string(head.reason());
+    out.headers.reserve(8);
+    for (const auto& field : head) {
+        if (field.name() == boost::beast::http::field::content_type) {
+            out.contentType = std::string(field.value());
+        } else {
+            out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        }
+    }
+}
 
 // A whole answer read into a string: its head, and the body moved out.
-HttpResponse responseOf(boost::beast::http::response<boost::beast::http::string_body>& message);
+template <class Fields>
+HttpResponse responseOf(
+    boost::beast::http::message<false, boost::beast::http::string_body, Fields>& message) {
+    HttpResponse out;
+    copyResponseHead(message.base(), out);
+    out.body = std::move(message.body());
+    out.contentLength = out.body.size();
+    return out;
+}
 
 }  // namespace imagebuild

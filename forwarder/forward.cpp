@@ -312,7 +312,7 @@ OnLoop relayOnLoop(App& app, std::shared_ptr<const Request> request, const std::
     relay.request = loopRequestTo(app, *owner.peer,
                                   relayRequestBytes(*request, client.url(), client.options()));
     relay.request.headOnly = request->method == "HEAD";
-    relay.finish = [&app, url = owner.peer->url, request = std::move(request)](
+    relay.finish = [&app, url = std::move(owner.peer->url), request = std::move(request)](
                        HttpResponse* answer, const HttpError* error) {
         return peerAnswer(app, url, *request, answer, error);
     };

@@ -114,6 +114,28 @@ TEST(HttpLoopClient, SendsHttpClientsBytesAndReadsTheAnswer) {
     EXPECT_NE(seen.find("\r\nUser-Agent: test/1\r\n"), std::string::npos) << seen;
 }
 
+// The fields are read into the call's own bytes while they fit; an answer
+// with more (here 6 KiB of them) is read whole all the same.
+TEST(HttpLoopClient, AnAnswerWithMoreFieldsThanTheCallHoldsIsReadWhole) {
+    std::string fields;
+    for (int i = 0; i < 60; ++i) {
+        fields += "X-Field-" + std::to_string(i) + ": " +
+                  std::string(90, static_cast<char>('a' + i % 26)) + "\r\n";
+    }
+    ScriptedServer server([&fields](int fd) {
+        readRequest(fd);
+        send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" + fields +
+                     "Content-Length: 2\r\n\r\nok");
+    });
+    Loop loop;
+    auto outcome = loop.run(server.url(), "/");
+    ASSERT_TRUE(outcome.response) << outcome.error->what();
+    EXPECT_EQ(outcome.response->body, "ok");
+    EXPECT_EQ(outcome.response->contentType, "text/plain");
+    EXPECT_EQ(outcome.response->headers.size(), 61u);  // 60 and Content-Length
+    EXPECT_EQ(header(*outcome.response, "X-Field-59"), std::string(90, 'h'));
+}
+
 TEST(HttpLoopClient, KeepAliveConnectionIsReused) {
     ScriptedServer server(answersEveryRequest);
     Loop loop;

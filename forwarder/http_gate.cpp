@@ -39,6 +39,9 @@ struct HttpGate::Pending {
     // A request relayed to a peer is in flight: nothing more is read until
     // its answer has been sent (an event meanwhile sets mayHoldMore).
     bool relaying = false;
+    // What the peer's answer becomes (Relay::answer), kept here so that
+    // the peer request's `done` holds no more than fits in std::function.
+    std::function<Answer(HttpResponse*, const HttpError*)> relayAnswer;
     // An answer the client's socket had no room for: the rest, sent as the
     // client makes room (EPOLLOUT); nothing more is read meanwhile, so a
     // client that never reads costs one answer, then request_timeout_sec.
@@ -471,11 +474,15 @@ void HttpGate::relay(Loop& loop, int fd, Pending& pending, std::shared_ptr<Relay
         });
         return;
     }
-    auto request = std::move(relay->request);
-    loop.peers->start(std::move(request), [this, &loop, fd, relay = std::move(relay)](
-                                              HttpResponse* response, const HttpError* error) {
-        relayed(loop, fd, relay->answer(response, error));
-    });
+    pending.relayAnswer = std::move(relay->answer);
+    loop.peers->start(std::move(relay->request),
+                      [this, &loop, fd](HttpResponse* response, const HttpError* error) {
+                          auto it = loop.pending.find(fd);
+                          if (it != loop.pending.end()) {
+                              auto answer = std::move(it->second.relayAnswer);
+                              relayed(loop, fd, answer(response, error));
+                          }
+                      });
 }
 
 void HttpGate::relayed(Loop& loop, int fd, Answer&& answered) {

@@ -185,6 +185,7 @@ TEST(FollowPeer, AnOwnerThatNeverAnswersIsAFailureWithinItsTimeout) {
     EXPECT_FALSE(followed.head);
     EXPECT_NE(followed.failure.find("nothing within 300 ms"), std::string::npos)
         << followed.failure;
+    EXPECT_FALSE(followed.ours);  // the owner's failure: the route marks it down
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
@@ -266,6 +267,7 @@ TEST(FollowPeer, AStoppingHubAnswersItsWaitingFollowers) {
     auto followed = answered.get();
     EXPECT_FALSE(followed.head);
     EXPECT_NE(followed.failure.find("stopping"), std::string::npos) << followed.failure;
+    EXPECT_TRUE(followed.ours);  // the owner did nothing wrong: not to be marked down
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ struct ExchangePool::Engine {
     std::chrono::steady_clock::time_point idleSince{};
 };
 
-ExchangePool::ExchangePool() = default;
+ExchangePool::ExchangePool(std::chrono::milliseconds keptFor) : keptFor_(keptFor) {}
 ExchangePool::~ExchangePool() = default;
 
 std::unique_ptr<ExchangePool::Engine> ExchangePool::take() {
@@ -58,7 +58,7 @@ std::unique_ptr<ExchangePool::Engine> ExchangePool::take() {
         // The one idle longest is dropped once its connections are past
         // the peers' keep-alive: each would be a send into a closed socket.
         auto now = std::chrono::steady_clock::now();
-        std::erase_if(idle_, [now](const auto& e) { return now - e->idleSince > kKeptFor; });
+        std::erase_if(idle_, [this, now](const auto& e) { return now - e->idleSince > keptFor_; });
         if (!idle_.empty()) {
             engine = std::move(idle_.back());
             idle_.pop_back();

@@ -34,7 +34,7 @@ public:
     // connection idle for head_timeout_sec (10 s by default).
     static constexpr auto kKeptFor = std::chrono::seconds(8);
 
-    ExchangePool();
+    explicit ExchangePool(std::chrono::milliseconds keptFor = kKeptFor);
     ~ExchangePool();
     ExchangePool(const ExchangePool&) = delete;
     ExchangePool& operator=(const ExchangePool&) = delete;
@@ -49,6 +49,7 @@ private:
     std::unique_ptr<Engine> take();
     void giveBack(std::unique_ptr<Engine> engine);
 
+    std::chrono::milliseconds keptFor_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Engine>> idle_;
 };

@@ -126,24 +126,47 @@ TEST(ExchangeAll, APeerThatRefusesIsAnError) {
     EXPECT_NE(outcomes[0].error.find("connecting"), std::string::npos) << outcomes[0].error;
 }
 
-// Two fleet-wide answers, one after the other, on two threads: the second
-// goes on the connection the first kept open (the peer accepts once).
-TEST(ExchangeAll, TheNextAnswerFindsThePeersConnectionOpen) {
-    ScriptedServer peer([](int fd) {
+// A peer that answers every request on its connection ("answer N").
+ScriptedServer keptAlivePeer() {
+    return ScriptedServer([](int fd) {
         for (int n = 1; !readRequest(fd).empty(); ++n) {
             auto body = "answer " + std::to_string(n);
             send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
                          std::to_string(body.size()) + "\r\n\r\n" + body);
         }
     });
-    auto keptAlive = requestTo(peer);
-    keptAlive.bytes = "GET /v1/hosts?scope=local HTTP/1.1\r\nHost: x\r\n\r\n";
+}
+
+HttpLoopRequest keptAliveRequestTo(const ScriptedServer& peer) {
+    auto request = requestTo(peer);
+    request.bytes = "GET /v1/hosts?scope=local HTTP/1.1\r\nHost: x\r\n\r\n";
+    return request;
+}
+
+// Two fleet-wide answers, one after the other, on two threads: the second
+// goes on the connection the first kept open (the peer accepts once).
+TEST(ExchangeAll, TheNextAnswerFindsThePeersConnectionOpen) {
+    auto peer = keptAlivePeer();
+    auto keptAlive = keptAliveRequestTo(peer);
     ExchangePool pool;
     EXPECT_EQ(exchange({keptAlive}, &pool)[0].body, "answer 1");
     std::vector<Outcome> second;
     std::thread([&] { second = exchange({keptAlive}, &pool); }).join();
     EXPECT_EQ(second[0].body, "answer 2") << second[0].error;
     EXPECT_EQ(peer.accepted(), 1);
+}
+
+// Kept past keptFor (a peer closes what is idle longer), the engine and its
+// connections are dropped: the next answer connects anew.
+TEST(ExchangeAll, ConnectionsUnusedPastKeptForAreNotUsedAgain) {
+    auto peer = keptAlivePeer();
+    auto keptAlive = keptAliveRequestTo(peer);
+    ExchangePool pool(std::chrono::milliseconds(100));
+    EXPECT_EQ(exchange({keptAlive}, &pool)[0].body, "answer 1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto second = exchange({keptAlive}, &pool);
+    EXPECT_EQ(second[0].body, "answer 1") << second[0].error;  // a new connection's first
+    EXPECT_EQ(peer.accepted(), 2);
 }
 
 TEST(ExchangeAll, NoRequestsReturnsAtOnce) {

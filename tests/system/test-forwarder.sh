@@ -674,7 +674,7 @@ sse_has() { grep -q "^event: $1\$" "$TEST_SCRATCH/stall.sse"; }
 # not asked about at all meanwhile; its stall and the line that ends it
 # reach the follower as events, and so does the true end, across an agent
 # killed with -9 (its name's NameOwnerChanged has the hub ask again, which
-# starts it again).
+# starts it again) and a daemon-reload of the host's systemd.
 test_a_followed_builds_state_comes_by_signal() {
     local id follower rc=0
     run_in a rm -f /run/ib-stall-go /run/ib-stall-end
@@ -718,11 +718,12 @@ the_follower_is_told_by_signal() {
     assert_eq "$quiet_to" "$quiet_from" || return 1
     run_in a systemctl kill -s KILL imagebuild-agent.service || return 1
     wait_for 30 asks_above "$quiet_to" || return 1
+    run_in a systemctl daemon-reload || return 1
     run_in a touch /run/ib-stall-go || return 1
     wait_for 30 sse_has unstalled || return 1
     run_in a touch /run/ib-stall-end || return 1
     wait_for 30 sse_has end || return 1
-    echo "# questions after a kill -9, an unstall and the end: $(state_asks)"
+    echo "# questions after a kill -9, a daemon-reload, an unstall and the end: $(state_asks)"
     assert_eq "$(grep -E '^(event: (stalled|unstalled|end)|data: (before|after))' "$TEST_SCRATCH/stall.sse" |
         tr '\n' ' ')" \
         "data: before event: stalled data: after event: unstalled event: end " || return 1

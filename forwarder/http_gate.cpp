@@ -76,6 +76,7 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
     fcntl(listen_.get(), F_SETFL, fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);
     for (unsigned i = 0; i < std::max(1u, limits_.loops); ++i) {
         auto loop = std::make_unique<Loop>();
+        loop->gate = this;
         loop->epoll = UniqueFd(epoll_create1(EPOLL_CLOEXEC));
         loop->wake = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         if (!loop->epoll || !loop->wake) {
@@ -475,14 +476,16 @@ void HttpGate::relay(Loop& loop, int fd, Pending& pending, std::shared_ptr<Relay
         return;
     }
     pending.relayAnswer = std::move(relay->answer);
-    loop.peers->start(std::move(relay->request),
-                      [this, &loop, fd](HttpResponse* response, const HttpError* error) {
-                          auto it = loop.pending.find(fd);
-                          if (it != loop.pending.end()) {
-                              auto answer = std::move(it->second.relayAnswer);
-                              relayed(loop, fd, answer(response, error));
-                          }
-                      });
+    // No more than fits in std::function's own room (16 bytes): no allocation.
+    auto done = [&loop, fd](HttpResponse* response, const HttpError* error) {
+        auto it = loop.pending.find(fd);
+        if (it != loop.pending.end()) {
+            auto answer = std::move(it->second.relayAnswer);
+            loop.gate->relayed(loop, fd, answer(response, error));
+        }
+    };
+    static_assert(sizeof(done) <= 16);
+    loop.peers->start(std::move(relay->request), std::move(done));
 }
 
 void HttpGate::relayed(Loop& loop, int fd, Answer&& answered) {

@@ -99,6 +99,7 @@ private:
     // One event loop: its own epoll set, its connections, its thread. Every
     // loop accepts from the one listening socket.
     struct Loop {
+        HttpGate* gate = nullptr;
         UniqueFd epoll;
         UniqueFd wake;  // eventfd: a connection ended, or stop
         std::map<int, Pending> pending;

@@ -14,10 +14,10 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <iterator>
 #include <memory_resource>
 #include <tuple>
 
+#include "common/deliver_each.hpp"
 #include "common/http_message.hpp"
 #include "common/unique_fd.hpp"
 
@@ -332,16 +332,9 @@ void HttpLoopClient::expire(Clock::time_point now) {
 void HttpLoopClient::deliver() {
     std::vector<Ended> ended;
     ended.swap(ended_);
-    for (std::size_t i = 0; i < ended.size(); ++i) {
-        auto& one = ended[i];
-        try {
-            one.done(one.response ? &*one.response : nullptr, one.error.get());
-        } catch (...) {
-            ended_.insert(ended_.begin(), std::make_move_iterator(ended.begin() + i + 1),
-                          std::make_move_iterator(ended.end()));
-            throw;
-        }
-    }
+    deliverEach(ended, ended_, [](Ended& one) {
+        one.done(one.response ? &*one.response : nullptr, one.error.get());
+    });
     // The vector's room is kept for the next turn: a loop relaying many a
     // second would allocate it again each time.
     ended.clear();

@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <iterator>
 #include <mutex>
 #include <system_error>
 #include <thread>
 
 #include "common/build_id.hpp"
 #include "common/dbus_names.hpp"
+#include "common/deliver_each.hpp"
 #include "common/unique_fd.hpp"
 #include "forwarder/agent_bus.hpp"
 
@@ -373,32 +373,19 @@ void AgentOnLoop::dispatch() {
 void AgentOnLoop::deliver() {
     auto ended = std::move(ended_);
     ended_.clear();
-    for (std::size_t i = 0; i < ended.size(); ++i) {
-        auto& call = ended[i];
+    deliverEach(ended, ended_, [](Ended& call) {
         call.build.reset();  // outside its callbacks, while the connection lives
-        try {
-            call.done(call.info ? &*call.info : nullptr, call.error ? &*call.error : nullptr);
-        } catch (...) {
-            ended_.insert(ended_.begin(), std::make_move_iterator(ended.begin() + i + 1),
-                          std::make_move_iterator(ended.end()));
-            throw;
-        }
-    }
+        call.done(call.info ? &*call.info : nullptr, call.error ? &*call.error : nullptr);
+    });
     // After the calls: a signal that came with a failed call's error (the
     // connection broke) is what has its watcher ask again.
     auto signals = std::move(watched_->signals);
     watched_->signals.clear();
-    for (std::size_t i = 0; i < signals.size(); ++i) {
-        try {
-            if (changed_) {
-                changed_(signals[i]);
-            }
-        } catch (...) {
-            watched_->signals.insert(watched_->signals.begin(), signals.begin() + i + 1,
-                                     signals.end());
-            throw;
+    deliverEach(signals, watched_->signals, [this](const auto& id) {
+        if (changed_) {
+            changed_(id);
         }
-    }
+    });
     pump();
 }
 

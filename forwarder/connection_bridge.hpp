@@ -7,7 +7,7 @@
 // request's libmicrohttpd thread is one more: a request handed off this way
 // costs what one handed off at its first head costs, plus a copy).
 //
-// libmicrohttpd cannot account bytes on a socket pair (head_wait.hpp), so
+// libmicrohttpd cannot account bytes on a socket pair (hand_back.hpp), so
 // it ends the connection after this one answer; the client opens another.
 // Connections that ask only what the gate answers itself (health checks)
 // never come here.

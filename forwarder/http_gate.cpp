@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "forwarder/agent_bus.hpp"
-#include "forwarder/head_wait.hpp"
+#include "forwarder/hand_back.hpp"
 #include "forwarder/log.hpp"
 
 namespace imagebuild::forwarder {
@@ -122,6 +122,12 @@ void HttpGate::stop() {
             ::close(fd);
         }
         loop->pending.clear();
+        std::lock_guard lock(mutex_);
+        std::lock_guard taking(loop->takenBackMutex);
+        for (auto& [fd, key] : loop->takenBack) {
+            ::close(fd);
+        }
+        loop->takenBack.clear();
     }
     bridges_.stop();
 }
@@ -195,6 +201,9 @@ void HttpGate::run(Loop& loop) {
                 event(loop, fd, events[i].events);
             }
         }
+        if (loop.hasTakenBack) {
+            adoptTakenBack(loop);
+        }
         expire(loop);
         loop.peers->deliver();
         if (loop.agent->busy()) {
@@ -257,13 +266,59 @@ void HttpGate::accept(Loop& loop) {
             continue;
         }
         pending.deadline = Clock::now() + std::chrono::seconds(limits_.headTimeoutSec);
-        // Edge-triggered: the bytes stay queued (peeked, not read), and each
-        // new arrival wakes us once.
-        epoll_event event{};
-        event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-        event.data.fd = fd;
-        loop.pending.emplace(fd, std::move(pending));
-        epoll_ctl(loop.epoll.get(), EPOLL_CTL_ADD, fd, &event);
+        hold(loop, fd, std::move(pending));
+    }
+}
+
+// Edge-triggered: the bytes stay queued (peeked, not read), and each new
+// arrival wakes us once.
+void HttpGate::hold(Loop& loop, int fd, Pending&& pending) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    event.data.fd = fd;
+    loop.pending.emplace(fd, std::move(pending));
+    epoll_ctl(loop.epoll.get(), EPOLL_CTL_ADD, fd, &event);
+}
+
+void HttpGate::takeBack(UniqueFd fd, const std::string& address) {
+    auto& loop = *loops_[nextTakingLoop_++ % loops_.size()];
+    // Held throughout, so that stop() (which takes it after setting stop_)
+    // finds every connection taken back before it, and none comes after.
+    std::lock_guard lock(mutex_);
+    if (stop_) {
+        return;  // closed: the gate serves no one any more
+    }
+    // Not refused at the cap: the connection was open, and is still.
+    ++perAddress_[address];
+    ++open_;
+    {
+        std::lock_guard taking(loop.takenBackMutex);
+        loop.takenBack.emplace_back(fd.release(), address);
+    }
+    loop.hasTakenBack = true;
+    std::uint64_t one = 1;
+    (void)!write(loop.wake.get(), &one, sizeof(one));
+}
+
+// A connection taken back is held as one the loop answered and kept: idle
+// for request_timeout_sec, its next head peeked like a first one (it may
+// have arrived already, which no edge would tell: looked at now).
+void HttpGate::adoptTakenBack(Loop& loop) {
+    std::vector<std::pair<int, std::string>> taken;
+    {
+        std::lock_guard lock(loop.takenBackMutex);
+        taken.swap(loop.takenBack);
+        loop.hasTakenBack = false;
+    }
+    for (auto& [fd, key] : taken) {
+        Pending pending;
+        pending.length = sizeof(pending.address);
+        getpeername(fd, reinterpret_cast<sockaddr*>(&pending.address), &pending.length);
+        pending.key = std::move(key);
+        pending.idle = true;
+        pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
+        hold(loop, fd, std::move(pending));
+        readable(loop, fd);
     }
 }
 

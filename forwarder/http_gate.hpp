@@ -1,6 +1,7 @@
 // The door in front of libmicrohttpd. A loop per CPU accepts connections and
 // holds each, in epoll, until its request head has arrived whole; only then
-// is it handed to libmicrohttpd (a thread per connection), unless the gate
+// is it handed to libmicrohttpd (a thread per request, which gives the
+// connection back after its answer: takeBack), unless the gate
 // may answer the request itself (a route that never blocks, as
 // /v1/health: loop_answer.hpp), relay it to a peer from the loop
 // (http_loop_client.hpp) or ask the local agent from the loop, on a bus
@@ -88,6 +89,13 @@ public:
 
     // A handed-off connection to `address` ended (any thread, also after stop()).
     void release(const std::string& address);
+    // A handed-off connection libmicrohttpd answered and let go of, its next
+    // request not yet read from `fd` (any thread): a loop holds it as it
+    // holds a connection it answered itself, idle until its next head comes,
+    // which it then treats as a first one. So a kept-alive connection holds
+    // no thread between its requests. Counted as a connection of `address`
+    // (the one libmicrohttpd held is released when it closes its side).
+    void takeBack(UniqueFd fd, const std::string& address);
     // Stops accepting and handing off; the pending connections are closed.
     void stop();
 
@@ -110,10 +118,16 @@ private:
         std::chrono::steady_clock::time_point nextExpiryLook;
         std::unique_ptr<HttpLoopClient> peers;  // requests relayed to peers
         std::unique_ptr<AgentOnLoop> agent;     // requests asked of the local agent
+        // Connections taken back (takeBack), waiting for this loop's next turn.
+        std::mutex takenBackMutex;
+        std::vector<std::pair<int, std::string>> takenBack;
+        std::atomic<bool> hasTakenBack{false};
         std::thread thread;
     };
     void run(Loop& loop);
     void accept(Loop& loop);
+    void hold(Loop& loop, int fd, Pending&& pending);
+    void adoptTakenBack(Loop& loop);
     enum class Peeked { Waiting, Gone, Answered };
     void readable(Loop& loop, int fd);
     Peeked peek(Loop& loop, int fd);
@@ -146,6 +160,7 @@ private:
     unsigned open_ = 0;
     std::map<std::string, unsigned> perAddress_;
     std::vector<std::unique_ptr<Loop>> loops_;
+    std::atomic<unsigned> nextTakingLoop_{0};
     ConnectionBridges bridges_;
 };
 

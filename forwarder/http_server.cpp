@@ -14,7 +14,7 @@
 #include <string_view>
 #include <utility>
 
-#include "forwarder/head_wait.hpp"
+#include "forwarder/hand_back.hpp"
 #include "forwarder/json_error.hpp"
 #include "forwarder/log.hpp"
 #include "forwarder/loop_answer.hpp"
@@ -31,7 +31,7 @@ struct HttpServer::Tracked {
     // The bytes the connection's requests took so far, heads and
     // Content-Length bodies (the only bodies admitted): while libmicrohttpd
     // has read exactly these, it holds nothing of the next request and that
-    // request's head can be checked first (head_wait.hpp).
+    // request's head can be checked first (hand_back.hpp).
     std::uint64_t taken = 0;
     // Ended beneath libmicrohttpd: whatever it still parses from its own
     // buffer is never served.
@@ -383,7 +383,7 @@ void completed(void* cls, MHD_Connection* connection, void** state,
     delete context;
     *state = nullptr;
     if (auto* tracked = keptAlive ? trackedOf(connection) : nullptr) {
-        static_cast<HttpServer*>(cls)->awaitNextHead(tracked);
+        static_cast<HttpServer*>(cls)->handBack(tracked);
     }
 }
 
@@ -605,9 +605,13 @@ void HttpServer::refused(unsigned status, const std::string& error) {
 
 bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::string_view head) {
     bool onLoop = streamDaemon_ && chooseLoop_(head);
+    // A connection handed back (handBack) has had requests before this one,
+    // which the kernel counts as received too: they are the base of what
+    // libmicrohttpd will be found to have read.
+    auto before = onLoop ? 0 : bytesConsumed(fd, 0).value_or(0);
     {
         std::lock_guard lock(handedOffMutex_);
-        handedOff_[fd] = {HttpGate::addressKey(address), head.size()};
+        handedOff_[fd] = {HttpGate::addressKey(address), before + head.size()};
     }
     if (MHD_add_connection(onLoop ? streamDaemon_ : daemon_, fd, address, length) == MHD_YES) {
         return true;
@@ -645,8 +649,9 @@ void HttpServer::connectionClosed(void** socketContext) {
     *socketContext = nullptr;
 }
 
-void HttpServer::awaitNextHead(void* socketContext) {
+void HttpServer::handBack(void* socketContext) {
     auto* tracked = static_cast<Tracked*>(socketContext);
+    tracked->ended = true;
     if (bytesConsumed(tracked->fd, tracked->taken) != tracked->taken) {
         // libmicrohttpd has read (part of) the next request already, which
         // only a client that pipelines (sends before its answer is whole)
@@ -654,26 +659,12 @@ void HttpServer::awaitNextHead(void* socketContext) {
         // ends here, after a complete answer, as HTTP/1.1 lets a server end
         // any connection; a client that pipelines sends its unanswered
         // requests again.
-        tracked->ended = true;
         endBeneath(tracked->fd);
         return;
     }
-    auto wait = waitForHead(tracked->fd, limits_.gate.head,
-                            std::chrono::seconds(limits_.gate.headTimeoutSec));
-    switch (wait.outcome) {
-        case HeadWait::Outcome::Arrived:
-            tracked->taken += wait.headBytes;
-            return;
-        case HeadWait::Outcome::Refused:
-            refused(wait.problem.status, wait.problem.error);
-            refuseConnection(tracked->fd, wait.problem.status, wait.problem.error,
-                             wait.problem.message);
-            break;
-        case HeadWait::Outcome::Ended:
-            break;
+    if (auto connection = takeFromBeneath(tracked->fd)) {
+        gate_->takeBack(std::move(connection), tracked->address);
     }
-    tracked->ended = true;
-    endBeneath(tracked->fd);
 }
 
 int HttpServer::handle(void* conn, const char* url, const char* method, const char* version,

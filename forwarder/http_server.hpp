@@ -1,11 +1,11 @@
 // libmicrohttpd glue: two daemons behind one gate (http_gate.hpp), which
 // holds each new connection, costing no thread, until its request head has
 // arrived and picks a daemon by that head (stream_choice.hpp):
-// - the thread daemon: one thread per connection (handlers may block on
-//   D-Bus and on peers; streams block on the journal). A kept-alive
-//   connection's next head is checked as the gate checks a first one, on the
-//   connection's thread before libmicrohttpd reads it (head_wait.hpp): every
-//   refusal is our JSON.
+// - the thread daemon: one thread per request (handlers may block on
+//   D-Bus and on peers; streams block on the journal). Once it has answered
+//   a kept-alive connection, the connection goes back to the gate, which
+//   holds it without a thread and checks its next head as a first one
+//   (hand_back.hpp): every refusal is our JSON.
 // - the stream loop: one thread (libmicrohttpd's epoll) for every follower
 //   of a local build's log. Its handler runs on a worker (work_queue.hpp)
 //   while the connection is suspended; its stream parks the connection when
@@ -75,9 +75,9 @@ public:
                      void** state);
     void connectionStarted(int fd, void** socketContext);
     void connectionClosed(void** socketContext);
-    // An answer was sent and the connection is kept: on its thread, waits
-    // for its next head and checks it before libmicrohttpd reads it.
-    void awaitNextHead(void* socketContext);
+    // An answer was sent and the connection is kept: on its thread, takes it
+    // from beneath libmicrohttpd and gives it back to the gate.
+    void handBack(void* socketContext);
     // A stream loop request ended: its parking is no longer the server's.
     void forget(void* parking);
 
@@ -93,7 +93,7 @@ private:
     std::optional<int> admitHead(void* connection, const char* url, const char* method,
                                  Context& context, Admission& admission);
     void countBody(void* connection);
-    // The connection was ended beneath libmicrohttpd (awaitNextHead).
+    // The connection was ended beneath libmicrohttpd (handBack).
     bool endedBeneath(void* connection);
     void refused(unsigned status, const std::string& error);
     std::optional<HttpGate::Answer> answerHere(std::string_view head);

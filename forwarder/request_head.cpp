@@ -245,7 +245,7 @@ std::optional<HeadProblem> checkRequestHead(std::string_view head, const HeadLim
     if (framing.transferEncoding) {
         // A chunked body's framing is decoded inside libmicrohttpd, which
         // answers a malformed one with its own HTML, and its length on the
-        // wire cannot be counted (head_wait.hpp): no body of ours needs it.
+        // wire cannot be counted (hand_back.hpp): no body of ours needs it.
         return HeadProblem{411, "LengthRequired",
                            "a request body needs a Content-Length; Transfer-Encoding "
                            "(a chunked body) is not accepted"};

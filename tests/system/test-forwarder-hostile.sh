@@ -5,7 +5,8 @@
 # /v1/health answers, the head deadline and the per-address cap, NUL and
 # duplicate Content-Length, the HTTP library's own errors as our JSON, what
 # the fleet token may claim, a relayed stream whose peer is lost, and
-# connections kept on the gate's loops across daemon-reload and kill -9.
+# connections kept on the gate's loops across daemon-reload and kill -9,
+# and idle kept-alive connections holding no thread.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/forwarder-lib.sh"
 sandbox_require
@@ -346,6 +347,70 @@ PY
     assert_contains "$out" "after kill -9: a new forwarder answers"
 }
 
+# A connection the thread daemon answered is the gate's again until its next
+# request: 200 of them idle hold no thread (each held its own before), and
+# each is served again on the same connection.
+test_idle_kept_alive_connections_hold_no_thread() {
+    local out
+    out=$(run_in a python3 - <<'PY'
+import os, socket, subprocess, time
+
+pid = int(subprocess.run(["systemctl", "show", "-p", "MainPID", "--value",
+                          "imagebuild-forwarder.service"],
+                         capture_output=True, text=True, check=True).stdout)
+threads = lambda: len(os.listdir(f"/proc/{pid}/task"))
+
+def answered(s):
+    """One answer with a Content-Length body; its status line."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, "the connection closed before its answer"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += s.recv(65536)
+    assert b"connection: close" not in head.lower(), head
+    return head.split(b"\r\n")[0].decode()
+
+baseline = threads()
+kept = []
+for i in range(200):  # from 4 addresses: under the per-address cap
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind((f"127.0.1.{i % 4 + 1}", 0))
+    s.connect(("127.0.0.2", 8470))
+    kept.append(s)
+for s in kept:  # all sent first: 200 requests on the thread daemon at once
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+first = sum(answered(s).startswith("HTTP/1.1 200") for s in kept)
+held = threads()
+for _ in range(100):  # each request's thread ends after its answer, not at once
+    if threads() <= baseline + 2:
+        break
+    time.sleep(0.1)
+idle = threads()
+for s in kept:
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+again = sum(answered(s).startswith("HTTP/1.1 200") for s in kept)
+print(f"first: {first} of 200 answered; threads {baseline} before, {held} just after")
+print(f"idle: 200 kept-alive connections, {idle - baseline} threads more than before")
+print(f"again: {again} of 200 answered on the same connections")
+PY
+    )
+    echo "$out"
+    assert_contains "$out" "first: 200 of 200 answered"
+    local more
+    more=$(sed -n 's/^idle: 200 kept-alive connections, \(-\?[0-9]*\) threads.*/\1/p' <<<"$out")
+    [ -n "$more" ] && [ "$more" -le 2 ] || {
+        echo "idle kept-alive connections hold threads: $more more"
+        return 1
+    }
+    assert_contains "$out" "again: 200 of 200 answered on the same connections"
+}
+
 test_case "20 unauthenticated 15 MB POSTs: 401 at the headers, peak RSS stays small" \
     test_unauthenticated_bodies_are_refused_at_the_headers
 test_case "each route caps its body: 413 naming the limit at the headers; no Content-Length: 411" \
@@ -372,4 +437,6 @@ test_case "a relayed stream whose peer is lost ends with an SSE error naming the
     test_a_lost_peer_ends_the_relayed_stream_with_an_error
 test_case "kept loop connections: answered across daemon-reload, bridged to a thread, ended by kill -9" \
     test_kept_loop_connections_across_reload_and_kill
+test_case "200 idle kept-alive connections the thread daemon answered hold no thread" \
+    test_idle_kept_alive_connections_hold_no_thread
 finish

@@ -258,16 +258,44 @@ TEST(ForwarderHttpServer, AnEncodedFormReadsBackPartForPart) {
     EXPECT_EQ(read[2][2], hex("second"));
 }
 
+// Once its next head has begun, a kept-alive connection has head_timeout_sec
+// for the rest; one that sends nothing is closed after the idle timeout.
 TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
     ServerLimits limits;
     limits.gate.headTimeoutSec = 1;
+    limits.idleTimeoutSec = 2;
     Server s(limits);
     auto fd = keptAlive(s.port);
     sendText(fd, "GET /y HTTP/1.1\r\n");  // and then nothing more
     expectJsonError(answer(fd), "408");   // answered and closed, not held
     auto idle = keptAlive(s.port);
     EXPECT_EQ(answer(idle), "");  // nothing sent: closed without a word
+    char byte;
+    EXPECT_EQ(recv(idle.get(), &byte, 1, MSG_DONTWAIT), 0);  // closed, not merely quiet
     EXPECT_EQ(s.served, 2);
+}
+
+// Between its requests, a connection the thread daemon answered is the
+// gate's again: it holds a descriptor, not a thread, and its next request
+// is served as its first was.
+TEST(ForwarderHttpServer, AKeptAliveConnectionHoldsNoThreadBetweenRequests) {
+    Server s({});
+    auto before = threadCount();  // the gate's and the daemons' own threads
+    std::vector<UniqueFd> kept;
+    for (int i = 0; i < 20; ++i) {
+        kept.push_back(keptAlive(s.port));
+    }
+    // Each request's thread ends once its answer is sent (not at once).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (threadCount() > before && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(threadCount(), before) << "threads held by 20 idle kept-alive connections";
+    for (auto& fd : kept) {
+        sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+        EXPECT_NE(oneAnswer(fd).find("\"hi\""), std::string::npos);
+    }
+    EXPECT_EQ(s.served, 40);
 }
 
 // What libmicrohttpd would refuse itself, with its own HTML and no

@@ -1,0 +1,49 @@
+// A connection libmicrohttpd's thread daemon has answered goes back to the
+// gate (http_gate.hpp) for its next request: libmicrohttpd answers a head it
+// refuses itself (400, 414, 431, 505) with its own HTML and offers no hook
+// to change that, and only the gate checks a head before libmicrohttpd
+// reads it; and a kept-alive connection waiting for its next request would
+// hold its thread. So when an answer has been sent (libmicrohttpd's
+// notify-completed callback runs on the connection's thread, before it reads
+// again), the socket is taken from beneath libmicrohttpd, which reads an end
+// and closes its side, and the gate's loop holds it, costing a descriptor,
+// until its next head has arrived and passed (or is answered on the loop).
+//
+// Taking it is sound only if libmicrohttpd holds no byte of the next request
+// in its own buffer (a client that pipelines): the bytes it has read,
+// tcpi_bytes_received less what is still queued in the kernel, must equal
+// what the request took (its head, a Content-Length body: no other body is
+// admitted). When they differ, the client pipelined and the connection ends
+// after its complete answer (http_server.cpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/unique_fd.hpp"
+
+namespace imagebuild::forwarder {
+
+// How many bytes of the connection libmicrohttpd has read: nullopt if the
+// kernel cannot say. `expected`: what the requests so far took; when the
+// kernel has received no more than that, one call tells (the common case:
+// a client that waits for its answer before it asks again).
+std::optional<std::uint64_t> bytesConsumed(int fd, std::uint64_t expected);
+
+// Sends our JSON error, ends the sending side and reads away what the client
+// sent, so that the close that follows does not reset the connection and
+// lose the answer. The gate and the kept-alive connections both refuse so.
+void refuseConnection(int fd, unsigned status, const std::string& error,
+                      const std::string& message);
+
+// Takes the connection from beneath its owner: `fd` stays a valid
+// descriptor, now of a socket at its end, so libmicrohttpd reads an end and
+// closes it as any ended connection; the connection itself is returned
+// (non-blocking), or an invalid UniqueFd if it had to be ended instead.
+UniqueFd takeFromBeneath(int fd);
+
+// Closes the connection beneath its owner, as above.
+void endBeneath(int fd);
+
+}  // namespace imagebuild::forwarder

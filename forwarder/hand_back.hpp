@@ -1,27 +1,35 @@
 // A connection libmicrohttpd's thread daemon has answered goes back to the
-// gate (http_gate.hpp) for its next request: libmicrohttpd answers a head it
-// refuses itself (400, 414, 431, 505) with its own HTML and offers no hook
-// to change that, and only the gate checks a head before libmicrohttpd
-// reads it; and a kept-alive connection waiting for its next request would
-// hold its thread. So when an answer has been sent (libmicrohttpd's
-// notify-completed callback runs on the connection's thread, before it reads
-// again), the socket is taken from beneath libmicrohttpd, which reads an end
+// gate (http_gate.hpp) for its next request, unless that request comes
+// soon. libmicrohttpd answers a head it refuses itself (400, 414, 431, 505)
+// with its own HTML and offers no hook to change that, so every head is
+// checked before libmicrohttpd reads it; and a kept-alive connection
+// waiting on its thread holds the thread. So when an answer has been sent
+// (libmicrohttpd's notify-completed callback runs on the connection's
+// thread, before it reads again), the thread waits a short grace for the
+// next head, peeking and checking it as the gate does: a client that asks
+// again at once (a browser fetching a page's parts, a load generator, a
+// peer's fan-out) keeps its thread, as a thread start per request would
+// cost more than half the requests a second of a cheap route. Past the
+// grace the socket is taken from beneath libmicrohttpd, which reads an end
 // and closes its side, and the gate's loop holds it, costing a descriptor,
 // until its next head has arrived and passed (or is answered on the loop).
 //
-// Taking it is sound only if libmicrohttpd holds no byte of the next request
-// in its own buffer (a client that pipelines): the bytes it has read,
-// tcpi_bytes_received less what is still queued in the kernel, must equal
-// what the request took (its head, a Content-Length body: no other body is
-// admitted). When they differ, the client pipelined and the connection ends
-// after its complete answer (http_server.cpp).
+// Waiting or taking is sound only if libmicrohttpd holds no byte of the
+// next request in its own buffer (a client that pipelines): the bytes it
+// has read, tcpi_bytes_received less what is still queued in the kernel,
+// must equal what the requests took (what the kernel had taken before the
+// hand-off, heads measured here, Content-Length bodies: no other body is
+// admitted). When they differ, the client pipelined and the connection
+// ends after its complete answer (http_server.cpp).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "common/unique_fd.hpp"
+#include "forwarder/request_head.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -30,6 +38,21 @@ namespace imagebuild::forwarder {
 // kernel has received no more than that, one call tells (the common case:
 // a client that waits for its answer before it asks again).
 std::optional<std::uint64_t> bytesConsumed(int fd, std::uint64_t expected);
+
+struct HeadWait {
+    enum class Outcome {
+        Arrived,  // a complete head that passed: headBytes long
+        Ended,    // the client closed
+        Refused,  // `problem`
+        Quiet,    // no whole head within the grace: the gate's to wait for
+    };
+    Outcome outcome = Outcome::Quiet;
+    std::size_t headBytes = 0;
+    HeadProblem problem;
+};
+
+// Blocks until the next head on `fd` has arrived, or `grace` has passed.
+HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::milliseconds grace);
 
 // Sends our JSON error, ends the sending side and reads away what the client
 // sent, so that the close that follows does not reset the connection and

@@ -88,6 +88,10 @@ struct Server {
             },
             [this](Request& r) {
                 ++served;
+                if (r.path == "/thread") {
+                    std::lock_guard lock(mutex);
+                    threads.insert(std::this_thread::get_id());
+                }
                 return r.path == "/form" ? jsonResponse(200, formAsJson(r.form).dump())
                                          : jsonResponse(200, "\"" + r.body + "\"");
             },
@@ -136,6 +140,7 @@ struct Server {
     std::atomic<int> loopServed{0};  // answered on the gate's loop
     std::mutex mutex;
     std::vector<std::string> refusals;
+    std::set<std::thread::id> threads;  // that served /thread
     std::unique_ptr<HttpServer> server;
 };
 
@@ -275,7 +280,21 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
     EXPECT_EQ(s.served, 2);
 }
 
-// Between its requests, a connection the thread daemon answered is the
+// A client that asks again at once (here within microseconds; the grace is
+// a second) is served by the thread that answered it: no thread start per
+// request for a page's parts or a peer's fan-out.
+TEST(ForwarderHttpServer, AClientThatAsksAgainAtOnceKeepsItsThread) {
+    Server s({});
+    auto fd = connectTo(s.port);
+    for (int i = 0; i < 3; ++i) {
+        sendText(fd, "GET /thread HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_NE(oneAnswer(fd).find("HTTP/1.1 200"), std::string::npos);
+    }
+    std::lock_guard lock(s.mutex);
+    EXPECT_EQ(s.threads.size(), 1u) << "threads that served one kept-alive connection";
+}
+
+// Past the grace, a connection the thread daemon answered is the
 // gate's again: it holds a descriptor, not a thread, and its next request
 // is served as its first was.
 TEST(ForwarderHttpServer, AKeptAliveConnectionHoldsNoThreadBetweenRequests) {
@@ -285,7 +304,7 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionHoldsNoThreadBetweenRequests) {
     for (int i = 0; i < 20; ++i) {
         kept.push_back(keptAlive(s.port));
     }
-    // Each request's thread ends once its answer is sent (not at once).
+    // Each request's thread ends a grace after its answer (a second).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (threadCount() > before && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

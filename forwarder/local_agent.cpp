@@ -1,7 +1,10 @@
 #include "forwarder/local_agent.hpp"
 
+#include <fmt/format.h>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <type_traits>
 
@@ -22,27 +25,32 @@ bool keepsConnection(const sdbus::Error& e) {
     return e.getName().rfind("org.imagebuild.Error.", 0) == 0;
 }
 
-// Idle agent clients (common/agent_client.hpp), each on its own system-bus
-// connection. At most kMaxIdle are kept: more threads than that calling at
-// once open their own and close them after.
+// Agent clients (common/agent_client.hpp), each on its own system-bus
+// connection, kept between calls. At most kMaxOpen are open at once: the
+// system bus lets one user hold 256 connections (dbus-daemon's
+// max_connections_per_user) and set up 64 at a time, and a thread per
+// request calling at once, while the agent was slow, once opened one each
+// and had the bus refuse the rest (45 of 300 requests a 500). Past the cap
+// a call waits for a client to come free, as long as a call may take; at
+// most kMaxIdle are kept open when idle.
 class ClientPool {
 public:
     // Runs `call` on a pooled client, given back unless the call broke it.
     template <typename Call>
     auto run(Call&& call) {
-        auto client = take();
+        Lease lease(*this);
         try {
-            if constexpr (std::is_void_v<decltype(call(*client))>) {
-                call(*client);
-                giveBack(std::move(client));
+            if constexpr (std::is_void_v<decltype(call(*lease.client))>) {
+                call(*lease.client);
+                lease.giveBack();
             } else {
-                auto result = call(*client);
-                giveBack(std::move(client));
+                auto result = call(*lease.client);
+                lease.giveBack();
                 return result;
             }
         } catch (const sdbus::Error& e) {
             if (keepsConnection(e)) {
-                giveBack(std::move(client));
+                lease.giveBack();
             }
             throw;
         }
@@ -50,37 +58,85 @@ public:
 
 private:
     static constexpr std::size_t kMaxIdle = 4;
+    static constexpr std::size_t kMaxOpen = 32;
 
-    // A client whose connection the bus closed while it was idle is
-    // dropped here rather than seen as a failed call.
-    std::unique_ptr<imagebuild::AgentClient> take() {
-        while (auto client = takeIdle()) {
-            if (client->stillOpen()) {
-                return client;
+    // One client for one call: closed (and its place freed) unless given back.
+    struct Lease {
+        explicit Lease(ClientPool& pool) : pool(pool), client(pool.take()) {}
+        ~Lease() {
+            if (client) {
+                client.reset();
+                pool.closed();
             }
         }
-        return std::make_unique<imagebuild::AgentClient>(
-            AgentClientOptions{false, kAgentCallTimeout});
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        void giveBack() { pool.giveBack(std::move(client)); }
+        ClientPool& pool;
+        std::unique_ptr<imagebuild::AgentClient> client;
+    };
+
+    // An idle client, or a new one while fewer than kMaxOpen are open, or
+    // the first given back. A client whose connection the bus closed while
+    // it was idle is dropped here rather than seen as a failed call.
+    std::unique_ptr<imagebuild::AgentClient> take() {
+        std::unique_lock lock(mutex_);
+        auto deadline = std::chrono::steady_clock::now() + kAgentCallTimeout;
+        for (;;) {
+            while (!idle_.empty()) {
+                auto client = std::move(idle_.back());
+                idle_.pop_back();
+                if (client->stillOpen()) {
+                    return client;
+                }
+                --open_;
+            }
+            if (open_ < kMaxOpen) {
+                break;
+            }
+            if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+                open_ >= kMaxOpen) {
+                throw sdbus::Error("org.freedesktop.DBus.Error.NoReply",
+                                   fmt::format("no connection to the agent came free within {} s: "
+                                               "all {} were waiting for its answers",
+                                               kAgentCallTimeout.count(), kMaxOpen));
+            }
+        }
+        ++open_;
+        lock.unlock();
+        try {
+            return std::make_unique<imagebuild::AgentClient>(
+                AgentClientOptions{false, kAgentCallTimeout});
+        } catch (...) {
+            closed();
+            throw;
+        }
     }
 
     void giveBack(std::unique_ptr<imagebuild::AgentClient> client) {
-        std::lock_guard lock(mutex_);
-        if (idle_.size() < kMaxIdle) {
-            idle_.push_back(std::move(client));
+        {
+            std::lock_guard lock(mutex_);
+            if (idle_.size() < kMaxIdle) {
+                idle_.push_back(std::move(client));
+            } else {
+                --open_;
+            }
         }
+        freed_.notify_one();
+        // A client not kept is closed here, outside the lock.
     }
 
-    std::unique_ptr<imagebuild::AgentClient> takeIdle() {
-        std::lock_guard lock(mutex_);
-        if (idle_.empty()) {
-            return nullptr;
+    void closed() {
+        {
+            std::lock_guard lock(mutex_);
+            --open_;
         }
-        auto client = std::move(idle_.back());
-        idle_.pop_back();
-        return client;
+        freed_.notify_one();
     }
 
     std::mutex mutex_;
+    std::condition_variable freed_;  // a client was given back, or closed
+    std::size_t open_ = 0;           // idle and in use
     std::vector<std::unique_ptr<imagebuild::AgentClient>> idle_;
 };
 

@@ -43,9 +43,11 @@ public:
 // Talks to org.imagebuild.Agent1 on the system bus through the one agent
 // client (common/agent_client.hpp). Clients, each with its connection, are
 // kept between calls in a small pool: a call takes one (or opens one when
-// all are busy), uses it alone and gives it back, so no two threads use a
-// pooled sd-bus connection at once and a call pays the bus handshake only
-// the first time. (The list cache's own connection is used under its mutex.)
+// all are busy, up to 32 open: past that it waits for one to come free),
+// uses it alone and gives it back, so no two threads use a pooled sd-bus
+// connection at once, a call pays the bus handshake only the first time,
+// and a burst of calls stays within the bus's connections per user. (The
+// list cache's own connection is used under its mutex.)
 std::unique_ptr<LocalAgent> makeDbusLocalAgent();
 
 }  // namespace imagebuild::forwarder

@@ -6,7 +6,8 @@
 # duplicate Content-Length, the HTTP library's own errors as our JSON, what
 # the fleet token may claim, a relayed stream whose peer is lost, and
 # connections kept on the gate's loops across daemon-reload and kill -9,
-# and idle kept-alive connections holding no thread.
+# idle kept-alive connections holding no thread, and a burst of agent calls
+# while the agent is stopped staying within the bus limits.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/forwarder-lib.sh"
 sandbox_require
@@ -411,6 +412,55 @@ PY
     assert_contains "$out" "again: 200 of 200 answered on the same connections"
 }
 
+# 300 requests that each ask the local agent on a thread, while the agent is
+# stopped for 3 s (kill -STOP: a host busy elsewhere): every one is answered
+# by the agent once it goes on (404, a build that does not exist), none is
+# refused by the bus for the forwarder's connections (the system bus lets a
+# user hold 256, and 64 being set up).
+test_a_burst_of_agent_calls_stays_within_the_bus_limits() {
+    local out
+    curl -sf -o /dev/null "$a/v1/builds/a-99999/kickstart" -w '%{http_code}\n' || true
+    out=$(run_in a python3 - <<'PY'
+import os, signal, socket, subprocess, threading, time, collections
+
+agent = int(subprocess.run(["systemctl", "show", "-p", "MainPID", "--value",
+                            "imagebuild-agent.service"],
+                           capture_output=True, text=True, check=True).stdout)
+assert agent, "the agent is not running"
+statuses = collections.Counter()
+def read(s):
+    data = b""
+    try:
+        while chunk := s.recv(65536):
+            data += chunk
+    except OSError as e:
+        data = str(e).encode()
+    statuses[data.split(b"\r\n")[0].decode("latin-1")] += 1
+os.kill(agent, signal.SIGSTOP)
+try:
+    conns = []
+    for i in range(300):  # from 3 addresses: under the per-address cap
+        s = socket.socket()
+        s.settimeout(60)
+        s.bind((f"127.0.1.{i % 3 + 1}", 0))
+        s.connect(("127.0.0.2", 8470))
+        s.sendall(b"GET /v1/builds/a-99999/kickstart HTTP/1.1\r\nHost: a\r\n"
+                  b"Connection: close\r\n\r\n")
+        conns.append(s)
+    threads = [threading.Thread(target=read, args=(s,)) for s in conns]
+    for t in threads: t.start()
+    time.sleep(3)
+finally:
+    os.kill(agent, signal.SIGCONT)
+for t in threads: t.join()
+for status, n in sorted(statuses.items()):
+    print(f"{n} {status}")
+PY
+    )
+    echo "$out"
+    assert_eq "$out" "300 HTTP/1.1 404 Not Found"
+}
+
 test_case "20 unauthenticated 15 MB POSTs: 401 at the headers, peak RSS stays small" \
     test_unauthenticated_bodies_are_refused_at_the_headers
 test_case "each route caps its body: 413 naming the limit at the headers; no Content-Length: 411" \
@@ -439,4 +489,6 @@ test_case "kept loop connections: answered across daemon-reload, bridged to a th
     test_kept_loop_connections_across_reload_and_kill
 test_case "200 idle kept-alive connections the thread daemon answered hold no thread" \
     test_idle_kept_alive_connections_hold_no_thread
+test_case "300 requests asking the agent at once: every one answered, none refused by the bus" \
+    test_a_burst_of_agent_calls_stays_within_the_bus_limits
 finish

@@ -255,16 +255,41 @@ HttpClient::~HttpClient() = default;
 
 std::unique_ptr<HttpClient::Connection> HttpClient::take(std::chrono::milliseconds timeout,
                                                          bool& reused, bool fresh) {
+    reused = false;
     if (!fresh) {
-        std::lock_guard lock(mutex_);
-        if (!idle_.empty()) {
-            auto connection = std::move(idle_.back());
-            idle_.pop_back();
-            reused = true;
-            return connection;
+        std::unique_lock lock(mutex_);
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (!idle_.empty()) {
+                auto connection = std::move(idle_.back());
+                idle_.pop_back();
+                reused = true;
+                return connection;
+            }
+            if (options_.maxOpen == 0 || open_ < options_.maxOpen) {
+                break;
+            }
+            if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+                open_ >= options_.maxOpen) {
+                throw HttpError(HttpStep::Connect, "connecting",
+                                fmt::format("all {} connections to {} were busy for {} ms",
+                                            options_.maxOpen, url_.host, timeout.count()),
+                                true);
+            }
+        }
+        ++open_;
+        lock.unlock();
+        try {
+            return connect(timeout);
+        } catch (...) {
+            closed();
+            throw;
         }
     }
-    reused = false;
+    return connect(timeout);
+}
+
+std::unique_ptr<HttpClient::Connection> HttpClient::connect(std::chrono::milliseconds timeout) {
     auto connection = std::make_unique<Connection>();
     tcp::resolver resolver(connection->io);
     beast::error_code ec;
@@ -284,11 +309,53 @@ std::unique_ptr<HttpClient::Connection> HttpClient::take(std::chrono::millisecon
 }
 
 void HttpClient::giveBack(std::unique_ptr<Connection> connection) {
-    std::lock_guard lock(mutex_);
-    if (idle_.size() < options_.maxIdle) {
-        idle_.push_back(std::move(connection));
+    {
+        std::lock_guard lock(mutex_);
+        if (idle_.size() < options_.maxIdle) {
+            idle_.push_back(std::move(connection));
+        } else {
+            --open_;
+        }
     }
+    freed_.notify_one();
+    // One not kept closes here, outside the lock.
 }
+
+void HttpClient::closed() {
+    {
+        std::lock_guard lock(mutex_);
+        --open_;
+    }
+    freed_.notify_one();
+}
+
+namespace {
+
+// A connection request() took: counted as open (maxOpen) until it is given
+// back to the pool or, when it is not, closed.
+class CountedConnection {
+public:
+    CountedConnection(std::unique_ptr<HttpClient::Connection> connection,
+                      std::function<void()> closed)
+        : connection_(std::move(connection)), closed_(std::move(closed)) {}
+    ~CountedConnection() {
+        if (connection_) {
+            connection_.reset();
+            closed_();
+        }
+    }
+    CountedConnection(const CountedConnection&) = delete;
+    CountedConnection& operator=(const CountedConnection&) = delete;
+    HttpClient::Connection& operator*() { return *connection_; }
+    HttpClient::Connection* operator->() { return connection_.get(); }
+    std::unique_ptr<HttpClient::Connection> release() { return std::move(connection_); }
+
+private:
+    std::unique_ptr<HttpClient::Connection> connection_;
+    std::function<void()> closed_;
+};
+
+}  // namespace
 
 HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::milliseconds timeout) {
     auto bytes = httpRequestBytes(request, url_, options_, options_.maxIdle > 0);
@@ -299,7 +366,7 @@ HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::millis
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
         bool closedUnderUs = false;
-        auto connection = take(timeout, reused, false);
+        CountedConnection connection(take(timeout, reused, false), [this] { closed(); });
         try {
             beast::error_code ec;
             if (!reused) {
@@ -328,7 +395,7 @@ HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::millis
             auto res = parser.release();
             auto out = responseOf(res);
             if (options_.maxIdle > 0 && res.keep_alive()) {
-                giveBack(std::move(connection));
+                giveBack(connection.release());
             } else {
                 beast::error_code ignored;
                 connection->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -87,6 +88,12 @@ struct HttpClientOptions {
     // Empty: the address may be connected to; else why not ("... is a
     // loopback address"). Checked on every address the host resolves to.
     std::function<std::string(const boost::asio::ip::address&)> refuseAddress;
+    // Connections request() holds open to the server at once, in use and
+    // idle; 0: no cap. Past it a request waits for one to come free, up to
+    // its timeout (then HttpStep::Connect, timedOut). A server that caps
+    // the connections of one address (a forwarder: 128) is kept under it.
+    // A stream's connection is its own, not counted.
+    std::size_t maxOpen = 0;
 };
 
 // A response whose body is read as it arrives.
@@ -121,10 +128,14 @@ public:
 private:
     std::unique_ptr<Connection> take(std::chrono::milliseconds timeout, bool& reused, bool fresh);
     void giveBack(std::unique_ptr<Connection> connection);
+    std::unique_ptr<Connection> connect(std::chrono::milliseconds timeout);
+    void closed();  // a counted connection was closed (maxOpen)
 
     HttpUrl url_;
     HttpClientOptions options_;
     std::mutex mutex_;
+    std::condition_variable freed_;  // a connection was given back or closed
+    std::size_t open_ = 0;           // request()'s, in use and idle
     std::vector<std::unique_ptr<Connection>> idle_;
 };
 

@@ -132,11 +132,18 @@ void HttpLoopClient::open(std::unique_ptr<Call> call) {
         call->fd = UniqueFd(fd);
         call->reused = true;
     } else {
+        auto& open = open_[call->key];
+        if (options_.maxOpenPerAddress != 0 && open >= options_.maxOpenPerAddress) {
+            auto& queue = waiting_[call->key];
+            queue.push_back(std::move(call));
+            return;
+        }
         try {
             call->fd = startConnecting(call->request, call->connecting);
         } catch (const HttpError& e) {
             return fail(*call, HttpStep::Connect, "connecting", e.detail());
         }
+        ++open;
         epoll_event event{kEvents, {}};
         event.data.fd = call->fd.get();
         epoll_ctl(epoll_, EPOLL_CTL_ADD, call->fd.get(), &event);
@@ -280,6 +287,9 @@ void HttpLoopClient::complete(Call& call, bool reusable) {
     calls_.erase(it);
     if (reusable) {
         park(owned->fd.release(), owned->key);
+    } else {
+        owned->fd = {};
+        closed(owned->key);
     }
     ended_.push_back({std::move(owned->done), std::move(response), nullptr});
 }
@@ -295,6 +305,10 @@ void HttpLoopClient::fail(Call& call, HttpStep step, const char* words, std::str
         calls_.erase(it);
     }
     Call& failed = owned ? *owned : call;
+    if (failed.fd) {
+        failed.fd = {};
+        closed(failed.key);
+    }
     if (failed.reused && closedUnderUs && !timedOut) {
         auto again = std::make_unique<Call>();
         again->request = std::move(failed.request);
@@ -312,6 +326,17 @@ void HttpLoopClient::expire(Clock::time_point now) {
     for (auto& [fd, call] : calls_) {
         if (call->deadline <= now) {
             late.push_back(call.get());
+        }
+    }
+    for (auto& [key, queue] : waiting_) {
+        while (!queue.empty() && queue.front()->deadline <= now) {
+            auto call = std::move(queue.front());
+            queue.pop_front();
+            auto detail = fmt::format("no connection to it came free within {} ms ({} open)",
+                                      call->request.timeout.count(), options_.maxOpenPerAddress);
+            ended_.push_back({std::move(call->done), std::nullopt,
+                              std::make_unique<HttpError>(HttpStep::Connect, "connecting",
+                                                          std::move(detail), true)});
         }
     }
     for (auto* call : late) {
@@ -347,18 +372,51 @@ void HttpLoopClient::park(int fd, const std::string& key) {
     auto& pool = idle_[key];
     if (pool.size() >= options_.maxIdlePerAddress) {
         ::close(fd);
+        closed(key);
         return;
     }
     pool.push_back(fd);
     idleKeys_.emplace(fd, key);
+    startWaiting(key);
 }
 
 void HttpLoopClient::closeIdle(int fd) {
     auto key = idleKeys_.find(fd);
-    auto& pool = idle_[key->second];
-    std::erase(pool, fd);
+    auto address = std::move(key->second);
+    std::erase(idle_[address], fd);
     idleKeys_.erase(key);
     ::close(fd);
+    closed(address);
+}
+
+void HttpLoopClient::closed(const std::string& key) {
+    if (auto it = open_.find(key); it != open_.end() && --it->second == 0) {
+        open_.erase(it);
+    }
+    startWaiting(key);
+}
+
+// A connection came free (idle, or room for a new one): the request that
+// has waited longest takes it.
+void HttpLoopClient::startWaiting(const std::string& key) {
+    auto it = waiting_.find(key);
+    if (it == waiting_.end()) {
+        return;
+    }
+    auto call = std::move(it->second.front());
+    it->second.pop_front();
+    if (it->second.empty()) {
+        waiting_.erase(it);
+    }
+    open(std::move(call));
+}
+
+std::size_t HttpLoopClient::waiting() const {
+    std::size_t n = 0;
+    for (const auto& [key, queue] : waiting_) {
+        n += queue.size();
+    }
+    return n;
 }
 
 }  // namespace imagebuild

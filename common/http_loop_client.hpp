@@ -6,6 +6,9 @@
 //
 // - Keep-alive connections are pooled per address, at most maxIdlePerAddress;
 //   an idle one the server closes (or writes to) is closed at once.
+// - At most maxOpenPerAddress connections to one address are open at once
+//   (in use and idle); a request past that waits, in order, for one to come
+//   free (its deadline runs meanwhile).
 // - A pooled connection found closed when the request goes out, or closed
 //   before any byte of the answer came, is retried once on a fresh one, as
 //   HttpClient does; never after a timeout or once an answer began.
@@ -20,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,6 +57,7 @@ public:
     struct Options {
         std::size_t maxIdlePerAddress = 32;
         std::uint64_t bodyLimit = 64ull * 1024 * 1024;
+        std::size_t maxOpenPerAddress = 0;  // 0: no cap
     };
     using Clock = std::chrono::steady_clock;
 
@@ -73,6 +78,7 @@ public:
     bool hasEnded() const { return !ended_.empty(); }
 
     std::size_t inFlight() const { return calls_.size(); }
+    std::size_t waiting() const;
     std::size_t idle() const { return idleKeys_.size(); }
 
 private:
@@ -92,12 +98,16 @@ private:
               bool closedUnderUs = false, bool timedOut = false);
     void park(int fd, const std::string& key);
     void closeIdle(int fd);
+    void closed(const std::string& key);  // a connection to key was closed
+    void startWaiting(const std::string& key);
 
     int epoll_;
     Options options_;
     std::map<int, std::unique_ptr<Call>> calls_;
     std::map<std::string, std::vector<int>> idle_;  // address bytes -> idle sockets
     std::map<int, std::string> idleKeys_;           // idle socket -> its address
+    std::map<std::string, std::size_t> open_;       // address -> connections, in use and idle
+    std::map<std::string, std::deque<std::unique_ptr<Call>>> waiting_;  // for a connection
     std::vector<Ended> ended_;
 };
 

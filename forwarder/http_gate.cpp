@@ -22,6 +22,11 @@ namespace imagebuild::forwarder {
 
 using Clock = std::chrono::steady_clock;
 
+// Connections to one peer that the loops hold together (each its share), in
+// use and idle: with the threads' (peers.cpp), under the peer's
+// max_connections_per_address, 128 by default.
+constexpr std::size_t kLoopConnectionsPerPeer = 64;
+
 struct HttpGate::Pending {
     Clock::time_point deadline;
     // Answered here and kept: until a byte of the next head comes, the
@@ -74,7 +79,8 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
       listen_(std::move(listenFd)),
       bridges_(std::chrono::seconds(limits_.keepAliveTimeoutSec)) {
     fcntl(listen_.get(), F_SETFL, fcntl(listen_.get(), F_GETFL) | O_NONBLOCK);
-    for (unsigned i = 0; i < std::max(1u, limits_.loops); ++i) {
+    unsigned loops = std::max(1u, limits_.loops);
+    for (unsigned i = 0; i < loops; ++i) {
         auto loop = std::make_unique<Loop>();
         loop->gate = this;
         loop->epoll = UniqueFd(epoll_create1(EPOLL_CLOEXEC));
@@ -83,8 +89,9 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
             throw std::runtime_error(fmt::format("epoll/eventfd: {}", std::strerror(errno)));
         }
         loop->buffer.assign(limits_.head.maxHeadBytes + 1, '\0');
-        loop->peers =
-            std::make_unique<HttpLoopClient>(loop->epoll.get(), HttpLoopClient::Options{});
+        HttpLoopClient::Options peerOptions;
+        peerOptions.maxOpenPerAddress = kLoopConnectionsPerPeer / loops;
+        loop->peers = std::make_unique<HttpLoopClient>(loop->epoll.get(), peerOptions);
         loop->agent = std::make_unique<AgentOnLoop>(loop->epoll.get(), connectForAgentCalls);
         epoll_event event{};
         event.events = EPOLLIN;

@@ -461,6 +461,53 @@ PY
     assert_eq "$out" "300 HTTP/1.1 404 Not Found"
 }
 
+# The same burst passed on to a peer whose agent is stopped for 3 s: a's
+# connections to b stay under b's per-address cap (128), so b answers every
+# one (404) once its agent goes on, none 429. Half are DELETEs (relayed on a
+# thread), half GETs of a kickstart (relayed on the gate's loop).
+test_a_burst_relayed_to_a_peer_stays_within_its_cap() {
+    local out agent
+    curl -s -o /dev/null "$b/v1/builds/b-99999" || true # the agent is running
+    agent=$(run_in b systemctl show -p MainPID --value imagebuild-agent.service)
+    [ "$agent" -gt 0 ] || return 1
+    run_in b kill -STOP "$agent"
+    run_in a timeout 60 python3 - >"$TEST_SCRATCH/burst" <<'PY' &
+import socket, threading, collections
+
+statuses = collections.Counter()
+def read(s):
+    data = b""
+    try:
+        while chunk := s.recv(65536):
+            data += chunk
+    except OSError as e:
+        data = str(e).encode()
+    statuses[data.split(b"\r\n")[0].decode("latin-1")] += 1
+conns = []
+for i in range(300):  # from 3 addresses: under a's per-address cap
+    s = socket.socket()
+    s.settimeout(50)
+    s.bind((f"127.0.1.{i % 3 + 1}", 0))
+    s.connect(("127.0.0.2", 8470))
+    method = b"DELETE /v1/builds/b-99999" if i % 2 else b"GET /v1/builds/b-99999/kickstart"
+    s.sendall(method + b" HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer alice-token\r\n"
+              b"Connection: close\r\n\r\n")
+    conns.append(s)
+threads = [threading.Thread(target=read, args=(s,)) for s in conns]
+for t in threads: t.start()
+for t in threads: t.join()
+for status, n in sorted(statuses.items()):
+    print(f"{n} {status}")
+PY
+    local pid=$!
+    sleep 3
+    run_in b kill -CONT "$agent"
+    wait "$pid"
+    out=$(cat "$TEST_SCRATCH/burst")
+    echo "$out"
+    assert_eq "$out" "300 HTTP/1.1 404 Not Found"
+}
+
 test_case "20 unauthenticated 15 MB POSTs: 401 at the headers, peak RSS stays small" \
     test_unauthenticated_bodies_are_refused_at_the_headers
 test_case "each route caps its body: 413 naming the limit at the headers; no Content-Length: 411" \
@@ -491,4 +538,6 @@ test_case "200 idle kept-alive connections the thread daemon answered hold no th
     test_idle_kept_alive_connections_hold_no_thread
 test_case "300 requests asking the agent at once: every one answered, none refused by the bus" \
     test_a_burst_of_agent_calls_stays_within_the_bus_limits
+test_case "300 requests relayed to a peer whose agent is stopped: every one answered, none 429" \
+    test_a_burst_relayed_to_a_peer_stays_within_its_cap
 finish

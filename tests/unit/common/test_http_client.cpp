@@ -16,6 +16,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 #include "tests/unit/common/scripted_server.hpp"
@@ -94,6 +95,63 @@ TEST(HttpClient, KeepAliveConnectionIsReused) {
         EXPECT_EQ(response.body, "{\"n\":" + std::to_string(n) + "}");
     }
     EXPECT_EQ(server.accepted(), 1);
+}
+
+// With maxOpen, threads calling at once share that many connections, the
+// others waiting for one to come free. This server serves one connection
+// at a time: a connection per thread would leave two unanswered.
+TEST(HttpClient, ThreadsPastMaxOpenWaitForAConnection) {
+    ScriptedServer server([](int fd) {
+        while (!readRequest(fd).empty()) {
+            std::this_thread::sleep_for(100ms);  // the other threads call meanwhile
+            answer(fd, "{}");
+        }
+    });
+    auto options = pooled();
+    options.maxOpen = 1;
+    HttpClient client(server.url(), options);
+    std::atomic<int> answered{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+        threads.emplace_back([&] {
+            try {
+                answered += client.request(get("/"), 2000ms).status == 200u;
+            } catch (const HttpError& e) {
+                ADD_FAILURE() << e.what();
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(answered, 3);
+    EXPECT_EQ(server.accepted(), 1);
+}
+
+// A request that waited for a connection until its timeout fails as a
+// connect timeout, saying why.
+TEST(HttpClient, ARequestWaitingPastItsTimeoutForAConnectionTimesOut) {
+    ScriptedServer server([](int fd) {
+        readRequest(fd);
+        char c;
+        (void)!read(fd, &c, 1);  // never answers; waits for the client to go
+    });
+    auto options = pooled();
+    options.maxOpen = 1;
+    HttpClient client(server.url(), options);
+    std::thread first([&] { EXPECT_THROW(client.request(get("/a"), 1000ms), HttpError); });
+    while (server.accepted() == 0) {
+        std::this_thread::sleep_for(1ms);
+    }
+    try {
+        client.request(get("/b"), 200ms);
+        ADD_FAILURE() << "answered";
+    } catch (const HttpError& e) {
+        EXPECT_TRUE(e.timedOut());
+        EXPECT_EQ(e.step(), HttpStep::Connect);
+        EXPECT_NE(std::string(e.what()).find("were busy"), std::string::npos) << e.what();
+    }
+    first.join();
 }
 
 TEST(HttpClient, WithoutAPoolEachRequestHasItsOwnConnection) {

@@ -32,7 +32,8 @@ struct Outcome {
 // exchange to its end.
 class Loop {
 public:
-    Loop() : epoll_(epoll_create1(EPOLL_CLOEXEC)), client_(epoll_.get(), {2, 1 << 20}) {}
+    explicit Loop(std::size_t maxOpen = 0)
+        : epoll_(epoll_create1(EPOLL_CLOEXEC)), client_(epoll_.get(), {2, 1 << 20, maxOpen}) {}
 
     HttpLoopClient& client() { return client_; }
 
@@ -145,6 +146,50 @@ TEST(HttpLoopClient, KeepAliveConnectionIsReused) {
     EXPECT_TRUE(loop.run(server.url(), "/c").response);
     EXPECT_EQ(server.accepted(), 1);
     EXPECT_EQ(loop.client().inFlight(), 0u);
+}
+
+// Past maxOpenPerAddress a request waits for a connection to come free, in
+// order. This server serves one connection at a time: three connections
+// at once would leave two unanswered until they time out.
+TEST(HttpLoopClient, RequestsPastTheCapWaitForAConnection) {
+    ScriptedServer server(answersEveryRequest);
+    Loop loop(1);
+    std::vector<std::string> order;
+    for (const char* target : {"/a", "/b", "/c"}) {
+        loop.client().start(
+            Loop::requestTo(server.url(), target, "GET", 2000ms),
+            [&order, target](const HttpResponse* response, const HttpError* error) {
+                order.push_back(response ? target : std::string("error: ") + error->what());
+            });
+    }
+    EXPECT_EQ(loop.client().inFlight(), 1u);
+    EXPECT_EQ(loop.client().waiting(), 2u);
+    auto giveUp = std::chrono::steady_clock::now() + 5s;
+    while (order.size() < 3 && std::chrono::steady_clock::now() < giveUp) {
+        loop.turn(20);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{"/a", "/b", "/c"}));
+    EXPECT_EQ(server.accepted(), 1);
+}
+
+// A request that waited for a connection until its deadline fails as a
+// timeout, saying why.
+TEST(HttpLoopClient, ARequestWaitingPastItsDeadlineTimesOut) {
+    ScriptedServer server([](int fd) {
+        readRequest(fd);
+        char c;
+        (void)!read(fd, &c, 1);  // never answers; waits for the client to go
+    });
+    Loop loop(1);
+    auto first = std::make_shared<Outcome>();
+    loop.client().start(
+        Loop::requestTo(server.url(), "/a", "GET", 2000ms),
+        [first](const HttpResponse*, const HttpError* error) { first->error = *error; });
+    auto second = loop.run(server.url(), "/b", "GET", 200ms);
+    ASSERT_TRUE(second.error);
+    EXPECT_TRUE(second.error->timedOut());
+    EXPECT_NE(std::string(second.error->what()).find("came free"), std::string::npos)
+        << second.error->what();
 }
 
 TEST(HttpLoopClient, APooledConnectionTheServerClosedIsRetriedOnAFreshOne) {

@@ -14,10 +14,17 @@ loop is bounded and every socket closed when the command ends.
                             send the request FIRST, read its whole answer (kept
                             alive), then send BYTES on the same connection and
                             print what follows
+  burst HOST PORT N SRC,SRC,... REQUEST...
+                            open N connections from the sources in turn, each
+                            sending one REQUEST in turn (escapes as above),
+                            all before any answer is read; print "<count>
+                            <status line>" for each status line seen
 """
+import collections
 import resource
 import socket
 import sys
+import threading
 import time
 
 # A thousand sockets need more than the usual soft limit of 1024.
@@ -139,6 +146,39 @@ def hold(host, port, source, n):
         s.close()
 
 
+def burst(host, port, n, sources, *requests):
+    """n connections from the comma-separated source addresses in turn, each
+    sending one of `requests` in turn (escapes as in `second`), all before
+    any answer is read; prints how many got each status line."""
+    unescape = lambda t: t.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    sources = sources.split(",")
+    conns = []
+    for i in range(int(n)):
+        s = connect(host, int(port), sources[i % len(sources)], timeout=60)
+        s.sendall(unescape(requests[i % len(requests)]))
+        conns.append(s)
+    statuses = collections.Counter()
+    lock = threading.Lock()
+
+    def read(s):
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except OSError as e:
+            data = str(e).encode()
+        with lock:
+            statuses[data.split(b"\r\n")[0].decode("latin-1")] += 1
+
+    threads = [threading.Thread(target=read, args=(s,)) for s in conns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for status, count in sorted(statuses.items()):
+        print(f"{count} {status}")
+
+
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "raw":
@@ -149,6 +189,8 @@ def main():
         hold(*args)
     elif command == "second":
         second(*args)
+    elif command == "burst":
+        burst(*args)
     else:
         sys.exit(f"unknown command {command}")
 

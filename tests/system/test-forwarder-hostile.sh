@@ -412,98 +412,46 @@ PY
     assert_contains "$out" "again: 200 of 200 answered on the same connections"
 }
 
-# 300 requests that each ask the local agent on a thread, while the agent is
-# stopped for 3 s (kill -STOP: a host busy elsewhere): every one is answered
+# burst_while_stopped HOST REQUEST...: 300 connections to a (from three
+# addresses, under its per-address cap), each sending one of the REQUESTs in
+# turn, while HOST's agent is stopped for 3 s (kill -STOP: a host busy
+# elsewhere); prints how many got each status line.
+burst_while_stopped() {
+    local host=$1 url=$a agent pid
+    shift
+    [ "$host" = a ] || url=$b
+    curl -s -o /dev/null "$url/v1/builds/$host-99999" || true # the agent is running
+    agent=$(run_in "$host" systemctl show -p MainPID --value imagebuild-agent.service)
+    [ "$agent" -gt 0 ] || return 1
+    run_in "$host" kill -STOP "$agent"
+    "${client[@]}" burst 127.0.0.2 8470 300 127.0.1.1,127.0.1.2,127.0.1.3 "$@" \
+        >"$TEST_SCRATCH/burst" &
+    pid=$!
+    sleep 3
+    run_in "$host" kill -CONT "$agent"
+    wait "$pid"
+    cat "$TEST_SCRATCH/burst"
+}
+
+# Requests that each ask the local agent on a thread: every one is answered
 # by the agent once it goes on (404, a build that does not exist), none is
 # refused by the bus for the forwarder's connections (the system bus lets a
 # user hold 256, and 64 being set up).
 test_a_burst_of_agent_calls_stays_within_the_bus_limits() {
     local out
-    curl -sf -o /dev/null "$a/v1/builds/a-99999/kickstart" -w '%{http_code}\n' || true
-    out=$(run_in a python3 - <<'PY'
-import os, signal, socket, subprocess, threading, time, collections
-
-agent = int(subprocess.run(["systemctl", "show", "-p", "MainPID", "--value",
-                            "imagebuild-agent.service"],
-                           capture_output=True, text=True, check=True).stdout)
-assert agent, "the agent is not running"
-statuses = collections.Counter()
-def read(s):
-    data = b""
-    try:
-        while chunk := s.recv(65536):
-            data += chunk
-    except OSError as e:
-        data = str(e).encode()
-    statuses[data.split(b"\r\n")[0].decode("latin-1")] += 1
-os.kill(agent, signal.SIGSTOP)
-try:
-    conns = []
-    for i in range(300):  # from 3 addresses: under the per-address cap
-        s = socket.socket()
-        s.settimeout(60)
-        s.bind((f"127.0.1.{i % 3 + 1}", 0))
-        s.connect(("127.0.0.2", 8470))
-        s.sendall(b"GET /v1/builds/a-99999/kickstart HTTP/1.1\r\nHost: a\r\n"
-                  b"Connection: close\r\n\r\n")
-        conns.append(s)
-    threads = [threading.Thread(target=read, args=(s,)) for s in conns]
-    for t in threads: t.start()
-    time.sleep(3)
-finally:
-    os.kill(agent, signal.SIGCONT)
-for t in threads: t.join()
-for status, n in sorted(statuses.items()):
-    print(f"{n} {status}")
-PY
-    )
+    out=$(burst_while_stopped a 'GET /v1/builds/a-99999/kickstart HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
     echo "$out"
     assert_eq "$out" "300 HTTP/1.1 404 Not Found"
 }
 
-# The same burst passed on to a peer whose agent is stopped for 3 s: a's
-# connections to b stay under b's per-address cap (128), so b answers every
-# one (404) once its agent goes on, none 429. Half are DELETEs (relayed on a
-# thread), half GETs of a kickstart (relayed on the gate's loop).
+# The same passed on to a peer whose agent is stopped: a's connections to b
+# stay under b's per-address cap (128), so b answers every one (404) once
+# its agent goes on, none 429. Half are DELETEs (passed on from a thread),
+# half GETs of a kickstart (relayed on the gate's loop).
 test_a_burst_relayed_to_a_peer_stays_within_its_cap() {
-    local out agent
-    curl -s -o /dev/null "$b/v1/builds/b-99999" || true # the agent is running
-    agent=$(run_in b systemctl show -p MainPID --value imagebuild-agent.service)
-    [ "$agent" -gt 0 ] || return 1
-    run_in b kill -STOP "$agent"
-    run_in a timeout 60 python3 - >"$TEST_SCRATCH/burst" <<'PY' &
-import socket, threading, collections
-
-statuses = collections.Counter()
-def read(s):
-    data = b""
-    try:
-        while chunk := s.recv(65536):
-            data += chunk
-    except OSError as e:
-        data = str(e).encode()
-    statuses[data.split(b"\r\n")[0].decode("latin-1")] += 1
-conns = []
-for i in range(300):  # from 3 addresses: under a's per-address cap
-    s = socket.socket()
-    s.settimeout(50)
-    s.bind((f"127.0.1.{i % 3 + 1}", 0))
-    s.connect(("127.0.0.2", 8470))
-    method = b"DELETE /v1/builds/b-99999" if i % 2 else b"GET /v1/builds/b-99999/kickstart"
-    s.sendall(method + b" HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer alice-token\r\n"
-              b"Connection: close\r\n\r\n")
-    conns.append(s)
-threads = [threading.Thread(target=read, args=(s,)) for s in conns]
-for t in threads: t.start()
-for t in threads: t.join()
-for status, n in sorted(statuses.items()):
-    print(f"{n} {status}")
-PY
-    local pid=$!
-    sleep 3
-    run_in b kill -CONT "$agent"
-    wait "$pid"
-    out=$(cat "$TEST_SCRATCH/burst")
+    local out auth_line='Authorization: Bearer alice-token\r\nConnection: close\r\n\r\n'
+    out=$(burst_while_stopped b "DELETE /v1/builds/b-99999 HTTP/1.1\r\nHost: a\r\n$auth_line" \
+        "GET /v1/builds/b-99999/kickstart HTTP/1.1\r\nHost: a\r\n$auth_line")
     echo "$out"
     assert_eq "$out" "300 HTTP/1.1 404 Not Found"
 }

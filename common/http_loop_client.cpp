@@ -305,20 +305,27 @@ void HttpLoopClient::fail(Call& call, HttpStep step, const char* words, std::str
         calls_.erase(it);
     }
     Call& failed = owned ? *owned : call;
-    if (failed.fd) {
+    auto key = failed.key;
+    bool hadConnection = static_cast<bool>(failed.fd);
+    if (hadConnection) {
         failed.fd = {};
-        closed(failed.key);
+        forget(key);
     }
     if (failed.reused && closedUnderUs && !timedOut) {
+        // The retry takes the freed place first: it has waited already.
         auto again = std::make_unique<Call>();
         again->request = std::move(failed.request);
         again->done = std::move(failed.done);
         again->key = std::move(failed.key);
         again->deadline = failed.deadline;
-        return open(std::move(again));
+        open(std::move(again));
+    } else {
+        ended_.push_back({std::move(failed.done), std::nullopt,
+                          std::make_unique<HttpError>(step, words, std::move(detail), timedOut)});
     }
-    ended_.push_back({std::move(failed.done), std::nullopt,
-                      std::make_unique<HttpError>(step, words, std::move(detail), timedOut)});
+    if (hadConnection) {
+        startWaiting(key);
+    }
 }
 
 void HttpLoopClient::expire(Clock::time_point now) {
@@ -328,16 +335,22 @@ void HttpLoopClient::expire(Clock::time_point now) {
             late.push_back(call.get());
         }
     }
-    for (auto& [key, queue] : waiting_) {
-        while (!queue.empty() && queue.front()->deadline <= now) {
-            auto call = std::move(queue.front());
-            queue.pop_front();
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        auto& queue = it->second;
+        // Each call past its deadline, wherever it waits in the queue.
+        for (auto call = queue.begin(); call != queue.end();) {
+            if ((*call)->deadline > now) {
+                ++call;
+                continue;
+            }
             auto detail = fmt::format("no connection to it came free within {} ms ({} open)",
-                                      call->request.timeout.count(), options_.maxOpenPerAddress);
-            ended_.push_back({std::move(call->done), std::nullopt,
+                                      (*call)->request.timeout.count(), options_.maxOpenPerAddress);
+            ended_.push_back({std::move((*call)->done), std::nullopt,
                               std::make_unique<HttpError>(HttpStep::Connect, "connecting",
                                                           std::move(detail), true)});
+            call = queue.erase(call);
         }
+        it = queue.empty() ? waiting_.erase(it) : std::next(it);
     }
     for (auto* call : late) {
         auto detail = fmt::format("no answer within {} ms", call->request.timeout.count());
@@ -390,25 +403,41 @@ void HttpLoopClient::closeIdle(int fd) {
 }
 
 void HttpLoopClient::closed(const std::string& key) {
-    if (auto it = open_.find(key); it != open_.end() && --it->second == 0) {
-        open_.erase(it);
-    }
+    forget(key);
     startWaiting(key);
 }
 
-// A connection came free (idle, or room for a new one): the request that
-// has waited longest takes it.
+void HttpLoopClient::forget(const std::string& key) {
+    if (auto it = open_.find(key); it != open_.end() && --it->second == 0) {
+        open_.erase(it);
+    }
+}
+
+bool HttpLoopClient::hasRoom(const std::string& key) const {
+    if (auto pool = idle_.find(key); pool != idle_.end() && !pool->second.empty()) {
+        return true;
+    }
+    auto open = open_.find(key);
+    return options_.maxOpenPerAddress == 0 || open == open_.end() ||
+           open->second < options_.maxOpenPerAddress;
+}
+
+// Connections came free (idle, or room for new ones): the requests that
+// have waited longest take them, as many as there is room for (one whose
+// connect fails at once leaves its room to the next).
 void HttpLoopClient::startWaiting(const std::string& key) {
-    auto it = waiting_.find(key);
-    if (it == waiting_.end()) {
-        return;
+    for (;;) {
+        auto it = waiting_.find(key);
+        if (it == waiting_.end() || it->second.empty() || !hasRoom(key)) {
+            return;
+        }
+        auto call = std::move(it->second.front());
+        it->second.pop_front();
+        if (it->second.empty()) {
+            waiting_.erase(it);
+        }
+        open(std::move(call));
     }
-    auto call = std::move(it->second.front());
-    it->second.pop_front();
-    if (it->second.empty()) {
-        waiting_.erase(it);
-    }
-    open(std::move(call));
 }
 
 std::size_t HttpLoopClient::waiting() const {

@@ -99,6 +99,8 @@ private:
     void park(int fd, const std::string& key);
     void closeIdle(int fd);
     void closed(const std::string& key);  // a connection to key was closed
+    void forget(const std::string& key);  // the same, without starting a waiting call
+    bool hasRoom(const std::string& key) const;
     void startWaiting(const std::string& key);
 
     int epoll_;

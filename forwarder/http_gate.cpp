@@ -56,6 +56,8 @@ struct HttpGate::Pending {
     std::string key;
     sockaddr_storage address{};
     socklen_t length = 0;
+    // Taken back from libmicrohttpd: the bytes its requests took so far.
+    std::uint64_t consumed = 0;
 };
 
 std::string HttpGate::addressKey(const sockaddr* address) {
@@ -90,7 +92,9 @@ HttpGate::HttpGate(UniqueFd listenFd, GateLimits limits, HandOff handOff, OnRefu
         }
         loop->buffer.assign(limits_.head.maxHeadBytes + 1, '\0');
         HttpLoopClient::Options peerOptions;
-        peerOptions.maxOpenPerAddress = kLoopConnectionsPerPeer / loops;
+        // One at least: 0 would be no cap (past 64 CPUs the loops together
+        // hold one each, more than kLoopConnectionsPerPeer).
+        peerOptions.maxOpenPerAddress = std::max<std::size_t>(1, kLoopConnectionsPerPeer / loops);
         loop->peers = std::make_unique<HttpLoopClient>(loop->epoll.get(), peerOptions);
         loop->agent = std::make_unique<AgentOnLoop>(loop->epoll.get(), connectForAgentCalls);
         epoll_event event{};
@@ -131,8 +135,8 @@ void HttpGate::stop() {
         loop->pending.clear();
         std::lock_guard lock(mutex_);
         std::lock_guard taking(loop->takenBackMutex);
-        for (auto& [fd, key] : loop->takenBack) {
-            ::close(fd);
+        for (const auto& taken : loop->takenBack) {
+            ::close(taken.fd);
         }
         loop->takenBack.clear();
     }
@@ -287,7 +291,7 @@ void HttpGate::hold(Loop& loop, int fd, Pending&& pending) {
     epoll_ctl(loop.epoll.get(), EPOLL_CTL_ADD, fd, &event);
 }
 
-void HttpGate::takeBack(UniqueFd fd, const std::string& address) {
+void HttpGate::takeBack(UniqueFd fd, const std::string& address, std::uint64_t consumed) {
     auto& loop = *loops_[nextTakingLoop_++ % loops_.size()];
     // Held throughout, so that stop() (which takes it after setting stop_)
     // finds every connection taken back before it, and none comes after.
@@ -300,7 +304,7 @@ void HttpGate::takeBack(UniqueFd fd, const std::string& address) {
     ++open_;
     {
         std::lock_guard taking(loop.takenBackMutex);
-        loop.takenBack.emplace_back(fd.release(), address);
+        loop.takenBack.push_back({fd.release(), address, consumed});
     }
     loop.hasTakenBack = true;
     std::uint64_t one = 1;
@@ -311,17 +315,18 @@ void HttpGate::takeBack(UniqueFd fd, const std::string& address) {
 // for request_timeout_sec, its next head peeked like a first one (it may
 // have arrived already, which no edge would tell: looked at now).
 void HttpGate::adoptTakenBack(Loop& loop) {
-    std::vector<std::pair<int, std::string>> taken;
+    std::vector<Loop::TakenBack> taken;
     {
         std::lock_guard lock(loop.takenBackMutex);
         taken.swap(loop.takenBack);
         loop.hasTakenBack = false;
     }
-    for (auto& [fd, key] : taken) {
+    for (auto& [fd, key, consumed] : taken) {
         Pending pending;
         pending.length = sizeof(pending.address);
         getpeername(fd, reinterpret_cast<sockaddr*>(&pending.address), &pending.length);
         pending.key = std::move(key);
+        pending.consumed = consumed;
         pending.idle = true;
         pending.deadline = Clock::now() + std::chrono::seconds(limits_.keepAliveTimeoutSec);
         hold(loop, fd, std::move(pending));
@@ -451,7 +456,10 @@ void HttpGate::passOn(Loop& loop, std::map<int, Pending>::iterator it, std::size
         }
         handed = inner.release();
     }
-    if (!handOff_(handed, reinterpret_cast<sockaddr*>(&pending.address), pending.length, head)) {
+    // Over a bridge, libmicrohttpd reads a new socket: nothing before counts.
+    auto consumed = pending.owned ? 0 : pending.consumed;
+    if (!handOff_(handed, reinterpret_cast<sockaddr*>(&pending.address), pending.length, head,
+                  consumed)) {
         release(pending.key);
     }
 }

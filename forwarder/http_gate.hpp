@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,10 +54,11 @@ struct GateLimits {
 class HttpGate {
 public:
     // Hands a connection whose head passed on (`head`: its bytes, still
-    // queued in the socket); returns false if it could not be taken (the
-    // socket is then closed by the callee, and released here).
+    // queued in the socket; `consumed`: the bytes its earlier requests took,
+    // if it was taken back, else 0); returns false if it could not be taken
+    // (the socket is then closed by the callee, and released here).
     using HandOff = std::function<bool(int fd, const sockaddr* address, socklen_t length,
-                                       std::string_view head)>;
+                                       std::string_view head, std::uint64_t consumed)>;
     // A connection was refused: status and JSON error name (for /metrics).
     using OnRefusal = std::function<void(unsigned status, const std::string& error)>;
     // The whole answer to a complete head, if the gate may send it itself
@@ -95,7 +97,8 @@ public:
     // which it then treats as a first one. So a kept-alive connection holds
     // no thread between its requests. Counted as a connection of `address`
     // (the one libmicrohttpd held is released when it closes its side).
-    void takeBack(UniqueFd fd, const std::string& address);
+    // `consumed`: the bytes its requests took so far (handed off with it).
+    void takeBack(UniqueFd fd, const std::string& address, std::uint64_t consumed);
     // Stops accepting and handing off; the pending connections are closed.
     void stop();
 
@@ -120,7 +123,12 @@ private:
         std::unique_ptr<AgentOnLoop> agent;     // requests asked of the local agent
         // Connections taken back (takeBack), waiting for this loop's next turn.
         std::mutex takenBackMutex;
-        std::vector<std::pair<int, std::string>> takenBack;
+        struct TakenBack {
+            int fd;
+            std::string address;
+            std::uint64_t consumed;
+        };
+        std::vector<TakenBack> takenBack;
         std::atomic<bool> hasTakenBack{false};
         std::thread thread;
     };

@@ -506,9 +506,8 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
     }
     gate_ = std::make_unique<HttpGate>(
         std::move(listenFd), limits_.gate,
-        [this](int fd, const sockaddr* address, socklen_t length, std::string_view head) {
-            return handOff(fd, address, length, head);
-        },
+        [this](int fd, const sockaddr* address, socklen_t length, std::string_view head,
+               std::uint64_t consumed) { return handOff(fd, address, length, head, consumed); },
         [this](unsigned status, const std::string& error) { refused(status, error); },
         [this](std::string_view head) { return answerHere(head); });
 }
@@ -611,15 +610,15 @@ void HttpServer::refused(unsigned status, const std::string& error) {
     }
 }
 
-bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::string_view head) {
+bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::string_view head,
+                         std::uint64_t consumed) {
     bool onLoop = streamDaemon_ && chooseLoop_(head);
     // A connection handed back (handBack) has had requests before this one,
     // which the kernel counts as received too: they are the base of what
     // libmicrohttpd will be found to have read.
-    auto before = onLoop ? 0 : bytesConsumed(fd, 0).value_or(0);
     {
         std::lock_guard lock(handedOffMutex_);
-        handedOff_[fd] = {HttpGate::addressKey(address), before + head.size()};
+        handedOff_[fd] = {HttpGate::addressKey(address), consumed + head.size()};
     }
     if (MHD_add_connection(onLoop ? streamDaemon_ : daemon_, fd, address, length) == MHD_YES) {
         return true;
@@ -678,7 +677,7 @@ void HttpServer::handBack(void* socketContext) {
             return;
         case HeadWait::Outcome::Quiet:
             if (auto connection = takeFromBeneath(tracked->fd)) {
-                gate_->takeBack(std::move(connection), tracked->address);
+                gate_->takeBack(std::move(connection), tracked->address, tracked->taken);
             }
             return;
         case HeadWait::Outcome::Refused:

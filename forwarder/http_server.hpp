@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -85,7 +86,8 @@ public:
     class LoopParking;
 
 private:
-    bool handOff(int fd, const struct sockaddr* address, unsigned length, std::string_view head);
+    bool handOff(int fd, const struct sockaddr* address, unsigned length, std::string_view head,
+                 std::uint64_t consumed);
     void startStreamLoop();
     // The head, checked again and admitted (into context.request and
     // `admission`); if refused, the refusal was queued and this is the
@@ -112,8 +114,9 @@ private:
     std::set<LoopParking*> parkings_;  // of the stream loop's requests now
     bool stopping_ = false;            // under parkingMutex_
     std::mutex handedOffMutex_;
-    // fd -> its address and first head's length, until libmicrohttpd takes it
-    std::map<int, std::pair<std::string, std::size_t>> handedOff_;
+    // fd -> its address and the bytes its requests took with this head,
+    // until libmicrohttpd takes it
+    std::map<int, std::pair<std::string, std::uint64_t>> handedOff_;
     std::unique_ptr<HttpGate> gate_;
 };
 

@@ -80,19 +80,37 @@ private:
     // the first given back. A client whose connection the bus closed while
     // it was idle is dropped here rather than seen as a failed call.
     std::unique_ptr<imagebuild::AgentClient> take() {
-        std::unique_lock lock(mutex_);
         auto deadline = std::chrono::steady_clock::now() + kAgentCallTimeout;
+        while (auto client = idleOrRoom(deadline)) {
+            if (client->stillOpen()) {
+                return client;
+            }
+            client.reset();  // closed outside the lock
+            closed();
+        }
+        try {
+            return std::make_unique<imagebuild::AgentClient>(
+                AgentClientOptions{false, kAgentCallTimeout});
+        } catch (...) {
+            closed();
+            throw;
+        }
+    }
+
+    // An idle client; or nullptr, and a new one may be opened (counted
+    // already). Waits while there is neither, up to `deadline`.
+    std::unique_ptr<imagebuild::AgentClient> idleOrRoom(
+        std::chrono::steady_clock::time_point deadline) {
+        std::unique_lock lock(mutex_);
         for (;;) {
-            while (!idle_.empty()) {
+            if (!idle_.empty()) {
                 auto client = std::move(idle_.back());
                 idle_.pop_back();
-                if (client->stillOpen()) {
-                    return client;
-                }
-                --open_;
+                return client;
             }
             if (open_ < kMaxOpen) {
-                break;
+                ++open_;
+                return nullptr;
             }
             if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
                 open_ >= kMaxOpen) {
@@ -101,15 +119,6 @@ private:
                                                "all {} were waiting for its answers",
                                                kAgentCallTimeout.count(), kMaxOpen));
             }
-        }
-        ++open_;
-        lock.unlock();
-        try {
-            return std::make_unique<imagebuild::AgentClient>(
-                AgentClientOptions{false, kAgentCallTimeout});
-        } catch (...) {
-            closed();
-            throw;
         }
     }
 

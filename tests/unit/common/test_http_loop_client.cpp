@@ -190,6 +190,15 @@ TEST(HttpLoopClient, ARequestWaitingPastItsDeadlineTimesOut) {
     EXPECT_TRUE(second.error->timedOut());
     EXPECT_NE(std::string(second.error->what()).find("came free"), std::string::npos)
         << second.error->what();
+    // The first ends in turn (its connection closes, nobody waits any more),
+    // and the client goes on.
+    auto giveUp = std::chrono::steady_clock::now() + 5s;
+    while (!first->error && std::chrono::steady_clock::now() < giveUp) {
+        loop.turn(20);
+    }
+    ASSERT_TRUE(first->error);
+    EXPECT_TRUE(first->error->timedOut());
+    EXPECT_EQ(loop.client().waiting(), 0u);
 }
 
 TEST(HttpLoopClient, APooledConnectionTheServerClosedIsRetriedOnAFreshOne) {

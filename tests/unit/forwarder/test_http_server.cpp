@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -90,7 +91,7 @@ struct Server {
                 ++served;
                 if (r.path == "/thread") {
                     std::lock_guard lock(mutex);
-                    threads.insert(std::this_thread::get_id());
+                    threads.insert(gettid());  // never reused as fast as a pthread_t
                 }
                 return r.path == "/form" ? jsonResponse(200, formAsJson(r.form).dump())
                                          : jsonResponse(200, "\"" + r.body + "\"");
@@ -140,7 +141,7 @@ struct Server {
     std::atomic<int> loopServed{0};  // answered on the gate's loop
     std::mutex mutex;
     std::vector<std::string> refusals;
-    std::set<std::thread::id> threads;  // that served /thread
+    std::set<pid_t> threads;  // that served /thread
     std::unique_ptr<HttpServer> server;
 };
 
@@ -304,17 +305,21 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionHoldsNoThreadBetweenRequests) {
     for (int i = 0; i < 20; ++i) {
         kept.push_back(keptAlive(s.port));
     }
-    // Each request's thread ends a grace after its answer (a second).
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (threadCount() > before && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Twice: a connection given back, handed off, and given back again is
+    // still counted right (a wrong count would end it after its answer).
+    for (int round = 0; round < 2; ++round) {
+        // Each request's thread ends a grace after its answer (a second).
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (threadCount() > before && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_LE(threadCount(), before) << "threads held by 20 idle kept-alive connections";
+        for (auto& fd : kept) {
+            sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+            EXPECT_NE(oneAnswer(fd).find("\"hi\""), std::string::npos);
+        }
     }
-    EXPECT_EQ(threadCount(), before) << "threads held by 20 idle kept-alive connections";
-    for (auto& fd : kept) {
-        sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
-        EXPECT_NE(oneAnswer(fd).find("\"hi\""), std::string::npos);
-    }
-    EXPECT_EQ(s.served, 40);
+    EXPECT_EQ(s.served, 60);
 }
 
 // What libmicrohttpd would refuse itself, with its own HTML and no

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "common/unique_fd.hpp"
 
 namespace imagebuild::forwarder {
@@ -48,24 +50,44 @@ struct ExchangePool::Engine {
     std::chrono::steady_clock::time_point idleSince{};
 };
 
-ExchangePool::ExchangePool(std::chrono::milliseconds keptFor) : keptFor_(keptFor) {}
+ExchangePool::ExchangePool(std::chrono::milliseconds keptFor, std::size_t maxEngines)
+    : keptFor_(keptFor), maxEngines_(maxEngines) {}
 ExchangePool::~ExchangePool() = default;
 
-std::unique_ptr<ExchangePool::Engine> ExchangePool::take() {
+// An idle engine, or a new one while fewer than kMaxEngines exist; else
+// waits for one until `deadline` (nullptr then).
+std::unique_ptr<ExchangePool::Engine> ExchangePool::take(
+    std::chrono::steady_clock::time_point deadline) {
     std::unique_ptr<Engine> engine;
     {
-        std::lock_guard lock(mutex_);
-        // The one idle longest is dropped once its connections are past
-        // the peers' keep-alive: each would be a send into a closed socket.
-        auto now = std::chrono::steady_clock::now();
-        std::erase_if(idle_, [this, now](const auto& e) { return now - e->idleSince > keptFor_; });
-        if (!idle_.empty()) {
-            engine = std::move(idle_.back());
-            idle_.pop_back();
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            // The one idle longest is dropped once its connections are past
+            // the peers' keep-alive: each would be a send into a closed socket.
+            auto now = std::chrono::steady_clock::now();
+            engines_ -= std::erase_if(
+                idle_, [this, now](const auto& e) { return now - e->idleSince > keptFor_; });
+            if (!idle_.empty()) {
+                engine = std::move(idle_.back());
+                idle_.pop_back();
+                break;
+            }
+            if (engines_ < maxEngines_) {
+                ++engines_;
+                break;
+            }
+            if (freed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+                return nullptr;
+            }
         }
     }
     if (!engine) {
-        return std::make_unique<Engine>();
+        try {
+            return std::make_unique<Engine>();
+        } catch (...) {
+            dropped();
+            throw;
+        }
     }
     engine->catchUp();
     return engine;
@@ -73,34 +95,66 @@ std::unique_ptr<ExchangePool::Engine> ExchangePool::take() {
 
 void ExchangePool::giveBack(std::unique_ptr<Engine> engine) {
     engine->idleSince = std::chrono::steady_clock::now();
-    std::lock_guard lock(mutex_);
-    if (idle_.size() < kKeptEngines) {
-        idle_.push_back(std::move(engine));
+    {
+        std::lock_guard lock(mutex_);
+        if (idle_.size() < kKeptEngines) {
+            idle_.push_back(std::move(engine));
+        } else {
+            --engines_;
+        }
     }
+    freed_.notify_one();
+}
+
+void ExchangePool::dropped() {
+    {
+        std::lock_guard lock(mutex_);
+        --engines_;
+    }
+    freed_.notify_one();
 }
 
 void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done) {
     if (requests.empty()) {
         return;
     }
-    auto engine = take();
-    auto& client = *engine->client;
-    std::size_t left = requests.size();
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-        client.start(std::move(requests[i]),
-                     [&done, &left, i](HttpResponse* response, const HttpError* error) {
-                         --left;
-                         done(i, response, error);
-                     });
-    }
-    epoll_event events[64];
-    while (left > 0) {
-        int n = epoll_wait(engine->epoll.get(), events, 64, client.hasEnded() ? 0 : kExpireEveryMs);
-        for (int i = 0; i < n; ++i) {
-            client.handle(events[i].data.fd, events[i].events);
+    auto longest = std::max_element(requests.begin(), requests.end(), [](auto& a, auto& b) {
+                       return a.timeout < b.timeout;
+                   })->timeout;
+    auto engine = take(std::chrono::steady_clock::now() + longest);
+    if (!engine) {
+        HttpError busy(HttpStep::Connect, "connecting",
+                       fmt::format("all {} fleet-wide answers' connections were busy for {} ms",
+                                   maxEngines_, longest.count()),
+                       true);
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            done(i, nullptr, &busy);
         }
-        client.expire(HttpLoopClient::Clock::now());
-        client.deliver();
+        return;
+    }
+    try {
+        auto& client = *engine->client;
+        std::size_t left = requests.size();
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            client.start(std::move(requests[i]),
+                         [&done, &left, i](HttpResponse* response, const HttpError* error) {
+                             --left;
+                             done(i, response, error);
+                         });
+        }
+        epoll_event events[64];
+        while (left > 0) {
+            int n =
+                epoll_wait(engine->epoll.get(), events, 64, client.hasEnded() ? 0 : kExpireEveryMs);
+            for (int i = 0; i < n; ++i) {
+                client.handle(events[i].data.fd, events[i].events);
+            }
+            client.expire(HttpLoopClient::Clock::now());
+            client.deliver();
+        }
+    } catch (...) {
+        dropped();  // the engine goes with the exception
+        throw;
     }
     giveBack(std::move(engine));  // with its idle connections, for the next answer
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -34,23 +35,36 @@ public:
     // connection idle for head_timeout_sec (10 s by default).
     static constexpr auto kKeptFor = std::chrono::seconds(8);
 
-    explicit ExchangePool(std::chrono::milliseconds keptFor = kKeptFor);
+    // At most this many engines exist, in use and idle: each holds a
+    // connection to every peer, and a peer caps those of one address
+    // (max_connections_per_address, 128; the threads' and the gate loops'
+    // own take 96 of them). More fleet-wide answers at once wait for one.
+    static constexpr std::size_t kMaxEngines = 16;
+
+    explicit ExchangePool(std::chrono::milliseconds keptFor = kKeptFor,
+                          std::size_t maxEngines = kMaxEngines);
     ~ExchangePool();
     ExchangePool(const ExchangePool&) = delete;
     ExchangePool& operator=(const ExchangePool&) = delete;
 
     // Sends every request at once and returns when each has ended
     // (answered, failed, or past its own timeout), `done` called for each
-    // on this thread. Any number of threads may call it at once.
+    // on this thread. Any number of threads may call it at once; one that
+    // finds no engine free within the longest request's timeout ends each
+    // request with a timed-out connect error.
     void exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done);
 
 private:
     struct Engine;
-    std::unique_ptr<Engine> take();
+    std::unique_ptr<Engine> take(std::chrono::steady_clock::time_point deadline);
     void giveBack(std::unique_ptr<Engine> engine);
+    void dropped();  // an engine not given back
 
     std::chrono::milliseconds keptFor_;
+    std::size_t maxEngines_;
     std::mutex mutex_;
+    std::condition_variable freed_;  // an engine was given back or dropped
+    std::size_t engines_ = 0;        // in use and idle
     std::vector<std::unique_ptr<Engine>> idle_;
 };
 

@@ -18,9 +18,12 @@ loop is bounded and every socket closed when the command ends.
                             open N connections from the sources in turn, each
                             sending one REQUEST in turn (escapes as above),
                             all before any answer is read; print "<count>
-                            <status line>" for each status line seen
+                            <status line>" for each status line seen (with
+                            BURST_MARK set: and "with/without <mark>", as the
+                            answer holds those bytes or not)
 """
 import collections
+import os
 import resource
 import socket
 import sys
@@ -152,6 +155,7 @@ def burst(host, port, n, sources, *requests):
     any answer is read; prints how many got each status line."""
     unescape = lambda t: t.encode("latin-1").decode("unicode_escape").encode("latin-1")
     sources = sources.split(",")
+    mark = os.environ.get("BURST_MARK", "")
     conns = []
     for i in range(int(n)):
         s = connect(host, int(port), sources[i % len(sources)], timeout=60)
@@ -167,8 +171,12 @@ def burst(host, port, n, sources, *requests):
                 data += chunk
         except OSError as e:
             data = str(e).encode()
+        line = data.split(b"\r\n")[0].decode("latin-1")
+        if mark:
+            line += " with " if mark.encode() in data else " without "
+            line += mark
         with lock:
-            statuses[data.split(b"\r\n")[0].decode("latin-1")] += 1
+            statuses[line] += 1
 
     threads = [threading.Thread(target=read, args=(s,)) for s in conns]
     for t in threads:

@@ -456,6 +456,17 @@ test_a_burst_relayed_to_a_peer_stays_within_its_cap() {
     assert_eq "$out" "300 HTTP/1.1 404 Not Found"
 }
 
+# Fleet-wide lists while the peer's agent is stopped: each list asks b for
+# its part on a connection of its own; b answers every one once its agent
+# goes on, so no list names b unreachable (a 429 from b would).
+test_a_burst_of_fleet_lists_stays_within_the_peers_cap() {
+    local out
+    out=$(BURST_MARK='"unreachable":[]' burst_while_stopped b \
+        'GET /v1/builds?limit=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    echo "$out"
+    assert_eq "$out" '300 HTTP/1.1 200 OK with "unreachable":[]'
+}
+
 test_case "20 unauthenticated 15 MB POSTs: 401 at the headers, peak RSS stays small" \
     test_unauthenticated_bodies_are_refused_at_the_headers
 test_case "each route caps its body: 413 naming the limit at the headers; no Content-Length: 411" \
@@ -488,4 +499,6 @@ test_case "300 requests asking the agent at once: every one answered, none refus
     test_a_burst_of_agent_calls_stays_within_the_bus_limits
 test_case "300 requests relayed to a peer whose agent is stopped: every one answered, none 429" \
     test_a_burst_relayed_to_a_peer_stays_within_its_cap
+test_case "300 fleet-wide lists while a peer's agent is stopped: none names the peer unreachable" \
+    test_a_burst_of_fleet_lists_stays_within_the_peers_cap
 finish

@@ -169,6 +169,32 @@ TEST(ExchangeAll, ConnectionsUnusedPastKeptForAreNotUsedAgain) {
     EXPECT_EQ(peer.accepted(), 2);
 }
 
+// Past maxEngines, a fleet-wide answer waits for an engine (and so for its
+// connections) to come free. This peer serves one connection at a time and
+// answers after 100 ms: a second engine's connection would wait in vain.
+TEST(ExchangeAll, AnswersPastMaxEnginesWaitForOne) {
+    ScriptedServer peer([](int fd) {
+        for (int n = 1; !readRequest(fd).empty(); ++n) {
+            std::this_thread::sleep_for(100ms);  // the other thread asks meanwhile
+            auto body = "answer " + std::to_string(n);
+            send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body);
+        }
+    });
+    auto keptAlive = keptAliveRequestTo(peer);
+    keptAlive.timeout = 2s;
+    ExchangePool pool(ExchangePool::kKeptFor, 1);
+    std::vector<Outcome> first;
+    std::vector<Outcome> second;
+    std::thread other([&] { first = exchange({keptAlive}, &pool); });
+    std::this_thread::sleep_for(20ms);
+    second = exchange({keptAlive}, &pool);
+    other.join();
+    EXPECT_EQ(first[0].body, "answer 1") << first[0].error;
+    EXPECT_EQ(second[0].body, "answer 2") << second[0].error;
+    EXPECT_EQ(peer.accepted(), 1);
+}
+
 TEST(ExchangeAll, NoRequestsReturnsAtOnce) {
     EXPECT_TRUE(exchange({}).empty());
 }

@@ -24,12 +24,13 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 HttpError::HttpError(HttpStep step, std::string stepWords, std::string detail, bool timedOut,
-                     bool refused)
+                     bool refused, bool busy)
     : std::runtime_error(stepWords + ": " + detail),
       step_(step),
       detail_(std::move(detail)),
       timedOut_(timedOut),
-      refused_(refused) {}
+      refused_(refused),
+      busy_(busy) {}
 
 // Each connection has its own io_context: connecting (and every read of a
 // stream) runs the context until its handler fires or the stream's deadline
@@ -274,7 +275,7 @@ std::unique_ptr<HttpClient::Connection> HttpClient::take(std::chrono::millisecon
                 throw HttpError(HttpStep::Connect, "connecting",
                                 fmt::format("all {} connections to {} were busy for {} ms",
                                             options_.maxOpen, url_.host, timeout.count()),
-                                true);
+                                true, false, /*busy=*/true);
             }
         }
         ++open_;

@@ -62,17 +62,21 @@ enum class HttpStep { Resolve, Connect, Send, Receive };
 class HttpError : public std::runtime_error {
 public:
     HttpError(HttpStep step, std::string stepWords, std::string detail, bool timedOut,
-              bool refused = false);
+              bool refused = false, bool busy = false);
     HttpStep step() const { return step_; }
     const std::string& detail() const { return detail_; }
     bool timedOut() const { return timedOut_; }
     bool refused() const { return refused_; }
+    // Nothing was sent: every connection this side may open to the server
+    // (maxOpen) stayed in use until the timeout. Says nothing of the server.
+    bool busy() const { return busy_; }
 
 private:
     HttpStep step_;
     std::string detail_;
     bool timedOut_;
     bool refused_;
+    bool busy_;
 };
 
 // No deadline (a followed log waits as long as the build is silent).

@@ -347,7 +347,8 @@ void HttpLoopClient::expire(Clock::time_point now) {
                                       (*call)->request.timeout.count(), options_.maxOpenPerAddress);
             ended_.push_back({std::move((*call)->done), std::nullopt,
                               std::make_unique<HttpError>(HttpStep::Connect, "connecting",
-                                                          std::move(detail), true)});
+                                                          std::move(detail), true, false,
+                                                          /*busy=*/true)});
             call = queue.erase(call);
         }
         it = queue.empty() ? waiting_.erase(it) : std::next(it);

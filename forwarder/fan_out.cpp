@@ -59,14 +59,22 @@ ExchangePool::~ExchangePool() = default;
 std::unique_ptr<ExchangePool::Engine> ExchangePool::take(
     std::chrono::steady_clock::time_point deadline) {
     std::unique_ptr<Engine> engine;
+    std::vector<std::unique_ptr<Engine>> stale;  // closed outside the lock
     {
         std::unique_lock lock(mutex_);
-        for (;;) {
-            // The one idle longest is dropped once its connections are past
-            // the peers' keep-alive: each would be a send into a closed socket.
+        for (bool timedOut = false;;) {
+            // The ones idle past the peers' keep-alive are dropped: each of
+            // their connections would be a send into a closed socket.
             auto now = std::chrono::steady_clock::now();
-            engines_ -= std::erase_if(
-                idle_, [this, now](const auto& e) { return now - e->idleSince > keptFor_; });
+            for (auto it = idle_.begin(); it != idle_.end();) {
+                if (now - (*it)->idleSince > keptFor_) {
+                    stale.push_back(std::move(*it));
+                    it = idle_.erase(it);
+                    --engines_;
+                } else {
+                    ++it;
+                }
+            }
             if (!idle_.empty()) {
                 engine = std::move(idle_.back());
                 idle_.pop_back();
@@ -76,21 +84,26 @@ std::unique_ptr<ExchangePool::Engine> ExchangePool::take(
                 ++engines_;
                 break;
             }
-            if (freed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+            if (timedOut) {
                 return nullptr;
             }
+            // Looked at once more after a timeout: a wake may come with it.
+            timedOut = freed_.wait_until(lock, deadline) == std::cv_status::timeout;
         }
     }
-    if (!engine) {
-        try {
+    if (stale.size() > 1) {
+        freed_.notify_all();  // room for the others waiting too
+    }
+    try {
+        if (!engine) {
             return std::make_unique<Engine>();
-        } catch (...) {
-            dropped();
-            throw;
         }
+        engine->catchUp();
+        return engine;
+    } catch (...) {
+        dropped();
+        throw;
     }
-    engine->catchUp();
-    return engine;
 }
 
 void ExchangePool::giveBack(std::unique_ptr<Engine> engine) {
@@ -121,16 +134,23 @@ void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const Exch
     auto longest = std::max_element(requests.begin(), requests.end(), [](auto& a, auto& b) {
                        return a.timeout < b.timeout;
                    })->timeout;
-    auto engine = take(std::chrono::steady_clock::now() + longest);
+    auto asked = std::chrono::steady_clock::now();
+    auto engine = take(asked + longest);
     if (!engine) {
         HttpError busy(HttpStep::Connect, "connecting",
                        fmt::format("all {} fleet-wide answers' connections were busy for {} ms",
                                    maxEngines_, longest.count()),
-                       true);
+                       true, false, /*busy=*/true);
         for (std::size_t i = 0; i < requests.size(); ++i) {
             done(i, nullptr, &busy);
         }
         return;
+    }
+    // The wait for the engine counts against each request's timeout.
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - asked);
+    for (auto& request : requests) {
+        request.timeout = std::max(request.timeout - waited, std::chrono::milliseconds(1));
     }
     try {
         auto& client = *engine->client;

@@ -254,7 +254,11 @@ std::vector<std::optional<Response>> forwardToEach(App& app, const std::vector<P
 
 Response peerAnswer(App& app, const std::string& url, const Request& request, HttpResponse* answer,
                     const HttpError* error) {
-    app.peers().recordForward(url, answer != nullptr);
+    // Our own connections to it all in use (a cap of ours): nothing went to
+    // the peer, so nothing is learnt of it; it is not marked down.
+    if (answer || !error->busy()) {
+        app.peers().recordForward(url, answer != nullptr);
+    }
     if (!answer) {
         if (auto more = app.failureLog().take()) {
             log::warning("forwarding {} {} to {}: {}{}", request.method, request.path, url,

@@ -148,6 +148,7 @@ TEST(HttpClient, ARequestWaitingPastItsTimeoutForAConnectionTimesOut) {
         ADD_FAILURE() << "answered";
     } catch (const HttpError& e) {
         EXPECT_TRUE(e.timedOut());
+        EXPECT_TRUE(e.busy());
         EXPECT_EQ(e.step(), HttpStep::Connect);
         EXPECT_NE(std::string(e.what()).find("were busy"), std::string::npos) << e.what();
     }

@@ -188,6 +188,7 @@ TEST(HttpLoopClient, ARequestWaitingPastItsDeadlineTimesOut) {
     auto second = loop.run(server.url(), "/b", "GET", 200ms);
     ASSERT_TRUE(second.error);
     EXPECT_TRUE(second.error->timedOut());
+    EXPECT_TRUE(second.error->busy());
     EXPECT_NE(std::string(second.error->what()).find("came free"), std::string::npos)
         << second.error->what();
     // The first ends in turn (its connection closes, nobody waits any more),
@@ -198,6 +199,7 @@ TEST(HttpLoopClient, ARequestWaitingPastItsDeadlineTimesOut) {
     }
     ASSERT_TRUE(first->error);
     EXPECT_TRUE(first->error->timedOut());
+    EXPECT_FALSE(first->error->busy());  // the server's silence, not our cap
     EXPECT_EQ(loop.client().waiting(), 0u);
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -190,8 +191,10 @@ TEST(ExchangeAll, AnswersPastMaxEnginesWaitForOne) {
     std::this_thread::sleep_for(20ms);
     second = exchange({keptAlive}, &pool);
     other.join();
-    EXPECT_EQ(first[0].body, "answer 1") << first[0].error;
-    EXPECT_EQ(second[0].body, "answer 2") << second[0].error;
+    // Either may have taken the engine first: both answered, on one connection.
+    std::set<std::string> bodies{first[0].body, second[0].body};
+    EXPECT_EQ(bodies, (std::set<std::string>{"answer 1", "answer 2"}))
+        << first[0].error << " / " << second[0].error;
     EXPECT_EQ(peer.accepted(), 1);
 }
 

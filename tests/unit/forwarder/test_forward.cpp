@@ -161,6 +161,22 @@ TEST(ForwarderRelayOnLoop, TheOwnersErrorsAreAnsweredOnTheLoop) {
     EXPECT_FALSE(down.relay.has_value());
 }
 
+// A relay that found every connection of ours to the peer in use (a cap of
+// ours, busy()) learnt nothing of the peer: answered 502, the peer not
+// marked down, so the next request is relayed again.
+TEST(ForwarderRelayOnLoop, OurConnectionsBusyDoNotMarkThePeerDown) {
+    auto peer = healthyPeer();
+    Fleet fleet("http://" + peer.url().hostHeader());
+    auto relay = fleet.relay(imagebuild::testing::get("/v1/builds/b-7"));
+    ASSERT_TRUE(relay.has_value());
+    HttpError busy(HttpStep::Connect, "connecting", "all 32 connections were busy", true, false,
+                   /*busy=*/true);
+    imagebuild::testing::expectError(relay->finish(nullptr, &busy), 502, "PeerUnreachable");
+    auto again = fleet.onLoop(imagebuild::testing::get("/v1/builds/b-7"));
+    EXPECT_FALSE(again.response.has_value()) << again.response->body;  // not 503 HostDown
+    EXPECT_TRUE(again.relay.has_value());
+}
+
 // Before the first round of probes ends, finding the owner would wait for
 // it (60 s here: meson's timeout would fail the test): the loop never
 // waits, a thread does.

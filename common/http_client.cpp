@@ -250,44 +250,35 @@ std::vector<tcp::endpoint> allowedEndpoints(const tcp::resolver::results_type& r
 }  // namespace
 
 HttpClient::HttpClient(HttpUrl url, HttpClientOptions options)
-    : url_(std::move(url)), options_(std::move(options)) {}
+    : url_(std::move(url)),
+      options_(std::move(options)),
+      pool_(options_.maxOpen, options_.maxIdle) {}
 
 HttpClient::~HttpClient() = default;
 
 std::unique_ptr<HttpClient::Connection> HttpClient::take(std::chrono::milliseconds timeout,
                                                          bool& reused, bool fresh) {
     reused = false;
-    if (!fresh) {
-        std::unique_lock lock(mutex_);
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        for (;;) {
-            if (!idle_.empty()) {
-                auto connection = std::move(idle_.back());
-                idle_.pop_back();
-                reused = true;
-                return connection;
-            }
-            if (options_.maxOpen == 0 || open_ < options_.maxOpen) {
-                break;
-            }
-            if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-                open_ >= options_.maxOpen) {
-                throw HttpError(HttpStep::Connect, "connecting",
-                                fmt::format("all {} connections to {} were busy for {} ms",
-                                            options_.maxOpen, url_.host, timeout.count()),
-                                true, false, /*busy=*/true);
-            }
-        }
-        ++open_;
-        lock.unlock();
-        try {
-            return connect(timeout);
-        } catch (...) {
-            closed();
-            throw;
-        }
+    if (fresh) {
+        return connect(timeout);
     }
-    return connect(timeout);
+    auto taken = pool_.take(std::chrono::steady_clock::now() + timeout);
+    if (taken.idle) {
+        reused = true;
+        return std::move(taken.idle);
+    }
+    if (taken.timedOut) {
+        throw HttpError(HttpStep::Connect, "connecting",
+                        fmt::format("all {} connections to {} were busy for {} ms",
+                                    options_.maxOpen, url_.host, timeout.count()),
+                        true, false, /*busy=*/true);
+    }
+    try {
+        return connect(timeout);
+    } catch (...) {
+        pool_.closed();
+        throw;
+    }
 }
 
 std::unique_ptr<HttpClient::Connection> HttpClient::connect(std::chrono::milliseconds timeout) {
@@ -310,24 +301,11 @@ std::unique_ptr<HttpClient::Connection> HttpClient::connect(std::chrono::millise
 }
 
 void HttpClient::giveBack(std::unique_ptr<Connection> connection) {
-    {
-        std::lock_guard lock(mutex_);
-        if (idle_.size() < options_.maxIdle) {
-            idle_.push_back(std::move(connection));
-        } else {
-            --open_;
-        }
-    }
-    freed_.notify_one();
-    // One not kept closes here, outside the lock.
+    pool_.giveBack(std::move(connection));
 }
 
 void HttpClient::closed() {
-    {
-        std::lock_guard lock(mutex_);
-        --open_;
-    }
-    freed_.notify_one();
+    pool_.closed();
 }
 
 namespace {

@@ -16,16 +16,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/capped_pool.hpp"
 #include "common/http_url.hpp"
 
 namespace imagebuild {
@@ -137,10 +136,7 @@ private:
 
     HttpUrl url_;
     HttpClientOptions options_;
-    std::mutex mutex_;
-    std::condition_variable freed_;  // a connection was given back or closed
-    std::size_t open_ = 0;           // request()'s, in use and idle
-    std::vector<std::unique_ptr<Connection>> idle_;
+    CappedPool<Connection> pool_;  // request()'s connections, in use and idle
 };
 
 // One request on a fresh connection, driven by `io` (which the caller runs):

@@ -51,80 +51,36 @@ struct ExchangePool::Engine {
 };
 
 ExchangePool::ExchangePool(std::chrono::milliseconds keptFor, std::size_t maxEngines)
-    : keptFor_(keptFor), maxEngines_(maxEngines) {}
+    : keptFor_(keptFor), pool_(maxEngines, kKeptEngines) {}
 ExchangePool::~ExchangePool() = default;
 
-// An idle engine, or a new one while fewer than kMaxEngines exist; else
-// waits for one until `deadline` (nullptr then).
+// An idle engine, or a new one while fewer than maxEngines exist; else
+// waits for one until `deadline` (nullptr then). The ones idle past the
+// peers' keep-alive are dropped: each of their connections would be a send
+// into a closed socket.
 std::unique_ptr<ExchangePool::Engine> ExchangePool::take(
     std::chrono::steady_clock::time_point deadline) {
-    std::unique_ptr<Engine> engine;
-    std::vector<std::unique_ptr<Engine>> stale;  // closed outside the lock
-    {
-        std::unique_lock lock(mutex_);
-        for (bool timedOut = false;;) {
-            // The ones idle past the peers' keep-alive are dropped: each of
-            // their connections would be a send into a closed socket.
-            auto now = std::chrono::steady_clock::now();
-            for (auto it = idle_.begin(); it != idle_.end();) {
-                if (now - (*it)->idleSince > keptFor_) {
-                    stale.push_back(std::move(*it));
-                    it = idle_.erase(it);
-                    --engines_;
-                } else {
-                    ++it;
-                }
-            }
-            if (!idle_.empty()) {
-                engine = std::move(idle_.back());
-                idle_.pop_back();
-                break;
-            }
-            if (engines_ < maxEngines_) {
-                ++engines_;
-                break;
-            }
-            if (timedOut) {
-                return nullptr;
-            }
-            // Looked at once more after a timeout: a wake may come with it.
-            timedOut = freed_.wait_until(lock, deadline) == std::cv_status::timeout;
-        }
-    }
-    if (stale.size() > 1) {
-        freed_.notify_all();  // room for the others waiting too
+    auto now = std::chrono::steady_clock::now();
+    auto taken = pool_.take(
+        deadline, [this, now](const Engine& engine) { return now - engine.idleSince > keptFor_; });
+    if (taken.timedOut) {
+        return nullptr;
     }
     try {
-        if (!engine) {
+        if (!taken.idle) {
             return std::make_unique<Engine>();
         }
-        engine->catchUp();
-        return engine;
+        taken.idle->catchUp();
+        return std::move(taken.idle);
     } catch (...) {
-        dropped();
+        pool_.closed();
         throw;
     }
 }
 
 void ExchangePool::giveBack(std::unique_ptr<Engine> engine) {
     engine->idleSince = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(mutex_);
-        if (idle_.size() < kKeptEngines) {
-            idle_.push_back(std::move(engine));
-        } else {
-            --engines_;
-        }
-    }
-    freed_.notify_one();
-}
-
-void ExchangePool::dropped() {
-    {
-        std::lock_guard lock(mutex_);
-        --engines_;
-    }
-    freed_.notify_one();
+    pool_.giveBack(std::move(engine));
 }
 
 void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done) {
@@ -139,7 +95,7 @@ void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const Exch
     if (!engine) {
         HttpError busy(HttpStep::Connect, "connecting",
                        fmt::format("all {} fleet-wide answers' connections were busy for {} ms",
-                                   maxEngines_, longest.count()),
+                                   pool_.maxOpen(), longest.count()),
                        true, false, /*busy=*/true);
         for (std::size_t i = 0; i < requests.size(); ++i) {
             done(i, nullptr, &busy);
@@ -173,7 +129,7 @@ void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const Exch
             client.deliver();
         }
     } catch (...) {
-        dropped();  // the engine goes with the exception
+        pool_.closed();  // the engine goes with the exception
         throw;
     }
     giveBack(std::move(engine));  // with its idle connections, for the next answer

@@ -11,13 +11,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "common/capped_pool.hpp"
 #include "common/http_loop_client.hpp"
 
 namespace imagebuild::forwarder {
@@ -58,14 +58,9 @@ private:
     struct Engine;
     std::unique_ptr<Engine> take(std::chrono::steady_clock::time_point deadline);
     void giveBack(std::unique_ptr<Engine> engine);
-    void dropped();  // an engine not given back
 
     std::chrono::milliseconds keptFor_;
-    std::size_t maxEngines_;
-    std::mutex mutex_;
-    std::condition_variable freed_;  // an engine was given back or dropped
-    std::size_t engines_ = 0;        // in use and idle
-    std::vector<std::unique_ptr<Engine>> idle_;
+    CappedPool<Engine> pool_;
 };
 
 }  // namespace imagebuild::forwarder

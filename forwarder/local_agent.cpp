@@ -4,12 +4,12 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <type_traits>
 
 #include "common/agent_client.hpp"
 #include "common/build_id.hpp"
+#include "common/capped_pool.hpp"
 #include "forwarder/agent_bus.hpp"
 #include "forwarder/agent_list_cache.hpp"
 #include "forwarder/list_source.hpp"
@@ -81,72 +81,39 @@ private:
     // it was idle is dropped here rather than seen as a failed call.
     std::unique_ptr<imagebuild::AgentClient> take() {
         auto deadline = std::chrono::steady_clock::now() + kAgentCallTimeout;
-        while (auto client = idleOrRoom(deadline)) {
-            if (client->stillOpen()) {
-                return client;
-            }
-            client.reset();  // closed outside the lock
-            closed();
-        }
-        try {
-            return std::make_unique<imagebuild::AgentClient>(
-                AgentClientOptions{false, kAgentCallTimeout});
-        } catch (...) {
-            closed();
-            throw;
-        }
-    }
-
-    // An idle client; or nullptr, and a new one may be opened (counted
-    // already). Waits while there is neither, up to `deadline`.
-    std::unique_ptr<imagebuild::AgentClient> idleOrRoom(
-        std::chrono::steady_clock::time_point deadline) {
-        std::unique_lock lock(mutex_);
         for (;;) {
-            if (!idle_.empty()) {
-                auto client = std::move(idle_.back());
-                idle_.pop_back();
-                return client;
+            auto taken = clients_.take(deadline);
+            if (taken.idle) {
+                if (taken.idle->stillOpen()) {
+                    return std::move(taken.idle);
+                }
+                taken.idle.reset();
+                clients_.closed();
+                continue;
             }
-            if (open_ < kMaxOpen) {
-                ++open_;
-                return nullptr;
-            }
-            if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-                open_ >= kMaxOpen) {
+            if (taken.timedOut) {
                 throw sdbus::Error("org.freedesktop.DBus.Error.NoReply",
                                    fmt::format("no connection to the agent came free within {} s: "
                                                "all {} were waiting for its answers",
                                                kAgentCallTimeout.count(), kMaxOpen));
             }
+            try {
+                return std::make_unique<imagebuild::AgentClient>(
+                    AgentClientOptions{false, kAgentCallTimeout});
+            } catch (...) {
+                clients_.closed();
+                throw;
+            }
         }
     }
 
     void giveBack(std::unique_ptr<imagebuild::AgentClient> client) {
-        {
-            std::lock_guard lock(mutex_);
-            if (idle_.size() < kMaxIdle) {
-                idle_.push_back(std::move(client));
-            } else {
-                --open_;
-            }
-        }
-        freed_.notify_one();
-        // A client not kept is closed here, outside the lock.
+        clients_.giveBack(std::move(client));
     }
 
-    void closed() {
-        {
-            std::lock_guard lock(mutex_);
-            --open_;
-        }
-        freed_.notify_one();
-    }
+    void closed() { clients_.closed(); }
 
-    std::mutex mutex_;
-    std::condition_variable freed_;  // a client was given back, or closed
-    std::size_t open_ = 0;           // idle and in use
-    std::vector<std::unique_ptr<imagebuild::AgentClient>> idle_;
+    CappedPool<imagebuild::AgentClient> clients_{kMaxOpen, kMaxIdle};
 };
 
 class DbusLocalAgent final : public LocalAgent {

@@ -92,6 +92,29 @@ public:
 
     std::size_t maxOpen() const { return maxOpen_; }
 
+    // An item in use: counted as open until given back; closed, and its
+    // room freed, when this goes without (a call that broke it, an
+    // exception).
+    class Held {
+    public:
+        Held(CappedPool& pool, Item item) : pool_(pool), item_(std::move(item)) {}
+        ~Held() {
+            if (item_) {
+                item_.reset();
+                pool_.closed();
+            }
+        }
+        Held(const Held&) = delete;
+        Held& operator=(const Held&) = delete;
+        T& operator*() const { return *item_; }
+        T* operator->() const { return item_.get(); }
+        void giveBack() { pool_.giveBack(std::move(item_)); }
+
+    private:
+        CappedPool& pool_;
+        Item item_;
+    };
+
 private:
     void dropStale(const std::function<bool(const T&)>& stale, std::vector<Item>& dropped) {
         for (auto it = idle_.begin(); it != idle_.end();) {

@@ -300,42 +300,6 @@ std::unique_ptr<HttpClient::Connection> HttpClient::connect(std::chrono::millise
     return connection;
 }
 
-void HttpClient::giveBack(std::unique_ptr<Connection> connection) {
-    pool_.giveBack(std::move(connection));
-}
-
-void HttpClient::closed() {
-    pool_.closed();
-}
-
-namespace {
-
-// A connection request() took: counted as open (maxOpen) until it is given
-// back to the pool or, when it is not, closed.
-class CountedConnection {
-public:
-    CountedConnection(std::unique_ptr<HttpClient::Connection> connection,
-                      std::function<void()> closed)
-        : connection_(std::move(connection)), closed_(std::move(closed)) {}
-    ~CountedConnection() {
-        if (connection_) {
-            connection_.reset();
-            closed_();
-        }
-    }
-    CountedConnection(const CountedConnection&) = delete;
-    CountedConnection& operator=(const CountedConnection&) = delete;
-    HttpClient::Connection& operator*() { return *connection_; }
-    HttpClient::Connection* operator->() { return connection_.get(); }
-    std::unique_ptr<HttpClient::Connection> release() { return std::move(connection_); }
-
-private:
-    std::unique_ptr<HttpClient::Connection> connection_;
-    std::function<void()> closed_;
-};
-
-}  // namespace
-
 HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::milliseconds timeout) {
     auto bytes = httpRequestBytes(request, url_, options_, options_.maxIdle > 0);
     // A pooled connection may have been closed by the server meanwhile: retry
@@ -345,7 +309,8 @@ HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::millis
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
         bool closedUnderUs = false;
-        CountedConnection connection(take(timeout, reused, false), [this] { closed(); });
+        // Counted as open (maxOpen) until given back to the pool; closed if not.
+        CappedPool<Connection>::Held connection(pool_, take(timeout, reused, false));
         try {
             beast::error_code ec;
             if (!reused) {
@@ -374,7 +339,7 @@ HttpResponse HttpClient::request(const HttpRequest& request, std::chrono::millis
             auto res = parser.release();
             auto out = responseOf(res);
             if (options_.maxIdle > 0 && res.keep_alive()) {
-                giveBack(connection.release());
+                connection.giveBack();
             } else {
                 beast::error_code ignored;
                 connection->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -130,9 +130,7 @@ public:
 
 private:
     std::unique_ptr<Connection> take(std::chrono::milliseconds timeout, bool& reused, bool fresh);
-    void giveBack(std::unique_ptr<Connection> connection);
     std::unique_ptr<Connection> connect(std::chrono::milliseconds timeout);
-    void closed();  // a counted connection was closed (maxOpen)
 
     HttpUrl url_;
     HttpClientOptions options_;

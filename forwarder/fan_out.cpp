@@ -78,11 +78,6 @@ std::unique_ptr<ExchangePool::Engine> ExchangePool::take(
     }
 }
 
-void ExchangePool::giveBack(std::unique_ptr<Engine> engine) {
-    engine->idleSince = std::chrono::steady_clock::now();
-    pool_.giveBack(std::move(engine));
-}
-
 void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const ExchangeDone& done) {
     if (requests.empty()) {
         return;
@@ -102,37 +97,34 @@ void ExchangePool::exchangeAll(std::vector<HttpLoopRequest> requests, const Exch
         }
         return;
     }
+    CappedPool<Engine>::Held held(pool_, std::move(engine));  // closed with an exception
     // The wait for the engine counts against each request's timeout.
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - asked);
     for (auto& request : requests) {
         request.timeout = std::max(request.timeout - waited, std::chrono::milliseconds(1));
     }
-    try {
-        auto& client = *engine->client;
-        std::size_t left = requests.size();
-        for (std::size_t i = 0; i < requests.size(); ++i) {
-            client.start(std::move(requests[i]),
-                         [&done, &left, i](HttpResponse* response, const HttpError* error) {
-                             --left;
-                             done(i, response, error);
-                         });
-        }
-        epoll_event events[64];
-        while (left > 0) {
-            int n =
-                epoll_wait(engine->epoll.get(), events, 64, client.hasEnded() ? 0 : kExpireEveryMs);
-            for (int i = 0; i < n; ++i) {
-                client.handle(events[i].data.fd, events[i].events);
-            }
-            client.expire(HttpLoopClient::Clock::now());
-            client.deliver();
-        }
-    } catch (...) {
-        pool_.closed();  // the engine goes with the exception
-        throw;
+    auto& client = *held->client;
+    std::size_t left = requests.size();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        client.start(std::move(requests[i]),
+                     [&done, &left, i](HttpResponse* response, const HttpError* error) {
+                         --left;
+                         done(i, response, error);
+                     });
     }
-    giveBack(std::move(engine));  // with its idle connections, for the next answer
+    epoll_event events[64];
+    while (left > 0) {
+        int n = epoll_wait(held->epoll.get(), events, 64, client.hasEnded() ? 0 : kExpireEveryMs);
+        for (int i = 0; i < n; ++i) {
+            client.handle(events[i].data.fd, events[i].events);
+        }
+        client.expire(HttpLoopClient::Clock::now());
+        client.deliver();
+    }
+    // With its idle connections, for the next answer.
+    held->idleSince = std::chrono::steady_clock::now();
+    held.giveBack();
 }
 
 }  // namespace imagebuild::forwarder

@@ -57,7 +57,6 @@ public:
 private:
     struct Engine;
     std::unique_ptr<Engine> take(std::chrono::steady_clock::time_point deadline);
-    void giveBack(std::unique_ptr<Engine> engine);
 
     std::chrono::milliseconds keptFor_;
     CappedPool<Engine> pool_;

@@ -38,19 +38,19 @@ public:
     // Runs `call` on a pooled client, given back unless the call broke it.
     template <typename Call>
     auto run(Call&& call) {
-        Lease lease(*this);
+        CappedPool<imagebuild::AgentClient>::Held client(clients_, take());
         try {
-            if constexpr (std::is_void_v<decltype(call(*lease.client))>) {
-                call(*lease.client);
-                lease.giveBack();
+            if constexpr (std::is_void_v<decltype(call(*client))>) {
+                call(*client);
+                client.giveBack();
             } else {
-                auto result = call(*lease.client);
-                lease.giveBack();
+                auto result = call(*client);
+                client.giveBack();
                 return result;
             }
         } catch (const sdbus::Error& e) {
             if (keepsConnection(e)) {
-                lease.giveBack();
+                client.giveBack();
             }
             throw;
         }
@@ -59,22 +59,6 @@ public:
 private:
     static constexpr std::size_t kMaxIdle = 4;
     static constexpr std::size_t kMaxOpen = 32;
-
-    // One client for one call: closed (and its place freed) unless given back.
-    struct Lease {
-        explicit Lease(ClientPool& pool) : pool(pool), client(pool.take()) {}
-        ~Lease() {
-            if (client) {
-                client.reset();
-                pool.closed();
-            }
-        }
-        Lease(const Lease&) = delete;
-        Lease& operator=(const Lease&) = delete;
-        void giveBack() { pool.giveBack(std::move(client)); }
-        ClientPool& pool;
-        std::unique_ptr<imagebuild::AgentClient> client;
-    };
 
     // An idle client, or a new one while fewer than kMaxOpen are open, or
     // the first given back. A client whose connection the bus closed while
@@ -106,12 +90,6 @@ private:
             }
         }
     }
-
-    void giveBack(std::unique_ptr<imagebuild::AgentClient> client) {
-        clients_.giveBack(std::move(client));
-    }
-
-    void closed() { clients_.closed(); }
 
     CappedPool<imagebuild::AgentClient> clients_{kMaxOpen, kMaxIdle};
 };

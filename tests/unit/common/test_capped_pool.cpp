@@ -90,3 +90,23 @@ TEST(CappedPool, NoMoreThanMaxIdleAreKept) {
     pool.giveBack(std::make_unique<Thing>(alive));  // closed: one is idle already
     EXPECT_EQ(alive, 1);
 }
+
+// Held: an item in use is given back, or closed (its room freed) when it
+// goes without.
+TEST(CappedPool, AHeldItemNotGivenBackIsClosedAndItsRoomFreed) {
+    std::atomic<int> alive{0};
+    CappedPool<Thing> pool(1, 1);
+    ASSERT_TRUE(pool.take(soon()).mayOpen);
+    {
+        CappedPool<Thing>::Held held(pool, std::make_unique<Thing>(alive));
+        EXPECT_EQ(alive, 1);
+    }
+    EXPECT_EQ(alive, 0);
+    ASSERT_TRUE(pool.take(soon()).mayOpen);  // the room came back
+    {
+        CappedPool<Thing>::Held held(pool, std::make_unique<Thing>(alive));
+        held.giveBack();
+    }
+    EXPECT_EQ(alive, 1);  // kept idle
+    EXPECT_TRUE(pool.take(soon()).idle);
+}

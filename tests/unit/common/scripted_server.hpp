@@ -127,6 +127,14 @@ inline void answersOneRequest(int fd) {
     }
 }
 
+// Takes a connection's request and never answers it: waits until the
+// client closes.
+inline void neverAnswers(int fd) {
+    readRequest(fd);
+    char c;
+    (void)!read(fd, &c, 1);
+}
+
 // Answers a connection's first request, takes its second and
 // never answers it (until the client closes); counts the requests taken.
 inline std::function<void(int)> answersOnceThenHangs(std::atomic<int>& requests) {

@@ -131,11 +131,7 @@ TEST(HttpClient, ThreadsPastMaxOpenWaitForAConnection) {
 // A request that waited for a connection until its timeout fails as a
 // connect timeout, saying why.
 TEST(HttpClient, ARequestWaitingPastItsTimeoutForAConnectionTimesOut) {
-    ScriptedServer server([](int fd) {
-        readRequest(fd);
-        char c;
-        (void)!read(fd, &c, 1);  // never answers; waits for the client to go
-    });
+    ScriptedServer server(neverAnswers);
     auto options = pooled();
     options.maxOpen = 1;
     HttpClient client(server.url(), options);

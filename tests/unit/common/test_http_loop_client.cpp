@@ -175,11 +175,7 @@ TEST(HttpLoopClient, RequestsPastTheCapWaitForAConnection) {
 // A request that waited for a connection until its deadline fails as a
 // timeout, saying why.
 TEST(HttpLoopClient, ARequestWaitingPastItsDeadlineTimesOut) {
-    ScriptedServer server([](int fd) {
-        readRequest(fd);
-        char c;
-        (void)!read(fd, &c, 1);  // never answers; waits for the client to go
-    });
+    ScriptedServer server(neverAnswers);
     Loop loop(1);
     auto first = std::make_shared<Outcome>();
     loop.client().start(

@@ -250,11 +250,7 @@ TEST(FollowPeer, LaterTheOwnersHeadIsGivenOnTheHubsThread) {
 
 // A hub that stops answers every follower still waiting for a head.
 TEST(FollowPeer, AStoppingHubAnswersItsWaitingFollowers) {
-    ScriptedServer owner([](int fd) {
-        readRequest(fd);
-        char c;
-        static_cast<void>(read(fd, &c, 1));  // never answers
-    });
+    ScriptedServer owner(imagebuild::testing::neverAnswers);
     std::promise<PeerFollowed> given;
     {
         FollowHub hub(noBus, {});

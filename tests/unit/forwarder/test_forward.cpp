@@ -181,11 +181,7 @@ TEST(ForwarderRelayOnLoop, OurConnectionsBusyDoNotMarkThePeerDown) {
 // it (60 s here: meson's timeout would fail the test): the loop never
 // waits, a thread does.
 TEST(ForwarderRelayOnLoop, NotBeforeTheFirstProbeEnded) {
-    ScriptedServer silent([](int fd) {
-        imagebuild::testing::readRequest(fd);
-        char c;
-        (void)read(fd, &c, 1);  // never answers; until the prober closes
-    });
+    ScriptedServer silent(imagebuild::testing::neverAnswers);  // until the prober closes
     Fleet fleet("http://" + silent.url().hostHeader(), /*probe=*/false);
     fleet.app.peers().startHealthChecks();
     EXPECT_FALSE(fleet.app.peers().settled());

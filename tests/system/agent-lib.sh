@@ -20,3 +20,4 @@ submit() {
 path_of() { run_in "$AGENT_HOST" busctl call $A $M $I GetBuild s "$1" | awk '{print $2}' | tr -d '"'; }
 prop() { run_in "$AGENT_HOST" busctl get-property $A "$(path_of "$1")" $B "$2" | cut -d' ' -f2- | tr -d '"'; }
 state_is() { [ "$(prop "$1" State)" = "$2" ]; }
+result_is() { [ "$(prop "$1" Result)" = "$2" ]; }

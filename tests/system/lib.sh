@@ -101,23 +101,33 @@ bail_out() {
 
 # test_case DESCRIPTION FUNCTION [ARGS...]: runs FUNCTION in a subshell with
 # errexit, so its first failing command fails the case. Its output becomes
-# TAP diagnostics; on failure the journals of the running hosts follow.
+# TAP diagnostics; on failure the journals of the running hosts follow. A
+# failed case's output also goes to stderr: meson's error log (and so a CI
+# log) shows a TAP test's stderr only, and a failure without its "expected/
+# got" lines cannot be told from another.
 test_case() {
-    local description=$1 rc
+    local description=$1 rc report output=$TEST_SCRATCH/.case-output
     shift
     _tap_count=$((_tap_count + 1))
     (
         set -e
         "$@"
-    ) 2>&1 | sed 's/^/# /'
+    ) 2>&1 | tee "$output" | sed 's/^/# /'
     rc=${PIPESTATUS[0]}
     if [ "$rc" -eq 0 ]; then
         echo "ok $_tap_count - $description"
     else
         _tap_failed=$((_tap_failed + 1))
         echo "not ok $_tap_count - $description (exit $rc)"
-        _journal_tails | sed 's/^/# /'
+        report=$(
+            echo "--- failed: $description (exit $rc)"
+            cat "$output"
+            _journal_tails
+        )
+        echo "$report" >&2
+        echo "$report" | sed 's/^/# /'
     fi
+    rm -f "$output"
 }
 
 _journal_tails() {

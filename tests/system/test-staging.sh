@@ -144,6 +144,14 @@ check_artifacts_in_mail() {
         "files listed in the mail vs SHA256SUMS"
 }
 
+# result_after_mail ID RESULT: the final mail goes out from the unit's
+# ExecStopPost=, before the unit has ended; the agent sets Result once it has
+# (a moment later, seconds on a loaded host). Waits for it, then says what
+# it is if it never came.
+result_after_mail() {
+    wait_for 30 result_is "$1" "$2" || assert_eq "$(prop "$1" Result)" "$2"
+}
+
 test_submission_mail() {
     local id mail
     id=$(mailed small 1 name s ten-bytes)
@@ -167,7 +175,7 @@ test_success_mail() {
     local id mail dir
     id=$(cat "$TEST_SCRATCH/small")
     wait_for 30 has_mail "$id" succeeded
-    assert_eq "$(prop "$id" Result)" succeeded
+    result_after_mail "$id" succeeded
     mail=$(mail_of "$id" succeeded)
     assert_contains "$mail" "Subject: [imagebuild] $id succeeded: small x86_64 40 (ten-bytes)"
     assert_contains "$mail" "Build $id succeeded on s after"
@@ -201,7 +209,7 @@ test_failure_mail() {
     local id mail tail dir
     id=$(mailed fail)
     wait_for 30 has_mail "$id" failed
-    assert_eq "$(prop "$id" Result)" failed
+    result_after_mail "$id" failed
     assert_eq "$(prop "$id" ExitStatus)" 4
     mail=$(mail_of "$id" failed)
     assert_contains "$mail" "Subject: [imagebuild] $id failed: fail x86_64 40"
@@ -297,7 +305,7 @@ test_full_disk_is_a_problem_not_a_result() {
     id=$(mailed small)
     wait_for 30 has_mail "$id" succeeded
     leftovers=$(run_in s find "$COPY/$id" -name '.*')
-    assert_eq "$(prop "$id" Result)" succeeded
+    result_after_mail "$id" succeeded
     mail=$(mail_of "$id" succeeded)
     assert_contains "$mail" "Staging problems:"
     assert_contains "$mail" "cannot copy small.img to $COPY/$id"

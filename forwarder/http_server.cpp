@@ -246,6 +246,10 @@ constexpr std::size_t kLoopBlockBytes = 2048;
 // only when four such waits are on at once.
 constexpr unsigned kStreamHandlers = 4;
 
+// How long a request loop's handler thread waits idle for the next request
+// before it ends (ServerLimits::requestHandlers).
+constexpr std::chrono::seconds kRequestHandlerKeepIdle{10};
+
 // How long a thread that has answered a kept-alive connection waits for its
 // next head before it gives the connection back to the gate (hand_back.hpp).
 // A client that asks again within it (a page's parts, a peer's fan-out, a
@@ -357,7 +361,15 @@ MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const 
                   const char* version, const char* uploadData, size_t* uploadSize, void** state) {
     auto* server = static_cast<HttpServer*>(cls);
     return static_cast<MHD_Result>(
-        server->handle(connection, url, method, version, uploadData, uploadSize, state));
+        server->handle(connection, url, method, version, uploadData, uploadSize, state, false));
+}
+
+MHD_Result accessOnRequestLoop(void* cls, MHD_Connection* connection, const char* url,
+                               const char* method, const char* version, const char* uploadData,
+                               size_t* uploadSize, void** state) {
+    auto* server = static_cast<HttpServer*>(cls);
+    return static_cast<MHD_Result>(
+        server->handle(connection, url, method, version, uploadData, uploadSize, state, true));
 }
 
 MHD_Result accessOnLoop(void* cls, MHD_Connection* connection, const char* url, const char* method,
@@ -391,7 +403,7 @@ void completed(void* cls, MHD_Connection* connection, void** state,
     delete context;
     *state = nullptr;
     if (auto* tracked = keptAlive ? trackedOf(connection) : nullptr) {
-        static_cast<HttpServer*>(cls)->handBack(tracked);
+        static_cast<HttpServer*>(cls)->handBack(connection, tracked);
     }
 }
 
@@ -503,6 +515,7 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
     }
     if (chooseLoop_) {
         startStreamLoop();
+        startRequestLoop();
     }
     gate_ = std::make_unique<HttpGate>(
         std::move(listenFd), limits_.gate,
@@ -578,6 +591,28 @@ void HttpServer::startStreamLoop() {
     streamWork_ = std::make_unique<WorkQueue>("stream-handler", kStreamHandlers);
 }
 
+// The request loop: as the stream loop, with the thread daemon's memory
+// pool (a head of up to max_head_bytes, and a body's read buffer).
+void HttpServer::startRequestLoop() {
+    unsigned mhdLimit = limits_.gate.maxConnections + 16;
+    std::size_t memoryLimit = 2 * limits_.gate.head.maxHeadBytes;
+    requestDaemon_ = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+            MHD_USE_NO_LISTEN_SOCKET,
+        0, nullptr, nullptr, &accessOnRequestLoop, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
+        MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        memoryLimit, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
+        &notifyConnection, this, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
+        MHD_OPTION_END);
+    if (!requestDaemon_) {
+        MHD_stop_daemon(streamDaemon_);
+        MHD_stop_daemon(daemon_);
+        throw std::runtime_error("libmicrohttpd could not start its request loop");
+    }
+    requestWork_ = std::make_unique<WorkQueue>("request-handler", limits_.requestHandlers,
+                                               kRequestHandlerKeepIdle);
+}
+
 HttpServer::~HttpServer() {
     gate_->stop();  // no more hand-offs; closing connections still release into it
     if (streamDaemon_) {
@@ -591,7 +626,9 @@ HttpServer::~HttpServer() {
             }
         }
         streamWork_.reset();  // the handlers posted before have run
+        requestWork_.reset();
         MHD_stop_daemon(streamDaemon_);
+        MHD_stop_daemon(requestDaemon_);
     }
     // Shuts every connection down: a thread waiting for a next head wakes.
     MHD_stop_daemon(daemon_);
@@ -612,7 +649,19 @@ void HttpServer::refused(unsigned status, const std::string& error) {
 
 bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::string_view head,
                          std::uint64_t consumed) {
-    bool onLoop = streamDaemon_ && chooseLoop_(head);
+    auto* daemon = daemon_;
+    if (streamDaemon_) {
+        switch (chooseLoop_(head)) {
+            case ServedBy::StreamLoop:
+                daemon = streamDaemon_;
+                break;
+            case ServedBy::RequestLoop:
+                daemon = requestDaemon_;
+                break;
+            case ServedBy::Threads:
+                break;
+        }
+    }
     // A connection handed back (handBack) has had requests before this one,
     // which the kernel counts as received too: they are the base of what
     // libmicrohttpd will be found to have read.
@@ -620,7 +669,7 @@ bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::
         std::lock_guard lock(handedOffMutex_);
         handedOff_[fd] = {HttpGate::addressKey(address), consumed + head.size()};
     }
-    if (MHD_add_connection(onLoop ? streamDaemon_ : daemon_, fd, address, length) == MHD_YES) {
+    if (MHD_add_connection(daemon, fd, address, length) == MHD_YES) {
         return true;
     }
     // libmicrohttpd closed the socket; if it never saw it start, it is ours
@@ -656,8 +705,14 @@ void HttpServer::connectionClosed(void** socketContext) {
     *socketContext = nullptr;
 }
 
-void HttpServer::handBack(void* socketContext) {
+void HttpServer::handBack(void* connection, void* socketContext) {
     auto* tracked = static_cast<Tracked*>(socketContext);
+    const auto* info = MHD_get_connection_info(static_cast<MHD_Connection*>(connection),
+                                               MHD_CONNECTION_INFO_DAEMON);
+    if (requestDaemon_ && info && info->daemon == requestDaemon_) {
+        handBackFromLoop(connection, *tracked);
+        return;
+    }
     tracked->ended = true;
     if (bytesConsumed(tracked->fd, tracked->taken) != tracked->taken) {
         // libmicrohttpd has read (part of) the next request already, which
@@ -691,8 +746,27 @@ void HttpServer::handBack(void* socketContext) {
     endBeneath(tracked->fd);
 }
 
+// On the request loop's thread, with no grace: a loop cannot wait, and a
+// connection given back costs no thread start (the gate's loop reads its
+// next head and hands it to the request loop again). libmicrohttpd's epoll
+// set holds the socket under its descriptor: the connection is suspended
+// first, which takes the socket out of that set while the descriptor is
+// still its own, and resumed once an ended socket is under the descriptor,
+// which libmicrohttpd then adds, reads the end of and closes.
+void HttpServer::handBackFromLoop(void* conn, Tracked& tracked) {
+    auto* connection = static_cast<MHD_Connection*>(conn);
+    tracked.ended = true;
+    MHD_suspend_connection(connection);
+    if (bytesConsumed(tracked.fd, tracked.taken) != tracked.taken) {
+        endBeneath(tracked.fd);  // a client that pipelines, as handBack says
+    } else if (auto taken = takeFromBeneath(tracked.fd)) {
+        gate_->takeBack(std::move(taken), tracked.address, tracked.taken);
+    }
+    MHD_resume_connection(connection);
+}
+
 int HttpServer::handle(void* conn, const char* url, const char* method, const char* version,
-                       const char* uploadData, std::size_t* uploadSize, void** state) {
+                       const char* uploadData, std::size_t* uploadSize, void** state, bool onLoop) {
     auto* connection = static_cast<MHD_Connection*>(conn);
     if (!*state) {
         if (endedBeneath(connection)) {
@@ -736,6 +810,9 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
         *uploadSize = 0;
         return MHD_YES;
     }
+    if (onLoop && context->dispatched) {
+        return dispatchOnLoop(connection, version, *context);  // resumed
+    }
     if (context->post) {
         context->badForm |= MHD_destroy_post_processor(context->post) != MHD_YES;
         context->post = nullptr;
@@ -750,6 +827,9 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
     }
     auto& request = context->request;
     request.form = std::move(context->form);
+    if (onLoop) {
+        return dispatchOnLoop(connection, version, *context);
+    }
     auto response = dispatch_(request);
     context->keepAlive = keepsAlive(connection, version, response);
     return queue(connection, std::move(response), false);
@@ -810,19 +890,56 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
     }
     context->dispatched = true;
     context->parking->park();
-    // The worker holds the answer's slot itself: once it has said the
-    // handler returned, the loop may end the request and free `context`.
-    streamWork_->post([this, context, slot = context->answer] {
+    post(*streamWork_, *context);
+    return MHD_YES;
+}
+
+int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context) {
+    auto* connection = static_cast<MHD_Connection*>(conn);
+    if (context.dispatched) {
+        auto answer = context.answer->take();
+        if (!answer) {
+            return MHD_YES;  // resumed by a stop before the handler is done
+        }
+        if (answer->stream) {
+            // stream_choice.cpp sends every route that streams to the
+            // threads; one that streams here would block the loop.
+            log::error("{} {} answered a stream on the request loop", context.request.method,
+                       context.request.path);
+            return queue(connection, jsonError(500, "Internal", "the answer could not be sent"),
+                         true);
+        }
+        context.keepAlive = keepsAlive(connection, version, *answer);
+        return queue(connection, std::move(*answer), false);
+    }
+    std::lock_guard lock(parkingMutex_);
+    if (stopping_) {
+        return queue(connection, jsonError(503, "Unavailable", "the forwarder is stopping"), true);
+    }
+    context.parking = std::make_shared<LoopParking>(connection);
+    context.answer = std::make_shared<LoopAnswer>(context.parking);
+    context.request.answerLater = context.answer;
+    parkings_.insert(context.parking.get());
+    context.dispatched = true;
+    context.parking->park();
+    post(*requestWork_, context);
+    return MHD_YES;
+}
+
+// The handler of a loop's request, on a worker. The worker holds the
+// answer's slot itself: once it has said the handler returned, the loop may
+// end the request and free `context`.
+void HttpServer::post(WorkQueue& work, Context& context) {
+    work.post([this, request = &context.request, slot = context.answer] {
         Response answer;
         try {
-            answer = dispatch_(context->request);
+            answer = dispatch_(*request);
         } catch (const std::exception& e) {
-            log::error("{} {}: {}", context->request.method, context->request.path, e.what());
+            log::error("{} {}: {}", request->method, request->path, e.what());
             answer = jsonError(500, "Internal", e.what());
         }
         slot->returned(answer.later ? std::nullopt : std::optional<Response>(std::move(answer)));
     });
-    return MHD_YES;
 }
 
 bool HttpServer::endedBeneath(void* conn) {

@@ -1,13 +1,21 @@
-// libmicrohttpd glue: two daemons behind one gate (http_gate.hpp), which
+// libmicrohttpd glue: three daemons behind one gate (http_gate.hpp), which
 // holds each new connection, costing no thread, until its request head has
 // arrived and picks a daemon by that head (stream_choice.hpp):
-// - the thread daemon: one thread per request (handlers may block on
-//   D-Bus and on peers; streams block on the journal). Once it has answered
-//   a kept-alive connection, the connection goes back to the gate, which
-//   holds it without a thread and checks its next head as a first one
-//   (hand_back.hpp): every refusal is our JSON.
+// - the request loop: one thread (libmicrohttpd's epoll) for the requests
+//   whose answers are whole in memory or a file (the API, the web UI,
+//   /metrics). It reads the head and the body; the handler then runs on a
+//   worker of a bounded pool (work_queue.hpp) while the connection is
+//   suspended, and the answer is sent when the worker resumes it. Once it
+//   has answered a kept-alive connection, the connection goes back to the
+//   gate at once (hand_back.hpp), which holds it and checks its next head
+//   as a first one: every refusal is our JSON, and no connection holds a
+//   thread, idle or served.
+// - the thread daemon: one thread per request, for what may be answered
+//   with a stream that blocks (a peer's artifact or log relayed, a journal
+//   read). Once it has answered a kept-alive connection, the connection
+//   goes back to the gate, after a second's grace for a next head.
 // - the stream loop: one thread (libmicrohttpd's epoll) for every follower
-//   of a local build's log. Its handler runs on a worker (work_queue.hpp)
+//   of a build's log. Its handler runs on a worker (work_queue.hpp)
 //   while the connection is suspended; its stream parks the connection when
 //   it has nothing to send (stream_parking.hpp) and is resumed by whoever
 //   has more. Its answers close the connection: no next head is read there.
@@ -30,6 +38,7 @@
 #include "forwarder/http_gate.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/loop_answer.hpp"
+#include "forwarder/stream_choice.hpp"
 #include "forwarder/work_queue.hpp"
 
 struct MHD_Daemon;
@@ -39,6 +48,16 @@ namespace imagebuild::forwarder {
 struct ServerLimits {
     GateLimits gate;
     unsigned idleTimeoutSec = 60;
+    // Threads running the request loop's handlers at most, started as
+    // requests come and ended after a while idle. A handler blocks on the
+    // local agent (at most 32 bus connections, local_agent.hpp), a peer (at
+    // most 32 connections each, peers.cpp) or a fleet-wide list (at most 16
+    // engines, fan_out.hpp); requests past this many wait their turn in
+    // order, holding no thread. Large enough that requests to one slow peer
+    // (its 32 connections busy, as many more waiting for one) leave room for
+    // everyone else; small enough that a flood costs a bounded number of
+    // threads, where the thread daemon would start one per request.
+    unsigned requestHandlers = 256;
 };
 
 class HttpServer {
@@ -49,10 +68,10 @@ public:
     // A connection refused before any route saw it (the gate, or a
     // kept-alive connection's next head): status and JSON error name.
     using OnRefusal = HttpGate::OnRefusal;
-    // A connection's first head (checked by the gate): true if the stream
-    // loop serves it (stream_choice.hpp). Without one, the thread daemon
-    // serves everything.
-    using ChooseLoop = std::function<bool(std::string_view head)>;
+    // A connection's first head (checked by the gate): which daemon serves
+    // it (stream_choice.hpp). Without one, the thread daemon serves
+    // everything.
+    using ChooseLoop = std::function<ServedBy(std::string_view head)>;
 
     // The answer to a request whose route never blocks, made on the gate's
     // loop, or the peer request it relays (App::answerOnLoop); neither: the
@@ -71,14 +90,15 @@ public:
     struct Context;
     class LoopAnswer;
     int handle(void* connection, const char* url, const char* method, const char* version,
-               const char* uploadData, std::size_t* uploadSize, void** state);
+               const char* uploadData, std::size_t* uploadSize, void** state, bool onLoop);
     int handleOnLoop(void* connection, const char* url, const char* method, std::size_t* uploadSize,
                      void** state);
     void connectionStarted(int fd, void** socketContext);
     void connectionClosed(void** socketContext);
-    // An answer was sent and the connection is kept: on its thread, takes it
-    // from beneath libmicrohttpd and gives it back to the gate.
-    void handBack(void* socketContext);
+    // An answer was sent and the connection is kept: on its thread (the
+    // request loop's, or its own), takes it from beneath libmicrohttpd and
+    // gives it back to the gate.
+    void handBack(void* connection, void* socketContext);
     // A stream loop request ended: its parking is no longer the server's.
     void forget(void* parking);
 
@@ -89,6 +109,12 @@ private:
     bool handOff(int fd, const struct sockaddr* address, unsigned length, std::string_view head,
                  std::uint64_t consumed);
     void startStreamLoop();
+    void startRequestLoop();
+    void handBackFromLoop(void* connection, Tracked& tracked);
+    // The request loop's request, whole: its handler is posted to a worker
+    // while the connection is parked, and its answer queued when resumed.
+    int dispatchOnLoop(void* connection, const char* version, Context& context);
+    void post(WorkQueue& work, Context& context);
     // The head, checked again and admitted (into context.request and
     // `admission`); if refused, the refusal was queued and this is the
     // access handler's result.
@@ -108,10 +134,12 @@ private:
     ChooseLoop chooseLoop_;
     AnswerOnLoop answerOnLoop_;
     MHD_Daemon* daemon_ = nullptr;
-    MHD_Daemon* streamDaemon_ = nullptr;  // with chooseLoop_ only
+    MHD_Daemon* streamDaemon_ = nullptr;   // with chooseLoop_ only
+    MHD_Daemon* requestDaemon_ = nullptr;  // with chooseLoop_ only
     std::unique_ptr<WorkQueue> streamWork_;
+    std::unique_ptr<WorkQueue> requestWork_;
     std::mutex parkingMutex_;
-    std::set<LoopParking*> parkings_;  // of the stream loop's requests now
+    std::set<LoopParking*> parkings_;  // of the loops' requests now
     bool stopping_ = false;            // under parkingMutex_
     std::mutex handedOffMutex_;
     // fd -> its address and the bytes its requests took with this head,

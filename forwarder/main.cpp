@@ -83,7 +83,7 @@ int run(int argc, char** argv) {
         [&app](unsigned status, const std::string& reason) {
             app.metrics().countRefusal(status, reason);
         },
-        [](std::string_view head) { return servedOnStreamLoop(head); },
+        [](std::string_view head) { return daemonFor(head); },
         [&app](Request& request) { return app.answerOnLoop(request); });
     log::info("imagebuild-forwarder {} serving as {}", IMAGEBUILD_VERSION, app.hostname());
     sd_notify(0, "READY=1\nSTATUS=serving");

@@ -12,6 +12,7 @@ namespace imagebuild::forwarder {
 namespace {
 
 constexpr std::string_view kMonitor = "/monitor/";
+constexpr std::string_view kArtifacts = "/artifacts/";
 
 // The request line and header fields, as the route would see them; nullopt
 // for a request the stream loop does not take.
@@ -21,6 +22,16 @@ std::optional<Request> followRequestOf(std::string_view head) {
         return std::nullopt;
     }
     return std::move(loop->request);
+}
+
+// The raw target of the request line, as sent: "METHOD SP target SP ...".
+std::string_view targetOf(std::string_view head) {
+    auto start = head.find(' ');
+    if (start == std::string_view::npos) {
+        return {};
+    }
+    auto end = head.find_first_of(" \r\n", start + 1);
+    return head.substr(start + 1, end == std::string_view::npos ? end : end - start - 1);
 }
 
 }  // namespace
@@ -41,6 +52,19 @@ bool servedOnStreamLoop(std::string_view head) {
     auto format = chooseMonitorFormat(*request);
     bool follow = format == MonitorFormat::EventStream || request->queryValue("follow") == "1";
     return follow && format != MonitorFormat::Html;
+}
+
+ServedBy daemonFor(std::string_view head) {
+    if (servedOnStreamLoop(head)) {
+        return ServedBy::StreamLoop;
+    }
+    auto target = targetOf(head);
+    auto path = target.substr(0, target.find('?'));
+    if (!path.starts_with('/') || path.find('%') != std::string_view::npos ||
+        path.starts_with(kMonitor) || path.starts_with(kArtifacts)) {
+        return ServedBy::Threads;
+    }
+    return ServedBy::RequestLoop;
 }
 
 }  // namespace imagebuild::forwarder

@@ -1,4 +1,4 @@
-// Which of the two libmicrohttpd daemons serves a connection, chosen by its
+// Which of the three libmicrohttpd daemons serves a connection, chosen by its
 // first head when the gate hands it off (http_server.hpp). The stream loop
 // takes only what it can serve without blocking: a follower of a build's
 // log (`GET /monitor/<id>` with `?follow=1` as text, or SSE; a local
@@ -6,8 +6,12 @@
 // owner's stream), whose head is small and has no body. Everything else
 // (the HTML page; a head with percent-escapes or a body; any other route)
 // goes to the
-// thread-per-connection daemon, which serves every request correctly: a
-// wrong "no" costs a thread, never an answer.
+// request loop, except what may be answered with a stream that blocks (a
+// peer's artifact or log relayed, a journal read: `/artifacts/`,
+// `/monitor/`, and any target with a percent-escape, which libmicrohttpd
+// decodes into a path this check cannot see), which goes to the
+// thread-per-connection daemon: it serves every request correctly, and a
+// wrong "thread" costs a thread, never an answer.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +26,10 @@ namespace imagebuild::forwarder {
 inline constexpr std::size_t kStreamLoopMaxHeadBytes = 1024;
 inline constexpr std::size_t kStreamLoopMaxHeaderFields = 24;
 
+enum class ServedBy { StreamLoop, RequestLoop, Threads };
+
 // `head`: a complete head the gate has checked (request_head.hpp).
 bool servedOnStreamLoop(std::string_view head);
+ServedBy daemonFor(std::string_view head);
 
 }  // namespace imagebuild::forwarder

@@ -6,44 +6,103 @@
 
 namespace imagebuild::forwarder {
 
-WorkQueue::WorkQueue(std::string threadName, unsigned threads) : name_(std::move(threadName)) {
-    for (unsigned i = 0; i < std::max(1u, threads); ++i) {
-        threads_.emplace_back(&WorkQueue::run, this);
+WorkQueue::WorkQueue(std::string threadName, unsigned threads)
+    : name_(std::move(threadName)), max_(std::max(1u, threads)) {
+    std::lock_guard lock(mutex_);
+    for (unsigned i = 0; i < max_; ++i) {
+        start();
     }
 }
 
+WorkQueue::WorkQueue(std::string threadName, unsigned maxThreads,
+                     std::chrono::milliseconds keepIdle)
+    : name_(std::move(threadName)),
+      max_(std::max(1u, maxThreads)),
+      elastic_(true),
+      keepIdle_(keepIdle) {}
+
 WorkQueue::~WorkQueue() {
+    std::vector<std::thread> all;
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
+        for (auto& [id, thread] : threads_) {
+            all.push_back(std::move(thread));
+        }
+        threads_.clear();
+        std::move(ended_.begin(), ended_.end(), std::back_inserter(all));
+        ended_.clear();
     }
     ready_.notify_all();
-    for (auto& thread : threads_) {
+    for (auto& thread : all) {
         thread.join();
     }
 }
 
 void WorkQueue::post(std::function<void()> job) {
+    std::vector<std::thread> ended;
     {
         std::lock_guard lock(mutex_);
         jobs_.push_back(std::move(job));
+        if (elastic_ && idle_ < jobs_.size() && threads_.size() < max_) {
+            start();
+        }
+        ended.swap(ended_);
     }
     ready_.notify_one();
+    for (auto& thread : ended) {
+        thread.join();
+    }
+}
+
+unsigned WorkQueue::threads() {
+    std::lock_guard lock(mutex_);
+    return static_cast<unsigned>(threads_.size());
+}
+
+void WorkQueue::start() {
+    std::thread thread(&WorkQueue::run, this);
+    auto id = thread.get_id();
+    threads_.emplace(id, std::move(thread));
 }
 
 void WorkQueue::run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     std::unique_lock lock(mutex_);
+    auto ready = [this] {
+        return stop_ || !jobs_.empty();
+    };
     for (;;) {
-        ready_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+        ++idle_;
+        if (elastic_) {
+            ready_.wait_for(lock, keepIdle_, ready);
+        } else {
+            ready_.wait(lock, ready);
+        }
+        --idle_;
         if (jobs_.empty()) {
-            return;  // stopped, and every job posted before has run (or is running)
+            // Stopped (every job posted before has run or is running), or
+            // idle for keepIdle_ (a job posted meanwhile would have been
+            // seen by the wait).
+            if (!stop_) {
+                endIdle();
+            }
+            return;
         }
         auto job = std::move(jobs_.front());
         jobs_.pop_front();
         lock.unlock();
         job();
         lock.lock();
+    }
+}
+
+// Under mutex_: this thread, idle too long, ends: it cannot join itself, so the next post
+// (or the destructor, which may have taken it already) does.
+void WorkQueue::endIdle() {
+    if (auto self = threads_.find(std::this_thread::get_id()); self != threads_.end()) {
+        ended_.push_back(std::move(self->second));
+        threads_.erase(self);
     }
 }
 

@@ -71,7 +71,8 @@ UniqueFd listenOnLoopback(int backlog, unsigned short& port) {
 }
 
 struct Server {
-    explicit Server(ServerLimits limits) {
+    // `servedBy`: the daemon every head the gate hands off goes to.
+    explicit Server(ServerLimits limits, ServedBy servedBy = ServedBy::Threads) {
         UniqueFd fd = listenOnLoopback(16, port);
         server = std::make_unique<HttpServer>(
             std::move(fd), limits,
@@ -89,6 +90,12 @@ struct Server {
             },
             [this](Request& r) {
                 ++served;
+                if (r.path == "/block") {
+                    std::unique_lock lock(mutex);
+                    ++blocked;
+                    changed.notify_all();
+                    changed.wait(lock, [this] { return released; });
+                }
                 if (r.path == "/thread") {
                     std::lock_guard lock(mutex);
                     threads.insert(gettid());  // never reused as fast as a pthread_t
@@ -100,7 +107,7 @@ struct Server {
                 std::lock_guard lock(mutex);
                 refusals.push_back(std::to_string(status) + " " + reason);
             },
-            HttpServer::ChooseLoop{},
+            [servedBy](std::string_view) { return servedBy; },
             [this](Request& r) -> OnLoop {
                 if (r.path == "/relay") {
                     return {std::nullopt, relayToPeer(r)};
@@ -142,6 +149,15 @@ struct Server {
     std::mutex mutex;
     std::vector<std::string> refusals;
     std::set<pid_t> threads;  // that served /thread
+    // "/block" waits until `released`; `blocked` counts those waiting (under mutex).
+    std::condition_variable changed;
+    int blocked = 0;
+    bool released = false;
+    void release() {
+        std::lock_guard lock(mutex);
+        released = true;
+        changed.notify_all();
+    }
     std::unique_ptr<HttpServer> server;
 };
 
@@ -225,8 +241,18 @@ void expectJsonError(const std::string& reply, const std::string& status) {
 
 }  // namespace
 
-TEST(ForwarderHttpServer, ServesAWellFormedRequest) {
-    Server s({});
+// The thread daemon and the request loop serve the same requests the same
+// way; only who holds a thread differs.
+class ForwarderHttpDaemons : public ::testing::TestWithParam<ServedBy> {};
+
+INSTANTIATE_TEST_SUITE_P(ThreadsAndRequestLoop, ForwarderHttpDaemons,
+                         ::testing::Values(ServedBy::Threads, ServedBy::RequestLoop),
+                         [](const ::testing::TestParamInfo<ServedBy>& info) {
+                             return info.param == ServedBy::Threads ? "Threads" : "RequestLoop";
+                         });
+
+TEST_P(ForwarderHttpDaemons, ServesAWellFormedRequest) {
+    Server s({}, GetParam());
     auto reply = roundTrip(
         s.port,
         "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
@@ -237,8 +263,8 @@ TEST(ForwarderHttpServer, ServesAWellFormedRequest) {
 // What imagebuildctl -H and a forwarder placing a build on a peer send
 // (common/multipart_form.hpp) reads back part for part: binary bytes, CR LF
 // and dashes in a file, a quote in a file name.
-TEST(ForwarderHttpServer, AnEncodedFormReadsBackPartForPart) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, AnEncodedFormReadsBackPartForPart) {
+    Server s({}, GetParam());
     std::string binary("\xed\xab\xee\xdb\0\r\n--imagebuild-\r\n\r\n--", 26);
     binary += std::string(70000, 'x');  // past the post processor's 64 KiB buffer
     std::vector<MultipartPart> parts{{"spec", "", "application/json", "{\"type\":\"boot\"}"},
@@ -266,11 +292,11 @@ TEST(ForwarderHttpServer, AnEncodedFormReadsBackPartForPart) {
 
 // Once its next head has begun, a kept-alive connection has head_timeout_sec
 // for the rest; one that sends nothing is closed after the idle timeout.
-TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
+TEST_P(ForwarderHttpDaemons, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
     ServerLimits limits;
     limits.gate.headTimeoutSec = 1;
     limits.idleTimeoutSec = 2;
-    Server s(limits);
+    Server s(limits, GetParam());
     auto fd = keptAlive(s.port);
     sendText(fd, "GET /y HTTP/1.1\r\n");  // and then nothing more
     expectJsonError(answer(fd), "408");   // answered and closed, not held
@@ -322,10 +348,64 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionHoldsNoThreadBetweenRequests) {
     EXPECT_EQ(s.served, 60);
 }
 
+// On the request loop a kept-alive connection is given back to the gate as
+// soon as it is answered: no thread waits for its next head, and every
+// later request on it is served as the first was.
+TEST(ForwarderHttpServer, TheRequestLoopGivesAKeptConnectionBackAtOnce) {
+    Server s({}, ServedBy::RequestLoop);
+    auto fd = connectTo(s.port);
+    for (int i = 0; i < 5; ++i) {
+        sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+        EXPECT_NE(oneAnswer(fd).find("\"hi\""), std::string::npos);
+    }
+    // Given back five times: no grace is waited, so the thread count is
+    // that of the server with its workers, whatever the requests.
+    auto before = threadCount();
+    std::vector<UniqueFd> kept;
+    for (int i = 0; i < 20; ++i) {
+        kept.push_back(keptAlive(s.port));
+    }
+    EXPECT_LE(threadCount(), before + 2) << "threads after 20 kept-alive connections' answers";
+    EXPECT_EQ(s.served, 25);
+}
+
+// Requests in flight on the request loop hold a worker each, at most
+// requestHandlers: the ones past that wait their turn without a thread, and
+// are all served once the workers are free again. On the thread daemon
+// each would be a thread.
+TEST(ForwarderHttpServer, RequestsPastTheRequestLoopsWorkersWaitWithoutAThread) {
+    constexpr int kRequests = 40;
+    constexpr int kHandlers = 8;
+    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = kHandlers},
+             ServedBy::RequestLoop);
+    auto base = threadCount();
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < kRequests; ++i) {
+        clients.push_back(connectTo(s.port));
+        sendText(clients.back(), "GET /block HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    }
+    {
+        std::unique_lock lock(s.mutex);
+        EXPECT_TRUE(s.changed.wait_for(lock, std::chrono::seconds(10),
+                                       [&s] { return s.blocked == kHandlers; }))
+            << s.blocked << " handlers running";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // none more starts
+    EXPECT_EQ(s.served, kHandlers);
+    EXPECT_LE(threadCount(), base + kHandlers)
+        << "threads with " << kRequests << " requests in flight";
+    s.release();
+    for (auto& fd : clients) {
+        auto reply = answer(fd);
+        EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    }
+    EXPECT_EQ(s.served, kRequests);
+}
+
 // What libmicrohttpd would refuse itself, with its own HTML and no
 // Content-Type, in a kept-alive connection's later head: our JSON too.
-TEST(ForwarderHttpServer, MalformedLaterHeadsAreOurJson) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, MalformedLaterHeadsAreOurJson) {
+    Server s({}, GetParam());
     const std::pair<std::string, std::string> cases[] = {
         {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
         {"GET / HTTP/1.1\r\n\r\n", "400"},
@@ -353,8 +433,8 @@ std::size_t countOf(const std::string& text, const std::string& part) {
 }
 
 // A kept-alive connection serves one request after another.
-TEST(ForwarderHttpServer, KeptAliveRequestsAreServed) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, KeptAliveRequestsAreServed) {
+    Server s({}, GetParam());
     auto fd = keptAlive(s.port);
     for (int i = 0; i < 3; ++i) {
         sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
@@ -367,8 +447,8 @@ TEST(ForwarderHttpServer, KeptAliveRequestsAreServed) {
 // could not be checked first: the connection ends after the first complete
 // answer, and what was read ahead is neither served nor answered by the
 // library (no HTML), however malformed.
-TEST(ForwarderHttpServer, APipeliningClientGetsOneAnswerAndAnEnd) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, APipeliningClientGetsOneAnswerAndAnEnd) {
+    Server s({}, GetParam());
     auto piped = connectTo(s.port);
     sendText(piped,
              "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -385,8 +465,8 @@ TEST(ForwarderHttpServer, APipeliningClientGetsOneAnswerAndAnEnd) {
 
 // The gate sees only a connection's first head; what it refuses there is
 // refused in every later request on the connection too, in our JSON.
-TEST(ForwarderHttpServer, AKeptAliveConnectionsLaterRequestsAreCheckedToo) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, AKeptAliveConnectionsLaterRequestsAreCheckedToo) {
+    Server s({}, GetParam());
     for (const std::string& second :
          {std::string("GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n"),
           std::string("GET /a?k=v%00w HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -421,8 +501,8 @@ TEST(ForwarderHttpServer, MalformedHeadsAreOurJson) {
                                "400 BadRequest", "414 UriTooLong", "431 HeadersTooLarge"}));
 }
 
-TEST(ForwarderHttpServer, RefusedAtTheHeadBeforeTheBody) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, RefusedAtTheHeadBeforeTheBody) {
+    Server s({}, GetParam());
     auto fd = connectTo(s.port);
     // The body never comes: the answer does not wait for it.
     sendText(fd, "POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 15000000\r\n\r\n");
@@ -481,8 +561,8 @@ TEST(ForwarderHttpServer, OverTheCapClientsWaitInTheBacklog) {
 
 // A chunked body is decoded inside libmicrohttpd, which answers a malformed
 // one with its own HTML: no body without a Content-Length is read at all.
-TEST(ForwarderHttpServer, AChunkedBodyIs411) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, AChunkedBodyIs411) {
+    Server s({}, GetParam());
     auto fd = connectTo(s.port);
     sendText(fd,
              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -588,7 +668,9 @@ struct LoopServer {
             HttpServer::OnRefusal{},
             [](std::string_view head) {
                 return head.starts_with("GET /stream") || head.starts_with("GET /slow") ||
-                       head.starts_with("GET /later");
+                               head.starts_with("GET /later")
+                           ? ServedBy::StreamLoop
+                           : ServedBy::Threads;
             });
     }
     unsigned short port = 0;
@@ -738,7 +820,9 @@ TEST(ForwarderHttpServer, AnAnswerGivenInsideTheHandlerWaitsForItToReturn) {
             return pending;
         },
         HttpServer::OnRefusal{},
-        [](std::string_view head) { return head.starts_with("GET /give"); });
+        [](std::string_view head) {
+            return head.starts_with("GET /give") ? ServedBy::StreamLoop : ServedBy::Threads;
+        });
     auto reply = answer(follow(port, "/give"));
     answeredEarly = !returned.load();
     EXPECT_NE(reply.find("\"given\""), std::string::npos) << reply;
@@ -816,8 +900,8 @@ TEST(ForwarderHttpServer, ALoopRouteIsAnsweredOnTheLoopAndKeptAlive) {
 
 // A body, and a pipelined request before it: the loop answers its own, the
 // bridge carries the rest (head, body and all) to a thread, in order.
-TEST(ForwarderHttpServer, ARequestWithABodyAfterLoopAnswersGoesOverTheBridge) {
-    Server s({});
+TEST_P(ForwarderHttpDaemons, ARequestWithABodyAfterLoopAnswersGoesOverTheBridge) {
+    Server s({}, GetParam());
     auto fd = connectTo(s.port);
     sendText(fd, "GET /loop?n=1 HTTP/1.1\r\nHost: x\r\n\r\n");
     oneAnswer(fd);

@@ -1,6 +1,6 @@
 // Which first heads the gate hands to the stream loop: followers of a local
-// build's log only; everything else (and anything the loop could not serve
-// without blocking) to the thread-per-connection daemon.
+// build's log only; to the thread-per-connection daemon: what may be
+// answered with a stream that blocks; to the request loop: the rest.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -86,4 +86,33 @@ TEST(ForwarderStreamChoice, AHeadOfManyFieldsGoesToTheThreads) {
     }
     EXPECT_TRUE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields));
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields + "X-More: v\r\n"));
+}
+
+ServedBy servedBy(const std::string& requestLine) {
+    return daemonFor(head(requestLine));
+}
+
+TEST(ForwarderStreamChoice, AnswersWholeInMemoryGoToTheRequestLoop) {
+    EXPECT_EQ(servedBy("GET /v1/builds?state=running HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("POST /v1/builds HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("DELETE /v1/builds/alpha-12 HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET / HTTP/1.1"), ServedBy::RequestLoop);  // the web UI
+    EXPECT_EQ(servedBy("GET /metrics HTTP/1.0"), ServedBy::RequestLoop);
+    // A percent-escape in the query is decoded into a value, never a path.
+    EXPECT_EQ(servedBy("GET /v1/builds?label=a%20b HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::StreamLoop);
+}
+
+// A peer's artifact or log relayed and a journal read block as they
+// stream; a path the choice cannot read as libmicrohttpd will (escaped, or
+// not starting with /) may be one of those.
+TEST(ForwarderStreamChoice, WhatMayStreamGoesToTheThreads) {
+    EXPECT_EQ(servedBy("GET /artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("HEAD /artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12 HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12?format=html HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /%61rtifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /monitor%2Falpha-12 HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET http://alpha/artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("OPTIONS * HTTP/1.1"), ServedBy::Threads);
 }

@@ -1,13 +1,17 @@
 // WorkQueue: a job that waits long does not hold up the jobs behind it
 // (the stream loop's first follower of a slow owner's build), and every job
-// posted before the queue ends has run.
+// posted before the queue ends has run. An elastic queue (the request
+// loop's) holds no thread while idle and never more than its maximum.
 #include "forwarder/work_queue.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
+#include <mutex>
+#include <thread>
 
 namespace imagebuild::forwarder {
 namespace {
@@ -48,6 +52,56 @@ TEST(WorkQueue, EveryJobPostedBeforeTheEndRuns) {
         }
     }
     EXPECT_EQ(ran.load(), 1000);
+}
+
+TEST(WorkQueue, AnElasticQueueStartsThreadsAsJobsComeAndEndsThemIdle) {
+    WorkQueue queue("test-work", 8, 100ms);
+    EXPECT_EQ(queue.threads(), 0u);
+    std::promise<void> ran;
+    queue.post([&ran] { ran.set_value(); });
+    EXPECT_EQ(ran.get_future().wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(queue.threads(), 1u);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (queue.threads() != 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(queue.threads(), 0u) << "threads left after 100 ms idle";
+    std::promise<void> again;
+    queue.post([&again] { again.set_value(); });  // joins the ended thread, starts one
+    EXPECT_EQ(again.get_future().wait_for(5s), std::future_status::ready);
+}
+
+TEST(WorkQueue, AnElasticQueueRunsAtMostItsMaximumAtOnce) {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int running = 0;
+    int most = 0;
+    bool released = false;
+    std::atomic<int> ran{0};
+    {
+        WorkQueue queue("test-work", 4, 10s);
+        for (int i = 0; i < 20; ++i) {
+            queue.post([&] {
+                std::unique_lock lock(mutex);
+                most = std::max(most, ++running);
+                changed.notify_all();
+                changed.wait(lock, [&] { return released; });
+                --running;
+                ++ran;
+            });
+        }
+        {
+            std::unique_lock lock(mutex);
+            EXPECT_TRUE(changed.wait_for(lock, 5s, [&] { return running == 4; }));
+        }
+        std::this_thread::sleep_for(100ms);
+        EXPECT_EQ(queue.threads(), 4u);
+        std::lock_guard lock(mutex);
+        released = true;
+        changed.notify_all();
+    }
+    EXPECT_EQ(most, 4);
+    EXPECT_EQ(ran.load(), 20);
 }
 
 }  // namespace

@@ -67,14 +67,50 @@ std::optional<std::uint64_t> bytesConsumed(int fd, std::uint64_t expected) {
     return info.tcpi_bytes_received - static_cast<std::uint64_t>(queued);
 }
 
-HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::milliseconds grace) {
-    auto deadline = std::chrono::steady_clock::now() + grace;
+std::optional<HeadWait> peekHead(int fd, const HeadLimits& limits, std::size_t& seen) {
     // One per thread, made once: zeroing 16 KiB for every kept-alive request
     // showed as the thread's largest cost in user space.
     thread_local std::string buffer;
     buffer.resize(std::max(buffer.size(), limits.maxHeadBytes + 1));
-    std::size_t seen = 0;
+    ssize_t n = recv(fd, buffer.data(), limits.maxHeadBytes + 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return std::nullopt;
+    }
     HeadWait result;
+    if (n <= 0 || static_cast<std::size_t>(n) == seen) {
+        result.outcome = HeadWait::Outcome::Ended;  // closed (or broken)
+        endHeadWait(fd, seen);
+        return result;
+    }
+    seen = static_cast<std::size_t>(n);
+    std::string_view data(buffer.data(), seen);
+    auto length = headLength(data);
+    auto problem = length == 0 ? checkPartialHead(data, limits)
+                               : checkRequestHead(data.substr(0, length), limits);
+    if (problem) {
+        result.outcome = HeadWait::Outcome::Refused;
+        result.problem = std::move(*problem);
+    } else if (length != 0) {
+        result.outcome = HeadWait::Outcome::Arrived;
+        result.headBytes = length;
+        result.head = data.substr(0, length);
+    } else {
+        wakeAbove(fd, seen);
+        return std::nullopt;
+    }
+    endHeadWait(fd, seen);
+    return result;
+}
+
+void endHeadWait(int fd, std::size_t seen) {
+    if (seen > 0) {
+        wakeAbove(fd, 0);
+    }
+}
+
+HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::milliseconds grace) {
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    std::size_t seen = 0;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
@@ -86,35 +122,12 @@ HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::milliseconds
         if (ready <= 0) {
             break;  // Quiet: the gate waits for the rest, without a thread
         }
-        ssize_t n = recv(fd, buffer.data(), limits.maxHeadBytes + 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            continue;
+        if (auto result = peekHead(fd, limits, seen)) {
+            return *result;
         }
-        if (n <= 0 || static_cast<std::size_t>(n) == seen) {
-            result.outcome = HeadWait::Outcome::Ended;  // closed (or broken)
-            break;
-        }
-        seen = static_cast<std::size_t>(n);
-        std::string_view data(buffer.data(), seen);
-        auto length = headLength(data);
-        auto problem = length == 0 ? checkPartialHead(data, limits)
-                                   : checkRequestHead(data.substr(0, length), limits);
-        if (problem) {
-            result.outcome = HeadWait::Outcome::Refused;
-            result.problem = std::move(*problem);
-            break;
-        }
-        if (length != 0) {
-            result.outcome = HeadWait::Outcome::Arrived;
-            result.headBytes = length;
-            break;
-        }
-        wakeAbove(fd, seen);
     }
-    if (seen > 0) {
-        wakeAbove(fd, 0);
-    }
-    return result;
+    endHeadWait(fd, seen);
+    return HeadWait{};
 }
 
 void refuseConnection(int fd, unsigned status, const std::string& error,

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/unique_fd.hpp"
 #include "forwarder/request_head.hpp"
@@ -48,11 +49,24 @@ struct HeadWait {
     };
     Outcome outcome = Outcome::Quiet;
     std::size_t headBytes = 0;
+    // Arrived: the head's bytes (still queued in the socket), valid until
+    // the next wait or peek on this thread.
+    std::string_view head;
     HeadProblem problem;
 };
 
 // Blocks until the next head on `fd` has arrived, or `grace` has passed.
 HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::milliseconds grace);
+
+// One look, without waiting, at what has arrived of the next head on `fd`
+// (`seen`: the bytes the last look found, 0 at first): nullopt while there
+// is only part of a head, and `fd` is then set to wake a poll or epoll
+// (level-triggered) only when more than that has arrived; once there is an
+// outcome, it wakes as usual again. For an event loop's waits
+// (request_loop.hpp).
+std::optional<HeadWait> peekHead(int fd, const HeadLimits& limits, std::size_t& seen);
+// A wait that ends without an outcome (its time is up): `fd` wakes as usual again.
+void endHeadWait(int fd, std::size_t seen);
 
 // Sends our JSON error, ends the sending side and reads away what the client
 // sent, so that the close that follows does not reset the connection and

@@ -46,7 +46,10 @@ struct HttpServer::Tracked {
 // stopped with a suspended connection).
 class HttpServer::LoopParking : public StreamParking {
 public:
-    explicit LoopParking(MHD_Connection* connection) : connection_(connection) {}
+    // `loop`: the request loop's, which must be woken to serve a resumed
+    // connection (request_loop.hpp); the stream loop wakes by itself.
+    explicit LoopParking(MHD_Connection* connection, RequestLoop* loop = nullptr)
+        : connection_(connection), loop_(loop) {}
 
     void park() override {
         std::lock_guard lock(mutex_);
@@ -59,7 +62,11 @@ public:
         std::lock_guard lock(mutex_);
         if (suspended_) {
             suspended_ = false;
-            MHD_resume_connection(connection_);
+            if (loop_) {
+                loop_->resume(connection_);
+            } else {
+                MHD_resume_connection(connection_);
+            }
         }
     }
     // The server stops: resumed now, never parked again.
@@ -85,6 +92,7 @@ public:
 private:
     std::mutex mutex_;
     MHD_Connection* connection_;
+    RequestLoop* loop_;
     bool suspended_ = false;
     bool stopping_ = false;
 };
@@ -255,7 +263,9 @@ constexpr std::chrono::seconds kRequestHandlerKeepIdle{10};
 // A client that asks again within it (a page's parts, a peer's fan-out, a
 // load generator) keeps the thread: given back at once, /metrics over 32
 // kept-alive connections fell from 39k to 17k requests a second, a thread
-// start each. An idle connection holds a thread no longer than this.
+// start each. An idle connection holds a thread no longer than this. The
+// request loop waits as long (request_loop.hpp), holding no thread but
+// libmicrohttpd's memory pool of the connection.
 constexpr std::chrono::milliseconds kKeptThreadGrace{1000};
 
 MHD_Response* makeMhdResponse(Response& r,
@@ -591,13 +601,14 @@ void HttpServer::startStreamLoop() {
     streamWork_ = std::make_unique<WorkQueue>("stream-handler", kStreamHandlers);
 }
 
-// The request loop: as the stream loop, with the thread daemon's memory
-// pool (a head of up to max_head_bytes, and a body's read buffer).
+// The request loop: libmicrohttpd in external-epoll mode, run by
+// RequestLoop's thread, with the thread daemon's memory pool (a head of up
+// to max_head_bytes, and a body's read buffer).
 void HttpServer::startRequestLoop() {
     unsigned mhdLimit = limits_.gate.maxConnections + 16;
     std::size_t memoryLimit = 2 * limits_.gate.head.maxHeadBytes;
     requestDaemon_ = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
             MHD_USE_NO_LISTEN_SOCKET,
         0, nullptr, nullptr, &accessOnRequestLoop, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
         MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -611,6 +622,15 @@ void HttpServer::startRequestLoop() {
     }
     requestWork_ = std::make_unique<WorkQueue>("request-handler", limits_.requestHandlers,
                                                kRequestHandlerKeepIdle);
+    requestLoop_ = std::make_unique<RequestLoop>(
+        requestDaemon_, limits_.gate.head, kKeptThreadGrace,
+        [this](std::string_view head) { return chooseLoop_(head) == ServedBy::RequestLoop; },
+        [this](MHD_Connection* connection, const HeadWait& wait) {
+            if (auto* tracked = trackedOf(connection)) {
+                afterHeadWait(*tracked, wait);
+            }
+        },
+        [this](int fd) { addFailed(fd); });
 }
 
 HttpServer::~HttpServer() {
@@ -627,6 +647,7 @@ HttpServer::~HttpServer() {
         }
         streamWork_.reset();  // the handlers posted before have run
         requestWork_.reset();
+        requestLoop_.reset();  // every kept-alive connection it waited on ended
         MHD_stop_daemon(streamDaemon_);
         MHD_stop_daemon(requestDaemon_);
     }
@@ -668,6 +689,10 @@ bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::
     {
         std::lock_guard lock(handedOffMutex_);
         handedOff_[fd] = {HttpGate::addressKey(address), consumed + head.size()};
+    }
+    if (daemon == requestDaemon_) {
+        requestLoop_->add(fd, address, length);  // added on its thread
+        return true;
     }
     if (MHD_add_connection(daemon, fd, address, length) == MHD_YES) {
         return true;
@@ -724,45 +749,64 @@ void HttpServer::handBack(void* connection, void* socketContext) {
         endBeneath(tracked->fd);
         return;
     }
-    auto wait = waitForHead(tracked->fd, limits_.gate.head, kKeptThreadGrace);
+    afterHeadWait(*tracked, waitForHead(tracked->fd, limits_.gate.head, kKeptThreadGrace));
+}
+
+// The next head arrived and passed (libmicrohttpd reads it), or the
+// connection goes back to the gate (Quiet) or ends.
+void HttpServer::afterHeadWait(Tracked& tracked, const HeadWait& wait) {
     switch (wait.outcome) {
         case HeadWait::Outcome::Arrived:
-            tracked->ended = false;
-            tracked->taken += wait.headBytes;
+            tracked.ended = false;
+            tracked.taken += wait.headBytes;
             return;
         case HeadWait::Outcome::Quiet:
-            if (auto connection = takeFromBeneath(tracked->fd)) {
-                gate_->takeBack(std::move(connection), tracked->address, tracked->taken);
+            if (auto connection = takeFromBeneath(tracked.fd)) {
+                gate_->takeBack(std::move(connection), tracked.address, tracked.taken);
             }
             return;
         case HeadWait::Outcome::Refused:
             refused(wait.problem.status, wait.problem.error);
-            refuseConnection(tracked->fd, wait.problem.status, wait.problem.error,
+            refuseConnection(tracked.fd, wait.problem.status, wait.problem.error,
                              wait.problem.message);
             break;
         case HeadWait::Outcome::Ended:
             break;
     }
-    endBeneath(tracked->fd);
+    endBeneath(tracked.fd);
 }
 
-// On the request loop's thread, with no grace: a loop cannot wait, and a
-// connection given back costs no thread start (the gate's loop reads its
-// next head and hands it to the request loop again). libmicrohttpd's epoll
-// set holds the socket under its descriptor: the connection is suspended
-// first, which takes the socket out of that set while the descriptor is
-// still its own, and resumed once an ended socket is under the descriptor,
-// which libmicrohttpd then adds, reads the end of and closes.
+// On the request loop's thread: it waits for the next head without a thread
+// of its own (request_loop.hpp). A client that pipelined ends here as on a
+// thread; libmicrohttpd's epoll set holds the socket under its descriptor,
+// so the connection is suspended first (which takes the socket out of that
+// set while the descriptor is still its own) and resumed once an ended
+// socket is under the descriptor, which libmicrohttpd then adds, reads the
+// end of and closes.
 void HttpServer::handBackFromLoop(void* conn, Tracked& tracked) {
     auto* connection = static_cast<MHD_Connection*>(conn);
     tracked.ended = true;
-    MHD_suspend_connection(connection);
-    if (bytesConsumed(tracked.fd, tracked.taken) != tracked.taken) {
-        endBeneath(tracked.fd);  // a client that pipelines, as handBack says
-    } else if (auto taken = takeFromBeneath(tracked.fd)) {
-        gate_->takeBack(std::move(taken), tracked.address, tracked.taken);
+    if (bytesConsumed(tracked.fd, tracked.taken) == tracked.taken) {
+        requestLoop_->watch(connection, tracked.fd);
+        return;
     }
-    MHD_resume_connection(connection);
+    MHD_suspend_connection(connection);
+    endBeneath(tracked.fd);
+    requestLoop_->resume(connection);
+}
+
+void HttpServer::addFailed(int fd) {
+    std::string address;
+    {
+        std::lock_guard lock(handedOffMutex_);
+        auto it = handedOff_.find(fd);
+        if (it == handedOff_.end()) {
+            return;  // started, and released when it closed
+        }
+        address = std::move(it->second.first);
+        handedOff_.erase(it);
+    }
+    gate_->release(address);
 }
 
 int HttpServer::handle(void* conn, const char* url, const char* method, const char* version,
@@ -916,7 +960,7 @@ int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context
     if (stopping_) {
         return queue(connection, jsonError(503, "Unavailable", "the forwarder is stopping"), true);
     }
-    context.parking = std::make_shared<LoopParking>(connection);
+    context.parking = std::make_shared<LoopParking>(connection, requestLoop_.get());
     context.answer = std::make_shared<LoopAnswer>(context.parking);
     context.request.answerLater = context.answer;
     parkings_.insert(context.parking.get());

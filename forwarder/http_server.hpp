@@ -38,6 +38,7 @@
 #include "forwarder/http_gate.hpp"
 #include "forwarder/http_types.hpp"
 #include "forwarder/loop_answer.hpp"
+#include "forwarder/request_loop.hpp"
 #include "forwarder/stream_choice.hpp"
 #include "forwarder/work_queue.hpp"
 
@@ -111,6 +112,9 @@ private:
     void startStreamLoop();
     void startRequestLoop();
     void handBackFromLoop(void* connection, Tracked& tracked);
+    void afterHeadWait(Tracked& tracked, const HeadWait& wait);
+    // The request loop could not add a connection handed off to it.
+    void addFailed(int fd);
     // The request loop's request, whole: its handler is posted to a worker
     // while the connection is parked, and its answer queued when resumed.
     int dispatchOnLoop(void* connection, const char* version, Context& context);
@@ -138,6 +142,7 @@ private:
     MHD_Daemon* requestDaemon_ = nullptr;  // with chooseLoop_ only
     std::unique_ptr<WorkQueue> streamWork_;
     std::unique_ptr<WorkQueue> requestWork_;
+    std::unique_ptr<RequestLoop> requestLoop_;
     std::mutex parkingMutex_;
     std::set<LoopParking*> parkings_;  // of the loops' requests now
     bool stopping_ = false;            // under parkingMutex_

@@ -71,7 +71,9 @@ UniqueFd listenOnLoopback(int backlog, unsigned short& port) {
 }
 
 struct Server {
-    // `servedBy`: the daemon every head the gate hands off goes to.
+    // `servedBy`: the daemon every head the gate hands off goes to, but
+    // "/on-threads", which goes to the thread daemon and answers with the
+    // name of the thread that served it.
     explicit Server(ServerLimits limits, ServedBy servedBy = ServedBy::Threads) {
         UniqueFd fd = listenOnLoopback(16, port);
         server = std::make_unique<HttpServer>(
@@ -96,6 +98,11 @@ struct Server {
                     changed.notify_all();
                     changed.wait(lock, [this] { return released; });
                 }
+                if (r.path == "/on-threads") {
+                    char name[16] = {};
+                    pthread_getname_np(pthread_self(), name, sizeof(name));
+                    return jsonResponse(200, "\"" + std::string(name) + "\"");
+                }
                 if (r.path == "/thread") {
                     std::lock_guard lock(mutex);
                     threads.insert(gettid());  // never reused as fast as a pthread_t
@@ -107,7 +114,10 @@ struct Server {
                 std::lock_guard lock(mutex);
                 refusals.push_back(std::to_string(status) + " " + reason);
             },
-            [servedBy](std::string_view) { return servedBy; },
+            [servedBy](std::string_view head) {
+                return head.find(" /on-threads ") != std::string_view::npos ? ServedBy::Threads
+                                                                            : servedBy;
+            },
             [this](Request& r) -> OnLoop {
                 if (r.path == "/relay") {
                     return {std::nullopt, relayToPeer(r)};
@@ -348,25 +358,49 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionHoldsNoThreadBetweenRequests) {
     EXPECT_EQ(s.served, 60);
 }
 
-// On the request loop a kept-alive connection is given back to the gate as
-// soon as it is answered: no thread waits for its next head, and every
-// later request on it is served as the first was.
-TEST(ForwarderHttpServer, TheRequestLoopGivesAKeptConnectionBackAtOnce) {
+// On the request loop an answered kept-alive connection waits for its next
+// head in the loop's epoll (a second), then in the gate's: no thread waits
+// for it either way, and every later request on it is served as the first
+// was.
+TEST(ForwarderHttpServer, AKeptAliveConnectionOnTheRequestLoopHoldsNoThread) {
     Server s({}, ServedBy::RequestLoop);
     auto fd = connectTo(s.port);
     for (int i = 0; i < 5; ++i) {
         sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
         EXPECT_NE(oneAnswer(fd).find("\"hi\""), std::string::npos);
     }
-    // Given back five times: no grace is waited, so the thread count is
-    // that of the server with its workers, whatever the requests.
+    // The thread count is that of the server with its workers, whatever
+    // the connections waiting.
     auto before = threadCount();
     std::vector<UniqueFd> kept;
     for (int i = 0; i < 20; ++i) {
         kept.push_back(keptAlive(s.port));
     }
     EXPECT_LE(threadCount(), before + 2) << "threads after 20 kept-alive connections' answers";
-    EXPECT_EQ(s.served, 25);
+    // Past the grace they are the gate's; handed off again at their next head.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    for (auto& connection : kept) {
+        sendText(connection, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+        EXPECT_NE(oneAnswer(connection).find("\"hi\""), std::string::npos);
+    }
+    EXPECT_LE(threadCount(), before + 2);
+    EXPECT_EQ(s.served, 45);
+}
+
+// A kept-alive connection's next head that is another daemon's (a follower
+// after a page) goes to that daemon, not to the one that served the last.
+TEST(ForwarderHttpServer, TheRequestLoopPassesAnotherDaemonsHeadOn) {
+    Server s({}, ServedBy::RequestLoop);
+    auto fd = connectTo(s.port);
+    sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(oneAnswer(fd).find("HTTP/1.1 200"), std::string::npos);
+    // Within the request loop's grace: its own wait sees this head.
+    sendText(fd, "GET /on-threads HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto reply = answer(fd);
+    EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
+    EXPECT_EQ(reply.find("request-handl"), std::string::npos)
+        << "served on the request loop: " << reply;
+    EXPECT_EQ(s.served, 2);
 }
 
 // Requests in flight on the request loop hold a worker each, at most

@@ -487,6 +487,21 @@ Request headOf(MHD_Connection* connection, const char* url, const char* method) 
 
 namespace {
 
+// A loop's daemon: libmicrohttpd in epoll mode, its connections suspended
+// while their handlers run (`flags` adds the rest), with the server's
+// callbacks and limits.
+MHD_Daemon* startLoopDaemon(HttpServer* server, const ServerLimits& limits, unsigned flags,
+                            MHD_AccessHandlerCallback access, std::size_t poolBytes) {
+    unsigned mhdLimit = limits.gate.maxConnections + 16;
+    return MHD_start_daemon(
+        flags | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, nullptr,
+        nullptr, access, server, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
+        MHD_OPTION_CONNECTION_TIMEOUT, limits.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        poolBytes, MHD_OPTION_NOTIFY_COMPLETED, &completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+        &notifyConnection, server, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
+        MHD_OPTION_END);
+}
+
 // A connection's thread: handlers need far less than glibc's 8 MiB default,
 // and ten thousand followers are ten thousand threads (address space and
 // page tables; only the pages touched count in RSS).
@@ -585,15 +600,8 @@ HttpGate::Answer HttpServer::gateAnswer(Response& response, bool headOnly, bool 
 // The stream loop: libmicrohttpd's epoll on one thread of its own, resumed
 // connections signalled to it through its eventfd (MHD_USE_ITC).
 void HttpServer::startStreamLoop() {
-    unsigned mhdLimit = limits_.gate.maxConnections + 16;
-    streamDaemon_ = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-            MHD_USE_NO_LISTEN_SOCKET,
-        0, nullptr, nullptr, &accessOnLoop, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
-        MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        kLoopPoolBytes, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
-        &notifyConnection, this, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
-        MHD_OPTION_END);
+    streamDaemon_ = startLoopDaemon(this, limits_, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC,
+                                    &accessOnLoop, kLoopPoolBytes);
     if (!streamDaemon_) {
         MHD_stop_daemon(daemon_);
         throw std::runtime_error("libmicrohttpd could not start its stream loop");
@@ -601,20 +609,13 @@ void HttpServer::startStreamLoop() {
     streamWork_ = std::make_unique<WorkQueue>("stream-handler", kStreamHandlers);
 }
 
-// The request loop: libmicrohttpd in external-epoll mode, run by
-// RequestLoop's thread, with the thread daemon's memory pool (a head of up
-// to max_head_bytes, and a body's read buffer).
+// The request loop: libmicrohttpd in external-epoll mode (no thread, and so
+// no eventfd, of its own: RequestLoop's thread runs it and is woken for it),
+// with the thread daemon's memory pool (a head of up to max_head_bytes, and
+// a body's read buffer).
 void HttpServer::startRequestLoop() {
-    unsigned mhdLimit = limits_.gate.maxConnections + 16;
-    std::size_t memoryLimit = 2 * limits_.gate.head.maxHeadBytes;
-    requestDaemon_ = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-            MHD_USE_NO_LISTEN_SOCKET,
-        0, nullptr, nullptr, &accessOnRequestLoop, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
-        MHD_OPTION_CONNECTION_TIMEOUT, limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        memoryLimit, MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
-        &notifyConnection, this, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
-        MHD_OPTION_END);
+    requestDaemon_ = startLoopDaemon(this, limits_, MHD_USE_EPOLL, &accessOnRequestLoop,
+                                     2 * limits_.gate.head.maxHeadBytes);
     if (!requestDaemon_) {
         MHD_stop_daemon(streamDaemon_);
         MHD_stop_daemon(daemon_);

@@ -213,7 +213,11 @@ void App::observe(const Request& request, const std::string& label, const Respon
         return;  // too many now: said with the next that goes
     }
     if (failed) {
-        log::error("{} {} -> {}{}", request.method, request.path, response.status, *more);
+        // What failed, as the client was told: a 504 alone says nothing of
+        // which call timed out.
+        auto summary = errorSummary(response);
+        log::error("{} {} -> {}{}{}", request.method, request.path, response.status,
+                   summary.empty() ? "" : " (" + summary + ")", *more);
     } else {
         log::warning("{} {} -> {}{}", request.method, request.path, response.status, *more);
     }

@@ -11,6 +11,21 @@ Response jsonError(unsigned status, const std::string& name, const std::string& 
                         body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+std::string errorSummary(const Response& response) {
+    if (response.contentType != "application/json" || response.stream || response.file) {
+        return "";
+    }
+    auto body = nlohmann::json::parse(response.body, nullptr, false);
+    if (!body.is_object() || !body.contains("error") || !body["error"].is_string()) {
+        return "";
+    }
+    auto summary = body["error"].get<std::string>();
+    if (auto message = body.find("message"); message != body.end() && message->is_string()) {
+        summary += ": " + message->get<std::string>();
+    }
+    return summary;
+}
+
 Response jsonResponse(unsigned status, const std::string& body) {
     Response response;
     response.status = status;

@@ -13,4 +13,8 @@ Response jsonResponse(unsigned status, const std::string& body);
 // Standard names for the status codes the forwarder produces.
 std::string errorNameForStatus(unsigned status);
 
+// "Name: message" of an answer made by jsonError, for a log line; "" for
+// any other body.
+std::string errorSummary(const Response& response);
+
 }  // namespace imagebuild::forwarder

@@ -16,3 +16,14 @@ TEST(ForwarderJsonErrors, ShapeIsErrorAndMessage) {
     // Invalid UTF-8 from user input must not break the JSON.
     EXPECT_NO_THROW(json::parse(jsonError(400, "X", "bad \xff byte").body));
 }
+
+TEST(ForwarderJsonErrors, ASummaryNamesTheErrorAndItsMessage) {
+    EXPECT_EQ(errorSummary(jsonError(504, "AgentTimeout", "no reply from the agent")),
+              "AgentTimeout: no reply from the agent");
+    EXPECT_EQ(errorSummary(jsonResponse(200, "{\"id\": \"a-1\"}")), "");
+    EXPECT_EQ(errorSummary(jsonResponse(502, "not json")), "");
+    Response html;
+    html.contentType = "text/html";
+    html.body = "{\"error\": \"X\"}";
+    EXPECT_EQ(errorSummary(html), "");
+}

@@ -623,31 +623,47 @@ void HttpServer::startRequestLoop() {
     }
     requestWork_ = std::make_unique<WorkQueue>("request-handler", limits_.requestHandlers,
                                                kRequestHandlerKeepIdle);
-    requestLoop_ = std::make_unique<RequestLoop>(
-        requestDaemon_, limits_.gate.head, kKeptThreadGrace,
-        [this](std::string_view head) { return chooseLoop_(head) == ServedBy::RequestLoop; },
-        [this](MHD_Connection* connection, const HeadWait& wait) {
-            if (auto* tracked = trackedOf(connection)) {
-                afterHeadWait(*tracked, wait);
-            }
-        },
-        [this](int fd) { addFailed(fd); });
+    try {
+        requestLoop_ = std::make_unique<RequestLoop>(
+            requestDaemon_, limits_.gate.head, kKeptThreadGrace,
+            [this](std::string_view head) { return chooseLoop_(head) == ServedBy::RequestLoop; },
+            [this](MHD_Connection* connection, const HeadWait& wait) {
+                if (auto* tracked = trackedOf(connection)) {
+                    afterHeadWait(*tracked, wait);
+                }
+            },
+            [this](int fd) { addFailed(fd); });
+    } catch (...) {
+        requestWork_.reset();
+        MHD_stop_daemon(requestDaemon_);
+        MHD_stop_daemon(streamDaemon_);
+        MHD_stop_daemon(daemon_);
+        throw;
+    }
 }
 
 HttpServer::~HttpServer() {
     gate_->stop();  // no more hand-offs; closing connections still release into it
     if (streamDaemon_) {
         {
-            // Every parked connection resumed; none parks again, no handler
-            // is posted to the worker any more.
+            // No handler is posted to a worker any more; one posted before
+            // that has not started answers 503 at once (post).
             std::lock_guard lock(parkingMutex_);
             stopping_ = true;
+        }
+        // The handlers running end, and their answers are sent (both loops
+        // run meanwhile). A connection resumed before its handler returned
+        // would sit in libmicrohttpd's ready list, spinning its loop, and be
+        // freed at its timeout while the handler still reads its request.
+        streamWork_.reset();
+        requestWork_.reset();
+        {
+            // Every parked stream (a follower) resumed, never parked again.
+            std::lock_guard lock(parkingMutex_);
             for (auto* parking : parkings_) {
                 parking->stop();
             }
         }
-        streamWork_.reset();  // the handlers posted before have run
-        requestWork_.reset();
         requestLoop_.reset();  // every kept-alive connection it waited on ended
         MHD_stop_daemon(streamDaemon_);
         MHD_stop_daemon(requestDaemon_);
@@ -978,13 +994,19 @@ void HttpServer::post(WorkQueue& work, Context& context) {
     work.post([this, request = &context.request, slot = context.answer] {
         Response answer;
         try {
-            answer = dispatch_(*request);
+            answer = stopping() ? jsonError(503, "Unavailable", "the forwarder is stopping")
+                                : dispatch_(*request);
         } catch (const std::exception& e) {
             log::error("{} {}: {}", request->method, request->path, e.what());
             answer = jsonError(500, "Internal", e.what());
         }
         slot->returned(answer.later ? std::nullopt : std::optional<Response>(std::move(answer)));
     });
+}
+
+bool HttpServer::stopping() {
+    std::lock_guard lock(parkingMutex_);
+    return stopping_;
 }
 
 bool HttpServer::endedBeneath(void* conn) {

@@ -6,10 +6,10 @@
 //   /metrics). It reads the head and the body; the handler then runs on a
 //   worker of a bounded pool (work_queue.hpp) while the connection is
 //   suspended, and the answer is sent when the worker resumes it. Once it
-//   has answered a kept-alive connection, the connection goes back to the
-//   gate at once (hand_back.hpp), which holds it and checks its next head
-//   as a first one: every refusal is our JSON, and no connection holds a
-//   thread, idle or served.
+//   has answered a kept-alive connection, the loop waits for the next head
+//   itself, without a thread (request_loop.hpp), checking it before
+//   libmicrohttpd reads it: every refusal is our JSON. A connection quiet
+//   for a second goes back to the gate (hand_back.hpp).
 // - the thread daemon: one thread per request, for what may be answered
 //   with a stream that blocks (a peer's artifact or log relayed, a journal
 //   read). Once it has answered a kept-alive connection, the connection
@@ -119,6 +119,7 @@ private:
     // while the connection is parked, and its answer queued when resumed.
     int dispatchOnLoop(void* connection, const char* version, Context& context);
     void post(WorkQueue& work, Context& context);
+    bool stopping();
     // The head, checked again and admitted (into context.request and
     // `admission`); if refused, the refusal was queued and this is the
     // access handler's result.

@@ -3,6 +3,10 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <system_error>
+#include <utility>
+
+#include "forwarder/log.hpp"
 
 namespace imagebuild::forwarder {
 
@@ -61,9 +65,15 @@ unsigned WorkQueue::threads() {
 }
 
 void WorkQueue::start() {
-    std::thread thread(&WorkQueue::run, this);
-    auto id = thread.get_id();
-    threads_.emplace(id, std::move(thread));
+    try {
+        std::thread thread(&WorkQueue::run, this);
+        auto id = thread.get_id();
+        threads_.emplace(id, std::move(thread));
+    } catch (const std::system_error& e) {
+        // Out of threads (TasksMax, memory): the job waits for a thread that
+        // runs, or for the next post to start one.
+        log::error("{}: cannot start a thread: {}", name_, e.what());
+    }
 }
 
 void WorkQueue::run() {
@@ -84,8 +94,17 @@ void WorkQueue::run() {
             // Stopped (every job posted before has run or is running), or
             // idle for keepIdle_ (a job posted meanwhile would have been
             // seen by the wait).
-            if (!stop_) {
-                endIdle();
+            if (stop_) {
+                return;
+            }
+            // The threads that ended idle before this one are joined by it,
+            // so that after a burst at most one is left unjoined (its stack
+            // kept) until the next post.
+            auto earlier = std::exchange(ended_, {});
+            endIdle();
+            lock.unlock();
+            for (auto& thread : earlier) {
+                thread.join();
             }
             return;
         }

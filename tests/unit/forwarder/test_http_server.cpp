@@ -387,6 +387,32 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionOnTheRequestLoopHoldsNoThread) {
     EXPECT_EQ(s.served, 45);
 }
 
+// Stopping with a handler running and one waiting for a worker: the running
+// one ends and its answer is sent; the waiting one is not run, and answers
+// 503; nothing is resumed before its handler returned (which would spin the
+// loop and free the request under the handler).
+TEST(ForwarderHttpServer, TheRequestLoopStopsAfterItsRunningHandlers) {
+    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = 1}, ServedBy::RequestLoop);
+    auto running = connectTo(s.port);
+    sendText(running, "GET /block HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    {
+        std::unique_lock lock(s.mutex);
+        ASSERT_TRUE(s.changed.wait_for(lock, std::chrono::seconds(10), [&s] { return s.blocked; }));
+    }
+    auto waiting = connectTo(s.port);
+    sendText(waiting, "GET /block HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // queued behind it
+    std::thread stopping([&s] { s.server.reset(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    s.release();
+    stopping.join();
+    auto first = answer(running);
+    auto second = answer(waiting);
+    EXPECT_EQ(first.rfind("HTTP/1.1 200", 0), 0u) << first;
+    EXPECT_EQ(second.rfind("HTTP/1.1 503", 0), 0u) << second;
+    EXPECT_EQ(s.served, 1);
+}
+
 // A kept-alive connection's next head that is another daemon's (a follower
 // after a page) goes to that daemon, not to the one that served the last.
 TEST(ForwarderHttpServer, TheRequestLoopPassesAnotherDaemonsHeadOn) {

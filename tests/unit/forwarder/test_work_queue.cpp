@@ -55,17 +55,17 @@ TEST(WorkQueue, EveryJobPostedBeforeTheEndRuns) {
 }
 
 TEST(WorkQueue, AnElasticQueueStartsThreadsAsJobsComeAndEndsThemIdle) {
-    WorkQueue queue("test-work", 8, 100ms);
+    WorkQueue queue("test-work", 8, 300ms);
     EXPECT_EQ(queue.threads(), 0u);
     std::promise<void> ran;
     queue.post([&ran] { ran.set_value(); });
     EXPECT_EQ(ran.get_future().wait_for(5s), std::future_status::ready);
-    EXPECT_EQ(queue.threads(), 1u);
+    EXPECT_LE(queue.threads(), 1u);  // 0 if it has been idle 300 ms already
     auto deadline = std::chrono::steady_clock::now() + 5s;
     while (queue.threads() != 0 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(10ms);
     }
-    EXPECT_EQ(queue.threads(), 0u) << "threads left after 100 ms idle";
+    EXPECT_EQ(queue.threads(), 0u) << "threads left after 300 ms idle";
     std::promise<void> again;
     queue.post([&again] { again.set_value(); });  // joins the ended thread, starts one
     EXPECT_EQ(again.get_future().wait_for(5s), std::future_status::ready);

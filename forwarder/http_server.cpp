@@ -1005,7 +1005,6 @@ void HttpServer::post(WorkQueue& work, Context& context) {
 }
 
 bool HttpServer::stopping() {
-    std::lock_guard lock(parkingMutex_);
     return stopping_;
 }
 

@@ -24,6 +24,7 @@
 // connection closed. Everything else is the dispatcher's.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -146,7 +147,9 @@ private:
     std::unique_ptr<RequestLoop> requestLoop_;
     std::mutex parkingMutex_;
     std::set<LoopParking*> parkings_;  // of the loops' requests now
-    bool stopping_ = false;            // under parkingMutex_
+    // Set under parkingMutex_ (so that no handler is posted after it);
+    // read by the workers without it.
+    std::atomic<bool> stopping_{false};
     std::mutex handedOffMutex_;
     // fd -> its address and the bytes its requests took with this head,
     // until libmicrohttpd takes it

@@ -54,14 +54,16 @@ bool servedOnStreamLoop(std::string_view head) {
     return follow && format != MonitorFormat::Html;
 }
 
+// The path alone decides but for /monitor/: the whole head is read only
+// there (every kept-alive request of the request loop is chosen again).
 ServedBy daemonFor(std::string_view head) {
-    if (servedOnStreamLoop(head)) {
-        return ServedBy::StreamLoop;
-    }
     auto target = targetOf(head);
     auto path = target.substr(0, target.find('?'));
+    if (path.starts_with(kMonitor)) {
+        return servedOnStreamLoop(head) ? ServedBy::StreamLoop : ServedBy::Threads;
+    }
     if (!path.starts_with('/') || path.find('%') != std::string_view::npos ||
-        path.starts_with(kMonitor) || path.starts_with(kArtifacts)) {
+        path.starts_with(kArtifacts)) {
         return ServedBy::Threads;
     }
     return ServedBy::RequestLoop;

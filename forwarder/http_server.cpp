@@ -929,8 +929,6 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
         context->answer = std::make_shared<LoopAnswer>(context->parking);
         context->request.parking = context->parking;
         context->request.answerLater = context->answer;
-        std::lock_guard lock(parkingMutex_);
-        parkings_.insert(context->parking.get());
         return MHD_YES;
     }
     auto* context = static_cast<Context*>(*state);
@@ -945,14 +943,7 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
     if (context->dispatched) {
         return MHD_YES;  // resumed by a stop before the handler is done
     }
-    std::lock_guard lock(parkingMutex_);
-    if (stopping_) {
-        return queue(connection, jsonError(503, "Unavailable", "the forwarder is stopping"), true);
-    }
-    context->dispatched = true;
-    context->parking->park();
-    post(*streamWork_, *context);
-    return MHD_YES;
+    return parkAndPost(connection, *context, *streamWork_);
 }
 
 int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context) {
@@ -973,17 +964,25 @@ int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context
         context.keepAlive = keepsAlive(connection, version, *answer);
         return queue(connection, std::move(*answer), false);
     }
+    context.parking = std::make_shared<LoopParking>(connection, requestLoop_.get());
+    context.answer = std::make_shared<LoopAnswer>(context.parking);
+    context.request.answerLater = context.answer;
+    return parkAndPost(connection, context, *requestWork_);
+}
+
+// A loop's request, whole: its handler goes to a worker of `work` while the
+// connection is parked; a stopping server answers 503 instead. Under the
+// lock, so that the stop finds every parked request (and posts none after).
+int HttpServer::parkAndPost(void* conn, Context& context, WorkQueue& work) {
+    auto* connection = static_cast<MHD_Connection*>(conn);
     std::lock_guard lock(parkingMutex_);
     if (stopping_) {
         return queue(connection, jsonError(503, "Unavailable", "the forwarder is stopping"), true);
     }
-    context.parking = std::make_shared<LoopParking>(connection, requestLoop_.get());
-    context.answer = std::make_shared<LoopAnswer>(context.parking);
-    context.request.answerLater = context.answer;
     parkings_.insert(context.parking.get());
     context.dispatched = true;
     context.parking->park();
-    post(*requestWork_, context);
+    post(work, context);
     return MHD_YES;
 }
 

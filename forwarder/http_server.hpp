@@ -119,6 +119,7 @@ private:
     // The request loop's request, whole: its handler is posted to a worker
     // while the connection is parked, and its answer queued when resumed.
     int dispatchOnLoop(void* connection, const char* version, Context& context);
+    int parkAndPost(void* connection, Context& context, WorkQueue& work);
     void post(WorkQueue& work, Context& context);
     bool stopping();
     // The head, checked again and admitted (into context.request and

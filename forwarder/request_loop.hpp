@@ -57,9 +57,9 @@ public:
     // connection and hands it to the daemon that serves that head.
     using ServesHead = std::function<bool(std::string_view head)>;
 
-    // `daemon`: started with MHD_USE_EPOLL (no thread of its own),
-    // MHD_ALLOW_SUSPEND_RESUME and MHD_USE_ITC; stopped by the caller after
-    // this is destroyed.
+    // `daemon`: started with MHD_USE_EPOLL (no thread of its own) and
+    // MHD_ALLOW_SUSPEND_RESUME; stopped by the caller after this is
+    // destroyed.
     RequestLoop(MHD_Daemon* daemon, HeadLimits limits, std::chrono::milliseconds grace,
                 ServesHead servesHead, WaitEnded waitEnded, AddFailed addFailed);
     // Ends every wait (Ended) and the thread.

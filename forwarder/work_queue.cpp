@@ -44,19 +44,14 @@ WorkQueue::~WorkQueue() {
 }
 
 void WorkQueue::post(std::function<void()> job) {
-    std::vector<std::thread> ended;
     {
         std::lock_guard lock(mutex_);
         jobs_.push_back(std::move(job));
         if (elastic_ && idle_ < jobs_.size() && threads_.size() < max_) {
             start();
         }
-        ended.swap(ended_);
     }
     ready_.notify_one();
-    for (auto& thread : ended) {
-        thread.join();
-    }
 }
 
 unsigned WorkQueue::threads() {
@@ -99,7 +94,7 @@ void WorkQueue::run() {
             }
             // The threads that ended idle before this one are joined by it,
             // so that after a burst at most one is left unjoined (its stack
-            // kept) until the next post.
+            // kept), and the posting thread (a loop) never joins one.
             auto earlier = std::exchange(ended_, {});
             endIdle();
             lock.unlock();
@@ -116,8 +111,9 @@ void WorkQueue::run() {
     }
 }
 
-// Under mutex_: this thread, idle too long, ends: it cannot join itself, so the next post
-// (or the destructor, which may have taken it already) does.
+// Under mutex_: this thread, idle too long, ends: it cannot join itself, so
+// the next thread to end idle (or the destructor, which may have taken it
+// already) does.
 void WorkQueue::endIdle() {
     if (auto self = threads_.find(std::this_thread::get_id()); self != threads_.end()) {
         ended_.push_back(std::move(self->second));

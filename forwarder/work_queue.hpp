@@ -50,7 +50,8 @@ private:
     bool stop_ = false;
     unsigned idle_ = 0;
     std::map<std::thread::id, std::thread> threads_;
-    // Threads that ended idle, joined by the next post (or the destructor).
+    // Threads that ended idle, joined by the next to end idle (or the
+    // destructor).
     std::vector<std::thread> ended_;
 };
 

@@ -67,7 +67,7 @@ TEST(WorkQueue, AnElasticQueueStartsThreadsAsJobsComeAndEndsThemIdle) {
     }
     EXPECT_EQ(queue.threads(), 0u) << "threads left after 300 ms idle";
     std::promise<void> again;
-    queue.post([&again] { again.set_value(); });  // joins the ended thread, starts one
+    queue.post([&again] { again.set_value(); });  // starts one again
     EXPECT_EQ(again.get_future().wait_for(5s), std::future_status::ready);
 }
 

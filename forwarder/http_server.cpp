@@ -20,6 +20,7 @@
 #include "forwarder/loop_answer.hpp"
 #include "forwarder/stream_choice.hpp"
 #include "forwarder/stream_parking.hpp"
+#include "forwarder/stream_pump.hpp"
 #include "forwarder/thread_nice.hpp"
 #include "forwarder/upload_form.hpp"
 
@@ -206,18 +207,23 @@ MHD_Result collectQuery(void* cls, MHD_ValueKind, const char* key, const char* v
     return MHD_YES;
 }
 
-ssize_t readStream(void* cls, uint64_t, char* buffer, size_t max) {
-    auto& stream = *static_cast<BodyStream*>(cls);
-    long n = stream(buffer, max);
+ssize_t readerResult(long n) {
+    if (n == kStreamBroken) {
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+ssize_t readStream(void* cls, uint64_t, char* buffer, size_t max) {
+    return readerResult((*static_cast<BodyStream*>(cls))(buffer, max));
 }
 
 void freeStream(void* cls) {
     delete static_cast<BodyStream*>(cls);
 }
 
-// A stream of the stream loop: 0 means it parked its connection; when the
-// server stops it cannot park, and the connection ends.
+// A stream of a loop: 0 means it parked its connection; when the server
+// stops it cannot park, and the connection ends.
 struct LoopBody {
     BodyStream stream;
     std::shared_ptr<HttpServer::LoopParking> parking;
@@ -226,13 +232,10 @@ struct LoopBody {
 ssize_t readOnLoop(void* cls, uint64_t, char* buffer, size_t max) {
     auto& body = *static_cast<LoopBody*>(cls);
     long n = body.stream(buffer, max);
-    if (n < 0) {
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    }
     if (n == 0 && body.parking->stopping()) {
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    return n;
+    return readerResult(n);
 }
 
 void freeLoopBody(void* cls) {
@@ -247,6 +250,9 @@ void freeLoopBody(void* cls) {
 // pool's free part, a body without chunks (HTTP/1.0) in the response's block.
 constexpr std::size_t kLoopPoolBytes = 3 * 1024;
 constexpr std::size_t kLoopBlockBytes = 2048;
+// The block of a request loop's stream (a download, a log read through):
+// one at a time per connection, as the thread daemon's sendfile sends.
+constexpr std::size_t kPumpedBlockBytes = 32 * 1024;
 
 // Threads running the stream loop's handlers. The first follower of a
 // peer's build waits there for the owner's head (up to peer_timeout_sec):
@@ -268,12 +274,12 @@ constexpr std::chrono::seconds kRequestHandlerKeepIdle{10};
 // libmicrohttpd's memory pool of the connection.
 constexpr std::chrono::milliseconds kKeptThreadGrace{1000};
 
-MHD_Response* makeMhdResponse(Response& r,
-                              const std::shared_ptr<HttpServer::LoopParking>& parking) {
+MHD_Response* makeMhdResponse(Response& r, const std::shared_ptr<HttpServer::LoopParking>& parking,
+                              std::size_t blockBytes) {
     if (r.stream && parking) {
         return MHD_create_response_from_callback(
-            r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, kLoopBlockBytes,
-            readOnLoop, new LoopBody{std::move(r.stream), parking}, freeLoopBody);
+            r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, blockBytes, readOnLoop,
+            new LoopBody{std::move(r.stream), parking}, freeLoopBody);
     }
     if (r.file) {
         // libmicrohttpd owns (and closes) the descriptor from here on.
@@ -291,11 +297,13 @@ MHD_Response* makeMhdResponse(Response& r,
 }
 
 // `close`: the connection ends after this answer (a refusal at the head,
-// whose body was not read; every answer of the stream loop). `parking`: the
-// stream loop's request.
+// whose body was not read; every answer of the stream loop). `parking`: a
+// loop's request, whose stream parks; `blockBytes`: what libmicrohttpd
+// asks such a stream for at once.
 MHD_Result queue(MHD_Connection* connection, Response&& r, bool close,
-                 const std::shared_ptr<HttpServer::LoopParking>& parking = nullptr) {
-    MHD_Response* response = makeMhdResponse(r, parking);
+                 const std::shared_ptr<HttpServer::LoopParking>& parking = nullptr,
+                 std::size_t blockBytes = kLoopBlockBytes) {
+    MHD_Response* response = makeMhdResponse(r, parking, blockBytes);
     if (!response) {
         log::error("libmicrohttpd could not create a response");
         return MHD_NO;
@@ -953,15 +961,17 @@ int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context
         if (!answer) {
             return MHD_YES;  // resumed by a stop before the handler is done
         }
-        if (answer->stream) {
-            // stream_choice.cpp sends every route that streams to the
-            // threads; one that streams here would block the loop.
-            log::error("{} {} answered a stream on the request loop", context.request.method,
-                       context.request.path);
-            return queue(connection, jsonError(500, "Internal", "the answer could not be sent"),
-                         true);
-        }
         context.keepAlive = keepsAlive(connection, version, *answer);
+        if (answer->stream) {
+            // It may block (a download relayed, a journal read): a worker
+            // reads it ahead, and the loop sends what it has read.
+            answer->stream = pumpedStream(std::move(answer->stream), context.parking,
+                                          {[this](auto job) { return postUnlessStopping(job); },
+                                           [this] {
+                                               return stopping();
+                                           }});
+            return queue(connection, std::move(*answer), false, context.parking, kPumpedBlockBytes);
+        }
         return queue(connection, std::move(*answer), false);
     }
     context.parking = std::make_shared<LoopParking>(connection, requestLoop_.get());
@@ -1005,6 +1015,15 @@ void HttpServer::post(WorkQueue& work, Context& context) {
 
 bool HttpServer::stopping() {
     return stopping_;
+}
+
+bool HttpServer::postUnlessStopping(std::function<void()> job) {
+    std::lock_guard lock(parkingMutex_);
+    if (stopping_) {
+        return false;
+    }
+    requestWork_->post(std::move(job));
+    return true;
 }
 
 bool HttpServer::endedBeneath(void* conn) {

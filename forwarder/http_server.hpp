@@ -122,6 +122,8 @@ private:
     int parkAndPost(void* connection, Context& context, WorkQueue& work);
     void post(WorkQueue& work, Context& context);
     bool stopping();
+    // A request loop's stream reading ahead (stream_pump.hpp).
+    bool postUnlessStopping(std::function<void()> job);
     // The head, checked again and admitted (into context.request and
     // `admission`); if refused, the refusal was queued and this is the
     // access handler's result.

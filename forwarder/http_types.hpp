@@ -66,9 +66,12 @@ struct Request {
 };
 
 // A streaming body: fills `buffer` with at most `max` bytes and returns how many,
-// or -1 at the end of the stream. It may block (one thread per connection),
-// unless the request has a `parking`: then it returns 0 after parking.
+// or kStreamEnd at the end of the stream. It may block (one thread per
+// connection), unless the request has a `parking`: then it returns 0 after
+// parking. kStreamBroken: it cannot go on, and the answer is cut short.
 using BodyStream = std::function<long(char* buffer, std::size_t max)>;
+inline constexpr long kStreamEnd = -1;
+inline constexpr long kStreamBroken = -2;
 
 struct FileBody {
     std::shared_ptr<UniqueFd> fd;

@@ -12,17 +12,6 @@ namespace imagebuild::forwarder {
 namespace {
 
 constexpr std::string_view kMonitor = "/monitor/";
-constexpr std::string_view kArtifacts = "/artifacts/";
-
-// The request line and header fields, as the route would see them; nullopt
-// for a request the stream loop does not take.
-std::optional<Request> followRequestOf(std::string_view head) {
-    auto loop = loopRequestOfHead(head);
-    if (!loop || loop->request.method != "GET" || loop->fields > kStreamLoopMaxHeaderFields) {
-        return std::nullopt;
-    }
-    return std::move(loop->request);
-}
 
 // The raw target of the request line, as sent: "METHOD SP target SP ...".
 std::string_view targetOf(std::string_view head) {
@@ -34,24 +23,38 @@ std::string_view targetOf(std::string_view head) {
     return head.substr(start + 1, end == std::string_view::npos ? end : end - start - 1);
 }
 
+// Whether the route follows the build (as route_monitor.cpp decides): a
+// stream until the build ends, where a read ends with the log.
+bool follows(const Request& request) {
+    auto id = std::string_view(request.path).substr(kMonitor.size());
+    if (!BuildId::parse(id) || id.find('/') != std::string_view::npos) {
+        return false;  // not a build's log: the route refuses it
+    }
+    auto format = chooseMonitorFormat(request);
+    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
+    return follow && format != MonitorFormat::Html;
+}
+
+// A follower goes to the stream loop if its head fits that loop's small
+// memory pool, else to a thread; a read to the request loop, which reads
+// its journal (or its owner's answer) ahead on a worker (stream_pump.hpp).
+ServedBy monitorDaemonFor(std::string_view head) {
+    auto loop = loopRequestOfHead(head);
+    if (!loop) {
+        return ServedBy::Threads;
+    }
+    if (!follows(loop->request)) {
+        return ServedBy::RequestLoop;
+    }
+    bool fits = loop->request.method == "GET" && head.size() <= kStreamLoopMaxHeadBytes &&
+                loop->fields <= kStreamLoopMaxHeaderFields;
+    return fits ? ServedBy::StreamLoop : ServedBy::Threads;
+}
+
 }  // namespace
 
 bool servedOnStreamLoop(std::string_view head) {
-    if (head.size() > kStreamLoopMaxHeadBytes) {
-        return false;
-    }
-    auto request = followRequestOf(head);
-    if (!request || !request->path.starts_with(kMonitor)) {
-        return false;
-    }
-    auto id = std::string_view(request->path).substr(kMonitor.size());
-    auto parsed = BuildId::parse(id);
-    if (!parsed || id.find('/') != std::string_view::npos) {
-        return false;
-    }
-    auto format = chooseMonitorFormat(*request);
-    bool follow = format == MonitorFormat::EventStream || request->queryValue("follow") == "1";
-    return follow && format != MonitorFormat::Html;
+    return daemonFor(head) == ServedBy::StreamLoop;
 }
 
 // The path alone decides but for /monitor/: the whole head is read only
@@ -59,12 +62,11 @@ bool servedOnStreamLoop(std::string_view head) {
 ServedBy daemonFor(std::string_view head) {
     auto target = targetOf(head);
     auto path = target.substr(0, target.find('?'));
-    if (path.starts_with(kMonitor)) {
-        return servedOnStreamLoop(head) ? ServedBy::StreamLoop : ServedBy::Threads;
-    }
-    if (!path.starts_with('/') || path.find('%') != std::string_view::npos ||
-        path.starts_with(kArtifacts)) {
+    if (!path.starts_with('/') || path.find('%') != std::string_view::npos) {
         return ServedBy::Threads;
+    }
+    if (path.starts_with(kMonitor)) {
+        return monitorDaemonFor(head);
     }
     return ServedBy::RequestLoop;
 }

@@ -1,17 +1,17 @@
 // Which of the three libmicrohttpd daemons serves a connection, chosen by its
-// first head when the gate hands it off (http_server.hpp). The stream loop
-// takes only what it can serve without blocking: a follower of a build's
-// log (`GET /monitor/<id>` with `?follow=1` as text, or SSE; a local
-// build's from the follow hub's ring, a peer's from the hub's relay of its
-// owner's stream), whose head is small and has no body. Everything else
-// (the HTML page; a head with percent-escapes or a body; any other route)
-// goes to the
-// request loop, except what may be answered with a stream that blocks (a
-// peer's artifact or log relayed, a journal read: `/artifacts/`,
-// `/monitor/`, and any target with a percent-escape, which libmicrohttpd
-// decodes into a path this check cannot see), which goes to the
-// thread-per-connection daemon: it serves every request correctly, and a
-// wrong "thread" costs a thread, never an answer.
+// first head when the gate hands it off (http_server.hpp), and again by
+// each next head of a kept-alive connection on the request loop:
+// - the stream loop: a follower of a build's log (`GET /monitor/<id>` with
+//   `?follow=1` as text, or SSE; a local build's from the follow hub's
+//   ring, a peer's from the hub's relay of its owner's stream), whose head
+//   is small and has no body;
+// - the thread-per-connection daemon: a follower whose head is too large
+//   for the stream loop, and any target with a percent-escape or not
+//   starting with `/` (libmicrohttpd decodes an escape into a path this
+//   choice cannot see, and might find a follower there). It serves every
+//   request correctly: a wrong "thread" costs a thread, never an answer;
+// - the request loop: everything else (the API, the web UI, downloads,
+//   logs read to their end).
 #pragma once
 
 #include <cstddef>
@@ -20,7 +20,7 @@
 
 namespace imagebuild::forwarder {
 
-// Heads above these go to the thread daemon: the stream loop's connections
+// Followers' heads above these go to the thread daemon: the stream loop's connections
 // have a small memory pool (http_server.cpp) that must hold the head,
 // libmicrohttpd's record of each header field and the answer's head.
 inline constexpr std::size_t kStreamLoopMaxHeadBytes = 1024;

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -70,6 +71,15 @@ UniqueFd listenOnLoopback(int backlog, unsigned short& port) {
     return fd;
 }
 
+// N bytes a to z, again and again.
+std::string numbered(std::size_t total) {
+    std::string out;
+    for (std::size_t i = 0; i < total; ++i) {
+        out += static_cast<char>('a' + i % 26);
+    }
+    return out;
+}
+
 struct Server {
     // `servedBy`: the daemon every head the gate hands off goes to, but
     // "/on-threads", which goes to the thread daemon and answers with the
@@ -107,6 +117,12 @@ struct Server {
                     std::lock_guard lock(mutex);
                     threads.insert(gettid());  // never reused as fast as a pthread_t
                 }
+                if (r.path == "/stream") {
+                    return streamed(std::stoul(r.queryValue("n")), r.queryValue("wait") == "1");
+                }
+                if (r.path == "/file") {
+                    return fileOf(numbered(std::stoul(r.queryValue("n"))));
+                }
                 return r.path == "/form" ? jsonResponse(200, formAsJson(r.form).dump())
                                          : jsonResponse(200, "\"" + r.body + "\"");
             },
@@ -128,6 +144,42 @@ struct Server {
                 ++loopServed;
                 return {jsonResponse(200, "\"" + r.queryValue("n") + "\""), {}};
             });
+    }
+    // "/stream?n=N": N numbered bytes, streamed as a journal read streams
+    // (its length known); with wait=1, the first byte, then the rest once
+    // released.
+    Response streamed(std::size_t total, bool wait) {
+        Response response;
+        response.contentType = "application/octet-stream";
+        response.streamSize = total;
+        auto sent = std::make_shared<std::size_t>(0);
+        response.stream = [this, sent, total, wait](char* buffer, std::size_t max) -> long {
+            if (*sent == total) {
+                return kStreamEnd;
+            }
+            if (wait && *sent == 1) {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [this] { return released; });
+            }
+            std::size_t n = std::min({max, total - *sent, wait ? 1 : 1 + *sent % 7000});
+            for (std::size_t i = 0; i < n; ++i) {
+                buffer[i] = static_cast<char>('a' + (*sent + i) % 26);
+            }
+            *sent += n;
+            return static_cast<long>(n);
+        };
+        return response;
+    }
+    // "/file?n=N": N numbered bytes sent from a file (libmicrohttpd's sendfile), from
+    // its second byte on.
+    static Response fileOf(const std::string& text) {
+        auto fd = std::make_shared<UniqueFd>(memfd_create("answer", MFD_CLOEXEC));
+        EXPECT_EQ(write(fd->get(), ("-" + text).data(), text.size() + 1),
+                  static_cast<ssize_t>(text.size() + 1));
+        Response response;
+        response.contentType = "text/plain";
+        response.file = std::make_shared<FileBody>(FileBody{fd, 1, text.size()});
+        return response;
     }
     // "GET /relay?n=X" goes to the peer at 127.0.0.1:peerPort as "GET /X";
     // the answer says what the peer said, or 502.
@@ -315,6 +367,41 @@ TEST_P(ForwarderHttpDaemons, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead
     char byte;
     EXPECT_EQ(recv(idle.get(), &byte, 1, MSG_DONTWAIT), 0);  // closed, not merely quiet
     EXPECT_EQ(s.served, 2);
+}
+
+// Downloads and logs read to their end: a stream that may block (on the
+// request loop, read ahead on a worker: stream_pump.hpp) and a file, whole
+// and in order; the connection is kept for the next request.
+TEST_P(ForwarderHttpDaemons, StreamedAndFileAnswersArriveWholeAndTheConnectionIsKept) {
+    Server s({}, GetParam());
+    auto fd = connectTo(s.port);
+    constexpr std::size_t kTotal = 3'000'000;
+    sendText(fd, "GET /stream?n=" + std::to_string(kTotal) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto reply = oneAnswer(fd);
+    ASSERT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 300);
+    EXPECT_TRUE(reply.substr(reply.find("\r\n\r\n") + 4) == numbered(kTotal));
+    sendText(fd, "GET /file?n=" + std::to_string(kTotal) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    reply = oneAnswer(fd);
+    ASSERT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 300);
+    EXPECT_TRUE(reply.substr(reply.find("\r\n\r\n") + 4) == numbered(kTotal));
+    sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(oneAnswer(fd).rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// A stream whose source waits (a slow peer, a journal on a busy disk)
+// waits on a worker: the request loop goes on serving everyone else, and
+// the stream goes on once its source does.
+TEST(ForwarderHttpServer, AStreamWaitingForItsSourceHoldsUpNoRequestOfTheLoop) {
+    Server s({}, ServedBy::RequestLoop);
+    auto waiting = connectTo(s.port);
+    sendText(waiting, "GET /stream?n=3&wait=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    for (int i = 0; i < 3; ++i) {
+        auto reply = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    }
+    s.release();
+    auto reply = answer(waiting);
+    EXPECT_EQ(reply.substr(reply.find("\r\n\r\n") + 4), "abc") << reply;
 }
 
 // A client that asks again at once (here within microseconds; the grace is

@@ -1,6 +1,8 @@
-// Which first heads the gate hands to the stream loop: followers of a local
-// build's log only; to the thread-per-connection daemon: what may be
-// answered with a stream that blocks; to the request loop: the rest.
+// Which first heads the gate hands to the stream loop: followers of a
+// build's log only; to the thread-per-connection daemon: followers too
+// large for the stream loop and paths the choice cannot read as
+// libmicrohttpd will; to the request loop: the rest, downloads and logs
+// read to their end too.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -34,7 +36,7 @@ TEST(ForwarderStreamChoice, FollowersOfALocalBuildGoToTheLoop) {
         "GET /monitor/alpha-12 HTTP/1.1\nACCEPT: text/event-stream\nhost: a\n\n"));
 }
 
-TEST(ForwarderStreamChoice, WhatIsNotFollowedGoesToTheThreads) {
+TEST(ForwarderStreamChoice, WhatIsNotFollowedIsNotTheStreamLoops) {
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12 HTTP/1.1"));  // the log once, as text
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=0 HTTP/1.1"));
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Accept: text/html\r\n"));
@@ -51,10 +53,10 @@ TEST(ForwarderStreamChoice, APeersBuildIsFollowedOnTheLoopToo) {
     EXPECT_TRUE(onLoop("GET /monitor/beta-3?follow=1 HTTP/1.1"));
     EXPECT_TRUE(onLoop("GET /monitor/beta-3 HTTP/1.1", "Accept: text/event-stream\r\n"));
     EXPECT_TRUE(onLoop("GET /monitor/beta-3?follow=1 HTTP/1.1", "X-Imagebuild-Forwarded: 1\r\n"));
-    EXPECT_FALSE(onLoop("GET /monitor/beta-3 HTTP/1.1"));  // once, as text: a thread
+    EXPECT_FALSE(onLoop("GET /monitor/beta-3 HTTP/1.1"));  // once, as text
 }
 
-TEST(ForwarderStreamChoice, AnythingElseAboutTheHeadGoesToTheThreads) {
+TEST(ForwarderStreamChoice, AnythingElseAboutAFollowersHeadGoesToTheThreads) {
     EXPECT_FALSE(onLoop("HEAD /monitor/alpha-12?follow=1 HTTP/1.1"));
     EXPECT_FALSE(onLoop("POST /monitor/alpha-12?follow=1 HTTP/1.1", "Content-Length: 0\r\n"));
     // A body, or an answer that is not the stream.
@@ -104,15 +106,31 @@ TEST(ForwarderStreamChoice, AnswersWholeInMemoryGoToTheRequestLoop) {
 }
 
 // A peer's artifact or log relayed and a journal read block as they
-// stream; a path the choice cannot read as libmicrohttpd will (escaped, or
-// not starting with /) may be one of those.
-TEST(ForwarderStreamChoice, WhatMayStreamGoesToTheThreads) {
-    EXPECT_EQ(servedBy("GET /artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("HEAD /artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /monitor/alpha-12 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /monitor/alpha-12?format=html HTTP/1.1"), ServedBy::Threads);
+// stream: the request loop reads them ahead on a worker (stream_pump.hpp).
+// A local artifact is sent from its file.
+TEST(ForwarderStreamChoice, DownloadsAndLogsReadToTheirEndGoToTheRequestLoop) {
+    EXPECT_EQ(servedBy("GET /artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("HEAD /artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12 HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12?format=html HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12?follow=1&format=html HTTP/1.1"),
+              ServedBy::RequestLoop);  // the page follows with an EventSource of its own
+    EXPECT_EQ(servedBy("HEAD /monitor/alpha-12 HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12/x HTTP/1.1"), ServedBy::RequestLoop);  // a 404
+}
+
+// A follower the stream loop cannot hold would hold a worker for as long
+// as the build runs: a thread of its own costs the same and bounds nothing
+// else. A path the choice cannot read as libmicrohttpd will (escaped, or
+// not starting with /) may be such a follower.
+TEST(ForwarderStreamChoice, FollowersTheStreamLoopCannotHoldGoToTheThreads) {
+    EXPECT_EQ(servedBy("HEAD /monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
+    auto large = head("GET /monitor/alpha-12?follow=1 HTTP/1.1",
+                      "Cookie: " + std::string(kStreamLoopMaxHeadBytes, 'c') + "\r\n");
+    EXPECT_EQ(daemonFor(large), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12?follow=%31 HTTP/1.1"), ServedBy::Threads);
     EXPECT_EQ(servedBy("GET /%61rtifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /monitor%2Falpha-12 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET http://alpha/artifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /monitor%2Falpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET http://alpha/monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
     EXPECT_EQ(servedBy("OPTIONS * HTTP/1.1"), ServedBy::Threads);
 }

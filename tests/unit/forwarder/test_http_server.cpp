@@ -388,6 +388,22 @@ TEST_P(ForwarderHttpDaemons, StreamedAndFileAnswersArriveWholeAndTheConnectionIs
     EXPECT_EQ(oneAnswer(fd).rfind("HTTP/1.1 200", 0), 0u);
 }
 
+// A file is sent with sendfile(), which cannot suppress SIGPIPE per call:
+// a client that leaves mid-download ends its connection, not the process.
+TEST_P(ForwarderHttpDaemons, AClientThatLeavesMidDownloadEndsOnlyItsConnection) {
+    Server s({}, GetParam());
+    for (const char* path : {"/file", "/stream"}) {
+        auto fd = connectTo(s.port);
+        sendText(fd, std::string("GET ") + path + "?n=64000000 HTTP/1.1\r\nHost: x\r\n\r\n");
+        char buffer[1000];
+        ASSERT_GT(recv(fd.get(), buffer, sizeof buffer, 0), 0);
+        linger cut{1, 0};  // a reset: the server's next write fails at once
+        setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &cut, sizeof cut);
+    }
+    auto reply = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+}
+
 // A stream whose source waits (a slow peer, a journal on a busy disk)
 // waits on a worker: the request loop goes on serving everyone else, and
 // the stream goes on once its source does.

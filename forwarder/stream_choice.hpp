@@ -6,10 +6,10 @@
 //   ring, a peer's from the hub's relay of its owner's stream), whose head
 //   is small and has no body;
 // - the thread-per-connection daemon: a follower whose head is too large
-//   for the stream loop, and any target with a percent-escape or not
-//   starting with `/` (libmicrohttpd decodes an escape into a path this
-//   choice cannot see, and might find a follower there). It serves every
-//   request correctly: a wrong "thread" costs a thread, never an answer;
+//   for the stream loop, a log's path with a percent-escape (its query is
+//   not decoded here: it may be a follower), and a target not starting with
+//   `/`. It serves every request correctly: a wrong "thread" costs a
+//   thread, never an answer;
 // - the request loop: everything else (the API, the web UI, downloads,
 //   logs read to their end).
 #pragma once

@@ -117,20 +117,26 @@ TEST(ForwarderStreamChoice, DownloadsAndLogsReadToTheirEndGoToTheRequestLoop) {
               ServedBy::RequestLoop);  // the page follows with an EventSource of its own
     EXPECT_EQ(servedBy("HEAD /monitor/alpha-12 HTTP/1.1"), ServedBy::RequestLoop);
     EXPECT_EQ(servedBy("GET /monitor/alpha-12/x HTTP/1.1"), ServedBy::RequestLoop);  // a 404
+    // An escape is decoded as libmicrohttpd decodes it.
+    EXPECT_EQ(servedBy("GET /%61rtifacts/alpha-12/boot%20image.iso HTTP/1.1"),
+              ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /v1/builds/alpha%2D12 HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /web/100%.css HTTP/1.1"), ServedBy::RequestLoop);
 }
 
 // A follower the stream loop cannot hold would hold a worker for as long
 // as the build runs: a thread of its own costs the same and bounds nothing
-// else. A path the choice cannot read as libmicrohttpd will (escaped, or
-// not starting with /) may be such a follower.
+// else. A log's escaped path, or a target not starting with /, may be such
+// a follower.
 TEST(ForwarderStreamChoice, FollowersTheStreamLoopCannotHoldGoToTheThreads) {
     EXPECT_EQ(servedBy("HEAD /monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
     auto large = head("GET /monitor/alpha-12?follow=1 HTTP/1.1",
                       "Cookie: " + std::string(kStreamLoopMaxHeadBytes, 'c') + "\r\n");
     EXPECT_EQ(daemonFor(large), ServedBy::Threads);
     EXPECT_EQ(servedBy("GET /monitor/alpha-12?follow=%31 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /%61rtifacts/alpha-12/boot.iso HTTP/1.1"), ServedBy::Threads);
     EXPECT_EQ(servedBy("GET /monitor%2Falpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /%6donitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(servedBy("GET /%6Donitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
     EXPECT_EQ(servedBy("GET http://alpha/monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
     EXPECT_EQ(servedBy("OPTIONS * HTTP/1.1"), ServedBy::Threads);
 }

@@ -1,19 +1,21 @@
 // libmicrohttpd glue: three daemons behind one gate (http_gate.hpp), which
 // holds each new connection, costing no thread, until its request head has
 // arrived and picks a daemon by that head (stream_choice.hpp):
-// - the request loop: one thread (libmicrohttpd's epoll) for the requests
-//   whose answers are whole in memory or a file (the API, the web UI,
-//   /metrics). It reads the head and the body; the handler then runs on a
-//   worker of a bounded pool (work_queue.hpp) while the connection is
-//   suspended, and the answer is sent when the worker resumes it. Once it
-//   has answered a kept-alive connection, the loop waits for the next head
-//   itself, without a thread (request_loop.hpp), checking it before
-//   libmicrohttpd reads it: every refusal is our JSON. A connection quiet
-//   for a second goes back to the gate (hand_back.hpp).
-// - the thread daemon: one thread per request, for what may be answered
-//   with a stream that blocks (a peer's artifact or log relayed, a journal
-//   read). Once it has answered a kept-alive connection, the connection
-//   goes back to the gate, after a second's grace for a next head.
+// - the request loop: one thread (libmicrohttpd's epoll) for every request
+//   but the followers (the API, the web UI, /metrics, downloads, logs read
+//   to their end). It reads the head and the body; the handler then runs on
+//   a worker of a bounded pool (work_queue.hpp) while the connection is
+//   suspended, and the answer is sent when the worker resumes it: a file
+//   with sendfile, a stream that may block read ahead on a worker
+//   (stream_pump.hpp). Once it has answered a kept-alive connection, the
+//   loop waits for the next head itself, without a thread
+//   (request_loop.hpp), checking it before libmicrohttpd reads it: every
+//   refusal is our JSON. A connection quiet for a second goes back to the
+//   gate (hand_back.hpp).
+// - the thread daemon: one thread per request, for what the loops cannot
+//   take (a follower too large for the stream loop: stream_choice.hpp).
+//   Once it has answered a kept-alive connection, the connection goes back
+//   to the gate, after a second's grace for a next head.
 // - the stream loop: one thread (libmicrohttpd's epoll) for every follower
 //   of a build's log. Its handler runs on a worker (work_queue.hpp)
 //   while the connection is suspended; its stream parks the connection when

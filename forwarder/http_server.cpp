@@ -969,7 +969,7 @@ int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context
             return MHD_YES;  // resumed by a stop before the handler is done
         }
         context.keepAlive = keepsAlive(connection, version, *answer);
-        if (answer->stream) {
+        if (answer->stream && !answer->parks) {
             // It may block (a download relayed, a journal read): a worker
             // reads it ahead, and the loop sends what it has read.
             answer->stream = pumpedStream(std::move(answer->stream), context.parking,
@@ -977,12 +977,14 @@ int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context
                                            [this] {
                                                return stopping();
                                            }});
-            return queue(connection, std::move(*answer), false, context.parking, kPumpedBlockBytes);
         }
-        return queue(connection, std::move(*answer), false);
+        bool parks = answer->parks;
+        return queue(connection, std::move(*answer), false, context.parking,
+                     parks ? kLoopBlockBytes : kPumpedBlockBytes);
     }
     context.parking = std::make_shared<LoopParking>(connection, requestLoop_.get());
     context.answer = std::make_shared<LoopAnswer>(context.parking);
+    context.request.parking = context.parking;  // a follower's stream parks
     context.request.answerLater = context.answer;
     return parkAndPost(connection, context, *requestWork_);
 }

@@ -89,6 +89,9 @@ struct Response {
     std::shared_ptr<FileBody> file;         // set: the body is a file range
     bool fromPeer = false;  // a peer's answer passed on as it came: the peer logged it
     bool later = false;     // no answer yet: Request::answerLater will be given it
+    // The stream parks (made with Request::parking) instead of blocking; a
+    // loop reads any other stream ahead on a worker (stream_pump.hpp).
+    bool parks = false;
 };
 
 // What the server learns at a request's head, before reading its body.

@@ -32,9 +32,10 @@ Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     Response response;
     if (follow && format != MonitorFormat::Html) {
         // Every follower of the build reads the one reader the hub keeps.
-        // On the stream loop (request.parking set) it parks instead of blocking.
+        // On a loop (request.parking set) it parks instead of blocking.
         response.stream = app.followHub().follow(std::move(build), format, resume,
                                                  request.connectionFd, request.parking);
+        response.parks = request.parking != nullptr;
     } else {
         auto stream = std::make_shared<MonitorStream>(std::move(build), format, resume);
         response.stream = bodyStreamOf(std::move(stream));
@@ -75,7 +76,8 @@ Response followPeerBuild(App& app, const Request& request, const PeerState& owne
     Request asked;  // what peerAnswer logs
     asked.method = request.method;
     asked.path = request.path;
-    auto answer = [&app, url = owner.url, asked = std::move(asked)](PeerFollowed followed) {
+    auto answer = [&app, url = owner.url, asked = std::move(asked),
+                   parks = request.parking != nullptr](PeerFollowed followed) {
         if (!followed.head && followed.ours) {  // not the owner's doing: it is not marked down
             return jsonError(503, "Unavailable", followed.failure);
         }
@@ -86,6 +88,7 @@ Response followPeerBuild(App& app, const Request& request, const PeerState& owne
         followed.head->body = std::move(followed.errorBody);
         auto response = peerAnswer(app, url, asked, &*followed.head, nullptr);
         response.stream = std::move(followed.stream);
+        response.parks = parks;
         response.headers.emplace_back("X-Accel-Buffering", "no");
         return response;
     };
@@ -115,8 +118,9 @@ Response handleMonitorGet(App& app, Request& request) {
             return followPeerBuild(app, request, *owner.peer, format);
         }
         if (request.parking) {
-            // A stream of the stream loop must never block, as
-            // forwardStreamTo's would; the hub needs the address the owner
+            // A follower on a loop must never block, as forwardStreamTo's
+            // would (read ahead, it would hold a worker while the build
+            // runs); the hub needs the address the owner
             // answered a probe from to poll it, and none is known yet.
             return jsonError(503, "HostDown",
                              fmt::format("host {} has not answered a probe yet", owner.peer->url));

@@ -799,13 +799,15 @@ struct Feed {
     }
 };
 
-// A server whose "GET /stream" and "GET /slow" heads go to the stream loop:
-// /stream answers with the feed, /slow first waits for feed.release().
+// A server whose "GET /stream" and "GET /slow" heads go to the stream loop
+// (with "?loop=request", to the request loop): /stream answers with the
+// feed, /slow first waits for feed.release().
 struct LoopServer {
-    LoopServer() {
+    explicit LoopServer(unsigned requestHandlers = 256) {
         UniqueFd fd = listenOnLoopback(64, port);
         server = std::make_unique<HttpServer>(
-            std::move(fd), ServerLimits{.gate = {}, .idleTimeoutSec = 1},
+            std::move(fd),
+            ServerLimits{.gate = {}, .idleTimeoutSec = 1, .requestHandlers = requestHandlers},
             [](Request&) { return Admission{}; },
             [this](Request& r) {
                 if (r.path == "/later") {
@@ -826,14 +828,16 @@ struct LoopServer {
                 Response response;
                 response.contentType = "text/plain";
                 response.stream = feed.streamFor(r.parking);
+                response.parks = true;
                 return response;
             },
             HttpServer::OnRefusal{},
             [](std::string_view head) {
-                return head.starts_with("GET /stream") || head.starts_with("GET /slow") ||
-                               head.starts_with("GET /later")
+                bool stream = head.starts_with("GET /stream") || head.starts_with("GET /slow") ||
+                              head.starts_with("GET /later");
+                return stream && head.find("?loop=request") == std::string_view::npos
                            ? ServedBy::StreamLoop
-                           : ServedBy::Threads;
+                           : ServedBy::RequestLoop;
             });
     }
     unsigned short port = 0;
@@ -880,6 +884,30 @@ TEST(ForwarderHttpServer, TheStreamLoopHoldsParkedStreamsWithoutAThreadEach) {
     std::lock_guard lock(s.feed.mutex);
     EXPECT_EQ(s.feed.readers.size(), 1u);  // the loop's one thread
     EXPECT_EQ(s.feed.readers.count(std::this_thread::get_id()), 0u);
+}
+
+// A follower the stream loop cannot hold (a large head, say) parks on the
+// request loop the same way: it holds no worker while it waits for lines,
+// and its stream is read on the loop's thread.
+TEST(ForwarderHttpServer, AFollowerOnTheRequestLoopParksWithoutAWorker) {
+    LoopServer s(1);
+    std::vector<UniqueFd> followers;
+    for (int i = 0; i < 4; ++i) {
+        followers.push_back(follow(s.port, "/stream?loop=request"));
+    }
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.feed.parked.size() == 4; }));
+    // The one worker is free for everyone else.
+    auto other = roundTrip(s.port, "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(other.find("\"other\""), std::string::npos) << other;
+    s.feed.add("line 1\n", true);
+    for (const auto& fd : followers) {
+        sendText(fd, "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        auto reply = answer(fd);  // the stream, then the kept connection's next answer
+        EXPECT_NE(reply.find("line 1\n"), std::string::npos) << reply;
+        EXPECT_NE(reply.find("\"other\""), std::string::npos) << reply;
+    }
+    std::lock_guard lock(s.feed.mutex);
+    EXPECT_EQ(s.feed.readers.size(), 1u);  // the request loop's one thread
 }
 
 // Writes are not blocking: a client that reads nothing, its socket full,

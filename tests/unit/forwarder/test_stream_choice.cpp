@@ -1,8 +1,6 @@
 // Which first heads the gate hands to the stream loop: followers of a
-// build's log only; to the thread-per-connection daemon: followers too
-// large for the stream loop and paths the choice cannot read as
-// libmicrohttpd will; to the request loop: the rest, downloads and logs
-// read to their end too.
+// build's log whose heads fit its small pools; to the request loop: the
+// rest, downloads, logs read to their end and other followers too.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -56,14 +54,14 @@ TEST(ForwarderStreamChoice, APeersBuildIsFollowedOnTheLoopToo) {
     EXPECT_FALSE(onLoop("GET /monitor/beta-3 HTTP/1.1"));  // once, as text
 }
 
-TEST(ForwarderStreamChoice, AnythingElseAboutAFollowersHeadGoesToTheThreads) {
+TEST(ForwarderStreamChoice, AnythingElseAboutAFollowersHeadIsNotTheStreamLoops) {
     EXPECT_FALSE(onLoop("HEAD /monitor/alpha-12?follow=1 HTTP/1.1"));
     EXPECT_FALSE(onLoop("POST /monitor/alpha-12?follow=1 HTTP/1.1", "Content-Length: 0\r\n"));
     // A body, or an answer that is not the stream.
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Content-Length: 2\r\n"));
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Expect: 100-continue\r\n"));
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", "Upgrade: websocket\r\n"));
-    // Escapes are libmicrohttpd's to decode, on the threads.
+    // Escapes are libmicrohttpd's to decode, not the choice's.
     EXPECT_FALSE(onLoop("GET /monitor/alpha%2D12?follow=1 HTTP/1.1"));
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=%31 HTTP/1.1"));
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1&after=a+b HTTP/1.1"));
@@ -71,7 +69,7 @@ TEST(ForwarderStreamChoice, AnythingElseAboutAFollowersHeadGoesToTheThreads) {
     EXPECT_FALSE(servedOnStreamLoop("\r\n" + head("GET /monitor/alpha-12?follow=1 HTTP/1.1")));
 }
 
-TEST(ForwarderStreamChoice, ALargeHeadGoesToTheThreads) {
+TEST(ForwarderStreamChoice, ALargeHeadIsNotTheStreamLoops) {
     auto fields = "Cookie: " + std::string(kStreamLoopMaxHeadBytes, 'c') + "\r\n";
     EXPECT_FALSE(onLoop("GET /monitor/alpha-12?follow=1 HTTP/1.1", fields));
     auto small = head("GET /monitor/alpha-12?follow=1 HTTP/1.1");
@@ -81,7 +79,7 @@ TEST(ForwarderStreamChoice, ALargeHeadGoesToTheThreads) {
     EXPECT_TRUE(servedOnStreamLoop(largest));
 }
 
-TEST(ForwarderStreamChoice, AHeadOfManyFieldsGoesToTheThreads) {
+TEST(ForwarderStreamChoice, AHeadOfManyFieldsIsNotTheStreamLoops) {
     std::string fields;
     for (std::size_t i = 1; i < kStreamLoopMaxHeaderFields; ++i) {  // and Host
         fields += "X-" + std::to_string(i) + ": v\r\n";
@@ -117,26 +115,24 @@ TEST(ForwarderStreamChoice, DownloadsAndLogsReadToTheirEndGoToTheRequestLoop) {
               ServedBy::RequestLoop);  // the page follows with an EventSource of its own
     EXPECT_EQ(servedBy("HEAD /monitor/alpha-12 HTTP/1.1"), ServedBy::RequestLoop);
     EXPECT_EQ(servedBy("GET /monitor/alpha-12/x HTTP/1.1"), ServedBy::RequestLoop);  // a 404
-    // An escape is decoded as libmicrohttpd decodes it.
     EXPECT_EQ(servedBy("GET /%61rtifacts/alpha-12/boot%20image.iso HTTP/1.1"),
               ServedBy::RequestLoop);
     EXPECT_EQ(servedBy("GET /v1/builds/alpha%2D12 HTTP/1.1"), ServedBy::RequestLoop);
     EXPECT_EQ(servedBy("GET /web/100%.css HTTP/1.1"), ServedBy::RequestLoop);
 }
 
-// A follower the stream loop cannot hold would hold a worker for as long
-// as the build runs: a thread of its own costs the same and bounds nothing
-// else. A log's escaped path, or a target not starting with /, may be such
-// a follower.
-TEST(ForwarderStreamChoice, FollowersTheStreamLoopCannotHoldGoToTheThreads) {
-    EXPECT_EQ(servedBy("HEAD /monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
+// A follower the stream loop cannot hold (its head too large, not a GET,
+// or escaped) parks on the request loop as it would on the stream loop, in
+// a larger memory pool; so does anything the choice cannot read.
+TEST(ForwarderStreamChoice, FollowersTheStreamLoopCannotHoldGoToTheRequestLoop) {
+    EXPECT_EQ(servedBy("HEAD /monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::RequestLoop);
     auto large = head("GET /monitor/alpha-12?follow=1 HTTP/1.1",
                       "Cookie: " + std::string(kStreamLoopMaxHeadBytes, 'c') + "\r\n");
-    EXPECT_EQ(daemonFor(large), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /monitor/alpha-12?follow=%31 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /monitor%2Falpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /%6donitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET /%6Donitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("GET http://alpha/monitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::Threads);
-    EXPECT_EQ(servedBy("OPTIONS * HTTP/1.1"), ServedBy::Threads);
+    EXPECT_EQ(daemonFor(large), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /monitor/alpha-12?follow=%31 HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /monitor%2Falpha-12?follow=1 HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET /%6Donitor/alpha-12?follow=1 HTTP/1.1"), ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("GET http://alpha/monitor/alpha-12?follow=1 HTTP/1.1"),
+              ServedBy::RequestLoop);
+    EXPECT_EQ(servedBy("OPTIONS * HTTP/1.1"), ServedBy::RequestLoop);
 }

@@ -5,7 +5,6 @@
 #include <linux/sockios.h>
 #include <linux/tcp.h>  // tcp_info with tcpi_bytes_received (glibc's lacks it)
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -106,28 +105,6 @@ void endHeadWait(int fd, std::size_t seen) {
     if (seen > 0) {
         wakeAbove(fd, 0);
     }
-}
-
-HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::milliseconds grace) {
-    auto deadline = std::chrono::steady_clock::now() + grace;
-    std::size_t seen = 0;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        pollfd p{fd, POLLIN | POLLRDHUP, 0};
-        int ready = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count())) : 0;
-        if (ready < 0 && errno == EINTR) {
-            continue;
-        }
-        if (ready <= 0) {
-            break;  // Quiet: the gate waits for the rest, without a thread
-        }
-        if (auto result = peekHead(fd, limits, seen)) {
-            return *result;
-        }
-    }
-    endHeadWait(fd, seen);
-    return HeadWait{};
 }
 
 void refuseConnection(int fd, unsigned status, const std::string& error,

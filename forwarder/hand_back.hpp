@@ -1,18 +1,15 @@
-// A connection libmicrohttpd's thread daemon has answered goes back to the
-// gate (http_gate.hpp) for its next request, unless that request comes
-// soon. libmicrohttpd answers a head it refuses itself (400, 414, 431, 505)
-// with its own HTML and offers no hook to change that, so every head is
-// checked before libmicrohttpd reads it; and a kept-alive connection
-// waiting on its thread holds the thread. So when an answer has been sent
-// (libmicrohttpd's notify-completed callback runs on the connection's
-// thread, before it reads again), the thread waits a short grace for the
-// next head, peeking and checking it as the gate does: a client that asks
-// again at once (a browser fetching a page's parts, a load generator, a
-// peer's fan-out) keeps its thread, as a thread start per request would
-// cost more than half the requests a second of a cheap route. Past the
-// grace the socket is taken from beneath libmicrohttpd, which reads an end
-// and closes its side, and the gate's loop holds it, costing a descriptor,
-// until its next head has arrived and passed (or is answered on the loop).
+// A connection the request loop has answered waits there for its next
+// request a short grace, then goes back to the gate (http_gate.hpp).
+// libmicrohttpd answers a head it refuses itself (400, 414, 431, 505) with
+// its own HTML and offers no hook to change that, so every head is checked
+// before libmicrohttpd reads it: when an answer has been sent, the loop
+// peeks at the next head as it arrives and checks it as the gate does
+// (request_loop.hpp). A client that asks again at once (a browser fetching
+// a page's parts, a load generator, a peer's fan-out) stays on the loop.
+// Past the grace the socket is taken from beneath libmicrohttpd, which
+// reads an end and closes its side, and the gate's loop holds it, costing
+// a descriptor, until its next head has arrived and passed (or is answered
+// on the gate's loop).
 //
 // Waiting or taking is sound only if libmicrohttpd holds no byte of the
 // next request in its own buffer (a client that pipelines): the bytes it
@@ -23,7 +20,6 @@
 // ends after its complete answer (http_server.cpp).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,9 +50,6 @@ struct HeadWait {
     std::string_view head;
     HeadProblem problem;
 };
-
-// Blocks until the next head on `fd` has arrived, or `grace` has passed.
-HeadWait waitForHead(int fd, const HeadLimits& limits, std::chrono::milliseconds grace);
 
 // One look, without waiting, at what has arrived of the next head on `fd`
 // (`seen`: the bytes the last look found, 0 at first): nullopt while there

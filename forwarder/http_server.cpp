@@ -215,14 +215,6 @@ ssize_t readerResult(long n) {
     return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
 }
 
-ssize_t readStream(void* cls, uint64_t, char* buffer, size_t max) {
-    return readerResult((*static_cast<BodyStream*>(cls))(buffer, max));
-}
-
-void freeStream(void* cls) {
-    delete static_cast<BodyStream*>(cls);
-}
-
 // A stream of a loop: 0 means it parked its connection; when the server
 // stops it cannot park, and the connection ends.
 struct LoopBody {
@@ -233,7 +225,7 @@ struct LoopBody {
 ssize_t readOnLoop(void* cls, uint64_t, char* buffer, size_t max) {
     auto& body = *static_cast<LoopBody*>(cls);
     long n = body.stream(buffer, max);
-    if (n == 0 && body.parking->stopping()) {
+    if (n == 0 && (!body.parking || body.parking->stopping())) {
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     return readerResult(n);
@@ -251,8 +243,9 @@ void freeLoopBody(void* cls) {
 // pool's free part, a body without chunks (HTTP/1.0) in the response's block.
 constexpr std::size_t kLoopPoolBytes = 3 * 1024;
 constexpr std::size_t kLoopBlockBytes = 2048;
-// The block of a request loop's stream (a download, a log read through):
-// one at a time per connection, as the thread daemon's sendfile sends.
+// The block of a request loop's stream read ahead (a download relayed, a log
+// read): what libmicrohttpd takes from the pump's buffer and sends at once,
+// a quarter of that buffer.
 constexpr std::size_t kPumpedBlockBytes = 32 * 1024;
 
 // Threads running the stream loop's handlers. The first follower of a
@@ -265,19 +258,18 @@ constexpr unsigned kStreamHandlers = 4;
 // before it ends (ServerLimits::requestHandlers).
 constexpr std::chrono::seconds kRequestHandlerKeepIdle{10};
 
-// How long a thread that has answered a kept-alive connection waits for its
-// next head before it gives the connection back to the gate (hand_back.hpp).
-// A client that asks again within it (a page's parts, a peer's fan-out, a
-// load generator) keeps the thread: given back at once, /metrics over 32
-// kept-alive connections fell from 39k to 17k requests a second, a thread
-// start each. An idle connection holds a thread no longer than this. The
-// request loop waits as long (request_loop.hpp), holding no thread but
-// libmicrohttpd's memory pool of the connection.
-constexpr std::chrono::milliseconds kKeptThreadGrace{1000};
+// How long the request loop waits for an answered kept-alive connection's
+// next head before it gives the connection back to the gate
+// (request_loop.hpp, hand_back.hpp). A client that asks again within it (a
+// page's parts, a peer's fan-out, a load generator) stays on the loop:
+// given back at once, /metrics over 32 kept-alive connections fell to 0.64x
+// (bench/forwarder-ab). Meanwhile the connection holds libmicrohttpd's
+// memory pool, where the gate holds a few hundred bytes.
+constexpr std::chrono::milliseconds kKeptConnectionGrace{1000};
 
 MHD_Response* makeMhdResponse(Response& r, const std::shared_ptr<HttpServer::LoopParking>& parking,
                               std::size_t blockBytes) {
-    if (r.stream && parking) {
+    if (r.stream) {
         return MHD_create_response_from_callback(
             r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, blockBytes, readOnLoop,
             new LoopBody{std::move(r.stream), parking}, freeLoopBody);
@@ -286,13 +278,6 @@ MHD_Response* makeMhdResponse(Response& r, const std::shared_ptr<HttpServer::Loo
         // libmicrohttpd owns (and closes) the descriptor from here on.
         int fd = r.file->fd->release();
         return MHD_create_response_from_fd_at_offset64(r.file->length, fd, r.file->offset);
-    }
-    if (r.stream) {
-        // The block is a buffer of each streamed answer, written by every
-        // follower of a log: small, as ten thousand of them are held at once.
-        return MHD_create_response_from_callback(
-            r.streamSize == UINT64_MAX ? MHD_SIZE_UNKNOWN : r.streamSize, 4 * 1024, readStream,
-            new BodyStream(std::move(r.stream)), freeStream);
     }
     return MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
 }
@@ -376,19 +361,12 @@ std::optional<Response> refusedHead(MHD_Connection* connection, const char* url)
     return std::nullopt;
 }
 
-MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const char* method,
-                  const char* version, const char* uploadData, size_t* uploadSize, void** state) {
-    auto* server = static_cast<HttpServer*>(cls);
-    return static_cast<MHD_Result>(
-        server->handle(connection, url, method, version, uploadData, uploadSize, state, false));
-}
-
 MHD_Result accessOnRequestLoop(void* cls, MHD_Connection* connection, const char* url,
                                const char* method, const char* version, const char* uploadData,
                                size_t* uploadSize, void** state) {
     auto* server = static_cast<HttpServer*>(cls);
     return static_cast<MHD_Result>(
-        server->handle(connection, url, method, version, uploadData, uploadSize, state, true));
+        server->handle(connection, url, method, version, uploadData, uploadSize, state));
 }
 
 MHD_Result accessOnLoop(void* cls, MHD_Connection* connection, const char* url, const char* method,
@@ -422,7 +400,7 @@ void completed(void* cls, MHD_Connection* connection, void** state,
     delete context;
     *state = nullptr;
     if (auto* tracked = keptAlive ? trackedOf(connection) : nullptr) {
-        static_cast<HttpServer*>(cls)->handBack(connection, tracked);
+        static_cast<HttpServer*>(cls)->handBack(connection, *tracked);
     }
 }
 
@@ -514,11 +492,6 @@ MHD_Daemon* startLoopDaemon(HttpServer* server, const ServerLimits& limits, unsi
         MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_END);
 }
 
-// A connection's thread: handlers need far less than glibc's 8 MiB default,
-// and ten thousand followers are ten thousand threads (address space and
-// page tables; only the pages touched count in RSS).
-constexpr std::size_t kConnectionStackBytes = 512 * 1024;
-
 }  // namespace
 
 HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Dispatch dispatch,
@@ -530,33 +503,16 @@ HttpServer::HttpServer(UniqueFd listenFd, ServerLimits limits, Admit admit, Disp
       chooseLoop_(std::move(chooseLoop)),
       answerOnLoop_(std::move(answerOnLoop)) {
     limits_.gate.keepAliveTimeoutSec = limits_.idleTimeoutSec;
-    // The gate counts and caps connections; libmicrohttpd's own limit is
-    // only a backstop above it. Its memory pool holds a head the gate
-    // accepted (at most max_head_bytes) with as much again for the body's
-    // read buffer; no more, as libmicrohttpd touches (clears) the pool of
-    // every connection and ten thousand followers each hold one (16 kB
-    // less RSS per follower than a 64 KiB pool, bench/forwarder-followers).
-    unsigned mhdLimit = limits_.gate.maxConnections + 16;
-    std::size_t memoryLimit = 2 * limits_.gate.head.maxHeadBytes;
-    daemon_ = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET,
-        0, nullptr, nullptr, &access, this, MHD_OPTION_CONNECTION_LIMIT, mhdLimit,
-        MHD_OPTION_THREAD_STACK_SIZE, kConnectionStackBytes, MHD_OPTION_CONNECTION_TIMEOUT,
-        limits_.idleTimeoutSec, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memoryLimit,
-        MHD_OPTION_NOTIFY_COMPLETED, &completed, this, MHD_OPTION_NOTIFY_CONNECTION,
-        &notifyConnection, this, MHD_OPTION_UNESCAPE_CALLBACK, &unescapeWithoutNul, nullptr,
-        MHD_OPTION_END);
-    if (!daemon_) {
-        throw std::runtime_error("libmicrohttpd could not start");
+    if (!chooseLoop_) {
+        chooseLoop_ = [](std::string_view) {
+            return ServedBy::RequestLoop;
+        };
     }
-    if (chooseLoop_) {
-        // A client gone mid-answer is an error of the write, not a signal
-        // that ends the forwarder (startLoopDaemon).
-        std::signal(SIGPIPE, SIG_IGN);
-        startStreamLoop();
-        startRequestLoop();
-    }
+    // A client gone mid-answer is an error of the write, not a signal that
+    // ends the forwarder (startLoopDaemon).
+    std::signal(SIGPIPE, SIG_IGN);
+    startStreamLoop();
+    startRequestLoop();
     gate_ = std::make_unique<HttpGate>(
         std::move(listenFd), limits_.gate,
         [this](int fd, const sockaddr* address, socklen_t length, std::string_view head,
@@ -618,29 +574,28 @@ void HttpServer::startStreamLoop() {
     streamDaemon_ = startLoopDaemon(this, limits_, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC,
                                     &accessOnLoop, kLoopPoolBytes);
     if (!streamDaemon_) {
-        MHD_stop_daemon(daemon_);
         throw std::runtime_error("libmicrohttpd could not start its stream loop");
     }
     streamWork_ = std::make_unique<WorkQueue>("stream-handler", kStreamHandlers);
 }
 
 // The request loop: libmicrohttpd in external-epoll mode (no thread, and so
-// no eventfd, of its own: RequestLoop's thread runs it and is woken for it),
-// with the thread daemon's memory pool (a head of up to max_head_bytes, and
-// a body's read buffer).
+// no eventfd, of its own: RequestLoop's thread runs it and is woken for it).
+// Its memory pool holds a head the gate accepted (at most max_head_bytes)
+// with as much again for the body's read buffer; no more, as libmicrohttpd
+// touches (clears) the pool of every connection.
 void HttpServer::startRequestLoop() {
     requestDaemon_ = startLoopDaemon(this, limits_, MHD_USE_EPOLL, &accessOnRequestLoop,
                                      2 * limits_.gate.head.maxHeadBytes);
     if (!requestDaemon_) {
         MHD_stop_daemon(streamDaemon_);
-        MHD_stop_daemon(daemon_);
         throw std::runtime_error("libmicrohttpd could not start its request loop");
     }
     requestWork_ = std::make_unique<WorkQueue>("request-handler", limits_.requestHandlers,
                                                kRequestHandlerKeepIdle);
     try {
         requestLoop_ = std::make_unique<RequestLoop>(
-            requestDaemon_, limits_.gate.head, kKeptThreadGrace,
+            requestDaemon_, limits_.gate.head, kKeptConnectionGrace,
             [this](std::string_view head) { return chooseLoop_(head) == ServedBy::RequestLoop; },
             [this](MHD_Connection* connection, const HeadWait& wait) {
                 if (auto* tracked = trackedOf(connection)) {
@@ -652,39 +607,34 @@ void HttpServer::startRequestLoop() {
         requestWork_.reset();
         MHD_stop_daemon(requestDaemon_);
         MHD_stop_daemon(streamDaemon_);
-        MHD_stop_daemon(daemon_);
         throw;
     }
 }
 
 HttpServer::~HttpServer() {
     gate_->stop();  // no more hand-offs; closing connections still release into it
-    if (streamDaemon_) {
-        {
-            // No handler is posted to a worker any more; one posted before
-            // that has not started answers 503 at once (post).
-            std::lock_guard lock(parkingMutex_);
-            stopping_ = true;
-        }
-        // The handlers running end, and their answers are sent (both loops
-        // run meanwhile). A connection resumed before its handler returned
-        // would sit in libmicrohttpd's ready list, spinning its loop, and be
-        // freed at its timeout while the handler still reads its request.
-        streamWork_.reset();
-        requestWork_.reset();
-        {
-            // Every parked stream (a follower) resumed, never parked again.
-            std::lock_guard lock(parkingMutex_);
-            for (auto* parking : parkings_) {
-                parking->stop();
-            }
-        }
-        requestLoop_.reset();  // every kept-alive connection it waited on ended
-        MHD_stop_daemon(streamDaemon_);
-        MHD_stop_daemon(requestDaemon_);
+    {
+        // No handler is posted to a worker any more; one posted before that
+        // has not started answers 503 at once (post).
+        std::lock_guard lock(parkingMutex_);
+        stopping_ = true;
     }
-    // Shuts every connection down: a thread waiting for a next head wakes.
-    MHD_stop_daemon(daemon_);
+    // The handlers running end, and their answers are sent (both loops run
+    // meanwhile). A connection resumed before its handler returned would sit
+    // in libmicrohttpd's ready list, spinning its loop, and be freed at its
+    // timeout while the handler still reads its request.
+    streamWork_.reset();
+    requestWork_.reset();
+    {
+        // Every parked stream (a follower) resumed, never parked again.
+        std::lock_guard lock(parkingMutex_);
+        for (auto* parking : parkings_) {
+            parking->stop();
+        }
+    }
+    requestLoop_.reset();  // every kept-alive connection it waited on ended
+    MHD_stop_daemon(streamDaemon_);
+    MHD_stop_daemon(requestDaemon_);
 }
 
 void HttpServer::forget(void* parking) {
@@ -702,19 +652,7 @@ void HttpServer::refused(unsigned status, const std::string& error) {
 
 bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::string_view head,
                          std::uint64_t consumed) {
-    auto* daemon = daemon_;
-    if (streamDaemon_) {
-        switch (chooseLoop_(head)) {
-            case ServedBy::StreamLoop:
-                daemon = streamDaemon_;
-                break;
-            case ServedBy::RequestLoop:
-                daemon = requestDaemon_;
-                break;
-            case ServedBy::Threads:
-                break;
-        }
-    }
+    bool streams = chooseLoop_(head) == ServedBy::StreamLoop;
     // A connection handed back (handBack) has had requests before this one,
     // which the kernel counts as received too: they are the base of what
     // libmicrohttpd will be found to have read.
@@ -722,11 +660,11 @@ bool HttpServer::handOff(int fd, const sockaddr* address, unsigned length, std::
         std::lock_guard lock(handedOffMutex_);
         handedOff_[fd] = {HttpGate::addressKey(address), consumed + head.size()};
     }
-    if (daemon == requestDaemon_) {
+    if (!streams) {
         requestLoop_->add(fd, address, length);  // added on its thread
         return true;
     }
-    if (MHD_add_connection(daemon, fd, address, length) == MHD_YES) {
+    if (MHD_add_connection(streamDaemon_, fd, address, length) == MHD_YES) {
         return true;
     }
     // libmicrohttpd closed the socket; if it never saw it start, it is ours
@@ -762,28 +700,6 @@ void HttpServer::connectionClosed(void** socketContext) {
     *socketContext = nullptr;
 }
 
-void HttpServer::handBack(void* connection, void* socketContext) {
-    auto* tracked = static_cast<Tracked*>(socketContext);
-    const auto* info = MHD_get_connection_info(static_cast<MHD_Connection*>(connection),
-                                               MHD_CONNECTION_INFO_DAEMON);
-    if (requestDaemon_ && info && info->daemon == requestDaemon_) {
-        handBackFromLoop(connection, *tracked);
-        return;
-    }
-    tracked->ended = true;
-    if (bytesConsumed(tracked->fd, tracked->taken) != tracked->taken) {
-        // libmicrohttpd has read (part of) the next request already, which
-        // only a client that pipelines (sends before its answer is whole)
-        // makes it do: that head cannot be checked first, so the connection
-        // ends here, after a complete answer, as HTTP/1.1 lets a server end
-        // any connection; a client that pipelines sends its unanswered
-        // requests again.
-        endBeneath(tracked->fd);
-        return;
-    }
-    afterHeadWait(*tracked, waitForHead(tracked->fd, limits_.gate.head, kKeptThreadGrace));
-}
-
 // The next head arrived and passed (libmicrohttpd reads it), or the
 // connection goes back to the gate (Quiet) or ends.
 void HttpServer::afterHeadWait(Tracked& tracked, const HeadWait& wait) {
@@ -808,14 +724,19 @@ void HttpServer::afterHeadWait(Tracked& tracked, const HeadWait& wait) {
     endBeneath(tracked.fd);
 }
 
-// On the request loop's thread: it waits for the next head without a thread
-// of its own (request_loop.hpp). A client that pipelined ends here as on a
-// thread; libmicrohttpd's epoll set holds the socket under its descriptor,
-// so the connection is suspended first (which takes the socket out of that
-// set while the descriptor is still its own) and resumed once an ended
-// socket is under the descriptor, which libmicrohttpd then adds, reads the
-// end of and closes.
-void HttpServer::handBackFromLoop(void* conn, Tracked& tracked) {
+// On the request loop's thread (libmicrohttpd's notify-completed callback):
+// an answered kept-alive connection waits for its next head without a
+// thread (request_loop.hpp). A client that pipelined (sent before its
+// answer was whole) has had (part of) its next request read by
+// libmicrohttpd already, and that head cannot be checked first: the
+// connection ends here, after a complete answer, as HTTP/1.1 lets a server
+// end any connection, and the client sends its unanswered requests again.
+// libmicrohttpd's epoll set holds the socket under its descriptor, so the
+// connection is suspended first (which takes the socket out of that set
+// while the descriptor is still its own) and resumed once an ended socket
+// is under the descriptor, which libmicrohttpd then adds, reads the end of
+// and closes.
+void HttpServer::handBack(void* conn, Tracked& tracked) {
     auto* connection = static_cast<MHD_Connection*>(conn);
     tracked.ended = true;
     if (bytesConsumed(tracked.fd, tracked.taken) == tracked.taken) {
@@ -842,7 +763,7 @@ void HttpServer::addFailed(int fd) {
 }
 
 int HttpServer::handle(void* conn, const char* url, const char* method, const char* version,
-                       const char* uploadData, std::size_t* uploadSize, void** state, bool onLoop) {
+                       const char* uploadData, std::size_t* uploadSize, void** state) {
     auto* connection = static_cast<MHD_Connection*>(conn);
     if (!*state) {
         if (endedBeneath(connection)) {
@@ -886,7 +807,7 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
         *uploadSize = 0;
         return MHD_YES;
     }
-    if (onLoop && context->dispatched) {
+    if (context->dispatched) {
         return dispatchOnLoop(connection, version, *context);  // resumed
     }
     if (context->post) {
@@ -901,14 +822,8 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
                                            kMaxFormFields)),
                      true);
     }
-    auto& request = context->request;
-    request.form = std::move(context->form);
-    if (onLoop) {
-        return dispatchOnLoop(connection, version, *context);
-    }
-    auto response = dispatch_(request);
-    context->keepAlive = keepsAlive(connection, version, response);
-    return queue(connection, std::move(response), false);
+    context->request.form = std::move(context->form);
+    return dispatchOnLoop(connection, version, *context);
 }
 
 std::optional<int> HttpServer::admitHead(void* conn, const char* url, const char* method,

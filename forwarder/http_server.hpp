@@ -1,26 +1,25 @@
-// libmicrohttpd glue: three daemons behind one gate (http_gate.hpp), which
+// libmicrohttpd glue: two loops behind one gate (http_gate.hpp), which
 // holds each new connection, costing no thread, until its request head has
-// arrived and picks a daemon by that head (stream_choice.hpp):
+// arrived and picks a loop by that head (stream_choice.hpp):
 // - the request loop: one thread (libmicrohttpd's epoll) for every request
-//   but the followers (the API, the web UI, /metrics, downloads, logs read
-//   to their end). It reads the head and the body; the handler then runs on
-//   a worker of a bounded pool (work_queue.hpp) while the connection is
-//   suspended, and the answer is sent when the worker resumes it: a file
-//   with sendfile, a stream that may block read ahead on a worker
+//   but the stream loop's followers (the API, the web UI, /metrics,
+//   downloads, logs read to their end). It reads the head and the body;
+//   the handler then runs on a worker of a bounded pool (work_queue.hpp)
+//   while the connection is suspended, and the answer is sent when the
+//   worker resumes it: a file with sendfile, a follower's stream parking
+//   when it has nothing to send, any other stream read ahead on a worker
 //   (stream_pump.hpp). Once it has answered a kept-alive connection, the
 //   loop waits for the next head itself, without a thread
 //   (request_loop.hpp), checking it before libmicrohttpd reads it: every
 //   refusal is our JSON. A connection quiet for a second goes back to the
 //   gate (hand_back.hpp).
-// - the thread daemon: one thread per request, for what the loops cannot
-//   take (a follower too large for the stream loop: stream_choice.hpp).
-//   Once it has answered a kept-alive connection, the connection goes back
-//   to the gate, after a second's grace for a next head.
-// - the stream loop: one thread (libmicrohttpd's epoll) for every follower
-//   of a build's log. Its handler runs on a worker (work_queue.hpp)
-//   while the connection is suspended; its stream parks the connection when
-//   it has nothing to send (stream_parking.hpp) and is resumed by whoever
-//   has more. Its answers close the connection: no next head is read there.
+// - the stream loop: one thread (libmicrohttpd's epoll) for the followers
+//   of a build's log whose heads fit its small memory pools. Its handler
+//   runs on a worker (work_queue.hpp) while the connection is suspended;
+//   its stream parks the connection when it has nothing to send
+//   (stream_parking.hpp) and is resumed by whoever has more. Its answers
+//   close the connection: no next head is read there.
+// No connection, request or follower has a thread of its own.
 // At the head, before a byte of the body is read, the request is admitted
 // (routed, authenticated, its body limit known) or refused, and the
 // connection closed. Everything else is the dispatcher's.
@@ -60,7 +59,7 @@ struct ServerLimits {
     // order, holding no thread. Large enough that requests to one slow peer
     // (its 32 connections busy, as many more waiting for one) leave room for
     // everyone else; small enough that a flood costs a bounded number of
-    // threads, where the thread daemon would start one per request.
+    // threads, where a thread per request would start one each.
     unsigned requestHandlers = 256;
 };
 
@@ -72,14 +71,14 @@ public:
     // A connection refused before any route saw it (the gate, or a
     // kept-alive connection's next head): status and JSON error name.
     using OnRefusal = HttpGate::OnRefusal;
-    // A connection's first head (checked by the gate): which daemon serves
-    // it (stream_choice.hpp). Without one, the thread daemon serves
+    // A connection's first head (checked by the gate): which loop serves
+    // it (stream_choice.hpp). Without one, the request loop serves
     // everything.
     using ChooseLoop = std::function<ServedBy(std::string_view head)>;
 
     // The answer to a request whose route never blocks, made on the gate's
     // loop, or the peer request it relays (App::answerOnLoop); neither: the
-    // request goes to a thread.
+    // request goes to a loop of libmicrohttpd's.
     using AnswerOnLoop = std::function<OnLoop(Request&)>;
 
     // Starts serving at once; throws std::runtime_error if libmicrohttpd refuses.
@@ -94,27 +93,25 @@ public:
     struct Context;
     class LoopAnswer;
     int handle(void* connection, const char* url, const char* method, const char* version,
-               const char* uploadData, std::size_t* uploadSize, void** state, bool onLoop);
+               const char* uploadData, std::size_t* uploadSize, void** state);
     int handleOnLoop(void* connection, const char* url, const char* method, std::size_t* uploadSize,
                      void** state);
     void connectionStarted(int fd, void** socketContext);
     void connectionClosed(void** socketContext);
-    // An answer was sent and the connection is kept: on its thread (the
-    // request loop's, or its own), takes it from beneath libmicrohttpd and
-    // gives it back to the gate.
-    void handBack(void* connection, void* socketContext);
-    // A stream loop request ended: its parking is no longer the server's.
+    // A loop's request ended: its parking is no longer the server's.
     void forget(void* parking);
 
     struct Tracked;
     class LoopParking;
+    // An answer of the request loop was sent and the connection is kept
+    // (on the loop's thread): the loop waits for its next head, or it ends.
+    void handBack(void* connection, Tracked& tracked);
 
 private:
     bool handOff(int fd, const struct sockaddr* address, unsigned length, std::string_view head,
                  std::uint64_t consumed);
     void startStreamLoop();
     void startRequestLoop();
-    void handBackFromLoop(void* connection, Tracked& tracked);
     void afterHeadWait(Tracked& tracked, const HeadWait& wait);
     // The request loop could not add a connection handed off to it.
     void addFailed(int fd);
@@ -144,9 +141,8 @@ private:
     OnRefusal onRefusal_;
     ChooseLoop chooseLoop_;
     AnswerOnLoop answerOnLoop_;
-    MHD_Daemon* daemon_ = nullptr;
-    MHD_Daemon* streamDaemon_ = nullptr;   // with chooseLoop_ only
-    MHD_Daemon* requestDaemon_ = nullptr;  // with chooseLoop_ only
+    MHD_Daemon* streamDaemon_ = nullptr;
+    MHD_Daemon* requestDaemon_ = nullptr;
     std::unique_ptr<WorkQueue> streamWork_;
     std::unique_ptr<WorkQueue> requestWork_;
     std::unique_ptr<RequestLoop> requestLoop_;

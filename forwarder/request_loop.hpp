@@ -5,12 +5,12 @@
 //
 // libmicrohttpd answers a head it refuses itself with its own HTML, so a
 // kept-alive connection's next head is checked before libmicrohttpd reads
-// it (hand_back.hpp). The thread daemon's thread waits for it; a loop
-// cannot wait. So the answered connection is suspended (libmicrohttpd
-// leaves it alone: out of its epoll set, no reads), its socket goes into
-// this loop's epoll set, and the next head is peeked as it arrives; once it
-// has arrived whole and passed, the connection is resumed and libmicrohttpd
-// reads it in the same turn of this loop, on the same connection. Given
+// it (hand_back.hpp). A thread could wait for it; a loop cannot. So the
+// answered connection is suspended (libmicrohttpd leaves it alone: out of
+// its epoll set, no reads), its socket goes into this loop's epoll set,
+// and the next head is peeked as it arrives; once it has arrived whole and
+// passed, the connection is resumed and libmicrohttpd reads it in the same
+// turn of this loop, on the same connection. Given
 // back to the gate instead, each request cost a new connection to
 // libmicrohttpd and two more wake-ups between threads: 0.64x the requests
 // a second (bench/forwarder-ab). A connection whose next head has not

@@ -1,8 +1,8 @@
 // A streamed answer served from an event loop never blocks: when it has
 // nothing to send it parks its connection (the loop then leaves it alone and
 // holds no thread for it) and returns 0; whoever has more for it later
-// unparks it, and the loop asks the stream again. The thread-per-connection
-// daemon gives its requests none: a stream there blocks as before.
+// unparks it, and the loop asks the stream again. Both loops give every
+// request one; a request without one (a route's unit test) may block.
 #pragma once
 
 namespace imagebuild::forwarder {

@@ -287,7 +287,7 @@ test_a_lost_peer_ends_the_relayed_stream_with_an_error() {
 
 # Connections the gate's loops answered and keep: a daemon-reload leaves
 # them answered by the same process; a later request of another route on
-# one crosses the bridge to a thread (answered, then the connection ends);
+# one crosses the bridge to the request loop (answered, then the connection ends);
 # kill -9 ends them all, and the socket starts a new forwarder that answers.
 test_kept_loop_connections_across_reload_and_kill() {
     local out
@@ -348,9 +348,10 @@ PY
     assert_contains "$out" "after kill -9: a new forwarder answers"
 }
 
-# A connection the thread daemon answered is the gate's again until its next
-# request: 200 of them idle hold no thread (each held its own before), and
-# each is served again on the same connection.
+# A connection the request loop answered waits there a second, then is the
+# gate's again until its next request: 200 of them idle hold no thread (each
+# held its own with a thread per connection), and each is served again on
+# the same connection.
 test_idle_kept_alive_connections_hold_no_thread() {
     local out
     out=$(run_in a python3 - <<'PY'
@@ -384,11 +385,11 @@ for i in range(200):  # from 4 addresses: under the per-address cap
     s.bind((f"127.0.1.{i % 4 + 1}", 0))
     s.connect(("127.0.0.2", 8470))
     kept.append(s)
-for s in kept:  # all sent first: 200 requests on the thread daemon at once
+for s in kept:  # all sent first: 200 requests on the request loop at once
     s.sendall(b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
 first = sum(answered(s).startswith("HTTP/1.1 200") for s in kept)
 held = threads()
-for _ in range(100):  # each request's thread ends after its answer, not at once
+for _ in range(100):  # a worker that ran a handler ends after 10 s idle at most
     if threads() <= baseline + 2:
         break
     time.sleep(0.1)
@@ -491,9 +492,9 @@ test_case "the fleet token reads only and cannot claim a submitter or a role" \
     test_the_fleet_token_claims_nobody
 test_case "a relayed stream whose peer is lost ends with an SSE error naming the host" \
     test_a_lost_peer_ends_the_relayed_stream_with_an_error
-test_case "kept loop connections: answered across daemon-reload, bridged to a thread, ended by kill -9" \
+test_case "kept loop connections: answered across daemon-reload, bridged to the request loop, ended by kill -9" \
     test_kept_loop_connections_across_reload_and_kill
-test_case "200 idle kept-alive connections the thread daemon answered hold no thread" \
+test_case "200 idle kept-alive connections the request loop answered hold no thread" \
     test_idle_kept_alive_connections_hold_no_thread
 test_case "300 requests asking the agent at once: every one answered, none refused by the bus" \
     test_a_burst_of_agent_calls_stays_within_the_bus_limits

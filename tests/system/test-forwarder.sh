@@ -567,8 +567,8 @@ test_a_thousand_followers_share_one_reader() {
     wait_for 30 is_state "$id" running
     # Default inotify limits (128 instances a user): one reader for all.
     echo "# fs.inotify.max_user_instances=$(cat /proc/sys/fs/inotify/max_user_instances)"
-    # Held by the stream loop: parked, no thread each (the thread daemon
-    # would hold a thousand).
+    # Held by the stream loop: parked, no thread each (a thread per
+    # connection would hold a thousand).
     result=$(python3 "$FOLLOWERS" "$a/monitor/$id" --followers 1000 --lines 2000 --end failed \
         --then "$(threads_command a) >$TEST_SCRATCH/held-threads; $(go_command a)" \
         --health "$a/v1/health")

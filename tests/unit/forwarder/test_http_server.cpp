@@ -81,10 +81,10 @@ std::string numbered(std::size_t total) {
 }
 
 struct Server {
-    // `servedBy`: the daemon every head the gate hands off goes to, but
-    // "/on-threads", which goes to the thread daemon and answers with the
+    // Every head the gate hands off goes to the request loop, but
+    // "/on-stream-loop", which goes to the stream loop and answers with the
     // name of the thread that served it.
-    explicit Server(ServerLimits limits, ServedBy servedBy = ServedBy::Threads) {
+    explicit Server(ServerLimits limits) {
         UniqueFd fd = listenOnLoopback(16, port);
         server = std::make_unique<HttpServer>(
             std::move(fd), limits,
@@ -108,14 +108,10 @@ struct Server {
                     changed.notify_all();
                     changed.wait(lock, [this] { return released; });
                 }
-                if (r.path == "/on-threads") {
+                if (r.path == "/on-stream-loop") {
                     char name[16] = {};
                     pthread_getname_np(pthread_self(), name, sizeof(name));
                     return jsonResponse(200, "\"" + std::string(name) + "\"");
-                }
-                if (r.path == "/thread") {
-                    std::lock_guard lock(mutex);
-                    threads.insert(gettid());  // never reused as fast as a pthread_t
                 }
                 if (r.path == "/stream") {
                     return streamed(std::stoul(r.queryValue("n")), r.queryValue("wait") == "1");
@@ -130,9 +126,10 @@ struct Server {
                 std::lock_guard lock(mutex);
                 refusals.push_back(std::to_string(status) + " " + reason);
             },
-            [servedBy](std::string_view head) {
-                return head.find(" /on-threads ") != std::string_view::npos ? ServedBy::Threads
-                                                                            : servedBy;
+            [](std::string_view head) {
+                return head.find(" /on-stream-loop ") != std::string_view::npos
+                           ? ServedBy::StreamLoop
+                           : ServedBy::RequestLoop;
             },
             [this](Request& r) -> OnLoop {
                 if (r.path == "/relay") {
@@ -210,7 +207,6 @@ struct Server {
     std::atomic<int> loopServed{0};  // answered on the gate's loop
     std::mutex mutex;
     std::vector<std::string> refusals;
-    std::set<pid_t> threads;  // that served /thread
     // "/block" waits until `released`; `blocked` counts those waiting (under mutex).
     std::condition_variable changed;
     int blocked = 0;
@@ -303,18 +299,8 @@ void expectJsonError(const std::string& reply, const std::string& status) {
 
 }  // namespace
 
-// The thread daemon and the request loop serve the same requests the same
-// way; only who holds a thread differs.
-class ForwarderHttpDaemons : public ::testing::TestWithParam<ServedBy> {};
-
-INSTANTIATE_TEST_SUITE_P(ThreadsAndRequestLoop, ForwarderHttpDaemons,
-                         ::testing::Values(ServedBy::Threads, ServedBy::RequestLoop),
-                         [](const ::testing::TestParamInfo<ServedBy>& info) {
-                             return info.param == ServedBy::Threads ? "Threads" : "RequestLoop";
-                         });
-
-TEST_P(ForwarderHttpDaemons, ServesAWellFormedRequest) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, ServesAWellFormedRequest) {
+    Server s({});
     auto reply = roundTrip(
         s.port,
         "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi");
@@ -325,8 +311,8 @@ TEST_P(ForwarderHttpDaemons, ServesAWellFormedRequest) {
 // What imagebuildctl -H and a forwarder placing a build on a peer send
 // (common/multipart_form.hpp) reads back part for part: binary bytes, CR LF
 // and dashes in a file, a quote in a file name.
-TEST_P(ForwarderHttpDaemons, AnEncodedFormReadsBackPartForPart) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, AnEncodedFormReadsBackPartForPart) {
+    Server s({});
     std::string binary("\xed\xab\xee\xdb\0\r\n--imagebuild-\r\n\r\n--", 26);
     binary += std::string(70000, 'x');  // past the post processor's 64 KiB buffer
     std::vector<MultipartPart> parts{{"spec", "", "application/json", "{\"type\":\"boot\"}"},
@@ -354,11 +340,11 @@ TEST_P(ForwarderHttpDaemons, AnEncodedFormReadsBackPartForPart) {
 
 // Once its next head has begun, a kept-alive connection has head_timeout_sec
 // for the rest; one that sends nothing is closed after the idle timeout.
-TEST_P(ForwarderHttpDaemons, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
+TEST(ForwarderHttpServer, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead) {
     ServerLimits limits;
     limits.gate.headTimeoutSec = 1;
     limits.idleTimeoutSec = 2;
-    Server s(limits, GetParam());
+    Server s(limits);
     auto fd = keptAlive(s.port);
     sendText(fd, "GET /y HTTP/1.1\r\n");  // and then nothing more
     expectJsonError(answer(fd), "408");   // answered and closed, not held
@@ -372,8 +358,8 @@ TEST_P(ForwarderHttpDaemons, AKeptAliveConnectionWaitsAHeadTimeoutForItsNextHead
 // Downloads and logs read to their end: a stream that may block (on the
 // request loop, read ahead on a worker: stream_pump.hpp) and a file, whole
 // and in order; the connection is kept for the next request.
-TEST_P(ForwarderHttpDaemons, StreamedAndFileAnswersArriveWholeAndTheConnectionIsKept) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, StreamedAndFileAnswersArriveWholeAndTheConnectionIsKept) {
+    Server s({});
     auto fd = connectTo(s.port);
     constexpr std::size_t kTotal = 3'000'000;
     sendText(fd, "GET /stream?n=" + std::to_string(kTotal) + " HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -390,8 +376,8 @@ TEST_P(ForwarderHttpDaemons, StreamedAndFileAnswersArriveWholeAndTheConnectionIs
 
 // A file is sent with sendfile(), which cannot suppress SIGPIPE per call:
 // a client that leaves mid-download ends its connection, not the process.
-TEST_P(ForwarderHttpDaemons, AClientThatLeavesMidDownloadEndsOnlyItsConnection) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, AClientThatLeavesMidDownloadEndsOnlyItsConnection) {
+    Server s({});
     for (const char* path : {"/file", "/stream"}) {
         auto fd = connectTo(s.port);
         sendText(fd, std::string("GET ") + path + "?n=64000000 HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -408,7 +394,7 @@ TEST_P(ForwarderHttpDaemons, AClientThatLeavesMidDownloadEndsOnlyItsConnection) 
 // waits on a worker: the request loop goes on serving everyone else, and
 // the stream goes on once its source does.
 TEST(ForwarderHttpServer, AStreamWaitingForItsSourceHoldsUpNoRequestOfTheLoop) {
-    Server s({}, ServedBy::RequestLoop);
+    Server s({});
     auto waiting = connectTo(s.port);
     sendText(waiting, "GET /stream?n=3&wait=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     for (int i = 0; i < 3; ++i) {
@@ -420,53 +406,12 @@ TEST(ForwarderHttpServer, AStreamWaitingForItsSourceHoldsUpNoRequestOfTheLoop) {
     EXPECT_EQ(reply.substr(reply.find("\r\n\r\n") + 4), "abc") << reply;
 }
 
-// A client that asks again at once (here within microseconds; the grace is
-// a second) is served by the thread that answered it: no thread start per
-// request for a page's parts or a peer's fan-out.
-TEST(ForwarderHttpServer, AClientThatAsksAgainAtOnceKeepsItsThread) {
-    Server s({});
-    auto fd = connectTo(s.port);
-    for (int i = 0; i < 3; ++i) {
-        sendText(fd, "GET /thread HTTP/1.1\r\nHost: x\r\n\r\n");
-        EXPECT_NE(oneAnswer(fd).find("HTTP/1.1 200"), std::string::npos);
-    }
-    std::lock_guard lock(s.mutex);
-    EXPECT_EQ(s.threads.size(), 1u) << "threads that served one kept-alive connection";
-}
-
-// Past the grace, a connection the thread daemon answered is the
-// gate's again: it holds a descriptor, not a thread, and its next request
-// is served as its first was.
-TEST(ForwarderHttpServer, AKeptAliveConnectionHoldsNoThreadBetweenRequests) {
-    Server s({});
-    auto before = threadCount();  // the gate's and the daemons' own threads
-    std::vector<UniqueFd> kept;
-    for (int i = 0; i < 20; ++i) {
-        kept.push_back(keptAlive(s.port));
-    }
-    // Twice: a connection given back, handed off, and given back again is
-    // still counted right (a wrong count would end it after its answer).
-    for (int round = 0; round < 2; ++round) {
-        // Each request's thread ends a grace after its answer (a second).
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (threadCount() > before && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        EXPECT_LE(threadCount(), before) << "threads held by 20 idle kept-alive connections";
-        for (auto& fd : kept) {
-            sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
-            EXPECT_NE(oneAnswer(fd).find("\"hi\""), std::string::npos);
-        }
-    }
-    EXPECT_EQ(s.served, 60);
-}
-
 // On the request loop an answered kept-alive connection waits for its next
 // head in the loop's epoll (a second), then in the gate's: no thread waits
 // for it either way, and every later request on it is served as the first
 // was.
 TEST(ForwarderHttpServer, AKeptAliveConnectionOnTheRequestLoopHoldsNoThread) {
-    Server s({}, ServedBy::RequestLoop);
+    Server s({});
     auto fd = connectTo(s.port);
     for (int i = 0; i < 5; ++i) {
         sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
@@ -495,7 +440,7 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionOnTheRequestLoopHoldsNoThread) {
 // 503; nothing is resumed before its handler returned (which would spin the
 // loop and free the request under the handler).
 TEST(ForwarderHttpServer, TheRequestLoopStopsAfterItsRunningHandlers) {
-    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = 1}, ServedBy::RequestLoop);
+    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = 1});
     auto running = connectTo(s.port);
     sendText(running, "GET /block HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     {
@@ -519,28 +464,27 @@ TEST(ForwarderHttpServer, TheRequestLoopStopsAfterItsRunningHandlers) {
 // A kept-alive connection's next head that is another daemon's (a follower
 // after a page) goes to that daemon, not to the one that served the last.
 TEST(ForwarderHttpServer, TheRequestLoopPassesAnotherDaemonsHeadOn) {
-    Server s({}, ServedBy::RequestLoop);
+    Server s({});
     auto fd = connectTo(s.port);
     sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_NE(oneAnswer(fd).find("HTTP/1.1 200"), std::string::npos);
     // Within the request loop's grace: its own wait sees this head.
-    sendText(fd, "GET /on-threads HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    sendText(fd, "GET /on-stream-loop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     auto reply = answer(fd);
     EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
-    EXPECT_EQ(reply.find("request-handl"), std::string::npos)
-        << "served on the request loop: " << reply;
+    EXPECT_NE(reply.find("\"stream-handler\""), std::string::npos)
+        << "not served on the stream loop: " << reply;
     EXPECT_EQ(s.served, 2);
 }
 
 // Requests in flight on the request loop hold a worker each, at most
 // requestHandlers: the ones past that wait their turn without a thread, and
-// are all served once the workers are free again. On the thread daemon
-// each would be a thread.
+// are all served once the workers are free again. With a thread per
+// request each would be a thread.
 TEST(ForwarderHttpServer, RequestsPastTheRequestLoopsWorkersWaitWithoutAThread) {
     constexpr int kRequests = 40;
     constexpr int kHandlers = 8;
-    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = kHandlers},
-             ServedBy::RequestLoop);
+    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = kHandlers});
     auto base = threadCount();
     std::vector<UniqueFd> clients;
     for (int i = 0; i < kRequests; ++i) {
@@ -567,8 +511,8 @@ TEST(ForwarderHttpServer, RequestsPastTheRequestLoopsWorkersWaitWithoutAThread) 
 
 // What libmicrohttpd would refuse itself, with its own HTML and no
 // Content-Type, in a kept-alive connection's later head: our JSON too.
-TEST_P(ForwarderHttpDaemons, MalformedLaterHeadsAreOurJson) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, MalformedLaterHeadsAreOurJson) {
+    Server s({});
     const std::pair<std::string, std::string> cases[] = {
         {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
         {"GET / HTTP/1.1\r\n\r\n", "400"},
@@ -596,8 +540,8 @@ std::size_t countOf(const std::string& text, const std::string& part) {
 }
 
 // A kept-alive connection serves one request after another.
-TEST_P(ForwarderHttpDaemons, KeptAliveRequestsAreServed) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, KeptAliveRequestsAreServed) {
+    Server s({});
     auto fd = keptAlive(s.port);
     for (int i = 0; i < 3; ++i) {
         sendText(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
@@ -610,8 +554,8 @@ TEST_P(ForwarderHttpDaemons, KeptAliveRequestsAreServed) {
 // could not be checked first: the connection ends after the first complete
 // answer, and what was read ahead is neither served nor answered by the
 // library (no HTML), however malformed.
-TEST_P(ForwarderHttpDaemons, APipeliningClientGetsOneAnswerAndAnEnd) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, APipeliningClientGetsOneAnswerAndAnEnd) {
+    Server s({});
     auto piped = connectTo(s.port);
     sendText(piped,
              "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -628,8 +572,8 @@ TEST_P(ForwarderHttpDaemons, APipeliningClientGetsOneAnswerAndAnEnd) {
 
 // The gate sees only a connection's first head; what it refuses there is
 // refused in every later request on the connection too, in our JSON.
-TEST_P(ForwarderHttpDaemons, AKeptAliveConnectionsLaterRequestsAreCheckedToo) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, AKeptAliveConnectionsLaterRequestsAreCheckedToo) {
+    Server s({});
     for (const std::string& second :
          {std::string("GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n"),
           std::string("GET /a?k=v%00w HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -664,8 +608,8 @@ TEST(ForwarderHttpServer, MalformedHeadsAreOurJson) {
                                "400 BadRequest", "414 UriTooLong", "431 HeadersTooLarge"}));
 }
 
-TEST_P(ForwarderHttpDaemons, RefusedAtTheHeadBeforeTheBody) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, RefusedAtTheHeadBeforeTheBody) {
+    Server s({});
     auto fd = connectTo(s.port);
     // The body never comes: the answer does not wait for it.
     sendText(fd, "POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 15000000\r\n\r\n");
@@ -724,8 +668,8 @@ TEST(ForwarderHttpServer, OverTheCapClientsWaitInTheBacklog) {
 
 // A chunked body is decoded inside libmicrohttpd, which answers a malformed
 // one with its own HTML: no body without a Content-Length is read at all.
-TEST_P(ForwarderHttpDaemons, AChunkedBodyIs411) {
-    Server s({}, GetParam());
+TEST(ForwarderHttpServer, AChunkedBodyIs411) {
+    Server s({});
     auto fd = connectTo(s.port);
     sendText(fd,
              "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -867,7 +811,7 @@ TEST(ForwarderHttpServer, TheStreamLoopHoldsParkedStreamsWithoutAThreadEach) {
     // No more threads than before (a thread of an earlier test's connection
     // may still have been ending then): sixteen streams would be sixteen.
     EXPECT_LE(threadCount(), threads);
-    // The thread daemon answers meanwhile.
+    // The request loop answers meanwhile.
     auto other = roundTrip(s.port, "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_NE(other.find("\"other\""), std::string::npos) << other;
 
@@ -1012,7 +956,7 @@ TEST(ForwarderHttpServer, AnAnswerGivenInsideTheHandlerWaitsForItToReturn) {
         },
         HttpServer::OnRefusal{},
         [](std::string_view head) {
-            return head.starts_with("GET /give") ? ServedBy::StreamLoop : ServedBy::Threads;
+            return head.starts_with("GET /give") ? ServedBy::StreamLoop : ServedBy::RequestLoop;
         });
     auto reply = answer(follow(port, "/give"));
     answeredEarly = !returned.load();
@@ -1079,8 +1023,8 @@ TEST(ForwarderHttpServer, ALoopRouteIsAnsweredOnTheLoopAndKeptAlive) {
     }
     EXPECT_EQ(s.loopServed, 3);
     EXPECT_EQ(s.served, 0);
-    // The connection's next request may need a thread: the loop has read
-    // it, so it goes over a bridge (connection_bridge.hpp), and the
+    // The connection's next request is libmicrohttpd's: the gate's loop has
+    // read it, so it goes over a bridge (connection_bridge.hpp), and the
     // connection ends after that answer.
     sendText(fd, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
     auto bridged = answer(fd);
@@ -1090,9 +1034,9 @@ TEST(ForwarderHttpServer, ALoopRouteIsAnsweredOnTheLoopAndKeptAlive) {
 }
 
 // A body, and a pipelined request before it: the loop answers its own, the
-// bridge carries the rest (head, body and all) to a thread, in order.
-TEST_P(ForwarderHttpDaemons, ARequestWithABodyAfterLoopAnswersGoesOverTheBridge) {
-    Server s({}, GetParam());
+// bridge carries the rest (head, body and all) to the request loop, in order.
+TEST(ForwarderHttpServer, ARequestWithABodyAfterLoopAnswersGoesOverTheBridge) {
+    Server s({});
     auto fd = connectTo(s.port);
     sendText(fd, "GET /loop?n=1 HTTP/1.1\r\nHost: x\r\n\r\n");
     oneAnswer(fd);
@@ -1143,7 +1087,7 @@ TEST(ForwarderHttpServer, LoopAnswersKeepHttpsRules) {
     EXPECT_NE(old.find("Connection: close"), std::string::npos) << old;
     EXPECT_NE(old.find("\"z\""), std::string::npos) << old;
     EXPECT_EQ(s.loopServed, 2);
-    // A target to be decoded, or a body, is libmicrohttpd's: a thread serves it.
+    // A target to be decoded, or a body, is libmicrohttpd's: the request loop serves it.
     roundTrip(s.port, "GET /lo%6Fp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(s.loopServed, 2);
     EXPECT_EQ(s.served, 1);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "common/build_id.hpp"
 #include "forwarder/agent_bus.hpp"
 #include "forwarder/fan_out.hpp"
 #include "forwarder/follow_hub.hpp"
@@ -80,7 +81,31 @@ Admission App::admit(Request& request) {
             admission.maxBodyBytes = admission.form ? config_.maxUploadBytes : config_.maxBodyBytes;
             break;
     }
+    admission.waitsOn = waitGroupOf(request, match);
     return admission;
+}
+
+// What the route's handler waits on, as far as the head tells: a build's
+// owner (this host's agent, or a peer), the peers of a fleet-wide answer;
+// else nothing shared (a submission's placement, /metrics, the web UI).
+WaitGroup App::waitGroupOf(const Request& request, const RouteMatch& match) const {
+    if (auto id = match.params.find("id"); id != match.params.end()) {
+        auto parsed = BuildId::parse(id->second);
+        if (!parsed) {
+            return {};  // answered 404 at once
+        }
+        if (parsed->host == hostname_ || wasForwarded(request)) {
+            return {"agent", kAgentConnections};
+        }
+        return {"peer " + parsed->host, kPeerConnections};
+    }
+    const auto& pattern = match.route->pattern;
+    bool fleetWide = pattern == "/v1/builds" || pattern == "/v1/hosts" || pattern == "/v1/stats";
+    if (request.method == "GET" && fleetWide && request.queryValue("scope") != "local" &&
+        !wasForwarded(request)) {
+        return {"fleet", ExchangePool::kMaxEngines};
+    }
+    return {};
 }
 
 OnLoop App::answerOnLoop(Request& request) {

@@ -68,6 +68,7 @@ public:
 
 private:
     Response dispatchMatched(Request& request, RouteMatch match);
+    WaitGroup waitGroupOf(const Request& request, const RouteMatch& match) const;
     std::shared_ptr<LaterAnswer> observedWhenGiven(const Request& request, const std::string& label,
                                                    std::chrono::steady_clock::time_point start);
     void observe(const Request& request, const std::string& label, const Response& response,

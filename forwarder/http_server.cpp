@@ -158,6 +158,7 @@ struct HttpServer::Context {
     std::size_t limit = 0;
     bool badForm = false;
     bool keepAlive = false;  // libmicrohttpd keeps the connection after the answer
+    WaitGroup waitsOn;       // the request loop's: what its handler may wait on
     // The stream loop's: its parking, and where its answer comes.
     std::shared_ptr<LoopParking> parking;
     std::shared_ptr<LoopAnswer> answer;
@@ -593,6 +594,8 @@ void HttpServer::startRequestLoop() {
     }
     requestWork_ = std::make_unique<WorkQueue>("request-handler", limits_.requestHandlers,
                                                kRequestHandlerKeepIdle);
+    waitGroups_ = std::make_unique<WaitGroups>(
+        [this](std::function<void()> job) { return postUnlessStopping(std::move(job)); });
     try {
         requestLoop_ = std::make_unique<RequestLoop>(
             requestDaemon_, limits_.gate.head, kKeptConnectionGrace,
@@ -777,6 +780,7 @@ int HttpServer::handle(void* conn, const char* url, const char* method, const ch
             return *refused;
         }
         context->limit = admission.maxBodyBytes;
+        context->waitsOn = std::move(admission.waitsOn);
         if (admission.form) {
             context->post =
                 MHD_create_post_processor(connection, 64 * 1024, &formPiece, &context->form);
@@ -922,9 +926,10 @@ int HttpServer::parkAndPost(void* conn, Context& context, WorkQueue& work) {
 
 // The handler of a loop's request, on a worker. The worker holds the
 // answer's slot itself: once it has said the handler returned, the loop may
-// end the request and free `context`.
+// end the request and free `context`. The request loop's handlers take
+// their turn in their wait group (wait_groups.hpp).
 void HttpServer::post(WorkQueue& work, Context& context) {
-    work.post([this, request = &context.request, slot = context.answer] {
+    auto job = [this, request = &context.request, slot = context.answer] {
         Response answer;
         try {
             answer = stopping() ? jsonError(503, "Unavailable", "the forwarder is stopping")
@@ -934,6 +939,14 @@ void HttpServer::post(WorkQueue& work, Context& context) {
             answer = jsonError(500, "Internal", e.what());
         }
         slot->returned(answer.later ? std::nullopt : std::optional<Response>(std::move(answer)));
+    };
+    if (&work != requestWork_.get()) {
+        work.post(std::move(job));
+        return;
+    }
+    waitGroups_->run(context.waitsOn, std::move(job), [&work](std::function<void()> now) {
+        work.post(std::move(now));  // under parkingMutex_, not stopping
+        return true;
     });
 }
 

@@ -42,6 +42,7 @@
 #include "forwarder/loop_answer.hpp"
 #include "forwarder/request_loop.hpp"
 #include "forwarder/stream_choice.hpp"
+#include "forwarder/wait_groups.hpp"
 #include "forwarder/work_queue.hpp"
 
 struct MHD_Daemon;
@@ -51,13 +52,14 @@ namespace imagebuild::forwarder {
 struct ServerLimits {
     GateLimits gate;
     unsigned idleTimeoutSec = 60;
-    // Threads running the request loop's handlers at most, started as
-    // requests come and ended after a while idle. A handler blocks on the
-    // local agent (at most 32 bus connections, local_agent.hpp), a peer (at
-    // most 32 connections each, peers.cpp) or a fleet-wide list (at most 16
-    // engines, fan_out.hpp); requests past this many wait their turn in
-    // order, holding no thread. Large enough that requests to one slow peer
-    // (its 32 connections busy, as many more waiting for one) leave room for
+    // Threads running the request loop's handlers (and reading its streams
+    // ahead) at most, started as requests come and ended after a while idle.
+    // A handler blocks on the local agent (at most 32 bus connections,
+    // local_agent.hpp), a peer (at most 32 connections each, peers.hpp) or
+    // a fleet-wide list (at most 16 engines, fan_out.hpp), and at most that
+    // many handlers of each run at once (wait_groups.hpp); requests past
+    // either bound wait their turn in order, holding no thread. Large enough
+    // for several slow peers and a hung agent at once with room for
     // everyone else; small enough that a flood costs a bounded number of
     // threads, where a thread per request would start one each.
     unsigned requestHandlers = 256;
@@ -145,6 +147,7 @@ private:
     MHD_Daemon* requestDaemon_ = nullptr;
     std::unique_ptr<WorkQueue> streamWork_;
     std::unique_ptr<WorkQueue> requestWork_;
+    std::unique_ptr<WaitGroups> waitGroups_;  // of requestWork_
     std::unique_ptr<RequestLoop> requestLoop_;
     std::mutex parkingMutex_;
     std::set<LoopParking*> parkings_;  // of the loops' requests now

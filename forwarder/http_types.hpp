@@ -94,11 +94,21 @@ struct Response {
     bool parks = false;
 };
 
+// What a request's handler may wait on, shared with others and capped (the
+// local agent's bus connections, one peer's connections, the fleet's
+// fan-out engines): the request loop runs at most `cap` handlers of one
+// group at once (wait_groups.hpp).
+struct WaitGroup {
+    std::string name;  // empty: none; the worker pool alone bounds it
+    unsigned cap = 0;
+};
+
 // What the server learns at a request's head, before reading its body.
 struct Admission {
     std::optional<Response> refusal;  // set: answered now, the connection closed
     std::size_t maxBodyBytes = 0;     // the route's body limit
     bool form = false;                // a multipart/form-data body is parsed into Request::form
+    WaitGroup waitsOn;
 };
 
 }  // namespace imagebuild::forwarder

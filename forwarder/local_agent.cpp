@@ -58,7 +58,7 @@ public:
 
 private:
     static constexpr std::size_t kMaxIdle = 4;
-    static constexpr std::size_t kMaxOpen = 32;
+    static constexpr std::size_t kMaxOpen = kAgentConnections;
 
     // An idle client, or a new one while fewer than kMaxOpen are open, or
     // the first given back. A client whose connection the bus closed while

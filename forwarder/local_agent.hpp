@@ -49,5 +49,7 @@ public:
 // and a burst of calls stays within the bus's connections per user. (The
 // list cache's own connection is used under its mutex.)
 std::unique_ptr<LocalAgent> makeDbusLocalAgent();
+// The bus connections that pool holds open at most.
+inline constexpr std::size_t kAgentConnections = 32;
 
 }  // namespace imagebuild::forwarder

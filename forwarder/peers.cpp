@@ -16,7 +16,7 @@ namespace {
 // (kLoopConnectionsPerPeer, http_gate.cpp), under the peer's
 // max_connections_per_address (128 by default), which a burst of requests
 // passed on at once otherwise overran: 172 of 300 answered 429.
-constexpr std::size_t kMaxOpenPerPeer = 32;
+constexpr std::size_t kMaxOpenPerPeer = kPeerConnections;
 constexpr std::size_t kMaxIdlePerPeer = 16;
 // A forwarded answer is held whole (streams are not).
 constexpr std::uint64_t kPeerBodyLimit = 64ull * 1024 * 1024;

@@ -26,6 +26,10 @@
 
 namespace imagebuild::forwarder {
 
+// Connections of a thread's requests to one peer open at once, at most
+// (peers.cpp: the gate's loops have their own).
+inline constexpr std::size_t kPeerConnections = 32;
+
 class Metrics;
 
 struct PeerOptions {

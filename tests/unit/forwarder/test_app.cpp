@@ -73,3 +73,44 @@ TEST(ForwarderApp, FailuresAndRefusalsAreLoggedWithinBudgetsOfTheirOwn) {
     EXPECT_GE(failures, 20) << log;
     EXPECT_LE(failures, 40) << log;
 }
+
+// What a request's handler waits on is known at its head (wait_groups.hpp):
+// a build's owner, this host's agent or a peer; the fleet for a fleet-wide
+// answer; nothing shared for the rest.
+TEST(ForwarderApp, TheHeadTellsWhatAHandlerWaitsOn) {
+    App app(parseConfig("", "x"), TokenStore::parse("alice " + sha256Hex("s") + "\n", "t"),
+            "testhost");
+    registerRoutes(app);
+    auto waitsOn = [&app](const char* method, const std::string& target,
+                          const char* forwarded = nullptr) {
+        Request request;
+        request.method = method;
+        auto query = target.find('?');
+        request.path = target.substr(0, query);
+        if (query != std::string::npos) {
+            auto pair = target.substr(query + 1);
+            request.query[pair.substr(0, pair.find('='))] = pair.substr(pair.find('=') + 1);
+        }
+        request.headers["authorization"] = "Bearer s";
+        if (forwarded) {
+            request.headers["x-imagebuild-forwarded"] = forwarded;
+        }
+        auto admission = app.admit(request);
+        EXPECT_FALSE(admission.refusal) << method << " " << target;
+        return admission.waitsOn.name + "/" + std::to_string(admission.waitsOn.cap);
+    };
+    EXPECT_EQ(waitsOn("GET", "/v1/builds/testhost-3"), "agent/32");
+    EXPECT_EQ(waitsOn("DELETE", "/v1/builds/testhost-3"), "agent/32");
+    EXPECT_EQ(waitsOn("GET", "/artifacts/testhost-3/boot.iso"), "agent/32");
+    EXPECT_EQ(waitsOn("GET", "/monitor/beta-7"), "peer beta/32");
+    EXPECT_EQ(waitsOn("POST", "/v1/builds/beta-7/retry"), "peer beta/32");
+    EXPECT_EQ(waitsOn("GET", "/v1/builds/beta-7", "1"), "agent/32");  // asked by a peer
+    EXPECT_EQ(waitsOn("GET", "/v1/builds"), "fleet/16");
+    EXPECT_EQ(waitsOn("GET", "/v1/hosts"), "fleet/16");
+    EXPECT_EQ(waitsOn("GET", "/v1/stats"), "fleet/16");
+    EXPECT_EQ(waitsOn("GET", "/v1/builds?scope=local"), "/0");
+    EXPECT_EQ(waitsOn("GET", "/v1/builds", "1"), "/0");
+    EXPECT_EQ(waitsOn("POST", "/v1/builds"), "/0");  // placed on any host
+    EXPECT_EQ(waitsOn("GET", "/metrics"), "/0");
+    EXPECT_EQ(waitsOn("GET", "/v1/builds/not-an-id!"), "/0");
+}

@@ -94,6 +94,9 @@ struct Server {
                     a.refusal = jsonError(401, "Unauthorized", "token needed");
                 }
                 a.maxBodyBytes = r.path == "/echo" ? 100 : 0;
+                if (r.path == "/grouped") {
+                    a.waitsOn = {"slow", 2};
+                }
                 if (r.path == "/form") {
                     a.form = true;
                     a.maxBodyBytes = 1 << 20;
@@ -102,7 +105,7 @@ struct Server {
             },
             [this](Request& r) {
                 ++served;
-                if (r.path == "/block") {
+                if (r.path == "/block" || r.path == "/grouped") {
                     std::unique_lock lock(mutex);
                     ++blocked;
                     changed.notify_all();
@@ -207,7 +210,8 @@ struct Server {
     std::atomic<int> loopServed{0};  // answered on the gate's loop
     std::mutex mutex;
     std::vector<std::string> refusals;
-    // "/block" waits until `released`; `blocked` counts those waiting (under mutex).
+    // "/block" waits until `released`; `blocked` counts those waiting (under
+    // mutex). "/grouped" does too, in a wait group of 2 (wait_groups.hpp).
     std::condition_variable changed;
     int blocked = 0;
     bool released = false;
@@ -433,6 +437,36 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionOnTheRequestLoopHoldsNoThread) {
     }
     EXPECT_LE(threadCount(), before + 2);
     EXPECT_EQ(s.served, 45);
+}
+
+// Requests whose handlers wait on one thing (a hung agent, say) hold at
+// most their group's cap of workers; the rest wait without one, and the
+// loop's other requests are served meanwhile.
+TEST(ForwarderHttpServer, RequestsWaitingOnOneGroupLeaveTheWorkersToOthers) {
+    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = 4});
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < 10; ++i) {
+        clients.push_back(connectTo(s.port));
+        sendText(clients.back(), "GET /grouped HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    }
+    {
+        std::unique_lock lock(s.mutex);
+        ASSERT_TRUE(
+            s.changed.wait_for(lock, std::chrono::seconds(10), [&s] { return s.blocked == 2; }));
+    }
+    for (int i = 0; i < 4; ++i) {  // as many as there are workers
+        auto other = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        EXPECT_EQ(other.rfind("HTTP/1.1 200", 0), 0u) << other;
+    }
+    {
+        std::lock_guard lock(s.mutex);
+        EXPECT_EQ(s.blocked, 2);
+    }
+    s.release();
+    for (const auto& fd : clients) {
+        auto reply = answer(fd);
+        EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    }
 }
 
 // Stopping with a handler running and one waiting for a worker: the running

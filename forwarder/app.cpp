@@ -86,26 +86,34 @@ Admission App::admit(Request& request) {
 }
 
 // What the route's handler waits on, as far as the head tells: a build's
-// owner (this host's agent, or a peer), the peers of a fleet-wide answer;
-// else nothing shared (a submission's placement, /metrics, the web UI).
+// owner (this host's agent, or a peer) for the API's routes of one build,
+// the peers for a fleet-wide answer and the agent for its local part; else
+// nothing shared (a submission, placed on whichever host; /metrics; the web
+// UI, whose pages ask nobody but through the API).
 WaitGroup App::waitGroupOf(const Request& request, const RouteMatch& match) const {
-    if (auto id = match.params.find("id"); id != match.params.end()) {
-        auto parsed = BuildId::parse(id->second);
-        if (!parsed) {
-            return {};  // answered 404 at once
-        }
-        if (parsed->host == hostname_ || wasForwarded(request)) {
-            return {"agent", kAgentConnections};
-        }
-        return {"peer " + parsed->host, kPeerConnections};
-    }
     const auto& pattern = match.route->pattern;
-    bool fleetWide = pattern == "/v1/builds" || pattern == "/v1/hosts" || pattern == "/v1/stats";
-    if (request.method == "GET" && fleetWide && request.queryValue("scope") != "local" &&
-        !wasForwarded(request)) {
-        return {"fleet", ExchangePool::kMaxEngines};
+    bool local = wasForwarded(request) || request.queryValue("scope") == "local";
+    if (pattern == "/v1/builds" || pattern == "/v1/hosts" || pattern == "/v1/stats") {
+        if (request.method != "GET") {
+            return {};
+        }
+        return local ? WaitGroup{"agent", kAgentConnections}
+                     : WaitGroup{"fleet", ExchangePool::kMaxEngines};
     }
-    return {};
+    bool ofOneBuild = pattern.starts_with("/v1/builds/") || pattern.starts_with("/monitor/") ||
+                      pattern.starts_with("/artifacts/");
+    auto id = match.params.find("id");
+    if (!ofOneBuild || id == match.params.end()) {
+        return {};
+    }
+    auto parsed = BuildId::parse(id->second);
+    if (!parsed) {
+        return {};  // answered 404 at once
+    }
+    if (parsed->host == hostname_ || wasForwarded(request)) {
+        return {"agent", kAgentConnections};
+    }
+    return {"peer " + parsed->host, kPeerConnections};
 }
 
 OnLoop App::answerOnLoop(Request& request) {

@@ -1,7 +1,8 @@
 // One follower of a build's log: reads the hub's ring from its own position
-// straight into libmicrohttpd's buffer. When it has read everything it waits
-// on the build's condition variable (on its connection's thread), or, on the
-// stream loop, parks its connection in the build's `waiting` and returns 0.
+// straight into libmicrohttpd's buffer. When it has read everything it
+// parks its connection (on either loop) in the build's `waiting` and returns
+// 0, or, without a parking (a unit test), waits on the build's condition
+// variable.
 // Text or SSE; the end, a cut or a failure of the journal are its last
 // words. Internal to the hub (follow_hub.hpp says the rules).
 #pragma once
@@ -59,7 +60,7 @@ private:
     std::unique_ptr<BuildInfo> textInfo_;
     MonitorFormat format_;
     int clientFd_;
-    std::shared_ptr<StreamParking> parking_;  // on the stream loop
+    std::shared_ptr<StreamParking> parking_;  // on a loop
     bool parked_ = false;                     // since the last read
     bool woken_ = false;                      // this read follows a park
     Phase phase_ = Phase::Ring;

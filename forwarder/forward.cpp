@@ -71,7 +71,9 @@ std::string streamBroke(const HttpError& e, bool head) {
     return fmt::format("reading the peer's response{}: {}", head ? " head" : "", e.detail());
 }
 
-// The peer's body, piece by piece; once the peer is lost, the notice, then the end.
+// The peer's body, piece by piece; once the peer is lost, the notice, then
+// the end. A body of a known length cut short is kStreamBroken: the client
+// must see the answer end early, not complete.
 BodyStream relayed(std::shared_ptr<HttpStream> stream, const std::string& url,
                    const std::string& contentType) {
     auto notice = std::make_shared<std::string>();
@@ -88,9 +90,10 @@ BodyStream relayed(std::shared_ptr<HttpStream> stream, const std::string& url,
                 auto what = streamBroke(e, false);
                 log::warning("stream from {} broke: {}", url, what);
                 *ended = true;
-                if (stream->head().contentLength == UINT64_MAX) {  // else the length tells
-                    *notice = peerLostNotice(url, contentType, what);
+                if (stream->head().contentLength != UINT64_MAX) {
+                    return kStreamBroken;  // the length tells: the answer is cut
                 }
+                *notice = peerLostNotice(url, contentType, what);
             }
         }
         if (notice->empty()) {

@@ -40,7 +40,7 @@ struct HttpServer::Tracked {
     bool ended = false;
 };
 
-// A request of the stream loop parks its connection with libmicrohttpd's
+// A request of either loop parks its connection with libmicrohttpd's
 // suspend: from the access handler (while its handler runs on the worker)
 // or from the content reader (its stream has nothing to send). Resumed from
 // any thread, only if suspended (resuming a connection that is not is
@@ -99,7 +99,7 @@ private:
     bool stopping_ = false;
 };
 
-// The answer of a stream-loop request, from its handler on the worker or
+// The answer of a loop's request, from its handler on the worker or
 // later from any thread (LaterAnswer): kept until the connection, resumed,
 // takes it. The connection is resumed only once both are in: the answer,
 // and the worker's word that the handler has returned (an answer given
@@ -159,7 +159,7 @@ struct HttpServer::Context {
     bool badForm = false;
     bool keepAlive = false;  // libmicrohttpd keeps the connection after the answer
     WaitGroup waitsOn;       // the request loop's: what its handler may wait on
-    // The stream loop's: its parking, and where its answer comes.
+    // A loop's: its parking, and where its answer comes.
     std::shared_ptr<LoopParking> parking;
     std::shared_ptr<LoopAnswer> answer;
     bool dispatched = false;
@@ -246,7 +246,8 @@ constexpr std::size_t kLoopPoolBytes = 3 * 1024;
 constexpr std::size_t kLoopBlockBytes = 2048;
 // The block of a request loop's stream read ahead (a download relayed, a log
 // read): what libmicrohttpd takes from the pump's buffer and sends at once,
-// a quarter of that buffer.
+// a quarter of that buffer. Used for an answer of known length; a chunked
+// one (HTTP/1.1, unknown length) is framed in the connection's memory pool.
 constexpr std::size_t kPumpedBlockBytes = 32 * 1024;
 
 // Threads running the stream loop's handlers. The first follower of a
@@ -389,8 +390,9 @@ HttpServer::Tracked* trackedOf(MHD_Connection* connection) {
     return info ? static_cast<HttpServer::Tracked*>(info->socket_context) : nullptr;
 }
 
-// libmicrohttpd 0.9.75 calls this on the connection's own thread, after the
-// whole answer was sent and before it reads from the connection again.
+// libmicrohttpd 0.9.75 calls this on the loop's thread, after the whole
+// answer was sent (or the request ended) and before it reads from the
+// connection again.
 void completed(void* cls, MHD_Connection* connection, void** state,
                MHD_RequestTerminationCode code) {
     auto* context = static_cast<HttpServer::Context*>(*state);

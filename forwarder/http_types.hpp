@@ -54,8 +54,8 @@ struct Request {
     std::string identity;                       // token name; empty if anonymous
     TokenRole role = TokenRole::Read;           // the token's role; Read if anonymous
     int connectionFd = -1;                      // the client's socket, to notice a follower leaving
-    // Set when the answer is served from the stream loop: a stream must then
-    // park instead of blocking (stream_parking.hpp).
+    // Set on both loops: a follower's stream parks with it instead of
+    // blocking (stream_parking.hpp), and says so (Response::parks).
     std::shared_ptr<StreamParking> parking;
     // Set with `parking`: where an answer given later goes (LaterAnswer).
     std::shared_ptr<LaterAnswer> answerLater;
@@ -66,9 +66,10 @@ struct Request {
 };
 
 // A streaming body: fills `buffer` with at most `max` bytes and returns how many,
-// or kStreamEnd at the end of the stream. It may block (one thread per
-// connection), unless the request has a `parking`: then it returns 0 after
-// parking. kStreamBroken: it cannot go on, and the answer is cut short.
+// or kStreamEnd at the end of the stream. It may block (a loop reads it
+// ahead on a worker: stream_pump.hpp), unless it was made with the
+// request's `parking` and the response says `parks`: then it returns 0
+// after parking. kStreamBroken: it cannot go on, and the answer is cut short.
 using BodyStream = std::function<long(char* buffer, std::size_t max)>;
 inline constexpr long kStreamEnd = -1;
 inline constexpr long kStreamBroken = -2;
@@ -100,7 +101,7 @@ struct Response {
 // group at once (wait_groups.hpp).
 struct WaitGroup {
     std::string name;  // empty: none; the worker pool alone bounds it
-    unsigned cap = 0;
+    unsigned cap = 0;  // 0: none either
 };
 
 // What the server learns at a request's head, before reading its body.

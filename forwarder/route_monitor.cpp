@@ -93,7 +93,7 @@ Response followPeerBuild(App& app, const Request& request, const PeerState& owne
         return response;
     };
     if (auto later = request.answerLater) {
-        // The stream loop: no worker waits for the owner's head.
+        // A loop: no worker waits for the owner's head.
         app.followHub().followPeerLater(
             id, std::move(peer), format, request.connectionFd, request.parking,
             [later, answer](PeerFollowed followed) { later->give(answer(std::move(followed))); });
@@ -127,9 +127,15 @@ Response handleMonitorGet(App& app, Request& request) {
         }
     }
     if (owner.peer) {
-        // The owner sends at least a keep-alive every 15 s on SSE; a followed
-        // text log may be silent for as long as a build step takes.
-        return forwardStreamTo(app, owner.peer->url, request, std::chrono::hours(1));
+        // A log read to its end comes as fast as the owner reads its journal:
+        // a read ahead on a worker waits no longer than any peer answer. (A
+        // follower here has no parking, a route's unit test: the owner sends
+        // at least a keep-alive every 15 s on SSE, and a followed text log
+        // may be silent for as long as a build step takes.)
+        bool followed = follow && format != MonitorFormat::Html;
+        return forwardStreamTo(
+            app, owner.peer->url, request,
+            followed ? std::chrono::hours(1) : app.peers().options().requestTimeout);
     }
     if (follow && format != MonitorFormat::Html) {
         // A followed build: the hub's word on it, not one bus call per follower.

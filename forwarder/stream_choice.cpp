@@ -49,10 +49,6 @@ bool followerForStreamLoop(std::string_view head) {
 
 }  // namespace
 
-bool servedOnStreamLoop(std::string_view head) {
-    return daemonFor(head) == ServedBy::StreamLoop;
-}
-
 // The path decides first: the whole head is read only for /monitor/
 // (every kept-alive request of the request loop is chosen again).
 ServedBy daemonFor(std::string_view head) {

@@ -25,7 +25,6 @@ inline constexpr std::size_t kStreamLoopMaxHeaderFields = 24;
 enum class ServedBy { StreamLoop, RequestLoop };
 
 // `head`: a complete head the gate has checked (request_head.hpp).
-bool servedOnStreamLoop(std::string_view head);
 ServedBy daemonFor(std::string_view head);
 
 }  // namespace imagebuild::forwarder

@@ -5,7 +5,7 @@
 namespace imagebuild::forwarder {
 
 void WaitGroups::run(const WaitGroup& group, std::function<void()> job, const Post& post) {
-    if (group.name.empty()) {
+    if (group.name.empty() || group.cap == 0) {
         post(std::move(job));
         return;
     }

@@ -26,7 +26,8 @@ public:
 
     explicit WaitGroups(Post post) : post_(std::move(post)) {}
 
-    // Runs `job` through `post` now, if fewer than the group's cap run,
+    // Runs `job` through `post` now, if fewer than the group's cap run (or
+    // it has no name or no cap),
     // else once one of them has ended. `post`: the caller's, for a job run
     // at once (the server posts under its own lock); a job run later goes
     // through the constructor's. A job that no worker takes (the server

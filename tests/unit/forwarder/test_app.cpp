@@ -76,7 +76,7 @@ TEST(ForwarderApp, FailuresAndRefusalsAreLoggedWithinBudgetsOfTheirOwn) {
 
 // What a request's handler waits on is known at its head (wait_groups.hpp):
 // a build's owner, this host's agent or a peer; the fleet for a fleet-wide
-// answer; nothing shared for the rest.
+// answer, the agent for its local part; nothing shared for the rest.
 TEST(ForwarderApp, TheHeadTellsWhatAHandlerWaitsOn) {
     App app(parseConfig("", "x"), TokenStore::parse("alice " + sha256Hex("s") + "\n", "t"),
             "testhost");
@@ -108,9 +108,13 @@ TEST(ForwarderApp, TheHeadTellsWhatAHandlerWaitsOn) {
     EXPECT_EQ(waitsOn("GET", "/v1/builds"), "fleet/16");
     EXPECT_EQ(waitsOn("GET", "/v1/hosts"), "fleet/16");
     EXPECT_EQ(waitsOn("GET", "/v1/stats"), "fleet/16");
-    EXPECT_EQ(waitsOn("GET", "/v1/builds?scope=local"), "/0");
-    EXPECT_EQ(waitsOn("GET", "/v1/builds", "1"), "/0");
-    EXPECT_EQ(waitsOn("POST", "/v1/builds"), "/0");  // placed on any host
+    // The local part of a fleet-wide answer (what peers ask each other).
+    EXPECT_EQ(waitsOn("GET", "/v1/builds?scope=local"), "agent/32");
+    EXPECT_EQ(waitsOn("GET", "/v1/builds", "1"), "agent/32");
+    EXPECT_EQ(waitsOn("GET", "/v1/hosts?scope=local"), "agent/32");
+    EXPECT_EQ(waitsOn("GET", "/v1/stats", "1"), "agent/32");
+    EXPECT_EQ(waitsOn("GET", "/builds/testhost-3"), "/0");  // a page: it asks through the API
+    EXPECT_EQ(waitsOn("POST", "/v1/builds"), "/0");         // placed on any host
     EXPECT_EQ(waitsOn("GET", "/metrics"), "/0");
     EXPECT_EQ(waitsOn("GET", "/v1/builds/not-an-id!"), "/0");
 }

@@ -245,3 +245,40 @@ TEST(ForwarderRelayOnLoop, TheLoopChecksTheTokenOfWhatItTakes) {
     auto threads = fleet.app.answerOnLoop(kickstart);
     EXPECT_FALSE(threads.response || threads.relay);
 }
+
+// A peer's download of a known length that breaks off is cut short for the
+// client too (kStreamBroken: the connection ends without a complete
+// answer), never ended as if whole.
+TEST(ForwarderForwardStream, ADownloadCutShortEndsBrokenNotComplete) {
+    ScriptedServer peer([](int fd) {
+        auto request = imagebuild::testing::readRequest(fd);
+        if (request.find("/v1/health") != std::string::npos) {
+            std::string body = R"({"hostname":"b","status":"ok"})";
+            imagebuild::testing::send(fd,
+                                      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                      "Content-Length: " +
+                                          std::to_string(body.size()) +
+                                          "\r\nConnection: close\r\n\r\n" + body);
+            return;
+        }
+        imagebuild::testing::send(fd,
+                                  "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                                  "Content-Length: 100\r\n\r\n0123456789");
+    });  // and the connection ends: 90 bytes never come
+    Fleet fleet("http://localhost:" + peer.url().port);
+    Request request;
+    request.method = "GET";
+    request.path = "/artifacts/b-7/boot.iso";
+    auto response = forwardStreamTo(fleet.app, "http://localhost:" + peer.url().port, request, 5s);
+    ASSERT_EQ(response.status, 200u);
+    ASSERT_TRUE(response.stream);
+    EXPECT_EQ(response.streamSize, 100u);
+    std::string body;
+    char buffer[64];
+    long n = 0;
+    while ((n = response.stream(buffer, sizeof buffer)) > 0) {
+        body.append(buffer, static_cast<std::size_t>(n));
+    }
+    EXPECT_EQ(body, "0123456789");
+    EXPECT_EQ(n, kStreamBroken);
+}

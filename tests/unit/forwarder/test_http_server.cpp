@@ -469,6 +469,60 @@ TEST(ForwarderHttpServer, RequestsWaitingOnOneGroupLeaveTheWorkersToOthers) {
     }
 }
 
+// Stopping with requests of a wait group still waiting their turn: the
+// running ones end and are answered; the waiting ones are answered 503,
+// not run, and none is left suspended (libmicrohttpd would abort).
+TEST(ForwarderHttpServer, AStopAnswersTheRequestsWaitingInAGroup503) {
+    Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = 8});
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(connectTo(s.port));
+        sendText(clients.back(), "GET /grouped HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    }
+    {
+        std::unique_lock lock(s.mutex);
+        ASSERT_TRUE(
+            s.changed.wait_for(lock, std::chrono::seconds(10), [&s] { return s.blocked == 2; }));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the others queued
+    std::thread stopping([&s] { s.server.reset(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    s.release();
+    stopping.join();
+    int answered = 0;
+    int refused = 0;
+    for (const auto& fd : clients) {
+        auto reply = answer(fd);
+        answered += reply.rfind("HTTP/1.1 200", 0) == 0;
+        refused += reply.rfind("HTTP/1.1 503", 0) == 0;
+    }
+    EXPECT_EQ(answered, 2);
+    EXPECT_EQ(refused, 2);
+    EXPECT_EQ(s.served, 2);
+}
+
+// Stopping while a stream is read ahead and its connection parked: the
+// reading ends, the stream is cut (not ended as if whole) and the server
+// stops.
+TEST(ForwarderHttpServer, AStopCutsAStreamReadAhead) {
+    Server s({});
+    auto fd = connectTo(s.port);
+    sendText(fd, "GET /stream?n=3&wait=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string got;
+    char buffer[512];
+    while (got.find("\r\n\r\na") == std::string::npos) {
+        auto n = recv(fd.get(), buffer, sizeof buffer, 0);
+        ASSERT_GT(n, 0) << got;
+        got.append(buffer, static_cast<std::size_t>(n));
+    }
+    std::thread stopping([&s] { s.server.reset(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    s.release();  // the source goes on; the worker sees the stop
+    stopping.join();
+    got += answer(fd);
+    EXPECT_EQ(got.find("\r\n\r\nabc"), std::string::npos) << got;
+}
+
 // Stopping with a handler running and one waiting for a worker: the running
 // one ends and its answer is sent; the waiting one is not run, and answers
 // 503; nothing is resumed before its handler returned (which would spin the

@@ -15,6 +15,10 @@ std::string head(const std::string& requestLine, const std::string& fields = "")
     return requestLine + "\r\nHost: alpha:8470\r\n" + fields + "\r\n";
 }
 
+bool servedOnStreamLoop(const std::string& head) {
+    return daemonFor(head) == ServedBy::StreamLoop;
+}
+
 bool onLoop(const std::string& requestLine, const std::string& fields = "") {
     return servedOnStreamLoop(head(requestLine, fields));
 }

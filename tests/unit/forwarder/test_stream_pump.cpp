@@ -28,6 +28,7 @@ public:
     void park() override {
         std::lock_guard lock(mutex_);
         parked_ = true;
+        ++parks_;
     }
     void unpark() override {
         std::lock_guard lock(mutex_);
@@ -37,6 +38,10 @@ public:
     bool parked() {
         std::lock_guard lock(mutex_);
         return parked_;
+    }
+    int parks() {
+        std::lock_guard lock(mutex_);
+        return parks_;
     }
     // What the loop does for a parked connection: nothing, until unparked.
     bool waitUnparked() {
@@ -48,6 +53,7 @@ private:
     std::mutex mutex_;
     std::condition_variable unparked_;
     bool parked_ = false;
+    int parks_ = 0;
 };
 
 PumpWorkers workersOf(WorkQueue& queue) {
@@ -65,9 +71,14 @@ std::pair<std::string, long> readAll(BodyStream& stream, TestParking& parking) {
     std::string out;
     char buffer[3000];
     for (;;) {
+        int parks = parking.parks();
         long n = stream(buffer, sizeof buffer);
         if (n < 0) {
             return {out, n};
+        }
+        if (n == 0) {
+            // Parked (and perhaps unparked at once): else the loop would spin.
+            EXPECT_GT(parking.parks(), parks) << "0 without parking";
         }
         if (n == 0 && !parking.waitUnparked()) {
             ADD_FAILURE() << "parked and never unparked";

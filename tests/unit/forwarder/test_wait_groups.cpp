@@ -134,7 +134,7 @@ TEST(WaitGroups, WhenNoWorkerTakesThemWaitingJobsRunWhereTheLastEnded) {
     JoinFirst join{workers};
     groups.run({"agent", 1}, b.job(0), onto(queue));
     ASSERT_TRUE(b.waitFor([&] { return b.running == 1; }));
-    for (int i = 0; i < 1000; ++i) {  // many: run in a loop, not by recursion
+    for (int i = 0; i < 100000; ++i) {  // many: run in a loop, not by recursion
         groups.run(
             {"agent", 1},
             [&, i] {
@@ -147,7 +147,7 @@ TEST(WaitGroups, WhenNoWorkerTakesThemWaitingJobsRunWhereTheLastEnded) {
     }
     stopping = true;
     b.release();
-    ASSERT_TRUE(b.waitFor([&] { return ranOn.size() == 1000; }));
+    ASSERT_TRUE(b.waitFor([&] { return ranOn.size() == 100000; }));
     EXPECT_EQ(groups.waiting("agent"), 0u);
     std::lock_guard lock(b.mutex);
     EXPECT_EQ(std::set<std::thread::id>(ranOn.begin(), ranOn.end()).size(), 1u);

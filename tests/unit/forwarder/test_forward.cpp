@@ -21,16 +21,21 @@ using imagebuild::testing::ScriptedServer;
 
 namespace {
 
+// A peer named "b"'s health answer.
+void answerHealth(int fd) {
+    std::string body = R"({"hostname":"b","status":"ok"})";
+    imagebuild::testing::send(fd,
+                              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " +
+                                  std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                                  body);
+}
+
 // A peer named "b": its health answer, on a connection each.
 ScriptedServer healthyPeer() {
     return ScriptedServer([](int fd) {
         imagebuild::testing::readRequest(fd);
-        std::string body = R"({"hostname":"b","status":"ok"})";
-        imagebuild::testing::send(fd,
-                                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                  "Content-Length: " +
-                                      std::to_string(body.size()) +
-                                      "\r\nConnection: close\r\n\r\n" + body);
+        answerHealth(fd);
     });
 }
 
@@ -253,12 +258,7 @@ TEST(ForwarderForwardStream, ADownloadCutShortEndsBrokenNotComplete) {
     ScriptedServer peer([](int fd) {
         auto request = imagebuild::testing::readRequest(fd);
         if (request.find("/v1/health") != std::string::npos) {
-            std::string body = R"({"hostname":"b","status":"ok"})";
-            imagebuild::testing::send(fd,
-                                      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                      "Content-Length: " +
-                                          std::to_string(body.size()) +
-                                          "\r\nConnection: close\r\n\r\n" + body);
+            answerHealth(fd);
             return;
         }
         imagebuild::testing::send(fd,

@@ -439,21 +439,27 @@ TEST(ForwarderHttpServer, AKeptAliveConnectionOnTheRequestLoopHoldsNoThread) {
     EXPECT_EQ(s.served, 45);
 }
 
+// `n` connections asking "/grouped" (a wait group of 2), once 2 handlers
+// run; none if they did not start.
+std::vector<UniqueFd> grouped(Server& s, int n) {
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < n; ++i) {
+        clients.push_back(connectTo(s.port));
+        sendText(clients.back(), "GET /grouped HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    }
+    std::unique_lock lock(s.mutex);
+    bool started =
+        s.changed.wait_for(lock, std::chrono::seconds(10), [&s] { return s.blocked == 2; });
+    return started ? std::move(clients) : std::vector<UniqueFd>{};
+}
+
 // Requests whose handlers wait on one thing (a hung agent, say) hold at
 // most their group's cap of workers; the rest wait without one, and the
 // loop's other requests are served meanwhile.
 TEST(ForwarderHttpServer, RequestsWaitingOnOneGroupLeaveTheWorkersToOthers) {
     Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = 4});
-    std::vector<UniqueFd> clients;
-    for (int i = 0; i < 10; ++i) {
-        clients.push_back(connectTo(s.port));
-        sendText(clients.back(), "GET /grouped HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    }
-    {
-        std::unique_lock lock(s.mutex);
-        ASSERT_TRUE(
-            s.changed.wait_for(lock, std::chrono::seconds(10), [&s] { return s.blocked == 2; }));
-    }
+    auto clients = grouped(s, 10);
+    ASSERT_EQ(clients.size(), 10u);
     for (int i = 0; i < 4; ++i) {  // as many as there are workers
         auto other = roundTrip(s.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         EXPECT_EQ(other.rfind("HTTP/1.1 200", 0), 0u) << other;
@@ -474,16 +480,8 @@ TEST(ForwarderHttpServer, RequestsWaitingOnOneGroupLeaveTheWorkersToOthers) {
 // not run, and none is left suspended (libmicrohttpd would abort).
 TEST(ForwarderHttpServer, AStopAnswersTheRequestsWaitingInAGroup503) {
     Server s({.gate = {}, .idleTimeoutSec = 60, .requestHandlers = 8});
-    std::vector<UniqueFd> clients;
-    for (int i = 0; i < 4; ++i) {
-        clients.push_back(connectTo(s.port));
-        sendText(clients.back(), "GET /grouped HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    }
-    {
-        std::unique_lock lock(s.mutex);
-        ASSERT_TRUE(
-            s.changed.wait_for(lock, std::chrono::seconds(10), [&s] { return s.blocked == 2; }));
-    }
+    auto clients = grouped(s, 4);
+    ASSERT_EQ(clients.size(), 4u);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the others queued
     std::thread stopping([&s] { s.server.reset(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

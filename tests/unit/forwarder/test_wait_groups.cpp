@@ -54,13 +54,6 @@ struct Blockers {
     }
 };
 
-// Ends the queue (its threads joined) before what its jobs use goes:
-// declared after the groups and the blockers.
-struct JoinFirst {
-    std::unique_ptr<WorkQueue>& queue;
-    ~JoinFirst() { queue.reset(); }
-};
-
 WaitGroups::Post onto(WorkQueue& queue) {
     return [&queue](std::function<void()> job) {
         queue.post(std::move(job));
@@ -68,16 +61,35 @@ WaitGroups::Post onto(WorkQueue& queue) {
     };
 }
 
-TEST(WaitGroups, AGroupRunsNoMoreThanItsCap) {
+// Blocking jobs, an elastic queue of 8 workers and the groups that post to
+// it (unless `stopping`: then no worker takes a job); the queue ends (its
+// threads joined) before what its jobs use goes.
+struct Rig {
     Blockers b;
-    auto workers = std::make_unique<WorkQueue>("test-groups", 8, 1000ms);
-    auto& queue = *workers;
-    WaitGroups groups(onto(queue));
-    JoinFirst join{workers};
-    for (int i = 0; i < 6; ++i) {
-        groups.run({"agent", 2}, b.job(i), onto(queue));
+    std::atomic<bool> stopping = false;
+    std::unique_ptr<WorkQueue> workers = std::make_unique<WorkQueue>("test-groups", 8, 1000ms);
+    WorkQueue& queue = *workers;
+    WaitGroups groups{[this](std::function<void()> job) {
+        if (stopping) {
+            return false;
+        }
+        queue.post(std::move(job));
+        return true;
+    }};
+    ~Rig() { workers.reset(); }
+    // `n` blocking jobs in `group`, once `running` of them run.
+    bool block(const WaitGroup& group, int n, int running) {
+        for (int i = 0; i < n; ++i) {
+            groups.run(group, b.job(i), onto(queue));
+        }
+        return b.waitFor([&] { return b.running == running; });
     }
-    ASSERT_TRUE(b.waitFor([&] { return b.running == 2; }));
+};
+
+TEST(WaitGroups, AGroupRunsNoMoreThanItsCap) {
+    Rig rig;
+    auto& [b, stopping, workers, queue, groups] = rig;
+    ASSERT_TRUE(rig.block({"agent", 2}, 6, 2));
     EXPECT_EQ(groups.waiting("agent"), 4u);
     EXPECT_LE(queue.threads(), 2u);  // the waiting ones hold no worker
     b.release();
@@ -92,15 +104,9 @@ TEST(WaitGroups, AGroupRunsNoMoreThanItsCap) {
 }
 
 TEST(WaitGroups, OtherGroupsAndUngroupedJobsAreNotHeldUp) {
-    Blockers b;
-    auto workers = std::make_unique<WorkQueue>("test-groups", 8, 1000ms);
-    auto& queue = *workers;
-    WaitGroups groups(onto(queue));
-    JoinFirst join{workers};
-    for (int i = 0; i < 3; ++i) {
-        groups.run({"peer a", 1}, b.job(i), onto(queue));
-    }
-    ASSERT_TRUE(b.waitFor([&] { return b.running == 1; }));
+    Rig rig;
+    auto& [b, stopping, workers, queue, groups] = rig;
+    ASSERT_TRUE(rig.block({"peer a", 1}, 3, 1));
     std::promise<void> other;
     std::promise<void> none;
     groups.run(
@@ -118,22 +124,11 @@ TEST(WaitGroups, OtherGroupsAndUngroupedJobsAreNotHeldUp) {
 // waiting run on the thread of the job that ended, one after the other in
 // the order they came (each answers 503 at once there).
 TEST(WaitGroups, WhenNoWorkerTakesThemWaitingJobsRunWhereTheLastEnded) {
-    Blockers b;
-    std::vector<std::thread::id> ranOn;  // under b.mutex
+    std::vector<std::thread::id> ranOn;  // under the blockers' mutex
     std::vector<int> order;
-    auto workers = std::make_unique<WorkQueue>("test-groups", 2);
-    auto& queue = *workers;
-    std::atomic<bool> stopping = false;
-    WaitGroups groups([&](std::function<void()> job) {
-        if (stopping) {
-            return false;
-        }
-        queue.post(std::move(job));
-        return true;
-    });
-    JoinFirst join{workers};
-    groups.run({"agent", 1}, b.job(0), onto(queue));
-    ASSERT_TRUE(b.waitFor([&] { return b.running == 1; }));
+    Rig rig;
+    auto& [b, stopping, workers, queue, groups] = rig;
+    ASSERT_TRUE(rig.block({"agent", 1}, 1, 1));
     for (int i = 0; i < 100000; ++i) {  // many: run in a loop, not by recursion
         groups.run(
             {"agent", 1},

@@ -874,7 +874,7 @@ int HttpServer::handleOnLoop(void* conn, const char* url, const char* method,
     }
     if (auto answer = context->answer->take()) {
         context->request = Request{};  // the stream keeps what it needs
-        return queue(connection, std::move(*answer), true, context->parking);
+        return queueOnLoop(connection, std::move(*answer), true, context->parking);
     }
     if (context->dispatched) {
         return MHD_YES;  // resumed by a stop before the handler is done
@@ -890,18 +890,7 @@ int HttpServer::dispatchOnLoop(void* conn, const char* version, Context& context
             return MHD_YES;  // resumed by a stop before the handler is done
         }
         context.keepAlive = keepsAlive(connection, version, *answer);
-        if (answer->stream && !answer->parks) {
-            // It may block (a download relayed, a journal read): a worker
-            // reads it ahead, and the loop sends what it has read.
-            answer->stream = pumpedStream(std::move(answer->stream), context.parking,
-                                          {[this](auto job) { return postUnlessStopping(job); },
-                                           [this] {
-                                               return stopping();
-                                           }});
-        }
-        bool parks = answer->parks;
-        return queue(connection, std::move(*answer), false, context.parking,
-                     parks ? kLoopBlockBytes : kPumpedBlockBytes);
+        return queueOnLoop(connection, std::move(*answer), false, context.parking);
     }
     context.parking = std::make_shared<LoopParking>(connection, requestLoop_.get());
     context.answer = std::make_shared<LoopAnswer>(context.parking);
@@ -954,6 +943,24 @@ void HttpServer::post(WorkQueue& work, Context& context) {
 
 bool HttpServer::stopping() {
     return stopping_;
+}
+
+// A loop's answer. A stream that does not park may block (a download
+// relayed, a journal read): a worker reads it ahead, and the loop sends
+// what it has read. (Every route the stream loop takes answers with a
+// stream that parks; one that does not is read ahead the same way.)
+int HttpServer::queueOnLoop(void* connection, Response&& answer, bool close,
+                            const std::shared_ptr<LoopParking>& parking) {
+    if (!answer.stream || answer.parks) {
+        return queue(static_cast<MHD_Connection*>(connection), std::move(answer), close, parking);
+    }
+    answer.stream = pumpedStream(std::move(answer.stream), parking,
+                                 {[this](auto job) { return postUnlessStopping(std::move(job)); },
+                                  [this] {
+                                      return stopping();
+                                  }});
+    return queue(static_cast<MHD_Connection*>(connection), std::move(answer), close, parking,
+                 kPumpedBlockBytes);
 }
 
 bool HttpServer::postUnlessStopping(std::function<void()> job) {

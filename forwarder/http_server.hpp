@@ -123,7 +123,10 @@ private:
     int parkAndPost(void* connection, Context& context, WorkQueue& work);
     void post(WorkQueue& work, Context& context);
     bool stopping();
-    // A request loop's stream reading ahead (stream_pump.hpp).
+    int queueOnLoop(void* connection, Response&& answer, bool close,
+                    const std::shared_ptr<LoopParking>& parking);
+    // A loop's stream reading ahead (stream_pump.hpp), on the request
+    // loop's workers.
     bool postUnlessStopping(std::function<void()> job);
     // The head, checked again and admitted (into context.request and
     // `admission`); if refused, the refusal was queued and this is the

@@ -851,6 +851,9 @@ struct LoopServer {
                 if (r.path == "/slow") {
                     feed.waitFor([this] { return feed.released; });
                 }
+                if (r.path == "/blocking") {
+                    return blockingStream();
+                }
                 if (r.path != "/stream" && r.path != "/slow") {
                     return jsonResponse(200, "\"other\"");
                 }
@@ -864,11 +867,27 @@ struct LoopServer {
             HttpServer::OnRefusal{},
             [](std::string_view head) {
                 bool stream = head.starts_with("GET /stream") || head.starts_with("GET /slow") ||
-                              head.starts_with("GET /later");
+                              head.starts_with("GET /later") || head.starts_with("GET /blocking");
                 return stream && head.find("?loop=request") == std::string_view::npos
                            ? ServedBy::StreamLoop
                            : ServedBy::RequestLoop;
             });
+    }
+    // "/blocking": a stream that does not park: it blocks until the feed is
+    // released, then says "done".
+    Response blockingStream() {
+        Response response;
+        response.contentType = "text/plain";
+        auto said = std::make_shared<bool>(false);
+        response.stream = [this, said](char* buffer, std::size_t) -> long {
+            if (std::exchange(*said, true)) {
+                return kStreamEnd;
+            }
+            feed.waitFor([this] { return feed.released; });
+            std::memcpy(buffer, "done", 4);
+            return 4;
+        };
+        return response;
     }
     unsigned short port = 0;
     Feed feed;
@@ -938,6 +957,21 @@ TEST(ForwarderHttpServer, AFollowerOnTheRequestLoopParksWithoutAWorker) {
     }
     std::lock_guard lock(s.feed.mutex);
     EXPECT_EQ(s.feed.readers.size(), 1u);  // the request loop's one thread
+}
+
+// A stream the stream loop is given that does not park would block its
+// thread: it is read ahead on a worker, and the loop's followers go on.
+TEST(ForwarderHttpServer, AStreamThatDoesNotParkHoldsUpNoFollower) {
+    LoopServer s;
+    auto blocking = follow(s.port, "/blocking");
+    auto follower = follow(s.port);
+    ASSERT_TRUE(s.feed.waitFor([&] { return s.feed.parked.size() == 1; }));
+    s.feed.add("line 1\n", true);
+    auto lines = answer(follower);
+    EXPECT_NE(lines.find("line 1\n"), std::string::npos) << lines;
+    s.feed.release();
+    auto done = answer(blocking);
+    EXPECT_NE(done.find("done"), std::string::npos) << done;
 }
 
 // Writes are not blocking: a client that reads nothing, its socket full,

@@ -46,7 +46,8 @@ test_package_builds_and_is_lintian_clean() {
             return 1
         }
     done
-    out=$(lintian --no-tag-display-limit "$deb" 2>&1) || true
+    # lintian's temporary files (MLDBM caches) go to the test's scratch, not the host's /tmp.
+    out=$(TMPDIR=$TEST_SCRATCH lintian --no-tag-display-limit "$deb" 2>&1) || true
     echo "$out"
     if grep -q '^E: ' <<<"$out"; then
         echo "lintian reports errors"

@@ -917,8 +917,9 @@ int HttpServer::parkAndPost(void* conn, Context& context, WorkQueue& work) {
 
 // The handler of a loop's request, on a worker. The worker holds the
 // answer's slot itself: once it has said the handler returned, the loop may
-// end the request and free `context`. The request loop's handlers take
-// their turn in their wait group (wait_groups.hpp).
+// end the request and free `context`. A handler takes its turn in its wait
+// group (wait_groups.hpp); the stream loop's requests are in none, and a
+// later turn goes to the request loop's workers, whose groups they are.
 void HttpServer::post(WorkQueue& work, Context& context) {
     auto job = [this, request = &context.request, slot = context.answer] {
         Response answer;
@@ -931,10 +932,6 @@ void HttpServer::post(WorkQueue& work, Context& context) {
         }
         slot->returned(answer.later ? std::nullopt : std::optional<Response>(std::move(answer)));
     };
-    if (&work != requestWork_.get()) {
-        work.post(std::move(job));
-        return;
-    }
     waitGroups_->run(context.waitsOn, std::move(job), [&work](std::function<void()> now) {
         work.post(std::move(now));  // under parkingMutex_, not stopping
         return true;

@@ -36,6 +36,11 @@ MonitorFormat chooseMonitorFormat(const Request& request) {
     return MonitorFormat::Text;
 }
 
+bool followsLog(const Request& request, MonitorFormat format) {
+    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
+    return follow && format != MonitorFormat::Html;
+}
+
 const char* contentTypeOf(MonitorFormat format) {
     switch (format) {
         case MonitorFormat::Html:

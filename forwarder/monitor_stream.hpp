@@ -19,6 +19,10 @@ enum class MonitorFormat { Text, Html, EventStream };
 // ?format=text|html|sse wins; else Accept: text/event-stream, then text/html;
 // else text (curl).
 MonitorFormat chooseMonitorFormat(const Request& request);
+// Whether the request follows the build's log until it ends: ?follow=1 as
+// text, or SSE (Accept: text/event-stream or ?format=sse). HTML never: the
+// page follows with an EventSource of its own.
+bool followsLog(const Request& request, MonitorFormat format);
 const char* contentTypeOf(MonitorFormat format);
 
 class MonitorStream {

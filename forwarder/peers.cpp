@@ -15,8 +15,8 @@ namespace {
 // keep-alive ones; streams have their own): with the gate loops' own
 // (kLoopConnectionsPerPeer, http_gate.cpp), under the peer's
 // max_connections_per_address (128 by default), which a burst of requests
-// passed on at once otherwise overran: 172 of 300 answered 429.
-constexpr std::size_t kMaxOpenPerPeer = kPeerConnections;
+// passed on at once otherwise overran: 172 of 300 answered 429. At most
+// kPeerConnections (peers.hpp) are open.
 constexpr std::size_t kMaxIdlePerPeer = 16;
 // A forwarded answer is held whole (streams are not).
 constexpr std::uint64_t kPeerBodyLimit = 64ull * 1024 * 1024;
@@ -29,7 +29,7 @@ std::unique_ptr<HttpClient> makePeerClient(const std::string& url, const std::st
     }
     return std::make_unique<HttpClient>(
         *parsed, HttpClientOptions{"imagebuild-forwarder", token, kMaxIdlePerPeer, kPeerBodyLimit,
-                                   nullptr, kMaxOpenPerPeer});
+                                   nullptr, kPeerConnections});
 }
 
 }  // namespace

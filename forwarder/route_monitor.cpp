@@ -24,13 +24,13 @@ namespace {
 
 Response afterMonitorGet(App& app, const Request& request, BuildInfo build) {
     auto format = chooseMonitorFormat(request);
-    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
+    bool follow = followsLog(request, format);
     auto resume = request.header("last-event-id");
     if (resume.empty()) {
         resume = request.queryValue("after");
     }
     Response response;
-    if (follow && format != MonitorFormat::Html) {
+    if (follow) {
         // Every follower of the build reads the one reader the hub keeps.
         // On a loop (request.parking set) it parks instead of blocking.
         response.stream = app.followHub().follow(std::move(build), format, resume,
@@ -112,8 +112,8 @@ Response handleMonitorGet(App& app, Request& request) {
         return *owner.error;
     }
     auto format = chooseMonitorFormat(request);
-    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
-    if (owner.peer && follow && format != MonitorFormat::Html) {
+    bool follow = followsLog(request, format);
+    if (owner.peer && follow) {
         if (owner.peer->port != 0) {
             return followPeerBuild(app, request, *owner.peer, format);
         }
@@ -132,12 +132,11 @@ Response handleMonitorGet(App& app, Request& request) {
         // follower here has no parking, a route's unit test: the owner sends
         // at least a keep-alive every 15 s on SSE, and a followed text log
         // may be silent for as long as a build step takes.)
-        bool followed = follow && format != MonitorFormat::Html;
         return forwardStreamTo(
             app, owner.peer->url, request,
-            followed ? std::chrono::hours(1) : app.peers().options().requestTimeout);
+            follow ? std::chrono::hours(1) : app.peers().options().requestTimeout);
     }
-    if (follow && format != MonitorFormat::Html) {
+    if (follow) {
         // A followed build: the hub's word on it, not one bus call per follower.
         if (auto known = app.followHub().known(id)) {
             return afterMonitorGet(app, request, std::move(*known));

@@ -30,9 +30,7 @@ bool follows(const Request& request) {
     if (!BuildId::parse(id) || id.find('/') != std::string_view::npos) {
         return false;  // not a build's log: the route refuses it
     }
-    auto format = chooseMonitorFormat(request);
-    bool follow = format == MonitorFormat::EventStream || request.queryValue("follow") == "1";
-    return follow && format != MonitorFormat::Html;
+    return followsLog(request, chooseMonitorFormat(request));
 }
 
 // A follower goes to the stream loop if its head fits that loop's small
